@@ -1,0 +1,1 @@
+"""Deterministic synthetic demo merchant with a documented generating truth."""

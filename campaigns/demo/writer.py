@@ -1,0 +1,74 @@
+"""Writes a generated demo merchant: store rows, landing files, blog posts, the truth file."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from sqlalchemy import delete
+
+from campaigns.demo import truth
+from campaigns.demo.blog_posts import POSTS
+from campaigns.demo.generator import DEMO_MERCHANT, DEMO_MERCHANT_NAME, DemoData
+from campaigns.services.audit import record
+from campaigns.services.merchants import ensure_merchant
+from campaigns.settings import Settings
+from campaigns.store.db import migrate, session_scope
+from campaigns.store.models import Campaign, Contact, Merchant, Segment, SocialAccount
+from campaigns.warehouse.landing import clear_landing, write_landing
+from campaigns.warehouse.schema import LANDED_TABLES
+
+
+def write_demo(settings: Settings, data: DemoData, progress=None) -> dict[str, int]:
+    """Replace the demo merchant everywhere; returns row counts written per table."""
+    migrate(settings.store_url)
+    counts: dict[str, int] = {}
+    with session_scope(settings.store_url) as session:
+        # Re-running demo-data replaces the demo tenant instead of piling up copies.
+        session.execute(delete(Merchant).where(Merchant.id == DEMO_MERCHANT))
+        session.flush()
+        ensure_merchant(session, DEMO_MERCHANT, DEMO_MERCHANT_NAME, timezone="America/New_York", actor="demo-data")
+        for c in data.campaigns:
+            session.add(
+                Campaign(
+                    id=c.campaign_id, merchant_id=DEMO_MERCHANT, name=c.name, type=c.type, status=c.status, channels=c.channels,
+                    budget=Decimal(str(c.budget)) if c.budget is not None else None, start_date=c.start, end_date=c.end,
+                    description=f"Demo campaign on {', '.join(c.channels)}", goals={"kpi": "revenue" if c.type == "CONVERSION" else "reach"},
+                )
+            )
+        for a in data.accounts:
+            session.add(SocialAccount(id=None, merchant_id=DEMO_MERCHANT, platform=a["platform"], handle=a["handle"], timezone=a["timezone"]))
+        session.flush()
+        for row in data.contacts.iter_rows(named=True):
+            session.add(
+                Contact(merchant_id=DEMO_MERCHANT, email=row["email"], first_name=row["first_name"], timezone=row["timezone"],
+                        tags=["customer"] if row["engagement"] > 0.3 else ["prospect"], attributes={"demo_contact_id": row["contact_id"]})
+            )
+        session.add(Segment(merchant_id=DEMO_MERCHANT, name="Engaged readers", rules={"all": [{"event": "opened", "within_days": 30}]}))
+        session.add(Segment(merchant_id=DEMO_MERCHANT, name="Customers", rules={"all": [{"field": "tags", "op": "contains", "value": "customer"}]}))
+        record(session, DEMO_MERCHANT, "demo-data", "demo.generate", "merchant", DEMO_MERCHANT, seed=data.seed, scale=data.scale.name, as_of=data.as_of.isoformat())
+        counts["campaigns"] = len(data.campaigns)
+        counts["contacts"] = data.contacts.height
+    if progress:
+        progress("store")
+    clear_landing(settings.landing_dir, DEMO_MERCHANT)
+    for table in LANDED_TABLES:
+        frame = data.tables.get(table.name)
+        if frame is None:
+            continue
+        write_landing(settings.landing_dir, table, frame)
+        counts[table.name] = frame.height
+        if progress:
+            progress(table.name)
+    settings.blog_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in POSTS.items():
+        (settings.blog_dir / name).write_text(text, encoding="utf-8")
+    demo_dir = settings.home_path / "demo"
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    (demo_dir / "TRUTH.md").write_text(truth.markdown(), encoding="utf-8")
+    (demo_dir / "truth.json").write_text(
+        json.dumps({**truth.as_dict(), "seed": data.seed, "scale": data.scale.name, "as_of": data.as_of.isoformat(),
+                    "extra_channels": [c.name for c in data.scale.extra_channels]}, indent=2),
+        encoding="utf-8",
+    )
+    return counts

@@ -1,0 +1,1 @@
+"""Domain core: enums, the campaign lifecycle and validated inputs."""

@@ -1,0 +1,1 @@
+"""Validated imports of users' exports (touchpoints, conversions, spend) into the landing zone."""

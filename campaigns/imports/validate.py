@@ -1,0 +1,170 @@
+"""Validation of import files against the raw-table contracts.
+
+All-or-nothing: a file either parses completely into a typed frame or raises
+`ImportValidationError` listing the problems with row, column and the fix. Nothing is
+written by this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from campaigns.warehouse.schema import IMPORTABLE, RawTable
+
+MAX_SHOWN = 20
+ISO_HINT = "use ISO-8601 such as 2026-03-01T14:05:00Z (no zone means UTC)"
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int | None  # 1-based data row; None for file-level problems
+    column: str | None
+    message: str
+
+    def describe(self, file: str, csv: bool) -> str:
+        where = [file]
+        if self.row is not None:
+            where.append(f"row {self.row}" + (f" (line {self.row + 1})" if csv else ""))
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        return f"{', '.join(where)}: {self.message}"
+
+
+class ImportValidationError(ValueError):
+    def __init__(self, file: Path, problems: list[Problem], total: int | None = None):
+        self.file = file
+        self.problems = problems
+        self.total = total if total is not None else len(problems)
+        csv = file.suffix.lower() == ".csv"
+        lines = [p.describe(file.name, csv) for p in problems[:MAX_SHOWN]]
+        if self.total > MAX_SHOWN:
+            lines.append(f"... and {self.total - MAX_SHOWN} more problems (showing the first {MAX_SHOWN})")
+        super().__init__(f"{file.name} was not imported; nothing was written:\n  " + "\n  ".join(lines))
+
+
+@dataclass
+class ValidatedImport:
+    kind: str
+    frame: pl.DataFrame
+    notices: list[str] = field(default_factory=list)
+
+
+def validate_file(path: Path, kind: str, merchant_id: str) -> ValidatedImport:
+    if kind not in IMPORTABLE:
+        raise ValueError(f"unknown import kind {kind!r}; use one of {', '.join(IMPORTABLE)}")
+    table = IMPORTABLE[kind]
+    raw = _read_as_strings(path)
+    _check_columns(path, raw, table)
+    return _parse(path, raw, table, kind, merchant_id)
+
+
+def _read_as_strings(path: Path) -> pl.DataFrame:
+    if not path.exists():
+        raise ImportValidationError(path, [Problem(None, None, "file not found; check the path")])
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            frame = pl.read_csv(path, infer_schema=False)
+        elif suffix in (".parquet", ".pq"):
+            frame = pl.read_parquet(path)
+            frame = frame.with_columns(
+                [pl.col(n).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.f+00:00") for n, t in frame.schema.items() if isinstance(t, pl.Datetime) and t.time_zone]
+            ).with_columns(pl.all().cast(pl.String))
+        else:
+            raise ImportValidationError(path, [Problem(None, None, f"unsupported file type {suffix or '(none)'}; give a .csv or .parquet file")])
+    except ImportValidationError:
+        raise
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:  # polars' parser errors name the line; pass them on
+        kind = "CSV" if suffix == ".csv" else "Parquet"
+        raise ImportValidationError(path, [Problem(None, None, f"malformed {kind}: {str(exc).splitlines()[0]}; fix the file and import again")]) from exc
+    if frame.height == 0:
+        raise ImportValidationError(path, [Problem(None, None, "the file has no data rows")])
+    return frame.rename({c: c.strip().lower() for c in frame.columns})
+
+
+def _check_columns(path: Path, raw: pl.DataFrame, table: RawTable) -> None:
+    expected = [c for c in table.column_names if c != "merchant_id"]
+    required = [c.name for c in table.columns if not c.nullable and c.name != "merchant_id"]
+    problems = [Problem(None, c, f"missing required column; the header needs: {', '.join(expected)}") for c in required if c not in raw.columns]
+    problems += [
+        Problem(None, c, f"unknown column; expected only {', '.join(expected)} (rename or drop it)") for c in raw.columns if c not in expected
+    ]
+    if problems:
+        raise ImportValidationError(path, problems)
+
+
+def _parse(path: Path, raw: pl.DataFrame, table: RawTable, kind: str, merchant_id: str) -> ValidatedImport:
+    problems: list[Problem] = []
+    notices: list[str] = []
+    columns: dict[str, pl.Series] = {}
+    for column in table.columns:
+        if column.name == "merchant_id":
+            continue
+        text = raw[column.name].str.strip_chars() if column.name in raw.columns else pl.Series(column.name, [None] * raw.height, pl.String)
+        blank = text.is_null() | (text == "")
+        if not column.nullable:
+            problems += [Problem(i + 1, column.name, "empty; a value is required") for i in _indices(blank)]
+        parsed, bad, note = _convert(text, column.dtype, column.name)
+        bad = bad & ~blank
+        problems += [Problem(i + 1, column.name, f"{text[i]!r} is not {note}") for i in _indices(bad)]
+        if column.dtype == pl.Datetime("us", "UTC"):
+            naive = (~blank & ~bad & ~text.str.contains(r"(Z|[+-]\d\d:?\d\d)$")).sum()
+            if naive:
+                notices.append(f"{naive} values in {column.name!r} had no time zone and were read as UTC")
+        if column.name in {"spend", "revenue", "impressions", "clicks"}:
+            problems += [Problem(i + 1, column.name, f"{text[i]} is negative; it must be 0 or more") for i in _indices(parsed < 0)]
+        columns[column.name] = parsed.alias(column.name)
+    frame = pl.DataFrame(columns).select(pl.lit(merchant_id).alias("merchant_id"), *[c for c in table.column_names if c != "merchant_id"])
+    key = [k for k in table.key if k != "merchant_id"]
+    duplicated = frame.select(key).is_duplicated()
+    if duplicated.any():
+        first_seen: dict[tuple, int] = {}
+        for i in _indices(duplicated):
+            ident = tuple(frame.row(i, named=True)[k] for k in key)
+            if ident in first_seen:
+                problems.append(Problem(i + 1, "/".join(key), f"duplicate {'/'.join(key)} {ident if len(ident) > 1 else ident[0]!r} (first at row {first_seen[ident]}); ids must be unique within a file"))
+            else:
+                first_seen[ident] = i + 1
+    if problems:
+        problems.sort(key=lambda p: (p.row or 0))
+        raise ImportValidationError(path, problems[: MAX_SHOWN * 5], total=len(problems))
+    return ValidatedImport(kind, frame, notices)
+
+
+def _convert(text: pl.Series, dtype: pl.DataType, name: str) -> tuple[pl.Series, pl.Series, str]:
+    """Parse a column; returns (values, mask of unparseable rows, what was expected)."""
+    if dtype == pl.String:
+        return text.replace("", None), pl.Series([False] * len(text)), "text"
+    if dtype == pl.Float64:
+        values = text.cast(pl.Float64, strict=False)
+        bad = values.is_null() | values.is_nan() | values.is_infinite()
+        return values, bad, "a number (use a dot for decimals, no currency signs)"
+    if dtype == pl.Int64:
+        values = text.cast(pl.Float64, strict=False)
+        bad = values.is_null() | (values != values.round(0))
+        return values.cast(pl.Int64, strict=False), bad, "a whole number"
+    if dtype == pl.Date:
+        values = text.str.to_date("%Y-%m-%d", strict=False)
+        return values, values.is_null(), "a date in YYYY-MM-DD form"
+    if isinstance(dtype, pl.Datetime):
+        values = parse_timestamps(text)
+        return values, values.is_null(), f"a timestamp; {ISO_HINT}"
+    raise TypeError(f"no parser for {name} ({dtype})")
+
+
+def parse_timestamps(text: pl.Series) -> pl.Series:
+    """ISO-8601 strings to UTC timestamps; a value without a zone is taken as UTC."""
+    norm = text.str.replace(r"[zZ]$", "+00:00").str.replace(" ", "T", literal=True)
+    zoned = norm.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_unit="us", time_zone="UTC")
+    attempts = [zoned]
+    for fmt in ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"):
+        attempts.append(norm.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone("UTC"))
+    attempts.append(norm.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
+    return pl.select(pl.coalesce(attempts)).to_series().alias(text.name)
+
+
+def _indices(mask: pl.Series) -> list[int]:
+    return mask.fill_null(False).arg_true().to_list()

@@ -1,0 +1,118 @@
+"""Settings from environment variables and `.env` (see `.env.example`).
+
+The embedded default keeps everything under ``CAMPAIGNS_HOME``: the SQLite operational
+store, the DuckDB warehouse and the Dagster instance. Setting ``CAMPAIGNS_DATABASE_URL``
+and ``CAMPAIGNS_WAREHOUSE=postgres`` moves store and warehouse to PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlparse
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CAMPAIGNS_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default=Path("data"), description="Folder of the embedded default.")
+    database_url: str | None = Field(
+        default=None, description="Operational store URL; SQLite in CAMPAIGNS_HOME when unset."
+    )
+    warehouse: Literal["duckdb", "postgres"] = "duckdb"
+    warehouse_url: str | None = Field(
+        default=None,
+        description="PostgreSQL warehouse URL; defaults to CAMPAIGNS_DATABASE_URL when the warehouse is postgres.",
+    )
+    default_merchant: str = "demo"
+
+    # External services: base URLs are settings so tests and proxies can redirect them.
+    x_base_url: str = "https://api.x.com"
+    facebook_base_url: str = "https://graph.facebook.com/v21.0"
+    instagram_base_url: str = "https://graph.facebook.com/v21.0"
+    linkedin_base_url: str = "https://api.linkedin.com"
+    sendgrid_base_url: str = "https://api.sendgrid.com"
+    mailgun_base_url: str = "https://api.mailgun.net"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    ga4_endpoint: str = "analyticsdata.googleapis.com"
+    ga4_property_id: str | None = None
+    token_key: SecretStr | None = Field(default=None, description="Key that encrypts platform tokens at rest.")
+
+    @field_validator("database_url", "warehouse_url")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("postgresql", "sqlite")):
+            raise ValueError("must start with postgresql:// or sqlite:///, e.g. postgresql://postgres@127.0.0.1:5432/campaigns")
+        return value
+
+    # --- derived locations -------------------------------------------------------
+    @property
+    def home_path(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def store_url(self) -> str:
+        if self.database_url:
+            return _sqlalchemy_url(self.database_url)
+        return f"sqlite:///{self.home_path / 'app.db'}"
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.home_path / "warehouse.duckdb"
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.home_path / "landing"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home_path / "dagster"
+
+    @property
+    def blog_dir(self) -> Path:
+        return self.home_path / "blog"
+
+    @property
+    def postgres_warehouse_url(self) -> str:
+        url = self.warehouse_url or self.database_url
+        if not url or not url.startswith("postgresql"):
+            raise ValueError(
+                "CAMPAIGNS_WAREHOUSE=postgres needs CAMPAIGNS_WAREHOUSE_URL or CAMPAIGNS_DATABASE_URL "
+                "set to a postgresql:// URL"
+            )
+        return url
+
+    @property
+    def dbt_target(self) -> str:
+        return "prod" if self.warehouse == "postgres" else "dev"
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment variables read by dbt_project/profiles.yml."""
+        env = {"CAMPAIGNS_HOME": str(self.home_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+        if self.warehouse == "postgres":
+            parts = urlparse(self.postgres_warehouse_url)
+            env.update(
+                CAMPAIGNS_PG_HOST=parts.hostname or "127.0.0.1",
+                CAMPAIGNS_PG_PORT=str(parts.port or 5432),
+                CAMPAIGNS_PG_USER=unquote(parts.username or "postgres"),
+                CAMPAIGNS_PG_PASSWORD=unquote(parts.password or ""),
+                CAMPAIGNS_PG_DBNAME=parts.path.lstrip("/") or "postgres",
+            )
+        return env
+
+
+def _sqlalchemy_url(url: str) -> str:
+    # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The operational store: SQLAlchemy 2 models, engine/session helpers and Alembic migrations."""

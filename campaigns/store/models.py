@@ -1,0 +1,264 @@
+"""Tables of the operational store.
+
+Every tenant-owned table carries ``merchant_id``; the services scope every read and write
+to one merchant. Ids of campaigns are short strings (``cmp_...``) because the same id
+appears in imported touchpoints and spend files.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from campaigns.domain.enums import (
+    CampaignStatus,
+    CampaignType,
+    ContentStatus,
+    EmailCampaignStatus,
+    QueueStatus,
+    WorkflowStepStatus,
+)
+from campaigns.store.types import UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Money = Numeric(14, 2)
+
+
+def _enum(enum_cls: type) -> Enum:
+    # Stored as plain strings with a CHECK, so adding a value is a small migration on both backends.
+    return Enum(enum_cls, native_enum=False, length=20, validate_strings=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Merchant(Base, Timestamped):
+    __tablename__ = "merchants"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+
+
+class TenantOwned:
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
+
+
+class Campaign(Base, TenantOwned, Timestamped):
+    __tablename__ = "campaigns"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    type: Mapped[CampaignType] = mapped_column(_enum(CampaignType))
+    status: Mapped[CampaignStatus] = mapped_column(_enum(CampaignStatus), default=CampaignStatus.DRAFT)
+    channels: Mapped[list[Any]] = mapped_column(default=list)
+    budget: Mapped[Decimal | None] = mapped_column(Money)
+    spent: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    start_date: Mapped[datetime | None]
+    end_date: Mapped[datetime | None]
+    target_audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    goals: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    __table_args__ = (UniqueConstraint("merchant_id", "name", name="uq_campaigns_merchant_name"),)
+
+
+class CampaignContent(Base, TenantOwned, Timestamped):
+    __tablename__ = "campaign_contents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    platform: Mapped[str | None] = mapped_column(String(20))
+    content_type: Mapped[str] = mapped_column(String(30), default="post")
+    title: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    media: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[ContentStatus] = mapped_column(_enum(ContentStatus), default=ContentStatus.DRAFT)
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    scheduled_at: Mapped[datetime | None]
+
+
+class CampaignMetric(Base, TenantOwned):
+    __tablename__ = "campaign_metrics"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    date: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(30))
+    impressions: Mapped[int] = mapped_column(default=0)
+    clicks: Mapped[int] = mapped_column(default=0)
+    conversions: Mapped[int] = mapped_column(default=0)
+    spend: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    revenue: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    __table_args__ = (UniqueConstraint("campaign_id", "date", "channel", name="uq_campaign_metrics_day"),)
+
+
+class RepurposedContent(Base, TenantOwned, Timestamped):
+    __tablename__ = "repurposed_content"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    source_title: Mapped[str] = mapped_column(String(300))
+    source_url: Mapped[str | None] = mapped_column(String(1000))
+    source_hash: Mapped[str] = mapped_column(String(64), index=True)
+    format: Mapped[str] = mapped_column(String(20))
+    variant: Mapped[int] = mapped_column(default=1)
+    engine: Mapped[str] = mapped_column(String(80))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[ContentStatus] = mapped_column(_enum(ContentStatus), default=ContentStatus.DRAFT)
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class SocialAccount(Base, TenantOwned, Timestamped):
+    __tablename__ = "social_accounts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    handle: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    access_token_enc: Mapped[str | None] = mapped_column(Text)
+    refresh_token_enc: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
+    __table_args__ = (UniqueConstraint("merchant_id", "platform", "handle", name="uq_social_accounts_handle"),)
+
+
+class SocialQueueItem(Base, TenantOwned, Timestamped):
+    __tablename__ = "social_queue"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("social_accounts.id", ondelete="CASCADE"))
+    campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    content_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_contents.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    media: Mapped[list[Any]] = mapped_column(default=list)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    scheduled_at: Mapped[datetime]
+    status: Mapped[QueueStatus] = mapped_column(_enum(QueueStatus), default=QueueStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]
+    platform_post_id: Mapped[str | None] = mapped_column(String(200))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    __table_args__ = (Index("ix_social_queue_due", "status", "scheduled_at"),)
+
+
+class Contact(Base, TenantOwned, Timestamped):
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    subscribed: Mapped[bool] = mapped_column(default=True)
+    __table_args__ = (UniqueConstraint("merchant_id", "email", name="uq_contacts_merchant_email"),)
+
+
+class Segment(Base, TenantOwned, Timestamped):
+    __tablename__ = "segments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class EmailTemplate(Base, TenantOwned, Timestamped):
+    __tablename__ = "email_templates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    html: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (UniqueConstraint("merchant_id", "name", name="uq_email_templates_name"),)
+
+
+class EmailCampaign(Base, TenantOwned, Timestamped):
+    __tablename__ = "email_campaigns"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("email_templates.id", ondelete="SET NULL"))
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="SET NULL"))
+    subject: Mapped[str] = mapped_column(String(300))
+    preview_text: Mapped[str] = mapped_column(String(150), default="")
+    status: Mapped[EmailCampaignStatus] = mapped_column(_enum(EmailCampaignStatus), default=EmailCampaignStatus.DRAFT)
+    scheduled_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class BudgetAllocation(Base, TenantOwned, Timestamped):
+    __tablename__ = "budget_allocations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(30))
+    allocated: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    spent: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    roi: Mapped[float | None]
+    recommended_allocation: Mapped[Decimal | None] = mapped_column(Money)
+    recommendation: Mapped[str] = mapped_column(Text, default="")
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
+
+
+class CampaignWorkflow(Base, TenantOwned, Timestamped):
+    __tablename__ = "campaign_workflows"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    step_order: Mapped[int]
+    step_type: Mapped[str] = mapped_column(String(40))
+    status: Mapped[WorkflowStepStatus] = mapped_column(_enum(WorkflowStepStatus), default=WorkflowStepStatus.PENDING)
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    __table_args__ = (UniqueConstraint("campaign_id", "step_order", name="uq_campaign_workflows_step"),)
+
+
+class Approval(Base, TenantOwned):
+    __tablename__ = "approvals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_kind: Mapped[str] = mapped_column(String(30))
+    content_id: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    approved_by: Mapped[str] = mapped_column(String(200))
+    approved_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (Index("ix_approvals_content", "content_kind", "content_id", "content_hash"),)
+
+
+class AuditLog(Base, TenantOwned):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60))
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(80))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,1 @@
+"""The analytics warehouse: raw table contracts, landing files, loaders and connections."""

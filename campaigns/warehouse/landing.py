@@ -1,0 +1,61 @@
+"""The landing zone: validated imports as immutable Parquet files under CAMPAIGNS_HOME/landing.
+
+Imports never write the warehouse directly (DuckDB allows one writer, and a running
+pipeline may hold it); the ingest assets load landing files into the `raw` schema,
+keeping the newest row per key, so re-importing the same ids never duplicates rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from campaigns.warehouse.schema import RawTable
+
+
+def landing_files(landing_dir: Path, table: RawTable) -> list[Path]:
+    """Every landing file of a table, all merchants, oldest first."""
+    folder = landing_dir / table.name
+    # Names start with a UTC timestamp, so sorting by name is sorting by import time.
+    return sorted(folder.glob("*/*.parquet"), key=lambda p: p.name) if folder.exists() else []
+
+
+def clear_landing(landing_dir: Path, merchant_id: str) -> int:
+    """Remove one merchant's landing files (the demo generator replaces its tenant)."""
+    removed = 0
+    for path in landing_dir.glob(f"*/{merchant_id}/*.parquet"):
+        path.unlink()
+        removed += 1
+    return removed
+
+
+def write_landing(landing_dir: Path, table: RawTable, frame: pl.DataFrame) -> tuple[Path, bool]:
+    """Write one merchant's rows atomically; returns (path, written). An identical earlier file is reused."""
+    frame = frame.select(table.column_names).cast(table.polars_schema)  # type: ignore[arg-type]
+    merchants = frame["merchant_id"].unique().to_list()
+    if len(merchants) != 1:
+        raise ValueError(f"a landing file holds one merchant's rows; got {merchants}")
+    digest = _digest(frame)
+    folder = landing_dir / table.name / merchants[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    existing = next(iter(folder.glob(f"*-{digest}.parquet")), None)
+    if existing is not None:
+        return existing, False
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    target = folder / f"{stamp}-{digest}.parquet"
+    tmp = folder / f".{target.name}.tmp"
+    frame.write_parquet(tmp, compression="zstd", statistics=True)
+    os.replace(tmp, target)  # readers see the whole file or none of it
+    return target, True
+
+
+def _digest(frame: pl.DataFrame) -> str:
+    hasher = hashlib.sha256()
+    for value in frame.hash_rows(seed=0).to_list():
+        hasher.update(value.to_bytes(8, "little"))
+    hasher.update(str(frame.height).encode())
+    return hasher.hexdigest()[:16]
