@@ -1,1 +1,1 @@
-"""assets"""
+"""Dagster assets and asset checks, one folder per group."""

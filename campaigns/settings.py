@@ -93,7 +93,7 @@ class Settings(BaseSettings):
 
     def dbt_env(self) -> dict[str, str]:
         """Environment variables read by dbt_project/profiles.yml."""
-        env = {"CAMPAIGNS_HOME": str(self.home_path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+        env = {"CAMPAIGNS_HOME": str(self.home_path), "CAMPAIGNS_DBT_TARGET": self.dbt_target, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
         if self.warehouse == "postgres":
             parts = urlparse(self.postgres_warehouse_url)
             env.update(

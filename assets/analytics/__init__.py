@@ -1,0 +1,1 @@
+"""Analytics group: the dbt project (staging, intermediate, marts) as Dagster assets."""

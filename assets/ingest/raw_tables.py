@@ -1,0 +1,57 @@
+"""Assets that (re)build the raw tables from the landing zone and the store."""
+
+
+import time
+
+import dagster as dg
+
+from campaigns.warehouse.ingest import load_campaigns_snapshot, load_landed_table
+from campaigns.warehouse.schema import CAMPAIGNS, LANDED_TABLES, RAW_SCHEMA, RawTable
+from pipelines.resources import CampaignsResource
+
+GROUP = "ingest"
+
+
+def _landed_asset(table: RawTable) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=[RAW_SCHEMA, table.name],
+        group_name=GROUP,
+        kinds={"python", "parquet"},
+        description=f"raw.{table.name} rebuilt from validated landing files (newest row per {', '.join(table.key)} wins).",
+    )
+    def _asset(context: dg.AssetExecutionContext, campaigns: CampaignsResource) -> dg.MaterializeResult:
+        started = time.perf_counter()
+        rows, files = load_landed_table(campaigns.settings(), campaigns.open_warehouse(), table)
+        if files == 0:
+            context.log.warning(f"no landing files for {table.name}; raw.{table.name} is empty (run `campaigns import` or `campaigns demo-data`)")
+        return dg.MaterializeResult(
+            metadata={"dagster/row_count": rows, "landing_files": files, "seconds": round(time.perf_counter() - started, 3)}
+        )
+
+    return _asset
+
+
+@dg.asset(
+    key=[RAW_SCHEMA, CAMPAIGNS.name],
+    group_name=GROUP,
+    kinds={"python", "sqlalchemy"},
+    description="Snapshot of the operational store's campaigns, for names, types and budgets in the marts.",
+)
+def raw_campaigns(campaigns: CampaignsResource) -> dg.MaterializeResult:
+    rows = load_campaigns_snapshot(campaigns.settings(), campaigns.open_warehouse())
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+
+
+def raw_assets() -> list[dg.AssetsDefinition]:
+    return [*(_landed_asset(t) for t in LANDED_TABLES), raw_campaigns]
+
+
+@dg.asset_check(asset=dg.AssetKey([RAW_SCHEMA, "touchpoints"]), description="Touchpoints exist once any conversion exists.")
+def touchpoints_present(campaigns: CampaignsResource) -> dg.AssetCheckResult:
+    warehouse = campaigns.open_warehouse()
+    touches, conversions = warehouse.count(RAW_SCHEMA, "touchpoints"), warehouse.count(RAW_SCHEMA, "conversions")
+    return dg.AssetCheckResult(
+        passed=touches > 0 or conversions == 0,
+        metadata={"touchpoints": touches, "conversions": conversions},
+        description=None if touches or not conversions else "conversions without any touchpoint: every journey will be `direct`",
+    )

@@ -1,0 +1,1 @@
+"""Serving group: read-only copies of the marts for the app."""

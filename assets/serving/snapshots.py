@@ -1,0 +1,53 @@
+"""Parquet snapshots of the marts, so the app never waits on DuckDB's single-writer lock.
+
+On the embedded default the app reads these files with an in-memory DuckDB; a pipeline
+writing the warehouse cannot block or break it. On PostgreSQL the app reads the marts
+directly (MVCC readers never block), so the asset only records that.
+"""
+
+
+import os
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from campaigns.warehouse.connection import DuckDBWarehouse
+from pipelines.resources import CampaignsResource
+
+SERVED_SCHEMA = "marts"
+
+
+def publish_marts(warehouse: DuckDBWarehouse, serving_dir: Path) -> dict[str, int]:
+    serving_dir.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    with warehouse.connect(read_only=True) as con:
+        tables = [r[0] for r in con.execute("select table_name from information_schema.tables where table_schema = ?", [SERVED_SCHEMA]).fetchall()]
+        for table in tables:
+            target = serving_dir / f"{table}.parquet"
+            tmp = serving_dir / f".{table}.parquet.tmp"
+            con.execute(f'copy (select * from {SERVED_SCHEMA}."{table}") to \'{tmp}\' (format parquet)')
+            os.replace(tmp, target)  # readers see the old file or the new one, never half of one
+            counts[table] = con.execute(f'select count(*) from {SERVED_SCHEMA}."{table}"').fetchone()[0]
+    return counts
+
+
+def serving_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["serving", "marts_snapshot"],
+        group_name="serving",
+        kinds={"duckdb", "parquet"},
+        deps=mart_keys,
+        description="Parquet copies of every mart for the Streamlit app (embedded default).",
+    )
+    def marts_snapshot(campaigns: CampaignsResource) -> dg.MaterializeResult:
+        settings = campaigns.settings()
+        if settings.warehouse == "postgres":
+            return dg.MaterializeResult(metadata={"note": "PostgreSQL warehouse: the app reads the marts directly"})
+        started = time.perf_counter()
+        counts = publish_marts(DuckDBWarehouse(settings.duckdb_path), settings.home_path / "serving")
+        return dg.MaterializeResult(
+            metadata={"tables": len(counts), "dagster/row_count": sum(counts.values()), "rows": dg.MetadataValue.json(counts), "seconds": round(time.perf_counter() - started, 3)}
+        )
+
+    return marts_snapshot

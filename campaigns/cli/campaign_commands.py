@@ -1,0 +1,161 @@
+"""`campaigns campaigns ...` and `campaigns merchants ...`: the campaign API from the shell."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+
+from campaigns.cli.output import console, fail
+from campaigns.domain.enums import CampaignStatus, CampaignType
+from campaigns.domain.lifecycle import ACTIONS, TransitionError
+from campaigns.services import campaigns as service
+from campaigns.services.merchants import UnknownMerchantError, ensure_merchant, list_merchants
+from campaigns.settings import get_settings
+from campaigns.store.db import migrate, session_scope
+
+app = typer.Typer(no_args_is_help=True)
+merchants_app = typer.Typer(no_args_is_help=True)
+
+MerchantOption = Annotated[str | None, typer.Option("--merchant", help="Merchant id (default CAMPAIGNS_DEFAULT_MERCHANT).")]
+ActorOption = Annotated[str, typer.Option("--actor", help="Who does this, for the audit log.")]
+
+
+def _session():
+    settings = get_settings()
+    migrate(settings.store_url)
+    return session_scope(settings.store_url)
+
+
+def _merchant(merchant: str | None) -> str:
+    return merchant or get_settings().default_merchant
+
+
+def _validation_message(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors())
+
+
+@app.command("list")
+def list_(
+    merchant: MerchantOption = None,
+    status: Annotated[CampaignStatus | None, typer.Option(help="Only this status.")] = None,
+    search: Annotated[str | None, typer.Option(help="Name contains this text.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List a merchant's campaigns."""
+    with _session() as session:
+        rows = service.list_campaigns(session, _merchant(merchant), status=status, search=search)
+        data = [
+            {"id": c.id, "name": c.name, "type": str(c.type), "status": str(c.status), "channels": c.channels,
+             "budget": float(c.budget) if c.budget is not None else None,
+             "start_date": c.start_date.isoformat() if c.start_date else None, "end_date": c.end_date.isoformat() if c.end_date else None}
+            for c in rows
+        ]
+    if as_json:
+        console.print_json(json.dumps(data))
+        return
+    table = Table("id", "name", "type", "status", "channels", "budget", "start", "end")
+    for c in data:
+        table.add_row(c["id"], c["name"], c["type"], c["status"], ", ".join(c["channels"]), f"{c['budget']:,.0f}" if c["budget"] else "-",
+                      (c["start_date"] or "-")[:10], (c["end_date"] or "-")[:10])
+    console.print(table)
+
+
+@app.command()
+def create(
+    name: Annotated[str, typer.Option(help="Campaign name, unique per merchant.")],
+    type: Annotated[CampaignType, typer.Option("--type", help="Goal type.")],
+    channels: Annotated[str, typer.Option(help="Comma-separated, e.g. email,x,google_ads.")] = "",
+    budget: Annotated[float | None, typer.Option(help="Total budget.")] = None,
+    start: Annotated[str | None, typer.Option(help="Start, ISO-8601 with zone (e.g. 2026-12-01T00:00:00Z).")] = None,
+    end: Annotated[str | None, typer.Option(help="End, ISO-8601 with zone.")] = None,
+    merchant: MerchantOption = None,
+    actor: ActorOption = "cli",
+) -> None:
+    """Create a DRAFT campaign."""
+    try:
+        data = service.CampaignInput(
+            name=name, type=type, channels=[c for c in channels.split(",") if c.strip()], budget=budget,
+            start_date=_when(start, "--start"), end_date=_when(end, "--end"),
+        )
+        with _session() as session:
+            campaign = service.create_campaign(session, _merchant(merchant), data, actor)
+            console.print(f"created {campaign.id} ({campaign.name}) as DRAFT")
+    except ValidationError as exc:
+        fail(_validation_message(exc))
+    except (ValueError, UnknownMerchantError) as exc:
+        fail(str(exc))
+
+
+def _when(value: str | None, flag: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"{flag} {value!r} is not ISO-8601; use e.g. 2026-12-01T00:00:00Z")
+    if parsed.tzinfo is None:
+        fail(f"{flag} {value!r} has no time zone; add one, e.g. {value}Z for UTC")
+    return parsed
+
+
+def _transition(action: str):
+    def command(
+        campaign_id: Annotated[str, typer.Argument(help="Campaign id (cmp_...).")],
+        merchant: MerchantOption = None,
+        actor: ActorOption = "cli",
+    ) -> None:
+        try:
+            with _session() as session:
+                campaign = service.transition(session, _merchant(merchant), campaign_id, action, actor)
+                console.print(f"{campaign.id} is now {campaign.status.value}")
+        except (TransitionError, LookupError) as exc:
+            fail(str(exc))
+
+    command.__doc__ = f"{action.capitalize()} a campaign (refused with the reason when not allowed)."
+    return command
+
+
+for _action in ACTIONS:
+    app.command(_action)(_transition(_action))
+
+
+@app.command()
+def delete(campaign_id: str, merchant: MerchantOption = None, actor: ActorOption = "cli") -> None:
+    """Delete a DRAFT campaign."""
+    try:
+        with _session() as session:
+            service.delete_campaign(session, _merchant(merchant), campaign_id, actor)
+        console.print(f"deleted {campaign_id}")
+    except (TransitionError, LookupError) as exc:
+        fail(str(exc))
+
+
+@merchants_app.command("add")
+def merchants_add(
+    merchant_id: str,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    timezone: Annotated[str, typer.Option(help="IANA zone, e.g. Europe/Berlin.")] = "UTC",
+) -> None:
+    """Add a merchant (tenant)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail(f"unknown time zone {timezone!r}; use an IANA name such as Europe/Berlin")
+    with _session() as session:
+        ensure_merchant(session, merchant_id, name, timezone, actor="cli")
+    console.print(f"merchant {merchant_id} is ready")
+
+
+@merchants_app.command("list")
+def merchants_list() -> None:
+    """List merchants."""
+    with _session() as session:
+        for m in list_merchants(session):
+            console.print(f"{m.id}\t{m.name}\t{m.timezone}")

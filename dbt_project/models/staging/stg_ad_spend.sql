@@ -1,0 +1,23 @@
+with
+
+source as (
+    select * from {{ source('raw', 'ad_spend') }}
+),
+
+renamed as (
+    select
+        -- keys
+        merchant_id,
+        campaign_id,
+        lower(trim(channel)) as channel,
+        cast("date" as date) as spend_date,
+
+        -- measures
+        cast(spend as {{ dbt.type_float() }}) as spend,
+        impressions,
+        clicks
+
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,21 @@
+with
+
+source as (
+    select * from {{ source('raw', 'conversions') }}
+),
+
+renamed as (
+    select
+        -- keys
+        merchant_id,
+        conversion_id,
+        user_id,
+
+        -- when and how much
+        converted_at,
+        cast(revenue as {{ dbt.type_float() }}) as revenue
+
+    from source
+)
+
+select * from renamed

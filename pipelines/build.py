@@ -1,0 +1,100 @@
+"""In-process materialization used by `campaigns build` and the tests."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from campaigns.settings import Settings
+from pipelines.instance import ensure_dagster_home
+
+# Groups run in this order; a group's prefix before "_" names its stage (analytics_marts -> analytics).
+STAGE_ORDER = ("ingest", "analytics", "attribution", "optimization", "content", "publishing", "serving")
+
+
+# The console shows a progress bar; the full event log stays in the Dagster instance (and UI).
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass
+class StageResult:
+    stage: str
+    assets: int
+    seconds: float
+    success: bool
+    run_id: str
+    failures: list[str] = field(default_factory=list)
+
+
+def stage_of(group: str) -> str:
+    return group.split("_")[0]
+
+
+def plan_stages(defs: dg.Definitions, select: str | None = None) -> list[tuple[str, list[dg.AssetKey]]]:
+    graph = defs.resolve_asset_graph()
+    by_stage: dict[str, list[dg.AssetKey]] = {}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if not node.is_materializable:
+            continue
+        group = node.group_name or "default"
+        if select and not (group == select or stage_of(group) == select):
+            continue
+        by_stage.setdefault(stage_of(group), []).append(key)
+    if select and not by_stage:
+        groups = sorted({graph.get(k).group_name or "default" for k in graph.get_all_asset_keys()})
+        raise ValueError(f"no assets in group {select!r}; groups are: {', '.join(groups)} (or a stage: {', '.join(STAGE_ORDER)})")
+    order = {name: i for i, name in enumerate(STAGE_ORDER)}
+    return sorted(by_stage.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
+
+
+def materialize(
+    settings: Settings,
+    select: str | None = None,
+    on_stage: Callable[[str, int], None] | None = None,
+    on_done: Callable[[StageResult], None] | None = None,
+    log_path: Path | None = None,
+) -> list[StageResult]:
+    """Materialize every asset (or one group/stage) stage by stage in this process.
+
+    dagster-dbt echoes dbt's log to stdout; with `log_path` it goes to that file instead.
+    """
+    if log_path is None:
+        return _materialize(settings, select, on_stage, on_done)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        return _materialize(settings, select, on_stage, on_done)
+
+
+def _materialize(settings, select, on_stage, on_done) -> list[StageResult]:
+    ensure_dagster_home(settings)
+    from pipelines.definitions import defs as load_defs  # heavy import, only when building
+
+    defs = load_defs()
+    instance = dg.DagsterInstance.get()
+    job = defs.resolve_job_def("build_all")
+    results: list[StageResult] = []
+    for stage, keys in plan_stages(defs, select):
+        if on_stage:
+            on_stage(stage, len(keys))
+        started = time.perf_counter()
+        outcome = job.execute_in_process(
+            instance=instance, asset_selection=keys, raise_on_error=False, tags={"campaigns/stage": stage}, run_config=QUIET
+        )
+        failures = [
+            f"{e.step_key}: {e.event_specific_data.error.message.strip().splitlines()[0] if e.event_specific_data and e.event_specific_data.error else 'failed'}"
+            for e in outcome.all_events
+            if e.event_type == dg.DagsterEventType.STEP_FAILURE
+        ]
+        result = StageResult(stage, len(keys), time.perf_counter() - started, outcome.success, outcome.run_id, failures)
+        results.append(result)
+        if on_done:
+            on_done(result)
+        if not outcome.success:
+            break
+    return results
