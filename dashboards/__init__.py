@@ -1,1 +1,1 @@
-"""dashboards"""
+"""The Streamlit app for marketers."""

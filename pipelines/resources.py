@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -27,9 +29,16 @@ class CampaignsResource(dg.ConfigurableResource):
     def open_warehouse(self) -> Warehouse:
         return open_warehouse(self.settings())
 
-    def export_dbt_env(self) -> None:
-        # dbt runs as a subprocess and reads its profile from the environment.
+    @contextmanager
+    def dbt_env(self) -> Iterator[None]:
+        """dbt runs as a subprocess and reads its profile from the environment: set it for the call, then restore."""
+        saved = dict(os.environ)
         os.environ.update(self.settings().dbt_env())
+        try:
+            yield
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
 
 
 def build_resources() -> dict[str, object]:

@@ -33,10 +33,10 @@ def dbt_model_assets() -> dg.AssetsDefinition:
 
     @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=TRANSLATOR, name="dbt_models")
     def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, campaigns: CampaignsResource):
-        campaigns.export_dbt_env()
         target = campaigns.settings().dbt_target
-        # One `dbt build` for the whole selection: each dbt start costs seconds here.
-        yield from dbt.cli(["build", "--target", target], context=context).stream()
+        with campaigns.dbt_env():
+            # One `dbt build` for the whole selection: each dbt start costs seconds here.
+            yield from dbt.cli(["build", "--target", target], context=context).stream()
 
     return _dbt_models
 

@@ -189,7 +189,7 @@ def _touchpoints(rng, spend: pl.DataFrame, channels, first_day: date, spec: Scal
     epoch0 = int(datetime.combine(first_day, datetime.min.time(), UTC).timestamp())
     frame = pl.DataFrame(
         {
-            "user_n": rng.integers(0, user_count, total),
+            "user_n": _users_near(rng, day_index, user_count),
             "touched_at": (epoch0 + seconds) * 1_000_000,
             "channel": pl.Series(channel, dtype=pl.String),
             "campaign_id": pl.Series(campaign, dtype=pl.String),
@@ -207,6 +207,16 @@ def _touchpoints(rng, spend: pl.DataFrame, channels, first_day: date, spec: Scal
         .alias("medium"),
     )
     return frame.select("touchpoint_id", "user_id", "touched_at", "channel", "campaign_id", "source", "medium", "user_n"), user_count
+
+
+JOURNEY_DAYS = 7  # a user's touches fall within about a week, as in real consideration cycles
+
+
+def _users_near(rng: np.random.Generator, day_index: np.ndarray, user_count: int) -> np.ndarray:
+    """Give each touch a user who is active around its day, so journeys are days long, not months."""
+    per_day = user_count / truth.DAYS
+    start = np.floor(day_index * per_day)
+    return ((start + rng.integers(0, max(1, int(per_day * JOURNEY_DAYS)), day_index.size)) % user_count).astype(np.int64)
 
 
 def _conversions(rng, touchpoints: pl.DataFrame, channels, user_count: int) -> pl.DataFrame:

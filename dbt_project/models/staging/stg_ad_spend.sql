@@ -13,7 +13,7 @@ renamed as (
         cast("date" as date) as spend_date,
 
         -- measures
-        cast(spend as {{ dbt.type_float() }}) as spend,
+        cast(spend as double precision) as spend,
         impressions,
         clicks
 

@@ -13,7 +13,7 @@ renamed as (
 
         -- when and how much
         converted_at,
-        cast(revenue as {{ dbt.type_float() }}) as revenue
+        cast(revenue as double precision) as revenue
 
     from source
 )

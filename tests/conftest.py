@@ -1,0 +1,118 @@
+"""Shared fixtures: an isolated CAMPAIGNS_HOME, throwaway PostgreSQL databases, built demo homes."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from campaigns.settings import Settings, get_settings
+
+PG_SERVER = os.environ.get("CAMPAIGNS_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+AS_OF = date(2026, 11, 24)  # fixed, so demo data and its expected numbers never drift
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Never touch ./data or a developer's DAGSTER_HOME from tests."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CAMPAIGNS_HOME", str(tmp_path_factory.mktemp("default_home")))
+        for name in ("DAGSTER_HOME", "CAMPAIGNS_DATABASE_URL", "CAMPAIGNS_WAREHOUSE", "CAMPAIGNS_WAREHOUSE_URL", "ANTHROPIC_API_KEY"):
+            mp.delenv(name, raising=False)
+        mp.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+        get_settings.cache_clear()
+        yield
+        get_settings.cache_clear()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh embedded-default home for one test."""
+    monkeypatch.setenv("CAMPAIGNS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path / "home"
+    get_settings.cache_clear()
+
+
+def _postgres_reason() -> str | None:
+    try:
+        with psycopg.connect(f"{PG_SERVER}/postgres", connect_timeout=3):
+            return None
+    except psycopg.OperationalError as exc:
+        return f"PostgreSQL at {PG_SERVER} does not answer ({str(exc).strip().splitlines()[0]})"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    reason = _postgres_reason()
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true requires the PostgreSQL tests to run, but {reason}")
+        pytest.skip(f"skipping PostgreSQL test: {reason}; start it or set CAMPAIGNS_TEST_PG")
+    return PG_SERVER
+
+
+def _create_database(server: str) -> str:
+    name = f"co_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as con:
+        con.execute(f'create database "{name}"')
+    return name
+
+
+def _drop_database(server: str, name: str) -> None:
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as con:
+        con.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A throwaway database, dropped after the test."""
+    name = _create_database(pg_server)
+    yield f"{pg_server}/{name}"
+    _drop_database(pg_server, name)
+
+
+@pytest.fixture(scope="session")
+def pg_url_session(pg_server: str) -> Iterator[str]:
+    name = _create_database(pg_server)
+    yield f"{pg_server}/{name}"
+    _drop_database(pg_server, name)
+
+
+def _build_home(home_dir: Path, env: dict[str, str]) -> Settings:
+    from campaigns.demo.generator import generate
+    from campaigns.demo.writer import write_demo
+    from pipelines.build import materialize
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CAMPAIGNS_HOME", str(home_dir))
+        mp.setenv("DAGSTER_HOME", str(home_dir / "dagster"))
+        for key, value in env.items():
+            mp.setenv(key, value)
+        settings = Settings()
+        write_demo(settings, generate("demo", seed=7, as_of=AS_OF))
+        results = materialize(settings, log_path=home_dir / "logs" / "build.log")
+        failed = [r for r in results if not r.success]
+        assert not failed, f"build failed: {failed[0].failures}; see {home_dir / 'logs' / 'build.log'}"
+    return settings
+
+
+@pytest.fixture(scope="session")
+def built_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The demo merchant materialized on the embedded default (SQLite + DuckDB), once per session."""
+    return _build_home(tmp_path_factory.mktemp("built_duckdb"), {})
+
+
+@pytest.fixture(scope="session")
+def built_postgres_home(tmp_path_factory: pytest.TempPathFactory, pg_url_session: str) -> Settings:
+    """The demo merchant materialized with store and warehouse on PostgreSQL."""
+    return _build_home(
+        tmp_path_factory.mktemp("built_postgres"),
+        {"CAMPAIGNS_DATABASE_URL": pg_url_session, "CAMPAIGNS_WAREHOUSE": "postgres"},
+    )
