@@ -1,0 +1,54 @@
+# Two commands on a fresh machine with Python 3.11 and make:
+#   make demo   set up, generate the demo merchant, materialize everything, serve both UIs
+#   make test   set up and run the test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .tools
+export UV_PYTHON_DOWNLOADS := never
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export CAMPAIGNS_HOME ?= $(CURDIR)/data
+
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := $(TOOLS)/bin/uv
+endif
+
+.PHONY: demo test setup build serve bench bench-attribution bench-optimizer clean
+
+$(TOOLS)/bin/uv:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+setup: $(VENV)/.synced
+
+demo: setup
+	$(VENV)/bin/campaigns demo-data
+	$(VENV)/bin/campaigns build
+	$(VENV)/bin/campaigns serve
+
+test: setup
+	$(VENV)/bin/pytest
+
+build: setup
+	$(VENV)/bin/campaigns build
+
+serve: setup
+	$(VENV)/bin/campaigns serve
+
+bench: bench-attribution bench-optimizer
+
+bench-attribution: setup
+	$(UV) sync --frozen --python $(PYTHON) --extra bench
+	$(VENV)/bin/python bench/bench_attribution_maths.py
+
+bench-optimizer: setup
+	$(UV) sync --frozen --python $(PYTHON) --extra bench
+	$(VENV)/bin/python bench/bench_optimizer.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) dbt_project/target dbt_project/logs
