@@ -37,11 +37,12 @@ class Scale:
     touch_multiplier: float
     contacts: int
     extra_channels: tuple[truth.ChannelTruth, ...] = ()
+    touches_per_user: float = truth.TOUCHES_PER_USER
 
 
 SCALES = {
     "demo": Scale("demo", touch_multiplier=1.0, contacts=400),
-    "bench": Scale("bench", touch_multiplier=28.0, contacts=20_000, extra_channels=BENCH_EXTRA_CHANNELS),
+    "bench": Scale("bench", touch_multiplier=40.0, contacts=20_000, extra_channels=BENCH_EXTRA_CHANNELS, touches_per_user=5.0),
 }
 
 CAMPAIGN_NAMES = (
@@ -184,7 +185,7 @@ def _touchpoints(rng, spend: pl.DataFrame, channels, first_day: date, spec: Scal
     channel = np.concatenate([channel, np.full(n_direct, None, dtype=object)])
     campaign = np.concatenate([campaign, np.full(n_direct, None, dtype=object)])
     total = n_paid + n_direct
-    user_count = max(1, int(total / truth.TOUCHES_PER_USER))
+    user_count = max(1, int(total / spec.touches_per_user))
     seconds = day_index * 86_400 + rng.integers(0, 86_400, total)
     epoch0 = int(datetime.combine(first_day, datetime.min.time(), UTC).timestamp())
     frame = pl.DataFrame(
