@@ -7,6 +7,7 @@ and ``CAMPAIGNS_WAREHOUSE=postgres`` moves store and warehouse to PostgreSQL.
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -40,7 +41,13 @@ class Settings(BaseSettings):
     smtp_host: str = "localhost"
     smtp_port: int = 25
     ga4_endpoint: str = "analyticsdata.googleapis.com"
-    ga4_property_id: str | None = None
+    ga4_property_id: str | None = Field(default=None, description="GA4 property of the default merchant; GA4 ingest is off when unset.")
+    ga4_credentials_file: str | None = Field(
+        default=None,
+        description="Service-account JSON for GA4; unset uses Google's default credentials; 'anonymous' sends none (local proxies, tests).",
+    )
+    ga4_conversion_metric: str = "keyEvents"
+    ga4_start_date: date = Field(default=date(2026, 1, 1), description="First daily partition of GA4 ingest.")
     token_key: SecretStr | None = Field(default=None, description="Key that encrypts platform tokens at rest.")
 
     @field_validator("database_url", "warehouse_url")

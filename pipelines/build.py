@@ -79,22 +79,43 @@ def _materialize(settings, select, on_stage, on_done) -> list[StageResult]:
     instance = dg.DagsterInstance.get()
     job = defs.resolve_job_def("build_all")
     results: list[StageResult] = []
+    graph = defs.resolve_asset_graph()
     for stage, keys in plan_stages(defs, select):
         if on_stage:
             on_stage(stage, len(keys))
         started = time.perf_counter()
-        outcome = job.execute_in_process(
-            instance=instance, asset_selection=keys, raise_on_error=False, tags={"campaigns/stage": stage}, run_config=QUIET
-        )
+        outcomes = []
+        for partitions_def, group in _by_partitioning(graph, keys):
+            # Partitioned assets (e.g. GA4 by day) build their latest partition; backfills run from the UI.
+            partition_key = partitions_def.get_last_partition_key() if partitions_def else None
+            outcomes.append(
+                job.execute_in_process(
+                    instance=instance, asset_selection=group, raise_on_error=False, partition_key=partition_key,
+                    tags={"campaigns/stage": stage}, run_config=QUIET,
+                )
+            )
+            if not outcomes[-1].success:
+                break
         failures = [
             f"{e.step_key}: {e.event_specific_data.error.message.strip().splitlines()[0] if e.event_specific_data and e.event_specific_data.error else 'failed'}"
+            for outcome in outcomes
             for e in outcome.all_events
             if e.event_type == dg.DagsterEventType.STEP_FAILURE
         ]
-        result = StageResult(stage, len(keys), time.perf_counter() - started, outcome.success, outcome.run_id, failures)
+        success = all(o.success for o in outcomes)
+        result = StageResult(stage, len(keys), time.perf_counter() - started, success, outcomes[-1].run_id, failures)
         results.append(result)
         if on_done:
             on_done(result)
-        if not outcome.success:
+        if not success:
             break
     return results
+
+
+def _by_partitioning(graph, keys: list[dg.AssetKey]) -> list[tuple[dg.PartitionsDefinition | None, list[dg.AssetKey]]]:
+    groups: dict[object, tuple[dg.PartitionsDefinition | None, list[dg.AssetKey]]] = {}
+    for key in keys:
+        partitions_def = graph.get(key).partitions_def
+        groups.setdefault(partitions_def, (partitions_def, []))[1].append(key)
+    # unpartitioned first, so partitioned assets see fresh upstream tables
+    return sorted(groups.values(), key=lambda item: item[0] is not None)

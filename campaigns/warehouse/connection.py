@@ -53,6 +53,10 @@ class Warehouse(ABC):
         """Atomically replace schema.name with `frame`."""
 
     @abstractmethod
+    def replace_rows(self, schema: str, name: str, frame: pl.DataFrame, match: dict[str, Any]) -> int:
+        """In one transaction, delete the rows equal to `match` and insert `frame` (a partition's rows)."""
+
+    @abstractmethod
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame: ...
 
     @abstractmethod
@@ -62,9 +66,13 @@ class Warehouse(ABC):
     def count(self, schema: str, name: str) -> int:
         return int(self.query(f"select count(*) as n from {_ident(schema)}.{_ident(name)}")["n"][0])
 
-    def create_table_sql(self, schema: str, name: str, columns: dict[str, pl.DataType]) -> str:
+    def create_table_sql(self, schema: str, name: str, columns: dict[str, pl.DataType], if_not_exists: bool = False) -> str:
         cols = ", ".join(f"{_ident(c)} {_sql_type(t)}" for c, t in columns.items())
-        return f"create table {_ident(schema)}.{_ident(name)} ({cols})"
+        return f"create table {'if not exists ' if if_not_exists else ''}{_ident(schema)}.{_ident(name)} ({cols})"
+
+    @staticmethod
+    def _where(match: dict[str, Any], placeholder: str) -> str:
+        return " and ".join(f"{_ident(c)} = {placeholder}" for c in match) or "true"
 
 
 class DuckDBWarehouse(Warehouse):
@@ -124,6 +132,19 @@ class DuckDBWarehouse(Warehouse):
             con.execute("commit")
         return frame.height
 
+    def replace_rows(self, schema: str, name: str, frame: pl.DataFrame, match: dict[str, Any]) -> int:
+        with self.connect() as con:
+            con.execute(f"create schema if not exists {_ident(schema)}")
+            con.execute(self.create_table_sql(schema, name, dict(frame.schema), if_not_exists=True))
+            con.execute("begin")
+            con.execute(f"delete from {_ident(schema)}.{_ident(name)} where {self._where(match, '?')}", list(match.values()))
+            if frame.height:
+                con.register("incoming", frame.to_arrow())
+                columns = ", ".join(_ident(c) for c in frame.columns)
+                con.execute(f"insert into {_ident(schema)}.{_ident(name)} ({columns}) select {columns} from incoming")
+            con.execute("commit")
+        return frame.height
+
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         with self.connect(read_only=True) as con:
             return pl.from_arrow(con.sql(sql, params=list(params) if params else None).to_arrow_table())  # type: ignore[return-value]
@@ -167,6 +188,14 @@ class PostgresWarehouse(Warehouse):
             con.execute(f"create schema if not exists {_ident(schema)}")
             con.execute(f"drop table if exists {_ident(schema)}.{_ident(name)} cascade")
             con.execute(self.create_table_sql(schema, name, dict(frame.schema)))
+            self._copy_in(con, schema, name, frame)
+        return frame.height
+
+    def replace_rows(self, schema: str, name: str, frame: pl.DataFrame, match: dict[str, Any]) -> int:
+        with self.connect() as con:
+            con.execute(f"create schema if not exists {_ident(schema)}")
+            con.execute(self.create_table_sql(schema, name, dict(frame.schema), if_not_exists=True))
+            con.execute(f"delete from {_ident(schema)}.{_ident(name)} where {self._where(match, '%s')}", list(match.values()))
             self._copy_in(con, schema, name, frame)
         return frame.height
 

@@ -129,6 +129,22 @@ SOCIAL_POSTS = RawTable(
     key=("merchant_id", "post_id"),
 )
 
+# GA4 sessions by day, source, medium and campaign (RunReport), one partition per day.
+GA4_SESSIONS = RawTable(
+    "ga4_sessions",
+    (
+        Column("merchant_id", "varchar", pl.String()),
+        Column("date", "date", pl.Date()),
+        Column("source", "varchar", pl.String(), nullable=True),
+        Column("medium", "varchar", pl.String(), nullable=True),
+        Column("campaign_name", "varchar", pl.String(), nullable=True),
+        Column("sessions", "bigint", pl.Int64()),
+        Column("conversions", "double precision", pl.Float64()),
+        Column("revenue", "double precision", pl.Float64()),
+    ),
+    key=("merchant_id", "date", "source", "medium", "campaign_name"),
+)
+
 IMPORTABLE: dict[str, RawTable] = {"touchpoints": TOUCHPOINTS, "conversions": CONVERSIONS, "spend": AD_SPEND}
 RAW_TABLES: dict[str, RawTable] = {t.name: t for t in (TOUCHPOINTS, CONVERSIONS, AD_SPEND, EMAIL_EVENTS, SOCIAL_POSTS, CAMPAIGNS)}
 LANDED_TABLES = [t for t in RAW_TABLES.values() if t is not CAMPAIGNS]
