@@ -3,10 +3,11 @@
 import dagster as dg
 
 from assets.analytics.dbt_models import dbt_model_assets, mart_keys
+from assets.attribution import attribution_assets, attribution_checks
 from assets.ingest.ga4 import ga4_sessions_asset
 from assets.ingest.raw_tables import raw_assets, touchpoints_present
-from campaigns.settings import Settings
 from assets.serving.snapshots import serving_asset
+from campaigns.settings import Settings
 from pipelines.jobs import jobs, schedules
 from pipelines.resources import build_resources
 
@@ -14,9 +15,11 @@ from pipelines.resources import build_resources
 @dg.definitions
 def defs() -> dg.Definitions:
     dbt_models = dbt_model_assets()
+    attribution = attribution_assets()
+    served = [*mart_keys(dbt_models), *(a.key for a in attribution)]
     return dg.Definitions(
-        assets=[*raw_assets(), ga4_sessions_asset(Settings().ga4_start_date), dbt_models, serving_asset(mart_keys(dbt_models))],
-        asset_checks=[touchpoints_present],
+        assets=[*raw_assets(), ga4_sessions_asset(Settings().ga4_start_date), dbt_models, *attribution, serving_asset(served)],
+        asset_checks=[touchpoints_present, *attribution_checks()],
         jobs=jobs(),
         schedules=schedules(),
         resources=build_resources(),

@@ -13,13 +13,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from campaigns.cli import campaign_commands, status_command
+from campaigns.cli import campaign_commands, export_commands, status_command
 from campaigns.cli.output import console, fail
 from campaigns.settings import get_settings
 
 app = typer.Typer(help="Campaign Orchestrator: plan, publish and measure marketing campaigns.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(campaign_commands.app, name="campaigns", help="Create, list, launch and pause campaigns.")
 app.add_typer(campaign_commands.merchants_app, name="merchants", help="Merchants (tenants).")
+app.add_typer(export_commands.app, name="export", help="Export attribution and ROI tables as CSV.")
 app.command("status")(status_command.status)
 
 

@@ -1,0 +1,187 @@
+"""Markov and Shapley attribution assets, and the data-driven marts built from them.
+
+They run after dbt (stage `attribution` of `campaigns build`), read the journeys dbt built
+and write plain tables into schema `marts`, so the serving snapshot and the app pick them
+up like every mart:
+
+* ``markov_attribution``  -> marts.attribution_markov_channels (removal effects and the
+  global split per channel), marts.attribution_markov_credits (per conversion × touch);
+* ``shapley_attribution`` -> marts.attribution_shapley_channels, marts.attribution_shapley_credits;
+* ``data_driven_attribution`` -> the data-driven twins of the dbt marts, same columns:
+  marts.fct_attribution_data_driven, marts.attribution_by_channel_data_driven,
+  marts.attribution_by_campaign_data_driven, marts.roi_by_model_data_driven.
+
+The data-driven rows live beside the dbt marts rather than inside them because dbt runs
+before these assets: a dbt model reading them would always be one run behind.
+"""
+
+import time
+
+import dagster as dg
+import polars as pl
+
+from assets.attribution import compute
+from campaigns.warehouse.connection import Warehouse
+from pipelines.resources import CampaignsResource
+
+GROUP = "attribution"
+MARTS = "marts"
+
+PATHS_KEY = dg.AssetKey(["int_paths_aggregated"])
+JOURNEYS_KEY = dg.AssetKey(["int_conversion_touchpoints"])
+SPEND_KEY = dg.AssetKey(["stg_ad_spend"])
+MARKOV_KEY = dg.AssetKey(["markov_attribution"])
+SHAPLEY_KEY = dg.AssetKey(["shapley_attribution"])
+DATA_DRIVEN_KEY = dg.AssetKey(["data_driven_attribution"])
+
+PATHS_SQL = "select merchant_id, path, conversions, revenue, non_conversions from intermediate.int_paths_aggregated"
+JOURNEYS_SQL = (
+    "select merchant_id, conversion_id, touchpoint_id, touch_index, channel, campaign_id, touched_at, converted_at, revenue "
+    "from intermediate.int_conversion_touchpoints"
+)
+SPEND_SQL = "select merchant_id, campaign_id, channel, spend from staging.stg_ad_spend"
+
+
+def channels_table(model: str) -> str:
+    return f"attribution_{model}_channels"
+
+
+def credits_table(model: str) -> str:
+    return f"attribution_{model}_credits"
+
+
+class MarkovConfig(dg.Config):
+    order: int = 1
+    collapse_repeats: bool = False
+
+
+class ShapleyConfig(dg.Config):
+    exact_limit: int = 15
+    seed: int = 0
+
+
+def _read_paths(warehouse: Warehouse) -> pl.DataFrame:
+    return compute.conform(warehouse.query(PATHS_SQL), compute.PATHS_SCHEMA)
+
+
+def _read_journeys(warehouse: Warehouse) -> pl.DataFrame:
+    return compute.conform(warehouse.query(JOURNEYS_SQL), compute.JOURNEYS_SCHEMA)
+
+
+def _write_model(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    model: str,
+    channels: pl.DataFrame,
+    credits: pl.DataFrame,
+    paths: pl.DataFrame,
+    timings: dict[str, float],
+) -> dg.MaterializeResult:
+    started = time.perf_counter()
+    warehouse.replace_table(MARTS, channels_table(model), channels)
+    warehouse.replace_table(MARTS, credits_table(model), credits)
+    timings["write"] = time.perf_counter() - started
+    if paths["conversions"].sum() == 0:
+        context.log.warning(f"no conversions in int_paths_aggregated: {model} has nothing to attribute (tables are empty)")
+    preview = channels.sort("merchant_id", "conversions", descending=[False, True])
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": credits.height,
+            "channel_rows": channels.height,
+            "merchants": channels["merchant_id"].n_unique(),
+            "unique_paths": paths.height,
+            "conversions": int(paths["conversions"].sum()),
+            "tables": dg.MetadataValue.json([f"{MARTS}.{channels_table(model)}", f"{MARTS}.{credits_table(model)}"]),
+            "seconds": dg.MetadataValue.json({k: round(v, 3) for k, v in timings.items()}),
+            "preview": dg.MetadataValue.md(compute.markdown_table(preview)),
+        }
+    )
+
+
+@dg.asset(
+    key=MARKOV_KEY,
+    group_name=GROUP,
+    kinds={"python", "polars"},
+    deps=[PATHS_KEY, JOURNEYS_KEY],
+    description=(
+        "Exact removal-effect Markov attribution per merchant from int_paths_aggregated: "
+        f"{MARTS}.{channels_table('markov')} (removal effect, conversions and revenue split by removal effect) and "
+        f"{MARTS}.{credits_table('markov')} (each converting path split over its channels by removal effect, "
+        "a channel's share shared by its touches)."
+    ),
+)
+def markov_attribution(context: dg.AssetExecutionContext, config: MarkovConfig, campaigns: CampaignsResource) -> dg.MaterializeResult:
+    warehouse = campaigns.open_warehouse()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    paths, journeys = _read_paths(warehouse), _read_journeys(warehouse)
+    timings["read"] = time.perf_counter() - started
+    started = time.perf_counter()
+    channels, path_credits = compute.markov_results(paths, order=config.order, collapse_repeats=config.collapse_repeats)
+    credits = compute.touch_credits("markov", journeys, path_credits)
+    timings["compute"] = time.perf_counter() - started
+    return _write_model(context, warehouse, "markov", channels, credits, paths, timings)
+
+
+@dg.asset(
+    key=SHAPLEY_KEY,
+    group_name=GROUP,
+    kinds={"python", "polars"},
+    deps=[PATHS_KEY, JOURNEYS_KEY],
+    description=(
+        "Shapley attribution per merchant over channel sets from int_paths_aggregated: "
+        f"{MARTS}.{channels_table('shapley')} and {MARTS}.{credits_table('shapley')} (each converting journey "
+        "split over its channels by their Shapley values, a channel's share shared by its touches)."
+    ),
+)
+def shapley_attribution(context: dg.AssetExecutionContext, config: ShapleyConfig, campaigns: CampaignsResource) -> dg.MaterializeResult:
+    warehouse = campaigns.open_warehouse()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    paths, journeys = _read_paths(warehouse), _read_journeys(warehouse)
+    timings["read"] = time.perf_counter() - started
+    started = time.perf_counter()
+    channels, set_credits = compute.shapley_results(paths, exact_limit=config.exact_limit, seed=config.seed)
+    credits = compute.touch_credits("shapley", journeys, set_credits)
+    timings["compute"] = time.perf_counter() - started
+    return _write_model(context, warehouse, "shapley", channels, credits, paths, timings)
+
+
+@dg.asset(
+    key=DATA_DRIVEN_KEY,
+    group_name=GROUP,
+    kinds={"python", "polars"},
+    deps=[MARKOV_KEY, SHAPLEY_KEY, SPEND_KEY],
+    description=(
+        "The data-driven twins of the dbt attribution marts, same columns, models markov and shapley: "
+        "fct_attribution_data_driven, attribution_by_channel_data_driven (Markov: the global removal-effect split), "
+        "attribution_by_campaign_data_driven and roi_by_model_data_driven, all in schema marts."
+    ),
+)
+def data_driven_attribution(campaigns: CampaignsResource) -> dg.MaterializeResult:
+    started = time.perf_counter()
+    warehouse = campaigns.open_warehouse()
+    credits = pl.concat(
+        [compute.conform(warehouse.query(f"select * from {MARTS}.{credits_table(m)}"), compute.CREDITS_SCHEMA) for m in compute.DATA_DRIVEN_MODELS]
+    )
+    channels = pl.concat(
+        [compute.conform(warehouse.query(f"select * from {MARTS}.{channels_table(m)}"), compute.CHANNELS_SCHEMA) for m in compute.DATA_DRIVEN_MODELS]
+    )
+    spend = compute.conform(warehouse.query(SPEND_SQL), compute.SPEND_SCHEMA)
+    campaigns_frame = compute.by_campaign(credits)
+    roi = compute.roi(campaigns_frame, spend, compute.DATA_DRIVEN_MODELS)
+    by_channel = channels.select("model", "merchant_id", "channel", "conversions", "revenue", "removal_effect")
+    counts = {
+        "fct_attribution_data_driven": warehouse.replace_table(MARTS, "fct_attribution_data_driven", credits),
+        "attribution_by_channel_data_driven": warehouse.replace_table(MARTS, "attribution_by_channel_data_driven", by_channel),
+        "attribution_by_campaign_data_driven": warehouse.replace_table(MARTS, "attribution_by_campaign_data_driven", campaigns_frame),
+        "roi_by_model_data_driven": warehouse.replace_table(MARTS, "roi_by_model_data_driven", roi),
+    }
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": credits.height,
+            "rows": dg.MetadataValue.json(counts),
+            "seconds": round(time.perf_counter() - started, 3),
+            "preview": dg.MetadataValue.md(compute.markdown_table(by_channel.sort("model", "merchant_id", "conversions", descending=[False, False, True]))),
+        }
+    )

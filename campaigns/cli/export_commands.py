@@ -1,0 +1,136 @@
+"""`campaigns export`: attribution and ROI marts as CSV files for one merchant."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from campaigns.cli.output import console, fail
+from campaigns.settings import get_settings
+from campaigns.warehouse.connection import Warehouse, WarehouseBusyError, open_warehouse
+
+app = typer.Typer(help="Export attribution and ROI tables as CSV.", no_args_is_help=True)
+
+MARTS = "marts"
+RULE_MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based")
+DATA_DRIVEN_MODELS = ("markov", "shapley")
+MODELS = RULE_MODELS + DATA_DRIVEN_MODELS
+BUILD_HINT = "run `campaigns build` (after `campaigns demo-data` or `campaigns import`)"
+
+
+class Level(StrEnum):
+    channel = "channel"
+    campaign = "campaign"
+
+
+# dbt mart (rule-based models) and its data-driven twin written by the attribution assets
+SOURCES = {
+    Level.channel: ("attribution_by_channel", "attribution_by_channel_data_driven"),
+    Level.campaign: ("attribution_by_campaign", "attribution_by_campaign_data_driven"),
+    "roi": ("roi_by_model", "roi_by_model_data_driven"),
+}
+COLUMNS = {
+    Level.channel: ["model", "channel", "conversions", "revenue"],
+    Level.campaign: ["model", "channel", "campaign_id", "conversions", "revenue"],
+    "roi": ["model", "campaign_id", "channel", "spend", "conversions", "revenue", "roas", "roi"],
+}
+
+
+def _model_names(model: str) -> list[str]:
+    name = model.strip().lower()
+    if name == "all":
+        return list(MODELS)
+    if name not in MODELS:
+        fail(f"unknown model {model!r}; use --model with one of {', '.join(MODELS)} or all")
+    return [name]
+
+
+def _open() -> tuple[Warehouse, set[str]]:
+    """The warehouse and the names of its marts; exits with a fix when it is not there."""
+    settings = get_settings()
+    try:
+        warehouse = open_warehouse(settings)
+        tables = warehouse.relations()
+    except FileNotFoundError:
+        fail(f"no warehouse at {settings.duckdb_path} yet; {BUILD_HINT}")
+    except WarehouseBusyError as exc:
+        fail(str(exc))
+    except ValueError as exc:  # e.g. CAMPAIGNS_WAREHOUSE=postgres without a URL
+        fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - a PostgreSQL warehouse that does not answer
+        fail(f"cannot reach the warehouse ({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}); check CAMPAIGNS_WAREHOUSE_URL")
+    marts = {name for schema, name in zip(tables["schema"].to_list(), tables["name"].to_list()) if schema == MARTS}
+    return warehouse, marts
+
+
+def _read(kind: Level | str, models: list[str], merchant: str) -> pl.DataFrame:
+    """Rows of `models` for `merchant` from the dbt mart and its data-driven twin."""
+    warehouse, available = _open()
+    rule_table, data_driven_table = SOURCES[kind]
+    if rule_table not in available:
+        fail(f"{MARTS}.{rule_table} does not exist yet; {BUILD_HINT}")
+    wanted_data_driven = [m for m in models if m in DATA_DRIVEN_MODELS]
+    frames = []
+    if any(m in RULE_MODELS for m in models):
+        frames.append(warehouse.query(f"select * from {MARTS}.{rule_table}"))
+    if wanted_data_driven:
+        if data_driven_table in available:
+            frames.append(warehouse.query(f"select * from {MARTS}.{data_driven_table}"))
+        elif len(models) == 1:
+            fail(f"{MARTS}.{data_driven_table} does not exist yet; run `campaigns build --select attribution` to compute {models[0]}")
+        else:
+            console.print(f"[yellow]note:[/] no markov/shapley rows yet ({MARTS}.{data_driven_table} is missing); run `campaigns build --select attribution`")
+    columns = ["merchant_id", *COLUMNS[kind]]
+    frame = pl.concat([f.select(columns) for f in frames if f.height], how="vertical_relaxed") if any(f.height for f in frames) else pl.DataFrame()
+    if frame.height == 0 or merchant not in set(frame["merchant_id"].to_list()):
+        known = sorted(set(frame["merchant_id"].to_list())) if frame.height else []
+        hint = f"merchants with attribution: {', '.join(known)}" if known else f"the warehouse has no conversions yet; {BUILD_HINT}"
+        fail(f"no attribution rows for merchant {merchant!r}; {hint}")
+    order = {name: i for i, name in enumerate(MODELS)}
+    return (
+        frame.filter((pl.col("merchant_id") == merchant) & pl.col("model").is_in(models))
+        .with_columns(pl.col("model").replace_strict(order, return_dtype=pl.Int64).alias("_order"))
+        .sort(["_order", "conversions", *(["spend"] if kind == "roi" else [])], descending=[False, True, *([True] if kind == "roi" else [])])
+        .select(COLUMNS[kind])
+    )
+
+
+def _write(frame: pl.DataFrame, out: Path) -> None:
+    if out.is_dir():
+        fail(f"--out {out} is a folder; give a file name such as {out / 'attribution.csv'}")
+    if not out.parent.exists():
+        fail(f"folder {out.parent} does not exist; create it or choose another --out")
+    try:
+        frame.write_csv(out)
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror or exc}; choose a writable --out path")
+    console.print(f"wrote {frame.height:,} rows to {out}")
+
+
+@app.command("attribution")
+def attribution(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    level: Annotated[Level, typer.Option(help="channel: model, channel, conversions, revenue; campaign: adds campaign_id.")] = Level.channel,
+    model: Annotated[str, typer.Option(help=f"One of {', '.join(MODELS)}, or all.")] = "all",
+    merchant: Annotated[str | None, typer.Option(help="Merchant (default CAMPAIGNS_DEFAULT_MERCHANT).")] = None,
+) -> None:
+    """Attributed conversions and revenue per model and channel (or campaign)."""
+    models = _model_names(model)
+    frame = _read(level, models, merchant or get_settings().default_merchant)
+    _write(frame, out)
+
+
+@app.command("roi")
+def roi(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    model: Annotated[str, typer.Option(help=f"One of {', '.join(MODELS)}, or all.")] = "all",
+    merchant: Annotated[str | None, typer.Option(help="Merchant (default CAMPAIGNS_DEFAULT_MERCHANT).")] = None,
+) -> None:
+    """Spend, attributed conversions and revenue, ROAS and ROI per model, campaign and channel."""
+    models = _model_names(model)
+    frame = _read("roi", models, merchant or get_settings().default_merchant)
+    _write(frame, out)

@@ -1,0 +1,29 @@
+{#- Attribution helpers: the rule-based model names, the path delimiter, ordered string_agg. -#}
+
+{#- The rule-based models fct_attribution unions, in display order. -#}
+{% macro attribution_rule_models() -%}
+    {{ return(['first_touch', 'last_touch', 'last_non_direct', 'linear', 'time_decay', 'position_based']) }}
+{%- endmacro %}
+
+{#- Separator of channels in int_paths_aggregated.path; the Python assets split on it. -#}
+{% macro attribution_path_delimiter() -%}
+    {{ return(' > ') }}
+{%- endmacro %}
+
+{#- string_agg of `measure` ordered by `order_by`. DuckDB and PostgreSQL both accept
+    `string_agg(x, sep order by y)`; other adapters can override through dispatch. -#}
+{% macro attribution_string_agg(measure, delimiter, order_by) -%}
+    {{ return(adapter.dispatch('attribution_string_agg')(measure, delimiter, order_by)) }}
+{%- endmacro %}
+
+{% macro default__attribution_string_agg(measure, delimiter, order_by) -%}
+    string_agg({{ measure }}, '{{ delimiter }}' order by {{ order_by }})
+{%- endmacro %}
+
+{#- The model names as a one-column relation (`model`), so every model gets a row even
+    where it credited nothing (roi_by_model keeps spend without conversions). -#}
+{% macro attribution_rule_models_relation() -%}
+    {%- for name in attribution_rule_models() %}
+    select '{{ name }}' as model{% if not loop.last %} union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}

@@ -1,0 +1,36 @@
+-- Last touch: the touch closest to the conversion gets the whole conversion.
+with
+
+conversion_touchpoints as (
+    select * from {{ ref('int_conversion_touchpoints') }}
+),
+
+credited as (
+    select
+        *,
+        case when touch_index = touch_count then 1.0 else 0.0 end as credit
+    from conversion_touchpoints
+),
+
+final as (
+    select
+        -- keys
+        'last_touch' as model,
+        merchant_id,
+        conversion_id,
+        touchpoint_id,
+        touch_index,
+
+        -- the touch
+        channel,
+        campaign_id,
+        touched_at,
+        converted_at,
+
+        -- credit (sums to 1 per conversion) and the revenue it carries
+        cast(credit as double precision) as credit,
+        cast(credit * revenue as double precision) as attributed_revenue
+    from credited
+)
+
+select * from final
