@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -72,6 +73,9 @@ def materialize(
 
 
 def _materialize(settings, select, on_stage, on_done) -> list[StageResult]:
+    # Beta/preview notices about Dagster APIs are for developers, not for a build's console.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     ensure_dagster_home(settings)
     from pipelines.definitions import defs as load_defs  # heavy import, only when building
 
