@@ -27,3 +27,26 @@
     select '{{ name }}' as model{% if not loop.last %} union all{% endif %}
     {%- endfor %}
 {%- endmacro %}
+
+{#- The common output of every rule-based model: one row per conversion x touchpoint with
+    its credit (summing to 1 per conversion) and the revenue that credit carries. -#}
+{% macro attribution_credit_rows(model_name, relation) -%}
+    select
+        -- keys
+        '{{ model_name }}' as model,
+        merchant_id,
+        conversion_id,
+        touchpoint_id,
+        touch_index,
+
+        -- the touch
+        channel,
+        campaign_id,
+        touched_at,
+        converted_at,
+
+        -- credit (sums to 1 per conversion) and the revenue it carries
+        cast(credit as double precision) as credit,
+        cast(credit * revenue as double precision) as attributed_revenue
+    from {{ relation }}
+{%- endmacro %}

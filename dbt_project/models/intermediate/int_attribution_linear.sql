@@ -13,24 +13,7 @@ credited as (
 ),
 
 final as (
-    select
-        -- keys
-        'linear' as model,
-        merchant_id,
-        conversion_id,
-        touchpoint_id,
-        touch_index,
-
-        -- the touch
-        channel,
-        campaign_id,
-        touched_at,
-        converted_at,
-
-        -- credit (sums to 1 per conversion) and the revenue it carries
-        cast(credit as double precision) as credit,
-        cast(credit * revenue as double precision) as attributed_revenue
-    from credited
+    {{ attribution_credit_rows('linear', 'credited') }}
 )
 
 select * from final

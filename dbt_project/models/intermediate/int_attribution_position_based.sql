@@ -19,24 +19,7 @@ credited as (
 ),
 
 final as (
-    select
-        -- keys
-        'position_based' as model,
-        merchant_id,
-        conversion_id,
-        touchpoint_id,
-        touch_index,
-
-        -- the touch
-        channel,
-        campaign_id,
-        touched_at,
-        converted_at,
-
-        -- credit (sums to 1 per conversion) and the revenue it carries
-        cast(credit as double precision) as credit,
-        cast(credit * revenue as double precision) as attributed_revenue
-    from credited
+    {{ attribution_credit_rows('position_based', 'credited') }}
 )
 
 select * from final
