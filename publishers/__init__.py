@@ -1,1 +1,78 @@
-"""publishers"""
+"""Platform clients behind one Publisher protocol: X, Facebook Pages, Instagram, LinkedIn,
+SMTP, SendGrid, Mailgun, and the sandbox outbox (the embedded default).
+
+Base URLs come from settings (``CAMPAIGNS_*_BASE_URL``), so tests and proxies can redirect
+them. Failures are raised as the small taxonomy in `publishers.errors`, which the social
+queue turns into outcomes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from publishers.base import (
+    EMAIL_PROVIDERS,
+    SOCIAL_PLATFORMS,
+    Credentials,
+    EmailMessage,
+    EmailRecipient,
+    Issue,
+    Metrics,
+    Publisher,
+    Receipt,
+    Reconciles,
+    RefreshesTokens,
+    RemotePost,
+    SocialPost,
+)
+from publishers.errors import Ambiguous, AuthExpired, Duplicate, PublishError, Rejected, Retryable
+
+if TYPE_CHECKING:
+    from campaigns.settings import Settings
+
+__all__ = [
+    "EMAIL_PROVIDERS", "SOCIAL_PLATFORMS", "Ambiguous", "AuthExpired", "Credentials", "Duplicate", "EmailMessage", "EmailRecipient",
+    "Issue", "Metrics", "PublishError", "Publisher", "Receipt", "Reconciles", "RefreshesTokens", "Rejected", "RemotePost", "Retryable",
+    "SocialPost", "build_email_publisher", "build_publishers",
+]
+
+
+def build_publishers(settings: Settings, *, live: bool = False) -> dict[str, Publisher[SocialPost]]:
+    """Social publishers by platform: the sandbox outbox unless `live` is asked for explicitly."""
+    if not live:
+        from publishers.sandbox import sandbox_publishers
+
+        return sandbox_publishers(settings.home_path / "outbox")  # type: ignore[return-value]
+    from publishers.facebook import FacebookPublisher
+    from publishers.instagram import InstagramPublisher
+    from publishers.linkedin import DEFAULT_API_VERSION, LinkedInPublisher
+    from publishers.x import XPublisher
+
+    # X's OAuth client and LinkedIn's API version are read when settings define them
+    # (CAMPAIGNS_X_CLIENT_ID / _X_CLIENT_SECRET / _LINKEDIN_VERSION).
+    return {
+        "x": XPublisher(settings.x_base_url, client_id=getattr(settings, "x_client_id", None), client_secret=getattr(settings, "x_client_secret", None)),
+        "facebook": FacebookPublisher(settings.facebook_base_url),
+        "instagram": InstagramPublisher(settings.instagram_base_url),
+        "linkedin": LinkedInPublisher(settings.linkedin_base_url, api_version=getattr(settings, "linkedin_version", None) or DEFAULT_API_VERSION),
+    }
+
+
+def build_email_publisher(settings: Settings, provider: Literal["sandbox", "smtp", "sendgrid", "mailgun"] = "sandbox") -> Publisher[EmailMessage]:
+    if provider == "sandbox":
+        from publishers.sandbox import SandboxPublisher
+
+        return SandboxPublisher("email", settings.home_path / "outbox")
+    if provider == "smtp":
+        from publishers.smtp import SmtpPublisher
+
+        return SmtpPublisher(settings.smtp_host, settings.smtp_port)
+    if provider == "sendgrid":
+        from publishers.sendgrid import SendGridPublisher
+
+        return SendGridPublisher(settings.sendgrid_base_url)
+    if provider == "mailgun":
+        from publishers.mailgun import MailgunPublisher
+
+        return MailgunPublisher(settings.mailgun_base_url)
+    raise ValueError(f"unknown email provider {provider!r}; use sandbox, smtp, sendgrid or mailgun")

@@ -1,0 +1,119 @@
+"""Instagram (Graph API, content publishing): quota check, container, status poll, media_publish.
+
+Only the final ``media_publish`` makes anything public, so only its failures can be
+Ambiguous; a container that is never published expires on its own after a day.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from publishers import previews
+from publishers.base import Credentials, Issue, Metrics, PlannedRequest, Receipt, RemotePost, SocialPost
+from publishers.errors import Ambiguous, Rejected, Retryable
+from publishers.graph import bearer, parse_time, raise_for_graph
+from publishers.http import DEFAULT_TIMEOUT, HttpPublisher
+from publishers.limits import check
+
+QUOTA_RETRY_SECONDS = 3600.0  # the quota is a rolling 24 hours; look again in an hour
+
+
+class InstagramPublisher(HttpPublisher):
+    platform = "instagram"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        poll_interval: float = 2.0,
+        max_polls: int = 30,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(base_url, timeout=timeout, transport=transport)
+        self.poll_interval = poll_interval
+        self.max_polls = max_polls
+        self._sleep = sleep
+
+    def parts(self, post: SocialPost) -> list[str]:
+        return [post.text]
+
+    def validate(self, post: SocialPost) -> list[Issue]:
+        return check("instagram", post.text, post.media)
+
+    def preview(self, post: SocialPost, *, handle: str = "") -> str:
+        return previews.instagram_preview(post.text, handle=handle, image=post.media[0] if post.media else None)
+
+    def planned_requests(self, post: SocialPost, user_id: str = "{ig-user-id}") -> list[PlannedRequest]:
+        return [
+            PlannedRequest("GET", f"/{user_id}/content_publishing_limit", {"fields": "quota_usage,config"}),
+            PlannedRequest("POST", f"/{user_id}/media", {"image_url": post.media[0] if post.media else None, "caption": post.text}),
+            PlannedRequest("GET", "/{container-id}", {"fields": "status_code"}),
+            PlannedRequest("POST", f"/{user_id}/media_publish", {"creation_id": "{container-id}"}),
+        ]
+
+    def publishing_quota(self, credentials: Credentials) -> tuple[int, int]:
+        """(used, allowed) posts in the rolling 24 hours, as the API reports them."""
+        response = self.send("GET", f"/{credentials.account_ref}/content_publishing_limit", creates=False, credentials=credentials,
+                             params={"fields": "quota_usage,config"}, headers=bearer(credentials))
+        raise_for_graph(response, "instagram", creates=False, credentials=credentials)
+        data = (response.json().get("data") or [{}])[0]
+        return int(data.get("quota_usage", 0)), int(data.get("config", {}).get("quota_total", 0))
+
+    def publish(self, post: SocialPost, credentials: Credentials) -> Receipt:
+        if issues := self.validate(post):
+            raise Rejected("; ".join(map(str, issues)), platform="instagram")
+        user, token = credentials.account_ref, credentials.access_token.get_secret_value()
+        used, allowed = self.publishing_quota(credentials)
+        if allowed and used >= allowed:
+            raise Retryable(f"publishing limit reached ({used} of {allowed} posts in 24 hours)", platform="instagram", retry_after=QUOTA_RETRY_SECONDS)
+        response = self.send("POST", f"/{user}/media", creates=False, credentials=credentials,
+                             data={"image_url": post.media[0], "caption": post.text, "access_token": token})
+        raise_for_graph(response, "instagram", creates=False, credentials=credentials)
+        container = str(response.json()["id"])
+        self._wait_until_finished(container, credentials)
+        response = self.send("POST", f"/{user}/media_publish", creates=True, credentials=credentials,
+                             data={"creation_id": container, "access_token": token})
+        raise_for_graph(response, "instagram", creates=True, credentials=credentials)
+        try:
+            media_id = str(response.json()["id"])
+        except (ValueError, KeyError, TypeError):
+            raise Ambiguous(f"media_publish answered {response.status_code} without a media id", platform="instagram") from None
+        return Receipt("instagram", media_id, detail={"container_id": container})
+
+    def _wait_until_finished(self, container: str, credentials: Credentials) -> None:
+        status = "IN_PROGRESS"
+        for attempt in range(self.max_polls):
+            if attempt:
+                self._sleep(self.poll_interval)
+            response = self.send("GET", f"/{container}", creates=False, credentials=credentials,
+                                 params={"fields": "status_code"}, headers=bearer(credentials))
+            raise_for_graph(response, "instagram", creates=False, credentials=credentials)
+            status = response.json().get("status_code", "")
+            if status == "FINISHED":
+                return
+            if status == "ERROR":
+                raise Rejected(f"Instagram could not process the media of container {container}; check the image URL and format", platform="instagram")
+            if status == "EXPIRED":
+                raise Retryable(f"container {container} expired before it was published; a new one will be created", platform="instagram")
+        raise Retryable(f"container {container} still {status} after {self.max_polls} checks", platform="instagram")
+
+    def recent_posts(self, credentials: Credentials, since: datetime | None = None) -> list[RemotePost]:
+        params: dict[str, Any] = {"fields": "id,caption,timestamp", "limit": 50}
+        response = self.send("GET", f"/{credentials.account_ref}/media", creates=False, credentials=credentials, params=params, headers=bearer(credentials))
+        raise_for_graph(response, "instagram", creates=False, credentials=credentials)
+        posts = [RemotePost(str(m["id"]), m.get("caption", ""), parse_time(m.get("timestamp"))) for m in response.json().get("data", [])]
+        return [p for p in posts if since is None or p.created_at is None or p.created_at >= since]
+
+    def fetch_metrics(self, ref: str, credentials: Credentials) -> Metrics:
+        response = self.send("GET", f"/{ref}", creates=False, credentials=credentials,
+                             params={"fields": "like_count,comments_count"}, headers=bearer(credentials))
+        raise_for_graph(response, "instagram", creates=False, credentials=credentials)
+        body = response.json()
+        return Metrics("instagram", ref, {"likes": int(body.get("like_count", 0)), "comments": int(body.get("comments_count", 0))})

@@ -1,0 +1,465 @@
+"""Local fakes of X, the Graph API (Facebook Pages + Instagram), LinkedIn, SendGrid and Mailgun.
+
+Each listens on 127.0.0.1, speaks the platform's real request and response shapes, keeps
+what was created, and counts requests, so tests can prove that a post went out exactly
+once. Faults are queued per route with `fail_next(route, fault)`:
+
+``500``, ``429`` (with the platform's reset headers), ``401``, ``timeout_after_create``
+(creates the post, then never answers), ``timeout_before_create`` (never answers and
+creates nothing), or platform-specific ones documented on each fake.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+import logging
+import re
+import threading
+import time
+from collections import defaultdict, deque
+from datetime import UTC, datetime
+from typing import Any
+
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from publishers.linkedin import unescape_little_text
+from publishers.text import url_spans
+
+
+logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per fake request is noise
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers or {}, content_type="application/json")
+
+
+def _bearer(request: Request) -> str | None:
+    value = request.headers.get("Authorization", "")
+    return value[7:] if value.lower().startswith("bearer ") else None
+
+
+class _QuickStopServer(HTTPServer):
+    def thread_target(self) -> None:
+        assert self.server is not None
+        self.server.serve_forever(poll_interval=0.02)  # stop() waits for one poll: keep teardown short
+
+
+class FakePlatform:
+    """A threaded local server; subclasses route requests and keep state under `self.lock`."""
+
+    def __init__(self) -> None:
+        self.server = _QuickStopServer(host="127.0.0.1", port=0, threaded=True)
+        self.server.expect_request(re.compile(".*")).respond_with_handler(self._handle)
+        self.lock = threading.RLock()
+        self.release = threading.Event()  # unblocks requests held by a timeout fault
+        self.faults: dict[str, deque[str]] = defaultdict(deque)
+        self.requests: list[dict[str, Any]] = []
+
+    def start(self) -> FakePlatform:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.clear()
+        if self.server.is_running():
+            self.server.stop()
+
+    def url(self, suffix: str = "") -> str:
+        return f"http://127.0.0.1:{self.server.port}{suffix}"
+
+    def fail_next(self, route: str, fault: str, times: int = 1) -> None:
+        with self.lock:
+            self.faults[route].extend([fault] * times)
+
+    def _fault(self, route: str) -> str | None:
+        with self.lock:
+            queue = self.faults.get(route)
+            return queue.popleft() if queue else None
+
+    def count(self, method: str, path_pattern: str) -> int:
+        with self.lock:
+            return sum(1 for r in self.requests if r["method"] == method and re.fullmatch(path_pattern, r["path"]))
+
+    def _handle(self, request: Request) -> Response:
+        entry = {
+            "method": request.method, "path": request.path, "args": request.args.to_dict(flat=False),
+            "headers": dict(request.headers), "json": request.get_json(silent=True), "form": request.form.to_dict(flat=False),
+        }
+        with self.lock:
+            self.requests.append(entry)
+        return self.route(request)
+
+    def route(self, request: Request) -> Response:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def hang(self) -> Response:
+        # the client has long given up by the time this answers
+        self.release.wait(30)
+        return _json({"detail": "too late"}, 504)
+
+
+class FakeX(FakePlatform):
+    """X API v2. One user; tokens rotate on refresh like X's (the old refresh token dies)."""
+
+    USER_ID = "2244994945"
+
+    def __init__(self, access_token: str = "x-access-1", refresh_token: str = "x-refresh-1", client_id: str = "client-abc") -> None:
+        super().__init__()
+        self.valid_access = {access_token}
+        self.valid_refresh = {refresh_token}
+        self.client_id = client_id
+        self.tweets: list[dict[str, Any]] = []
+        self._ids = itertools.count(1_860_000_000_000_000_001)
+        self._token_n = itertools.count(2)
+        self.reset_epoch = 1_900_000_000
+
+    @property
+    def created(self) -> int:
+        with self.lock:
+            return len(self.tweets)
+
+    def add_tweet(self, text: str, created_at: datetime | None = None) -> str:
+        with self.lock:
+            tweet_id = str(next(self._ids))
+            self.tweets.append({"id": tweet_id, "text": text, "created_at": created_at or datetime.now(UTC), "reply_to": None})
+            return tweet_id
+
+    @staticmethod
+    def shown(text: str) -> str:
+        """How X returns text: links become t.co, & < > become entities."""
+        out, last = [], 0
+        for n, (start, end) in enumerate(url_spans(text)):
+            out.append(html.escape(text[last:start], quote=False) + f"https://t.co/Ab{n}Cd{len(text)}")
+            last = end
+        out.append(html.escape(text[last:], quote=False))
+        return "".join(out)
+
+    def route(self, request: Request) -> Response:
+        path = request.path
+        if path == "/2/oauth2/token" and request.method == "POST":
+            return self._token(request)
+        if _bearer(request) not in self.valid_access:
+            return _json({"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}, 401)
+        if path == "/2/tweets" and request.method == "POST":
+            return self._create(request)
+        if path == "/2/users/me":
+            return _json({"data": {"id": self.USER_ID, "name": "Acme", "username": "acme"}})
+        if m := re.fullmatch(r"/2/users/(\d+)/tweets", path):
+            return self._timeline(request, m.group(1))
+        if m := re.fullmatch(r"/2/tweets/(\d+)", path):
+            with self.lock:
+                tweet = next((t for t in self.tweets if t["id"] == m.group(1)), None)
+            if tweet is None:
+                return _json({"errors": [{"message": "Could not find tweet"}], "title": "Not Found Error", "status": 404}, 404)
+            return _json({"data": {"id": tweet["id"], "text": self.shown(tweet["text"]),
+                                   "public_metrics": {"retweet_count": 2, "reply_count": 1, "like_count": 7, "quote_count": 0}}})
+        return _json({"title": "Not Found", "status": 404}, 404)
+
+    def _create(self, request: Request) -> Response:
+        body = request.get_json(silent=True) or {}
+        fault = self._fault("create")
+        if fault == "500":
+            return _json({"title": "Internal Server Error", "type": "about:blank", "status": 500, "detail": "Internal Server Error"}, 500)
+        if fault == "429":
+            return _json({"title": "Too Many Requests", "type": "about:blank", "status": 429, "detail": "Too Many Requests"}, 429,
+                         {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(self.reset_epoch)})
+        if fault == "401":
+            return _json({"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}, 401)
+        if fault == "timeout_before_create":
+            return self.hang()
+        text = body.get("text")
+        if not isinstance(text, str) or not text:
+            return _json({"errors": [{"message": "text is required"}], "title": "Invalid Request", "status": 400}, 400)
+        with self.lock:
+            if any(t["text"] == text for t in self.tweets):
+                return _json({"detail": "You are not allowed to create a Tweet with duplicate content.", "type": "about:blank",
+                              "title": "Forbidden", "status": 403}, 403)
+            tweet_id = self.add_tweet(text)
+            self.tweets[-1]["reply_to"] = (body.get("reply") or {}).get("in_reply_to_tweet_id")
+        if fault == "timeout_after_create":
+            return self.hang()
+        return _json({"data": {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}}, 201)
+
+    def _timeline(self, request: Request, user_id: str) -> Response:
+        if user_id != self.USER_ID:
+            return _json({"errors": [{"message": "user not found"}], "status": 404}, 404)
+        start = request.args.get("start_time")
+        since = datetime.fromisoformat(start.replace("Z", "+00:00")) if start else None
+        with self.lock:
+            tweets = [t for t in self.tweets if since is None or t["created_at"] >= since]
+        tweets = sorted(tweets, key=lambda t: t["id"], reverse=True)[: int(request.args.get("max_results", 10))]
+        if not tweets:
+            return _json({"meta": {"result_count": 0}})
+        data = [{"id": t["id"], "text": self.shown(t["text"]), "created_at": t["created_at"].strftime("%Y-%m-%dT%H:%M:%S.000Z")} for t in tweets]
+        return _json({"data": data, "meta": {"result_count": len(data), "newest_id": data[0]["id"], "oldest_id": data[-1]["id"]}})
+
+    def _token(self, request: Request) -> Response:
+        form = request.form
+        fault = self._fault("token")
+        if fault == "500":
+            return _json({"error": "server_error"}, 500)
+        with self.lock:
+            if form.get("grant_type") != "refresh_token" or form.get("client_id") != self.client_id or form.get("refresh_token") not in self.valid_refresh:
+                return _json({"error": "invalid_request", "error_description": "Value passed for the token was invalid."}, 400)
+            n = next(self._token_n)
+            self.valid_refresh.discard(form["refresh_token"])
+            access, refresh = f"x-access-{n}", f"x-refresh-{n}"
+            self.valid_access = {access}
+            self.valid_refresh.add(refresh)
+        return _json({"token_type": "bearer", "expires_in": 7200, "access_token": access, "scope": "tweet.read tweet.write users.read offline.access",
+                      "refresh_token": refresh})
+
+
+class FakeGraph(FakePlatform):
+    """Graph API for Facebook Pages and Instagram (paths under /v21.0).
+
+    Extra faults: route ``feed``/``photos``/``media``/``media_publish``: ``rate_limit`` (code 32
+    and x-business-use-case-usage), ``invalid_param`` (code 100), ``expired_token`` (code 190).
+    Container statuses come from `container_statuses` (consumed one per poll).
+    """
+
+    VERSION = "/v21.0"
+
+    def __init__(self, token: str = "page-token-1") -> None:
+        super().__init__()
+        self.tokens = {token}
+        self.posts: list[dict[str, Any]] = []
+        self.media: list[dict[str, Any]] = []
+        self.containers: dict[str, dict[str, Any]] = {}
+        self.container_statuses: list[str] = ["IN_PROGRESS", "FINISHED"]
+        self.quota_usage, self.quota_total = 3, 50
+        self._ids = itertools.count(1000)
+
+    def base_url(self) -> str:
+        return self.url(self.VERSION)
+
+    @staticmethod
+    def error(message: str, code: int, status: int = 400, subcode: int | None = None, type_: str = "OAuthException", headers=None) -> Response:
+        body = {"error": {"message": message, "type": type_, "code": code, "fbtrace_id": "AbCdEfGh123"}}
+        if subcode:
+            body["error"]["error_subcode"] = subcode
+        return _json(body, status, headers)
+
+    def _token_of(self, request: Request) -> str | None:
+        return request.form.get("access_token") or _bearer(request) or request.args.get("access_token")
+
+    def _common_fault(self, route: str) -> Response | None:
+        fault = self._fault(route)
+        if fault == "500":
+            return self.error("An unexpected error has occurred. Please retry your request later.", 2, 500, type_="OAuthException")
+        if fault == "rate_limit":
+            usage = json.dumps({"1234": [{"type": "pages", "call_count": 100, "total_cputime": 40, "total_time": 60, "estimated_time_to_regain_access": 7}]})
+            return self.error("(#32) Page request limit reached", 32, 400, headers={"x-business-use-case-usage": usage})
+        if fault == "invalid_param":
+            return self.error("(#100) Invalid parameter", 100, 400)
+        if fault == "expired_token":
+            return self.error("Error validating access token: Session has expired", 190, 400, subcode=463)
+        if fault in ("timeout_before_create",):
+            return self.hang()
+        return None
+
+    def route(self, request: Request) -> Response:
+        path = request.path.removeprefix(self.VERSION)
+        if self._token_of(request) not in self.tokens:
+            return self.error("Invalid OAuth access token - Cannot parse access token", 190, 400)
+        parts = path.strip("/").split("/")
+        if request.method == "POST" and len(parts) == 2 and parts[1] in ("feed", "photos"):
+            return self._post(request, parts[0], parts[1])
+        if request.method == "GET" and len(parts) == 2 and parts[1] == "feed":
+            with self.lock:
+                data = [{"id": p["id"], "message": p["message"], "created_time": p["created_time"]} for p in reversed(self.posts) if p["page"] == parts[0]]
+            return _json({"data": data, "paging": {}})
+        if request.method == "GET" and len(parts) == 2 and parts[1] == "content_publishing_limit":
+            return _json({"data": [{"quota_usage": self.quota_usage, "config": {"quota_total": self.quota_total, "quota_duration": 86400}}]})
+        if request.method == "POST" and len(parts) == 2 and parts[1] == "media":
+            return self._container(request, parts[0])
+        if request.method == "POST" and len(parts) == 2 and parts[1] == "media_publish":
+            return self._publish_media(request, parts[0])
+        if request.method == "GET" and len(parts) == 2 and parts[1] == "media":
+            with self.lock:
+                data = [{"id": m["id"], "caption": m["caption"], "timestamp": m["timestamp"]} for m in reversed(self.media) if m["user"] == parts[0]]
+            return _json({"data": data})
+        if request.method == "GET" and len(parts) == 1:
+            return self._node(request, parts[0])
+        return self.error(f"Unknown path components: /{path}", 2500, 400)
+
+    def _post(self, request: Request, page: str, edge: str) -> Response:
+        if response := self._common_fault(edge):
+            return response
+        form = request.form
+        message = form.get("message") if edge == "feed" else form.get("caption", "")
+        if edge == "feed" and not message and not form.get("link"):
+            return self.error("(#100) Missing message or attachment", 100)
+        with self.lock:
+            if any(p["page"] == page and p["message"] == message for p in self.posts):
+                return self.error("Duplicate status message", 506, subcode=1455006)
+            post_id = f"{page}_{next(self._ids)}"
+            self.posts.append({"id": post_id, "page": page, "message": message, "link": form.get("link"), "url": form.get("url"),
+                               "created_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")})
+        if self._fault(edge + "_after") == "timeout_after_create":
+            return self.hang()
+        if edge == "photos":
+            return _json({"id": str(next(self._ids)), "post_id": post_id})
+        return _json({"id": post_id})
+
+    def _container(self, request: Request, user: str) -> Response:
+        if response := self._common_fault("media"):
+            return response
+        form = request.form
+        if not form.get("image_url"):
+            return self.error("The parameter image_url is required", 100)
+        with self.lock:
+            container = str(next(self._ids))
+            self.containers[container] = {"user": user, "caption": form.get("caption", ""), "image_url": form["image_url"],
+                                          "statuses": deque(self.container_statuses), "status": "IN_PROGRESS"}
+        return _json({"id": container})
+
+    def _node(self, request: Request, node: str) -> Response:
+        with self.lock:
+            container = self.containers.get(node)
+            if container is not None:
+                if container["statuses"]:
+                    container["status"] = container["statuses"].popleft()
+                return _json({"status_code": container["status"], "id": node})
+            post = next((p for p in self.posts if p["id"] == node), None)
+        if post is not None:
+            return _json({"id": node, "shares": {"count": 3}, "reactions": {"data": [], "summary": {"total_count": 12}},
+                          "comments": {"data": [], "summary": {"total_count": 4}}})
+        media = next((m for m in self.media if m["id"] == node), None)
+        if media is not None:
+            return _json({"id": node, "like_count": 21, "comments_count": 5})
+        return self.error(f"Unsupported get request. Object with ID '{node}' does not exist", 100, subcode=33)
+
+    def _publish_media(self, request: Request, user: str) -> Response:
+        if response := self._common_fault("media_publish"):
+            return response
+        creation = request.form.get("creation_id")
+        with self.lock:
+            container = self.containers.get(creation or "")
+            if container is None or container["status"] != "FINISHED":
+                return self.error("The media is not ready for publishing, please wait for a moment", 9007, subcode=2207027)
+            container["status"] = "PUBLISHED"
+            media_id = str(next(self._ids))
+            self.media.append({"id": media_id, "user": user, "caption": container["caption"],
+                               "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")})
+        if self._fault("media_publish_after") == "timeout_after_create":
+            return self.hang()
+        return _json({"id": media_id})
+
+
+class FakeLinkedIn(FakePlatform):
+    """LinkedIn versioned REST API: /rest/posts with the version and Rest.li headers enforced."""
+
+    def __init__(self, token: str = "li-token-1") -> None:
+        super().__init__()
+        self.tokens = {token}
+        self.posts: list[dict[str, Any]] = []
+        self._ids = itertools.count(7_100_000_000_000_000_001)
+
+    def route(self, request: Request) -> Response:
+        if _bearer(request) not in self.tokens:
+            return _json({"status": 401, "serviceErrorCode": 65601, "code": "REVOKED_ACCESS_TOKEN",
+                          "message": "The token used in the request has been revoked by the user"}, 401)
+        if not re.fullmatch(r"\d{6}", request.headers.get("LinkedIn-Version", "")):
+            return _json({"status": 426, "code": "NONEXISTENT_VERSION", "message": "Requested version is not active"}, 426)
+        if request.headers.get("X-Restli-Protocol-Version") != "2.0.0":
+            return _json({"status": 400, "message": "Rest.li protocol 2.0.0 required"}, 400)
+        if request.path == "/rest/posts" and request.method == "POST":
+            return self._create(request)
+        if request.path == "/rest/posts" and request.method == "GET":
+            if request.headers.get("X-RestLi-Method") != "FINDER" or request.args.get("q") != "author":
+                return _json({"status": 400, "message": "finder required"}, 400)
+            author = request.args.get("author")
+            with self.lock:
+                elements = [p for p in reversed(self.posts) if p["author"] == author]
+            return _json({"elements": elements, "paging": {"start": 0, "count": len(elements), "links": []}})
+        if m := re.fullmatch(r"/rest/socialActions/(.+)", request.path):
+            return _json({"likesSummary": {"totalLikes": 9}, "commentsSummary": {"aggregatedTotalComments": 2}, "target": m.group(1)})
+        return _json({"status": 404, "message": "Not Found"}, 404)
+
+    def _create(self, request: Request) -> Response:
+        fault = self._fault("create")
+        if fault == "500":
+            return _json({"status": 500, "message": "Internal Server Error"}, 500)
+        if fault == "429":
+            return _json({"status": 429, "message": "Too many requests"}, 429, {"Retry-After": "120"})
+        body = request.get_json(silent=True) or {}
+        missing = [k for k in ("author", "commentary", "visibility", "distribution", "lifecycleState") if k not in body]
+        if missing:
+            return _json({"status": 422, "message": f"missing fields {missing}", "code": "UNPROCESSABLE_ENTITY"}, 422)
+        with self.lock:
+            if any(p["author"] == body["author"] and p["commentary"] == body["commentary"] for p in self.posts):
+                return _json({"status": 422, "code": "DUPLICATE_POST", "message": "Content is a duplicate of urn:li:share:1"}, 422)
+            urn = f"urn:li:share:{next(self._ids)}"
+            self.posts.append({"id": urn, "author": body["author"], "commentary": body["commentary"], "visibility": body["visibility"],
+                               "lifecycleState": body["lifecycleState"], "createdAt": int(time.time() * 1000)})
+        return Response("", status=201, headers={"x-restli-id": urn, "x-linkedin-id": urn})
+
+    def shown(self, index: int = -1) -> str:
+        return unescape_little_text(self.posts[index]["commentary"])
+
+
+class FakeSendGrid(FakePlatform):
+    """SendGrid v3 mail send, enforcing the 1,000 personalizations (and recipients) per request."""
+
+    def __init__(self, api_key: str = "SG.test-key") -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.accepted: list[dict[str, Any]] = []
+
+    def route(self, request: Request) -> Response:
+        if _bearer(request) != self.api_key:
+            return _json({"errors": [{"message": "The provided authorization grant is invalid, expired, or revoked", "field": None, "help": None}]}, 401)
+        if request.path == "/v3/mail/send" and request.method == "POST":
+            fault = self._fault("send")
+            if fault == "500":
+                return _json({"errors": [{"message": "internal error"}]}, 500)
+            if fault == "429":
+                return _json({"errors": [{"message": "too many requests"}]}, 429, {"X-RateLimit-Reset": "1900000000"})
+            body = request.get_json(silent=True) or {}
+            personalizations = body.get("personalizations", [])
+            if len(personalizations) > 1000:
+                return _json({"errors": [{"message": f"The personalization block is limited to 1000 personalizations per API request. You have provided {len(personalizations)} personalizations.", "field": "personalizations", "help": None}]}, 400)
+            emails = [to["email"] for p in personalizations for to in p.get("to", [])]
+            if len(emails) > 1000 or len(set(emails)) != len(emails):
+                return _json({"errors": [{"message": "Each unique email address in the personalizations array should only be included once.", "field": "personalizations"}]}, 400)
+            with self.lock:
+                self.accepted.append(body)
+                n = len(self.accepted)
+            return Response("", status=202, headers={"X-Message-Id": f"sg-msg-{n}"})
+        if request.path == "/v3/categories/stats":
+            return _json([{"date": "2026-11-01", "stats": [{"type": "category", "name": request.args.get("categories"),
+                                                            "metrics": {"delivered": 90, "opens": 40, "clicks": 12, "unsubscribes": 1}}]},
+                          {"date": "2026-11-02", "stats": [{"type": "category", "name": request.args.get("categories"),
+                                                            "metrics": {"delivered": 10, "opens": 5, "clicks": 3, "unsubscribes": 0}}]}])
+        return _json({"errors": [{"message": "not found"}]}, 404)
+
+
+class FakeMailgun(FakePlatform):
+    """Mailgun messages API with basic auth api:KEY and at most 1,000 recipients per call."""
+
+    def __init__(self, api_key: str = "mg-key-1", domain: str = "mg.acme.example") -> None:
+        super().__init__()
+        self.api_key, self.domain = api_key, domain
+        self.accepted: list[dict[str, list[str]]] = []
+
+    def route(self, request: Request) -> Response:
+        auth = request.authorization
+        if auth is None or auth.username != "api" or auth.password != self.api_key:
+            return Response("Forbidden", status=401)
+        if request.path == f"/v3/{self.domain}/messages" and request.method == "POST":
+            form = request.form.to_dict(flat=False)
+            if len(form.get("to", [])) > 1000:
+                return _json({"message": "Too many recipients"}, 400)
+            with self.lock:
+                self.accepted.append(form)
+                n = len(self.accepted)
+            return _json({"id": f"<20261124.{n}@{self.domain}>", "message": "Queued. Thank you."})
+        if m := re.fullmatch(rf"/v3/{re.escape(self.domain)}/tags/([^/]+)/stats", request.path):
+            return _json({"tag": m.group(1), "stats": [{"time": "Mon, 23 Nov 2026 00:00:00 UTC", "accepted": {"total": 100},
+                                                        "delivered": {"total": 98}, "opened": {"total": 40}, "clicked": {"total": 9}}]})
+        return _json({"message": "not found"}, 404)
