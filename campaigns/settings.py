@@ -48,6 +48,19 @@ class Settings(BaseSettings):
     )
     ga4_conversion_metric: str = "keyEvents"
     ga4_start_date: date = Field(default=date(2026, 1, 1), description="First daily partition of GA4 ingest.")
+    publish_mode: Literal["sandbox", "live"] = Field(
+        default="sandbox", description="sandbox records what would be sent in CAMPAIGNS_HOME/outbox; live calls the platforms."
+    )
+    x_client_id: str | None = None
+    x_client_secret: SecretStr | None = None
+    linkedin_version: str = Field(default="202510", description="LinkedIn-Version header (YYYYMM); must be a version LinkedIn still serves.")
+    email_provider: Literal["sandbox", "smtp", "sendgrid", "mailgun"] = "sandbox"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    sendgrid_api_key: SecretStr | None = None
+    mailgun_api_key: SecretStr | None = None
+    mailgun_domain: str | None = None
     token_key: SecretStr | None = Field(default=None, description="Key that encrypts platform tokens at rest.")
 
     @field_validator("database_url", "warehouse_url")

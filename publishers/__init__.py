@@ -48,13 +48,11 @@ def build_publishers(settings: Settings, *, live: bool = False) -> dict[str, Pub
     from publishers.linkedin import DEFAULT_API_VERSION, LinkedInPublisher
     from publishers.x import XPublisher
 
-    # X's OAuth client and LinkedIn's API version are read when settings define them
-    # (CAMPAIGNS_X_CLIENT_ID / _X_CLIENT_SECRET / _LINKEDIN_VERSION).
     return {
-        "x": XPublisher(settings.x_base_url, client_id=getattr(settings, "x_client_id", None), client_secret=getattr(settings, "x_client_secret", None)),
+        "x": XPublisher(settings.x_base_url, client_id=settings.x_client_id, client_secret=settings.x_client_secret),
         "facebook": FacebookPublisher(settings.facebook_base_url),
         "instagram": InstagramPublisher(settings.instagram_base_url),
-        "linkedin": LinkedInPublisher(settings.linkedin_base_url, api_version=getattr(settings, "linkedin_version", None) or DEFAULT_API_VERSION),
+        "linkedin": LinkedInPublisher(settings.linkedin_base_url, api_version=settings.linkedin_version or DEFAULT_API_VERSION),
     }
 
 

@@ -12,7 +12,7 @@ from campaigns.store.models import AuditLog
 
 def record(session: Session, merchant_id: str, actor: str, action: str, entity_type: str, entity_id: str, **details: Any) -> None:
     session.add(
-        AuditLog(merchant_id=merchant_id, actor=actor, action=action, entity_type=entity_type, entity_id=str(entity_id), details=_jsonable(details))
+        AuditLog(merchant_id=merchant_id, actor=actor, action=action, entity_type=entity_type, entity_id=str(entity_id), details=jsonable(details))
     )
 
 
@@ -23,11 +23,11 @@ def entries(session: Session, merchant_id: str, entity_id: str | None = None, li
     return list(session.scalars(query.order_by(AuditLog.id.desc()).limit(limit)))
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)

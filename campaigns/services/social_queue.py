@@ -19,7 +19,7 @@ Guarantees:
   it is scheduled and again just before it is sent (an edit in between voids it).
 * An outcome that may have happened is never retried blindly: the platform's recent posts
   are searched for it, and if it is not there a person decides (NEEDS_REVIEW).
-* Every attempt leaves a receipt in the audit log (action ``social.publish_attempt``) in the
+* Every attempt leaves a row in ``publish_receipts`` in the
   same transaction as the status change it caused.
 
 Items claimed by the worker belong to many merchants (the worker is a system actor); every
@@ -52,11 +52,11 @@ from campaigns.services.approvals import (
     record_author_approval,
     require_approval,
 )
-from campaigns.services.audit import record
+from campaigns.services.audit import jsonable, record
 from campaigns.services.merchants import require_merchant
 from campaigns.store.db import session_scope
 from campaigns.settings import Settings
-from campaigns.store.models import Approval, AuditLog, CampaignContent, SocialAccount, SocialQueueItem
+from campaigns.store.models import Approval, CampaignContent, PublishReceipt, SocialAccount, SocialQueueItem
 from campaigns.store.types import utcnow
 from publishers.base import SOCIAL_PLATFORMS, Credentials, Issue, Publisher, Receipt, Reconciles, RefreshesTokens, SocialPost
 from publishers.errors import Ambiguous, AuthExpired, Duplicate, PublishError, Rejected, Retryable
@@ -72,7 +72,6 @@ DEFAULT_LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 6
 MAX_THREAD_PARTS = 10  # the progress of a thread is kept in platform_post_id (200 characters)
 RECONCILE_SLACK = timedelta(minutes=5)
-RECEIPT_ACTION = "social.publish_attempt"
 REAUTH_HINT = "reconnect it with `campaigns accounts add`, then requeue the post"
 
 
@@ -160,8 +159,8 @@ def get_account(session: Session, merchant_id: str, account_id: int) -> SocialAc
 
 
 def account_ref(account: SocialAccount) -> str:
-    # a separate external_id column would let `handle` be the display name (see the store note)
-    return getattr(account, "external_id", None) or account.handle
+    # `external_id` is what the platform API wants; `handle` is the display name (and the fallback)
+    return account.external_id or account.handle
 
 
 def credentials_for(account: SocialAccount, cipher: TokenCipher | None) -> Credentials:
@@ -179,6 +178,7 @@ def mark_needs_reauth(session: Session, merchant_id: str, account_id: int, reaso
     account = get_account(session, merchant_id, account_id)
     if account.status != NEEDS_REAUTH:
         account.status = NEEDS_REAUTH
+        account.reauth_reason = reason
         record(session, merchant_id, actor, "account.needs_reauth", "social_account", str(account.id), reason=reason)
 
 
@@ -609,7 +609,7 @@ def _finish(
             entry = {**details, "result": status.value, "result_reason": reason}
             if lost:
                 entry["lease_lost"] = True
-            record(session, item.merchant_id, run.worker_id, RECEIPT_ACTION, "social_queue", str(item.id), **entry)
+            session.add(_receipt_row(item, run.worker_id, status, entry))
     if lost:
         log.warning("item %s was taken over by another worker before %s could record %s", item.id, run.worker_id, status.value)
         return Outcome(item.id, item.merchant_id, "LEASE_LOST", reason, ",".join(post_ids) or None, sandbox)
@@ -798,8 +798,8 @@ def _refresh_tokens(run: _Run, item: _ItemView, prepared: _Prepared, failed: Cre
 def _first_attempt_at(run: _Run, item: _ItemView) -> datetime:
     """When this item was first sent, from its oldest receipt (an older identical post is someone else's)."""
     with session_scope(run.url) as session:
-        first = session.scalar(select(func.min(AuditLog.created_at)).where(
-            AuditLog.merchant_id == item.merchant_id, AuditLog.action == RECEIPT_ACTION, AuditLog.entity_id == str(item.id)))
+        first = session.scalar(select(func.min(PublishReceipt.created_at)).where(
+            PublishReceipt.merchant_id == item.merchant_id, PublishReceipt.queue_item_id == item.id))
     if isinstance(first, str):  # SQLite aggregates come back untyped
         first = datetime.fromisoformat(first)
     if first is not None and first.tzinfo is None:
@@ -876,9 +876,20 @@ def _recover(run: _Run, item: _ItemView, previous_claim: datetime | None) -> Out
 
 def receipts_for(session: Session, merchant_id: str, item_id: int) -> list[dict[str, Any]]:
     """Every publish attempt of one item, oldest first."""
-    rows = session.scalars(select(AuditLog).where(AuditLog.merchant_id == merchant_id, AuditLog.action == RECEIPT_ACTION,
-                                                  AuditLog.entity_id == str(item_id)).order_by(AuditLog.id))
-    return [{"at": row.created_at.isoformat(), "worker": row.actor, **row.details} for row in rows]
+    rows = session.scalars(select(PublishReceipt).where(PublishReceipt.merchant_id == merchant_id, PublishReceipt.queue_item_id == item_id)
+                           .order_by(PublishReceipt.id))
+    return [{"at": row.created_at.isoformat(), "worker": row.worker_id, **row.details} for row in rows]
+
+
+def _receipt_row(item: _ItemView, worker_id: str, status: QueueStatus, entry: dict[str, Any]) -> PublishReceipt:
+    retry_at = entry.get("retry_at")
+    return PublishReceipt(
+        merchant_id=item.merchant_id, queue_item_id=item.id, attempt=int(entry.get("attempt") or 0), worker_id=worker_id,
+        platform=entry.get("platform"), mode=entry.get("mode", "sandbox"), outcome=str(entry.get("outcome")), result_status=status.value,
+        post_ids=list(entry.get("post_ids") or ([entry["post_id"]] if entry.get("post_id") else [])), error_kind=entry.get("error_kind"),
+        status_code=entry.get("status_code"), reason=entry.get("reason") or entry.get("result_reason"),
+        retry_at=datetime.fromisoformat(retry_at) if isinstance(retry_at, str) else None, details=jsonable(entry),
+    )
 
 
 def run_worker(settings: Settings, *, worker_id: str, now: datetime | None = None, live: bool = False, limit: int = 50) -> PublishReport:

@@ -141,9 +141,11 @@ class SocialAccount(Base, TenantOwned, Timestamped):
     platform: Mapped[str] = mapped_column(String(20))
     handle: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    external_id: Mapped[str | None] = mapped_column(String(200))  # the id the platform API wants (user id, page id, URN)
     access_token_enc: Mapped[str | None] = mapped_column(Text)
     refresh_token_enc: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
+    reauth_reason: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (UniqueConstraint("merchant_id", "platform", "handle", name="uq_social_accounts_handle"),)
 
 
@@ -153,6 +155,7 @@ class SocialQueueItem(Base, TenantOwned, Timestamped):
     account_id: Mapped[int] = mapped_column(ForeignKey("social_accounts.id", ondelete="CASCADE"))
     campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     content_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_contents.id", ondelete="SET NULL"))
+    content_kind: Mapped[str | None] = mapped_column(String(30))  # what the approval was given for
     text: Mapped[str] = mapped_column(Text)
     media: Mapped[list[Any]] = mapped_column(default=list)
     content_hash: Mapped[str] = mapped_column(String(64))
@@ -166,6 +169,27 @@ class SocialQueueItem(Base, TenantOwned, Timestamped):
     last_error: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
     __table_args__ = (Index("ix_social_queue_due", "status", "scheduled_at"),)
+
+
+class PublishReceipt(Base, TenantOwned):
+    """One publish attempt of a queue item: what was sent, what came back, what was decided."""
+
+    __tablename__ = "publish_receipts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue_item_id: Mapped[int] = mapped_column(ForeignKey("social_queue.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(default=0)
+    worker_id: Mapped[str] = mapped_column(String(80))
+    platform: Mapped[str | None] = mapped_column(String(20))
+    mode: Mapped[str] = mapped_column(String(10), default="sandbox")
+    outcome: Mapped[str] = mapped_column(String(30))
+    result_status: Mapped[str] = mapped_column(String(20))
+    post_ids: Mapped[list[Any]] = mapped_column(default=list)
+    error_kind: Mapped[str | None] = mapped_column(String(30))
+    status_code: Mapped[int | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    retry_at: Mapped[datetime | None]
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Contact(Base, TenantOwned, Timestamped):

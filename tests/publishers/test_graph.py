@@ -73,7 +73,7 @@ def test_rate_limit_waits_for_the_business_use_case_estimate(facebook, fake_grap
 
 
 def test_facebook_timeout_after_create_is_ambiguous_and_visible_in_the_feed(fake_graph) -> None:
-    facebook = FacebookPublisher(fake_graph.base_url(), timeout=0.5)
+    facebook = FacebookPublisher(fake_graph.base_url(), timeout=2.0)
     fake_graph.fail_next("feed_after", "timeout_after_create")
     with pytest.raises(Ambiguous):
         facebook.publish(SocialPost(text="maybe posted"), PAGE)
@@ -129,7 +129,7 @@ def test_instagram_needs_an_image(instagram, fake_graph) -> None:
 
 
 def test_instagram_only_media_publish_can_be_ambiguous(fake_graph) -> None:
-    instagram = InstagramPublisher(fake_graph.base_url(), poll_interval=0, timeout=0.5)
+    instagram = InstagramPublisher(fake_graph.base_url(), poll_interval=0, timeout=2.0)
     fake_graph.fail_next("media_publish_after", "timeout_after_create")
     with pytest.raises(Ambiguous):
         instagram.publish(SocialPost(text="did it?", media=[IMAGE]), IG_USER)

@@ -60,7 +60,7 @@ def test_429_carries_the_reset_time_from_x_rate_limit_reset(x, fake_x) -> None:
 
 
 def test_timeout_after_the_post_was_created_is_ambiguous(fake_x) -> None:
-    x = XPublisher(fake_x.url(), timeout=0.5)
+    x = XPublisher(fake_x.url(), timeout=2.0)
     fake_x.fail_next("create", "timeout_after_create")
     with pytest.raises(Ambiguous, match="may have been posted"):
         x.publish(SocialPost(text="did it go out?"), CREDS)

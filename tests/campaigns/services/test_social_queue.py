@@ -273,7 +273,7 @@ def test_duplicate_content_fails_with_the_reason(store_url, account, publishers,
 
 
 def test_timeout_after_the_post_was_created_is_reconciled_not_retried(store_url, account, fake_x, cipher, now) -> None:
-    x = XPublisher(fake_x.url(), timeout=0.5)
+    x = XPublisher(fake_x.url(), timeout=2.0)
     item_id = _schedule(store_url, account, "Tea & cake today https://shop.example.com/cafe", now - timedelta(minutes=1), campaign_id="cmp_winter")
     fake_x.fail_next("create", "timeout_after_create")
     assert q.publish_due(store_url, {"x": x}, "w1", now, cipher=cipher).counts() == {"PUBLISHED": 1}
@@ -284,7 +284,7 @@ def test_timeout_after_the_post_was_created_is_reconciled_not_retried(store_url,
 
 
 def test_timeout_without_a_post_goes_to_review_and_a_person_requeues_it(store_url, account, fake_x, cipher, now) -> None:
-    x = XPublisher(fake_x.url(), timeout=0.5)
+    x = XPublisher(fake_x.url(), timeout=2.0)
     item_id = _schedule(store_url, account, "Lost in transit", now - timedelta(minutes=1))
     fake_x.fail_next("create", "timeout_before_create")
     assert q.publish_due(store_url, {"x": x}, "w1", now, cipher=cipher).counts() == {"NEEDS_REVIEW": 1}
@@ -313,7 +313,7 @@ def test_a_thread_resumes_after_the_part_that_failed(store_url, account, publish
 
 
 def test_an_uncertain_thread_part_is_confirmed_on_x_then_the_thread_continues(store_url, account, fake_x, cipher, now) -> None:
-    x = XPublisher(fake_x.url(), timeout=0.5)
+    x = XPublisher(fake_x.url(), timeout=2.0)
     item_id = _schedule(store_url, account, "One\n---\nTwo\n---\nThree", now - timedelta(minutes=1))
     fake_x.faults["create"].extend(["ok", "timeout_after_create"])
     assert q.publish_due(store_url, {"x": x}, "w1", now, cipher=cipher).counts() == {"QUEUED": 1}
