@@ -9,6 +9,7 @@ from assets.ingest.raw_tables import raw_assets, touchpoints_present
 from assets.serving.snapshots import serving_asset
 from campaigns.settings import Settings
 from pipelines.jobs import jobs, schedules
+from pipelines.publishing import due_posts_sensor, publish_due_job
 from pipelines.resources import build_resources
 
 
@@ -20,8 +21,9 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[*raw_assets(), ga4_sessions_asset(Settings().ga4_start_date), dbt_models, *attribution, serving_asset(served)],
         asset_checks=[touchpoints_present, *attribution_checks()],
-        jobs=jobs(),
+        jobs=[*jobs(), publish_due_job],
         schedules=schedules(),
+        sensors=[due_posts_sensor],
         resources=build_resources(),
         executor=dg.in_process_executor,  # DuckDB allows one writer: steps run one after another
     )

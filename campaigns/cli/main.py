@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from campaigns.cli import campaign_commands, export_commands, status_command
+from campaigns.cli import campaign_commands, export_commands, social_commands, status_command
 from campaigns.cli.output import console, fail
 from campaigns.settings import get_settings
 
@@ -21,6 +21,8 @@ app = typer.Typer(help="Campaign Orchestrator: plan, publish and measure marketi
 app.add_typer(campaign_commands.app, name="campaigns", help="Create, list, launch and pause campaigns.")
 app.add_typer(campaign_commands.merchants_app, name="merchants", help="Merchants (tenants).")
 app.add_typer(export_commands.app, name="export", help="Export attribution and ROI tables as CSV.")
+app.add_typer(social_commands.accounts_app, name="accounts", help="Connect social accounts.")
+app.add_typer(social_commands.social_app, name="social", help="Schedule, list and publish social posts.")
 app.command("status")(status_command.status)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import polars as pl
+
 from sqlalchemy import delete
 
 from campaigns.demo import truth
@@ -16,7 +18,7 @@ from campaigns.settings import Settings
 from campaigns.store.db import migrate, session_scope
 from campaigns.store.models import Campaign, Contact, Merchant, Segment, SocialAccount
 from campaigns.warehouse.landing import clear_landing, write_landing
-from campaigns.warehouse.schema import LANDED_TABLES
+from campaigns.warehouse.schema import LANDED_TABLES, SOCIAL_POSTS
 
 
 def write_demo(settings: Settings, data: DemoData, progress=None) -> dict[str, int]:
@@ -36,8 +38,12 @@ def write_demo(settings: Settings, data: DemoData, progress=None) -> dict[str, i
                     description=f"Demo campaign on {', '.join(c.channels)}", goals={"kpi": "revenue" if c.type == "CONVERSION" else "reach"},
                 )
             )
+        account_ids: dict[int, int] = {}
         for a in data.accounts:
-            session.add(SocialAccount(id=None, merchant_id=DEMO_MERCHANT, platform=a["platform"], handle=a["handle"], timezone=a["timezone"]))
+            account = SocialAccount(merchant_id=DEMO_MERCHANT, platform=a["platform"], handle=a["handle"], timezone=a["timezone"])
+            session.add(account)
+            session.flush()
+            account_ids[a["id"]] = account.id  # the store assigns ids; posting history must follow them
         session.flush()
         for row in data.contacts.iter_rows(named=True):
             session.add(
@@ -52,8 +58,11 @@ def write_demo(settings: Settings, data: DemoData, progress=None) -> dict[str, i
     if progress:
         progress("store")
     clear_landing(settings.landing_dir, DEMO_MERCHANT)
+    tables = dict(data.tables)
+    if SOCIAL_POSTS.name in tables:
+        tables[SOCIAL_POSTS.name] = tables[SOCIAL_POSTS.name].with_columns(pl.col("account_id").replace_strict(account_ids, return_dtype=pl.Int64))
     for table in LANDED_TABLES:
-        frame = data.tables.get(table.name)
+        frame = tables.get(table.name)
         if frame is None:
             continue
         write_landing(settings.landing_dir, table, frame)

@@ -1,0 +1,146 @@
+"""`campaigns accounts ...` and `campaigns social ...`: connect accounts, schedule and publish posts."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from campaigns.cli.output import console, fail
+from campaigns.settings import get_settings
+
+accounts_app = typer.Typer(no_args_is_help=True)
+social_app = typer.Typer(no_args_is_help=True)
+
+MerchantOption = Annotated[str | None, typer.Option("--merchant", help="Merchant id (default CAMPAIGNS_DEFAULT_MERCHANT).")]
+
+
+def _session():
+    from campaigns.store.db import migrate, session_scope
+
+    settings = get_settings()
+    migrate(settings.store_url)
+    return session_scope(settings.store_url)
+
+
+def _merchant(merchant: str | None) -> str:
+    return merchant or get_settings().default_merchant
+
+
+@accounts_app.command("add")
+def accounts_add(
+    platform: Annotated[str, typer.Option(help="x, facebook, instagram or linkedin.")],
+    handle: Annotated[str, typer.Option(help="The account's id on the platform (X user id or @handle, page id, Instagram user id, LinkedIn URN).")],
+    access_token: Annotated[str | None, typer.Option(help="OAuth access token (stored encrypted with CAMPAIGNS_TOKEN_KEY).")] = None,
+    refresh_token: Annotated[str | None, typer.Option(help="OAuth refresh token, where the platform has one.")] = None,
+    timezone: Annotated[str, typer.Option(help="The account's time zone, e.g. America/New_York.")] = "UTC",
+    merchant: MerchantOption = None,
+    actor: Annotated[str, typer.Option(help="Who connects it, for the audit log.")] = "cli",
+) -> None:
+    """Connect (or reconnect) a social account."""
+    from campaigns.crypto import TokenKeyError, cipher_from_settings
+    from campaigns.services import social_queue as q
+    from campaigns.services.merchants import UnknownMerchantError
+
+    try:
+        with _session() as session:
+            account = q.add_account(session, _merchant(merchant), platform, handle, actor=actor, access_token=access_token,
+                                    refresh_token=refresh_token, timezone=timezone, cipher=cipher_from_settings(get_settings()))
+            console.print(f"account {account.id}: {account.platform} {account.handle} ({account.timezone}) is {account.status}")
+    except (q.QueueError, TokenKeyError, UnknownMerchantError) as exc:
+        fail(str(exc))
+
+
+@accounts_app.command("list")
+def accounts_list(merchant: MerchantOption = None) -> None:
+    """List connected accounts."""
+    from campaigns.services import social_queue as q
+
+    table = Table("id", "platform", "handle", "time zone", "status")
+    with _session() as session:
+        for a in q.list_accounts(session, _merchant(merchant)):
+            table.add_row(str(a.id), a.platform, a.handle, a.timezone, a.status + (f" ({a.reauth_reason})" if a.reauth_reason else ""))
+    console.print(table)
+
+
+@social_app.command("schedule")
+def schedule(
+    account: Annotated[int, typer.Option(help="Account id (campaigns accounts list).")],
+    text: Annotated[str, typer.Option(help="The post; separate thread parts with a line holding only ---.")],
+    at: Annotated[str | None, typer.Option(help="When: ISO-8601; without an offset it is the account's local time.")] = None,
+    best: Annotated[bool, typer.Option("--best", help="Take the next best slot from the account's engagement history.")] = False,
+    campaign: Annotated[str | None, typer.Option(help="Campaign id, for UTM tags and reporting.")] = None,
+    author: Annotated[str, typer.Option(help="Who wrote it; scheduling your own text counts as your approval.")] = "cli",
+    merchant: MerchantOption = None,
+) -> None:
+    """Schedule a post you wrote (your approval is recorded)."""
+    from campaigns.services import social_queue as q
+    from campaigns.services.posting_slots import best_slot
+
+    if (at is None) == (not best):
+        fail("give exactly one of --at TIME or --best")
+    merchant_id = _merchant(merchant)
+    try:
+        with _session() as session:
+            acct = q.get_account(session, merchant_id, account)
+            if best:
+                slot, note = best_slot(get_settings(), session, merchant_id, acct, datetime.now(UTC))
+                when = slot.at
+                console.print(f"best slot: {slot.local:%a %d %b %H:%M} {acct.timezone} (expected engagement {slot.rate:.2%}, {slot.confidence} confidence){note}")
+            else:
+                when = q.schedule_time(at, acct.timezone)
+            item = q.schedule_text(session, merchant_id, account_id=account, text=text, scheduled_at=when, author=author, campaign_id=campaign)
+            console.print(f"queued post {item.id} for {item.scheduled_at:%Y-%m-%d %H:%M} UTC on {acct.platform} ({item.status.value})")
+    except (q.QueueError, LookupError, ValueError) as exc:
+        fail(str(exc))
+
+
+@social_app.command("queue")
+def queue(
+    status: Annotated[str | None, typer.Option(help="Only this status (QUEUED, PUBLISHING, PUBLISHED, FAILED, NEEDS_REVIEW).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    merchant: MerchantOption = None,
+) -> None:
+    """Show the publishing queue with statuses and reasons."""
+    from campaigns.domain.enums import QueueStatus
+    from campaigns.services import social_queue as q
+
+    try:
+        wanted = QueueStatus(status.upper()) if status else None
+    except ValueError:
+        fail(f"unknown status {status!r}; use one of {', '.join(s.value for s in QueueStatus)}")
+    with _session() as session:
+        rows = [
+            {"id": i.id, "account_id": i.account_id, "status": i.status.value, "scheduled_at": i.scheduled_at.isoformat(), "attempts": i.attempts,
+             "platform_post_id": i.platform_post_id, "reason": i.last_error, "text": i.text}
+            for i in q.list_queue(session, _merchant(merchant), status=wanted)
+        ]
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    table = Table("id", "account", "status", "scheduled (UTC)", "attempts", "post id", "reason", "text")
+    for r in rows:
+        table.add_row(str(r["id"]), str(r["account_id"]), r["status"], r["scheduled_at"][:16], str(r["attempts"]), r["platform_post_id"] or "",
+                      (r["reason"] or "")[:60], r["text"][:40])
+    console.print(table)
+
+
+@social_app.command("publish-due")
+def publish_due(
+    live: Annotated[bool | None, typer.Option("--live/--sandbox", help="Call the platforms, or record to the sandbox outbox (default: CAMPAIGNS_PUBLISH_MODE).")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many posts in this run.")] = 50,
+) -> None:
+    """Publish every approved post that is due (exactly once; what may have posted is reconciled)."""
+    from campaigns.services import social_queue as q
+
+    settings = get_settings()
+    use_live = settings.publish_mode == "live" if live is None else live
+    report = q.run_worker(settings, worker_id=f"cli-{os.getpid()}", live=use_live, limit=limit)
+    console.print(f"{'live' if use_live else 'sandbox'}: {report.summary()}")
+    for outcome in report.outcomes:
+        if outcome.reason:
+            console.print(f"  post {outcome.item_id}: {outcome.status} - {outcome.reason}")
