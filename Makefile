@@ -14,7 +14,7 @@ ifeq ($(UV),)
 UV := $(TOOLS)/bin/uv
 endif
 
-.PHONY: demo test setup build serve bench bench-attribution bench-optimizer clean
+.PHONY: demo test setup build serve bench bench-attribution bench-attribution-maths bench-optimizer bench-publishing clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -40,11 +40,19 @@ build: setup
 serve: setup
 	$(VENV)/bin/campaigns serve
 
-bench: bench-attribution bench-optimizer
+bench: bench-attribution bench-optimizer bench-publishing
 
+# The bench extra holds the GPL peer (ChannelAttribution) and nlopt; never a runtime dependency.
 bench-attribution: setup
 	$(UV) sync --frozen --python $(PYTHON) --extra bench
+	$(VENV)/bin/python bench/bench_attribution.py --scale bench --backend both
+
+bench-attribution-maths: setup
+	$(UV) sync --frozen --python $(PYTHON) --extra bench
 	$(VENV)/bin/python bench/bench_attribution_maths.py
+
+bench-publishing: setup
+	$(VENV)/bin/python bench/bench_publishing.py --posts 10000 --workers 2
 
 bench-optimizer: setup
 	$(UV) sync --frozen --python $(PYTHON) --extra bench

@@ -678,6 +678,10 @@ def _prepare(run: _Run, item: _ItemView, *, for_reconcile: bool = False) -> _Pre
             # a configuration gap on this side and nothing was sent: try again later, up to the attempt limit
             why = key_problem or f"no publisher is configured for {platform}"
             return _retry_later(run, item, Retryable(why, platform=platform), platform=platform, sandbox=sandbox, outcome="not_sent")
+        if not sandbox and not credentials.access_token.get_secret_value():
+            # nothing to authenticate with: no retry can fix it, a person must connect the account
+            return _finish(run, item, QueueStatus.FAILED, reason=f"{platform} account {handle} has no access token; {REAUTH_HINT}",
+                           receipts=[_receipt(item, "not_sent", platform=platform)])
     post = _render(item, platform)
     if not for_reconcile and (issues := publisher.validate(post)):
         reason = "refused before sending: " + "; ".join(map(str, issues))
