@@ -57,10 +57,14 @@ class Settings(BaseSettings):
     email_provider: Literal["sandbox", "smtp", "sendgrid", "mailgun"] = "sandbox"
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_starttls: bool = True
+    smtp_starttls: bool = Field(default=False, description="Upgrade SMTP connections with STARTTLS (usual on port 587).")
     sendgrid_api_key: SecretStr | None = None
     mailgun_api_key: SecretStr | None = None
     mailgun_domain: str | None = None
+    public_url: str | None = Field(default=None, description="Public base URL of this installation, for unsubscribe links.")
+    email_sender: str | None = Field(default=None, description="From address of marketing mail, e.g. Juniper & Finch <news@example.com>.")
+    email_unsubscribe_mailto: str | None = Field(default=None, description="Mailbox for mailto: unsubscribes (List-Unsubscribe).")
+    curve_model: str = Field(default="markov", description="Attribution model whose revenue response curves are fitted on.")
     token_key: SecretStr | None = Field(default=None, description="Key that encrypts platform tokens at rest.")
 
     @field_validator("database_url", "warehouse_url")

@@ -64,7 +64,7 @@ def build_email_publisher(settings: Settings, provider: Literal["sandbox", "smtp
     if provider == "smtp":
         from publishers.smtp import SmtpPublisher
 
-        return SmtpPublisher(settings.smtp_host, settings.smtp_port)
+        return SmtpPublisher(settings.smtp_host, settings.smtp_port, starttls=settings.smtp_starttls)
     if provider == "sendgrid":
         from publishers.sendgrid import SendGridPublisher
 

@@ -13,7 +13,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from campaigns.cli import campaign_commands, export_commands, social_commands, status_command
+from campaigns.cli import (
+    agent_commands,
+    campaign_commands,
+    export_commands,
+    optimize_commands,
+    social_commands,
+    status_command,
+)
 from campaigns.cli.output import console, fail
 from campaigns.settings import get_settings
 
@@ -23,7 +30,13 @@ app.add_typer(campaign_commands.merchants_app, name="merchants", help="Merchants
 app.add_typer(export_commands.app, name="export", help="Export attribution and ROI tables as CSV.")
 app.add_typer(social_commands.accounts_app, name="accounts", help="Connect social accounts.")
 app.add_typer(social_commands.social_app, name="social", help="Schedule, list and publish social posts.")
+app.add_typer(agent_commands.workflow_app, name="workflow", help="Run and steer campaign workflows.")
 app.command("status")(status_command.status)
+app.command("repurpose")(agent_commands.repurpose)
+app.command("repurpose-report")(agent_commands.repurpose_report)
+app.command("plan")(agent_commands.plan)
+app.command("approve")(agent_commands.approve)
+app.command("optimize")(optimize_commands.optimize)
 
 
 class ImportKind(StrEnum):

@@ -1,0 +1,395 @@
+"""What each workflow step does when it runs (see `agents.ava.workflow` for how steps run).
+
+A handler returns an `Outcome` (done, waiting, skipped) or raises: `NeedsPerson` sends the
+step straight to a person (FAILED, audited ``workflow.escalate``), any other exception is
+retried with backoff up to the step's ``max_attempts`` and then escalated. Handlers write
+only to the store, inside the step's transaction, so a step's effects and its DONE commit
+together or not at all. The one slow call (a live model in ``generate_content``) happens in
+`prepare`, before the transaction opens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from agents.settings import AgentSettings
+from campaigns.domain.enums import ContentStatus, QueueStatus
+from campaigns.services.audit import record
+from campaigns.store.models import BudgetAllocation, CampaignContent, CampaignMetric, CampaignWorkflow, SocialAccount, SocialQueueItem
+
+SOCIAL = ("x", "linkedin", "facebook", "instagram")
+REBALANCE_TRIGGERS = ("under_pacing", "over_pacing", "roas_below_target", "kpi_behind")
+
+
+class NeedsPerson(Exception):
+    """The step cannot go on without a person; the message says what they should do."""
+
+
+@dataclass
+class Outcome:
+    kind: Literal["done", "waiting", "skipped"]
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StepContext:
+    session: Session
+    merchant_id: str
+    campaign_id: str
+    step: CampaignWorkflow
+    now: datetime
+    settings: AgentSettings
+    prepared: Any = None
+
+    def steps(self) -> list[CampaignWorkflow]:
+        return list(self.session.scalars(select(CampaignWorkflow).where(
+            CampaignWorkflow.merchant_id == self.merchant_id, CampaignWorkflow.campaign_id == self.campaign_id).order_by(CampaignWorkflow.step_order)))
+
+    def step_of_type(self, step_type: str) -> CampaignWorkflow | None:
+        return next((s for s in self.steps() if s.step_type == step_type), None)
+
+    def plan(self) -> dict[str, Any]:
+        plan_step = self.step_of_type("plan")
+        return dict((plan_step.config or {}).get("plan") or {}) if plan_step else {}
+
+    def flight(self) -> tuple[datetime, datetime]:
+        plan = self.plan()
+        zone = ZoneInfo(plan.get("timezone", "UTC"))
+        start = datetime.combine(date.fromisoformat(plan["start"]), time(0), zone).astimezone(UTC)
+        end = datetime.combine(date.fromisoformat(plan["end"]) + timedelta(days=1), time(0), zone).astimezone(UTC)
+        return start, end
+
+
+def _contents(ctx: StepContext) -> list[CampaignContent]:
+    return list(ctx.session.scalars(select(CampaignContent).where(
+        CampaignContent.merchant_id == ctx.merchant_id, CampaignContent.campaign_id == ctx.campaign_id).order_by(CampaignContent.id)))
+
+
+def _format_map(ctx: StepContext) -> dict[int, tuple[str, int]]:
+    generate = ctx.step_of_type("generate_content")
+    rows = (generate.result or {}).get("contents", []) if generate else []
+    return {int(r["content_id"]): (r["format"], int(r["variant"])) for r in rows if r.get("content_id")}
+
+
+# --------------------------------------------------------------------------- generate_content
+
+
+def prepare_generate(step: CampaignWorkflow, settings: AgentSettings) -> Any:
+    config = step.config or {}
+    if config.get("content_from_plan") or not config.get("source_markdown"):
+        return None
+    from agents.leo.repurpose import repurpose
+    from agents.source import parse_post
+
+    source = parse_post(config["source_markdown"], filename=config.get("source_name"), max_bytes=settings.max_source_bytes,
+                        max_chars=settings.max_source_chars)
+    return repurpose(source, config.get("formats") or ["x", "linkedin", "facebook", "instagram", "email", "ads"],
+                     int(config.get("variations", 2)), campaign_id=step.campaign_id, settings=settings)
+
+
+def run_generate(ctx: StepContext) -> Outcome:
+    from agents.leo.outputs import Output
+    from agents.leo.store import save_outputs
+    from agents.usage import persist
+
+    config = ctx.step.config or {}
+    if config.get("content_from_plan"):
+        content = ctx.plan().get("content") or {}
+        outputs = [Output.model_validate({k: v for k, v in o.items() if k in Output.model_fields}) for o in content.get("outputs", [])]
+        source = content.get("source", {})
+        title, url, source_hash, engine = source.get("title", ""), source.get("url"), source.get("source_hash", ""), content.get("engine", "offline")
+    elif ctx.prepared is not None:
+        result = ctx.prepared
+        outputs, engine = result.outputs, result.engine
+        title, url, source_hash = result.source.title, result.source.url, result.source.source_hash
+        persist(ctx.session, ctx.merchant_id, result.usage, actor="ava", purpose="generate_content", campaign_id=ctx.campaign_id)
+    else:
+        return Outcome("skipped", {"reason": "no post to repurpose; add drafts to the campaign yourself"})
+    if not outputs:
+        return Outcome("skipped", {"reason": "the plan holds no content"})
+    saved = save_outputs(ctx.session, ctx.merchant_id, outputs, source_title=title, source_url=url, source_hash=source_hash or "-",
+                         engine=engine, actor="ava", campaign_id=ctx.campaign_id)
+    return Outcome("done", {"engine": engine, "contents": [
+        {"format": s.format, "variant": s.variant, "content_id": s.content_id, "repurposed_id": s.repurposed_id} for s in saved]})
+
+
+# --------------------------------------------------------------------------- await_approval
+
+
+def run_await_approval(ctx: StepContext) -> Outcome:
+    from campaigns.services.approvals import content_is_approved
+
+    contents = [c for c in _contents(ctx) if c.status is not ContentStatus.PUBLISHED]
+    if not contents:
+        return Outcome("done", {"approved": [], "note": "no content to approve"})
+    approved = [c.id for c in contents if c.status is not ContentStatus.REJECTED and content_is_approved(ctx.session, ctx.merchant_id, c)]
+    rejected = [c.id for c in contents if c.status is ContentStatus.REJECTED]
+    pending = [c.id for c in contents if c.id not in approved and c.id not in rejected]
+    if not pending:
+        if approved:
+            return Outcome("done", {"approved": approved, "rejected": rejected})
+        raise NeedsPerson(f"every draft of {ctx.campaign_id} was rejected: add or generate new content, "
+                          f"then `campaigns workflow retry {ctx.campaign_id} {ctx.step.step_order}`")
+    result = {"approved": approved, "rejected": rejected, "waiting_for": pending}
+    if (ctx.step.result or {}).get("escalated_at"):
+        result["escalated_at"] = ctx.step.result["escalated_at"]
+    deadline = (ctx.step.config or {}).get("escalate_after")
+    if deadline and ctx.now >= datetime.fromisoformat(deadline) and not result.get("escalated_at"):
+        record(ctx.session, ctx.merchant_id, "ava", "workflow.escalate", "campaign_workflow", ctx.campaign_id, step=ctx.step.step_order,
+               trigger="approval_overdue", reason=f"{len(pending)} draft(s) still unapproved at the start of the flight", content_ids=pending,
+               fix="approve them with `campaigns approve CONTENT_ID`")
+        result["escalated_at"] = ctx.now.isoformat()
+    return Outcome("waiting", result)
+
+
+# --------------------------------------------------------------------------- schedule
+
+
+def _next_good(at: datetime, now: datetime, end: datetime) -> datetime:
+    """A slot whose time has passed moves to the same hour on the next day, else to a quarter of an hour from now."""
+    while at < now:
+        at += timedelta(days=1)
+    return at if at < end else now + timedelta(minutes=15)
+
+
+def run_schedule(ctx: StepContext) -> Outcome:
+    """Queue every approved post at its slot; what cannot be queued yet waits for a person (the step stays WAITING)."""
+    from campaigns.domain.lifecycle import explain_refusal
+    from campaigns.services.approvals import content_is_approved
+    from campaigns.services.campaigns import facts_of, get_campaign, transition
+    from campaigns.services.social_queue import QueueError, enqueue_content
+
+    start, end = ctx.flight()
+    slots = list((ctx.step.config or {}).get("slots") or [])
+    used: set[int] = set()
+    formats = _format_map(ctx)
+    contents = [c for c in _contents(ctx) if c.status not in (ContentStatus.REJECTED, ContentStatus.PUBLISHED)]
+    queued, email, ads, unqueued = [], [], [], []
+    for content in contents:
+        fmt, variant = formats.get(content.id, (content.platform or ("ads" if content.content_type == "ad" else content.channel), 0))
+        if not content_is_approved(ctx.session, ctx.merchant_id, content):
+            # edited after its approval (an image attached, a word changed): the new version needs its own
+            unqueued.append({"content_id": content.id, "platform": fmt,
+                             "reason": f"not approved in its current version: `campaigns approve cc-{content.id}`"})
+            continue
+        index = next((i for i, s in enumerate(slots) if i not in used and s["format"] == fmt and int(s["variant"]) == variant), None)
+        if index is None:
+            index = next((i for i, s in enumerate(slots) if i not in used and s["format"] == fmt), None)
+        slot_at = datetime.fromisoformat(slots[index]["at"]) if index is not None else start
+        if index is not None:
+            used.add(index)
+        at = start if fmt == "ads" else _next_good(max(slot_at, start), ctx.now, end)
+        if fmt in SOCIAL:
+            account = ctx.session.scalar(select(SocialAccount).where(
+                SocialAccount.merchant_id == ctx.merchant_id, SocialAccount.platform == fmt, SocialAccount.status == "ACTIVE").order_by(SocialAccount.id))
+            if account is None:
+                unqueued.append({"content_id": content.id, "platform": fmt,
+                                 "reason": f"no active {fmt} account: connect one with `campaigns accounts add`"})
+                continue
+            try:
+                item = enqueue_content(ctx.session, ctx.merchant_id, content.id, account_id=account.id, scheduled_at=at, actor="ava",
+                                       idempotency_key=f"wf-{ctx.campaign_id}-{content.id}"[:80])
+            except QueueError as exc:
+                unqueued.append({"content_id": content.id, "platform": fmt, "reason": str(exc)})
+                continue
+            content.scheduled_at = item.scheduled_at
+            queued.append({"content_id": content.id, "queue_item_id": item.id, "platform": fmt, "at": item.scheduled_at.isoformat()})
+        elif fmt == "email":
+            content.scheduled_at = at
+            email.append({"content_id": content.id, "at": at.isoformat(), "note": "send with the email service at this time"})
+        else:
+            content.scheduled_at = start
+            ads.append({"content_id": content.id, "flight": [start.isoformat(), end.isoformat()], "note": "load into the ad platforms for the flight"})
+    campaign = get_campaign(ctx.session, ctx.merchant_id, ctx.campaign_id)
+    status_note = None
+    if (queued or email or ads) and explain_refusal("schedule", facts_of(campaign)) is None:
+        transition(ctx.session, ctx.merchant_id, ctx.campaign_id, "schedule", "ava")
+        status_note = "campaign moved to SCHEDULED"
+    result: dict[str, Any] = {"queued": queued, "email": email, "ads": ads, "unqueued": unqueued, "campaign": status_note}
+    if not unqueued:
+        return Outcome("done", result)
+    if (ctx.step.result or {}).get("escalated_at"):
+        result["escalated_at"] = ctx.step.result["escalated_at"]
+    else:
+        record(ctx.session, ctx.merchant_id, "ava", "workflow.escalate", "campaign_workflow", ctx.campaign_id, step=ctx.step.step_order,
+               trigger="cannot_queue", reason="; ".join(f"content {u['content_id']} ({u['platform']}): {u['reason']}" for u in unqueued)[:1000],
+               fix=f"fix them (the step tries again on every run), or `campaigns workflow skip {ctx.campaign_id} {ctx.step.step_order}`")
+        result["escalated_at"] = ctx.now.isoformat()
+    return Outcome("waiting", result)
+
+
+# --------------------------------------------------------------------------- publish
+
+
+def run_publish(ctx: StepContext) -> Outcome:
+    items = list(ctx.session.scalars(select(SocialQueueItem).where(
+        SocialQueueItem.merchant_id == ctx.merchant_id, SocialQueueItem.campaign_id == ctx.campaign_id)))
+    if not items:
+        return Outcome("done", {"note": "nothing was queued for publishing"})
+    failed = [i.id for i in items if i.status in (QueueStatus.FAILED, QueueStatus.NEEDS_REVIEW)]
+    if failed:
+        raise NeedsPerson(f"{len(failed)} post(s) failed or need review (queue items {', '.join(map(str, failed))}): resolve them in the "
+                          f"social queue, then `campaigns workflow retry {ctx.campaign_id} {ctx.step.step_order}`")
+    published = [i.id for i in items if i.status is QueueStatus.PUBLISHED]
+    if len(published) == len(items):
+        return Outcome("done", {"published": published})
+    return Outcome("waiting", {"published": published, "waiting_for": [i.id for i in items if i.id not in published]})
+
+
+# --------------------------------------------------------------------------- monitor
+
+
+def campaign_metrics(ctx: StepContext) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    columns = (CampaignMetric.spend, CampaignMetric.revenue, CampaignMetric.conversions, CampaignMetric.clicks, CampaignMetric.impressions)
+    names = ("spend", "revenue", "conversions", "clicks", "impressions")
+    where = (CampaignMetric.merchant_id == ctx.merchant_id, CampaignMetric.campaign_id == ctx.campaign_id, CampaignMetric.date <= ctx.now.date())
+    total_row = ctx.session.execute(select(*(func.coalesce(func.sum(c), 0) for c in columns)).where(*where)).one()
+    totals = {n: float(v or 0) for n, v in zip(names, total_row)}
+    by_channel: dict[str, dict[str, float]] = {}
+    for row in ctx.session.execute(select(CampaignMetric.channel, *(func.coalesce(func.sum(c), 0) for c in columns)).where(*where).group_by(CampaignMetric.channel)):
+        by_channel[row[0]] = {n: float(v or 0) for n, v in zip(names, row[1:])}
+    return totals, by_channel
+
+
+def _compare(value: float, op: str, threshold: float) -> bool:
+    return {"<": value < threshold, ">": value > threshold, ">=": value >= threshold, "<=": value <= threshold}[op]
+
+
+def run_monitor(ctx: StepContext) -> Outcome:
+    plan = ctx.plan()
+    start, end = ctx.flight()
+    share = min(max((ctx.now - start) / (end - start), 0.0), 1.0) if end > start else 1.0
+    totals, by_channel = campaign_metrics(ctx)
+    budget = float(plan.get("budget", 0) or 0)
+    planned_spend = budget * share
+    kpi = plan.get("kpi", "conversions")
+    expected = float((plan.get("prediction") or {}).get("expected") or 0)
+    spend = totals["spend"]
+    kpi_value = totals["revenue"] / spend if kpi == "roas" and spend else totals.get("clicks" if kpi == "engagements" else kpi, 0.0)
+    planned_kpi = expected if kpi == "roas" else expected * share
+    failed_posts = ctx.session.scalar(select(func.count()).select_from(SocialQueueItem).where(
+        SocialQueueItem.merchant_id == ctx.merchant_id, SocialQueueItem.campaign_id == ctx.campaign_id,
+        SocialQueueItem.status.in_([QueueStatus.FAILED, QueueStatus.NEEDS_REVIEW]))) or 0
+    drafts = sum(1 for c in _contents(ctx) if c.status is ContentStatus.DRAFT) if ctx.now >= start else 0
+    values = {
+        "spend_vs_plan": spend / planned_spend if planned_spend > 0 else None,
+        "roas": totals["revenue"] / spend if spend > 0 else None,
+        "kpi_vs_plan": kpi_value / planned_kpi if planned_kpi > 0 else None,
+        "failed_posts": float(failed_posts),
+        "unapproved_drafts_at_start": float(drafts),
+    }
+    triggered = []
+    for contingency in plan.get("contingencies", []):
+        condition = contingency["condition"]
+        value = values.get(condition["metric"])
+        if value is None or share < condition.get("after_share_of_flight", 0.0):
+            continue
+        if budget and spend < budget * condition.get("min_spend_share", 0.0):
+            continue
+        if _compare(value, condition["op"], float(condition["threshold"])):
+            triggered.append({"trigger": contingency["trigger"], "value": round(value, 4), "threshold": condition["threshold"],
+                              "action": contingency["action"], "automatic": contingency["automatic"]})
+    for t in triggered:
+        record(ctx.session, ctx.merchant_id, "ava", "workflow.contingency", "campaign_workflow", ctx.campaign_id, step=ctx.step.step_order,
+               trigger=t["trigger"], value=t["value"], threshold=t["threshold"], response=t["action"], automatic=t["automatic"])
+        if t["automatic"] == "escalate":
+            record(ctx.session, ctx.merchant_id, "ava", "workflow.escalate", "campaign_workflow", ctx.campaign_id, step=ctx.step.step_order,
+                   trigger=t["trigger"], reason=t["action"])
+    metrics = {**totals, "share_of_flight": round(share, 4), "planned_spend": round(planned_spend, 2), "kpi": kpi, "kpi_value": kpi_value,
+               "planned_kpi": round(planned_kpi, 2), **{k: (round(v, 4) if v is not None else None) for k, v in values.items()}}
+    return Outcome("done", {"metrics": metrics, "by_channel": by_channel, "triggered": triggered, "final": bool((ctx.step.config or {}).get("final"))})
+
+
+# --------------------------------------------------------------------------- rebalance
+
+
+def run_rebalance(ctx: StepContext) -> Outcome:
+    from agents.ava.allocation import allocate, split_cents
+    from agents.ava.models import PlanHistory
+    from campaigns.domain.enums import CampaignType
+
+    depends = (ctx.step.config or {}).get("depends_on") or []
+    monitor = next((s for s in ctx.steps() if s.step_order in depends and s.step_type == "monitor"), None)
+    fired = [t for t in ((monitor.result or {}).get("triggered", []) if monitor else []) if t["trigger"] in REBALANCE_TRIGGERS]
+    if not fired:
+        return Outcome("done", {"rebalanced": False, "reason": "no pacing, return or KPI trigger fired at the monitor"})
+    plan = ctx.plan()
+    start, end = ctx.flight()
+    totals, by_channel = campaign_metrics(ctx)
+    budget = Decimal(str(plan.get("budget", "0")))
+    spent = Decimal(str(round(totals["spend"], 2)))
+    remaining = (budget - spent).quantize(Decimal("0.01"))
+    if remaining <= 0:
+        return Outcome("done", {"rebalanced": False, "reason": f"the budget is spent ({spent} of {budget})"})
+    items = (plan.get("budget_allocation") or {}).get("items", [])
+    channels = [i["channel"] for i in items]
+    days_left = max((end.date() - ctx.now.date()).days, 1)
+    history = PlanHistory.model_validate(plan.get("history") or {})
+    if history.curves:
+        budget_plan, _ = allocate(remaining, channels, CampaignType(plan["goal"]["type"]), history, days_left, plan.get("currency", "USD"))
+        amounts = {i.channel: i.amount for i in budget_plan.items}
+        basis = budget_plan.explanation
+    else:
+        returns = {c: by_channel[c]["revenue"] / by_channel[c]["spend"] for c in channels if c in by_channel and by_channel[c]["spend"] > 0}
+        mean = sum(returns.values()) / len(returns) if returns else 0.0
+        weights = {}
+        for item in items:
+            c = item["channel"]
+            factor = min(max(returns[c] / mean, 0.5), 2.0) if c in returns and mean > 0 else 1.0
+            weights[c] = float(item["share"]) * factor
+        amounts = split_cents(remaining, weights)
+        basis = "planned shares weighted by each channel's observed return (between half and double)"
+    written = []
+    for c in channels:
+        spent_c = Decimal(str(round(by_channel.get(c, {}).get("spend", 0.0), 2)))
+        roi = (by_channel[c]["revenue"] / by_channel[c]["spend"]) if c in by_channel and by_channel[c]["spend"] > 0 else None
+        planned = Decimal(str(next(i["amount"] for i in items if i["channel"] == c)))
+        row = ctx.session.scalar(select(BudgetAllocation).where(
+            BudgetAllocation.merchant_id == ctx.merchant_id, BudgetAllocation.campaign_id == ctx.campaign_id, BudgetAllocation.channel == c))
+        text = f"Ava after {', '.join(t['trigger'] for t in fired)}: {amounts[c]} of the remaining {remaining} ({basis})"
+        if row is None:
+            row = BudgetAllocation(merchant_id=ctx.merchant_id, campaign_id=ctx.campaign_id, channel=c, allocated=planned,
+                                   period_start=date.fromisoformat(plan["start"]), period_end=date.fromisoformat(plan["end"]))
+            ctx.session.add(row)
+        row.spent, row.roi, row.recommended_allocation, row.recommendation = spent_c, roi, amounts[c], text
+        written.append({"channel": c, "recommended": str(amounts[c]), "spent": str(spent_c), "roi": roi})
+    record(ctx.session, ctx.merchant_id, "ava", "budget.recommendation", "campaign", ctx.campaign_id, remaining=str(remaining),
+           triggers=[t["trigger"] for t in fired], recommendation={w["channel"]: w["recommended"] for w in written})
+    return Outcome("done", {"rebalanced": True, "remaining": str(remaining), "triggers": [t["trigger"] for t in fired], "recommendation": written,
+                            "note": "a recommendation: a person applies it in the app"})
+
+
+@dataclass(frozen=True)
+class Handler:
+    run: Callable[[StepContext], Outcome]
+    prepare: Callable[[CampaignWorkflow, AgentSettings], Any] | None = None
+
+
+HANDLERS: dict[str, Handler] = {
+    "generate_content": Handler(run_generate, prepare_generate),
+    "await_approval": Handler(run_await_approval),
+    "schedule": Handler(run_schedule),
+    "publish": Handler(run_publish),
+    "monitor": Handler(run_monitor),
+    "rebalance": Handler(run_rebalance),
+}
+
+EDITABLE_CONFIG: dict[str, set[str]] = {
+    "generate_content": {"formats", "variations"},
+    "await_approval": {"escalate_after"},
+    "schedule": {"slots"},
+    "publish": set(),
+    "monitor": {"final"},
+    "rebalance": set(),
+}
+COMMON_EDITABLE = {"due_at", "max_attempts"}
+
+__all__ = ["HANDLERS", "Handler", "NeedsPerson", "Outcome", "StepContext"]

@@ -1,0 +1,1 @@
+"""Content group: Leo's repurposing of new blog posts into draft social posts, emails and ads."""

@@ -1,0 +1,1 @@
+"""Optimization group: response curves fitted on the marts, and budget recommendations."""

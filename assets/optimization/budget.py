@@ -1,0 +1,183 @@
+"""Response curves per channel and the budget rebalance they recommend.
+
+Curves are fitted per merchant and channel on daily spend against the daily revenue the
+chosen attribution model (CAMPAIGNS_CURVE_MODEL, default markov) gives the channel. The
+allocation keeps the last 28 days' average daily spend as the budget, moves at most 30% per
+channel per rebalance, and is written as marts (for the app) and as budget_allocations rows
+with plain-language recommendations (for people to apply).
+"""
+
+import json
+import time
+from datetime import date, timedelta
+
+import dagster as dg
+import polars as pl
+
+from pipelines.resources import CampaignsResource
+
+GROUP = "optimization"
+WINDOW_DAYS = 28
+PERIOD_DAYS = 30  # recommendations are stated per 30 days, as budgets are planned
+MAX_CHANGE = 0.3
+MIN_DAYS = 14
+
+SPEND_SQL = "select merchant_id, channel, spend_date as day, sum(spend) as spend from staging.stg_ad_spend group by 1, 2, 3"
+REVENUE_SQL = (
+    "select merchant_id, channel, cast(converted_at as date) as day, sum(attributed_revenue) as revenue "
+    "from marts.fct_attribution_data_driven where model = {p} group by 1, 2, 3"
+)
+RULE_REVENUE_SQL = (
+    "select merchant_id, channel, cast(converted_at as date) as day, sum(attributed_revenue) as revenue "
+    "from marts.fct_attribution where model = {p} group by 1, 2, 3"
+)
+
+
+def daily_series(spend: pl.DataFrame, revenue: pl.DataFrame) -> pl.DataFrame:
+    """One row per merchant, channel and day between the channel's first and last spend day."""
+    spend = spend.with_columns(pl.col("day").cast(pl.Date), pl.col("spend").cast(pl.Float64))
+    revenue = revenue.with_columns(pl.col("day").cast(pl.Date), pl.col("revenue").cast(pl.Float64))
+    spans = spend.group_by("merchant_id", "channel").agg(pl.col("day").min().alias("first"), pl.col("day").max().alias("last"))
+    days = spans.with_columns(pl.date_ranges("first", "last").alias("day")).explode("day").select("merchant_id", "channel", "day")
+    return (
+        days.join(spend, on=["merchant_id", "channel", "day"], how="left")
+        .join(revenue, on=["merchant_id", "channel", "day"], how="left")
+        .with_columns(pl.col("spend").fill_null(0.0), pl.col("revenue").fill_null(0.0))
+        .sort("merchant_id", "channel", "day")
+    )
+
+
+def fit_channels(series: pl.DataFrame) -> pl.DataFrame:
+    from optimizers.fitting import FittingError, fit_best
+
+    rows = []
+    for (merchant, channel), group in series.group_by(["merchant_id", "channel"], maintain_order=True):
+        if group.height < MIN_DAYS or group["spend"].max() <= 0:
+            continue
+        try:
+            fit = fit_best(group["spend"].to_numpy(), group["revenue"].to_numpy())
+        except FittingError:
+            continue
+        recent = group.tail(WINDOW_DAYS)
+        rows.append({
+            "merchant_id": merchant, "channel": channel, "family": fit.family, "params": json.dumps(fit.params), "adstock_decay": fit.decay,
+            "r2": fit.r2, "holdout_rmse": fit.holdout_rmse, "observed_min": fit.spend_range[0], "observed_max": fit.spend_range[1],
+            "days": fit.n_obs, "current_daily_spend": float(recent["spend"].mean()), "recent_daily_revenue": float(recent["revenue"].mean()),
+        })
+    return pl.DataFrame(rows) if rows else pl.DataFrame(schema={"merchant_id": pl.String, "channel": pl.String})
+
+
+@dg.asset(
+    key=["response_curves"],
+    group_name=GROUP,
+    kinds={"python", "scipy"},
+    deps=[dg.AssetKey("stg_ad_spend"), dg.AssetKey("data_driven_attribution"), dg.AssetKey("fct_attribution")],
+    description="Per merchant and channel: the best of exponential, hill and log curves (with adstock) of daily spend to attributed revenue.",
+)
+def response_curves(context: dg.AssetExecutionContext, campaigns: CampaignsResource) -> dg.MaterializeResult:
+    settings = campaigns.settings()
+    warehouse = campaigns.open_warehouse()
+    p = "?" if warehouse.dialect == "duckdb" else "%s"
+    model = settings.curve_model
+    sql = (REVENUE_SQL if model in ("markov", "shapley") else RULE_REVENUE_SQL).format(p=p)
+    started = time.perf_counter()
+    curves = fit_channels(daily_series(warehouse.query(SPEND_SQL), warehouse.query(sql, [model])))
+    curves = curves.with_columns(pl.lit(model).alias("attribution_model")) if curves.height else curves
+    warehouse.replace_table("marts", "response_curves", curves)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": curves.height, "attribution_model": model, "seconds": round(time.perf_counter() - started, 2),
+        "preview": dg.MetadataValue.md(curves.select("channel", "family", "r2", "holdout_rmse").to_pandas().to_markdown(index=False) if curves.height else "no curve"),
+    })
+
+
+def recommend(curves: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, list[str]]]:
+    """Optimal daily allocation per merchant from its channels' curves."""
+    from optimizers.allocation import optimize
+    from optimizers.errors import AllocationError
+    from optimizers.recommendations import moves_for_result
+
+    rows, texts = [], {}
+    for (merchant,), group in curves.group_by(["merchant_id"], maintain_order=True):
+        channels = [
+            {"name": r["channel"], "curve": {"family": r["family"], **json.loads(r["params"])}, "current_spend": r["current_daily_spend"],
+             "observed_min": r["observed_min"], "observed_max": r["observed_max"]}
+            for r in group.iter_rows(named=True)
+        ]
+        problem = {"budget": float(sum(c["current_spend"] for c in channels)), "budget_mode": "exact", "objective": "revenue",
+                   "max_change": MAX_CHANGE, "max_change_basis": "current", "channels": channels}
+        try:
+            result = optimize(problem)
+        except AllocationError as exc:
+            texts[merchant] = [f"no recommendation: {exc}"]
+            continue
+        texts[merchant] = [m.text.replace(" expected revenue", " expected revenue per day") for m in moves_for_result(problem, result)]
+        for c in channels:
+            name = c["name"]
+            rows.append({
+                "merchant_id": merchant, "channel": name, "current_daily_spend": c["current_spend"], "recommended_daily_spend": result.allocation[name],
+                "marginal_roas": result.marginal_roas[name], "predicted_daily_revenue": result.predicted_revenue, "current_daily_revenue": result.current_revenue,
+                "budget_shadow_price": result.budget_shadow_price, "gap": result.gap, "status": result.status,
+                "outside_observed_range": name in (result.outside_observed_range or {}),
+            })
+    return pl.DataFrame(rows), texts
+
+
+@dg.asset(
+    key=["budget_allocation"],
+    group_name=GROUP,
+    kinds={"python", "cvxpy"},
+    deps=[dg.AssetKey("response_curves")],
+    description="Provably optimal daily budget per channel within ±30% of current spend, with plain-language moves written to the store.",
+)
+def budget_allocation(context: dg.AssetExecutionContext, campaigns: CampaignsResource) -> dg.MaterializeResult:
+    from campaigns.store.db import migrate, session_scope
+
+    settings = campaigns.settings()
+    warehouse = campaigns.open_warehouse()
+    curves = warehouse.query("select * from marts.response_curves")
+    if curves.height == 0:
+        warehouse.replace_table("marts", "budget_recommendations", pl.DataFrame(schema={"merchant_id": pl.String, "channel": pl.String}))
+        return dg.MaterializeResult(metadata={"dagster/row_count": 0, "note": "no fitted curve yet (needs 14 days of spend per channel)"})
+    table, texts = recommend(curves)
+    warehouse.replace_table("marts", "budget_recommendations", table)
+    migrate(settings.store_url)
+    with session_scope(settings.store_url) as session:
+        written = write_allocations(session, table, texts, date.today())
+    for merchant, lines in texts.items():
+        for line in lines:
+            context.log.info(f"{merchant}: {line}")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": table.height, "store_rows": written,
+        "recommendations": dg.MetadataValue.md("\n".join(f"- **{m}**: {t}" for m, lines in texts.items() for t in lines) or "none"),
+    })
+
+
+def write_allocations(session, table: pl.DataFrame, texts: dict[str, list[str]], today: date) -> int:
+    """Replace this period's recommendation rows (campaign-less, per channel) in budget_allocations."""
+    from decimal import Decimal
+
+    from sqlalchemy import delete
+
+    from campaigns.services.audit import record
+    from campaigns.store.models import BudgetAllocation, Merchant
+
+    start = today - timedelta(days=WINDOW_DAYS)
+    known = {m.id for m in session.query(Merchant).all()}
+    written = 0
+    for (merchant,), group in table.group_by(["merchant_id"], maintain_order=True):
+        if merchant not in known:
+            continue
+        session.execute(delete(BudgetAllocation).where(BudgetAllocation.merchant_id == merchant, BudgetAllocation.campaign_id.is_(None),
+                                                       BudgetAllocation.period_end == today))
+        summary = "; ".join(texts.get(merchant, []))
+        for r in group.iter_rows(named=True):
+            current = r["current_daily_spend"] * PERIOD_DAYS
+            session.add(BudgetAllocation(
+                merchant_id=merchant, campaign_id=None, channel=r["channel"], allocated=Decimal(f"{current:.2f}"),
+                spent=Decimal(f"{r['current_daily_spend'] * WINDOW_DAYS:.2f}"), roi=None,
+                recommended_allocation=Decimal(f"{r['recommended_daily_spend'] * PERIOD_DAYS:.2f}"), recommendation=summary,
+                period_start=start, period_end=today,
+            ))
+            written += 1
+        record(session, merchant, "optimizer", "budget.recommend", "merchant", merchant, moves=texts.get(merchant, []))
+    return written
