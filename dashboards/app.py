@@ -10,15 +10,24 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from dashboards import queries  # noqa: E402
+from dashboards import queries, ui  # noqa: E402
 from dashboards.charts import register_theme  # noqa: E402
 
 st.set_page_config(page_title="Campaign Orchestrator", page_icon=":material/campaign:", layout="wide")
 register_theme()
 
-PAGES = [
-    st.Page(str(ROOT / "dashboards" / "pages" / "overview.py"), title="Overview", icon=":material/dashboard:", default=True),
-]
+PAGE_DIR = ROOT / "dashboards" / "views"  # not "pages": Streamlit would also run that folder as a legacy multipage app
+PAGES = {
+    "Analyse": [
+        st.Page(str(PAGE_DIR / "overview.py"), title="Overview", icon=":material/dashboard:", default=True),
+    ],
+    "Plan and run": [
+        st.Page(str(PAGE_DIR / "campaigns.py"), title="Campaigns", icon=":material/campaign:"),
+        st.Page(str(PAGE_DIR / "builder.py"), title="Campaign builder", icon=":material/edit_note:"),
+        st.Page(str(PAGE_DIR / "templates.py"), title="Templates", icon=":material/auto_awesome_mosaic:"),
+        st.Page(str(PAGE_DIR / "audiences.py"), title="Audiences", icon=":material/groups:"),
+    ],
+}
 
 with st.sidebar:
     st.markdown("### Campaign Orchestrator")
@@ -36,4 +45,5 @@ with st.sidebar:
         st.session_state["merchant_id"] = None
         st.caption("No merchant yet.")
 
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+ui.run_page(page.run)

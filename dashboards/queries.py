@@ -1,17 +1,43 @@
-"""SQL the pages run, cached with a TTL. Aggregation happens in the warehouse."""
+"""SQL the pages run, cached with a TTL. Aggregation happens in the warehouse.
+
+Every function takes `source_key` first (see `source()`), so cached results never leak
+between configurations, and every tenant-owned read is filtered by `merchant_id`. Store
+reads return plain values (dicts, polars frames), never ORM objects, so they cache safely;
+writes from the app call `clear_store_caches()`.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from datetime import date, timedelta
+from typing import Any
 
 import polars as pl
 import streamlit as st
+from sqlalchemy import func, select
 
+from campaigns.domain.enums import ContentStatus, QueueStatus
 from campaigns.settings import Settings
 from campaigns.store.db import migrate, session_scope
+from campaigns.store.models import (
+    BudgetAllocation,
+    Campaign,
+    CampaignContent,
+    CampaignMetric,
+    CampaignWorkflow,
+    Merchant,
+    RepurposedContent,
+    Segment,
+    SocialAccount,
+    SocialQueueItem,
+)
 from dashboards.data import MartsUnavailable, available_marts, query_marts
 
 TTL_SECONDS = 60
+PERFORMANCE = "campaign_performance_daily"
+ROI_BY_MODEL = "roi_by_model"
+ATTRIBUTION_BY_CHANNEL = "attribution_by_channel"
+OVERVIEW = "overview_daily"
 
 
 def settings() -> Settings:
@@ -24,6 +50,7 @@ def source() -> str:
     return f"{s.store_url}|{s.warehouse}|{s.warehouse_url or s.duckdb_path}"
 
 
+# --- the operational store ---------------------------------------------------------------------
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def merchants(source_key: str) -> list[tuple[str, str]]:
     from campaigns.services.merchants import list_merchants
@@ -35,21 +62,334 @@ def merchants(source_key: str) -> list[tuple[str, str]]:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def merchant_profile(source_key: str, merchant_id: str) -> dict[str, str]:
+    with session_scope(settings().store_url) as session:
+        m = session.get(Merchant, merchant_id)
+        if m is None:
+            return {"id": merchant_id, "name": merchant_id, "timezone": "UTC", "currency": "USD"}
+        return {"id": m.id, "name": m.name, "timezone": m.timezone or "UTC", "currency": m.currency or "USD"}
+
+
+def _campaign_row(c: Campaign) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "name": c.name,
+        "type": c.type.value,
+        "status": c.status.value,
+        "channels": [str(ch) for ch in (c.channels or [])],
+        "budget": float(c.budget) if c.budget is not None else None,
+        "spent": float(c.spent or 0),
+        "start_date": c.start_date,
+        "end_date": c.end_date,
+        "created_at": c.created_at,
+        "description": c.description or "",
+    }
+
+
+CAMPAIGN_SCHEMA = {
+    "id": pl.String, "name": pl.String, "type": pl.String, "status": pl.String, "channels": pl.List(pl.String),
+    "budget": pl.Float64, "spent": pl.Float64, "start_date": pl.Datetime("us", "UTC"), "end_date": pl.Datetime("us", "UTC"),
+    "created_at": pl.Datetime("us", "UTC"), "description": pl.String,
+}
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def campaigns(source_key: str, merchant_id: str) -> pl.DataFrame:
+    """The merchant's campaigns, newest first (a few hundred rows at most)."""
+    with session_scope(settings().store_url) as session:
+        rows = [
+            _campaign_row(c)
+            for c in session.scalars(
+                select(Campaign).where(Campaign.merchant_id == merchant_id).order_by(Campaign.created_at.desc(), Campaign.id)
+            )
+        ]
+    return pl.DataFrame(rows, schema=CAMPAIGN_SCHEMA)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def campaign_detail(source_key: str, merchant_id: str, campaign_id: str) -> dict[str, Any] | None:
+    """One campaign with its contents, workflow steps and budget allocations."""
+    with session_scope(settings().store_url) as session:
+        c = session.scalar(select(Campaign).where(Campaign.merchant_id == merchant_id, Campaign.id == campaign_id))
+        if c is None:
+            return None
+        scoped = {"merchant_id": merchant_id, "campaign_id": campaign_id}
+        contents = session.scalars(
+            select(CampaignContent).filter_by(**scoped).order_by(CampaignContent.channel, CampaignContent.scheduled_at, CampaignContent.id)
+        ).all()
+        steps = session.scalars(select(CampaignWorkflow).filter_by(**scoped).order_by(CampaignWorkflow.step_order)).all()
+        allocations = session.scalars(select(BudgetAllocation).filter_by(**scoped).order_by(BudgetAllocation.channel, BudgetAllocation.id)).all()
+        return {
+            **_campaign_row(c),
+            "goals": dict(c.goals or {}),
+            "target_audience": dict(c.target_audience or {}),
+            "contents": [
+                {"id": x.id, "channel": x.channel, "platform": x.platform, "content_type": x.content_type, "title": x.title, "body": x.body,
+                 "status": x.status.value, "scheduled_at": x.scheduled_at}
+                for x in contents
+            ],
+            "workflow": [
+                {"step": w.step_order, "type": w.step_type, "status": w.status.value, "attempts": w.attempts, "started_at": w.started_at,
+                 "finished_at": w.finished_at, "error": w.error or "", "config": json.dumps(w.config or {}, default=str)}
+                for w in steps
+            ],
+            "allocations": [
+                {"channel": a.channel, "allocated": float(a.allocated or 0), "spent": float(a.spent or 0), "roi": a.roi,
+                 "recommended": float(a.recommended_allocation) if a.recommended_allocation is not None else None,
+                 "recommendation": a.recommendation or ""}
+                for a in allocations
+            ],
+        }
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def social_accounts(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
+    with session_scope(settings().store_url) as session:
+        rows = session.scalars(select(SocialAccount).where(SocialAccount.merchant_id == merchant_id).order_by(SocialAccount.platform, SocialAccount.handle))
+        return [{"id": a.id, "platform": a.platform, "handle": a.handle, "timezone": a.timezone, "status": a.status} for a in rows]
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def saved_segments(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
+    with session_scope(settings().store_url) as session:
+        rows = session.scalars(select(Segment).where(Segment.merchant_id == merchant_id).order_by(Segment.name, Segment.id))
+        return [{"id": g.id, "name": g.name, "rules": dict(g.rules or {})} for g in rows]
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def segment_size(source_key: str, merchant_id: str, rules_json: str, subscribed_only: bool = False) -> int:
+    """Live size estimate; `rules_json` is the rules as canonical JSON (hashable). Raises RuleError."""
+    from campaigns.services.segments import count_contacts
+
+    with session_scope(settings().store_url) as session:
+        return count_contacts(session, merchant_id, json.loads(rules_json), subscribed_only=subscribed_only)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def contact_count(source_key: str, merchant_id: str) -> int:
+    from campaigns.store.models import Contact
+
+    with session_scope(settings().store_url) as session:
+        return int(session.scalar(select(func.count()).select_from(Contact).where(Contact.merchant_id == merchant_id)) or 0)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def problem_posts(source_key: str, merchant_id: str) -> pl.DataFrame:
+    """Social posts that failed or wait for a person (FAILED, NEEDS_REVIEW), newest first."""
+    with session_scope(settings().store_url) as session:
+        rows = session.execute(
+            select(SocialQueueItem.id, SocialQueueItem.status, SocialQueueItem.scheduled_at, SocialAccount.platform, SocialAccount.handle,
+                   SocialQueueItem.campaign_id, SocialQueueItem.text, SocialQueueItem.last_error, SocialQueueItem.attempts)
+            .join(SocialAccount, SocialAccount.id == SocialQueueItem.account_id)
+            .where(SocialQueueItem.merchant_id == merchant_id, SocialQueueItem.status.in_([QueueStatus.FAILED, QueueStatus.NEEDS_REVIEW]))
+            .order_by(SocialQueueItem.scheduled_at.desc())
+            .limit(200)
+        ).all()
+    return pl.DataFrame(
+        [{"id": r.id, "status": r.status.value, "scheduled_at": r.scheduled_at, "account": f"{r.platform} @{r.handle}",
+          "campaign_id": r.campaign_id, "text": (r.text or "")[:120], "error": r.last_error or "", "attempts": r.attempts} for r in rows],
+        schema={"id": pl.Int64, "status": pl.String, "scheduled_at": pl.Datetime("us", "UTC"), "account": pl.String, "campaign_id": pl.String,
+                "text": pl.String, "error": pl.String, "attempts": pl.Int64},
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def awaiting_approval(source_key: str, merchant_id: str) -> pl.DataFrame:
+    """Campaign contents and repurposed drafts still in DRAFT."""
+    with session_scope(settings().store_url) as session:
+        contents = session.execute(
+            select(CampaignContent.id, CampaignContent.channel, CampaignContent.title, CampaignContent.body, CampaignContent.updated_at,
+                   Campaign.name.label("campaign"))
+            .outerjoin(Campaign, Campaign.id == CampaignContent.campaign_id)
+            .where(CampaignContent.merchant_id == merchant_id, CampaignContent.status == ContentStatus.DRAFT)
+            .order_by(CampaignContent.updated_at.desc())
+            .limit(200)
+        ).all()
+        repurposed = session.execute(
+            select(RepurposedContent.id, RepurposedContent.format, RepurposedContent.source_title, RepurposedContent.payload,
+                   RepurposedContent.updated_at)
+            .where(RepurposedContent.merchant_id == merchant_id, RepurposedContent.status == ContentStatus.DRAFT)
+            .order_by(RepurposedContent.updated_at.desc())
+            .limit(200)
+        ).all()
+    rows = [{"kind": "campaign content", "id": r.id, "channel": r.channel, "what": r.title or (r.body or "")[:80],
+             "campaign": r.campaign or "", "updated_at": r.updated_at} for r in contents]
+    rows += [{"kind": "repurposed", "id": r.id, "channel": r.format, "what": r.source_title, "campaign": "", "updated_at": r.updated_at}
+             for r in repurposed]
+    return pl.DataFrame(rows, schema={"kind": pl.String, "id": pl.Int64, "channel": pl.String, "what": pl.String, "campaign": pl.String,
+                                      "updated_at": pl.Datetime("us", "UTC")})
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def awaiting_approval_count(source_key: str, merchant_id: str) -> int:
+    with session_scope(settings().store_url) as session:
+        contents = session.scalar(select(func.count()).select_from(CampaignContent).where(
+            CampaignContent.merchant_id == merchant_id, CampaignContent.status == ContentStatus.DRAFT))
+        repurposed = session.scalar(select(func.count()).select_from(RepurposedContent).where(
+            RepurposedContent.merchant_id == merchant_id, RepurposedContent.status == ContentStatus.DRAFT))
+    return int(contents or 0) + int(repurposed or 0)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def store_campaign_totals(source_key: str, merchant_id: str) -> pl.DataFrame:
+    """Spend and revenue per campaign from the store's campaign_metrics (fallback when the mart is missing)."""
+    with session_scope(settings().store_url) as session:
+        rows = session.execute(
+            select(CampaignMetric.campaign_id, func.sum(CampaignMetric.spend).label("spend"), func.sum(CampaignMetric.revenue).label("revenue"),
+                   func.sum(CampaignMetric.conversions).label("conversions"))
+            .where(CampaignMetric.merchant_id == merchant_id)
+            .group_by(CampaignMetric.campaign_id)
+        ).all()
+    return pl.DataFrame(
+        [{"campaign_id": r.campaign_id, "spend": float(r.spend or 0), "revenue": float(r.revenue or 0), "conversions": float(r.conversions or 0)}
+         for r in rows],
+        schema={"campaign_id": pl.String, "spend": pl.Float64, "revenue": pl.Float64, "conversions": pl.Float64},
+    )
+
+
+STORE_READS = (merchants, merchant_profile, campaigns, campaign_detail, social_accounts, saved_segments, segment_size, contact_count,
+               problem_posts, awaiting_approval, awaiting_approval_count, store_campaign_totals)
+
+
+def clear_store_caches() -> None:
+    """After the app writes to the store, so the next read shows the change."""
+    for fn in STORE_READS:
+        fn.clear()
+
+
+# --- the marts ---------------------------------------------------------------------------------
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def marts(source_key: str) -> list[str]:
+    try:
+        return available_marts(settings())
+    except Exception:  # an unreachable warehouse reads as "no marts yet"; pages say what to do
+        return []
+
+
+def has_mart(name: str) -> bool:
+    return name in marts(source())
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def has_overview(source_key: str) -> bool:
-    return "overview_daily" in available_marts(settings())
+    return OVERVIEW in marts(source_key)
+
+
+def _marts(sql: str, params: list[Any]) -> pl.DataFrame:
+    try:
+        return query_marts(settings(), sql, params)
+    except MartsUnavailable:
+        return pl.DataFrame()
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def overview_daily(source_key: str, merchant_id: str) -> pl.DataFrame:
-    try:
-        return query_marts(
-            settings(),
-            "select activity_date, spend, impressions, clicks, conversions, revenue "
-            "from marts.overview_daily where merchant_id = ? order by activity_date",
-            [merchant_id],
-        )
-    except MartsUnavailable:
-        return pl.DataFrame()
+    return _marts(
+        "select activity_date, spend, impressions, clicks, conversions, revenue "
+        "from marts.overview_daily where merchant_id = ? order by activity_date",
+        [merchant_id],
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def mart_columns(source_key: str, mart: str) -> list[str]:
+    if mart not in marts(source_key):
+        return []
+    return _marts(f'select * from marts."{mart}" where 1 = 0', []).columns
+
+
+def performance_date_column(source_key: str) -> str:
+    """The mart's day column (activity_date, or spend_date in older builds)."""
+    columns = mart_columns(source_key, PERFORMANCE)
+    for name in ("activity_date", "spend_date", "date"):
+        if name in columns:
+            return name
+    raise LookupError(f"marts.{PERFORMANCE} has no day column (found {', '.join(columns) or 'no columns'})")
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def campaign_daily(source_key: str, merchant_id: str, campaign_id: str) -> pl.DataFrame:
+    """One row per day for one campaign, summed over channels in the warehouse."""
+    day = performance_date_column(source_key)
+    return _marts(
+        f"select {day} as activity_date, sum(spend) as spend, sum(revenue) as revenue, sum(impressions) as impressions, "
+        f"sum(clicks) as clicks, sum(conversions) as conversions from marts.{PERFORMANCE} "
+        f"where merchant_id = ? and campaign_id = ? group by {day} order by {day}",
+        [merchant_id, campaign_id],
+    )
+
+
+_RATIOS = (
+    "case when sum(impressions) > 0 then cast(sum(clicks) as double precision) / sum(impressions) end as ctr, "
+    "case when sum(clicks) > 0 then sum(conversions) / sum(clicks) end as cvr, "
+    "case when sum(clicks) > 0 then sum(spend) / sum(clicks) end as cpc, "
+    "case when sum(impressions) > 0 then sum(spend) * 1000 / sum(impressions) end as cpm, "
+    "case when sum(conversions) > 0 then sum(spend) / sum(conversions) end as cpa, "
+    "case when sum(spend) > 0 then sum(revenue) / sum(spend) end as roas, "
+    "case when sum(spend) > 0 then (sum(revenue) - sum(spend)) / sum(spend) end as roi"
+)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def campaign_channels(source_key: str, merchant_id: str, campaign_id: str) -> pl.DataFrame:
+    """Totals and ratios per channel for one campaign, over its whole history."""
+    return _marts(
+        f"select channel, sum(impressions) as impressions, sum(clicks) as clicks, sum(conversions) as conversions, "
+        f"sum(spend) as spend, sum(revenue) as revenue, {_RATIOS} from marts.{PERFORMANCE} "
+        f"where merchant_id = ? and campaign_id = ? group by channel order by sum(spend) desc",
+        [merchant_id, campaign_id],
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def campaign_roi_by_model(source_key: str, merchant_id: str, campaign_id: str) -> pl.DataFrame:
+    return _marts(
+        f"select model, sum(spend) as spend, sum(conversions) as conversions, sum(revenue) as revenue, "
+        f"case when sum(spend) > 0 then sum(revenue) / sum(spend) end as roas, "
+        f"case when sum(spend) > 0 then (sum(revenue) - sum(spend)) / sum(spend) end as roi "
+        f"from marts.{ROI_BY_MODEL} where merchant_id = ? and campaign_id = ? group by model order by model",
+        [merchant_id, campaign_id],
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def spend_through(source_key: str, merchant_id: str) -> date | None:
+    """The last day with spend in the performance mart (revenue can land later, as conversions lag)."""
+    day = performance_date_column(source_key)
+    frame = _marts(f"select max({day}) as last_day from marts.{PERFORMANCE} where merchant_id = ? and spend > 0", [merchant_id])
+    return frame["last_day"][0] if frame.height and frame["last_day"][0] is not None else None
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def campaign_totals(source_key: str, merchant_id: str, first_day: date | None, last_day: date) -> pl.DataFrame:
+    """Per campaign: spend, revenue, conversions and ROAS between first_day and last_day (inclusive; no first_day: all history)."""
+    day = performance_date_column(source_key)
+    where, params = f"merchant_id = ? and campaign_id is not null and {day} <= ?", [merchant_id, last_day]
+    if first_day is not None:
+        where += f" and {day} >= ?"
+        params.append(first_day)
+    return _marts(
+        f"select campaign_id, sum(spend) as spend, sum(revenue) as revenue, sum(conversions) as conversions, "
+        f"case when sum(spend) > 0 then sum(revenue) / sum(spend) end as roas "
+        f"from marts.{PERFORMANCE} where {where} group by campaign_id",
+        params,
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def campaign_week_over_week(source_key: str, merchant_id: str, last_day: date) -> pl.DataFrame:
+    """Per campaign: spend and revenue in the 7 days ending last_day and in the 7 days before."""
+    day = performance_date_column(source_key)
+    week_start, previous_start = last_day - timedelta(days=6), last_day - timedelta(days=13)
+    return _marts(
+        f"select campaign_id, "
+        f"sum(case when {day} >= ? then spend else 0 end) as spend_now, "
+        f"sum(case when {day} >= ? then revenue else 0 end) as revenue_now, "
+        f"sum(case when {day} < ? then spend else 0 end) as spend_before, "
+        f"sum(case when {day} < ? then revenue else 0 end) as revenue_before "
+        f"from marts.{PERFORMANCE} where merchant_id = ? and campaign_id is not null and {day} >= ? and {day} <= ? group by campaign_id",
+        [week_start, week_start, week_start, week_start, merchant_id, previous_start, last_day],
+    )
 
 
 def period_totals(daily: pl.DataFrame, end: date, days: int) -> tuple[dict[str, float], dict[str, float]]:

@@ -16,6 +16,7 @@ from rich.table import Table
 from campaigns.cli import (
     agent_commands,
     campaign_commands,
+    email_commands,
     export_commands,
     optimize_commands,
     social_commands,
@@ -30,6 +31,7 @@ app.add_typer(campaign_commands.merchants_app, name="merchants", help="Merchants
 app.add_typer(export_commands.app, name="export", help="Export attribution and ROI tables as CSV.")
 app.add_typer(social_commands.accounts_app, name="accounts", help="Connect social accounts.")
 app.add_typer(social_commands.social_app, name="social", help="Schedule, list and publish social posts.")
+app.add_typer(email_commands.app, name="email", help="Create and send email campaigns; unsubscribe and suppress addresses.")
 app.add_typer(agent_commands.workflow_app, name="workflow", help="Run and steer campaign workflows.")
 app.command("status")(status_command.status)
 app.command("repurpose")(agent_commands.repurpose)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -286,3 +287,67 @@ class AuditLog(Base, TenantOwned):
     entity_id: Mapped[str] = mapped_column(String(80))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+# --- email delivery ------------------------------------------------------------------------
+
+
+class EmailSendStatus(StrEnum):
+    """One recipient of one email campaign. SENT, FAILED, SUPPRESSED and NEEDS_REVIEW are terminal for a send run."""
+
+    PENDING = "PENDING"
+    SENDING = "SENDING"
+    SENT = "SENT"
+    FAILED = "FAILED"
+    SUPPRESSED = "SUPPRESSED"
+    NEEDS_REVIEW = "NEEDS_REVIEW"
+
+
+class SuppressionReason(StrEnum):
+    UNSUBSCRIBED = "UNSUBSCRIBED"
+    BOUNCED = "BOUNCED"
+    COMPLAINED = "COMPLAINED"
+    MANUAL = "MANUAL"
+
+
+class EmailSend(Base, TenantOwned, Timestamped):
+    """One row per (email campaign, recipient), snapshotted when sending starts; the unit of exactly-once delivery."""
+
+    __tablename__ = "email_sends"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email_campaign_id: Mapped[int] = mapped_column(ForeignKey("email_campaigns.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    # sha256 of (email campaign, lower-cased address): one copy per address even if two contacts share it
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    status: Mapped[EmailSendStatus] = mapped_column(_enum(EmailSendStatus), default=EmailSendStatus.PENDING)
+    merge_values: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    provider: Mapped[str | None] = mapped_column(String(20))
+    provider_message_id: Mapped[str | None] = mapped_column(String(300))
+    attempts: Mapped[int] = mapped_column(default=0)
+    reason_code: Mapped[str | None] = mapped_column(String(30))
+    reason: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_at: Mapped[datetime | None]
+    # set (and committed) just before the request leaves: a crash before it proves nothing was sent
+    handed_off_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    __table_args__ = (
+        UniqueConstraint("email_campaign_id", "contact_id", name="uq_email_sends_recipient"),
+        Index("ix_email_sends_claim", "email_campaign_id", "status", "next_attempt_at"),
+    )
+
+
+class Suppression(Base, TenantOwned):
+    """An address the merchant must not email again: unsubscribed, bounced, complained or added by hand."""
+
+    __tablename__ = "suppressions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))  # lower-cased
+    reason: Mapped[SuppressionReason] = mapped_column(_enum(SuppressionReason))
+    source: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("merchant_id", "email", name="uq_suppressions_merchant_email"),)

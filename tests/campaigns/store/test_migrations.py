@@ -11,7 +11,7 @@ from campaigns.store.models import Base
 EXPECTED_TABLES = {
     "merchants", "campaigns", "campaign_contents", "campaign_metrics", "repurposed_content", "social_queue", "email_campaigns",
     "budget_allocations", "campaign_workflows", "social_accounts", "contacts", "segments", "email_templates", "approvals", "audit_log",
-    "publish_receipts",
+    "publish_receipts", "email_sends", "suppressions",
 }
 
 

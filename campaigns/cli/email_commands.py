@@ -1,0 +1,208 @@
+"""`campaigns email ...`: create and send email campaigns, unsubscribe, suppress, settle reviews.
+
+``--campaign`` takes an email campaign id (digits) or a campaign id (``cmp_...``) that has
+exactly one email campaign.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from campaigns.cli.output import console, fail
+from campaigns.domain.enums import EmailCampaignStatus
+from campaigns.services import email_delivery as delivery
+from campaigns.services.approvals import NotApprovedError
+from campaigns.services.merchants import UnknownMerchantError
+from campaigns.services.suppression import MissingUnsubscribeKeyError, UnsubscribeTokenError, add_suppression, signer_from_settings, unsubscribe
+from campaigns.settings import get_settings
+from campaigns.store.db import migrate, session_scope
+from campaigns.store.models import SuppressionReason
+
+app = typer.Typer(no_args_is_help=True, help="Create and send email campaigns; unsubscribe and suppress addresses.")
+
+MerchantOption = Annotated[str | None, typer.Option("--merchant", help="Merchant id (default CAMPAIGNS_DEFAULT_MERCHANT).")]
+ActorOption = Annotated[str, typer.Option("--actor", help="Who does this, for the audit log.")]
+CampaignOption = Annotated[str, typer.Option("--campaign", help="Email campaign id, or a campaign id (cmp_...) with exactly one email campaign.")]
+EXPECTED = (LookupError, ValueError, NotApprovedError, UnknownMerchantError, MissingUnsubscribeKeyError)
+
+
+class ProviderChoice(StrEnum):
+    sandbox = "sandbox"
+    smtp = "smtp"
+    sendgrid = "sendgrid"
+    mailgun = "mailgun"
+
+
+class ReasonChoice(StrEnum):
+    UNSUBSCRIBED = "UNSUBSCRIBED"
+    BOUNCED = "BOUNCED"
+    COMPLAINED = "COMPLAINED"
+    MANUAL = "MANUAL"
+
+
+class ReviewOutcome(StrEnum):
+    sent = "sent"
+    failed = "failed"
+    resend = "resend"
+
+
+def _store() -> str:
+    settings = get_settings()
+    migrate(settings.store_url)
+    return settings.store_url
+
+
+def _merchant(merchant: str | None) -> str:
+    return merchant or get_settings().default_merchant
+
+
+def _worker_id() -> str:
+    return f"cli-{socket.gethostname()}-{os.getpid()}"[:80]
+
+
+@app.command()
+def create(
+    campaign: Annotated[str, typer.Option("--campaign", help="The campaign (cmp_...) this email belongs to.")],
+    segment: Annotated[int, typer.Option("--segment", help="Segment id: who gets it.")],
+    subject: Annotated[str, typer.Option("--subject", help="Subject line; merge tags like {{ first_name }} work.")],
+    template: Annotated[str | None, typer.Option("--template", help="Email template name (default: a short built-in body).")] = None,
+    preview_text: Annotated[str, typer.Option("--preview-text", help="The line inboxes show after the subject.")] = "",
+    merchant: MerchantOption = None,
+    actor: ActorOption = "cli",
+) -> None:
+    """Create a DRAFT email campaign (your own subject and body count as approved by you)."""
+    url = _store()
+    try:
+        with session_scope(url) as session:
+            ec = delivery.create_email_campaign(session, _merchant(merchant), campaign_id=campaign, segment_id=segment, subject=subject,
+                                                actor=actor, template_name=template, preview_text=preview_text)
+            ec_id = ec.id
+    except EXPECTED as exc:
+        fail(str(exc))
+    console.print(f"created email campaign {ec_id} (DRAFT) for {campaign}. Next: [bold]campaigns email send --campaign {ec_id}[/]")
+
+
+@app.command()
+def send(
+    campaign: CampaignOption,
+    merchant: MerchantOption = None,
+    provider: Annotated[ProviderChoice | None, typer.Option("--provider", help="Default CAMPAIGNS_EMAIL_PROVIDER (sandbox).")] = None,
+    sender: Annotated[str | None, typer.Option("--sender", help='From header, e.g. "Acme <news@acme.example>".')] = None,
+    public_url: Annotated[str | None, typer.Option("--public-url", help="https:// base URL serving /unsubscribe (not needed for sandbox).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=10_000, help="Recipients claimed at a time.")] = delivery.DEFAULT_BATCH,
+    actor: ActorOption = "cli",
+) -> None:
+    """Snapshot the segment (first time only) and send to everyone not yet sent; re-running never sends twice."""
+    settings = get_settings()
+    url = _store()
+    merchant_id = _merchant(merchant)
+    chosen = provider.value if provider else settings.email_provider
+    try:
+        with session_scope(url) as session:
+            ec = delivery.resolve_email_campaign(session, merchant_id, campaign)
+            ec_id, status = ec.id, ec.status
+            # a send that could not start must not take the snapshot either
+            delivery.check_config(settings, chosen, sender=sender, public_url=public_url)
+            if status in (EmailCampaignStatus.DRAFT, EmailCampaignStatus.SCHEDULED):
+                delivery.prepare_send(session, merchant_id, ec_id, actor)
+        with session_scope(url) as session:
+            counts = delivery.campaign_counts(session, merchant_id, ec_id)
+        todo = counts["pending"] + counts["sending"]
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      TimeElapsedColumn(), console=console, transient=False) as progress:
+            task = progress.add_task(f"email campaign {ec_id}", total=todo or None)
+            report = delivery.deliver(url, settings, ec_id, _worker_id(), batch_size=batch_size, merchant_id=merchant_id,
+                                      provider=chosen, sender=sender, public_url=public_url,
+                                      on_progress=lambda n: progress.advance(task, n))
+            progress.update(task, completed=todo, description="done" if report.stopped is None else "stopped")
+    except EXPECTED as exc:
+        fail(str(exc))
+    _summary(report)
+    if report.stopped:
+        fail(report.stopped)
+
+
+def _summary(report: delivery.DeliveryReport) -> None:
+    table = Table("", "this run", "campaign total", title=f"email campaign {report.email_campaign_id} via {report.provider}: {report.campaign_status}")
+    for status in ("sent", "suppressed", "failed", "needs_review", "pending"):
+        table.add_row(status, str(report.outcomes.get(status.upper(), 0)), str(report.stats.get(status, 0)))
+    console.print(table)
+    if report.recovered:
+        console.print(f"settled {report.recovered} recipients left by a stopped worker")
+    if report.stats.get("needs_review"):
+        console.print(f"[yellow]{report.stats['needs_review']} recipients need a person:[/] {delivery.REVIEW_HINT}")
+
+
+@app.command("status")
+def status_(campaign: CampaignOption, merchant: MerchantOption = None) -> None:
+    """Recipients of an email campaign per status."""
+    url = _store()
+    merchant_id = _merchant(merchant)
+    try:
+        with session_scope(url) as session:
+            ec = delivery.resolve_email_campaign(session, merchant_id, campaign)
+            counts, status = delivery.campaign_counts(session, merchant_id, ec.id), ec.status.value
+            ec_id = ec.id
+    except EXPECTED as exc:
+        fail(str(exc))
+    table = Table("status", "recipients", title=f"email campaign {ec_id}: {status}")
+    for name, n in counts.items():
+        table.add_row(name, str(n))
+    console.print(table)
+
+
+@app.command("unsubscribe")
+def unsubscribe_(token: Annotated[str, typer.Argument(help="The token from an unsubscribe link (after ?token=).")]) -> None:
+    """Unsubscribe the contact a link's token names (what the one-click endpoint does)."""
+    url = _store()
+    try:
+        result = unsubscribe(url, token, signer_from_settings(get_settings()), actor="cli", source="cli")
+    except (UnsubscribeTokenError, MissingUnsubscribeKeyError, LookupError) as exc:
+        fail(str(exc))
+    what = "unsubscribed" if result.changed else "was already unsubscribed"
+    console.print(f"{result.email} {what} (merchant {result.merchant_id})")
+
+
+@app.command()
+def suppress(
+    email: Annotated[str, typer.Argument(help="Address to stop emailing.")],
+    reason: Annotated[ReasonChoice, typer.Option("--reason", help="Why.")] = ReasonChoice.MANUAL,
+    note: Annotated[str, typer.Option("--note", help="Free text for the audit log.")] = "",
+    merchant: MerchantOption = None,
+    actor: ActorOption = "cli",
+) -> None:
+    """Put an address on the merchant's suppression list: no email campaign sends to it again."""
+    url = _store()
+    try:
+        with session_scope(url) as session:
+            row, created = add_suppression(session, _merchant(merchant), email, SuppressionReason(reason.value), actor=actor, source="cli", note=note)
+            address, kept = row.email, row.reason.value
+    except EXPECTED as exc:
+        fail(str(exc))
+    console.print(f"{address} suppressed ({kept})" if created else f"{address} was already suppressed ({kept}); nothing changed")
+
+
+@app.command()
+def review(
+    send_id: Annotated[int, typer.Argument(help="The email send (recipient row) in NEEDS_REVIEW.")],
+    outcome: Annotated[ReviewOutcome, typer.Option("--outcome", help="sent: it went out; failed: close it unsent; resend: send it again.")],
+    note: Annotated[str, typer.Option("--note", help="What you checked.")] = "",
+    merchant: MerchantOption = None,
+    actor: ActorOption = "cli",
+) -> None:
+    """Settle a recipient whose delivery is uncertain, after checking the provider's activity log."""
+    url = _store()
+    try:
+        with session_scope(url) as session:
+            row = delivery.resolve_review(session, _merchant(merchant), send_id, outcome=outcome.value, actor=actor, note=note)
+            status = row.status.value
+    except EXPECTED as exc:
+        fail(str(exc))
+    console.print(f"email send {send_id} is now {status}" + (": run `campaigns email send` to send it" if outcome is ReviewOutcome.resend else ""))

@@ -1,0 +1,102 @@
+"""Numbers, money, dates and status badges, formatted the same way on every page."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from dashboards.charts import STATUS_COLOURS
+
+MISSING = "–"
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "AUD": "A$", "CAD": "C$"}
+Number = int | float | Decimal | None
+
+
+def _missing(value: Number) -> bool:
+    return value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value)))
+
+
+def number(value: Number, decimals: int = 0) -> str:
+    return MISSING if _missing(value) else f"{float(value):,.{decimals}f}"
+
+
+def compact(value: Number) -> str:
+    """12,345 -> 12.3k; for axis-like labels and tight cards."""
+    if _missing(value):
+        return MISSING
+    v = float(value)
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= limit:
+            return f"{v / limit:.1f}{suffix}"
+    return f"{v:,.0f}"
+
+
+def money(value: Number, currency: str = "USD", decimals: int = 0) -> str:
+    if _missing(value):
+        return MISSING
+    v = float(value)
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    body = f"{abs(v):,.{decimals}f}"
+    sign = "-" if v < 0 else ""
+    return f"{sign}{symbol}{body}" if symbol else f"{sign}{body} {currency}"
+
+
+def percent(value: Number, decimals: int = 1) -> str:
+    """A fraction as a percentage: 0.123 -> 12.3%."""
+    return MISSING if _missing(value) else f"{float(value):.{decimals}%}"
+
+
+def signed_percent(value: Number, decimals: int = 1) -> str:
+    return MISSING if _missing(value) else f"{float(value):+.{decimals}%}"
+
+
+def ratio(value: Number) -> str:
+    """Return on spend: 2.314 -> 2.31x."""
+    return MISSING if _missing(value) else f"{float(value):.2f}x"
+
+
+def change(now: Number, before: Number) -> float | None:
+    """Relative change, or None when there is nothing to compare with."""
+    if _missing(now) or _missing(before) or not before:
+        return None
+    return (float(now) - float(before)) / abs(float(before))
+
+
+def day(value: date | datetime | None, zone: str | None = None) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, datetime) and zone:
+        value = value.astimezone(ZoneInfo(zone))
+    return f"{value:%d %b %Y}"
+
+
+def moment(value: datetime | None, zone: str = "UTC") -> str:
+    """A stored UTC time shown in the account's zone: 01 Dec 2026 09:00 EST."""
+    if value is None:
+        return MISSING
+    local = value.astimezone(ZoneInfo(zone))
+    return f"{local:%d %b %Y %H:%M} {local.tzname()}"
+
+
+def flight(start: datetime | None, end: datetime | None, zone: str = "UTC") -> str:
+    if start is None and end is None:
+        return "no dates yet"
+    return f"{day(start, zone)} → {day(end, zone)}"
+
+
+def status_badge(status: str) -> str:
+    """Markdown for a status pill in the status colours shared with the charts."""
+    colour = STATUS_COLOURS.get(str(status), "#8A8F98")
+    return f':color[ {status} ]{{foreground="#FFFFFF" background="{colour}"}}'
+
+
+def channel_label(channel: str) -> str:
+    special = {"x": "X", "google_ads": "Google Ads", "meta_ads": "Meta Ads", "linkedin": "LinkedIn", "EMAIL": "Email", "SOCIAL": "Social", "ADS": "Ads"}
+    return special.get(channel, channel.replace("_", " ").capitalize())
+
+
+def per_week(count: float, unit: str) -> str:
+    """2 posts/wk, 1 email/wk."""
+    return f"{count:g} {unit if count != 1 else unit.removesuffix('s')}/wk"

@@ -1,0 +1,341 @@
+"""Campaigns: the list with filters and status badges, lifecycle actions with confirmation, and the detail."""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from campaigns.domain.enums import MARKETING_CHANNELS, CampaignStatus, CampaignType
+from campaigns.domain.lifecycle import TransitionError
+from campaigns.services import campaign_templates as ct
+from campaigns.services.segments import RuleError, describe, validate_rules
+from dashboards import actions, queries, ui, wizard
+from dashboards import formatting as fmt
+from dashboards.charts import STATUS_COLOURS, allocation_bars, channel_bars, spend_revenue_trend
+
+PICK_KEY = "campaign_pick"
+PENDING_KEY = "campaign_pending_action"
+REFUSED_KEY = "campaign_refused_action"
+
+
+# --- list --------------------------------------------------------------------------------------
+def filters(frame: pl.DataFrame, tz: str) -> pl.DataFrame:
+    search_col, status_col, type_col, channel_col, dates_col = st.columns([3, 2, 2, 2, 3])
+    search = search_col.text_input("Search", key="campaigns_search", placeholder="Name contains…", icon=":material/search:")
+    statuses = status_col.multiselect("Status", [s.value for s in CampaignStatus], key="campaigns_status")
+    types = type_col.multiselect("Type", [t.value for t in CampaignType], key="campaigns_type", format_func=str.title)
+    present = sorted({c for cs in frame["channels"].to_list() for c in cs} | set(MARKETING_CHANNELS))
+    channels = channel_col.multiselect("Channel", present, key="campaigns_channel", format_func=fmt.channel_label)
+    window = dates_col.date_input("Running between", value=(), key="campaigns_dates", format="YYYY-MM-DD",
+                                  help="Campaigns whose flight overlaps these dates (merchant's time zone).")
+    if search:
+        frame = frame.filter(pl.col("name").str.to_lowercase().str.contains(search.lower(), literal=True))
+    if statuses:
+        frame = frame.filter(pl.col("status").is_in(statuses))
+    if types:
+        frame = frame.filter(pl.col("type").is_in(types))
+    if channels:
+        frame = frame.filter(pl.col("channels").list.eval(pl.element().is_in(channels)).list.any())
+    if isinstance(window, (tuple, list)) and len(window) == 2:
+        first = wizard.to_utc(window[0], None, tz)
+        last = wizard.to_utc(window[1], datetime.max.time(), tz)
+        frame = frame.filter(
+            pl.col("start_date").is_not_null() & (pl.col("start_date") <= last) & (pl.col("end_date").is_null() | (pl.col("end_date") >= first))
+        )
+    return frame
+
+
+def table(frame: pl.DataFrame, tz: str, currency: str) -> Any:
+    shown = frame.select(
+        pl.col("name").alias("Campaign"),
+        pl.concat_list(pl.col("status")).alias("Status"),
+        pl.col("type").str.to_titlecase().alias("Type"),
+        pl.col("channels").alias("Channels"),
+        pl.col("budget").alias("Budget"),
+        pl.col("start_date").dt.convert_time_zone(tz).dt.date().alias("Starts"),
+        pl.col("end_date").dt.convert_time_zone(tz).dt.date().alias("Ends"),
+        pl.col("id").alias("Id"),
+    )
+    return st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        height=min(36 * (shown.height + 1) + 3, 580),
+        key=f"campaigns_table_{zlib.crc32(','.join(frame['id']).encode()):x}",  # a new list starts with no selected row
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={
+            "Status": st.column_config.MultiselectColumn("Status", options=list(STATUS_COLOURS), color=list(STATUS_COLOURS.values())),
+            "Channels": st.column_config.MultiselectColumn("Channels", options=sorted(MARKETING_CHANNELS), color="auto",
+                                                           format_func=fmt.channel_label),
+            "Budget": st.column_config.NumberColumn(f"Budget ({currency})", format="localized"),
+            "Starts": st.column_config.DateColumn("Starts", format="D MMM YYYY"),
+            "Ends": st.column_config.DateColumn("Ends", format="D MMM YYYY"),
+        },
+    )
+
+
+# --- actions -----------------------------------------------------------------------------------
+def action_bar(row: dict[str, Any], merchant_id: str) -> None:
+    pending = st.session_state.get(PENDING_KEY)
+    if pending and pending["campaign_id"] == row["id"]:
+        confirm(row, merchant_id, pending["action"])
+        return
+    bar = st.container(horizontal=True, gap="small")
+    for action in actions.CAMPAIGN_ACTIONS:
+        reason = actions.refusal(action.name, row)
+        clicked = bar.button(
+            action.label, key=f"action_{action.name}", icon=action.icon,
+            type="primary" if reason is None else "secondary", help=reason or action.confirm,
+        )
+        if clicked:
+            if reason is None:
+                st.session_state[PENDING_KEY] = {"campaign_id": row["id"], "action": action.name}
+                st.session_state.pop(REFUSED_KEY, None)
+            else:
+                st.session_state[REFUSED_KEY] = {"campaign_id": row["id"], "action": action.name}
+            st.rerun()
+    refused = st.session_state.get(REFUSED_KEY)
+    if refused and refused["campaign_id"] == row["id"]:
+        reason = actions.refusal(refused["action"], row)
+        if reason:
+            st.warning(f"**{actions.BY_NAME[refused['action']].label} is not possible now:** {reason}.",
+                       icon=":material/block:")
+    allowed = [a.label.lower() for a in actions.CAMPAIGN_ACTIONS if actions.refusal(a.name, row) is None]
+    st.caption("Available now: " + (", ".join(allowed) if allowed else "nothing; completed campaigns are final") +
+               ". Hover over a button to see why it is not.")
+
+
+def confirm(row: dict[str, Any], merchant_id: str, action_name: str) -> None:
+    action = actions.BY_NAME[action_name]
+    with st.container(border=True):
+        st.markdown(f"**{action.label} “{row['name']}”?** {action.confirm}")
+        yes, no, _ = st.columns([2, 1, 3])
+        if yes.button(f"Confirm {action.label.lower()}", key="action_confirm", type="primary", icon=":material/check:"):
+            st.session_state.pop(PENDING_KEY, None)
+            try:
+                status = actions.apply(queries.settings().store_url, merchant_id, row["id"], action_name, ui.ACTOR)
+            except (TransitionError, ValueError, LookupError) as exc:
+                ui.flash(f"{action.label} did not happen: {exc}", "warning")
+            else:
+                if status == "DELETED":
+                    st.session_state.pop(PICK_KEY, None)
+                    ui.flash(f"Deleted the draft “{row['name']}”.")
+                else:
+                    ui.flash(f"“{row['name']}” is now {status}.")
+            st.rerun()
+        if no.button("Cancel", key="action_cancel"):
+            st.session_state.pop(PENDING_KEY, None)
+            st.rerun()
+
+
+# --- detail ------------------------------------------------------------------------------------
+def detail(campaign_id: str, merchant_id: str, profile: dict[str, str]) -> None:
+    source = queries.source()
+    row = queries.campaign_detail(source, merchant_id, campaign_id)
+    if row is None:
+        st.info("That campaign is gone (deleted, or it belongs to another merchant). Pick another one above.")
+        return
+    tz, currency = profile["timezone"], profile["currency"]
+    with st.container(border=True):
+        title_col, edit_col = st.columns([5, 1], vertical_alignment="center")
+        title_col.markdown(f"### {row['name']}")
+        title_col.markdown(f"{fmt.status_badge(row['status'])} :gray-badge[{row['type'].title()}] :gray-badge[{row['id']}]")
+        if row["status"] == CampaignStatus.DRAFT.value and edit_col.button("Edit in builder", key="campaign_edit", icon=":material/edit_note:"):
+            st.session_state["wizard"] = {**wizard.load(queries.settings().store_url, merchant_id, row["id"], tz), "merchant_id": merchant_id}
+            for key in [k for k in st.session_state if str(k).startswith("wiz_")]:
+                del st.session_state[key]
+            st.switch_page(ui.PAGE_FILES["builder"])
+        if row["description"]:
+            st.caption(row["description"])
+        action_bar(row, merchant_id)
+
+    summary, content, workflow, performance, budget = st.tabs(["Summary", "Content", "Workflow", "Performance", "Budget"])
+    with summary:
+        summary_tab(row, tz, currency)
+    with content:
+        content_tab(row, merchant_id, tz)
+    with workflow:
+        workflow_tab(row, tz)
+    with performance:
+        performance_tab(row, merchant_id, currency)
+    with budget:
+        budget_tab(row, currency)
+
+
+def summary_tab(row: dict[str, Any], tz: str, currency: str) -> None:
+    schedule, money_col, goal_col = st.columns(3)
+    with schedule:
+        st.markdown("**Schedule**")
+        st.write(f"Starts {fmt.moment(row['start_date'], tz)}")
+        st.write(f"Ends {fmt.moment(row['end_date'], tz)}")
+        if row["start_date"] and row["end_date"]:
+            st.caption(f"{(row['end_date'] - row['start_date']).days} days · times in {tz}")
+    with money_col:
+        st.markdown("**Budget**")
+        st.write(f"{fmt.money(row['budget'], currency)} planned · {fmt.money(row['spent'], currency)} spent (store)")
+        st.markdown("**Channels**")
+        cadence = row["goals"].get("cadence", {})
+        st.write(", ".join(f"{fmt.channel_label(c)}" + (f" ({cadence[c]:g}/wk)" if c in cadence else "") for c in row["channels"]) or "none yet")
+    with goal_col:
+        goals = row["goals"]
+        st.markdown("**Goal and KPI**")
+        goal = ct.GOALS.get(goals.get("goal", ""), "Something else" if goals.get("goal") == wizard.OTHER_GOAL else goals.get("goal") or "not set")
+        kpi = ct.KPIS.get(goals.get("kpi", ""), goals.get("kpi") or "not set")
+        target = f", target {fmt.number(goals['target'])}" if goals.get("target") else ""
+        st.write(f"{goal} · {kpi}{target}")
+        audience = row["target_audience"]
+        st.markdown("**Audience**")
+        rules = audience.get("rules")
+        try:
+            validate_rules(rules)
+            words = describe(rules)
+        except RuleError:
+            words = "a rule the app cannot read"
+        name = audience.get("segment_name")
+        st.write(f"{'Segment “' + name + '”: ' if name else ''}{words if rules is not None else 'not set'}")
+        if audience.get("ads_note"):
+            st.caption(f"Ads: {audience['ads_note']}")
+
+
+def content_tab(row: dict[str, Any], merchant_id: str, tz: str) -> None:
+    if not row["contents"]:
+        st.info("No content yet. Write a draft per channel in the campaign builder (Content step)"
+                + (", with **Edit in builder** above." if row["status"] == "DRAFT" else "."), icon=":material/edit_note:")
+        return
+    for channel in sorted({c["channel"] for c in row["contents"]}):
+        st.markdown(f"**{fmt.channel_label(channel)}**")
+        for item in [c for c in row["contents"] if c["channel"] == channel]:
+            with st.container(border=True):
+                head, button = st.columns([5, 1], vertical_alignment="center")
+                when = f" · scheduled {fmt.moment(item['scheduled_at'], tz)}" if item["scheduled_at"] else ""
+                head.markdown(f"{fmt.status_badge(item['status'])} {item['title'] or item['content_type']}{when}")
+                if item["status"] == "DRAFT" and item["body"].strip() and button.button("Approve", key=f"approve_{item['id']}", icon=":material/verified:"):
+                    actions.approve_content(queries.settings().store_url, merchant_id, item["id"], ui.ACTOR)
+                    ui.flash(f"Approved the {fmt.channel_label(channel)} content; it may now be scheduled.")
+                    st.rerun()
+                st.text(item["body"] or "(empty)")
+
+
+def workflow_tab(row: dict[str, Any], tz: str) -> None:
+    if not row["workflow"]:
+        st.info("No workflow steps. Ava, the strategy agent, turns a goal into a plan with steps; they will show here as they run.",
+                icon=":material/account_tree:")
+        return
+    shown = [{**w, "started_at": fmt.moment(w["started_at"], tz), "finished_at": fmt.moment(w["finished_at"], tz)} for w in row["workflow"]]
+    st.dataframe(pl.DataFrame(shown).select("step", "type", "status", "attempts", "started_at", "finished_at", "error"),
+                 hide_index=True, width="stretch")
+
+
+def performance_tab(row: dict[str, Any], merchant_id: str, currency: str) -> None:
+    source = queries.source()
+    if queries.PERFORMANCE not in queries.marts(source):
+        st.info("Metrics appear once the pipeline has built `marts.campaign_performance_daily`: run `campaigns build` "
+                "(or wait for the next scheduled run).", icon=":material/query_stats:")
+        return
+    try:
+        daily = queries.campaign_daily(source, merchant_id, row["id"])
+        channels = queries.campaign_channels(source, merchant_id, row["id"])
+    except Exception as exc:  # the mart is another team's contract; a change there must not break this page
+        st.info(f"Metrics could not be read from `marts.{queries.PERFORMANCE}` ({exc}); they will return after the next build.",
+                icon=":material/query_stats:")
+        return
+    if daily.is_empty():
+        st.info("No spend or conversions recorded for this campaign yet. They show here after it runs and the next build.",
+                icon=":material/hourglass_empty:")
+        return
+    spend, revenue = float(daily["spend"].sum()), float(daily["revenue"].sum())
+    conversions, clicks, impressions = float(daily["conversions"].sum()), float(daily["clicks"].sum()), float(daily["impressions"].sum())
+    cols = st.columns(5)
+    cols[0].metric("Spend", fmt.money(spend, currency), border=True)
+    cols[1].metric("Revenue", fmt.money(revenue, currency), border=True)
+    cols[2].metric("ROAS", fmt.ratio(revenue / spend if spend else None), border=True)
+    cols[3].metric("ROI", fmt.percent((revenue - spend) / spend if spend else None), border=True)
+    cols[4].metric("Conversions", fmt.number(conversions, 1), border=True)
+    st.caption(f"CTR {fmt.percent(clicks / impressions if impressions else None, 2)} · CPC {fmt.money(spend / clicks if clicks else None, currency, 2)}"
+               f" · CPA {fmt.money(spend / conversions if conversions else None, currency, 2)} · revenue by the mart's attribution model")
+    st.altair_chart(spend_revenue_trend(daily), width="stretch")
+    if not channels.is_empty():
+        left, right = st.columns(2)
+        left.altair_chart(channel_bars(channels.with_columns(pl.col("roas").fill_null(0.0)), "roas", "ROAS"), width="stretch")
+        right.dataframe(
+            channels.select("channel", "spend", "revenue", "conversions", "ctr", "cpa", "roas", "roi"),
+            hide_index=True, width="stretch",
+            column_config={"spend": st.column_config.NumberColumn(format="%.0f"), "revenue": st.column_config.NumberColumn(format="%.0f"),
+                           "conversions": st.column_config.NumberColumn(format="%.1f"), "ctr": st.column_config.NumberColumn(format="percent"),
+                           "cpa": st.column_config.NumberColumn(format="%.2f"), "roas": st.column_config.NumberColumn(format="%.2fx"),
+                           "roi": st.column_config.NumberColumn(format="percent")},
+        )
+    st.markdown("**ROI by attribution model**")
+    if queries.ROI_BY_MODEL not in queries.marts(source):
+        st.caption("`marts.roi_by_model` is not built yet; run `campaigns build`.")
+        return
+    try:
+        roi = queries.campaign_roi_by_model(source, merchant_id, row["id"])
+    except Exception as exc:  # see above: a mart change shows as a note
+        st.caption(f"`marts.roi_by_model` could not be read ({exc}).")
+        return
+    if roi.is_empty():
+        st.caption("No attributed revenue for this campaign under any model yet.")
+    else:
+        st.dataframe(roi, hide_index=True, width="stretch",
+                     column_config={"spend": st.column_config.NumberColumn(format="%.0f"), "revenue": st.column_config.NumberColumn(format="%.0f"),
+                                    "conversions": st.column_config.NumberColumn(format="%.1f"),
+                                    "roas": st.column_config.NumberColumn(format="%.2fx"), "roi": st.column_config.NumberColumn(format="percent")})
+
+
+def budget_tab(row: dict[str, Any], currency: str) -> None:
+    budget, spent = row["budget"], row["spent"]
+    st.write(f"Planned {fmt.money(budget, currency)} · spent {fmt.money(spent, currency)}"
+             + (f" ({fmt.percent(spent / budget, 0)})" if budget else ""))
+    if not row["allocations"]:
+        st.info("No per-channel split yet. Set one in the campaign builder (Channels and budget); "
+                "the optimizer adds recommendations here once the campaign has results.", icon=":material/pie_chart:")
+        return
+    frame = pl.DataFrame(row["allocations"])
+    st.altair_chart(allocation_bars(frame), width="stretch")
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config={"allocated": st.column_config.NumberColumn(format="%.2f"), "spent": st.column_config.NumberColumn(format="%.2f"),
+                                "recommended": st.column_config.NumberColumn(format="%.2f")})
+
+
+# --- page --------------------------------------------------------------------------------------
+def main() -> None:
+    st.title("Campaigns")
+    ui.show_flash()
+    merchant_id = ui.current_merchant()
+    profile = ui.merchant_profile(merchant_id)
+    tz, currency = profile["timezone"], profile["currency"]
+    everything = queries.campaigns(queries.source(), merchant_id)
+    if everything.is_empty():
+        ui.empty_state("No campaigns yet. Build your first one step by step, or start from a template.", icon=":material/campaign:")
+        st.page_link(ui.PAGE_FILES["builder"], label="Open the campaign builder", icon=":material/edit_note:")
+        st.page_link(ui.PAGE_FILES["templates"], label="Browse templates", icon=":material/auto_awesome_mosaic:")
+        st.stop()
+
+    counts = everything.group_by("status").len()
+    by_status = dict(zip(counts["status"].to_list(), counts["len"].to_list(), strict=True))
+    st.markdown("  ".join(f"{fmt.status_badge(s.value)} {by_status.get(s.value, 0)}" for s in CampaignStatus))
+    frame = filters(everything, tz)
+    if frame.is_empty():
+        st.info("No campaign matches these filters. Clear the search or widen the dates.", icon=":material/filter_alt_off:")
+        return
+    event = table(frame, tz, currency)
+    ids = frame["id"].to_list()
+    names = dict(zip(ids, frame["name"].to_list(), strict=True))
+    rows = (event.selection.rows if event is not None and hasattr(event, "selection") else []) or []
+    picked_row = ids[rows[0]] if rows and rows[0] < len(ids) else None
+    if picked_row and picked_row != st.session_state.get("campaigns_table_last"):
+        st.session_state["campaigns_table_last"] = picked_row
+        st.session_state[PICK_KEY] = picked_row
+    if st.session_state.get(PICK_KEY) not in ids:
+        st.session_state[PICK_KEY] = ids[0]
+    campaign_id = st.selectbox("Open campaign", ids, key=PICK_KEY, format_func=lambda i: f"{names[i]} ({i})")
+    detail(campaign_id, merchant_id, profile)
+
+
+main()

@@ -1,0 +1,401 @@
+"""The campaign builder's state, validation and persistence, apart from its widgets.
+
+Draft persistence: the draft lives in session state while a person types, and is written to
+the store as a DRAFT campaign as soon as the basics step is passed (then again on every
+step change and on "Save draft"). So a half-built campaign survives a closed tab, shows up
+in the campaign list, and can be reopened in the builder; the session only holds which
+step is open and values not yet saved.
+
+Where the builder's values land in the store:
+- campaigns: name, type, description, channels, budget, start/end (UTC), and
+  ``goals`` = {goal, kpi, target, cadence, template}, ``target_audience`` =
+  {mode, segment_id, segment_name, rules, social_account_ids, ads_note}
+- campaign_contents: one DRAFT row per channel with its draft text (content_hash set)
+- budget_allocations: one row per channel with the allocated amount for the flight
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from campaigns.domain.enums import MARKETING_CHANNELS, CampaignStatus, CampaignType, Channel, ContentStatus
+from campaigns.services import campaign_templates
+from campaigns.services.approvals import content_hash
+from campaigns.services.audit import record
+from campaigns.services.campaigns import CampaignInput, CampaignUpdate, create_campaign, get_campaign, update_campaign
+from campaigns.services.segments import EVERYONE, RuleError, validate_rules
+from campaigns.store.db import session_scope
+from campaigns.store.models import BudgetAllocation, CampaignContent
+
+STEPS = ("Basics", "Goal and KPI", "Audience", "Channels and budget", "Content", "Schedule", "Review")
+# which fields each step owns: its Next button stays shut while any of them has an error
+STEP_FIELDS: dict[str, tuple[str, ...]] = {
+    "Basics": ("name", "type", "description"),
+    "Goal and KPI": ("goal", "kpi", "target"),
+    "Audience": ("rules", "segment_id", "social_account_ids"),
+    "Channels and budget": ("channels", "budget", "split", "cadence"),
+    "Content": ("drafts",),
+    "Schedule": ("start_date", "end_date"),
+    "Review": (),
+}
+CHANNELS = tuple(MARKETING_CHANNELS)
+OTHER_GOAL = "other"
+CENT = Decimal("0.01")
+
+
+def blank(timezone: str = "UTC", today: date | None = None) -> dict[str, Any]:
+    """A new draft: nothing chosen yet, flight starting tomorrow 09:00 local for 30 days."""
+    start = (today or datetime.now(ZoneInfo(timezone)).date()) + timedelta(days=1)
+    return {
+        "campaign_id": None,
+        "step": 0,
+        "template_id": None,
+        "name": "",
+        "type": CampaignType.CONVERSION.value,
+        "description": "",
+        "goal": OTHER_GOAL,
+        "kpi": "revenue",
+        "target": 0.0,
+        "audience_mode": "everyone",
+        "segment_id": None,
+        "segment_name": "",
+        "rules": copy.deepcopy(EVERYONE),
+        "social_account_ids": [],
+        "ads_note": "",
+        "channels": [],
+        "budget": 0.0,
+        "split": {},
+        "cadence": {},
+        "drafts": {},
+        "start_day": start,
+        "start_time": time(9, 0),
+        "end_day": start + timedelta(days=30),
+        "end_time": time(9, 0),
+        "timezone": timezone,
+        "saved_at": None,
+        "finished": False,
+    }
+
+
+def from_template(template_id: str, timezone: str = "UTC", today: date | None = None) -> dict[str, Any]:
+    template = campaign_templates.get_template(template_id)
+    values = template.prefill()
+    draft = blank(timezone, today)
+    draft.update(
+        template_id=template.id,
+        type=values["type"],
+        description=values["description"],
+        goal=values["goal"],
+        kpi=values["kpi"],
+        channels=list(values["channels"]),
+        budget=float(values["budget"]),
+        split={c: float(a) for c, a in values["split"].items()},
+        cadence={c: float(n) for c, n in values["cadence"].items()},
+        drafts=dict(values["drafts"]),
+        end_day=draft["start_day"] + timedelta(days=values["duration_days"]),
+    )
+    return draft
+
+
+# --- reading the draft --------------------------------------------------------------------------
+def to_utc(day: date | None, at: time | None, timezone: str) -> datetime | None:
+    if day is None:
+        return None
+    return datetime.combine(day, at or time(0, 0), ZoneInfo(timezone)).astimezone(UTC)
+
+
+def money(value: float | int | Decimal | None) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def goals_of(draft: dict[str, Any]) -> dict[str, Any]:
+    channels = draft["channels"]
+    return {
+        "goal": draft["goal"],
+        "kpi": draft["kpi"],
+        "target": float(draft.get("target") or 0),
+        "cadence": {c: float(n) for c, n in draft["cadence"].items() if c in channels},
+        "template": draft.get("template_id"),
+    }
+
+
+def audience_of(draft: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "mode": draft["audience_mode"],
+        "segment_id": draft.get("segment_id"),
+        "segment_name": draft.get("segment_name", ""),
+        "rules": draft["rules"],
+        "social_account_ids": list(draft.get("social_account_ids") or []),
+        "ads_note": draft.get("ads_note", ""),
+    }
+
+
+def payload(draft: dict[str, Any]) -> dict[str, Any]:
+    """The draft as CampaignInput fields (what pydantic validates)."""
+    tz = draft["timezone"]
+    budget = draft.get("budget")
+    return {
+        "name": draft["name"],
+        "type": draft["type"],
+        "description": draft["description"],
+        "channels": list(draft["channels"]),
+        "budget": money(budget) if budget else None,
+        "start_date": to_utc(draft.get("start_day"), draft.get("start_time"), tz),
+        "end_date": to_utc(draft.get("end_day"), draft.get("end_time"), tz),
+        "target_audience": audience_of(draft),
+        "goals": goals_of(draft),
+    }
+
+
+def _message(error: dict[str, Any]) -> str:
+    text = str(error.get("msg", "is not valid"))
+    return text.removeprefix("Value error, ")
+
+
+def validate(draft: dict[str, Any]) -> dict[str, list[str]]:
+    """Every problem with the draft, by field, in words a marketer can act on."""
+    errors: dict[str, list[str]] = {}
+
+    def add(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    try:
+        CampaignInput.model_validate(payload(draft))
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = error.get("loc") or ()
+            name = str(loc[0]) if loc else "end_date"  # the model-level check is the date order
+            if name == "name" and error.get("type") == "string_too_short":
+                add(name, "give the campaign a name")
+            else:
+                add(name, _message(error))
+    channels = draft["channels"]
+    if not channels:
+        add("channels", "choose at least one channel")
+    budget = money(draft.get("budget") or 0)
+    if not budget or budget <= 0:
+        add("budget", "set a total budget above zero")
+    elif channels:
+        split = sum((money(draft["split"].get(c) or 0) for c in channels), Decimal(0))
+        if split != budget:
+            gap = budget - split
+            add("split", f"the channel amounts add up to {split:,.2f}, not the total {budget:,.2f}: "
+                         f"{'add' if gap > 0 else 'remove'} {abs(gap):,.2f}")
+    for channel, per_week in draft["cadence"].items():
+        if channel in channels and per_week < 0:
+            add("cadence", f"{channel}: posts per week cannot be negative")
+    try:
+        validate_rules(draft["rules"])
+    except RuleError as exc:
+        add("rules", str(exc))
+    if draft.get("kpi") and draft.get("target", 0) < 0:
+        add("target", "the target cannot be negative")
+    for channel in channels:
+        for problem in content_problems(channel, draft["drafts"].get(channel, "")):
+            add(f"drafts.{channel}", problem)
+    if draft.get("start_day") is None:
+        add("start_date", "pick a start date")
+    if draft.get("end_day") is None:
+        add("end_date", "pick an end date")
+    return errors
+
+
+def content_problems(channel: str, text: str) -> list[str]:
+    """Blocking problems of a draft text (length over the platform's limit); empty drafts may be written later."""
+    if not text.strip():
+        return []
+    try:
+        from publishers.limits import LIMITS, check
+    except ImportError:  # publishers not installed: no platform limits to check
+        return []
+    if channel not in LIMITS:
+        return []
+    # media is attached at scheduling time, so only the text's problems count here
+    return [str(issue) for issue in check(channel, text) if not str(getattr(issue, "field", "")).startswith("media")]
+
+
+def step_errors(draft: dict[str, Any], step: str, errors: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
+    errors = validate(draft) if errors is None else errors
+    owned = STEP_FIELDS[step]
+    if step == "Review":
+        return errors
+    return {k: v for k, v in errors.items() if k in owned or any(k.startswith(f"{o}.") for o in owned)}
+
+
+def rules_json(rules: dict[str, Any]) -> str:
+    return json.dumps(rules, sort_keys=True, separators=(",", ":"))
+
+
+def even_split(budget: float, channels: list[str]) -> dict[str, float]:
+    if not channels:
+        return {}
+    total = money(budget) or Decimal(0)
+    share = (total / len(channels)).quantize(CENT, rounding=ROUND_HALF_UP)
+    amounts = {c: share for c in channels}
+    amounts[channels[0]] += total - share * len(channels)
+    return {c: float(a) for c, a in amounts.items()}
+
+
+def template_split(template_id: str, budget: float, channels: list[str]) -> dict[str, float]:
+    """The template's shares over the chosen channels (re-normalised), in cents summing to the budget."""
+    shares = {c: f for c, f in campaign_templates.get_template(template_id).budget_split.items() if c in channels}
+    if not shares:
+        return even_split(budget, channels)
+    total = money(budget) or Decimal(0)
+    weight = sum(shares.values())
+    amounts = {c: (total * Decimal(str(shares.get(c, 0) / weight))).quantize(CENT, rounding=ROUND_HALF_UP) for c in channels}
+    largest = max(shares, key=shares.get)
+    amounts[largest] += total - sum(amounts.values())
+    return {c: float(a) for c, a in amounts.items()}
+
+
+# --- persistence ------------------------------------------------------------------------------
+class DraftNotEditable(ValueError):
+    pass
+
+
+def save(store_url: str, merchant_id: str, draft: dict[str, Any], actor: str) -> str:
+    """Write the draft as a DRAFT campaign with its contents and allocations; returns its id.
+
+    Only the fields valid so far are needed: a name and a type. Raises ValueError (e.g. a
+    duplicate name) with the message to show next to the field.
+    """
+    data = payload(draft)
+    with session_scope(store_url) as session:
+        if draft.get("campaign_id"):
+            campaign = get_campaign(session, merchant_id, draft["campaign_id"])
+            if campaign.status is not CampaignStatus.DRAFT:
+                raise DraftNotEditable(
+                    f"{campaign.name} is {campaign.status.value} now; only drafts are edited in the builder. Change it from Campaigns."
+                )
+            update_campaign(session, merchant_id, campaign.id, CampaignUpdate(**_valid_part(data)), actor)
+        else:
+            campaign = create_campaign(session, merchant_id, CampaignInput(**_valid_part(data)), actor)
+        _sync_contents(session, merchant_id, campaign.id, draft, actor)
+        _sync_allocations(session, merchant_id, campaign.id, draft, data)
+        record(session, merchant_id, actor, "campaign.draft_saved", "campaign", campaign.id, step=STEPS[draft["step"]])
+        return campaign.id
+
+
+def _valid_part(data: dict[str, Any]) -> dict[str, Any]:
+    """The payload minus fields that fail validation on their own, so early steps can save."""
+    out = dict(data)
+    try:
+        CampaignInput.model_validate(out)
+        return out
+    except ValidationError as exc:
+        bad = {str(e["loc"][0]) for e in exc.errors() if e.get("loc")}
+        if any(not e.get("loc") for e in exc.errors()):
+            bad.add("end_date")
+    if bad & {"name", "type"}:
+        CampaignInput.model_validate(out)  # raises with the name/type message
+    for name in bad:
+        out[name] = None if name in ("budget", "start_date", "end_date") else CampaignInput.model_fields[name].get_default(call_default_factory=True)
+    return out
+
+
+def _sync_contents(session: Session, merchant_id: str, campaign_id: str, draft: dict[str, Any], actor: str) -> None:
+    rows = session.scalars(
+        select(CampaignContent).where(CampaignContent.merchant_id == merchant_id, CampaignContent.campaign_id == campaign_id)
+    ).all()
+    by_channel = {r.channel: r for r in rows if r.status is ContentStatus.DRAFT}
+    for channel in draft["channels"]:
+        text = draft["drafts"].get(channel, "")
+        row = by_channel.pop(channel, None)
+        if row is None:
+            if not text.strip():
+                continue
+            rollup = MARKETING_CHANNELS.get(channel)
+            row = CampaignContent(
+                merchant_id=merchant_id, campaign_id=campaign_id, channel=channel,
+                platform=channel if rollup is Channel.SOCIAL else None,
+                content_type={Channel.EMAIL: "email", Channel.ADS: "ad"}.get(rollup, "post"),
+                status=ContentStatus.DRAFT,
+            )
+            session.add(row)
+        row.title = _title(draft, channel, text)
+        row.body = text
+        row.content_hash = content_hash(text)
+    for row in by_channel.values():  # channels dropped from the draft
+        session.delete(row)
+    session.flush()
+
+
+def _title(draft: dict[str, Any], channel: str, text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    if first.lower().startswith("subject:"):
+        return first.split(":", 1)[1].strip()[:300]
+    return f"{draft['name']} · {channel}"[:300]
+
+
+def _sync_allocations(session: Session, merchant_id: str, campaign_id: str, draft: dict[str, Any], data: dict[str, Any]) -> None:
+    # A draft has no spend and no optimizer recommendation yet, so its allocations are simply replaced.
+    session.execute(delete(BudgetAllocation).where(BudgetAllocation.merchant_id == merchant_id, BudgetAllocation.campaign_id == campaign_id))
+    start, end = data.get("start_date"), data.get("end_date")
+    for channel in draft["channels"]:
+        amount = money(draft["split"].get(channel) or 0)
+        session.add(
+            BudgetAllocation(
+                merchant_id=merchant_id, campaign_id=campaign_id, channel=channel, allocated=amount or Decimal(0),
+                period_start=start.date() if start else None, period_end=end.date() if end else None,
+            )
+        )
+    session.flush()
+
+
+def load(store_url: str, merchant_id: str, campaign_id: str, timezone: str) -> dict[str, Any]:
+    """A saved DRAFT campaign back into the builder."""
+    with session_scope(store_url) as session:
+        c = get_campaign(session, merchant_id, campaign_id)
+        if c.status is not CampaignStatus.DRAFT:
+            raise DraftNotEditable(f"{c.name} is {c.status.value}; only drafts open in the builder")
+        contents = session.scalars(
+            select(CampaignContent).where(CampaignContent.merchant_id == merchant_id, CampaignContent.campaign_id == campaign_id,
+                                          CampaignContent.status == ContentStatus.DRAFT)
+        ).all()
+        allocations = session.scalars(
+            select(BudgetAllocation).where(BudgetAllocation.merchant_id == merchant_id, BudgetAllocation.campaign_id == campaign_id)
+        ).all()
+        draft = blank(timezone)
+        goals, audience = dict(c.goals or {}), dict(c.target_audience or {})
+        zone = ZoneInfo(timezone)
+        draft.update(
+            campaign_id=c.id,
+            name=c.name,
+            type=c.type.value,
+            description=c.description or "",
+            goal=goals.get("goal", OTHER_GOAL),
+            kpi=goals.get("kpi", "revenue"),
+            target=float(goals.get("target") or 0),
+            cadence={k: float(v) for k, v in (goals.get("cadence") or {}).items()},
+            template_id=goals.get("template"),
+            audience_mode=audience.get("mode", "everyone"),
+            segment_id=audience.get("segment_id"),
+            segment_name=audience.get("segment_name", ""),
+            rules=audience.get("rules") or copy.deepcopy(EVERYONE),
+            social_account_ids=list(audience.get("social_account_ids") or []),
+            ads_note=audience.get("ads_note", ""),
+            channels=[str(ch) for ch in (c.channels or [])],
+            budget=float(c.budget or 0),
+            split={a.channel: float(a.allocated or 0) for a in allocations},
+            drafts={x.channel: x.body for x in contents},
+            saved_at=c.updated_at,
+        )
+        if c.start_date:
+            local = c.start_date.astimezone(zone)
+            draft.update(start_day=local.date(), start_time=local.time().replace(tzinfo=None))
+        if c.end_date:
+            local = c.end_date.astimezone(zone)
+            draft.update(end_day=local.date(), end_time=local.time().replace(tzinfo=None))
+        return draft

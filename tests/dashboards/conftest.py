@@ -1,0 +1,32 @@
+"""Fixtures for driving the app with AppTest: start it against a home, a writable copy of the built demo."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from campaigns.settings import Settings
+from tests.dashboards.helpers import APP, assert_clean, copy_built_home, point_at
+
+
+@pytest.fixture
+def app(monkeypatch: pytest.MonkeyPatch) -> Callable[[Settings], AppTest]:
+    """Start the app against a home; returns the AppTest after its first run."""
+
+    def start(settings: Settings) -> AppTest:
+        point_at(monkeypatch, settings)
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.run()
+        assert_clean(at)
+        return at
+
+    return start
+
+
+@pytest.fixture
+def demo_copy(built_home: Settings, tmp_path: Path) -> Settings:
+    """A private, writable copy of the built demo, for tests that change things."""
+    return Settings(home=copy_built_home(built_home, tmp_path / "demo_copy"))
