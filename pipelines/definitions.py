@@ -5,6 +5,7 @@ import dagster as dg
 from assets.analytics.dbt_models import dbt_model_assets, mart_keys
 from assets.attribution import attribution_assets, attribution_checks
 from assets.content.repurposing import new_blog_posts_sensor, repurposed_drafts
+from assets.ingest.freshness import freshness_checks, freshness_sensor
 from assets.ingest.ga4 import ga4_sessions_asset
 from assets.ingest.raw_tables import raw_assets, touchpoints_present
 from assets.optimization.budget import budget_allocation, response_curves
@@ -21,16 +22,17 @@ def defs() -> dg.Definitions:
     dbt_models = dbt_model_assets()
     attribution = attribution_assets()
     optimization = [response_curves, budget_allocation]
+    freshness = freshness_checks()
     served = [*mart_keys(dbt_models), *(a.key for a in attribution), *(a.key for a in optimization)]
     return dg.Definitions(
         assets=[
             *raw_assets(), ga4_sessions_asset(Settings().ga4_start_date), dbt_models, *attribution, *optimization,
             repurposed_drafts, serving_asset(served),
         ],
-        asset_checks=[touchpoints_present, *attribution_checks()],
+        asset_checks=[touchpoints_present, *attribution_checks(), *freshness],
         jobs=[*jobs(), publish_due_job, workflow_job],
         schedules=schedules(),
-        sensors=[due_posts_sensor, workflow_sensor, new_blog_posts_sensor],
+        sensors=[due_posts_sensor, workflow_sensor, new_blog_posts_sensor, freshness_sensor(freshness)],
         resources=build_resources(),
         executor=dg.in_process_executor,  # DuckDB allows one writer: steps run one after another
     )

@@ -36,6 +36,8 @@ def test_definitions_load_with_groups_and_keys() -> None:
     assert dg.AssetKey(["raw", "touchpoints"]) in graph.get(dg.AssetKey("stg_touchpoints")).parent_keys
     assert dg.AssetKey("overview_daily") in graph.get(dg.AssetKey(["serving", "marts_snapshot"])).parent_keys
     assert definitions.resolve_job_def("build_all") is not None
+    check_keys = {k.name for k in definitions.resolve_asset_graph().asset_check_keys}
+    assert any("freshness" in name for name in check_keys), check_keys
     stages = [stage for stage, _ in plan_stages(definitions)]
     assert stages[0] == "ingest" and stages[-1] == "serving" and "analytics" in stages
 
