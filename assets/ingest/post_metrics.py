@@ -1,0 +1,99 @@
+"""Engagement of published posts, pulled back from the platforms per day of publication.
+
+Each platform names its counters differently; they are mapped onto impressions, likes,
+shares, comments and clicks (a counter the platform does not report stays null). A post whose
+metrics cannot be read is logged and skipped, so one deleted post never blocks the day.
+"""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import polars as pl
+
+from campaigns.warehouse.schema import LOADED_AT, RAW_SCHEMA
+from pipelines.resources import CampaignsResource
+
+TABLE = "post_metrics"
+# platform counter -> our column
+COUNTERS: dict[str, dict[str, str]] = {
+    "x": {"impression_count": "impressions", "like_count": "likes", "retweet_count": "shares", "quote_count": "shares", "reply_count": "comments"},
+    "facebook": {"impressions": "impressions", "reactions": "likes", "shares": "shares", "comments": "comments", "clicks": "clicks"},
+    "instagram": {"impressions": "impressions", "likes": "likes", "comments": "comments", "shares": "shares"},
+    "linkedin": {"impressions": "impressions", "likes": "likes", "comments": "comments", "shares": "shares", "clicks": "clicks"},
+}
+COLUMNS = ("impressions", "likes", "shares", "comments", "clicks")
+SCHEMA = {
+    "merchant_id": pl.String, "queue_item_id": pl.Int64, "platform": pl.String, "post_id": pl.String, "published_at": pl.Datetime("us", "UTC"),
+    "date": pl.Date, **{c: pl.Int64 for c in COLUMNS}, "sandbox": pl.Boolean, "fetched_at": pl.Datetime("us", "UTC"),
+}
+
+
+def normalise(platform: str, values: dict[str, int]) -> dict[str, int | None]:
+    out: dict[str, int | None] = dict.fromkeys(COLUMNS)
+    for counter, value in values.items():
+        column = COUNTERS.get(platform, {}).get(counter)
+        if column is not None:
+            out[column] = (out[column] or 0) + int(value)
+    return out
+
+
+@dg.asset(
+    key=[RAW_SCHEMA, TABLE],
+    group_name="ingest",
+    kinds={"python", "httpx"},
+    partitions_def=dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC", end_offset=1),  # today included: engagement accrues
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    description="Impressions, likes, shares, comments and clicks of the posts published on each day, read back from the platforms.",
+)
+def post_metrics(context: dg.AssetExecutionContext, campaigns: CampaignsResource) -> dg.MaterializeResult:
+    from sqlalchemy import select
+
+    from campaigns.crypto import cipher_from_settings
+    from campaigns.domain.enums import QueueStatus
+    from campaigns.services.social_queue import account_ref, credentials_for
+    from campaigns.store.db import migrate, session_scope
+    from campaigns.store.models import SocialAccount, SocialQueueItem
+    from publishers import build_publishers
+    from publishers.base import Credentials
+    from publishers.errors import PublishError
+
+    settings = campaigns.settings()
+    live = settings.publish_mode == "live"
+    publishers = build_publishers(settings, live=live)
+    cipher = cipher_from_settings(settings)
+    window = context.partition_time_window
+    started, now = time.perf_counter(), datetime.now(UTC)
+    migrate(settings.store_url)
+    rows, failed = [], 0
+    with session_scope(settings.store_url) as session:
+        published = session.execute(
+            select(SocialQueueItem, SocialAccount).join(SocialAccount, SocialAccount.id == SocialQueueItem.account_id).where(
+                SocialQueueItem.status == QueueStatus.PUBLISHED, SocialQueueItem.published_at >= window.start, SocialQueueItem.published_at < window.end
+            )
+        ).all()
+        for item, account in published:
+            publisher = publishers.get(account.platform)
+            if publisher is None or not item.platform_post_id:
+                continue
+            sandbox = bool(getattr(publisher, "sandbox", False))
+            # a thread's first post carries the engagement of the thread
+            ref = item.platform_post_id.split(",")[0]
+            try:
+                credentials = Credentials.of(account_ref(account)) if sandbox else credentials_for(account, cipher)
+                metrics = publisher.fetch_metrics(ref, credentials)
+            except PublishError as exc:
+                failed += 1
+                context.log.warning(f"post {item.id} ({account.platform} {ref}): metrics not read: {exc}")
+                continue
+            rows.append({"merchant_id": item.merchant_id, "queue_item_id": item.id, "platform": account.platform, "post_id": ref,
+                         "published_at": item.published_at, "date": item.published_at.date(), **normalise(account.platform, metrics.values),
+                         "sandbox": metrics.sandbox, "fetched_at": now})
+    frame = pl.DataFrame(rows, schema=SCHEMA).with_columns(pl.lit(now).cast(pl.Datetime("us", "UTC")).alias(LOADED_AT))
+    warehouse = campaigns.open_warehouse()
+    day = window.start.date()
+    while day < window.end.date():
+        warehouse.replace_rows(RAW_SCHEMA, TABLE, frame.filter(pl.col("date") == day), {"date": day})
+        day += timedelta(days=1)
+    return dg.MaterializeResult(metadata={"dagster/row_count": frame.height, "failed": failed, "live": live,
+                                          "seconds": round(time.perf_counter() - started, 3)})

@@ -1,0 +1,38 @@
+"""Post metrics: platform counters mapped by hand; a published sandbox post lands in its day's partition."""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from assets.ingest.post_metrics import normalise, post_metrics
+from campaigns.services import social_queue as q
+from campaigns.services.merchants import ensure_merchant
+from campaigns.settings import get_settings
+from campaigns.store.db import migrate, session_scope
+from campaigns.warehouse.connection import DuckDBWarehouse
+from pipelines.resources import CampaignsResource
+
+
+def test_counters_are_mapped_per_platform() -> None:
+    x = {"impression_count": 500, "like_count": 7, "retweet_count": 2, "quote_count": 1, "reply_count": 3}
+    assert normalise("x", x) == {"impressions": 500, "likes": 7, "shares": 3, "comments": 3, "clicks": None}
+    assert normalise("facebook", {"reactions": 12, "shares": 3, "comments": 4}) == {"impressions": None, "likes": 12, "shares": 3, "comments": 4, "clicks": None}
+    assert normalise("linkedin", {"likes": 9, "unknown_counter": 5}) == {"impressions": None, "likes": 9, "shares": None, "comments": None, "clicks": None}
+
+
+def test_published_post_lands_in_its_partition(home) -> None:
+    settings = get_settings()
+    migrate(settings.store_url)
+    with session_scope(settings.store_url) as s:
+        ensure_merchant(s, "acme")
+        account = q.add_account(s, "acme", "x", "@acme", actor="ana")
+        q.schedule_text(s, "acme", account_id=account.id, text="Metrics please", scheduled_at=datetime.now(UTC) - timedelta(minutes=1), author="ana")
+    assert q.run_worker(settings, worker_id="t").counts() == {"PUBLISHED": 1}
+    today = datetime.now(UTC).date().isoformat()
+    resource = CampaignsResource(home=str(home))
+    for _ in range(2):  # re-running a day replaces its rows
+        assert dg.materialize([post_metrics], resources={"campaigns": resource}, partition_key=today).success
+    rows = DuckDBWarehouse(settings.duckdb_path).query("select platform, post_id, sandbox, likes from raw.post_metrics")
+    assert rows.height == 1
+    platform, post_id, sandbox, likes = rows.row(0)
+    assert platform == "x" and post_id.startswith("sandbox-x-") and sandbox is True and likes is None
