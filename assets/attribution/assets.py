@@ -111,16 +111,7 @@ def _write_model(
     ),
 )
 def markov_attribution(context: dg.AssetExecutionContext, config: MarkovConfig, campaigns: CampaignsResource) -> dg.MaterializeResult:
-    warehouse = campaigns.open_warehouse()
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    paths, journeys = _read_paths(warehouse), _read_journeys(warehouse)
-    timings["read"] = time.perf_counter() - started
-    started = time.perf_counter()
-    channels, path_credits = compute.markov_results(paths, order=config.order, collapse_repeats=config.collapse_repeats)
-    credits = compute.touch_credits("markov", journeys, path_credits)
-    timings["compute"] = time.perf_counter() - started
-    return _write_model(context, warehouse, "markov", channels, credits, paths, timings)
+    return _run_model(context, campaigns, "markov", lambda paths: compute.markov_results(paths, order=config.order, collapse_repeats=config.collapse_repeats))
 
 
 @dg.asset(
@@ -135,16 +126,21 @@ def markov_attribution(context: dg.AssetExecutionContext, config: MarkovConfig, 
     ),
 )
 def shapley_attribution(context: dg.AssetExecutionContext, config: ShapleyConfig, campaigns: CampaignsResource) -> dg.MaterializeResult:
+    return _run_model(context, campaigns, "shapley", lambda paths: compute.shapley_results(paths, exact_limit=config.exact_limit, seed=config.seed))
+
+
+def _run_model(context: dg.AssetExecutionContext, campaigns: CampaignsResource, model: str, solve) -> dg.MaterializeResult:
+    """Read the journeys, solve `model` on the aggregated paths, spread credits to touches, write."""
     warehouse = campaigns.open_warehouse()
     timings: dict[str, float] = {}
     started = time.perf_counter()
     paths, journeys = _read_paths(warehouse), _read_journeys(warehouse)
     timings["read"] = time.perf_counter() - started
     started = time.perf_counter()
-    channels, set_credits = compute.shapley_results(paths, exact_limit=config.exact_limit, seed=config.seed)
-    credits = compute.touch_credits("shapley", journeys, set_credits)
+    channels, group_credits = solve(paths)
+    credits = compute.touch_credits(model, journeys, group_credits)
     timings["compute"] = time.perf_counter() - started
-    return _write_model(context, warehouse, "shapley", channels, credits, paths, timings)
+    return _write_model(context, warehouse, model, channels, credits, paths, timings)
 
 
 @dg.asset(
