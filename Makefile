@@ -14,7 +14,7 @@ ifeq ($(UV),)
 UV := $(TOOLS)/bin/uv
 endif
 
-.PHONY: demo test setup build serve bench bench-attribution bench-attribution-maths bench-optimizer bench-publishing clean
+.PHONY: demo test setup build serve bench bench-attribution bench-attribution-maths bench-optimizer bench-publishing bench-app clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -40,7 +40,7 @@ build: setup
 serve: setup
 	$(VENV)/bin/campaigns serve
 
-bench: bench-attribution bench-optimizer bench-publishing
+bench: bench-attribution bench-optimizer bench-publishing bench-app
 
 # The bench extra holds the GPL peer (ChannelAttribution) and nlopt; never a runtime dependency.
 bench-attribution: setup
@@ -53,6 +53,9 @@ bench-attribution-maths: setup
 
 bench-publishing: setup
 	$(VENV)/bin/python bench/bench_publishing.py --posts 10000 --workers 2
+
+bench-app: setup
+	$(VENV)/bin/python bench/bench_app.py --scale bench
 
 bench-optimizer: setup
 	$(UV) sync --frozen --python $(PYTHON) --extra bench
