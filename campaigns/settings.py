@@ -47,7 +47,7 @@ class Settings(BaseSettings):
         description="Service-account JSON for GA4; unset uses Google's default credentials; 'anonymous' sends none (local proxies, tests).",
     )
     ga4_conversion_metric: str = "keyEvents"
-    ga4_start_date: date = Field(default=date(2026, 1, 1), description="First daily partition of GA4 ingest.")
+    ingest_start_date: date = Field(default=date(2026, 1, 1), description="First daily partition of the partitioned ingest assets (GA4, post metrics).")
     publish_mode: Literal["sandbox", "live"] = Field(
         default="sandbox", description="sandbox records what would be sent in CAMPAIGNS_HOME/outbox; live calls the platforms."
     )

@@ -7,7 +7,7 @@ from assets.attribution import attribution_assets, attribution_checks
 from assets.content.repurposing import new_blog_posts_sensor, repurposed_drafts
 from assets.ingest.freshness import freshness_checks, freshness_sensor
 from assets.ingest.ga4 import ga4_sessions_asset
-from assets.ingest.post_metrics import post_metrics
+from assets.ingest.post_metrics import post_metrics_asset
 from assets.ingest.raw_tables import raw_assets, touchpoints_present
 from assets.optimization.budget import budget_allocation, response_curves
 from assets.serving.snapshots import serving_asset
@@ -24,10 +24,11 @@ def defs() -> dg.Definitions:
     attribution = attribution_assets()
     optimization = [response_curves, budget_allocation]
     freshness = freshness_checks()
+    start = Settings().ingest_start_date
     served = [*mart_keys(dbt_models), *(a.key for a in attribution), *(a.key for a in optimization)]
     return dg.Definitions(
         assets=[
-            *raw_assets(), ga4_sessions_asset(Settings().ga4_start_date), post_metrics, dbt_models, *attribution, *optimization,
+            *raw_assets(), ga4_sessions_asset(start), post_metrics_asset(start), dbt_models, *attribution, *optimization,
             repurposed_drafts, serving_asset(served),
         ],
         asset_checks=[touchpoints_present, *attribution_checks(), *freshness],

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 import polars as pl
 
+from assets.ingest.partitions import daily_partitions
 from campaigns.settings import Settings
 from campaigns.warehouse.ga4 import fetch_day, ga4_client
 from campaigns.warehouse.schema import GA4_SESSIONS, LOADED_AT, RAW_SCHEMA
@@ -35,7 +36,7 @@ def ga4_sessions_asset(start_date: date) -> dg.AssetsDefinition:
         key=[RAW_SCHEMA, GA4_SESSIONS.name],
         group_name="ingest",
         kinds={"python", "googleanalytics"},
-        partitions_def=dg.DailyPartitionsDefinition(start_date=start_date.isoformat(), timezone="UTC"),
+        partitions_def=daily_partitions(start_date),
         backfill_policy=dg.BackfillPolicy.single_run(),
         description="GA4 RunReport per day: sessions, key events and revenue by sessionSource, sessionMedium, sessionCampaignName.",
     )

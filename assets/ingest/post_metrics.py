@@ -6,11 +6,12 @@ metrics cannot be read is logged and skipped, so one deleted post never blocks t
 """
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import polars as pl
 
+from assets.ingest.partitions import daily_partitions
 from campaigns.warehouse.schema import LOADED_AT, RAW_SCHEMA
 from pipelines.resources import CampaignsResource
 
@@ -38,15 +39,22 @@ def normalise(platform: str, values: dict[str, int]) -> dict[str, int | None]:
     return out
 
 
-@dg.asset(
-    key=[RAW_SCHEMA, TABLE],
-    group_name="ingest",
-    kinds={"python", "httpx"},
-    partitions_def=dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC", end_offset=1),  # today included: engagement accrues
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    description="Impressions, likes, shares, comments and clicks of the posts published on each day, read back from the platforms.",
-)
-def post_metrics(context: dg.AssetExecutionContext, campaigns: CampaignsResource) -> dg.MaterializeResult:
+def post_metrics_asset(start_date: date) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=[RAW_SCHEMA, TABLE],
+        group_name="ingest",
+        kinds={"python", "httpx"},
+        partitions_def=daily_partitions(start_date),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description="Impressions, likes, shares, comments and clicks of the posts published on each day, read back from the platforms.",
+    )
+    def post_metrics(context: dg.AssetExecutionContext, campaigns: CampaignsResource) -> dg.MaterializeResult:
+        return read_post_metrics(context, campaigns)
+
+    return post_metrics
+
+
+def read_post_metrics(context: dg.AssetExecutionContext, campaigns: CampaignsResource) -> dg.MaterializeResult:
     from sqlalchemy import select
 
     from campaigns.crypto import cipher_from_settings

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from assets.ingest.post_metrics import normalise, post_metrics
+from assets.ingest.post_metrics import normalise, post_metrics_asset
 from campaigns.services import social_queue as q
 from campaigns.services.merchants import ensure_merchant
 from campaigns.settings import get_settings
@@ -28,10 +28,14 @@ def test_published_post_lands_in_its_partition(home) -> None:
         account = q.add_account(s, "acme", "x", "@acme", actor="ana")
         q.schedule_text(s, "acme", account_id=account.id, text="Metrics please", scheduled_at=datetime.now(UTC) - timedelta(minutes=1), author="ana")
     assert q.run_worker(settings, worker_id="t").counts() == {"PUBLISHED": 1}
-    today = datetime.now(UTC).date().isoformat()
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    with session_scope(settings.store_url) as s:  # as if it went out yesterday: today's partition does not exist until tomorrow
+        (item,) = q.list_queue(s, "acme")
+        item.published_at = yesterday
     resource = CampaignsResource(home=str(home))
+    asset = post_metrics_asset(yesterday.date() - timedelta(days=3))
     for _ in range(2):  # re-running a day replaces its rows
-        assert dg.materialize([post_metrics], resources={"campaigns": resource}, partition_key=today).success
+        assert dg.materialize([asset], resources={"campaigns": resource}, partition_key=yesterday.date().isoformat()).success
     rows = DuckDBWarehouse(settings.duckdb_path).query("select platform, post_id, sandbox, likes from raw.post_metrics")
     assert rows.height == 1
     platform, post_id, sandbox, likes = rows.row(0)
