@@ -20,12 +20,16 @@ PAGE_DIR = ROOT / "dashboards" / "views"  # not "pages": Streamlit would also ru
 PAGES = {
     "Analyse": [
         st.Page(str(PAGE_DIR / "overview.py"), title="Overview", icon=":material/dashboard:", default=True),
+        st.Page(str(PAGE_DIR / "analytics.py"), title="Analytics", icon=":material/insights:"),
+        st.Page(str(PAGE_DIR / "budget.py"), title="Budget", icon=":material/account_balance_wallet:"),
     ],
     "Plan and run": [
         st.Page(str(PAGE_DIR / "campaigns.py"), title="Campaigns", icon=":material/campaign:"),
         st.Page(str(PAGE_DIR / "builder.py"), title="Campaign builder", icon=":material/edit_note:"),
         st.Page(str(PAGE_DIR / "templates.py"), title="Templates", icon=":material/auto_awesome_mosaic:"),
         st.Page(str(PAGE_DIR / "audiences.py"), title="Audiences", icon=":material/groups:"),
+        st.Page(str(PAGE_DIR / "social.py"), title="Social Scheduler", icon=":material/schedule_send:"),
+        st.Page(str(PAGE_DIR / "studio.py"), title="Content Studio", icon=":material/auto_fix_high:"),
     ],
 }
 

@@ -108,3 +108,104 @@ def allocation_bars(frame: pl.DataFrame) -> alt.Chart:
         )
         .properties(height=AXIS_ALLOWANCE + 44 * frame.height)
     )
+
+
+QUEUE_COLOURS = {"QUEUED": "#3D5A80", "PUBLISHING": "#C9A227", "PUBLISHED": "#2E6F57", "FAILED": "#B8336A", "NEEDS_REVIEW": "#E07A3F"}
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def posting_heatmap(frame: pl.DataFrame) -> alt.Chart:
+    """Engagement rate by weekday and local hour (168 cells), with the confidence of each."""
+    shown = frame.with_columns(pl.col("weekday").map_elements(lambda d: WEEKDAYS[d], return_dtype=pl.String).alias("day"))
+    return (
+        alt.Chart(shown.select("day", "hour", "rate", "confidence", "posts"))
+        .mark_rect(cornerRadius=2)
+        .encode(
+            x=alt.X("hour:O", title="hour (account's time zone)"),
+            y=alt.Y("day:N", sort=WEEKDAYS, title=None),
+            color=alt.Color("rate:Q", title="engagement rate", scale=alt.Scale(scheme="greens"), legend=alt.Legend(format=".1%")),
+            tooltip=["day:N", "hour:O", alt.Tooltip("rate:Q", format=".2%"), "confidence:N", alt.Tooltip("posts:Q", title="past posts")],
+        )
+        .properties(height=AXIS_ALLOWANCE + 7 * 26)
+    )
+
+
+def week_calendar(frame: pl.DataFrame, days: list[str]) -> alt.Chart:
+    """Posts of one week as dots on a day x hour grid; `frame` has day, hour, minute, status, account, text, when."""
+    return (
+        alt.Chart(frame)
+        .mark_circle(size=180, opacity=0.9)
+        .encode(
+            x=alt.X("day:N", sort=days, scale=alt.Scale(domain=days), title=None),
+            y=alt.Y("hour:Q", scale=alt.Scale(domain=[0, 24], reverse=True), title="hour (account's time zone)"),
+            color=alt.Color("status:N", scale=alt.Scale(domain=list(QUEUE_COLOURS), range=list(QUEUE_COLOURS.values())), title=None),
+            tooltip=["when:N", "account:N", "status:N", "text:N"],
+        )
+        .properties(height=360)
+    )
+
+
+def model_comparison(frame: pl.DataFrame, measure: str, title: str) -> alt.Chart:
+    """Attributed `measure` per channel, one bar per attribution model, grouped by channel (channels × models rows)."""
+    return (
+        alt.Chart(frame.select("channel", "model", measure))
+        .mark_bar()
+        .encode(
+            x=alt.X("channel:N", title=None, axis=alt.Axis(labelAngle=0, labelLimit=120)),
+            xOffset=alt.XOffset("model:N"),
+            y=alt.Y(f"{measure}:Q", title=title, axis=alt.Axis(format="~s")),
+            color=alt.Color("model:N", title="Model"),
+            tooltip=["channel:N", "model:N", alt.Tooltip(f"{measure}:Q", format=",.2f", title=title)],
+        )
+        .properties(height=320)
+    )
+
+
+def current_vs_recommended(frame: pl.DataFrame) -> alt.Chart:
+    """Current and recommended daily spend per channel, side by side."""
+    long = frame.select(pl.col("channel"), pl.col("current_daily_spend").alias("current"),
+                        pl.col("recommended_daily_spend").alias("recommended")).unpivot(index="channel", variable_name="spend", value_name="per_day")
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            y=alt.Y("channel:N", title=None, axis=alt.Axis(labelLimit=160, labelOverlap=False)),
+            yOffset="spend:N",
+            x=alt.X("per_day:Q", title="daily spend", axis=alt.Axis(format="~s")),
+            color=alt.Color("spend:N", title=None, scale=alt.Scale(domain=["current", "recommended"], range=[PALETTE[2], PALETTE[0]])),
+            tooltip=["channel:N", "spend:N", alt.Tooltip("per_day:Q", format=",.2f", title="per day")],
+        )
+        .properties(height=AXIS_ALLOWANCE + 44 * frame.height)
+    )
+
+
+def response_curve(curve: pl.DataFrame, marks: pl.DataFrame, observed: tuple[float, float]) -> alt.Chart:
+    """Predicted daily revenue against daily spend, the observed spend range shaded, current and recommended spend marked.
+
+    `curve`: spend, revenue (about a hundred points); `marks`: label, spend, revenue.
+    """
+    band = (
+        alt.Chart(pl.DataFrame({"start": [observed[0]], "end": [observed[1]]}))
+        .mark_rect(opacity=0.12, color=PALETTE[5])
+        .encode(x="start:Q", x2="end:Q", tooltip=[alt.Tooltip("start:Q", format=",.0f", title="observed from"),
+                                                   alt.Tooltip("end:Q", format=",.0f", title="observed to")])
+    )
+    line = (
+        alt.Chart(curve)
+        .mark_line(strokeWidth=2, color=PALETTE[0])
+        .encode(
+            x=alt.X("spend:Q", title="daily spend", axis=alt.Axis(format="~s")),
+            y=alt.Y("revenue:Q", title="predicted daily revenue", axis=alt.Axis(format="~s")),
+            tooltip=[alt.Tooltip("spend:Q", format=",.0f"), alt.Tooltip("revenue:Q", format=",.0f")],
+        )
+    )
+    points = (
+        alt.Chart(marks)
+        .mark_point(filled=True, size=90)
+        .encode(
+            x="spend:Q", y="revenue:Q",
+            color=alt.Color("label:N", title=None, scale=alt.Scale(domain=["current", "recommended"], range=[PALETTE[2], PALETTE[1]])),
+            tooltip=["label:N", alt.Tooltip("spend:Q", format=",.2f"), alt.Tooltip("revenue:Q", format=",.2f")],
+        )
+    )
+    return (band + line + points).properties(height=300)

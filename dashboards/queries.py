@@ -410,3 +410,280 @@ def period_totals(daily: pl.DataFrame, end: date, days: int) -> tuple[dict[str, 
         }
 
     return totals(days, 0), totals(2 * days, days)
+
+
+# --- social scheduler and content studio ---------------------------------------------------------
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def social_queue(source_key: str, merchant_id: str) -> pl.DataFrame:
+    """Every queued, publishing, published, failed or review-waiting post of the merchant, by time."""
+    with session_scope(settings().store_url) as session:
+        rows = session.execute(
+            select(SocialQueueItem.id, SocialQueueItem.status, SocialQueueItem.scheduled_at, SocialQueueItem.published_at, SocialQueueItem.account_id,
+                   SocialAccount.platform, SocialAccount.handle, SocialAccount.timezone, SocialQueueItem.text, SocialQueueItem.attempts,
+                   SocialQueueItem.last_error)
+            .join(SocialAccount, SocialAccount.id == SocialQueueItem.account_id)
+            .where(SocialQueueItem.merchant_id == merchant_id)
+            .order_by(SocialQueueItem.scheduled_at, SocialQueueItem.id)
+            .limit(1000)
+        ).all()
+    return pl.DataFrame(
+        [{"id": r.id, "status": r.status.value, "scheduled_at": r.scheduled_at, "published_at": r.published_at, "account_id": r.account_id,
+          "account": f"{r.platform} @{r.handle}", "platform": r.platform, "timezone": r.timezone or "UTC", "text": r.text or "",
+          "attempts": r.attempts, "reason": r.last_error or ""} for r in rows],
+        schema={"id": pl.Int64, "status": pl.String, "scheduled_at": pl.Datetime("us", "UTC"), "published_at": pl.Datetime("us", "UTC"),
+                "account_id": pl.Int64, "account": pl.String, "platform": pl.String, "timezone": pl.String, "text": pl.String,
+                "attempts": pl.Int64, "reason": pl.String},
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def account_heatmap(source_key: str, merchant_id: str, account_id: int) -> tuple[pl.DataFrame, int, str]:
+    """(weekday x hour frame with rate and confidence, posts behind it, a note when the history could not be read)."""
+    from campaigns.services.posting_slots import account_heatmap as heatmap_of
+    from campaigns.services.social_queue import get_account
+
+    s = settings()
+    with session_scope(s.store_url) as session:
+        account = get_account(session, merchant_id, account_id)
+        heatmap, note = heatmap_of(s, merchant_id, account)
+    return heatmap.to_frame(), heatmap.posts, note
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def repurposed(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
+    """Leo's repurposed outputs with the exact text a person approves, grouped later by source post."""
+    from agents.leo.outputs import Output
+
+    with session_scope(settings().store_url) as session:
+        rows = session.scalars(select(RepurposedContent).where(RepurposedContent.merchant_id == merchant_id)
+                               .order_by(RepurposedContent.source_title, RepurposedContent.format, RepurposedContent.variant, RepurposedContent.id))
+        out = []
+        for r in rows:
+            payload = dict(r.payload or {})
+            try:
+                text = Output.model_validate({k: v for k, v in payload.items() if k in Output.model_fields}).publishable_text()
+            except ValueError:
+                text = str(payload.get("text") or "")
+            out.append({"id": r.id, "source_title": r.source_title, "source_hash": r.source_hash, "source_url": r.source_url,
+                        "format": r.format, "variant": r.variant, "engine": r.engine, "status": r.status.value, "angle": payload.get("angle", ""),
+                        "text": text, "content_hash": r.content_hash, "payload": payload})
+        return out
+
+
+def clear_social_caches() -> None:
+    """After a write from the scheduler or the studio: the shared store reads and this section's."""
+    clear_store_caches()
+    for fn in (social_queue, account_heatmap, repurposed):
+        fn.clear()
+
+
+# --- analytics and budget (the Analytics and Budget pages) -------------------------------------
+ATTRIBUTION_FACTS = ("fct_attribution", "fct_attribution_data_driven")
+ATTRIBUTION_MARTS = (ATTRIBUTION_BY_CHANNEL, "attribution_by_channel_data_driven")
+ROI_MARTS = (ROI_BY_MODEL, "roi_by_model_data_driven")
+RESPONSE_CURVES = "response_curves"
+BUDGET_RECOMMENDATIONS = "budget_recommendations"
+BUDGET_APPLY = "budget.apply"
+BUDGET_UNDO = "budget.undo"
+
+
+def _in_list(column: str, values: tuple[str, ...], params: list[Any]) -> str:
+    params.extend(values)
+    return f" and {column} in ({', '.join('?' for _ in values)})"
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def analytics_date_bounds(source_key: str, merchant_id: str) -> tuple[date, date] | None:
+    """First and last day with performance or attributed conversions (for the date filter's range)."""
+    available = marts(source_key)
+    parts, params = [], []
+    if PERFORMANCE in available:
+        day = performance_date_column(source_key)
+        parts.append(f"select min({day}) as first_day, max({day}) as last_day from marts.{PERFORMANCE} where merchant_id = ?")
+        params.append(merchant_id)
+    for fact in ATTRIBUTION_FACTS:
+        if fact in available:
+            parts.append(f"select min(cast(converted_at as date)), max(cast(converted_at as date)) from marts.{fact} where merchant_id = ?")
+            params.append(merchant_id)
+    if not parts:
+        return None
+    frame = _marts(f"select min(first_day) as first_day, max(last_day) as last_day from ({' union all '.join(parts)}) bounds", params)
+    if frame.is_empty() or frame["first_day"][0] is None:
+        return None
+    return frame["first_day"][0], frame["last_day"][0]
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def attribution_comparison(source_key: str, merchant_id: str, first_day: date | None, last_day: date | None,
+                           campaign_ids: tuple[str, ...]) -> tuple[pl.DataFrame, bool]:
+    """Conversions and revenue per model × channel, every model (rule-based, markov, shapley), summed in the warehouse.
+
+    Without filters: the per-channel marts (Markov there is the global removal-effect split). With a day or campaign
+    filter: summed from the per-conversion credits in the attribution facts, where Markov's credits are path-level and
+    so can split differently. Returns the frame and whether it came from the facts (filters applied).
+    """
+    available = marts(source_key)
+    facts = [f for f in ATTRIBUTION_FACTS if f in available]
+    if facts and (first_day is not None or last_day is not None or campaign_ids):
+        parts, params = [], []
+        for fact in facts:
+            where = "merchant_id = ?"
+            params.append(merchant_id)
+            if first_day is not None:
+                where += " and cast(converted_at as date) >= ?"
+                params.append(first_day)
+            if last_day is not None:
+                where += " and cast(converted_at as date) <= ?"
+                params.append(last_day)
+            if campaign_ids:
+                where += _in_list("campaign_id", campaign_ids, params)
+            parts.append(f"select model, channel, sum(credit) as conversions, sum(attributed_revenue) as revenue "
+                         f"from marts.{fact} where {where} group by model, channel")
+        return _marts(f"{' union all '.join(parts)} order by model, channel", params), True
+    parts = [f"select model, channel, conversions, revenue from marts.{m} where merchant_id = ?" for m in ATTRIBUTION_MARTS if m in available]
+    if not parts:
+        return pl.DataFrame(), False
+    return _marts(f"{' union all '.join(parts)} order by model, channel", [merchant_id] * len(parts)), False
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def roi_table(source_key: str, merchant_id: str, campaign_ids: tuple[str, ...]) -> pl.DataFrame:
+    """ROI per model × campaign × channel, rule-based and data-driven models (a few hundred rows)."""
+    available = marts(source_key)
+    parts, params = [], []
+    for mart in ROI_MARTS:
+        if mart not in available:
+            continue
+        where = "merchant_id = ?"
+        params.append(merchant_id)
+        if campaign_ids:
+            where += _in_list("campaign_id", campaign_ids, params)
+        parts.append(f"select model, campaign_id, channel, spend, conversions, revenue, roas, roi from marts.{mart} where {where}")
+    if not parts:
+        return pl.DataFrame()
+    return _marts(f"{' union all '.join(parts)} order by model, campaign_id, channel", params)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def performance_trend(source_key: str, merchant_id: str, first_day: date | None, last_day: date | None,
+                      campaign_ids: tuple[str, ...]) -> pl.DataFrame:
+    """One row per day: spend, revenue, conversions, summed over campaigns and channels in the warehouse."""
+    day = performance_date_column(source_key)
+    where, params = "merchant_id = ?", [merchant_id]
+    if first_day is not None:
+        where += f" and {day} >= ?"
+        params.append(first_day)
+    if last_day is not None:
+        where += f" and {day} <= ?"
+        params.append(last_day)
+    if campaign_ids:
+        where += _in_list("campaign_id", campaign_ids, params)
+    return _marts(
+        f"select {day} as activity_date, sum(spend) as spend, sum(revenue) as revenue, sum(conversions) as conversions "
+        f"from marts.{PERFORMANCE} where {where} group by {day} order by {day}",
+        params,
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def budget_recommendations(source_key: str, merchant_id: str) -> pl.DataFrame:
+    return _marts(
+        f"select channel, current_daily_spend, recommended_daily_spend, marginal_roas, current_daily_revenue, predicted_daily_revenue, "
+        f"budget_shadow_price, gap, status, outside_observed_range from marts.{BUDGET_RECOMMENDATIONS} where merchant_id = ? order by channel",
+        [merchant_id],
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def response_curves(source_key: str, merchant_id: str) -> pl.DataFrame:
+    return _marts(
+        f"select channel, family, params, adstock_decay, r2, holdout_rmse, observed_min, observed_max, current_daily_spend "
+        f"from marts.{RESPONSE_CURVES} where merchant_id = ? order by channel",
+        [merchant_id],
+    )
+
+
+def _latest_channel_allocations(session: Any, merchant_id: str) -> list[BudgetAllocation]:
+    """The merchant's most recent campaign-less allocation row per channel (by period end, then id)."""
+    rows = session.scalars(
+        select(BudgetAllocation)
+        .where(BudgetAllocation.merchant_id == merchant_id, BudgetAllocation.campaign_id.is_(None))
+        .order_by(BudgetAllocation.channel, BudgetAllocation.period_end.desc(), BudgetAllocation.id.desc())
+    ).all()
+    latest: dict[str, BudgetAllocation] = {}
+    for row in rows:
+        latest.setdefault(row.channel, row)
+    return list(latest.values())
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def latest_budget_allocations(source_key: str, merchant_id: str) -> pl.DataFrame:
+    with session_scope(settings().store_url) as session:
+        rows = [
+            {"id": a.id, "channel": a.channel, "allocated": float(a.allocated or 0), "spent": float(a.spent or 0),
+             "recommended": float(a.recommended_allocation) if a.recommended_allocation is not None else None,
+             "recommendation": a.recommendation or "", "period_start": a.period_start, "period_end": a.period_end}
+            for a in _latest_channel_allocations(session, merchant_id)
+        ]
+    return pl.DataFrame(rows, schema={"id": pl.Int64, "channel": pl.String, "allocated": pl.Float64, "spent": pl.Float64, "recommended": pl.Float64,
+                                      "recommendation": pl.String, "period_start": pl.Date, "period_end": pl.Date})
+
+
+def apply_budget_recommendation(merchant_id: str, actor: str) -> dict[str, Any] | None:
+    """Set each latest campaign-less allocation's `allocated` to its recommendation, with an audit entry, in one transaction.
+
+    Returns {"audit_id", "applied": {channel: amount}, "previous": {channel: amount}}, or None when nothing has a recommendation.
+    """
+    from campaigns.services import audit
+    from campaigns.store.models import AuditLog
+
+    with session_scope(settings().store_url) as session:
+        rows = [r for r in _latest_channel_allocations(session, merchant_id) if r.recommended_allocation is not None]
+        if not rows:
+            return None
+        changes = [{"id": r.id, "channel": r.channel, "previous": str(r.allocated), "applied": str(r.recommended_allocation)} for r in rows]
+        for row in rows:
+            row.allocated = row.recommended_allocation
+        audit.record(session, merchant_id, actor, BUDGET_APPLY, "budget_allocations", merchant_id, rows=changes)
+        session.flush()
+        audit_id = session.scalar(select(func.max(AuditLog.id)).where(AuditLog.merchant_id == merchant_id, AuditLog.action == BUDGET_APPLY))
+    latest_budget_allocations.clear()
+    clear_store_caches()
+    return {"audit_id": audit_id, "applied": {c["channel"]: float(c["applied"]) for c in changes},
+            "previous": {c["channel"]: float(c["previous"]) for c in changes}}
+
+
+def undo_budget_apply(merchant_id: str, audit_id: int, actor: str) -> dict[str, float]:
+    """Restore the allocations a `budget.apply` entry changed to their previous values; returns {channel: restored amount}."""
+    from decimal import Decimal
+
+    from campaigns.services import audit
+    from campaigns.store.models import AuditLog
+
+    with session_scope(settings().store_url) as session:
+        entry = session.scalar(select(AuditLog).where(AuditLog.id == audit_id, AuditLog.merchant_id == merchant_id, AuditLog.action == BUDGET_APPLY))
+        if entry is None:
+            raise LookupError(f"no budget.apply entry {audit_id} for merchant {merchant_id}")
+        restored: dict[str, float] = {}
+        for change in entry.details.get("rows", []):
+            row = session.scalar(select(BudgetAllocation).where(BudgetAllocation.id == change["id"], BudgetAllocation.merchant_id == merchant_id))
+            if row is not None:
+                row.allocated = Decimal(change["previous"])
+                restored[change["channel"]] = float(change["previous"])
+        audit.record(session, merchant_id, actor, BUDGET_UNDO, "budget_allocations", merchant_id, undoes=audit_id, restored=restored)
+    latest_budget_allocations.clear()
+    clear_store_caches()
+    return restored
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def workflow_campaigns(source_key: str, merchant_id: str) -> list[tuple[str, str]]:
+    """(campaign id, name) of the merchant's campaigns that have a workflow (Ava's plan and steps)."""
+    with session_scope(settings().store_url) as session:
+        rows = session.execute(
+            select(Campaign.id, Campaign.name).where(
+                Campaign.merchant_id == merchant_id,
+                Campaign.id.in_(select(CampaignWorkflow.campaign_id).where(CampaignWorkflow.merchant_id == merchant_id)))
+            .order_by(Campaign.name)
+        ).all()
+    return [(r.id, r.name) for r in rows]

@@ -14,10 +14,14 @@ from campaigns.settings import Settings, get_settings
 APP = str(Path(__file__).resolve().parents[2] / "dashboards" / "app.py")
 PAGES = {
     "Overview": "views/overview.py",
+    "Analytics": "views/analytics.py",
+    "Budget": "views/budget.py",
     "Campaigns": "views/campaigns.py",
     "Campaign builder": "views/builder.py",
     "Templates": "views/templates.py",
     "Audiences": "views/audiences.py",
+    "Social Scheduler": "views/social.py",
+    "Content Studio": "views/studio.py",
 }
 
 

@@ -1,0 +1,223 @@
+"""Social Scheduler: the week's posts, best times per account, the queue with its actions, and a compose form."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import streamlit as st
+
+from campaigns.services import social_queue as sq
+from campaigns.store.db import session_scope
+from dashboards import queries, ui
+from dashboards import formatting as fmt
+from dashboards.charts import posting_heatmap, week_calendar
+from publishers import build_publishers
+from publishers.base import SocialPost
+from publishers.limits import check
+
+BEST_SLOT = "Best slot (from the heatmap)"
+PICK_TIME = "Pick a time"
+WORKER_ID = "app-sandbox"
+PROBLEMS = ("FAILED", "NEEDS_REVIEW")
+
+
+def account_label(account: dict[str, Any]) -> str:
+    flag = "" if account["status"] == sq.ACTIVE else f" ({account['status']})"
+    return f"{fmt.channel_label(account['platform'])} @{account['handle']} · {account['timezone']}{flag}"
+
+
+# --- calendar and heatmap ----------------------------------------------------------------------
+def calendar(queue: pl.DataFrame, account: dict[str, Any]) -> None:
+    tz = account["timezone"]
+    today = datetime.now(UTC).astimezone(ZoneInfo(tz)).date()
+    picked = st.date_input("Week of", value=today, key="social_week", format="YYYY-MM-DD",
+                           help=f"Queued and published posts of this account, in its time zone ({tz}).")
+    start = (picked if isinstance(picked, date) else today) - timedelta(days=(picked if isinstance(picked, date) else today).weekday())
+    days = [f"{start + timedelta(days=i):%a %d %b}" for i in range(7)]
+    rows = []
+    for item in queue.filter(pl.col("account_id") == account["id"]).iter_rows(named=True):
+        moment = item["published_at"] or item["scheduled_at"]
+        local = moment.astimezone(ZoneInfo(tz))
+        if start <= local.date() < start + timedelta(days=7):
+            rows.append({"day": f"{local:%a %d %b}", "hour": local.hour + local.minute / 60, "status": item["status"],
+                         "account": item["account"], "text": item["text"][:80], "when": fmt.moment(moment, tz)})
+    if not rows:
+        st.caption(f"Nothing queued or published for this account in the week of {start:%d %b %Y}. Compose a post below.")
+        return
+    frame = pl.DataFrame(rows)
+    st.altair_chart(week_calendar(frame, days), width="stretch")
+
+
+def heatmap(merchant_id: str, account: dict[str, Any]) -> None:
+    frame, posts, note = queries.account_heatmap(queries.source(), merchant_id, account["id"])
+    st.altair_chart(posting_heatmap(frame), width="stretch")
+    basis = f"{posts} past posts" if posts else "no posting history yet: the platform's typical curve"
+    st.caption(f"Engagement rate (likes, shares and clicks per impression) by local hour in {account['timezone']}; from {basis}{note}. "
+               "Hover a cell for its confidence.")
+
+
+# --- the queue ---------------------------------------------------------------------------------
+def queue_section(queue: pl.DataFrame, merchant_id: str, tz_of: dict[int, str]) -> None:
+    st.subheader("Queue")
+    if queue.is_empty():
+        ui.empty_state("The queue is empty. Compose a post below, or queue approved campaign content with "
+                       "`campaigns social schedule`.", icon=":material/schedule_send:")
+        return
+    counts = dict(queue.group_by("status").len().iter_rows())
+    st.markdown("  ".join(f"**{s}** {counts.get(s, 0)}" for s in ("QUEUED", "PUBLISHING", "PUBLISHED", "FAILED", "NEEDS_REVIEW")))
+    problems = queue.filter(pl.col("status").is_in(PROBLEMS))
+    if not problems.is_empty():
+        st.warning(f"{problems.height} post(s) failed or need review; see the highlighted rows and their reasons.", icon=":material/warning:")
+    shown = queue.with_columns(
+        pl.struct("scheduled_at", "account_id").map_elements(lambda r: fmt.moment(r["scheduled_at"], tz_of.get(r["account_id"], "UTC")),
+                                                            return_dtype=pl.String).alias("when"),
+    ).select(pl.col("id").alias("Id"), pl.col("status").alias("Status"), pl.col("account").alias("Account"), pl.col("when").alias("Scheduled (local)"),
+             pl.col("attempts").alias("Attempts"), pl.col("reason").alias("Reason"), pl.col("text").str.slice(0, 100).alias("Text"))
+    highlight = "background-color: #FBE3EA"
+    styled = shown.to_pandas().style.apply(
+        lambda row: [highlight if row["Status"] in PROBLEMS else "" for _ in row], axis=1)
+    st.dataframe(styled, hide_index=True, width="stretch", key="social_queue_table")
+
+    actionable = queue.filter(pl.col("status").is_in(["QUEUED", "NEEDS_REVIEW"]))
+    if actionable.is_empty():
+        return
+    labels = {r["id"]: f"#{r['id']} {r['status']} · {r['account']} · {r['text'][:40]}" for r in actionable.iter_rows(named=True)}
+    status_of = dict(zip(actionable["id"].to_list(), actionable["status"].to_list(), strict=True))
+    pick_col, cancel_col, review_col = st.columns([4, 1, 2], vertical_alignment="bottom")
+    item_id = pick_col.selectbox("Post", list(labels), key="social_queue_pick", format_func=labels.__getitem__)
+    if cancel_col.button("Cancel", key="social_cancel", icon=":material/cancel:", help="Stops a QUEUED or NEEDS_REVIEW post; it becomes FAILED."):
+        write(lambda s: sq.cancel(s, merchant_id, item_id, ui.ACTOR, "cancelled in the app"), f"Cancelled post #{item_id}.")
+    if status_of.get(item_id) == "NEEDS_REVIEW":
+        outcome = review_col.selectbox("Review outcome", ["requeue", "failed"], key="social_review_outcome",
+                                       format_func={"requeue": "Not published: send again", "failed": "Drop it"}.__getitem__)
+        if review_col.button("Mark reviewed", key="social_review", icon=":material/fact_check:",
+                             help="After checking the account: send it again, or drop it."):
+            write(lambda s: sq.resolve_review(s, merchant_id, item_id, actor=ui.ACTOR, outcome=outcome, note="reviewed in the app"),
+                  f"Post #{item_id} reviewed: {outcome}.")
+
+
+def write(work: Any, message: str) -> None:
+    try:
+        with session_scope(queries.settings().store_url) as session:
+            work(session)
+    except (sq.QueueError, LookupError, ValueError) as exc:
+        ui.flash(f"That did not happen: {exc}", "warning")
+    else:
+        ui.flash(message)
+    finally:
+        queries.clear_social_caches()
+    st.rerun()
+
+
+def publish_due() -> None:
+    st.subheader("Publish due now")
+    st.caption("Sends every post whose time has come **to the sandbox outbox** (`outbox/<platform>.jsonl` in the app's home): "
+               "nothing leaves this machine. The scheduled worker does the same on its own schedule.")
+    if st.button("Publish due now (sandbox)", key="social_publish_due", icon=":material/send:"):
+        try:
+            report = sq.run_worker(queries.settings(), worker_id=WORKER_ID, live=False)
+        finally:
+            queries.clear_social_caches()
+        outcomes = report.outcomes
+        if not outcomes:
+            ui.flash("Nothing was due.", "info")
+        else:
+            summary = ", ".join(f"#{o.item_id} {o.status}" + (f" ({o.reason})" if o.reason else "") for o in outcomes)
+            ui.flash(f"Sandbox run: {summary}.")
+        st.rerun()
+
+
+# --- compose -----------------------------------------------------------------------------------
+def compose(merchant_id: str, accounts: list[dict[str, Any]], account: dict[str, Any]) -> None:
+    st.subheader("Compose")
+    by_id = {a["id"]: a for a in accounts}
+    left, right = st.columns(2)
+    with left:
+        account_id = account["id"]  # the account picked at the top of the page: calendar, best times and compose agree
+        target = by_id[account_id]
+        st.markdown(f"Posting as **{account_label(target)}** (change it with **Account** at the top).")
+        text = st.text_area("Text", key="compose_text", height=160, placeholder="What to post…",
+                            help="For X, a line holding only --- splits the post into a thread.")
+        when_kind = st.radio("When", [BEST_SLOT, PICK_TIME], key="compose_when", horizontal=True)
+        local_now = datetime.now(UTC).astimezone(ZoneInfo(target["timezone"]))
+        if when_kind == PICK_TIME:
+            day_col, time_col = st.columns(2)
+            ui.seed("compose_date", local_now.date() + timedelta(days=1))
+            ui.seed("compose_time", time(9, 0))
+            on_day = day_col.date_input("Date", key="compose_date", format="YYYY-MM-DD")
+            at_time = time_col.time_input("Time", key="compose_time", step=timedelta(minutes=15))
+            st.caption(f"In the account's time zone, {target['timezone']}.")
+        issues = check(target["platform"], text) if text.strip() else []
+        for issue in issues:
+            ui.field_error(str(issue))
+        if target["status"] != sq.ACTIVE:
+            ui.field_error(f"This account needs re-authentication; {sq.REAUTH_HINT}.")
+        ready = bool(text.strip()) and not issues and target["status"] == sq.ACTIVE
+        if st.button("Schedule", key="compose_schedule", type="primary", icon=":material/schedule_send:", disabled=not ready):
+            settings = queries.settings()
+            try:
+                with session_scope(settings.store_url) as session:
+                    if when_kind == BEST_SLOT:
+                        from campaigns.services.posting_slots import best_slot
+
+                        row = sq.get_account(session, merchant_id, account_id)
+                        scheduled_at = best_slot(settings, session, merchant_id, row, datetime.now(UTC))[0].at
+                    else:
+                        scheduled_at = sq.schedule_time(datetime.combine(on_day, at_time), target["timezone"])
+                    item = sq.schedule_text(session, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at, author=ui.ACTOR)
+                    item_id, when = item.id, item.scheduled_at
+            except (sq.QueueError, LookupError, ValueError) as exc:
+                ui.flash(f"Not scheduled: {exc}", "warning")
+            else:
+                ui.flash(f"Scheduled post #{item_id} for {fmt.moment(when, target['timezone'])}.")
+                st.session_state.pop("compose_text", None)
+            finally:
+                queries.clear_social_caches()
+            st.rerun()
+        if not text.strip():
+            st.caption("Write the text to see the preview and enable **Schedule**.")
+    with right:
+        st.markdown(f"**Preview on {fmt.channel_label(target['platform'])}**")
+        if text.strip():
+            try:
+                st.html(preview_html(target["platform"], text))
+            except Exception as exc:  # a preview is a help, never a blocker
+                st.caption(f"No preview: {exc}")
+        else:
+            st.caption("The preview appears as you type.")
+
+
+def preview_html(platform: str, text: str) -> str:
+    publishers = build_publishers(queries.settings())
+    return publishers[platform].preview(SocialPost(text=text))
+
+
+# --- page --------------------------------------------------------------------------------------
+def main() -> None:
+    st.title("Social Scheduler")
+    ui.show_flash()
+    merchant_id = ui.current_merchant()
+    accounts = queries.social_accounts(queries.source(), merchant_id)
+    if not accounts:
+        ui.empty_state("No social accounts connected yet. Connect one, then come back to plan posts:\n\n"
+                       "```\ncampaigns accounts add x @yourshop --timezone Europe/Berlin\n```", icon=":material/share:")
+        st.stop()
+    by_id = {a["id"]: a for a in accounts}
+    account_id = st.selectbox("Account", list(by_id), key="social_account", format_func=lambda i: account_label(by_id[i]))
+    account = by_id[account_id]
+    queue = queries.social_queue(queries.source(), merchant_id)
+
+    week, best = st.tabs(["Week calendar", "Best times"])
+    with week:
+        calendar(queue, account)
+    with best:
+        heatmap(merchant_id, account)
+    queue_section(queue, merchant_id, {a["id"]: a["timezone"] for a in accounts})
+    publish_due()
+    compose(merchant_id, accounts, account)
+
+
+main()
