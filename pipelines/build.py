@@ -73,9 +73,10 @@ def materialize(
 
 
 def _materialize(settings, select, on_stage, on_done) -> list[StageResult]:
-    # Beta/preview notices about Dagster APIs are for developers, not for a build's console.
+    # Beta, preview and supersession notices about Dagster APIs are for developers, not for a build's console.
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+    warnings.filterwarnings("ignore", category=dg.SupersessionWarning)
     ensure_dagster_home(settings)
     from pipelines.definitions import defs as load_defs  # heavy import, only when building
 
