@@ -14,7 +14,6 @@ from typing import Annotated, Any, ClassVar, Literal, Protocol, Union
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
-from scipy.signal import lfilter
 
 Number = Union[float, np.ndarray]
 
@@ -169,6 +168,8 @@ def adstock(spend: np.ndarray, decay: float, normalize: bool = True) -> np.ndarr
     if spend.ndim != 1:
         raise ValueError("adstock expects a 1-D spend series")
     weight = 1.0 - decay if normalize else 1.0
+    from scipy.signal import lfilter  # scipy.signal costs about a second to import; only fitting needs it
+
     return lfilter([weight], [1.0, -decay], spend)
 
 
