@@ -5,23 +5,8 @@ import pytest
 from campaigns.domain.enums import ContentStatus
 from campaigns.services import approvals as svc
 from campaigns.services.audit import entries
-from campaigns.services.merchants import ensure_merchant
-from campaigns.settings import Settings
-from campaigns.store.db import migrate, session_scope
+from campaigns.store.db import session_scope
 from campaigns.store.models import CampaignContent
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'app.db'}"
-    else:
-        url = Settings(database_url=request.getfixturevalue("pg_url")).store_url
-    migrate(url)
-    with session_scope(url) as s:
-        ensure_merchant(s, "acme")
-        ensure_merchant(s, "globex")
-    return url
 
 
 def _content(url: str, merchant: str = "acme", body: str = "Winter is here: https://shop.example.com/w", media=()) -> int:

@@ -10,23 +10,9 @@ from campaigns.domain.enums import CampaignStatus
 from campaigns.domain.lifecycle import TransitionError
 from campaigns.services import campaigns as svc
 from campaigns.services.audit import entries
-from campaigns.services.merchants import UnknownMerchantError, ensure_merchant
-from campaigns.settings import Settings
-from campaigns.store.db import migrate, session_scope
+from campaigns.services.merchants import UnknownMerchantError
+from campaigns.store.db import session_scope
 from campaigns.store.models import Campaign
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'app.db'}"
-    else:
-        url = Settings(database_url=request.getfixturevalue("pg_url")).store_url
-    migrate(url)
-    with session_scope(url) as s:
-        ensure_merchant(s, "acme")
-        ensure_merchant(s, "globex")
-    return url
 
 
 def _input(**overrides) -> svc.CampaignInput:

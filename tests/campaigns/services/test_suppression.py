@@ -6,7 +6,6 @@ from sqlalchemy import select
 from werkzeug.test import Client
 
 from campaigns.services.audit import entries
-from campaigns.services.merchants import ensure_merchant
 from campaigns.services.suppression import (
     MissingUnsubscribeKeyError,
     UnsubscribeClaim,
@@ -23,19 +22,17 @@ from campaigns.services.suppression import (
     unsubscribe_url,
 )
 from campaigns.settings import Settings
-from campaigns.store.db import migrate, session_scope
+from campaigns.store.db import session_scope
 from campaigns.store.models import Contact, SuppressionReason
 
 KEY = Fernet.generate_key().decode()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'app.db'}" if request.param == "sqlite" else Settings(database_url=request.getfixturevalue("pg_url")).store_url
-    migrate(url)
+@pytest.fixture
+def store_url(store_url: str) -> str:
+    """The shared store (conftest) with one contact per merchant under the same address."""
+    url = store_url
     with session_scope(url) as s:
-        ensure_merchant(s, "acme")
-        ensure_merchant(s, "globex")
         s.add_all([Contact(merchant_id="acme", email="Ana@Example.com", first_name="Ana"), Contact(merchant_id="globex", email="ana@example.com")])
     return url
 
