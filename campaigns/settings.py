@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     publish_mode: Literal["sandbox", "live"] = Field(
         default="sandbox", description="sandbox records what would be sent in CAMPAIGNS_HOME/outbox; live calls the platforms."
     )
+    publish_lease_seconds: int = Field(
+        default=600, gt=0, description="After this long without a report, a post's worker is presumed dead and the post is reconciled."
+    )
     x_client_id: str | None = None
     x_client_secret: SecretStr | None = None
     linkedin_version: str = Field(default="202510", description="LinkedIn-Version header (YYYYMM); must be a version LinkedIn still serves.")

@@ -903,7 +903,8 @@ def run_worker(settings: Settings, *, worker_id: str, now: datetime | None = Non
 
     publishers = build_publishers(settings, live=live)
     try:
-        return publish_due(settings.store_url, publishers, worker_id, now, limit=limit, cipher=cipher_from_settings(settings))
+        return publish_due(settings.store_url, publishers, worker_id, now, limit=limit, cipher=cipher_from_settings(settings),
+                           lease=timedelta(seconds=settings.publish_lease_seconds))
     finally:
         for publisher in publishers.values():
             close = getattr(publisher, "close", None)
