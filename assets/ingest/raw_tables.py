@@ -43,7 +43,7 @@ def raw_campaigns(campaigns: CampaignsResource) -> dg.MaterializeResult:
 
 
 def raw_assets() -> list[dg.AssetsDefinition]:
-    return [*(_landed_asset(t) for t in LANDED_TABLES), raw_campaigns]
+    return [*(_landed_asset(t) for t in LANDED_TABLES), raw_campaigns, raw_email_send_stats]
 
 
 @dg.asset_check(asset=dg.AssetKey([RAW_SCHEMA, "touchpoints"]), description="Touchpoints exist once any conversion exists.")
@@ -55,3 +55,24 @@ def touchpoints_present(campaigns: CampaignsResource) -> dg.AssetCheckResult:
         metadata={"touchpoints": touches, "conversions": conversions},
         description=None if touches or not conversions else "conversions without any touchpoint: every journey will be `direct`",
     )
+
+
+@dg.asset(
+    key=[RAW_SCHEMA, "email_send_stats"],
+    group_name=GROUP,
+    kinds={"python", "sqlalchemy"},
+    description="Email delivery outcomes per merchant, email campaign and UTC day (sent, failed, suppressed, needs review), from the store.",
+)
+def raw_email_send_stats(campaigns: CampaignsResource) -> dg.MaterializeResult:
+    from datetime import UTC, datetime
+
+    import polars as pl
+
+    from campaigns.services.email_delivery import send_stats_frame
+    from campaigns.store.db import migrate
+
+    settings = campaigns.settings()
+    migrate(settings.store_url)
+    frame = send_stats_frame(settings.store_url).with_columns(pl.lit(datetime.now(UTC)).cast(pl.Datetime("us", "UTC")).alias("_loaded_at"))
+    rows = campaigns.open_warehouse().replace_table(RAW_SCHEMA, "email_send_stats", frame)
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows})
