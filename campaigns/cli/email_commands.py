@@ -206,3 +206,23 @@ def review(
     except EXPECTED as exc:
         fail(str(exc))
     console.print(f"email send {send_id} is now {status}" + (": run `campaigns email send` to send it" if outcome is ReviewOutcome.resend else ""))
+
+
+@app.command("serve-unsubscribe")
+def serve_unsubscribe(
+    host: Annotated[str, typer.Option(help="Interface to listen on; put it behind CAMPAIGNS_PUBLIC_URL with TLS.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8600,
+) -> None:
+    """Serve the one-click unsubscribe endpoint (RFC 8058: POST unsubscribes, GET shows a confirm button)."""
+    from wsgiref.simple_server import make_server
+
+    from campaigns.services.suppression import unsubscribe_app
+
+    settings = get_settings()
+    try:
+        app_ = unsubscribe_app(_store(), signer_from_settings(settings))
+    except MissingUnsubscribeKeyError as exc:
+        fail(str(exc))
+    with make_server(host, port, app_) as server:
+        console.print(f"unsubscribe endpoint on http://{host}:{port}/ (links point at {settings.public_url or 'CAMPAIGNS_PUBLIC_URL, unset'})")
+        server.serve_forever()
