@@ -503,7 +503,7 @@ def analytics_date_bounds(source_key: str, merchant_id: str) -> tuple[date, date
         params.append(merchant_id)
     for fact in ATTRIBUTION_FACTS:
         if fact in available:
-            parts.append(f"select min(cast(converted_at as date)), max(cast(converted_at as date)) from marts.{fact} where merchant_id = ?")
+            parts.append(f"select min(cast((converted_at at time zone 'UTC') as date)), max(cast((converted_at at time zone 'UTC') as date)) from marts.{fact} where merchant_id = ?")
             params.append(merchant_id)
     if not parts:
         return None
@@ -530,10 +530,10 @@ def attribution_comparison(source_key: str, merchant_id: str, first_day: date | 
             where = "merchant_id = ?"
             params.append(merchant_id)
             if first_day is not None:
-                where += " and cast(converted_at as date) >= ?"
+                where += " and cast((converted_at at time zone 'UTC') as date) >= ?"
                 params.append(first_day)
             if last_day is not None:
-                where += " and cast(converted_at as date) <= ?"
+                where += " and cast((converted_at at time zone 'UTC') as date) <= ?"
                 params.append(last_day)
             if campaign_ids:
                 where += _in_list("campaign_id", campaign_ids, params)

@@ -24,11 +24,11 @@ MIN_DAYS = 14
 
 SPEND_SQL = "select merchant_id, channel, spend_date as day, sum(spend) as spend from staging.stg_ad_spend group by 1, 2, 3"
 REVENUE_SQL = (
-    "select merchant_id, channel, cast(converted_at as date) as day, sum(attributed_revenue) as revenue "
+    "select merchant_id, channel, cast((converted_at at time zone 'UTC') as date) as day, sum(attributed_revenue) as revenue "
     "from marts.fct_attribution_data_driven where model = {p} group by 1, 2, 3"
 )
 RULE_REVENUE_SQL = (
-    "select merchant_id, channel, cast(converted_at as date) as day, sum(attributed_revenue) as revenue "
+    "select merchant_id, channel, cast((converted_at at time zone 'UTC') as date) as day, sum(attributed_revenue) as revenue "
     "from marts.fct_attribution where model = {p} group by 1, 2, 3"
 )
 
