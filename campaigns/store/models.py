@@ -219,6 +219,13 @@ class EmailTemplate(Base, TenantOwned, Timestamped):
     name: Mapped[str] = mapped_column(String(200))
     subject: Mapped[str] = mapped_column(String(300), default="")
     html: Mapped[str] = mapped_column(Text, default="")
+    # marketing templates must carry an unsubscribe link; transactional ones need not
+    category: Mapped[str] = mapped_column(String(20), default="marketing")
+    description: Mapped[str] = mapped_column(Text, default="")
+    # "base": wrapped in the responsive layout; "none": the html is a whole document
+    layout: Mapped[str] = mapped_column(String(20), default="base")
+    # gallery key the template started from (None for one written from scratch)
+    starter: Mapped[str | None] = mapped_column(String(40))
     __table_args__ = (UniqueConstraint("merchant_id", "name", name="uq_email_templates_name"),)
 
 
@@ -234,6 +241,13 @@ class EmailCampaign(Base, TenantOwned, Timestamped):
     scheduled_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # broadcast (the segment), ab_variant / ab_remainder (recipients from ab_test_assignments),
+    # automation (rows added one contact at a time by automation steps)
+    kind: Mapped[str] = mapped_column(String(20), default="broadcast")
+    # no foreign key: ab_tests points back here, and a cycle would complicate SQLite's table rebuilds
+    ab_test_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # send-time optimisation: spread each recipient to their best hour within this many hours (None: send now)
+    send_window_hours: Mapped[int | None]
 
 
 class BudgetAllocation(Base, TenantOwned, Timestamped):
@@ -263,6 +277,8 @@ class CampaignWorkflow(Base, TenantOwned, Timestamped):
     attempts: Mapped[int] = mapped_column(default=0)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # when the step should run (a scheduled publish, a monitoring check); None: as soon as it is reached
+    due_at: Mapped[datetime | None]
     __table_args__ = (UniqueConstraint("campaign_id", "step_order", name="uq_campaign_workflows_step"),)
 
 
@@ -351,3 +367,166 @@ class Suppression(Base, TenantOwned):
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     __table_args__ = (UniqueConstraint("merchant_id", "email", name="uq_suppressions_merchant_email"),)
+
+
+# --- email campaigns: events, A/B tests, automations -------------------------------------------
+
+
+class ContactEvent(Base, TenantOwned):
+    """Something a contact did: opened, clicked, purchased, signed_up, tag_added, ... (segments, RFM, A/B metrics, send times).
+
+    ``event_key`` makes imports and provider webhooks idempotent: one row per key per merchant.
+    """
+
+    __tablename__ = "contact_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    occurred_at: Mapped[datetime]
+    email_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("email_campaigns.id", ondelete="SET NULL"), index=True)
+    value: Mapped[Decimal | None] = mapped_column(Money)  # revenue of a purchase
+    event_key: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    __table_args__ = (
+        Index("ix_contact_events_contact_kind_time", "contact_id", "kind", "occurred_at"),
+        UniqueConstraint("merchant_id", "event_key", name="uq_contact_events_key"),
+    )
+
+
+class AbTest(Base, TenantOwned, Timestamped):
+    """An email A/B test: variants sent to test cells, a stated decision rule, the winner sent to the rest.
+
+    status: DRAFT, TESTING, DECIDED, WINNER_SENT, CANCELLED.
+    """
+
+    __tablename__ = "ab_tests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(200))
+    variable: Mapped[str] = mapped_column(String(20))  # subject, content, send_time
+    metric: Mapped[str] = mapped_column(String(20))  # open, click, conversion, revenue
+    cell_size: Mapped[int]  # recipients per variant
+    decision_rule: Mapped[str] = mapped_column(String(20), default="bayesian")  # bayesian, sequential
+    threshold: Mapped[float] = mapped_column(default=0.95)
+    min_hours: Mapped[int] = mapped_column(default=4)  # wait at least this long after the cells were sent
+    status: Mapped[str] = mapped_column(String(20), default="DRAFT")
+    winner_position: Mapped[int | None]
+    decided_at: Mapped[datetime | None]
+    decision: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    remainder_email_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("email_campaigns.id", ondelete="SET NULL"))
+
+
+class AbTestVariant(Base, TenantOwned):
+    __tablename__ = "ab_test_variants"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ab_test_id: Mapped[int] = mapped_column(ForeignKey("ab_tests.id", ondelete="CASCADE"))
+    position: Mapped[int]  # 0 is the control
+    label: Mapped[str] = mapped_column(String(100))
+    email_campaign_id: Mapped[int] = mapped_column(ForeignKey("email_campaigns.id", ondelete="CASCADE"), unique=True)
+    send_hour: Mapped[int | None]  # local hour of day, for send_time tests
+    __table_args__ = (UniqueConstraint("ab_test_id", "position", name="uq_ab_test_variants_position"),)
+
+
+class AbTestAssignment(Base, TenantOwned):
+    """Which cell a contact of the test's audience is in; position NULL is the remainder (gets the winner)."""
+
+    __tablename__ = "ab_test_assignments"
+    ab_test_id: Mapped[int] = mapped_column(ForeignKey("ab_tests.id", ondelete="CASCADE"), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int | None]
+    __table_args__ = (Index("ix_ab_test_assignments_cell", "ab_test_id", "position"),)
+
+
+class Automation(Base, TenantOwned, Timestamped):
+    """An automation workflow: a trigger and a graph of steps (JSON, validated by the automation service).
+
+    status: DRAFT, ACTIVE, PAUSED, ARCHIVED.
+    """
+
+    __tablename__ = "automations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="DRAFT")
+    trigger: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    steps: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    version: Mapped[int] = mapped_column(default=1)
+    # only contacts whose trigger happened at or after this time are enrolled (no surprise back-fill)
+    active_since: Mapped[datetime | None]
+    __table_args__ = (UniqueConstraint("merchant_id", "name", name="uq_automations_name"),)
+
+
+class AutomationEnrollment(Base, TenantOwned, Timestamped):
+    """One contact's run through one automation: the persisted state machine.
+
+    status: ACTIVE (a step is due), WAITING (until wake_at), COMPLETED, EXITED, FAILED.
+    """
+
+    __tablename__ = "automation_enrollments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    automation_id: Mapped[int] = mapped_column(ForeignKey("automations.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    trigger_key: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
+    current_step: Mapped[str | None] = mapped_column(String(60))
+    step_seq: Mapped[int] = mapped_column(default=0)  # steps taken so far; the next step run gets this number
+    wake_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    __table_args__ = (
+        UniqueConstraint("automation_id", "contact_id", "trigger_key", name="uq_automation_enrollments_trigger"),
+        Index("ix_automation_enrollments_due", "status", "wake_at"),
+    )
+
+
+class AutomationStepRun(Base, TenantOwned):
+    """A step an enrollment took; (enrollment, seq) is unique, so a step can never run twice."""
+
+    __tablename__ = "automation_step_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("automation_enrollments.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    step_id: Mapped[str] = mapped_column(String(60))
+    step_type: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(40), default="")
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    ran_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("enrollment_id", "seq", name="uq_automation_step_runs_seq"),)
+
+
+# --- agents and budgets -------------------------------------------------------------------------
+
+
+class LlmUsage(Base, TenantOwned):
+    """One LLM call's tokens and cost (None when the model has no price), per campaign where there is one."""
+
+    __tablename__ = "llm_usage"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"), index=True)
+    run_id: Mapped[str] = mapped_column(String(64), index=True)
+    task: Mapped[str] = mapped_column(String(40))
+    model: Mapped[str] = mapped_column(String(80))
+    input_tokens: Mapped[int] = mapped_column(default=0)
+    output_tokens: Mapped[int] = mapped_column(default=0)
+    cache_creation_input_tokens: Mapped[int] = mapped_column(default=0)
+    cache_read_input_tokens: Mapped[int] = mapped_column(default=0)
+    cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(14, 6))
+    outcome: Mapped[str] = mapped_column(String(20), default="ok")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class BudgetRebalance(Base, TenantOwned):
+    """An applied budget recommendation: what each channel's allocation was and became, so it can be undone."""
+
+    __tablename__ = "budget_rebalances"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    changes: Mapped[list[Any]] = mapped_column(default=list)  # [{"channel", "before", "after"}]
+    predicted_gain: Mapped[Decimal | None] = mapped_column(Money)
+    applied_by: Mapped[str] = mapped_column(String(200))
+    applied_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_by: Mapped[str | None] = mapped_column(String(200))
+    undone_at: Mapped[datetime | None]
