@@ -351,7 +351,9 @@ class EmailSend(Base, TenantOwned, Timestamped):
     sent_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     __table_args__ = (
-        UniqueConstraint("email_campaign_id", "contact_id", name="uq_email_sends_recipient"),
+        # no (campaign, contact) uniqueness: an automation email reaches a contact once per enrollment;
+        # idempotency_key is the one-copy guarantee for every kind of email campaign
+        Index("ix_email_sends_recipient", "email_campaign_id", "contact_id"),
         Index("ix_email_sends_claim", "email_campaign_id", "status", "next_attempt_at"),
     )
 
