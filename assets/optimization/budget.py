@@ -1,10 +1,13 @@
-"""Response curves per channel and the budget rebalance they recommend.
+"""Response curves per channel and per campaign x channel, and the budget rebalance they recommend.
 
-Curves are fitted per merchant and channel on daily spend against the daily revenue the
-chosen attribution model (CAMPAIGNS_CURVE_MODEL, default markov) gives the channel. The
+Curves are fitted per merchant and channel, and per merchant, campaign and channel, on daily
+spend against the daily revenue the chosen attribution model (CAMPAIGNS_CURVE_MODEL, default
+markov) gives it. Each fit keeps its quality (R^2, holdout RMSE), the observed spend range and
+residual-bootstrap refits (for the uncertainty band and the predicted-revenue range). The
 allocation keeps the last 28 days' average daily spend as the budget, moves at most 30% per
 channel per rebalance, and is written as marts (for the app) and as budget_allocations rows
-with plain-language recommendations (for people to apply).
+with plain-language recommendations (for people to apply). Campaign curves feed
+`campaigns rebalance --campaign ID` and the Budget page's campaign section.
 """
 
 import json
@@ -21,6 +24,11 @@ WINDOW_DAYS = 28
 PERIOD_DAYS = 30  # recommendations are stated per 30 days, as budgets are planned
 MAX_CHANGE = 0.3
 MIN_DAYS = 14
+BOOTSTRAP_SAMPLES = 20  # residual-bootstrap refits per curve; the 5-95% band needs no more at demo scale
+CAMPAIGN_BOOTSTRAP_SAMPLES = 10  # ~40 campaign curves at demo scale: keeps the asset within a few seconds
+CAMPAIGN_MAX_STARTS = 4  # short campaign series: a spread subset of the start grid, same holdout error, ~3x faster
+CHANNEL_KEYS = ("merchant_id", "channel")
+CAMPAIGN_KEYS = ("merchant_id", "campaign_id", "channel")
 
 SPEND_SQL = "select merchant_id, channel, spend_date as day, sum(spend) as spend from staging.stg_ad_spend group by 1, 2, 3"
 REVENUE_SQL = (
@@ -31,40 +39,74 @@ RULE_REVENUE_SQL = (
     "select merchant_id, channel, cast((converted_at at time zone 'UTC') as date) as day, sum(attributed_revenue) as revenue "
     "from marts.fct_attribution where model = {p} group by 1, 2, 3"
 )
+# campaign x channel: spend without a campaign cannot be attributed to one, so it is left out
+CAMPAIGN_SPEND_SQL = (
+    "select merchant_id, campaign_id, channel, spend_date as day, sum(spend) as spend from staging.stg_ad_spend "
+    "where campaign_id is not null{where} group by 1, 2, 3, 4"
+)
+CAMPAIGN_REVENUE_SQL = (
+    "select merchant_id, campaign_id, channel, cast((converted_at at time zone 'UTC') as date) as day, "
+    "sum(attributed_revenue) as revenue from marts.{table} where model = {p} and campaign_id is not null{where} group by 1, 2, 3, 4"
+)
 
 
-def daily_series(spend: pl.DataFrame, revenue: pl.DataFrame) -> pl.DataFrame:
-    """One row per merchant, channel and day between the channel's first and last spend day."""
+def revenue_table(model: str) -> str:
+    """Markov and Shapley credits live in the data-driven fact; rule-based models in dbt's."""
+    return "fct_attribution_data_driven" if model in ("markov", "shapley") else "fct_attribution"
+
+
+def campaign_series_sql(p: str, model: str, campaign_filter: bool) -> tuple[str, str]:
+    """(spend SQL, revenue SQL) per campaign x channel x day; with `campaign_filter` both take (merchant_id, campaign_id) params."""
+    where = f" and merchant_id = {p} and campaign_id = {p}" if campaign_filter else ""
+    return CAMPAIGN_SPEND_SQL.format(where=where), CAMPAIGN_REVENUE_SQL.format(table=revenue_table(model), p=p, where=where)
+
+
+def daily_series(spend: pl.DataFrame, revenue: pl.DataFrame, keys: tuple[str, ...] = CHANNEL_KEYS) -> pl.DataFrame:
+    """One row per key (merchant, [campaign,] channel) and day between its first and last spend day."""
+    keys = list(keys)
     spend = spend.with_columns(pl.col("day").cast(pl.Date), pl.col("spend").cast(pl.Float64))
     revenue = revenue.with_columns(pl.col("day").cast(pl.Date), pl.col("revenue").cast(pl.Float64))
-    spans = spend.group_by("merchant_id", "channel").agg(pl.col("day").min().alias("first"), pl.col("day").max().alias("last"))
-    days = spans.with_columns(pl.date_ranges("first", "last").alias("day")).explode("day").select("merchant_id", "channel", "day")
+    spans = spend.group_by(keys).agg(pl.col("day").min().alias("first"), pl.col("day").max().alias("last"))
+    days = spans.with_columns(pl.date_ranges("first", "last").alias("day")).explode("day").select(*keys, "day")
     return (
-        days.join(spend, on=["merchant_id", "channel", "day"], how="left")
-        .join(revenue, on=["merchant_id", "channel", "day"], how="left")
+        days.join(spend, on=[*keys, "day"], how="left")
+        .join(revenue, on=[*keys, "day"], how="left")
         .with_columns(pl.col("spend").fill_null(0.0), pl.col("revenue").fill_null(0.0))
-        .sort("merchant_id", "channel", "day")
+        .sort(*keys, "day")
     )
 
 
-def fit_channels(series: pl.DataFrame) -> pl.DataFrame:
+def fit_series(series: pl.DataFrame, keys: tuple[str, ...] = CHANNEL_KEYS, *, max_starts: int | None = None,
+               bootstrap: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> pl.DataFrame:
+    """Best curve per key: family, parameters (JSON), adstock, R^2, holdout RMSE, observed range, bootstrap refits (JSON)."""
     from optimizers.fitting import FittingError, fit_best
 
+    keys = list(keys)
     rows = []
-    for (merchant, channel), group in series.group_by(["merchant_id", "channel"], maintain_order=True):
+    for values, group in series.group_by(keys, maintain_order=True):
         if group.height < MIN_DAYS or group["spend"].max() <= 0:
             continue
         try:
-            fit = fit_best(group["spend"].to_numpy(), group["revenue"].to_numpy())
+            fit = fit_best(group["spend"].to_numpy(), group["revenue"].to_numpy(), max_starts=max_starts)
+            samples = [s.root.model_dump(exclude={"family"}) for s in fit.bootstrap(bootstrap, seed=seed)] if bootstrap else []
         except FittingError:
             continue
         recent = group.tail(WINDOW_DAYS)
         rows.append({
-            "merchant_id": merchant, "channel": channel, "family": fit.family, "params": json.dumps(fit.params), "adstock_decay": fit.decay,
+            **dict(zip(keys, values)), "family": fit.family, "params": json.dumps(fit.params), "adstock_decay": fit.decay,
             "r2": fit.r2, "holdout_rmse": fit.holdout_rmse, "observed_min": fit.spend_range[0], "observed_max": fit.spend_range[1],
             "days": fit.n_obs, "current_daily_spend": float(recent["spend"].mean()), "recent_daily_revenue": float(recent["revenue"].mean()),
+            "bootstrap": json.dumps(samples),
         })
-    return pl.DataFrame(rows) if rows else pl.DataFrame(schema={"merchant_id": pl.String, "channel": pl.String})
+    return pl.DataFrame(rows) if rows else pl.DataFrame(schema={k: pl.String for k in keys})
+
+
+def fit_channels(series: pl.DataFrame) -> pl.DataFrame:
+    return fit_series(series, CHANNEL_KEYS)
+
+
+def fit_campaign_channels(series: pl.DataFrame) -> pl.DataFrame:
+    return fit_series(series, CAMPAIGN_KEYS, max_starts=CAMPAIGN_MAX_STARTS, bootstrap=CAMPAIGN_BOOTSTRAP_SAMPLES)
 
 
 @dg.asset(
@@ -72,7 +114,10 @@ def fit_channels(series: pl.DataFrame) -> pl.DataFrame:
     group_name=GROUP,
     kinds={"python", "scipy"},
     deps=[dg.AssetKey("stg_ad_spend"), dg.AssetKey("data_driven_attribution"), dg.AssetKey("fct_attribution")],
-    description="Per merchant and channel: the best of exponential, hill and log curves (with adstock) of daily spend to attributed revenue.",
+    description=(
+        "The best of exponential, hill and log curves (with adstock) of daily spend to attributed revenue: per merchant and "
+        "channel (marts.response_curves) and per merchant, campaign and channel (marts.campaign_response_curves)."
+    ),
 )
 def response_curves(context: dg.AssetExecutionContext, campaigns: CampaignsResource) -> dg.MaterializeResult:
     settings = campaigns.settings()
@@ -84,8 +129,14 @@ def response_curves(context: dg.AssetExecutionContext, campaigns: CampaignsResou
     curves = fit_channels(daily_series(warehouse.query(SPEND_SQL), warehouse.query(sql, [model])))
     curves = curves.with_columns(pl.lit(model).alias("attribution_model")) if curves.height else curves
     warehouse.replace_table("marts", "response_curves", curves)
+    channel_seconds = time.perf_counter() - started
+    spend_sql, revenue_sql = campaign_series_sql(p, model, campaign_filter=False)
+    by_campaign = fit_campaign_channels(daily_series(warehouse.query(spend_sql), warehouse.query(revenue_sql, [model]), CAMPAIGN_KEYS))
+    by_campaign = by_campaign.with_columns(pl.lit(model).alias("attribution_model")) if by_campaign.height else by_campaign
+    warehouse.replace_table("marts", "campaign_response_curves", by_campaign)
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": curves.height, "attribution_model": model, "seconds": round(time.perf_counter() - started, 2),
+        "dagster/row_count": curves.height, "campaign_curves": by_campaign.height, "attribution_model": model,
+        "seconds": round(time.perf_counter() - started, 2), "channel_seconds": round(channel_seconds, 2),
         "preview": dg.MetadataValue.md(curves.select("channel", "family", "r2", "holdout_rmse").to_pandas().to_markdown(index=False) if curves.height else "no curve"),
     })
 

@@ -1,4 +1,9 @@
-"""Budget: current vs recommended daily spend per channel, the response curves behind it, and applying the recommendation."""
+"""Budget: current vs recommended daily spend per channel, the response curves behind it, and applying the recommendation.
+
+The campaign section rebalances one campaign across its channels through
+campaigns.services.budget_rebalance (the same service as `campaigns rebalance`): its curves
+with current and recommended points, apply with confirmation, history with undo.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,8 @@ NO_MARTS = (
 )
 CURVE_POINTS = 120
 CONFIRM_KEY, APPLIED_KEY = "budget_confirm", "budget_applied"
+CAMPAIGN_CONFIRM_KEY, UNDO_CONFIRM_KEY = "rebalance_confirm", "rebalance_undo_confirm"
+CAMPAIGN_CURVES = "campaign_response_curves"
 
 
 def allocation(recs: pl.DataFrame, currency: str) -> None:
@@ -145,6 +152,146 @@ def apply_controls(merchant_id: str, rows: pl.DataFrame, currency: str) -> None:
             st.rerun()
 
 
+@st.cache_data(ttl=queries.TTL_SECONDS, show_spinner=False)
+def campaign_curves_frame(source_key: str, merchant_id: str) -> pl.DataFrame:
+    from dashboards.data import MartsUnavailable, query_marts
+
+    try:
+        return query_marts(queries.settings(), f"select * from marts.{CAMPAIGN_CURVES} where merchant_id = ? order by campaign_id, channel", [merchant_id])
+    except MartsUnavailable:
+        return pl.DataFrame()
+
+
+def _curve_chart(curve_row, before_daily: float, after_daily: float):
+    curve = curve_row.spec()
+    model = CurveSpec.model_validate(curve).to_curve()
+    top = max(1.5 * curve_row.observed_max, 1.2 * max(before_daily, after_daily), 1.0)
+    spend = np.linspace(0.0, top, CURVE_POINTS)
+    line = pl.DataFrame({"spend": spend, "revenue": np.asarray(model.value(spend), dtype=float)})
+    marks = {"current": before_daily, "recommended": after_daily}
+    points = pl.DataFrame({"label": list(marks), "spend": list(marks.values()), "revenue": [float(model.value(x)) for x in marks.values()]})
+    return response_curve(line, points, (curve_row.observed_min, curve_row.observed_max))
+
+
+def campaign_rebalance(merchant_id: str, currency: str) -> None:
+    from campaigns.services import budget_rebalance as svc
+    from campaigns.store.db import session_scope
+
+    st.subheader("Rebalance a campaign")
+    frame = campaign_curves_frame(queries.source(), merchant_id)
+    if frame.is_empty():
+        st.info("No campaign response curves yet: they need at least 14 days of spend per campaign and channel. "
+                "Run `campaigns build` after importing spend.", icon=":material/campaign:")
+        return
+    campaign_ids = sorted(set(frame["campaign_id"].to_list()))
+    campaign_id = st.selectbox("Campaign", campaign_ids, key="rebalance_campaign")
+    curves = svc.curves_from_frame(frame.filter(pl.col("campaign_id") == campaign_id))
+    url = queries.settings().store_url
+    with session_scope(url) as session:
+        current = svc.current_allocations(session, merchant_id, campaign_id)
+        history = [{"id": r.id, "applied": r.applied_at, "by": r.applied_by,
+                    "changes": "; ".join(f"{c['channel']} {fmt.money(float(c['before']), currency) if c['before'] else 'none'} → "
+                                         f"{fmt.money(float(c['after']), currency)}" for c in r.changes),
+                    "predicted gain": float(r.predicted_gain or 0), "undone": r.undone_at}
+                   for r in svc.list_rebalances(session, merchant_id, campaign_id)]
+    try:
+        plan = svc.plan_rebalance(campaign_id, curves, current)
+    except svc.RebalanceError as exc:
+        st.warning(f"No recommendation for {campaign_id}: {exc}", icon=":material/warning:")
+        plan = None
+    if plan is not None:
+        a, b, c = st.columns(3)
+        a.metric("Budget per 30 days", fmt.money(sum(ch.before for ch in plan.changes), currency), border=True)
+        b.metric("Predicted revenue per 30 days", fmt.money(plan.predicted_revenue, currency),
+                 fmt.signed_percent(fmt.change(plan.predicted_revenue, plan.current_revenue)), border=True)
+        c.metric("Optimality gap", f"{plan.gap:.1e}", border=True, help="Relative distance to an independent upper bound: 0 proves the split optimal.")
+        st.markdown("\n".join(f"- {m[0].upper()}{m[1:]}" for m in plan.moves) or "The current split is already the best within ±30% per channel.")
+        if plan.predicted_revenue_range:
+            low, high = plan.predicted_revenue_range
+            st.caption(f"Over the bootstrap curves the recommended split earns {fmt.money(low, currency)}–{fmt.money(high, currency)} "
+                       "per 30 days (5th–95th percentile).")
+        st.dataframe(pl.DataFrame([{"channel": ch.channel, "now": ch.before, "recommended": ch.after, "marginal_roas": ch.marginal_roas,
+                                    "outside_observed_range": ch.outside_observed_range or ""} for ch in plan.changes]),
+                     hide_index=True, width="stretch", key="rebalance_table",
+                     column_config={"now": st.column_config.NumberColumn("now / 30 days", format="dollar"),
+                                    "recommended": st.column_config.NumberColumn("recommended / 30 days", format="dollar"),
+                                    "marginal_roas": st.column_config.NumberColumn("marginal ROAS", format="%.2fx")})
+        by_channel = {cv.channel: cv for cv in curves}
+        tabs = st.tabs([fmt.channel_label(ch.channel) for ch in plan.changes])
+        for tab, ch in zip(tabs, plan.changes):
+            cv = by_channel[ch.channel]
+            tab.altair_chart(_curve_chart(cv, ch.before / svc.PERIOD_DAYS, ch.after / svc.PERIOD_DAYS), width="stretch")
+            tab.caption(f"{cv.family.capitalize()} curve, R² {fmt.number(cv.r2, 2)}, holdout error {fmt.money(cv.holdout_rmse, currency)}/day; "
+                        "shaded: daily spend seen so far.")
+        _apply_plan_controls(merchant_id, plan)
+    _history(merchant_id, history, currency)
+
+
+def _apply_plan_controls(merchant_id: str, plan) -> None:
+    from campaigns.services import budget_rebalance as svc
+    from campaigns.store.db import session_scope
+
+    if not plan.moved:
+        return
+    if st.session_state.get(CAMPAIGN_CONFIRM_KEY) != plan.campaign_id:
+        if st.button("Apply to campaign", icon=":material/published_with_changes:", key="rebalance_apply"):
+            st.session_state[CAMPAIGN_CONFIRM_KEY] = plan.campaign_id
+            st.rerun()
+        return
+    with st.container(border=True):
+        st.markdown(f"**Apply this split to {plan.campaign_id}?** Each channel's latest allocation becomes the recommended amount "
+                    "(recorded in the audit log; you can undo it below).")
+        yes, no = st.columns(2)
+        if yes.button("Confirm", type="primary", key="rebalance_confirm_yes", icon=":material/check:"):
+            st.session_state[CAMPAIGN_CONFIRM_KEY] = None
+            try:
+                with session_scope(queries.settings().store_url) as session:
+                    rid = svc.apply_plan(session, merchant_id, plan, ui.ACTOR).id
+                queries.clear_store_caches()
+                ui.flash(f"Applied rebalance {rid} to {plan.campaign_id}.")
+            except svc.RebalanceError as exc:
+                ui.flash(str(exc), "warning")
+            st.rerun()
+        if no.button("Cancel", key="rebalance_confirm_no"):
+            st.session_state[CAMPAIGN_CONFIRM_KEY] = None
+            st.rerun()
+
+
+def _history(merchant_id: str, history: list[dict], currency: str) -> None:
+    from campaigns.services import budget_rebalance as svc
+    from campaigns.store.db import session_scope
+
+    if not history:
+        st.caption("No rebalance applied to this campaign yet.")
+        return
+    st.markdown("**Applied rebalances**")
+    st.dataframe(pl.DataFrame(history), hide_index=True, width="stretch", key="rebalance_history",
+                 column_config={"predicted gain": st.column_config.NumberColumn("predicted gain / 30 days", format="dollar")})
+    latest = next((h for h in history if h["undone"] is None), None)
+    if latest is None:
+        return
+    if st.session_state.get(UNDO_CONFIRM_KEY) != latest["id"]:
+        if st.button(f"Undo rebalance {latest['id']}", icon=":material/undo:", key="rebalance_undo"):
+            st.session_state[UNDO_CONFIRM_KEY] = latest["id"]
+            st.rerun()
+        return
+    st.markdown(f"**Undo rebalance {latest['id']}?** The allocations go back to what they were before it, if none changed since.")
+    yes, no = st.columns(2)
+    if yes.button("Confirm undo", type="primary", key="rebalance_undo_yes"):
+        st.session_state[UNDO_CONFIRM_KEY] = None
+        try:
+            with session_scope(queries.settings().store_url) as session:
+                svc.undo_rebalance(session, merchant_id, latest["id"], ui.ACTOR)
+            queries.clear_store_caches()
+            ui.flash(f"Undone rebalance {latest['id']}.", "info")
+        except svc.RebalanceError as exc:
+            ui.flash(str(exc), "warning")
+        st.rerun()
+    if no.button("Keep it", key="rebalance_undo_no"):
+        st.session_state[UNDO_CONFIRM_KEY] = None
+        st.rerun()
+
+
 def main() -> None:
     st.title("Budget")
     ui.show_flash()
@@ -166,6 +313,8 @@ def main() -> None:
     st.divider()
     rows = recommendations(merchant_id, currency)
     apply_controls(merchant_id, rows, currency)
+    st.divider()
+    campaign_rebalance(merchant_id, currency)
 
 
 main()

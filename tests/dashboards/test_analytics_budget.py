@@ -77,7 +77,7 @@ def test_budget_with_the_demo_then_apply_and_undo(demo_copy, app) -> None:
     at.switch_page(BUDGET).run()
     assert_clean(at)
     assert at.title[0].value == "Budget"
-    assert [m.label for m in at.metric] == ["Current daily spend", "Recommended daily spend", "Predicted daily revenue"]
+    assert [m.label for m in at.metric][:3] == ["Current daily spend", "Recommended daily spend", "Predicted daily revenue"]
     recs = dict(_mart(demo_copy, "select channel, recommended_daily_spend from 'MART/budget_recommendations.parquet' where merchant_id = 'demo'"))
     table = _frame_with(at, "recommended_daily_spend")
     assert dict(zip(table["channel"], table["recommended_daily_spend"], strict=True)) == pytest.approx(recs)
@@ -126,3 +126,53 @@ def test_both_pages_have_an_empty_state(home, app) -> None:
         at.switch_page(path).run()
         assert_clean(at)
         assert "campaigns build" in at.info[0].value
+
+
+def _campaign_allocations(settings: Settings, campaign_id: str) -> dict[str, float]:
+    con = sqlite3.connect(settings.home_path / "app.db")
+    try:
+        rows = con.execute("select channel, allocated from budget_allocations where merchant_id = 'demo' and campaign_id = ?", [campaign_id])
+        return {r[0]: float(r[1]) for r in rows}
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_budget_campaign_rebalance_apply_history_and_undo(demo_copy, app) -> None:
+    # the build wrote campaign x channel curves; cmp_demo_03 has four fitted channels and no allocation rows yet
+    fitted = dict(_mart(demo_copy, "select channel, current_daily_spend from 'MART/campaign_response_curves.parquet' "
+                                   "where merchant_id = 'demo' and campaign_id = 'cmp_demo_03'"))
+    assert set(fitted) == {"facebook", "google_ads", "linkedin", "x"}
+    assert _campaign_allocations(demo_copy, "cmp_demo_03") == {}
+    at = app(demo_copy)
+    at.switch_page(BUDGET).run()
+    at.selectbox(key="rebalance_campaign").set_value("cmp_demo_03").run()
+    assert_clean(at)
+    table = next(d.value for d in at.dataframe if {"now", "recommended", "outside_observed_range"} <= set(d.value.columns))
+    now = dict(zip(table["channel"], table["now"], strict=True))
+    assert now == pytest.approx({ch: 30 * v for ch, v in fitted.items()})  # current = recent daily spend x 30
+    rec = dict(zip(table["channel"], table["recommended"], strict=True))
+    assert sum(rec.values()) == pytest.approx(sum(now.values()), rel=1e-9)
+    assert all(0.7 * now[c] - 1e-6 <= rec[c] <= 1.3 * now[c] + 1e-6 for c in now)
+    assert len(at.tabs) == 4  # one curve per channel
+
+    at.button(key="rebalance_apply").click().run()
+    assert _campaign_allocations(demo_copy, "cmp_demo_03") == {}  # nothing before confirmation
+    at.button(key="rebalance_confirm_yes").click().run()
+    assert_clean(at)
+    assert _campaign_allocations(demo_copy, "cmp_demo_03") == pytest.approx({c: round(v, 2) for c, v in rec.items()}, abs=0.006)
+    history = _frame_with(at, "predicted gain")
+    assert len(history) == 1 and history["undone"].isna().all()
+
+    at.button(key="rebalance_undo").click().run()
+    assert _campaign_allocations(demo_copy, "cmp_demo_03")  # still applied until confirmed
+    at.button(key="rebalance_undo_yes").click().run()
+    assert_clean(at)
+    assert _campaign_allocations(demo_copy, "cmp_demo_03") == {}  # rows it created are gone
+    assert any("Undone rebalance" in i.value for i in at.info)
+    con = sqlite3.connect(demo_copy.home_path / "app.db")
+    try:
+        actions = [r[0] for r in con.execute("select action from audit_log where action like 'budget.rebalance%' order by id")]
+    finally:
+        con.close()
+    assert actions == ["budget.rebalance", "budget.rebalance_undo"]
