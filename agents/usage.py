@@ -2,26 +2,35 @@
 
 Every call the gateway makes lands in a `UsageLedger`: input, output, cache-write and
 cache-read tokens as the API reports them, times the price table in the agent settings.
-`persist` writes the ledger to the audit log (action ``llm.usage``, one entry per run, on the
-campaign when there is one), and `campaign_usage` sums those entries back, so cost per
-campaign needs no table of its own until the lead adds one (see the agents README notes).
+`persist` writes each call of a run as an ``llm_usage`` row (in the caller's session, so in
+the same transaction as the drafts or plan the calls produced: both commit or neither) and
+one summary audit entry (action ``llm.usage``) for the run. `campaign_usage` and
+`usage_by_campaign` read the table.
+
+Costs are stored per call in ``llm_usage.cost_usd`` (NUMERIC(14, 6): to the micro-dollar);
+a call whose model has no price keeps ``NULL`` there and is counted as unpriced, never
+guessed.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from agents.settings import ModelPrice
 from campaigns.services.audit import record
-from campaigns.store.models import AuditLog
+from campaigns.store.models import LlmUsage
 
 USAGE_ACTION = "llm.usage"
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+COST_PLACES = Decimal("0.000001")  # the column's scale
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,7 @@ class UsageLedger:
         self.calls.append(call)
 
     def totals(self) -> dict[str, Any]:
+        """Sums, a breakdown by model, and every call (``calls_detail``, what `persist` writes as rows)."""
         out: dict[str, Any] = {name: sum(getattr(c, name) for c in self.calls) for name in TOKEN_FIELDS}
         priced = [c.cost_usd for c in self.calls if c.cost_usd is not None]
         out["calls"] = len(self.calls)
@@ -71,34 +81,72 @@ class UsageLedger:
                 entry[name] += getattr(call, name)
             entry["cost_usd"] = round(entry["cost_usd"] + (call.cost_usd or 0.0), 8)
         out["by_model"] = by_model
+        out["calls_detail"] = [asdict(c) for c in self.calls]
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"campaign_id": self.campaign_id, **self.totals(), "calls_detail": [asdict(c) for c in self.calls]}
+        return {"campaign_id": self.campaign_id, **self.totals()}
 
 
-def persist(session: Session, merchant_id: str, totals: dict[str, Any], *, actor: str, purpose: str, campaign_id: str | None = None,
-            entity_id: str | None = None) -> None:
-    """One audit entry with a run's usage totals (`UsageLedger.totals()`); nothing for a run without calls (offline)."""
-    if not totals.get("calls"):
-        return
+def persist(session: Session, merchant_id: str, usage: Mapping[str, Any], *, actor: str, purpose: str, campaign_id: str | None = None,
+            entity_id: str | None = None, now: datetime | None = None) -> str | None:
+    """Write a run's calls (`UsageLedger.totals()`) as ``llm_usage`` rows plus one summary audit entry; returns the run id.
+
+    Nothing is written for a run without calls (the offline engine). The rows go into the
+    caller's session: flush or commit them with what the calls produced.
+    """
+    if not usage.get("calls"):
+        return None
+    detail = usage.get("calls_detail")
+    if not isinstance(detail, list) or len(detail) != usage["calls"]:
+        raise ValueError("usage has no per-call detail (calls_detail); pass UsageLedger.totals(), not a hand-made summary")
+    run_id = uuid.uuid4().hex
+    created = (now or datetime.now(UTC)).astimezone(UTC)
+    for call in detail:
+        cost = call.get("cost_usd")
+        session.add(LlmUsage(
+            merchant_id=merchant_id, campaign_id=campaign_id, run_id=run_id, task=str(call["task"])[:40], model=str(call["model"])[:80],
+            **{name: int(call.get(name) or 0) for name in TOKEN_FIELDS},
+            cost_usd=None if cost is None else Decimal(str(cost)).quantize(COST_PLACES),
+            outcome=str(call.get("outcome", "ok"))[:20], created_at=created,
+        ))
+    summary = {k: v for k, v in usage.items() if k not in ("calls_detail", "campaign_id")}
     entity_type = "campaign" if campaign_id else "repurpose"
-    record(session, merchant_id, actor, USAGE_ACTION, entity_type, campaign_id or entity_id or "-", purpose=purpose, **totals)
+    record(session, merchant_id, actor, USAGE_ACTION, entity_type, campaign_id or entity_id or "-", purpose=purpose, run_id=run_id, **summary)
+    session.flush()
+    return run_id
+
+
+def _sums(session: Session, merchant_id: str, *where: Any, group_by: Any = None) -> list[Any]:
+    columns = [func.coalesce(func.sum(getattr(LlmUsage, name)), 0).label(name) for name in TOKEN_FIELDS]
+    query = select(*([group_by] if group_by is not None else []), *columns,
+                   func.count(LlmUsage.id).label("calls"), func.count(distinct(LlmUsage.run_id)).label("runs"),
+                   func.coalesce(func.sum(LlmUsage.cost_usd), 0).label("cost_usd"),
+                   (func.count(LlmUsage.id) - func.count(LlmUsage.cost_usd)).label("unpriced_calls"),
+                   func.min(LlmUsage.created_at).label("first_at"), func.max(LlmUsage.created_at).label("last_at"))
+    query = query.where(LlmUsage.merchant_id == merchant_id, *where)
+    if group_by is not None:
+        query = query.group_by(group_by)
+    return list(session.execute(query).all())
+
+
+def _as_dict(row: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {name: int(getattr(row, name) or 0) for name in TOKEN_FIELDS}
+    out.update(calls=int(row.calls or 0), runs=int(row.runs or 0), cost_usd=float(Decimal(str(row.cost_usd or 0)).quantize(COST_PLACES)),
+               unpriced_calls=int(row.unpriced_calls or 0))
+    return out
 
 
 def campaign_usage(session: Session, merchant_id: str, campaign_id: str) -> dict[str, Any]:
-    """Sum of every `llm.usage` entry of one campaign."""
-    rows = session.scalars(
-        select(AuditLog).where(AuditLog.merchant_id == merchant_id, AuditLog.action == USAGE_ACTION,
-                               AuditLog.entity_type == "campaign", AuditLog.entity_id == campaign_id)
-    )
-    total: dict[str, Any] = {name: 0 for name in TOKEN_FIELDS}
-    total.update(calls=0, cost_usd=0.0, runs=0)
-    for row in rows:
-        details = row.details or {}
-        total["runs"] += 1
-        total["calls"] += int(details.get("calls", 0))
-        total["cost_usd"] = round(total["cost_usd"] + float(details.get("cost_usd", 0.0)), 8)
-        for name in TOKEN_FIELDS:
-            total[name] += int(details.get(name, 0))
+    """Tokens, calls, runs and cost of one campaign's LLM calls, with a breakdown by model."""
+    mine = LlmUsage.campaign_id == campaign_id
+    total = _as_dict(_sums(session, merchant_id, mine)[0])
+    total["by_model"] = {row.model: _as_dict(row) for row in _sums(session, merchant_id, mine, group_by=LlmUsage.model)}
     return total
+
+
+def usage_by_campaign(session: Session, merchant_id: str) -> list[dict[str, Any]]:
+    """One row per campaign with LLM calls (``campaign_id`` None: calls made for no campaign), costliest first."""
+    rows = [{"campaign_id": row.campaign_id, **_as_dict(row), "last_at": row.last_at}
+            for row in _sums(session, merchant_id, group_by=LlmUsage.campaign_id)]
+    return sorted(rows, key=lambda r: (-r["cost_usd"], r["campaign_id"] or ""))

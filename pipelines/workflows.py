@@ -17,9 +17,13 @@ def run_workflow_steps(context: dg.OpExecutionContext, campaigns: CampaignsResou
     from agents.ava.workflow import run_due_steps
 
     report = run_due_steps(campaigns.settings().store_url, datetime.now(UTC))
-    summary = report.to_dict()
-    context.log.info(f"workflow steps run: {len(summary.get('runs', []))}")
-    return dg.Output(None, metadata={"steps_run": len(summary.get("runs", []))})
+    counts = report.counts()
+    context.log.info(f"workflow steps run: {len(report.runs)} {counts}")
+    for run in report.runs:
+        if run.outcome == "escalated":
+            context.log.warning(f"{run.campaign_id} step {run.step_order} ({run.step_type}) needs a person: {run.detail}")
+    # outcome counts (done, waiting, retry, escalated, ...) so the Dagster UI shows what needs a person
+    return dg.Output(None, metadata={"steps_run": len(report.runs), **{f"steps_{k}": v for k, v in counts.items()}})
 
 
 @dg.job(description="Advance campaign workflows once.", executor_def=dg.in_process_executor)

@@ -12,7 +12,7 @@ Steps of a campaign (``step_order``):
     7 monitor (final)   a day after the flight: results against the prediction
 
 `run_due_steps(store_url, now)` is what a sensor calls every minute or so. A step runs when
-it is due (``config.due_at``, and ``result.retry_at`` after a failure), its dependencies
+it is due (the ``due_at`` column, and ``result.retry_at`` after a failure), its dependencies
 (``config.depends_on``) are DONE or SKIPPED and its workflow is active. Exactly once: the
 step is claimed with a conditional UPDATE (PENDING/WAITING -> RUNNING) in the same
 transaction that applies its effects and marks it DONE, so a crash or a second runner can
@@ -22,6 +22,10 @@ handlers that know a person is needed escalate at once.
 
 A person can pause, resume and cancel a workflow, and skip, retry, edit or approve; every
 override is audited on the campaign's workflow.
+
+Due times: steps are created with the ``due_at`` column set and the same value in
+``config.due_at`` (kept so older readers still work); the column wins. Rows created before the
+column existed have it NULL and are read from ``config.due_at`` (`step_due_at`).
 """
 
 from __future__ import annotations
@@ -36,9 +40,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from agents.ava.models import Plan
-from agents.ava.steps import COMMON_EDITABLE, EDITABLE_CONFIG, HANDLERS, NeedsPerson, Outcome, StepContext
+from agents.ava.edits import check_step_changes, editable_fields
+from agents.ava.steps import HANDLERS, NeedsPerson, Outcome, StepContext
 from agents.settings import AgentSettings, get_agent_settings
-from agents.usage import persist
+from agents.usage import campaign_usage, persist
 from campaigns.domain.enums import WorkflowStepStatus as S
 from campaigns.services.audit import entries, record
 from campaigns.services.campaigns import get_campaign
@@ -109,7 +114,7 @@ def create_workflow(session: Session, merchant_id: str, campaign_id: str, plan: 
             elif plan.content is None:
                 status, result = S.SKIPPED, {"reason": "no post to repurpose; add drafts to the campaign yourself"}
         rows.append(CampaignWorkflow(merchant_id=merchant_id, campaign_id=campaign_id, step_order=order, step_type=step_type, status=status,
-                                     config=config, result=result))
+                                     config=config, result=result, due_at=_parse_time(config.get("due_at"))))
     session.add_all(rows)
     session.flush()
     record(session, merchant_id, actor, "workflow.create", ENTITY, campaign_id, steps=[f"{r.step_order}:{r.step_type}" for r in rows])
@@ -151,11 +156,12 @@ class StepView:
     config: dict[str, Any]
     result: dict[str, Any]
     attempts: int
+    due_at: datetime | None = None
 
     @classmethod
     def of(cls, row: CampaignWorkflow) -> StepView:
         return cls(row.id, row.merchant_id, row.campaign_id, row.step_order, row.step_type, S(row.status), dict(row.config or {}),
-                   dict(row.result or {}), row.attempts)
+                   dict(row.result or {}), row.attempts, step_due_at(row))
 
 
 @dataclass
@@ -190,8 +196,15 @@ def _parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def step_due_at(row: CampaignWorkflow) -> datetime | None:
+    """The step's due time: the column, else ``config.due_at`` for rows created before the column existed."""
+    if row.due_at is not None:
+        return row.due_at
+    return _parse_time((row.config or {}).get("due_at"))
+
+
 def _due(step: StepView, now: datetime) -> bool:
-    due = _parse_time(step.config.get("due_at"))
+    due = step.due_at
     retry = _parse_time(step.result.get("retry_at"))
     return (due is None or due <= now) and (retry is None or retry <= now)
 
@@ -399,29 +412,15 @@ def edit_step(session: Session, merchant_id: str, campaign_id: str, order: int, 
     row = _step(_steps(session, merchant_id, campaign_id), order)
     if row.status not in (*OPEN, S.FAILED):
         raise WorkflowError(f"step {order} ({row.step_type}) is {row.status.value}; only PENDING, WAITING or FAILED steps can be edited")
-    allowed = COMMON_EDITABLE | EDITABLE_CONFIG.get(row.step_type, set())
-    unknown = sorted(set(changes) - allowed)
-    if unknown:
-        raise WorkflowError(f"cannot edit {', '.join(unknown)} of a {row.step_type} step; editable: {', '.join(sorted(allowed))}")
-    clean = dict(changes)
-    for key in ("due_at", "escalate_after"):
-        if key in clean:
-            try:
-                parsed = datetime.fromisoformat(str(clean[key]))
-            except ValueError:
-                raise WorkflowError(f"{key} {clean[key]!r} is not ISO-8601; use e.g. 2026-12-01T09:00:00+00:00") from None
-            if parsed.tzinfo is None:
-                raise WorkflowError(f"{key} {clean[key]!r} has no time zone; add one, e.g. +00:00")
-            clean[key] = parsed.astimezone(UTC).isoformat()
-    if "max_attempts" in clean and not (isinstance(clean["max_attempts"], int) and 1 <= clean["max_attempts"] <= 20):
-        raise WorkflowError("max_attempts must be a whole number from 1 to 20")
-    if "slots" in clean:
-        for slot in clean["slots"]:
-            if not {"format", "variant", "at"} <= set(slot):
-                raise WorkflowError("each slot needs format, variant and at (ISO-8601 with zone)")
-            if datetime.fromisoformat(slot["at"]).tzinfo is None:
-                raise WorkflowError(f"slot time {slot['at']!r} has no time zone")
+    clean, errors = check_step_changes(row.step_type, changes)
+    if errors:
+        raise WorkflowError("; ".join(errors.values()))
+    if not clean:
+        raise WorkflowError(f"nothing to change; editable: {', '.join(sorted(editable_fields(row.step_type)))}")
     before = {k: (row.config or {}).get(k) for k in clean}
+    if "due_at" in clean:
+        before["due_at"] = due.isoformat() if (due := step_due_at(row)) else None
+        row.due_at = datetime.fromisoformat(clean["due_at"])
     row.config = {**(row.config or {}), **clean}
     record(session, merchant_id, actor, "workflow.step_edit", ENTITY, campaign_id, step=order, type=row.step_type, before=before, after=clean)
     session.flush()
@@ -447,11 +446,12 @@ def status(session: Session, merchant_id: str, campaign_id: str) -> dict[str, An
         "state": (plan_step.result or {}).get("state", ACTIVE),
         "steps": [
             {"order": r.step_order, "type": r.step_type, "status": r.status.value, "attempts": r.attempts,
-             "due_at": (r.config or {}).get("due_at"), "depends_on": (r.config or {}).get("depends_on"), "error": r.error,
+             "due_at": due.isoformat() if (due := step_due_at(r)) else None, "depends_on": (r.config or {}).get("depends_on"), "error": r.error,
              "retry_at": (r.result or {}).get("retry_at"), "result": _brief(r)}
             for r in rows
         ],
         "escalations": escalations,
+        "usage": campaign_usage(session, merchant_id, campaign_id),
     }
 
 
@@ -459,5 +459,35 @@ def _brief(row: CampaignWorkflow) -> dict[str, Any]:
     result = dict(row.result or {})
     if row.step_type == "plan":
         plan = (row.config or {}).get("plan", {})
-        return {"state": result.get("state", ACTIVE), "name": plan.get("name"), "budget": plan.get("budget"), "kpi": plan.get("kpi")}
+        prediction = plan.get("prediction") or {}
+        return {"state": result.get("state", ACTIVE), "name": plan.get("name"), "budget": plan.get("budget"), "kpi": plan.get("kpi"),
+                "prediction": {k: prediction.get(k) for k in ("expected", "low", "high", "target")} if prediction else None}
     return {k: v for k, v in result.items() if k not in ("by_channel",)}
+
+
+def workflow_plan(session: Session, merchant_id: str, campaign_id: str) -> dict[str, Any]:
+    """The plan the workflow was built from (step 0's config), as JSON."""
+    return dict((_plan_step(_steps(session, merchant_id, campaign_id)).config or {}).get("plan") or {})
+
+
+def step_summary(step: dict[str, Any]) -> str:
+    """One line about a step's result (a `status()` step), for tables in the CLI and the app."""
+    result = step.get("result") or {}
+    if step["type"] == "generate_content" and result.get("contents"):
+        return f"{len(result['contents'])} drafts ({result.get('engine')})"
+    if step["type"] == "await_approval" and result.get("waiting_for"):
+        return f"waiting for {len(result['waiting_for'])} approval(s): {', '.join(f'cc-{i}' for i in result['waiting_for'][:6])}"
+    if step["type"] == "schedule" and result:
+        return f"{len(result.get('queued', []))} queued, {len(result.get('unqueued', []))} not queued"
+    if step["type"] == "monitor" and result.get("metrics"):
+        triggered = ", ".join(t["trigger"] for t in result.get("triggered", [])) or "no trigger"
+        return f"spend {result['metrics'].get('spend', 0):,.2f}; {triggered}"
+    if step["type"] == "rebalance" and result:
+        return "recommendation written" if result.get("rebalanced") else str(result.get("reason", ""))
+    if step["type"] == "plan":
+        text = f"{result.get('name') or ''} · budget {result.get('budget')}"
+        prediction = result.get("prediction")
+        if prediction:
+            text += f" · {result.get('kpi')} predicted {prediction['expected']:,.0f} ({prediction['low']:,.0f}-{prediction['high']:,.0f})"
+        return text.strip(" ·")
+    return str(result.get("reason") or result.get("note") or "")

@@ -198,3 +198,49 @@ def edit_repurposed(session: Session, merchant_id: str, repurposed_id: int, chan
         sync_content_status(session, merchant_id, content.id, actor)
     session.flush()
     return row
+
+
+def reject_repurposed(session: Session, merchant_id: str, repurposed_id: int, actor: str, note: str = "") -> dict[str, Any]:
+    """Reject a repurposed output (and its campaign content while that holds the same version); audited ``content.reject``."""
+    row = get_repurposed(session, merchant_id, repurposed_id)
+    if row.status is ContentStatus.PUBLISHED:
+        raise ValueError(f"rc-{row.id} is already published; it cannot be rejected")
+    before = row.status
+    row.status = ContentStatus.REJECTED
+    record(session, merchant_id, actor, "content.reject", KIND_REPURPOSED, str(row.id), before=before.value, content_hash=row.content_hash, note=note)
+    linked = (row.payload or {}).get("campaign_content_id")
+    content_rejected = None
+    if linked:
+        content = get_content(session, merchant_id, int(linked))
+        if content.status not in (ContentStatus.PUBLISHED, ContentStatus.REJECTED) and hash_of_content(content) == current_hash(row):
+            _reject_content_row(session, merchant_id, content, actor, note)
+            content_rejected = content.id
+    session.flush()
+    return {"kind": KIND_REPURPOSED, "id": row.id, "campaign_content_id": content_rejected}
+
+
+def reject_campaign_content(session: Session, merchant_id: str, content_id: int, actor: str, note: str = "") -> dict[str, Any]:
+    """Reject a campaign content (and the repurposed output it came from, same version); the workflow's
+    await_approval step counts it as decided."""
+    content = get_content(session, merchant_id, content_id)
+    if content.status is ContentStatus.PUBLISHED:
+        raise ValueError(f"cc-{content.id} is already published; it cannot be rejected")
+    _reject_content_row(session, merchant_id, content, actor, note)
+    repurposed_id = None
+    if content.campaign_id:
+        rows = session.scalars(select(RepurposedContent).where(RepurposedContent.merchant_id == merchant_id,
+                                                               RepurposedContent.campaign_id == content.campaign_id))
+        for row in rows:
+            if (row.payload or {}).get("campaign_content_id") == content_id and row.status is not ContentStatus.PUBLISHED:
+                row.status = ContentStatus.REJECTED
+                record(session, merchant_id, actor, "content.reject", KIND_REPURPOSED, str(row.id), note=note, via=f"cc-{content_id}")
+                repurposed_id = row.id
+    session.flush()
+    return {"kind": KIND_CONTENT, "id": content_id, "repurposed_id": repurposed_id}
+
+
+def _reject_content_row(session: Session, merchant_id: str, content: CampaignContent, actor: str, note: str) -> None:
+    before = content.status
+    content.status = ContentStatus.REJECTED
+    record(session, merchant_id, actor, "content.reject", KIND_CONTENT, str(content.id), before=before.value,
+           content_hash=hash_of_content(content), note=note)

@@ -302,11 +302,20 @@ def plan(
             fail(f"--history {history}: {exc.strerror}")
         except json.JSONDecodeError as exc:
             fail(f"--history {history}: not JSON ({exc.msg} at line {exc.lineno}); see `campaigns plan --help`")
+    plan_history: PlanHistory | None = None
+    if history is None and _merchant_exists(merchant_id):
+        # no file given: the curves the pipeline fitted for this merchant, when there are any
+        from agents.ava.history import warehouse_plan_history
+        from campaigns.settings import get_settings
+
+        plan_history, why_not = warehouse_plan_history(get_settings(), merchant_id)
+        if why_not:
+            err_console.print(f"budget split: {why_not}; documented prior shares are used")
     try:
         request = PlanRequest(
             goal=Goal(type=CampaignType(goal.upper()), kpi=kpi, target=target), budget=_decimal(budget, "--budget"), currency=currency.upper(),
             start=_date(start, "--start"), end=_date(end, "--end"), timezone=zone, segments=[s.strip() for s in segments.split(",") if s.strip()],
-            channels=[c for c in channels.split(",")] if channels else None, history=PlanHistory.model_validate(history_data),
+            channels=[c for c in channels.split(",")] if channels else None, history=plan_history if plan_history is not None else PlanHistory.model_validate(history_data),
             name=name, variations=variations,
         )
     except ValidationError as exc:
@@ -385,7 +394,7 @@ def workflow_status(
     merchant: MerchantOption = None,
 ) -> None:
     """Steps of a campaign's workflow, their status, and escalations waiting for a person."""
-    from agents.ava.workflow import status
+    from agents.ava.workflow import status, step_summary
 
     data = _workflow_call(status, _merchant(merchant), campaign_id)
     if as_json:
@@ -394,28 +403,23 @@ def workflow_status(
     table = Table("step", "type", "status", "attempts", "due (UTC)", "detail", title=f"workflow of {campaign_id}: {data['state']}")
     colours = {"DONE": "green", "SKIPPED": "dim", "FAILED": "red", "WAITING": "yellow", "CANCELLED": "dim"}
     for step in data["steps"]:
-        detail = step["error"] or _detail(step)
+        detail = step["error"] or step_summary(step)
         colour = colours.get(step["status"], "white")
         table.add_row(str(step["order"]), step["type"], f"[{colour}]{step['status']}[/]", str(step["attempts"]), (step["due_at"] or "")[:16], detail[:90])
     console.print(table)
+    console.print(usage_line(data.get("usage") or {}))
     for e in data["escalations"][:5]:
         console.print(f"[red]needs a person[/] (step {e.get('step')}): {e.get('reason')}")
 
 
-def _detail(step: dict[str, Any]) -> str:
-    result = step.get("result") or {}
-    if step["type"] == "generate_content" and result.get("contents"):
-        return f"{len(result['contents'])} drafts ({result.get('engine')})"
-    if step["type"] == "await_approval" and result.get("waiting_for"):
-        return f"waiting for {len(result['waiting_for'])} approval(s): {', '.join(f'cc-{i}' for i in result['waiting_for'][:6])}"
-    if step["type"] == "schedule":
-        return f"{len(result.get('queued', []))} queued, {len(result.get('unqueued', []))} not queued"
-    if step["type"] == "monitor" and result.get("metrics"):
-        triggered = ", ".join(t["trigger"] for t in result.get("triggered", [])) or "no trigger"
-        return f"spend {result['metrics'].get('spend', 0):,.2f}; {triggered}"
-    if step["type"] == "rebalance" and result:
-        return "recommendation written" if result.get("rebalanced") else str(result.get("reason", ""))
-    return str(result.get("reason") or result.get("note") or "")
+def usage_line(usage: dict[str, Any]) -> str:
+    """One line of LLM cost for a campaign (what `campaign_usage` returns)."""
+    if not usage.get("calls"):
+        return "LLM cost: none (no model calls: offline engine)"
+    tokens = (f"{usage['input_tokens']:,} in, {usage['output_tokens']:,} out, {usage['cache_creation_input_tokens']:,} cache write, "
+              f"{usage['cache_read_input_tokens']:,} cache read")
+    unpriced = f"; {usage['unpriced_calls']} call(s) of unpriced models not counted" if usage.get("unpriced_calls") else ""
+    return f"LLM cost: ${usage['cost_usd']:,.4f} for {usage['calls']} call(s) in {usage['runs']} run(s) ({tokens} tokens){unpriced}"
 
 
 @workflow_app.command("run")

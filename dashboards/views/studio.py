@@ -1,4 +1,6 @@
-"""Content Studio: Leo's repurposed drafts by source post, variations side by side, edit, approve or reject; the approvals inbox."""
+"""Content Studio: Leo's repurposed drafts by source post, variations side by side, edit, approve or reject; the approvals inbox.
+
+Ava's plans, workflow steps and overrides are on the Orchestration page (views/orchestration.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +9,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from agents.ava import workflow
-from agents.leo.store import approve_repurposed, edit_repurposed, get_repurposed
-from campaigns.domain.enums import ContentStatus
-from campaigns.services.audit import record
+from agents.leo.store import approve_campaign_content, approve_repurposed, edit_repurposed, reject_campaign_content, reject_repurposed
 from campaigns.store.db import session_scope
 from dashboards import queries, ui
 from dashboards import formatting as fmt
@@ -43,14 +42,6 @@ def run_write(work: Any, message: str) -> None:
     st.rerun()
 
 
-def reject(session: Any, merchant_id: str, repurposed_id: int) -> None:
-    """No service rejects a repurposed draft yet: set the status on the scoped row and audit it."""
-    row = get_repurposed(session, merchant_id, repurposed_id)
-    before = row.status
-    row.status = ContentStatus.REJECTED
-    record(session, merchant_id, ui.ACTOR, "content.reject", "repurposed", str(row.id), before=before.value, content_hash=row.content_hash)
-
-
 # --- one variant -------------------------------------------------------------------------------
 def variant_card(row: dict[str, Any], merchant_id: str) -> None:
     with st.container(border=True):
@@ -78,7 +69,7 @@ def variant_card(row: dict[str, Any], merchant_id: str) -> None:
             run_write(lambda s: approve_repurposed(s, merchant_id, row["id"], ui.ACTOR, "approved in the content studio"),
                       f"Approved rc-{row['id']} as it reads now.")
         if row["status"] != "REJECTED" and reject_col.button("Reject", key=f"studio_reject_{row['id']}", icon=":material/thumb_down:"):
-            run_write(lambda s: reject(s, merchant_id, row["id"]), f"Rejected rc-{row['id']}.")
+            run_write(lambda s: reject_repurposed(s, merchant_id, row["id"], ui.ACTOR, "rejected in the content studio"), f"Rejected rc-{row['id']}.")
 
 
 def source_section(rows: list[dict[str, Any]], merchant_id: str) -> None:
@@ -98,45 +89,22 @@ def inbox(merchant_id: str) -> None:
     if awaiting.is_empty():
         st.success("Nothing waits for approval.", icon=":material/done_all:")
         return
-    st.caption(f"{awaiting.height} item(s) in DRAFT: repurposed drafts are approved above; campaign content on the Campaigns page.")
+    st.caption(f"{awaiting.height} item(s) in DRAFT. Approving binds the approval to the text as it reads now; an edit needs a new one.")
     st.dataframe(awaiting.select(pl.col("kind").alias("Kind"), pl.col("id").alias("Id"), pl.col("channel").alias("Channel"),
                                  pl.col("what").alias("What"), pl.col("campaign").alias("Campaign"), pl.col("updated_at").alias("Updated")),
                  hide_index=True, width="stretch", key="studio_inbox")
-
-
-# --- orchestration -----------------------------------------------------------------------------
-def workflows(merchant_id: str) -> None:
-    st.subheader("Orchestration")
-    campaigns = dict(queries.workflow_campaigns(queries.source(), merchant_id))
-    if not campaigns:
-        ui.empty_state("No campaign workflows yet. Ava turns a goal into a plan with steps:\n\n"
-                       "```\ncampaigns plan \"Grow autumn sales\" --save\n```", icon=":material/account_tree:")
-        return
-    campaign_id = st.selectbox("Campaign", list(campaigns), key="studio_workflow", format_func=lambda c: f"{campaigns[c]} ({c})")
-    with session_scope(queries.settings().store_url) as session:
-        data = workflow.status(session, merchant_id, campaign_id)
-    st.markdown(f"Workflow state: **{data['state']}**")
-    steps = pl.DataFrame([{k: s[k] for k in ("order", "type", "status", "attempts", "due_at", "error")} for s in data["steps"]],
-                         schema={"order": pl.Int64, "type": pl.String, "status": pl.String, "attempts": pl.Int64, "due_at": pl.String,
-                                 "error": pl.String})
-    st.dataframe(steps, hide_index=True, width="stretch")
-    if data["escalations"]:
-        st.warning(f"{len(data['escalations'])} escalation(s) wait for a person; the latest: {data['escalations'][0].get('reason')}",
-                   icon=":material/support_agent:")
-    bar = st.container(horizontal=True, gap="small")
-    for action, icon in (("pause", ":material/pause:"), ("resume", ":material/play_arrow:"), ("cancel", ":material/cancel:")):
-        if bar.button(action.capitalize(), key=f"workflow_{action}", icon=icon):
-            run_write(lambda s, a=action: getattr(workflow, a)(s, merchant_id, campaign_id, ui.ACTOR, "from the content studio"),
-                      f"Workflow of {campaign_id}: {action} done.")
-    if not steps.is_empty():
-        step_col, skip_col, retry_col = st.columns([3, 1, 1], vertical_alignment="bottom")
-        order = step_col.selectbox("Step", steps["order"].to_list(), key="workflow_step",
-                                   format_func=lambda o: f"{o}: {steps.filter(pl.col('order') == o)['type'][0]}")
-        if skip_col.button("Skip step", key="workflow_skip", icon=":material/skip_next:"):
-            run_write(lambda s: workflow.skip_step(s, merchant_id, campaign_id, order, ui.ACTOR, "skipped in the content studio"),
-                      f"Skipped step {order}.")
-        if retry_col.button("Retry step", key="workflow_retry", icon=":material/replay:"):
-            run_write(lambda s: workflow.retry_step(s, merchant_id, campaign_id, order, ui.ACTOR), f"Step {order} will run again.")
+    labels = {f"{'cc' if r['kind'] == 'campaign content' else 'rc'}-{r['id']}": f"{r['kind']} {r['id']} · {r['channel']} · {(r['what'] or '')[:60]}"
+              for r in awaiting.iter_rows(named=True)}
+    pick_col, approve_col, reject_col = st.columns([4, 1, 1], vertical_alignment="bottom")
+    picked = pick_col.selectbox("Item", list(labels), key="studio_inbox_item", format_func=labels.__getitem__)
+    kind, _, number = picked.partition("-")
+    item_id = int(number)
+    if approve_col.button("Approve", key="studio_inbox_approve", icon=":material/verified:", type="primary"):
+        approve = approve_campaign_content if kind == "cc" else approve_repurposed
+        run_write(lambda s: approve(s, merchant_id, item_id, ui.ACTOR, "approved in the approvals inbox"), f"Approved {picked} as it reads now.")
+    if reject_col.button("Reject", key="studio_inbox_reject", icon=":material/thumb_down:"):
+        reject = reject_campaign_content if kind == "cc" else reject_repurposed
+        run_write(lambda s: reject(s, merchant_id, item_id, ui.ACTOR, "rejected in the approvals inbox"), f"Rejected {picked}.")
 
 
 # --- page --------------------------------------------------------------------------------------
@@ -146,7 +114,7 @@ def main() -> None:
     merchant_id = ui.current_merchant()
     rows = queries.repurposed(queries.source(), merchant_id)
     drafts = [r for r in rows if r["status"] == "DRAFT"]
-    studio, approvals, orchestration = st.tabs(["Drafts by source post", f"Approvals inbox ({len(drafts)})", "Orchestration"])
+    studio, approvals = st.tabs(["Drafts by source post", f"Approvals inbox ({len(drafts)})"])
     with studio:
         if not rows:
             ui.empty_state("No repurposed content yet. Ask Leo to turn a blog post into posts, emails and ads:\n\n"
@@ -162,8 +130,6 @@ def main() -> None:
             source_section(picked, merchant_id)
     with approvals:
         inbox(merchant_id)
-    with orchestration:
-        workflows(merchant_id)
 
 
 main()

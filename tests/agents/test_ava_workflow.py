@@ -261,3 +261,29 @@ def test_a_campaign_gets_one_workflow(store_url, posts_dir) -> None:
         with pytest.raises(wf.WorkflowError, match="already has a workflow"):
             wf.create_workflow(session, "acme", campaign_id, plan, actor="planner")
     assert _status(store_url, campaign_id)[1] == "SKIPPED"  # no post: nothing to generate
+
+
+def test_due_times_live_in_the_column_and_old_rows_are_read_from_config(store_url, posts_dir) -> None:
+    campaign_id = _create(store_url, _plan(posts_dir))
+    steps = _steps(store_url, campaign_id)
+    # the monitor is due at mid-flight: Dec 1 to Dec 21 in Berlin is Nov 30 23:00 UTC to Dec 21 23:00 UTC, so Dec 11 11:00 UTC
+    assert steps[5].due_at == datetime(2026, 12, 11, 11, tzinfo=UTC)
+    assert all(row.due_at == datetime.fromisoformat(row.config["due_at"]) for order, row in steps.items() if order > 0)
+    assert steps[0].due_at is None
+    with session_scope(store_url) as session:
+        wf.edit_step(session, "acme", campaign_id, 1, {"due_at": "2026-11-22T10:00:00+01:00"}, "boss")
+        row = session.scalar(select(CampaignWorkflow).where(CampaignWorkflow.campaign_id == campaign_id, CampaignWorkflow.step_order == 1))
+        assert row.due_at == datetime(2026, 11, 22, 9, tzinfo=UTC) and row.config["due_at"] == "2026-11-22T09:00:00+00:00"
+        edit = next(e for e in entries(session, "acme", campaign_id) if e.action == "workflow.step_edit")
+        assert edit.details["before"]["due_at"] == NOW.isoformat()
+        # the column wins over a stale config value
+        row.config = {**row.config, "due_at": NOW.isoformat()}
+    assert _run(store_url, NOW).runs == []
+    with session_scope(store_url) as session:
+        assert wf.status(session, "acme", campaign_id)["steps"][1]["due_at"] == "2026-11-22T09:00:00+00:00"
+        # a row written before the column existed: NULL column, due time in config only
+        row = session.scalar(select(CampaignWorkflow).where(CampaignWorkflow.campaign_id == campaign_id, CampaignWorkflow.step_order == 1))
+        row.due_at = None
+        row.config = {**row.config, "due_at": "2026-11-21T09:00:00+00:00"}
+    assert _run(store_url, NOW).runs == []
+    assert [r.step_order for r in _run(store_url, datetime(2026, 11, 21, 9, tzinfo=UTC)).runs] == [1, 2]

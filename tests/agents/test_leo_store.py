@@ -87,3 +87,25 @@ def test_the_hash_covers_every_field_of_an_email(result) -> None:
     email = next(o for o in result.outputs if o.format == "email")
     assert output_hash(email) != output_hash(email.model_copy(update={"subject": email.subject + " now"}))
     assert output_hash(email) != output_hash(email.model_copy(update={"html": email.html.replace("<p>", "<p> ", 1)}))
+
+
+def test_rejecting_either_row_rejects_the_pair_and_is_audited(store_url, result) -> None:
+    from agents.leo.store import reject_campaign_content, reject_repurposed
+
+    with session_scope(store_url) as session:
+        campaign = create_campaign(session, "acme", CampaignInput(name="Zips", type="ENGAGEMENT"), "test")
+        saved = save_result(session, "acme", result, actor="test", campaign_id=campaign.id)
+        first, second = saved[0], saved[1]
+        done = reject_campaign_content(session, "acme", first.content_id, "boss", "off brand")
+        assert done == {"kind": KIND_CONTENT, "id": first.content_id, "repurposed_id": first.repurposed_id}
+        assert session.get(CampaignContent, first.content_id).status is ContentStatus.REJECTED
+        assert session.get(RepurposedContent, first.repurposed_id).status is ContentStatus.REJECTED
+        assert reject_repurposed(session, "acme", second.repurposed_id, "boss")["campaign_content_id"] == second.content_id
+        assert session.get(CampaignContent, second.content_id).status is ContentStatus.REJECTED
+        actions = [(e.action, e.entity_type) for e in entries(session, "acme", str(first.content_id))]
+        assert ("content.reject", KIND_CONTENT) in actions
+        session.get(CampaignContent, saved[2].content_id).status = ContentStatus.PUBLISHED
+        with pytest.raises(ValueError, match="already published"):
+            reject_campaign_content(session, "acme", saved[2].content_id, "boss")
+        with pytest.raises(LookupError):
+            reject_campaign_content(session, "globex", saved[3].content_id, "boss")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -40,7 +41,8 @@ def test_both_pages_render_with_the_demo(built_home, app) -> None:
     assert len(at.selectbox(key="studio_source").options) == 3
     assert "offline engine" in _texts(at) or "model" in _texts(at)
     assert any("Approvals inbox (54)" == t.label for t in at.tabs)
-    assert {"Approvals inbox", "Orchestration"} <= {h.value for h in at.subheader}
+    assert "Approvals inbox" in {h.value for h in at.subheader}
+    assert "Orchestration" not in {t.label for t in at.tabs}  # Ava's workflows have their own page
 
 
 def test_both_pages_have_an_empty_state(home, app) -> None:
@@ -117,27 +119,40 @@ def test_approve_then_edit_a_repurposed_draft(demo_copy, app) -> None:
                                                Approval.content_hash == row.content_hash)) is None
 
 
-@pytest.mark.slow
-def test_pause_a_campaign_workflow_from_the_studio(demo_copy, app) -> None:
-    from datetime import UTC, datetime
-    from decimal import Decimal
-
-    from agents.ava import workflow as wf
-    from agents.ava.models import Goal, PlanRequest
-    from agents.ava.planner import plan_campaign
+def test_the_approvals_inbox_approves_and_rejects_campaign_content_and_drafts(home, app, tmp_path) -> None:
+    from agents.leo.repurpose import repurpose
+    from agents.leo.store import save_result
     from agents.settings import AgentSettings
+    from agents.source import read_post
+    from campaigns.services.campaigns import CampaignInput, create_campaign
+    from campaigns.services.merchants import ensure_merchant
+    from campaigns.store.models import CampaignContent
 
-    request = PlanRequest(goal=Goal(type="CONVERSION", target=150), budget=Decimal("5000"), start=date(2026, 12, 1), end=date(2026, 12, 21),
-                          timezone="Europe/Berlin", channels=["x", "email"], variations=1)
-    plan = plan_campaign(request, source=None, settings=AgentSettings(llm_engine="offline"), now=datetime(2026, 11, 20, 9, tzinfo=UTC))
-    with session_scope(demo_copy.store_url) as s:
-        campaign_id = wf.create_campaign_from_plan(s, "demo", plan, actor="test")[0].id
-    at = app(demo_copy)
+    url = get_settings().store_url
+    migrate(url)
+    post = read_post(Path(__file__).resolve().parents[1] / "agents" / "posts" / "short.md")
+    with session_scope(url) as s:
+        ensure_merchant(s, "acme")
+        campaign = create_campaign(s, "acme", CampaignInput(name="Zips", type="ENGAGEMENT"), "test")
+        saved = save_result(s, "acme", repurpose(post, ["x"], 2, settings=AgentSettings(llm_engine="offline")), actor="test", campaign_id=campaign.id)
+        loose = save_result(s, "acme", repurpose(post, ["facebook"], 1, settings=AgentSettings(llm_engine="offline")), actor="test")
+    at = app(get_settings())
     at.switch_page(STUDIO).run()
     assert_clean(at)
-    assert at.selectbox(key="studio_workflow").value == campaign_id
-    at.button(key="workflow_pause").click().run()
+    options = at.selectbox(key="studio_inbox_item").options
+    labels = {o.split(" · ")[0] for o in options}  # AppTest lists the shown labels
+    assert {f"campaign content {saved[0].content_id}", f"campaign content {saved[1].content_id}", f"repurposed {loose[0].repurposed_id}"} <= labels
+    at.selectbox(key="studio_inbox_item").set_value(f"cc-{saved[0].content_id}").run()
+    at.button(key="studio_inbox_approve").click().run()
     assert_clean(at)
-    assert f"Workflow of {campaign_id}: pause done." in _texts(at)
-    with session_scope(demo_copy.store_url) as s:
-        assert wf.status(s, "demo", campaign_id)["state"] == "paused"
+    assert f"Approved cc-{saved[0].content_id}" in _texts(at)
+    at.selectbox(key="studio_inbox_item").set_value(f"rc-{loose[0].repurposed_id}").run()
+    at.button(key="studio_inbox_reject").click().run()
+    assert_clean(at)
+    with session_scope(url) as s:
+        content = s.get(CampaignContent, saved[0].content_id)
+        assert content.status is ContentStatus.APPROVED
+        assert s.get(RepurposedContent, saved[0].repurposed_id).status is ContentStatus.APPROVED  # the same version, both rows
+        assert s.scalar(select(Approval).where(Approval.content_id == content.id, Approval.content_hash == content.content_hash)) is not None
+        assert s.get(RepurposedContent, loose[0].repurposed_id).status is ContentStatus.REJECTED
+    assert f"campaign content {saved[0].content_id}" not in {o.split(" · ")[0] for o in at.selectbox(key="studio_inbox_item").options}
