@@ -30,6 +30,8 @@ PAGES = {
         st.Page(str(PAGE_DIR / "audiences.py"), title="Audiences", icon=":material/groups:"),
         st.Page(str(PAGE_DIR / "social.py"), title="Social Scheduler", icon=":material/schedule_send:"),
         st.Page(str(PAGE_DIR / "studio.py"), title="Content Studio", icon=":material/auto_fix_high:"),
+        st.Page(str(PAGE_DIR / "orchestration.py"), title="Orchestration", icon=":material/account_tree:"),
+        st.Page(str(PAGE_DIR / "email_designer.py"), title="Email Designer", icon=":material/mail:"),
     ],
 }
 

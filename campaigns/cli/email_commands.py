@@ -74,6 +74,8 @@ def create(
     subject: Annotated[str, typer.Option("--subject", help="Subject line; merge tags like {{ first_name }} work.")],
     template: Annotated[str | None, typer.Option("--template", help="Email template name (default: a short built-in body).")] = None,
     preview_text: Annotated[str, typer.Option("--preview-text", help="The line inboxes show after the subject.")] = "",
+    send_window_hours: Annotated[int | None, typer.Option("--send-window-hours", min=1, max=72,
+                                                           help="Send-time optimisation: each contact gets it at their best hour within this many hours.")] = None,
     merchant: MerchantOption = None,
     actor: ActorOption = "cli",
 ) -> None:
@@ -82,7 +84,7 @@ def create(
     try:
         with session_scope(url) as session:
             ec = delivery.create_email_campaign(session, _merchant(merchant), campaign_id=campaign, segment_id=segment, subject=subject,
-                                                actor=actor, template_name=template, preview_text=preview_text)
+                                                actor=actor, template_name=template, preview_text=preview_text, send_window_hours=send_window_hours)
             ec_id = ec.id
     except EXPECTED as exc:
         fail(str(exc))
@@ -111,7 +113,7 @@ def send(
             # a send that could not start must not take the snapshot either
             delivery.check_config(settings, chosen, sender=sender, public_url=public_url)
             if status in (EmailCampaignStatus.DRAFT, EmailCampaignStatus.SCHEDULED):
-                delivery.prepare_send(session, merchant_id, ec_id, actor)
+                delivery.prepare_send(session, merchant_id, ec_id, actor, provider=chosen)  # its throttle caps each planned hour
         with session_scope(url) as session:
             counts = delivery.campaign_counts(session, merchant_id, ec_id)
         todo = counts["pending"] + counts["sending"]
@@ -226,3 +228,12 @@ def serve_unsubscribe(
     with make_server(host, port, app_) as server:
         console.print(f"unsubscribe endpoint on http://{host}:{port}/ (links point at {settings.public_url or 'CAMPAIGNS_PUBLIC_URL, unset'})")
         server.serve_forever()
+
+
+from campaigns.cli import ab_commands  # noqa: E402  (registered last: ab-create, ab-report, ab-decide)
+
+ab_commands.register(app)
+
+from campaigns.cli import email_template_commands  # noqa: E402  (preview, test-send, templates ...)
+
+email_template_commands.register(app)

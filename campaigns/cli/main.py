@@ -33,12 +33,19 @@ app.add_typer(social_commands.accounts_app, name="accounts", help="Connect socia
 app.add_typer(social_commands.social_app, name="social", help="Schedule, list and publish social posts.")
 app.add_typer(email_commands.app, name="email", help="Create and send email campaigns; unsubscribe and suppress addresses.")
 app.add_typer(agent_commands.workflow_app, name="workflow", help="Run and steer campaign workflows.")
+from campaigns.cli import automation_commands  # noqa: E402
+app.add_typer(automation_commands.app, name="automations", help="Automation workflows: create from a flow file, activate, pause, run due steps.")
+from campaigns.cli.segment_commands import contacts_app, segments_app  # noqa: E402
+app.add_typer(segments_app, name="segments", help="Preview, save and list audience segments (rules on fields, tags, events, RFM).")
+app.add_typer(contacts_app, name="contacts", help="Import contact events (opens, clicks, purchases) from CSV.")
 app.command("status")(status_command.status)
 app.command("repurpose")(agent_commands.repurpose)
 app.command("repurpose-report")(agent_commands.repurpose_report)
 app.command("plan")(agent_commands.plan)
 app.command("approve")(agent_commands.approve)
 app.command("optimize")(optimize_commands.optimize)
+from campaigns.cli import budget_commands  # noqa: E402
+app.command("rebalance")(budget_commands.rebalance)
 
 
 class ImportKind(StrEnum):

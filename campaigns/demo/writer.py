@@ -10,9 +10,12 @@ import polars as pl
 from sqlalchemy import delete
 
 from campaigns.demo import truth
+from campaigns.demo.contact_events import demo_contact_events
 from campaigns.demo.blog_posts import POSTS
 from campaigns.demo.generator import DEMO_MERCHANT, DEMO_MERCHANT_NAME, DemoData
 from campaigns.services.audit import record
+from campaigns.services.contact_events import store_events
+from campaigns.services.email_templates import install_starters
 from campaigns.services.merchants import ensure_merchant
 from campaigns.settings import Settings
 from campaigns.store.db import migrate, session_scope
@@ -30,6 +33,7 @@ def write_demo(settings: Settings, data: DemoData, progress=None) -> dict[str, i
         session.execute(delete(Merchant).where(Merchant.id == DEMO_MERCHANT))
         session.flush()
         ensure_merchant(session, DEMO_MERCHANT, DEMO_MERCHANT_NAME, timezone="America/New_York", actor="demo-data")
+        install_starters(session, DEMO_MERCHANT, actor="demo-data")
         for c in data.campaigns:
             session.add(
                 Campaign(
@@ -45,16 +49,24 @@ def write_demo(settings: Settings, data: DemoData, progress=None) -> dict[str, i
             session.flush()
             account_ids[a["id"]] = account.id  # the store assigns ids; posting history must follow them
         session.flush()
-        for row in data.contacts.iter_rows(named=True):
-            session.add(
-                Contact(merchant_id=DEMO_MERCHANT, email=row["email"], first_name=row["first_name"], timezone=row["timezone"],
-                        tags=["customer"] if row["engagement"] > 0.3 else ["prospect"], attributes={"demo_contact_id": row["contact_id"]})
-            )
-        session.add(Segment(merchant_id=DEMO_MERCHANT, name="Engaged readers", rules={"all": [{"event": "opened", "within_days": 30}]}))
+        contacts = {
+            row["contact_id"]: Contact(merchant_id=DEMO_MERCHANT, email=row["email"], first_name=row["first_name"], timezone=row["timezone"],
+                                       tags=["customer"] if row["engagement"] > 0.3 else ["prospect"],
+                                       attributes={"demo_contact_id": row["contact_id"]})
+            for row in data.contacts.iter_rows(named=True)
+        }
+        session.add_all(contacts.values())
+        session.flush()
+        events = demo_contact_events(data, {demo_id: c.id for demo_id, c in contacts.items()})
+        added_events = store_events(session, events)
+        session.add(Segment(merchant_id=DEMO_MERCHANT, name="Engaged readers",
+                            rules={"all": [{"event": "opened", "op": "within_days", "days": 30}]}))
         session.add(Segment(merchant_id=DEMO_MERCHANT, name="Customers", rules={"all": [{"field": "tags", "op": "contains", "value": "customer"}]}))
+        session.add(Segment(merchant_id=DEMO_MERCHANT, name="Win back", rules={"all": [{"rfm": ["at_risk", "cant_lose"]}]}))
         record(session, DEMO_MERCHANT, "demo-data", "demo.generate", "merchant", DEMO_MERCHANT, seed=data.seed, scale=data.scale.name, as_of=data.as_of.isoformat())
         counts["campaigns"] = len(data.campaigns)
         counts["contacts"] = data.contacts.height
+        counts["contact_events"] = added_events
     if progress:
         progress("store")
     clear_landing(settings.landing_dir, DEMO_MERCHANT)

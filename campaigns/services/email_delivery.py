@@ -24,9 +24,9 @@ Guarantees:
   (NEEDS_REVIEW) instead of out again; rows never handed off are simply sent.
 * A batch the provider partly accepted marks the accepted recipients SENT; only the rest is retried.
 
-Rendering is deliberately small until full templates land: Jinja2's SandboxedEnvironment
-(HTML autoescaped, StrictUndefined) renders the campaign once per batch into the provider's
-per-recipient placeholder form (``{{first_name}}``); the publisher then fills each recipient's
+Rendering (campaigns.email.templates: static check, Jinja2's immutable sandbox with HTML autoescaped
+and StrictUndefined, the base layout, inlined CSS, a generated text part) turns the campaign once per
+batch into the provider's per-recipient placeholder form (``{{first_name}}``); the publisher then fills each recipient's
 values (SMTP locally with HTML escaping, SendGrid substitutions, Mailgun recipient variables),
 so 1,000 recipients stay one SendGrid request. Merge tags: first_name, last_name, email,
 unsubscribe_url (per recipient) and merchant_name, subject, preview_text (per campaign).
@@ -35,7 +35,6 @@ unsubscribe_url (per recipient) and merchant_name, subject, preview_text (per ca
 from __future__ import annotations
 
 import hashlib
-import html as html_lib
 import logging
 import re
 import time
@@ -46,15 +45,15 @@ from email.utils import parseaddr
 from typing import Any, Literal
 
 import polars as pl
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup
+from jinja2 import TemplateError
 from pydantic import ValidationError
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from campaigns.domain.enums import EmailCampaignStatus
+from campaigns.email import templates as email_templates
+from campaigns.email.layout import with_layout
 from campaigns.services import segments as segment_rules
 from campaigns.services.approvals import KIND_EMAIL, NotApprovedError, approval_for, approve, content_hash, record_author_approval
 from campaigns.services.audit import record
@@ -176,7 +175,8 @@ def _template_html(session: Session, ec: EmailCampaign) -> str:
     if ec.template_id is None:
         return DEFAULT_HTML
     template = session.scalar(select(EmailTemplate).where(EmailTemplate.merchant_id == ec.merchant_id, EmailTemplate.id == ec.template_id))
-    return template.html if template is not None and template.html.strip() else DEFAULT_HTML
+    # the layout rides along as a first-line Jinja comment, so the approval hash covers it too
+    return with_layout(template.html, template.layout) if template is not None and template.html.strip() else DEFAULT_HTML
 
 
 def email_content_hash(subject: str, preview_text: str, template_html: str) -> str:
@@ -198,12 +198,15 @@ def create_email_campaign(
     actor: str,
     template_name: str | None = None,
     preview_text: str = "",
+    send_window_hours: int | None = None,
 ) -> EmailCampaign:
     """A DRAFT email campaign. The author's own subject and body count as approved by them (recorded as such)."""
     merchant = require_merchant(session, merchant_id)
     subject, preview_text = subject.strip(), preview_text.strip()
     if not subject:
         raise EmailDeliveryError("subject: write a subject line")
+    if send_window_hours is not None and not 1 <= send_window_hours <= 72:
+        raise EmailDeliveryError(f"send window {send_window_hours} h: use 1 to 72 hours (each contact gets the email at their best hour within it)")
     if len(subject) > 300 or len(preview_text) > 150:
         raise EmailDeliveryError("subject is at most 300 characters and preview text at most 150; shorten it")
     campaign = session.scalar(select(Campaign).where(Campaign.merchant_id == merchant_id, Campaign.id == campaign_id))
@@ -219,7 +222,7 @@ def create_email_campaign(
             known = ", ".join(session.scalars(select(EmailTemplate.name).where(EmailTemplate.merchant_id == merchant_id).order_by(EmailTemplate.name))) or "none yet"
             raise EmailDeliveryError(f"no email template named {template_name!r} (known: {known})")
     ec = EmailCampaign(merchant_id=merchant_id, campaign_id=campaign.id, segment_id=segment.id, template_id=template.id if template else None,
-                       subject=subject, preview_text=preview_text, status=EmailCampaignStatus.DRAFT)
+                       subject=subject, preview_text=preview_text, status=EmailCampaignStatus.DRAFT, send_window_hours=send_window_hours)
     render_campaign(subject, preview_text, template.html if template and template.html.strip() else DEFAULT_HTML, merchant.name)
     session.add(ec)
     session.flush()
@@ -245,55 +248,36 @@ def _require_approved(session: Session, ec: EmailCampaign) -> None:
 
 # --- rendering ---------------------------------------------------------------------------------
 
-_HTML_ENV = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
-_TEXT_ENV = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
-_TAG = re.compile(r"<[^>]+>")
-_BLOCK_END = re.compile(r"(?i)</(p|div|h[1-6]|li|tr)>|<br\s*/?>")
-_LINK = re.compile(r"""(?is)<a\s[^>]*href=["']([^"']+)["'][^>]*>(.*?)</a>""")
-
-
-@dataclass(frozen=True)
-class RenderedCampaign:
-    """Subject, HTML and text with per-recipient placeholders (``{{first_name}}``) left for the publisher."""
-
-    subject: str
-    html: str
-    text: str
+# Rendering lives in campaigns.email.templates (static check, immutable sandbox, layout, CSS inlining, text part);
+# this section adapts it to email campaigns, which are marketing mail and so always need an unsubscribe link.
+RenderedCampaign = email_templates.RenderedEmail
 
 
 def render_campaign(subject: str, preview_text: str, template_html: str, merchant_name: str) -> RenderedCampaign:
-    per_recipient = (*MERGE_FIELDS, "unsubscribe_url")
-    text_context: dict[str, Any] = {name: "{{" + name + "}}" for name in per_recipient}
-    text_context.update(merchant_name=merchant_name, preview_text=preview_text)
+    """Subject, HTML and text with per-recipient placeholders; `template_html` may start with the base-layout directive."""
     try:
-        rendered_subject = _TEXT_ENV.from_string(subject).render({**text_context, "subject": ""}).strip()
-        html_context = {**{name: Markup("{{" + name + "}}") for name in per_recipient}, "merchant_name": merchant_name,
-                        "preview_text": preview_text, "subject": rendered_subject}
-        body = _HTML_ENV.from_string(template_html).render(html_context)
-    except TemplateError as exc:
-        known = ", ".join((*per_recipient, *CAMPAIGN_FIELDS))
-        raise EmailTemplateError(f"the subject or template does not render ({exc}); merge tags are {known}") from None
-    text = _html_to_text(body)
+        rendered = email_templates.render_email(subject, preview_text, template_html, merchant_name, category="marketing")
+    except (email_templates.TemplateProblemsError, TemplateError) as exc:
+        problems = "; ".join(map(str, email_templates.problems_of(exc)))
+        raise EmailTemplateError(f"the subject or template does not render ({problems}); merge tags are {email_templates.known_tags()}") from None
+    text = rendered.text
     if "{{unsubscribe_url}}" not in text:
         text += "\n\nUnsubscribe: {{unsubscribe_url}}"
-    allowed = set(per_recipient)
-    for part in (rendered_subject, body, text):
+    allowed = {*rendered.merge, *MERGE_FIELDS, "unsubscribe_url"}
+    for part in (rendered.subject, rendered.html, text):
         if stray := {m.group(1) for m in placeholder_pattern().finditer(part)} - allowed:
             raise EmailTemplateError(f"the rendered email still holds {{{{ {', '.join(sorted(stray))} }}}}; remove the braces from the subject or preview text")
-    if not rendered_subject:
+    if not rendered.subject:
         raise EmailTemplateError("the subject renders empty; write a subject line")
-    return RenderedCampaign(rendered_subject, body, text)
+    return RenderedCampaign(rendered.subject, rendered.html, text, rendered.merge)
 
 
 def _html_to_text(body: str) -> str:
-    text = _TAG.sub("", _BLOCK_END.sub("\n", _LINK.sub(lambda m: f"{m.group(2)}: {m.group(1)}", body)))
-    lines = [" ".join(line.split()) for line in html_lib.unescape(text).splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return email_templates.html_to_text(body)
 
 
 def _merge_value(value: Any) -> str:
-    # the publishers refuse a batch whose values hold < or > (they would become HTML), and braces would be re-read as placeholders
-    return re.sub(r"[<>{}]", "", str(value or "")).strip()[:200]
+    return email_templates.merge_value(value)
 
 
 def _display_name(values: Mapping[str, str]) -> str:
@@ -303,7 +287,7 @@ def _display_name(values: Mapping[str, str]) -> str:
 
 def render_for_recipient(rendered: RenderedCampaign, values: Mapping[str, str], unsubscribe: str) -> RenderedCampaign:
     """What one recipient sees (for previews and tests); the publishers do the same substitution."""
-    merged = {**{k: _merge_value(v) for k, v in values.items()}, "unsubscribe_url": unsubscribe}
+    merged = {**rendered.recipient_values(values), "unsubscribe_url": unsubscribe}  # defaults and filters applied per recipient
     return RenderedCampaign(fill_placeholders(rendered.subject, merged), fill_placeholders(rendered.html, merged, escape=True),
                             fill_placeholders(rendered.text, merged))
 
@@ -326,10 +310,14 @@ def _insert(session: Session):
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-def prepare_send(session: Session, merchant_id: str, email_campaign_id: int, actor: str, now: datetime | None = None) -> PrepareResult:
-    """Snapshot the segment into PENDING/SUPPRESSED rows and move the email campaign to SENDING (audited).
+def prepare_send(session: Session, merchant_id: str, email_campaign_id: int, actor: str, now: datetime | None = None,
+                 provider: str | None = None) -> PrepareResult:
+    """Snapshot the recipients into PENDING/SUPPRESSED rows and move the email campaign to SENDING (audited).
 
-    One transaction (the caller's). Already SENDING: nothing is added, the counts come back.
+    Recipients: the segment (broadcast), or the contacts assigned to the A/B cell (ab_variant) or to the
+    remainder (ab_remainder). With `send_window_hours` (or a send-time A/B variant) each row's
+    next_attempt_at is the contact's best hour, spread within `provider`'s hourly capacity (default: the
+    configured provider). One transaction (the caller's). Already SENDING: nothing is added, the counts come back.
     """
     now = now or utcnow()
     ec = get_email_campaign(session, merchant_id, email_campaign_id)
@@ -337,13 +325,15 @@ def prepare_send(session: Session, merchant_id: str, email_campaign_id: int, act
         return PrepareResult(ec.id, 0, campaign_counts(session, merchant_id, ec.id))
     if ec.status not in (EmailCampaignStatus.DRAFT, EmailCampaignStatus.SCHEDULED):
         raise EmailDeliveryError(f"email campaign {ec.id} is {ec.status.value}; only DRAFT or SCHEDULED ones can be sent (create a new one to send again)")
-    if ec.segment_id is None:
+    from campaigns.services import ab_tests
+
+    if ec.kind not in ab_tests.AB_KINDS and ec.segment_id is None:
         raise EmailDeliveryError(f"email campaign {ec.id} has no segment (it was deleted?); create the email campaign again with --segment")
     segment = session.scalar(select(Segment).where(Segment.merchant_id == merchant_id, Segment.id == ec.segment_id))
-    if segment is None:
+    if segment is None and ec.kind not in ab_tests.AB_KINDS:
         raise EmailDeliveryError(f"segment {ec.segment_id} of email campaign {ec.id} does not exist")
     merchant = require_merchant(session, merchant_id)
-    render_campaign(ec.subject, ec.preview_text, _template_html(session, ec), merchant.name)
+    rendered = render_campaign(ec.subject, ec.preview_text, _template_html(session, ec), merchant.name)
     _require_approved(session, ec)
     # claim the transition first: a second prepare running at the same moment waits here, then finds SENDING
     before = ec.status
@@ -353,9 +343,13 @@ def prepare_send(session: Session, merchant_id: str, email_campaign_id: int, act
     session.refresh(ec)
     if moved != 1:
         return PrepareResult(ec.id, 0, campaign_counts(session, merchant_id, ec.id))
-    query = (segment_rules.contacts_query(merchant_id, segment.rules, now)
-             .with_only_columns(Contact.id, Contact.email, Contact.first_name, Contact.last_name, Contact.subscribed).order_by(Contact.id))
+    columns = (Contact.id, Contact.email, Contact.first_name, Contact.last_name, Contact.subscribed, Contact.timezone, Contact.attributes)
+    if ec.kind in ab_tests.AB_KINDS:
+        query = ab_tests.recipients_query(session, ec).with_only_columns(*columns).order_by(Contact.id)
+    else:
+        query = segment_rules.contacts_query(merchant_id, segment.rules, now).with_only_columns(*columns).order_by(Contact.id)
     contacts = session.execute(query).all()
+    send_at = ab_tests.planned_send_times(session, ec, [(c.id, c.timezone) for c in contacts], now, _hourly_capacity(provider))
     suppressed = suppressed_emails(session, merchant_id, (c.email for c in contacts))
     rows, seen = [], set()
     for contact in contacts:
@@ -366,8 +360,10 @@ def prepare_send(session: Session, merchant_id: str, email_campaign_id: int, act
         row: dict[str, Any] = {
             "merchant_id": merchant_id, "email_campaign_id": ec.id, "contact_id": contact.id, "email": contact.email.strip(),
             "idempotency_key": idempotency_key(ec.id, address), "status": EmailSendStatus.PENDING, "attempts": 0,
-            "merge_values": {"first_name": contact.first_name or "", "last_name": contact.last_name or "", "email": contact.email.strip()},
+            # contact fields plus the custom fields the email prints, as they are now (defaults apply when filled)
+            "merge_values": email_templates.merge_snapshot(contact.first_name, contact.last_name, contact.email, contact.attributes, rendered),
             "reason_code": None, "reason": None, "finished_at": None, "created_at": now, "updated_at": now,
+            "next_attempt_at": send_at.get(contact.id),
         }
         if address in suppressed:
             reason = suppressed[address]
@@ -383,9 +379,18 @@ def prepare_send(session: Session, merchant_id: str, email_campaign_id: int, act
     counts = campaign_counts(session, merchant_id, ec.id)
     ec.stats = counts
     record(session, merchant_id, actor, "email.prepare", "email_campaign", str(ec.id), before=before.value, after=EmailCampaignStatus.SENDING.value,
-           segment_id=segment.id, recipients=len(rows), **{k: v for k, v in counts.items() if k in ("pending", "suppressed")})
+           segment_id=ec.segment_id, kind=ec.kind, recipients=len(rows), scheduled=len(send_at),
+           **{k: v for k, v in counts.items() if k in ("pending", "suppressed")})
     session.flush()
     return PrepareResult(ec.id, added, counts)
+
+
+def _hourly_capacity(provider: str | None) -> int | None:
+    from campaigns.email.send_time import hourly_capacity
+    from campaigns.settings import get_settings
+
+    limits = PROVIDER_LIMITS.get(provider or get_settings().email_provider)
+    return hourly_capacity(limits.per_second) if limits else None
 
 
 def campaign_counts(session: Session, merchant_id: str, email_campaign_id: int) -> dict[str, int]:
@@ -666,7 +671,7 @@ def _send_claimed(run: _Run, rows: list[_Row]) -> None:
     recipients: dict[int, EmailRecipient] = {}
     invalid: dict[int, _Outcome] = {}
     for row in rows:
-        values = {name: _merge_value(row.merge_values.get(name, "")) for name in MERGE_FIELDS}
+        values = run.rendered.recipient_values(row.merge_values)  # every placeholder, defaults applied
         token = run.signer.sign(UnsubscribeClaim(run.merchant_id, row.contact_id, run.ec_id, row.id))
         try:
             recipients[row.id] = EmailRecipient(email=row.email, name=_display_name(values), unsubscribe_url=unsubscribe_url(run.public_url, token),

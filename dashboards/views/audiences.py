@@ -8,7 +8,7 @@ from campaigns.services.segments import EVERYONE, RuleError, describe, validate_
 from campaigns.store.db import session_scope
 from dashboards import actions, queries, ui, wizard
 from dashboards import formatting as fmt
-from dashboards.rule_builder import rule_builder
+from dashboards.rule_builder import render_segment_builder
 from dashboards.ui import field_error, seed
 
 
@@ -32,24 +32,14 @@ def saved_segments(merchant_id: str) -> list[dict]:
 
 
 def builder(merchant_id: str, segments: list[dict]) -> dict | None:
-    source = queries.source()
     st.subheader("Build a segment")
     options = [None, *[g["id"] for g in segments]]
     names = {g["id"]: g["name"] for g in segments}
     start_from = st.selectbox("Start from", options, key="audience_start", format_func=lambda i: "An empty rule" if i is None else names[i])
     initial = next((g["rules"] for g in segments if g["id"] == start_from), EVERYONE)
-    rules_col, size_col = st.columns([3, 2], gap="large")
-    with rules_col:
-        rules, problem = rule_builder("aud_rules", initial, seed_name=f"segment:{start_from}")
-    with size_col:
-        if problem is None:
-            key = wizard.rules_json(rules)
-            st.metric("Contacts matching", fmt.number(queries.segment_size(source, merchant_id, key)), border=True)
-            st.metric("Of them subscribed to email", fmt.number(queries.segment_size(source, merchant_id, key, True)), border=True)
-            st.caption(f"Who: {describe(rules)}.")
-        else:
-            st.metric("Contacts matching", fmt.MISSING, border=True)
-            st.caption("Fix the rule to see the size.")
+    # the same editor and live size the Email Designer embeds
+    rules = render_segment_builder(merchant_id, "aud_rules", initial, seed_name=f"segment:{start_from}")
+    problem = None if rules is not None else "invalid rule"
     with st.container(border=True):
         name_col, save_col = st.columns([4, 1], vertical_alignment="bottom")
         seed(f"audience_name_{start_from}", names.get(start_from, ""))

@@ -22,6 +22,8 @@ PAGES = {
     "Audiences": "views/audiences.py",
     "Social Scheduler": "views/social.py",
     "Content Studio": "views/studio.py",
+    "Orchestration": "views/orchestration.py",
+    "Email Designer": "views/email_designer.py",
 }
 
 

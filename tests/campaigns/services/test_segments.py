@@ -118,7 +118,7 @@ def test_every_count_is_scoped_to_one_merchant(store_url: str) -> None:
         ({"all": [{"field": "timezone", "op": "in", "value": []}]}, "rules.all[0].value", "non-empty list"),
         ({"all": [{"field": "timezone", "op": "in", "value": ["UTC", 4]}]}, "rules.all[0].value[1]", "must be text"),
         ({"any": [{"field": "tags", "op": "contains", "value": "a", "extra": 1}]}, "rules.any[0]", "unknown keys extra"),
-        ({"all": [{"any": [{"event": "opened", "within_days": 30}]}]}, "rules.all[0].any[0]", "event conditions are not supported"),
+        ({"all": [{"any": [{"event": "opened", "within_days": 30}]}]}, "rules.all[0].any[0]", "unknown keys within_days"),
         ({"all": [{"all": [{"all": [{"all": [{"all": []}]}]}]}]}, "rules.all[0].all[0].all[0].all[0].all", "nest at most"),
     ],
 )

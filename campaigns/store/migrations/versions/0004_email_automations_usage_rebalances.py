@@ -163,7 +163,7 @@ def upgrade() -> None:
     op.create_table('contact_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('contact_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.String(length=20), nullable=False, server_default='broadcast'),
+    sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('occurred_at', campaigns.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('email_campaign_id', sa.Integer(), nullable=True),
     sa.Column('value', sa.Numeric(precision=14, scale=2), nullable=True),

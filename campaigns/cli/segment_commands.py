@@ -1,0 +1,143 @@
+"""`campaigns segments ...` (preview, save, list) and `campaigns contacts import-events`.
+
+Rules files hold the JSON rule language of `campaigns.services.segments`; a bad file or rule
+exits with code 2 and names the file and the path inside the rule (``rules.all[1].days``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from campaigns.cli.output import console, fail
+from campaigns.imports.validate import ImportValidationError
+from campaigns.services import contact_events
+from campaigns.services import segments as sg
+from campaigns.services.merchants import UnknownMerchantError, require_merchant
+from campaigns.settings import get_settings
+from campaigns.store.db import migrate, session_scope
+from campaigns.store.types import utcnow
+
+segments_app = typer.Typer(no_args_is_help=True, help="Preview, save and list audience segments.")
+contacts_app = typer.Typer(no_args_is_help=True, help="Contacts: import their events (opens, clicks, purchases).")
+
+MerchantOption = Annotated[str | None, typer.Option("--merchant", help="Merchant id (default CAMPAIGNS_DEFAULT_MERCHANT).")]
+RulesOption = Annotated[Path, typer.Option("--rules", help='A JSON rules file, e.g. {"all": [{"event": "opened", "op": "within_days", "days": 30}]}.')]
+
+
+def _store_and_merchant(merchant: str | None) -> tuple[str, str]:
+    settings = get_settings()
+    migrate(settings.store_url)
+    merchant_id = merchant or settings.default_merchant
+    try:
+        with session_scope(settings.store_url) as session:
+            require_merchant(session, merchant_id)
+    except UnknownMerchantError as exc:
+        fail(str(exc))
+    return settings.store_url, merchant_id
+
+
+def read_rules(path: Path) -> dict[str, Any]:
+    """The rules in `path`, validated; exits 2 naming the file and the rule path on any problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fail(f"{path}: file not found; give the path of a JSON rules file")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{path}: cannot be read ({exc}); save it as UTF-8 JSON")
+    try:
+        rules = json.loads(text or "{}")
+    except json.JSONDecodeError as exc:
+        fail(f"{path.name}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
+    try:
+        sg.validate_rules(rules)
+    except sg.RuleError as exc:
+        fail(f"{path.name}: {exc}")
+    return rules
+
+
+@segments_app.command()
+def preview(
+    rules: RulesOption,
+    merchant: MerchantOption = None,
+    sample: Annotated[int, typer.Option("--sample", min=0, max=500, help="How many matching contacts to list.")] = 10,
+) -> None:
+    """How many contacts match the rules now, who they are in words, and a sample of them."""
+    parsed = read_rules(rules)
+    url, merchant_id = _store_and_merchant(merchant)
+    now = utcnow()
+    with session_scope(url) as session:
+        total = sg.count_contacts(session, merchant_id, parsed, now=now)
+        subscribed = sg.count_contacts(session, merchant_id, parsed, now=now, subscribed_only=True)
+        people = sg.sample_contacts(session, merchant_id, parsed, limit=sample, now=now) if sample else []
+        scores = sg.contact_rfm(session, merchant_id, [c.id for c in people], now=now)
+    console.print(f"Who: {sg.describe(parsed)}", highlight=False)
+    console.print(f"[bold]{total:,}[/] contacts of {merchant_id} match ({subscribed:,} subscribed to email), as of {now:%Y-%m-%d %H:%M} UTC")
+    if people:
+        table = Table("id", "email", "name", "time zone", "tags", "subscribed", "RFM", title=f"first {len(people)} by id")
+        for c in people:
+            r = scores.get(c.id)
+            table.add_row(str(c.id), c.email, f"{c.first_name} {c.last_name}".strip(), c.timezone, ", ".join(map(str, c.tags or [])),
+                          "yes" if c.subscribed else "no", f"{r[3]} ({r[0]}{r[1]}{r[2]})" if r else "-")
+        console.print(table)
+    console.print("Membership is taken again at send time; save it with [bold]campaigns segments save[/]")
+
+
+@segments_app.command()
+def save(
+    name: Annotated[str, typer.Option("--name", help="Segment name; an existing segment with this name gets the new rules.")],
+    rules: RulesOption,
+    merchant: MerchantOption = None,
+    actor: Annotated[str, typer.Option("--actor", help="Who does this, for the audit log.")] = "cli",
+) -> None:
+    """Save (or replace by name) a segment for email campaigns to target."""
+    parsed = read_rules(rules)
+    url, merchant_id = _store_and_merchant(merchant)
+    try:
+        with session_scope(url) as session:
+            segment = sg.save_segment(session, merchant_id, name, parsed, actor)
+            size = sg.count_contacts(session, merchant_id, parsed)
+            segment_id = segment.id
+    except ValueError as exc:
+        fail(str(exc))
+    console.print(f"saved segment {segment_id} “{name.strip()}”: {sg.describe(parsed)} ({size:,} contacts now)", highlight=False)
+    console.print(f"Next: [bold]campaigns email create --segment {segment_id}[/] ...")
+
+
+@segments_app.command("list")
+def list_segments(merchant: MerchantOption = None) -> None:
+    """Saved segments with their size now."""
+    url, merchant_id = _store_and_merchant(merchant)
+    table = Table("id", "name", "who", "contacts", title=f"segments of {merchant_id}")
+    with session_scope(url) as session:
+        segments = sg.list_segments(session, merchant_id)
+        for segment in segments:
+            try:
+                size, who = f"{sg.count_contacts(session, merchant_id, segment.rules):,}", sg.describe(segment.rules)
+            except sg.RuleError as exc:
+                size, who = "-", f"invalid rule: {exc}; save it again with campaigns segments save"
+            table.add_row(str(segment.id), segment.name, who, size)
+    if not segments:
+        console.print(f"{merchant_id} has no segments yet; preview one with [bold]campaigns segments preview --rules FILE.json[/]")
+        return
+    console.print(table)
+
+
+@contacts_app.command("import-events")
+def import_events(
+    file: Annotated[Path, typer.Argument(help="CSV: email or contact_id, kind, occurred_at (with zone), value, event_key, email_campaign_id.")],
+    merchant: MerchantOption = None,
+) -> None:
+    """Import contact events from CSV: all or nothing; re-importing the same events adds nothing."""
+    url, merchant_id = _store_and_merchant(merchant)
+    try:
+        with console.status(f"importing {file.name}"), session_scope(url) as session:
+            result = contact_events.import_events_csv(session, merchant_id, file)
+    except ImportValidationError as exc:
+        fail(str(exc))
+    console.print(f"{file.name}: {result.rows:,} rows, {result.added:,} new events for {merchant_id}, "
+                  f"{result.already_there:,} already imported", highlight=False)

@@ -1,0 +1,1 @@
+"""Email marketing: templates and their gallery, layout and text part, A/B tests, send times, automations."""

@@ -1,0 +1,1 @@
+"""Email pages' tabs (the lead assembles them into the Email Designer page)."""

@@ -1,0 +1,52 @@
+"""The A/B tab in Streamlit's AppTest: the empty state, a validated form, and a started test's results with the decision stated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from campaigns.services import campaigns as campaign_service
+from campaigns.services.merchants import ensure_merchant
+from campaigns.services.segments import save_segment
+from campaigns.settings import get_settings
+from campaigns.store.db import migrate, session_scope
+from campaigns.store.models import Contact
+
+
+def _page() -> None:
+    from dashboards.views.email import ab_tab
+
+    ab_tab.render("acme")
+
+
+@pytest.fixture
+def store(home: Path) -> str:
+    url = get_settings().store_url
+    migrate(url)
+    with session_scope(url) as s:
+        ensure_merchant(s, "acme", name="Acme")
+    return url
+
+
+def test_empty_state_then_form_validation_and_results(store: str) -> None:
+    at = AppTest.from_function(_page, default_timeout=60).run()
+    assert not at.exception and "needs a campaign and a saved segment" in at.info[0].value
+    with session_scope(store) as s:
+        s.add_all([Contact(merchant_id="acme", email=f"p{i}@example.com") for i in range(10)])
+        campaign_service.create_campaign(s, "acme", campaign_service.CampaignInput(name="Winter", type="CONVERSION"), actor="ana")
+        save_segment(s, "acme", "Everyone", {}, actor="ana")
+    at = AppTest.from_function(_page, default_timeout=60).run()
+    assert "No A/B test yet" in at.info[0].value
+    at.text_area[0].set_value("Hello\nHello")
+    at.number_input[0].set_value(3)
+    at.button[0].click().run()
+    assert not at.exception and any("variants' subjects must all differ" in m.value for m in at.markdown)
+    at.text_area[0].set_value("Hello\nSave 20%")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.selectbox(key="ab_test_pick").value == 1
+    assert "No decision yet" in at.info[0].value and "Beta(1, 1)" in at.caption[-1].value
+    spec = " ".join(c.proto.spec for c in at.get("vega_lite_chart"))
+    assert "open rate (95% interval)" in spec and "strokeDash" in spec  # the intervals and the control reference line
