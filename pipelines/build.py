@@ -10,6 +10,7 @@ from pathlib import Path
 from dataclasses import dataclass, field
 
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from campaigns.settings import Settings
 from pipelines.instance import ensure_dagster_home
@@ -82,7 +83,8 @@ def _materialize(settings, select, on_stage, on_done) -> list[StageResult]:
 
     defs = load_defs()
     instance = dg.DagsterInstance.get()
-    job = defs.resolve_job_def("build_all")
+    # The implicit asset job runs any selection, whatever its assets' partitioning.
+    job = defs.resolve_implicit_global_asset_job_def()
     results: list[StageResult] = []
     graph = defs.resolve_asset_graph()
     for stage, keys in plan_stages(defs, select):
@@ -91,12 +93,11 @@ def _materialize(settings, select, on_stage, on_done) -> list[StageResult]:
         started = time.perf_counter()
         outcomes = []
         for partitions_def, group in _by_partitioning(graph, keys):
-            # Partitioned assets (e.g. GA4 by day) build their latest partition; backfills run from the UI.
-            partition_key = partitions_def.get_last_partition_key() if partitions_def else None
+            partition_key, range_tags = _partitions_to_build(settings, graph, partitions_def, group)
             outcomes.append(
                 job.execute_in_process(
                     instance=instance, asset_selection=group, raise_on_error=False, partition_key=partition_key,
-                    tags={"campaigns/stage": stage}, run_config=QUIET,
+                    tags={"campaigns/stage": stage, **range_tags}, run_config=QUIET,
                 )
             )
             if not outcomes[-1].success:
@@ -115,6 +116,43 @@ def _materialize(settings, select, on_stage, on_done) -> list[StageResult]:
         if not success:
             break
     return results
+
+
+def _partitions_to_build(settings: Settings, graph, partitions_def, group: list[dg.AssetKey]) -> tuple[str | None, dict[str, str]]:
+    """(partition key, range tags) of one run.
+
+    Partitioned assets (GA4, post metrics) build their latest partition; backfills run from the
+    UI. Assets loaded from the landing zone (ad spend) build every day from the first to the
+    last landed or already loaded date in one run (single-run backfill), so the build loads
+    all imported rows and clears days whose rows are no longer landed.
+    """
+    if partitions_def is None:
+        return None, {}
+    from assets.ingest.ad_spend import LANDED_RANGE
+
+    last = partitions_def.get_last_partition_key()
+    landed = [graph.get(k).metadata.get(LANDED_RANGE) for k in group]
+    if not any(landed):
+        return last, {}
+    from campaigns.warehouse.connection import open_warehouse
+    from campaigns.warehouse.ingest import landed_dates, loaded_dates
+    from campaigns.warehouse.schema import RAW_TABLES
+
+    # Landed days load; days loaded before but no longer landed (a regenerated demo) are emptied.
+    warehouse = open_warehouse(settings)
+    spans = []
+    for table, column in (str(v).split(".") for v in landed if v):
+        spans += [landed_dates(settings, RAW_TABLES[table], column), loaded_dates(warehouse, RAW_TABLES[table], column)]
+    spans = [s for s in spans if s is not None]
+    keys = partitions_def.get_partition_keys()
+    if not spans or not keys:
+        return last, {}  # nothing landed: the latest day, so the (empty) table exists for dbt
+    first_day, last_day = min(s[0] for s in spans).isoformat(), max(s[1] for s in spans).isoformat()
+    # Keys are ISO dates: clamp the landed span to the partitions (the asset reports rows outside them).
+    start, end = max(first_day, keys[0]), min(last_day, keys[-1])
+    if start > end:
+        return last, {}
+    return None, {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}
 
 
 def _by_partitioning(graph, keys: list[dg.AssetKey]) -> list[tuple[dg.PartitionsDefinition | None, list[dg.AssetKey]]]:

@@ -1,20 +1,73 @@
-"""Jobs and schedules."""
+"""Jobs and schedules.
+
+Dagster runs one partitioning per job: ad spend's days (which include today, since spend is
+imported for the current day) differ from GA4's and post metrics' (up to yesterday), so ad
+spend has its own job, which a sensor runs after each spend import. `campaigns build` uses
+Dagster's implicit asset job and runs everything.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from pipelines.resources import CampaignsResource
+
+AD_SPEND_KEY = dg.AssetKey(["raw", "ad_spend"])
 
 build_all = dg.define_asset_job(
     "build_all",
-    selection=dg.AssetSelection.all(),
-    description="Ingest, dbt, analytics and serving: everything the app shows.",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(AD_SPEND_KEY),
+    description="Ingest, dbt, analytics and serving: everything the app shows (ad spend days: the `ad_spend` job).",
 )
+
+ad_spend = dg.define_asset_job(
+    "ad_spend",
+    selection=dg.AssetSelection.assets(AD_SPEND_KEY),
+    description="Load imported ad spend into raw.ad_spend: pick days or a range (one run replaces those days).",
+)
+
+@dg.sensor(job=ad_spend, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Every minute: after `campaigns import spend`, reload the days the new landing files cover.")
+def landed_spend_sensor(context: dg.SensorEvaluationContext, campaigns: CampaignsResource):
+    from assets.ingest.ad_spend import ad_spend_partitions
+    from campaigns.warehouse.landing import landing_files
+    from campaigns.warehouse.schema import AD_SPEND
+
+    # Landing file names start with their UTC import stamp: the cursor is the newest name seen.
+    settings, seen = campaigns.settings(), context.cursor or ""
+    new = [f for f in landing_files(settings.landing_dir, AD_SPEND) if f.name > seen]
+    if not new:
+        return dg.SkipReason("no new spend import")
+    newest = max(f.name for f in new)
+    context.update_cursor(newest)
+    span = spend_range(new, ad_spend_partitions(settings.ingest_start_date))
+    if span is None:
+        return dg.SkipReason(f"{len(new)} new spend file(s), but no row is dated inside the partitions")
+    start, end = span
+    return dg.RunRequest(run_key=f"spend-{newest}", tags={ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end})
+
+
+def spend_range(files: list[Path], partitions_def: dg.PartitionsDefinition) -> tuple[str, str] | None:
+    """First and last partition key covered by the spend dates in `files`, clamped to the partitions."""
+    import polars as pl
+
+    bounds = pl.scan_parquet(files).select(pl.col("date").min().alias("first"), pl.col("date").max().alias("last")).collect()
+    first, last = bounds.row(0)
+    keys = partitions_def.get_partition_keys()
+    if first is None or not keys:
+        return None
+    start, end = max(first.isoformat(), keys[0]), min(last.isoformat(), keys[-1])  # ISO dates sort as dates
+    return (start, end) if start <= end else None
+
 
 daily_build = dg.ScheduleDefinition(job=build_all, cron_schedule="0 6 * * *", execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.STOPPED)
 
 
 def jobs() -> list:
-    return [build_all]
+    return [build_all, ad_spend]
 
 
 def schedules() -> list:

@@ -1,9 +1,10 @@
-"""The one daily partitioning of the ingest assets (Dagster asks one job's assets to share it)."""
+"""The daily partitioning of the ingest assets."""
 
 from datetime import date
 
 import dagster as dg
 
 
-def daily_partitions(start: date) -> dg.DailyPartitionsDefinition:
-    return dg.DailyPartitionsDefinition(start_date=start.isoformat(), timezone="UTC")
+def daily_partitions(start: date, end_offset: int = 0) -> dg.DailyPartitionsDefinition:
+    # end_offset=1 adds today's (still open) day: imported spend is dated up to today.
+    return dg.DailyPartitionsDefinition(start_date=start.isoformat(), timezone="UTC", end_offset=end_offset)

@@ -6,7 +6,7 @@ import time
 import dagster as dg
 
 from campaigns.warehouse.ingest import load_campaigns_snapshot, load_landed_table
-from campaigns.warehouse.schema import CAMPAIGNS, LANDED_TABLES, RAW_SCHEMA, RawTable
+from campaigns.warehouse.schema import AD_SPEND, CAMPAIGNS, LANDED_TABLES, RAW_SCHEMA, RawTable
 from pipelines.resources import CampaignsResource
 
 GROUP = "ingest"
@@ -43,7 +43,8 @@ def raw_campaigns(campaigns: CampaignsResource) -> dg.MaterializeResult:
 
 
 def raw_assets() -> list[dg.AssetsDefinition]:
-    return [*(_landed_asset(t) for t in LANDED_TABLES), raw_campaigns, raw_email_send_stats]
+    # ad spend is partitioned by day: assets/ingest/ad_spend.py
+    return [*(_landed_asset(t) for t in LANDED_TABLES if t is not AD_SPEND), raw_campaigns, raw_email_send_stats]
 
 
 @dg.asset_check(asset=dg.AssetKey([RAW_SCHEMA, "touchpoints"]), description="Touchpoints exist once any conversion exists.")

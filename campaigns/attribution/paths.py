@@ -285,24 +285,27 @@ def aggregate_paths(data: PathsInput) -> AggregatedPaths:
         raise ValueError(
             "no journeys: every row has conversions + non_conversions == 0"
         )
-    df = (
-        df.with_columns(
-            pl.when(pl.col("path").list.len().fill_null(0) == 0)
-            .then(pl.lit([DIRECT], dtype=pl.List(pl.String)))
-            .otherwise(pl.col("path"))
-            .alias("path")
-        )
-        .group_by("path", maintain_order=True)
-        .agg(pl.col("conversions").sum(), pl.col("revenue").sum(), pl.col("non_conversions").sum())
+    df = df.with_columns(
+        pl.when(pl.col("path").list.len().fill_null(0) == 0)
+        .then(pl.lit([DIRECT], dtype=pl.List(pl.String)))
+        .otherwise(pl.col("path"))
+        .alias("path")
     )
+    # Paths from the warehouse are unique already; counting distinct path hashes costs far
+    # less than grouping, so only merge when there may be something to merge (a hash
+    # collision between different paths only sends us down the exact, slower branch).
+    if df["path"].hash().n_unique() < df.height:
+        df = df.group_by("path", maintain_order=True).agg(
+            pl.col("conversions").sum(), pl.col("revenue").sum(), pl.col("non_conversions").sum()
+        )
 
     lengths = df["path"].list.len().to_numpy().astype(np.int64)
     offsets = np.zeros(lengths.size + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     touches = df["path"].explode()
     channels = tuple(sorted(touches.unique().to_list()))
-    mapping = {name: i for i, name in enumerate(channels)}
-    flat = touches.replace_strict(mapping, return_dtype=pl.Int32).to_numpy()
+    # An enum over the sorted names maps each name to its id without a Python dict lookup.
+    flat = touches.cast(pl.Enum(list(channels))).to_physical().to_numpy()
     return AggregatedPaths(
         channels=channels,
         flat=np.ascontiguousarray(flat, dtype=np.int32),

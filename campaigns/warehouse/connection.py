@@ -57,6 +57,10 @@ class Warehouse(ABC):
         """In one transaction, delete the rows equal to `match` and insert `frame` (a partition's rows)."""
 
     @abstractmethod
+    def replace_between(self, schema: str, name: str, frame: pl.DataFrame, column: str, start: Any, end: Any) -> int:
+        """In one transaction, delete the rows with start <= column < end and insert `frame` (a partition range's rows)."""
+
+    @abstractmethod
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame: ...
 
     @abstractmethod
@@ -139,11 +143,17 @@ class DuckDBWarehouse(Warehouse):
         return frame.height
 
     def replace_rows(self, schema: str, name: str, frame: pl.DataFrame, match: dict[str, Any]) -> int:
+        return self._delete_insert(schema, name, frame, self._where(match, "?"), list(match.values()))
+
+    def replace_between(self, schema: str, name: str, frame: pl.DataFrame, column: str, start: Any, end: Any) -> int:
+        return self._delete_insert(schema, name, frame, f"{_ident(column)} >= ? and {_ident(column)} < ?", [start, end])
+
+    def _delete_insert(self, schema: str, name: str, frame: pl.DataFrame, where: str, params: list[Any]) -> int:
         with self.connect() as con:
             con.execute(f"create schema if not exists {_ident(schema)}")
             con.execute(self.create_table_sql(schema, name, dict(frame.schema), if_not_exists=True))
             con.execute("begin")
-            con.execute(f"delete from {_ident(schema)}.{_ident(name)} where {self._where(match, '?')}", list(match.values()))
+            con.execute(f"delete from {_ident(schema)}.{_ident(name)} where {where}", params)
             if frame.height:
                 con.register("incoming", frame.to_arrow())
                 columns = ", ".join(_ident(c) for c in frame.columns)
@@ -183,8 +193,13 @@ class PostgresWarehouse(Warehouse):
             copy.write(buffer.getvalue())
 
     def load_raw(self, table: RawTable, files: Sequence[Path]) -> int:
-        frame = pl.concat([pl.read_parquet(f).with_columns(pl.lit(i).alias("_file")) for i, f in enumerate(files)]) if files else pl.DataFrame(schema=table.polars_schema)
-        if files:
+        if not files:
+            frame = pl.DataFrame(schema=table.polars_schema)
+        elif len({f.parent for f in files}) == len(files):
+            # one file per merchant: keys are unique within a validated file, nothing to dedupe (as on DuckDB)
+            frame = pl.concat([pl.read_parquet(f, columns=table.column_names) for f in files])
+        else:
+            frame = pl.concat([pl.read_parquet(f).with_columns(pl.lit(i).alias("_file")) for i, f in enumerate(files)])
             frame = frame.sort("_file").unique(subset=list(table.key), keep="last", maintain_order=True).drop("_file")
         frame = frame.select(table.column_names).with_columns(pl.lit(datetime.now(UTC)).alias(LOADED_AT))
         return self.replace_table(RAW_SCHEMA, table.name, frame)
@@ -195,14 +210,24 @@ class PostgresWarehouse(Warehouse):
             con.execute(f"drop table if exists {_ident(schema)}.{_ident(name)} cascade")
             con.execute(self.create_table_sql(schema, name, dict(frame.schema)))
             self._copy_in(con, schema, name, frame)
+            # Fresh statistics, or the planner guesses row counts and sorts millions of
+            # touchpoints for a merge join where a hash join on the conversions is 4x faster.
+            con.execute(f"analyze {_ident(schema)}.{_ident(name)}")
         return frame.height
 
     def replace_rows(self, schema: str, name: str, frame: pl.DataFrame, match: dict[str, Any]) -> int:
-        with self.connect() as con:
+        return self._delete_insert(schema, name, frame, self._where(match, "%s"), list(match.values()))
+
+    def replace_between(self, schema: str, name: str, frame: pl.DataFrame, column: str, start: Any, end: Any) -> int:
+        return self._delete_insert(schema, name, frame, f"{_ident(column)} >= %s and {_ident(column)} < %s", [start, end])
+
+    def _delete_insert(self, schema: str, name: str, frame: pl.DataFrame, where: str, params: list[Any]) -> int:
+        with self.connect() as con:  # one transaction: readers see the old rows or the new ones
             con.execute(f"create schema if not exists {_ident(schema)}")
             con.execute(self.create_table_sql(schema, name, dict(frame.schema), if_not_exists=True))
-            con.execute(f"delete from {_ident(schema)}.{_ident(name)} where {self._where(match, '%s')}", list(match.values()))
+            con.execute(f"delete from {_ident(schema)}.{_ident(name)} where {where}", params)
             self._copy_in(con, schema, name, frame)
+            con.execute(f"analyze {_ident(schema)}.{_ident(name)}")
         return frame.height
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:

@@ -92,3 +92,13 @@ def test_round_trip_to_polars():
     out = aggregate_paths(_frame(rows)).to_polars()
     assert out["path"].to_list() == [["x", "y"], ["y"]]
     assert out["conversions"].to_list() == [3, 0]
+
+
+def test_unique_paths_are_kept_as_given_and_order_matters():
+    # already unique (the warehouse's case): nothing merged, rows keep their order and values
+    rows = [(("a", "b"), 1, 4.0, 2), (("b", "a"), 2, 6.0, 0), (("a",), 0, 0.0, 3)]
+    ap = aggregate_paths(_frame(rows))
+    assert ap.paths() == [("a", "b"), ("b", "a"), ("a",)]
+    assert ap.conversions.tolist() == [1, 2, 0]
+    assert ap.revenue.tolist() == [4.0, 6.0, 0.0]
+    assert ap.flat.tolist() == [0, 1, 1, 0, 0]

@@ -141,7 +141,8 @@ def test_every_page_of_the_navigation_renders(page, app_url: str) -> None:
     assert_no_errors(page, "a deep link to Campaigns")
     links = page.locator('[data-testid="stSidebarNavLink"]')
     titles = [t.strip().splitlines()[-1].strip() for t in links.all_inner_texts()]  # the text after the icon
-    assert titles == ["Overview", "Analytics", "Budget", "Campaigns", "Campaign builder", "Templates", "Audiences", "Social Scheduler", "Content Studio"]
+    assert titles == ["Overview", "Analytics", "Budget", "Campaigns", "Campaign builder", "Templates", "Audiences", "Social Scheduler",
+                      "Content Studio", "Orchestration", "Email Designer"]
     for number, title in enumerate(titles, start=1):
         links.nth(number - 1).click()
         settled(page, title)

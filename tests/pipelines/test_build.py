@@ -59,3 +59,37 @@ def test_demo_build_on_postgres(built_postgres_home, truth_frames) -> None:
     with session_scope(built_postgres_home.store_url) as session:
         assert session.scalar(select(func.count()).select_from(Campaign)) == 20
     assert built_postgres_home.store_url.startswith("postgresql+psycopg://")
+
+
+def test_build_loads_every_landed_spend_day_in_one_run(home) -> None:
+    """The build's ad spend run spans the first to the last landed date, clamped to the partitions."""
+    from datetime import date
+
+    import dagster as dg
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from campaigns.settings import get_settings
+    from campaigns.warehouse.landing import write_landing
+    from pipelines.build import _partitions_to_build
+    from pipelines.definitions import defs
+
+    settings = get_settings()
+    graph = defs().resolve_asset_graph()
+    key = dg.AssetKey(["raw", "ad_spend"])
+    partitions = graph.get(key).partitions_def
+    # nothing landed: the latest day, so the empty table exists for dbt
+    assert _partitions_to_build(settings, graph, partitions, [key]) == (partitions.get_last_partition_key(), {})
+    frame = pl.DataFrame(
+        {"merchant_id": ["m", "m", "m"], "date": [date(2025, 12, 30), date(2026, 2, 3), date(2026, 5, 6)], "campaign_id": ["c"] * 3,
+         "channel": ["x"] * 3, "spend": [1.0, 2.0, 3.0], "impressions": [1, 2, 3], "clicks": [0, 1, 1]},
+        schema=AD_SPEND.polars_schema,
+    )
+    write_landing(settings.landing_dir, AD_SPEND, frame)
+    # 2025-12-30 is before CAMPAIGNS_INGEST_START_DATE (2026-01-01): the range starts at the first partition
+    assert _partitions_to_build(settings, graph, partitions, [key]) == (
+        None, {ASSET_PARTITION_RANGE_START_TAG: "2026-01-01", ASSET_PARTITION_RANGE_END_TAG: "2026-05-06"}
+    )
+    # a day loaded earlier but no longer landed (a regenerated demo) is in the range, so it is emptied
+    stale = frame.head(1).with_columns(pl.lit(date(2026, 6, 1)).alias("date"), pl.lit(AS_OF).cast(pl.Datetime("us", "UTC")).alias("_loaded_at"))
+    open_warehouse(settings).replace_table("raw", "ad_spend", stale)
+    assert _partitions_to_build(settings, graph, partitions, [key])[1][ASSET_PARTITION_RANGE_END_TAG] == "2026-06-01"

@@ -23,11 +23,13 @@ conversion_paths as (
     group by merchant_id, conversion_id
 ),
 
+-- ordered by (touched_at, touchpoint_id), which is what touch_index numbers: the view's
+-- row_number and count windows are then never computed
 nonconverting_paths as (
     select
         merchant_id,
         user_id,
-        {{ attribution_string_agg('channel', delimiter, 'touch_index') }} as path
+        {{ attribution_string_agg('channel', delimiter, 'touched_at, touchpoint_id') }} as path
     from nonconverting_touchpoints
     group by merchant_id, user_id
 ),
