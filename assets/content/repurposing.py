@@ -40,6 +40,7 @@ def blog_fingerprint(folder: Path) -> str:
 def repurposed_drafts(context: dg.AssetExecutionContext, campaigns: CampaignsResource) -> dg.MaterializeResult:
     from agents.leo.repurpose import repurpose
     from agents.leo.store import save_result
+    from agents.usage import persist
     from agents.source import read_post
     from campaigns.services.merchants import require_merchant
     from campaigns.store.db import migrate, session_scope
@@ -65,6 +66,8 @@ def repurposed_drafts(context: dg.AssetExecutionContext, campaigns: CampaignsRes
                 continue
             result = repurpose(source)
             drafts += len(save_result(session, merchant, result, actor="leo"))
+            # a live model's tokens and cost land with the drafts they paid for (nothing for the offline engine)
+            persist(session, merchant, result.usage, actor="leo", purpose="repurpose", entity_id=source.source_hash[:16])
             new += 1
             context.log.info(f"repurposed {path.name} with the {result.engine} engine")
     for problem in problems:
