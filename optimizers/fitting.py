@@ -125,7 +125,9 @@ def _least_squares(
     for th0 in starts:
         th0 = np.clip(th0, lo + 1e-9, hi - 1e-9)
         try:
-            res = least_squares(residuals, th0, bounds=(lo, hi), method="trf", x_scale="jac", max_nfev=400)
+            # the search visits extreme parameters (exp of large logs) on the way; non-finite costs are discarded below
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                res = least_squares(residuals, th0, bounds=(lo, hi), method="trf", x_scale="jac", max_nfev=400)
         except (ValueError, FloatingPointError):
             continue
         if np.isfinite(res.cost) and res.cost < best_cost:
