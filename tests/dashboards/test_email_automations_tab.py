@@ -1,5 +1,6 @@
 """The Email Designer's automations tab in AppTest: empty state, the flow chart with counts, activate and pause with confirmation."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from campaigns.services.merchants import ensure_merchant
 from campaigns.settings import get_settings
 from campaigns.store.db import migrate, session_scope
 from campaigns.store.models import Contact
-from dashboards.views.email.automations_tab import flow_chart
+from dashboards.views.email.automations_tab import STARTER_FLOW, flow_chart
 
 SCRIPT = """
 from dashboards.views.email import automations_tab
@@ -84,3 +85,29 @@ def test_flow_chart_draws_one_box_per_step_and_labels_branches(url: str) -> None
     assert [b["id"] for b in boxes] == ["__trigger__", "mail", "check", "tag", "done"]
     assert next(b for b in boxes if b["id"] == "mail")["counts"] == "ran 2 · here 0"
     assert sorted(e["label"] for e in lines) == ["", "", "", "no", "yes"]
+
+
+def test_a_flow_is_created_from_the_editor_or_its_problems_listed(url: str) -> None:
+    at = AppTest.from_string(SCRIPT, default_timeout=30).run()
+    # a dangling link and a loop without a wait: every problem named by its path, nothing written
+    broken = {"name": "Broken", "trigger": {"type": "signup"}, "start": "a", "steps": {
+        "a": {"type": "update_field", "add_tags": ["x"], "next": "b"}, "b": {"type": "condition", "previous_email": "opened",
+                                                                          "then": "a", "else": "nowhere"}}}
+    at.text_area(key="automation_new_json").input(json.dumps(broken))
+    at.button(key="automation_create").click().run()
+    assert not at.exception
+    shown = _texts(at)
+    assert "steps.b.else" in shown and "nowhere" in shown
+    at.text_area(key="automation_new_json").input("{not json")
+    at.button(key="automation_create").click().run()
+    assert "line 1, column 2: not JSON" in _texts(at)
+    with session_scope(url) as s:
+        assert auto.list_automations(s, "acme") == []
+    # the starter flow as it is: a DRAFT automation drawn as a flow
+    at.text_area(key="automation_new_json").input(json.dumps(STARTER_FLOW))
+    at.button(key="automation_create").click().run()
+    assert not at.exception and not at.error
+    with session_scope(url) as s:
+        created = auto.list_automations(s, "acme")
+        assert [(a.name, a.status) for a in created] == [("Welcome series", "DRAFT")]
+    assert len(at.get("vega_lite_chart")) == 1

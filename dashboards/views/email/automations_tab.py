@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import altair as alt
@@ -75,10 +76,57 @@ def _change(merchant_id: str, automation_id: int, action: str) -> str:
         return changer(session, merchant_id, automation_id, ui.ACTOR).status
 
 
+# a starting point that validates as it is: welcome email, a wait, a branch on the open
+STARTER_FLOW = {
+    "name": "Welcome series",
+    "trigger": {"type": "signup"},
+    "start": "welcome",
+    "steps": {
+        "welcome": {"type": "send_email", "template": "Newsletter", "subject": "Welcome, {{ first_name | default('friend') }}", "next": "pause"},
+        "pause": {"type": "wait", "days": 2, "until_hour": 9, "next": "opened"},
+        "opened": {"type": "condition", "previous_email": "opened", "then": "tag", "else": "done"},
+        "tag": {"type": "update_field", "add_tags": ["engaged"], "next": "done"},
+        "done": {"type": "end"},
+    },
+}
+
+
+def _create(merchant_id: str, text: str) -> tuple[int | None, list[str]]:
+    """A DRAFT automation from the editor's JSON, or the problems (each with its path) and nothing written."""
+    try:
+        definition = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, [f"line {exc.lineno}, column {exc.colno}: not JSON ({exc.msg})"]
+    try:
+        with session_scope(queries.settings().store_url) as session:
+            return auto.create_automation(session, merchant_id, definition, ui.ACTOR).id, []
+    except FlowError as exc:
+        return None, exc.problems
+    except (auto.AutomationError, LookupError) as exc:
+        return None, [str(exc)]
+
+
+def new_automation(merchant_id: str, expanded: bool) -> None:
+    with st.expander("New automation from a flow", expanded=expanded, icon=":material/add:"):
+        st.caption("Trigger, start and steps as JSON (see docs/email.md for every field). It is saved as a DRAFT; "
+                   "activating it approves the emails it creates.")
+        ui.seed("automation_new_json", json.dumps(STARTER_FLOW, indent=2))
+        text = st.text_area("Flow", key="automation_new_json", height=320)
+        if st.button("Create automation", key="automation_create", icon=":material/account_tree:"):
+            created, problems = _create(merchant_id, text)
+            if problems:
+                for problem in problems:
+                    ui.field_error(problem)
+            else:
+                ui.flash(f"Created automation #{created} (DRAFT). Pick it below to see its flow and activate it.")
+                st.rerun()
+
+
 def render(merchant_id: str) -> None:
     automations = _load(merchant_id)
+    new_automation(merchant_id, expanded=not automations)
     if not automations:
-        ui.empty_state("No automations yet. Write a flow file (trigger, start, steps) and create it:\n\n"
+        ui.empty_state("No automations yet. Create one above, or from a flow file:\n\n"
                        "```\ncampaigns automations create --file welcome.json\ncampaigns automations activate 1\n```")
         return
     st.dataframe(pl.DataFrame([{"id": a["id"], "name": a["name"], "status": a["status"], "trigger": a["trigger"],
