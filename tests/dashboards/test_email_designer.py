@@ -35,6 +35,8 @@ def test_tabs_render_and_audience_saves(demo_store: Settings, app) -> None:
     finally:
         con.close()
     assert starters == 5
+    # the Templates tab opens the first saved template, so a new user starts from a preview, not a blank editor
+    assert at.text_input(key="tpl_name").value and "<" in at.text_area(key="tpl_html").value
 
     at.selectbox(key="email_aud_start").set_value("Opened in the last 30 days").run()
     # a form's values travel with its submit button, in the same run

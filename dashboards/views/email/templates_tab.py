@@ -55,6 +55,10 @@ def render(merchant_id: str) -> None:
     merchant_name, templates, contacts = _load(url, merchant_id)
     by_name = {t["name"]: t for t in templates}
 
+    if "tpl_html" not in st.session_state and templates:
+        # first visit: open the first saved template, so the page starts with a preview instead of a blank editor
+        _fill_editor(templates[0])
+        st.session_state["tpl_pick"] = templates[0]["name"]
     pick, gallery = st.columns(2)
     chosen = pick.selectbox("Template", [NEW, *by_name], key="tpl_pick")
     if pick.button("Open", key="tpl_open", icon=":material/folder_open:") and chosen != NEW:
