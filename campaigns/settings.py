@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     sendgrid_api_key: SecretStr | None = None
     mailgun_api_key: SecretStr | None = None
     mailgun_domain: str | None = None
+    sendgrid_webhook_public_key: str | None = Field(
+        default=None, description="Verification key of SendGrid's Signed Event Webhook (base64 DER or PEM); /webhooks/sendgrid is off when unset."
+    )
+    mailgun_webhook_signing_key: SecretStr | None = Field(
+        default=None, description="Mailgun HTTP webhook signing key; /webhooks/mailgun is off when unset."
+    )
     public_url: str | None = Field(default=None, description="Public base URL of this installation, for unsubscribe links.")
     email_sender: str | None = Field(default=None, description="From address of marketing mail, e.g. Juniper & Finch <news@example.com>.")
     email_unsubscribe_mailto: str | None = Field(default=None, description="Mailbox for mailto: unsubscribes (List-Unsubscribe).")

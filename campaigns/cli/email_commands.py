@@ -215,18 +215,25 @@ def serve_unsubscribe(
     host: Annotated[str, typer.Option(help="Interface to listen on; put it behind CAMPAIGNS_PUBLIC_URL with TLS.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8600,
 ) -> None:
-    """Serve the one-click unsubscribe endpoint (RFC 8058: POST unsubscribes, GET shows a confirm button)."""
+    """Serve the one-click unsubscribe endpoint (RFC 8058: POST unsubscribes, GET shows a confirm button).
+
+    It also receives provider event webhooks at POST /webhooks/sendgrid and /webhooks/mailgun (opens, clicks,
+    bounces, complaints, unsubscribes), each on when CAMPAIGNS_SENDGRID_WEBHOOK_PUBLIC_KEY / CAMPAIGNS_MAILGUN_WEBHOOK_SIGNING_KEY is set.
+    """
     from wsgiref.simple_server import make_server
 
+    from campaigns.services.email_webhooks import WebhookConfigError, webhook_app
     from campaigns.services.suppression import unsubscribe_app
 
     settings = get_settings()
     try:
-        app_ = unsubscribe_app(_store(), signer_from_settings(settings))
-    except MissingUnsubscribeKeyError as exc:
+        app_ = webhook_app(_store(), settings, unsubscribe_app(_store(), signer_from_settings(settings)))
+    except (MissingUnsubscribeKeyError, WebhookConfigError) as exc:
         fail(str(exc))
+    on = [name for name, key in (("sendgrid", settings.sendgrid_webhook_public_key), ("mailgun", settings.mailgun_webhook_signing_key)) if key]
     with make_server(host, port, app_) as server:
         console.print(f"unsubscribe endpoint on http://{host}:{port}/ (links point at {settings.public_url or 'CAMPAIGNS_PUBLIC_URL, unset'})")
+        console.print(f"provider webhooks: {', '.join(f'POST /webhooks/{n}' for n in on) if on else 'off (set CAMPAIGNS_SENDGRID_WEBHOOK_PUBLIC_KEY or CAMPAIGNS_MAILGUN_WEBHOOK_SIGNING_KEY)'}")
         server.serve_forever()
 
 

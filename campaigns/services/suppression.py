@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, quote
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -123,13 +123,15 @@ def record_bounce(session: Session, merchant_id: str, email: str, *, actor: str 
 def record_complaint(session: Session, merchant_id: str, email: str, *, actor: str = "system", source: str = "", note: str = "") -> tuple[Suppression, bool]:
     """A spam complaint withdraws consent: suppress the address and mark its contacts unsubscribed."""
     row, created = add_suppression(session, merchant_id, email, SuppressionReason.COMPLAINED, actor=actor, source=source, note=note)
-    _unsubscribe_contacts(session, merchant_id, normalise_email(email), actor, why="complaint")
+    unsubscribe_contacts(session, merchant_id, normalise_email(email), actor, why="complaint")
     return row, created
 
 
-def _unsubscribe_contacts(session: Session, merchant_id: str, address: str, actor: str, why: str) -> list[int]:
-    # contacts are unique per exact address; two spellings of one mailbox are both switched off
-    contacts = session.scalars(select(Contact).where(Contact.merchant_id == merchant_id, Contact.email.ilike(address))).all()
+def unsubscribe_contacts(session: Session, merchant_id: str, address: str, actor: str, why: str) -> list[int]:
+    # contacts are unique per exact address; two spellings of one mailbox are both switched off.
+    # Compared lower-cased, not with ILIKE: an address may hold _ or %, which LIKE reads as wildcards
+    contacts = session.scalars(select(Contact).where(Contact.merchant_id == merchant_id,
+                                                     func.lower(func.trim(Contact.email)) == normalise_email(address))).all()
     changed = []
     for contact in contacts:
         if normalise_email(contact.email) == address and contact.subscribed:
@@ -256,7 +258,7 @@ def _unsubscribe(session: Session, claim: UnsubscribeClaim, actor: str, source: 
         raise UnsubscribeTokenError("this unsubscribe link points at a contact that no longer exists; nothing to do")
     where = f"{source}:email_campaign:{claim.email_campaign_id}" if claim.email_campaign_id else source
     _, created = add_suppression(session, claim.merchant_id, address, SuppressionReason.UNSUBSCRIBED, actor=actor, source=where)
-    changed = _unsubscribe_contacts(session, claim.merchant_id, normalise_email(address), actor, why=where)
+    changed = unsubscribe_contacts(session, claim.merchant_id, normalise_email(address), actor, why=where)
     return UnsubscribeResult(claim.merchant_id, normalise_email(address), contact.id if contact is not None else None, created or bool(changed))
 
 

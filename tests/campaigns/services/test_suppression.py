@@ -87,6 +87,18 @@ def test_complaint_unsubscribes_the_contact(store_url: str) -> None:
         assert s.scalar(select(Contact.subscribed).where(Contact.merchant_id == "globex")) is True
 
 
+def test_an_underscore_in_an_address_is_not_a_wildcard(store_url: str) -> None:
+    with session_scope(store_url) as s:
+        s.add_all([Contact(merchant_id="acme", email="a_b@example.com"), Contact(merchant_id="acme", email="axb@example.com"),
+                   Contact(merchant_id="acme", email="  A_B@Example.com ")])
+    with session_scope(store_url) as s:
+        record_complaint(s, "acme", "a_b@example.com", source="feedback-loop")
+    with session_scope(store_url) as s:
+        subscribed = dict(s.execute(select(Contact.email, Contact.subscribed).where(Contact.email.in_(
+            ["a_b@example.com", "axb@example.com", "  A_B@Example.com "]))).all())
+    assert subscribed == {"a_b@example.com": False, "  A_B@Example.com ": False, "axb@example.com": True}
+
+
 def test_unsubscribe_is_verified_audited_and_idempotent(store_url: str) -> None:
     signer = UnsubscribeSigner(KEY)
     contact_id = _contact_id(store_url)
