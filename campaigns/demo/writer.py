@@ -13,6 +13,7 @@ from campaigns.demo import truth
 from campaigns.demo.contact_events import demo_contact_events
 from campaigns.demo.blog_posts import POSTS
 from campaigns.demo.generator import DEMO_MERCHANT, DEMO_MERCHANT_NAME, DemoData
+from campaigns.demo.plan import plan_demo_campaign
 from campaigns.services.audit import record
 from campaigns.services.contact_events import store_events
 from campaigns.services.email_templates import install_starters
@@ -63,7 +64,9 @@ def write_demo(settings: Settings, data: DemoData, progress=None) -> dict[str, i
                             rules={"all": [{"event": "opened", "op": "within_days", "days": 30}]}))
         session.add(Segment(merchant_id=DEMO_MERCHANT, name="Customers", rules={"all": [{"field": "tags", "op": "contains", "value": "customer"}]}))
         session.add(Segment(merchant_id=DEMO_MERCHANT, name="Win back", rules={"all": [{"rfm": ["at_risk", "cant_lose"]}]}))
-        record(session, DEMO_MERCHANT, "demo-data", "demo.generate", "merchant", DEMO_MERCHANT, seed=data.seed, scale=data.scale.name, as_of=data.as_of.isoformat())
+        planned = plan_demo_campaign(session, DEMO_MERCHANT, data.as_of, "America/New_York")
+        record(session, DEMO_MERCHANT, "demo-data", "demo.generate", "merchant", DEMO_MERCHANT, seed=data.seed, scale=data.scale.name,
+               as_of=data.as_of.isoformat(), planned_campaign=planned)
         counts["campaigns"] = len(data.campaigns)
         counts["contacts"] = data.contacts.height
         counts["contact_events"] = added_events

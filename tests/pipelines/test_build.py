@@ -54,10 +54,13 @@ def test_demo_build_on_postgres(built_postgres_home, truth_frames) -> None:
     from sqlalchemy import func, select
 
     from campaigns.store.db import session_scope
-    from campaigns.store.models import Campaign
+    from campaigns.store.models import Campaign, CampaignWorkflow
 
     with session_scope(built_postgres_home.store_url) as session:
-        assert session.scalar(select(func.count()).select_from(Campaign)) == 20
+        # the 20 generated campaigns and the one Ava plans in demo-data, with its workflow
+        names = set(session.scalars(select(Campaign.name)))
+        assert len(names) == 21 and "Winter layering push (planned by Ava)" in names
+        assert session.scalar(select(func.count()).select_from(CampaignWorkflow)) >= 7
     assert built_postgres_home.store_url.startswith("postgresql+psycopg://")
 
 
