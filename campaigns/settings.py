@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     public_url: str | None = Field(default=None, description="Public base URL of this installation, for unsubscribe links.")
     email_sender: str | None = Field(default=None, description="From address of marketing mail, e.g. Juniper & Finch <news@example.com>.")
     email_unsubscribe_mailto: str | None = Field(default=None, description="Mailbox for mailto: unsubscribes (List-Unsubscribe).")
+    email_tracking: bool = Field(
+        default=False, description="First-party open pixel and click redirects in campaign emails; needs CAMPAIGNS_PUBLIC_URL and CAMPAIGNS_TOKEN_KEY."
+    )
     curve_model: str = Field(default="markov", description="Attribution model whose revenue response curves are fitted on.")
     token_key: SecretStr | None = Field(default=None, description="Key that encrypts platform tokens at rest.")
 

@@ -234,6 +234,7 @@ def serve_unsubscribe(
     with make_server(host, port, app_) as server:
         console.print(f"unsubscribe endpoint on http://{host}:{port}/ (links point at {settings.public_url or 'CAMPAIGNS_PUBLIC_URL, unset'})")
         console.print(f"provider webhooks: {', '.join(f'POST /webhooks/{n}' for n in on) if on else 'off (set CAMPAIGNS_SENDGRID_WEBHOOK_PUBLIC_KEY or CAMPAIGNS_MAILGUN_WEBHOOK_SIGNING_KEY)'}")
+        console.print("open and click tracking: GET /t/o/<token> and /t/c/<token> (emails carry them when CAMPAIGNS_EMAIL_TRACKING is on)")
         server.serve_forever()
 
 

@@ -30,6 +30,8 @@ batch into the provider's per-recipient placeholder form (``{{first_name}}``); t
 values (SMTP locally with HTML escaping, SendGrid substitutions, Mailgun recipient variables),
 so 1,000 recipients stay one SendGrid request. Merge tags: first_name, last_name, email,
 unsubscribe_url (per recipient) and merchant_name, subject, preview_text (per campaign).
+With CAMPAIGNS_EMAIL_TRACKING on, the rendered HTML also gets an open pixel and click redirects
+(campaigns.email.tracking), filled per recipient as open_url and click_url next to the unsubscribe URL.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from sqlalchemy.orm import Session
 
 from campaigns.domain.enums import EmailCampaignStatus
 from campaigns.email import templates as email_templates
+from campaigns.email import tracking
 from campaigns.email.layout import with_layout
 from campaigns.services import segments as segment_rules
 from campaigns.services.approvals import KIND_EMAIL, NotApprovedError, approval_for, approve, content_hash, record_author_approval
@@ -488,6 +491,7 @@ class _Run:
     on_progress: Callable[[int], None] | None
     resume_at: datetime | None = None  # when rows not sent because the run stopped become due again
     started: float = field(default_factory=time.monotonic)
+    tracker: tracking.TrackingSigner | None = None  # set when CAMPAIGNS_EMAIL_TRACKING is on
 
     def clock(self) -> datetime:
         # `now` may be a test's or a schedule's time; it advances with real elapsed time from there
@@ -573,7 +577,10 @@ def _start(url: str, settings: Settings, ec_id: int, worker_id: str, now: dateti
         _require_approved(session, ec)
         rendered = render_campaign(ec.subject, ec.preview_text, _template_html(session, ec), merchant.name)
         merchant_id, merchant_name, campaign_id = ec.merchant_id, merchant.name, ec.campaign_id
+    tracker = _tracker(settings, public_url) if settings.email_tracking else None
     signer, credentials, sender, public_url, mailto = _config(settings, provider, merchant_name, sender, public_url, mailto)
+    if tracker is not None:
+        rendered = RenderedCampaign(rendered.subject, tracking.track_html(rendered.html, ec_id, tracker), rendered.text, rendered.merge)
     if publisher is None:
         from publishers import build_email_publisher
 
@@ -581,7 +588,7 @@ def _start(url: str, settings: Settings, ec_id: int, worker_id: str, now: dateti
     base = limits or PROVIDER_LIMITS[provider]
     limits = ProviderLimits(base.provider, max(1, min(base.max_batch, batch_size)), base.per_second)
     return _Run(url, merchant_id, ec_id, campaign_id, worker_id, now, provider, publisher, credentials, limits, lease, max_attempts, signer, sender,
-                public_url, mailto, rendered, Throttle(limits.per_second, sleep=sleep), report, on_progress)
+                public_url, mailto, rendered, Throttle(limits.per_second, sleep=sleep), report, on_progress, tracker=tracker)
 
 
 def check_config(settings: Settings, provider: str, merchant_name: str = "", sender: str | None = None, public_url: str | None = None) -> None:
@@ -589,6 +596,17 @@ def check_config(settings: Settings, provider: str, merchant_name: str = "", sen
     if provider not in PROVIDER_LIMITS:
         raise EmailDeliveryError(f"unknown email provider {provider!r}; use one of {', '.join(PROVIDER_LIMITS)}")
     _config(settings, provider, merchant_name or "Sender", sender, public_url, None)
+    if settings.email_tracking:
+        _tracker(settings, public_url)
+
+
+def _tracker(settings: Settings, public_url: str | None) -> tracking.TrackingSigner:
+    from campaigns.services.email_tracking import TrackingConfigError, tracker_from_settings
+
+    try:
+        return tracker_from_settings(settings, public_url)
+    except TrackingConfigError as exc:
+        raise EmailDeliveryError(str(exc)) from None
 
 
 def _config(settings: Settings, provider: str, merchant_name: str, sender: str | None, public_url: str | None,
@@ -673,6 +691,9 @@ def _send_claimed(run: _Run, rows: list[_Row]) -> None:
     for row in rows:
         values = run.rendered.recipient_values(row.merge_values)  # every placeholder, defaults applied
         token = run.signer.sign(UnsubscribeClaim(run.merchant_id, row.contact_id, run.ec_id, row.id))
+        if run.tracker is not None:  # names the send row only, never the address
+            track = run.tracker.token(row.id)
+            values = {**values, "open_url": tracking.open_url(run.public_url, track), "click_url": tracking.click_url(run.public_url, track)}
         try:
             recipients[row.id] = EmailRecipient(email=row.email, name=_display_name(values), unsubscribe_url=unsubscribe_url(run.public_url, token),
                                                 variables=values)

@@ -397,6 +397,9 @@ def webhook_app(store_url: str, settings: Settings, fallback: WsgiApp) -> WsgiAp
     sendgrid_key = load_sendgrid_key(settings.sendgrid_webhook_public_key) if (settings.sendgrid_webhook_public_key or "").strip() else None
     mailgun_key = settings.mailgun_webhook_signing_key.get_secret_value().strip() if settings.mailgun_webhook_signing_key else ""
     tokens = MailgunTokens()
+    from campaigns.services.email_tracking import tracking_app  # GET /t/o/..., /t/c/... (first-party open and click tracking)
+
+    fallback = tracking_app(store_url, settings, fallback)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
         path = environ.get("PATH_INFO", "").rstrip("/")
