@@ -32,7 +32,7 @@ body { margin: 0; padding: 0; background-color: #f4f4f7; }
 .content h2 { font-size: 20px; line-height: 28px; margin: 24px 0 12px 0; color: #111827; }
 .content p { margin: 0 0 16px 0; }
 .content a { color: #4f46e5; }
-.button { display: inline-block; padding: 12px 24px; background-color: #4f46e5; color: #ffffff; text-decoration: none; border-radius: 6px; font-weight: bold; }
+.content a.button, .button { display: inline-block; padding: 12px 24px; background-color: #4f46e5; color: #ffffff; text-decoration: none; border-radius: 6px; font-weight: bold; }
 .muted { color: #6b7280; font-size: 13px; line-height: 20px; }
 .footer { padding: 24px 40px; font-family: Helvetica, Arial, sans-serif; font-size: 12px; line-height: 18px; color: #6b7280; text-align: center; }
 .footer a { color: #6b7280; }

@@ -138,3 +138,16 @@ def test_every_gallery_template_passes_the_check_and_renders(item) -> None:
 
 def test_gallery_has_the_five_starters() -> None:
     assert [s.key for s in starters()] == ["newsletter", "product_launch", "promotion", "re_engagement", "event"]
+
+
+@pytest.mark.parametrize("item", starters(), ids=lambda s: s.key)
+def test_call_to_action_buttons_keep_white_text_after_inlining(item) -> None:
+    """`.content a` (blue links) must not win over `.button` once the CSS is inlined: that left blue text on a blue button."""
+    import re
+
+    html = tpl.render_email(item.subject, "", with_layout(item.html, item.layout), "Acme", category=item.category).html
+    buttons = re.findall(r'<a class="button"[^>]*style="([^"]*)"', html)
+    assert buttons, "every starter has a call to action"
+    for style in buttons:
+        colours = dict(part.split(":", 1) for part in style.split(";") if part.strip())
+        assert colours["color"].strip() == "#ffffff" and colours["background-color"].strip() == "#4f46e5"
