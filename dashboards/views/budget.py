@@ -32,7 +32,8 @@ CAMPAIGN_CURVES = "campaign_response_curves"
 def allocation(recs: pl.DataFrame, currency: str) -> None:
     st.subheader("Daily spend: current and recommended")
     current, recommended = float(recs["current_daily_spend"].sum()), float(recs["recommended_daily_spend"].sum())
-    predicted, now = float(recs["predicted_daily_revenue"].sum()), float(recs["current_daily_revenue"].sum())
+    # the mart repeats the merchant's predicted and current totals on every channel row: take them once, never sum them
+    predicted, now = float(recs["predicted_daily_revenue"][0]), float(recs["current_daily_revenue"][0])
     a, b, c = st.columns(3)
     a.metric("Current daily spend", fmt.money(current, currency), border=True)
     b.metric("Recommended daily spend", fmt.money(recommended, currency), border=True)
@@ -40,8 +41,7 @@ def allocation(recs: pl.DataFrame, currency: str) -> None:
              help="What the response curves predict at the recommended split, compared with the current split.")
     st.altair_chart(current_vs_recommended(recs), width="stretch")
     table = recs.with_columns((pl.col("recommended_daily_spend") - pl.col("current_daily_spend")).alias("change")).select(
-        "channel", "current_daily_spend", "recommended_daily_spend", "change", "marginal_roas", "current_daily_revenue",
-        "predicted_daily_revenue", "status", "gap", "outside_observed_range")
+        "channel", "current_daily_spend", "recommended_daily_spend", "change", "marginal_roas", "status", "gap", "outside_observed_range")
     st.dataframe(
         table, hide_index=True, width="stretch", key="budget_table",
         column_config={
@@ -50,8 +50,6 @@ def allocation(recs: pl.DataFrame, currency: str) -> None:
             "change": st.column_config.NumberColumn("change / day", format="dollar"),
             "marginal_roas": st.column_config.NumberColumn("marginal ROAS", format="%.2fx",
                                                            help="Revenue from the next dollar at the recommended spend."),
-            "current_daily_revenue": st.column_config.NumberColumn("revenue / day now", format="dollar"),
-            "predicted_daily_revenue": st.column_config.NumberColumn("predicted revenue / day", format="dollar"),
             "gap": st.column_config.NumberColumn("optimality gap", format="%.2e"),
             "outside_observed_range": st.column_config.CheckboxColumn("outside observed spend"),
         },

@@ -78,6 +78,13 @@ def test_budget_with_the_demo_then_apply_and_undo(demo_copy, app) -> None:
     assert_clean(at)
     assert at.title[0].value == "Budget"
     assert [m.label for m in at.metric][:3] == ["Current daily spend", "Recommended daily spend", "Predicted daily revenue"]
+    # the merchant's predicted total, once (the mart repeats it on each channel row; a sum over rows overstated it 7x)
+    totals = _mart(demo_copy, "select distinct predicted_daily_revenue, current_daily_revenue from 'MART/budget_recommendations.parquet' "
+                              "where merchant_id = 'demo'")
+    assert len(totals) == 1
+    predicted, current = totals[0]
+    assert at.metric[2].value == f"${predicted:,.0f}"
+    assert at.metric[2].delta == f"+{(predicted / current - 1) * 100:.1f}%"
     recs = dict(_mart(demo_copy, "select channel, recommended_daily_spend from 'MART/budget_recommendations.parquet' where merchant_id = 'demo'"))
     table = _frame_with(at, "recommended_daily_spend")
     assert dict(zip(table["channel"], table["recommended_daily_spend"], strict=True)) == pytest.approx(recs)
