@@ -98,7 +98,9 @@ def generate(scale: str = "demo", seed: int = 7, as_of: date | None = None) -> D
     campaigns = _campaigns(rng, channels, first_day, as_of)
     spend = _spend(rng, campaigns, channels, first_day, as_of, spec)
     touchpoints, user_count = _touchpoints(rng, spend, channels, first_day, spec)
-    conversions = _conversions(rng, touchpoints, channels, user_count)
+    # a conversion whose delay lands after the as-of day has not happened yet: drop it, so no mart shows future days
+    end_of_day = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), UTC)
+    conversions = _conversions(rng, touchpoints, channels, user_count).filter(pl.col("converted_at") < end_of_day)
     contacts = _contacts(rng, spec)
     accounts = [
         {"id": i + 1, "platform": p, "handle": f"juniperfinch_{p}", "timezone": tz}
