@@ -6,8 +6,6 @@ Registered on the `campaigns email` app by `register(app)` (see the end of email
 from __future__ import annotations
 
 import json
-import os
-import socket
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +15,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from campaigns.cli.output import console, fail
+from campaigns.cli.context import migrated_store as _store, worker_id as _worker_id
 from campaigns.email.abtest import Decision
 from campaigns.services import ab_tests
 from campaigns.services import email_delivery as delivery
@@ -24,7 +23,7 @@ from campaigns.services.approvals import NotApprovedError
 from campaigns.services.merchants import UnknownMerchantError
 from campaigns.services.suppression import MissingUnsubscribeKeyError
 from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
+from campaigns.store.db import session_scope
 
 EXPECTED = (LookupError, ValueError, NotApprovedError, UnknownMerchantError, MissingUnsubscribeKeyError)
 MerchantOption = Annotated[str | None, typer.Option("--merchant", help="Merchant id (default CAMPAIGNS_DEFAULT_MERCHANT).")]
@@ -53,16 +52,6 @@ class RuleChoice(StrEnum):
 class FallbackChoice(StrEnum):
     best_mean = "best_mean"
     control = "control"
-
-
-def _store() -> str:
-    settings = get_settings()
-    migrate(settings.store_url)
-    return settings.store_url
-
-
-def _worker_id() -> str:
-    return f"cli-{socket.gethostname()}-{os.getpid()}"[:80]
 
 
 def _variants(variable: Variable, values: list[str], labels: list[str]) -> list[dict]:

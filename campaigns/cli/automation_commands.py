@@ -6,8 +6,6 @@ The flow file format is documented in `campaigns.email.automation_flow`.
 from __future__ import annotations
 
 import json
-import os
-import socket
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -17,12 +15,13 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from campaigns.cli.output import console, fail
+from campaigns.cli.context import migrated_store as _store, merchant_or_default as _merchant, worker_id as _worker_id
 from campaigns.email.automation_flow import FlowError, layout
 from campaigns.services import automations as auto
 from campaigns.services.approvals import NotApprovedError
 from campaigns.services.merchants import UnknownMerchantError
 from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
+from campaigns.store.db import session_scope
 
 app = typer.Typer(no_args_is_help=True, help="Automation workflows: triggers and steps run per contact, exactly once.")
 
@@ -30,20 +29,6 @@ MerchantOption = Annotated[str | None, typer.Option("--merchant", help="Merchant
 ActorOption = Annotated[str, typer.Option("--actor", help="Who does this, for the audit log.")]
 IdArgument = Annotated[int, typer.Argument(help="Automation id (see `campaigns automations list`).")]
 EXPECTED = (LookupError, ValueError, NotApprovedError, UnknownMerchantError)
-
-
-def _store() -> str:
-    settings = get_settings()
-    migrate(settings.store_url)
-    return settings.store_url
-
-
-def _merchant(merchant: str | None) -> str:
-    return merchant or get_settings().default_merchant
-
-
-def _worker_id() -> str:
-    return f"cli-{socket.gethostname()}-{os.getpid()}"[:80]
 
 
 @app.command()

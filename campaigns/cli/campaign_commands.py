@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from campaigns.cli.output import console, fail
+from campaigns.cli.context import merchant_or_default as _merchant
 from campaigns.domain.enums import CampaignStatus, CampaignType
 from campaigns.domain.lifecycle import ACTIONS, TransitionError
 from campaigns.services import campaigns as service
@@ -29,10 +30,6 @@ def _session():
     settings = get_settings()
     migrate(settings.store_url)
     return session_scope(settings.store_url)
-
-
-def _merchant(merchant: str | None) -> str:
-    return merchant or get_settings().default_merchant
 
 
 def _validation_message(exc: ValidationError) -> str:

@@ -6,8 +6,6 @@ exactly one email campaign.
 
 from __future__ import annotations
 
-import os
-import socket
 from enum import StrEnum
 from typing import Annotated
 
@@ -16,13 +14,14 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from campaigns.cli.output import console, fail
+from campaigns.cli.context import migrated_store as _store, merchant_or_default as _merchant, worker_id as _worker_id
 from campaigns.domain.enums import EmailCampaignStatus
 from campaigns.services import email_delivery as delivery
 from campaigns.services.approvals import NotApprovedError
 from campaigns.services.merchants import UnknownMerchantError
 from campaigns.services.suppression import MissingUnsubscribeKeyError, UnsubscribeTokenError, add_suppression, signer_from_settings, unsubscribe
 from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
+from campaigns.store.db import session_scope
 from campaigns.store.models import SuppressionReason
 
 app = typer.Typer(no_args_is_help=True, help="Create and send email campaigns; unsubscribe and suppress addresses.")
@@ -51,20 +50,6 @@ class ReviewOutcome(StrEnum):
     sent = "sent"
     failed = "failed"
     resend = "resend"
-
-
-def _store() -> str:
-    settings = get_settings()
-    migrate(settings.store_url)
-    return settings.store_url
-
-
-def _merchant(merchant: str | None) -> str:
-    return merchant or get_settings().default_merchant
-
-
-def _worker_id() -> str:
-    return f"cli-{socket.gethostname()}-{os.getpid()}"[:80]
 
 
 @app.command()

@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from campaigns.cli.output import console, fail
+from campaigns.cli.context import migrated_store as _store, merchant_or_default as _merchant
 from campaigns.email import templates as tpl
 from campaigns.services import email_delivery as delivery
 from campaigns.services import email_templates as service
@@ -21,23 +22,13 @@ from campaigns.services.approvals import NotApprovedError
 from campaigns.services.merchants import UnknownMerchantError
 from campaigns.services.suppression import MissingUnsubscribeKeyError
 from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
+from campaigns.store.db import session_scope
 
 templates_app = typer.Typer(no_args_is_help=True, help="Email templates: list, add (checked), check a file, install the starter gallery.")
 
 MerchantOption = Annotated[str | None, typer.Option("--merchant", help="Merchant id (default CAMPAIGNS_DEFAULT_MERCHANT).")]
 ActorOption = Annotated[str, typer.Option("--actor", help="Who does this, for the audit log.")]
 EXPECTED = (LookupError, ValueError, NotApprovedError, UnknownMerchantError, MissingUnsubscribeKeyError)
-
-
-def _store() -> str:
-    settings = get_settings()
-    migrate(settings.store_url)
-    return settings.store_url
-
-
-def _merchant(merchant: str | None) -> str:
-    return merchant or get_settings().default_merchant
 
 
 def _fail_problems(what: str, problems: list[tpl.Problem]) -> None:

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from campaigns.cli.output import console, fail
+from campaigns.cli.context import merchant_or_default as _merchant
 from campaigns.settings import get_settings
 
 accounts_app = typer.Typer(no_args_is_help=True)
@@ -25,10 +26,6 @@ def _session():
     settings = get_settings()
     migrate(settings.store_url)
     return session_scope(settings.store_url)
-
-
-def _merchant(merchant: str | None) -> str:
-    return merchant or get_settings().default_merchant
 
 
 @accounts_app.command("add")
