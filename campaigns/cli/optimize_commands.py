@@ -1,4 +1,4 @@
-"""`campaigns optimize` (curves file in, allocation out) and `campaigns rebalance` (from the warehouse)."""
+"""`campaigns optimize`: a curves file in, the provably optimal allocation out (`campaigns rebalance` lives in budget_commands)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import typer
 from rich.table import Table
 
 from campaigns.cli.output import console, fail
-from campaigns.settings import get_settings
 
 
 def optimize(

@@ -38,7 +38,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import JSON, Integer, String, and_, cast, exists, func, literal, or_, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from campaigns.domain.enums import EmailCampaignStatus
@@ -67,7 +67,7 @@ from campaigns.services.approvals import AUTHOR_NOTE, NotApprovedError
 from campaigns.services.audit import record
 from campaigns.services.merchants import require_merchant
 from campaigns.services.suppression import normalise_email, suppressed_emails
-from campaigns.store.db import session_scope
+from campaigns.store.db import session_scope, dialect_insert as _insert, with_session as _with_session
 from campaigns.store.models import (
     Automation,
     AutomationEnrollment,
@@ -290,17 +290,6 @@ def archive(session: Session, merchant_id: str, automation_id: int, actor: str) 
 # --- enrolling ------------------------------------------------------------------------------------
 
 
-def _insert(session: Session):
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
-def _with_session(session_or_url: Session | str, work: Callable[[Session], Any]) -> Any:
-    if isinstance(session_or_url, str):
-        with session_scope(session_or_url) as session:
-            return work(session)
-    result = work(session_or_url)
-    session_or_url.flush()
-    return result
 
 
 def enroll_due(session_or_url: Session | str, now: datetime | None = None, merchant_id: str | None = None) -> int:

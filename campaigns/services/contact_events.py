@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from campaigns.imports.validate import ImportValidationError, Problem
+from campaigns.store.db import dialect_insert as _insert
 from campaigns.store.models import Contact, ContactEvent, EmailCampaign
 from campaigns.store.types import utcnow
 
@@ -38,9 +37,6 @@ class EventImport:
     added: int  # new events stored
     already_there: int  # rows whose event_key was stored before
 
-
-def _insert(session: Session):
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def store_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:

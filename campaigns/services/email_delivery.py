@@ -50,7 +50,7 @@ import polars as pl
 from jinja2 import TemplateError
 from pydantic import ValidationError
 from sqlalchemy import and_, case, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from campaigns.domain.enums import EmailCampaignStatus
@@ -74,7 +74,7 @@ from campaigns.services.suppression import (
     unsubscribe_url,
 )
 from campaigns.settings import Settings
-from campaigns.store.db import session_scope
+from campaigns.store.db import session_scope, dialect_insert as _insert
 from campaigns.store.models import (
     Campaign,
     Contact,
@@ -308,9 +308,6 @@ class PrepareResult:
 def idempotency_key(email_campaign_id: int, email: str) -> str:
     return "es_" + hashlib.sha256(f"{email_campaign_id}|{normalise_email(email)}".encode()).hexdigest()[:60]
 
-
-def _insert(session: Session):
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def prepare_send(session: Session, merchant_id: str, email_campaign_id: int, actor: str, now: datetime | None = None,

@@ -54,7 +54,7 @@ from campaigns.services.approvals import (
 )
 from campaigns.services.audit import jsonable, record
 from campaigns.services.merchants import require_merchant
-from campaigns.store.db import session_scope
+from campaigns.store.db import session_scope, with_session as _with_session
 from campaigns.settings import Settings
 from campaigns.store.models import Approval, CampaignContent, PublishReceipt, SocialAccount, SocialQueueItem
 from campaigns.store.types import utcnow
@@ -429,14 +429,6 @@ def _claim(session: Session, worker_id: str, now: datetime, limit: int, merchant
                             .execution_options(populate_existing=True)).all()
     return [(item, previous.get(item.id)) for item in items]
 
-
-def _with_session(session_or_url: Session | str, work: Callable[[Session], Any]) -> Any:
-    if isinstance(session_or_url, str):
-        with session_scope(session_or_url) as session:
-            return work(session)
-    result = work(session_or_url)
-    session_or_url.flush()
-    return result
 
 
 def claim_due(session_or_url: Session | str, worker_id: str, now: datetime, limit: int = 20, merchant_id: str | None = None) -> list[SocialQueueItem]:

@@ -28,14 +28,13 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from campaigns.crypto import GENERATE_HINT
 from campaigns.services.audit import record
 from campaigns.services.merchants import require_merchant
 from campaigns.settings import Settings
-from campaigns.store.db import session_scope
+from campaigns.store.db import session_scope, dialect_insert as _insert
 from campaigns.store.models import Contact, EmailSend, Suppression, SuppressionReason
 from campaigns.store.types import utcnow
 
@@ -92,10 +91,6 @@ def add_suppression(
     record(session, merchant_id, actor, "email.suppress", "suppression", str(row.id), email=address, reason=reason.value, source=source, note=note)
     return row, True
 
-
-def _insert(session: Session):
-    """INSERT with ON CONFLICT DO NOTHING, in the dialect of the session's database."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def suppressed_emails(session: Session, merchant_id: str, emails: Iterable[str]) -> dict[str, SuppressionReason]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -60,3 +63,20 @@ def session_scope(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def dialect_insert(session: Session):
+    """`insert` of the session's dialect, for ON CONFLICT DO NOTHING / RETURNING on both SQLite and PostgreSQL."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def with_session(session_or_url: Session | str, work: Callable[[Session], T]) -> T:
+    """Run `work` in the caller's session (flushed, not committed) or, given a URL, in a transaction of its own."""
+    if isinstance(session_or_url, str):
+        with session_scope(session_or_url) as session:
+            return work(session)
+    result = work(session_or_url)
+    session_or_url.flush()
+    return result
