@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from sqlalchemy import Select, and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -55,6 +55,9 @@ AB_KINDS = ("ab_variant", "ab_remainder")
 VARIABLES = ("subject", "content", "send_time")
 EVENT_OF_METRIC = {"open": "opened", "click": "clicked", "conversion": "purchased", "revenue": "purchased"}
 DRAFT, TESTING, DECIDED, WINNER_SENT, CANCELLED = "DRAFT", "TESTING", "DECIDED", "WINNER_SENT", "CANCELLED"
+
+
+CHOICES = {"variable": VARIABLES, "metric": abtest.METRICS, "rule": abtest.RULES, "fallback": abtest.FALLBACKS}
 
 
 class AbTestError(ValueError):
@@ -92,32 +95,12 @@ class AbTestInput(BaseModel):
     preview_text: str = Field(default="", max_length=150)
     send_window_hours: int | None = Field(default=None, ge=1, le=72)  # send-time optimisation of the remainder
 
-    @field_validator("variable")
+    @field_validator("variable", "metric", "rule", "fallback")
     @classmethod
-    def _variable(cls, v: str) -> str:
-        if v not in VARIABLES:
-            raise ValueError(f"must be one of {', '.join(VARIABLES)}")
-        return v
-
-    @field_validator("metric")
-    @classmethod
-    def _metric(cls, v: str) -> str:
-        if v not in abtest.METRICS:
-            raise ValueError(f"must be one of {', '.join(abtest.METRICS)}")
-        return v
-
-    @field_validator("rule")
-    @classmethod
-    def _rule(cls, v: str) -> str:
-        if v not in abtest.RULES:
-            raise ValueError(f"must be one of {', '.join(abtest.RULES)}")
-        return v
-
-    @field_validator("fallback")
-    @classmethod
-    def _fallback(cls, v: str) -> str:
-        if v not in abtest.FALLBACKS:
-            raise ValueError(f"must be one of {', '.join(abtest.FALLBACKS)}")
+    def _one_of(cls, v: str, info: ValidationInfo) -> str:
+        allowed = CHOICES[info.field_name]
+        if v not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
         return v
 
     @model_validator(mode="after")
