@@ -13,12 +13,11 @@ from campaigns.services import campaigns as campaign_service
 from campaigns.services import email_delivery as delivery
 from campaigns.services import email_templates as service
 from campaigns.services.audit import entries
-from campaigns.services.merchants import ensure_merchant
 from campaigns.services.segments import save_segment
 from campaigns.services.suppression import UnsubscribeSigner
 from campaigns.settings import Settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import Contact, EmailSend, EmailTemplate
+from campaigns.store.db import session_scope
+from campaigns.store.models import Contact, EmailSend, EmailTemplate, Merchant
 from publishers.sandbox import read_outbox
 
 KEY = Fernet.generate_key().decode()
@@ -27,16 +26,12 @@ BODY = ('<h1>Hi {{ first_name | default("there") }}</h1>\n<p>Your city: {{ attri
         '<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>')
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'app.db'}"
-    else:
-        url = Settings(database_url=request.getfixturevalue("pg_url")).store_url
-    migrate(url)
+@pytest.fixture
+def store_url(store_url: str) -> str:
+    """The shared store (acme named Acme, globex) with two contacts of acme."""
+    url = store_url
     with session_scope(url) as s:
-        ensure_merchant(s, "acme", name="Acme")
-        ensure_merchant(s, "globex")
+        s.get(Merchant, "acme").name = "Acme"
         s.add_all([Contact(merchant_id="acme", email="zoe@example.com", first_name="Zoe", attributes={"city": "Oslo"}),
                    Contact(merchant_id="acme", email="anon@example.com", first_name="", attributes={})])
     return url

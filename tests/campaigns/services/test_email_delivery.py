@@ -29,7 +29,7 @@ from campaigns.services.segments import save_segment
 from campaigns.services.suppression import UnsubscribeSigner, add_suppression, record_bounce, record_complaint, suppressed_emails, unsubscribe_app
 from campaigns.settings import Settings
 from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import Contact, EmailCampaign, EmailSend, EmailSendStatus, EmailTemplate, SuppressionReason
+from campaigns.store.models import Contact, EmailCampaign, Merchant, EmailSend, EmailSendStatus, EmailTemplate, SuppressionReason
 from publishers.sandbox import read_outbox
 from publishers.sendgrid import SendGridPublisher
 from publishers.smtp import SmtpPublisher
@@ -46,14 +46,12 @@ UNTHROTTLED = {"smtp": delivery.ProviderLimits("smtp", 50, None), "sendgrid": de
 # --- fixtures ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'app.db'}" if request.param == "sqlite" else Settings(database_url=request.getfixturevalue("pg_url")).store_url
-    migrate(url)
-    with session_scope(url) as s:
-        ensure_merchant(s, "acme", name="Acme Outdoors")
-        ensure_merchant(s, "globex")
-    return url
+@pytest.fixture
+def store_url(store_url: str) -> str:
+    """The shared store, acme named as the sender the tests expect."""
+    with session_scope(store_url) as s:
+        s.get(Merchant, "acme").name = "Acme Outdoors"
+    return store_url
 
 
 @pytest.fixture

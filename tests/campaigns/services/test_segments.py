@@ -7,9 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from campaigns.services import segments as sg
-from campaigns.services.merchants import ensure_merchant
-from campaigns.settings import Settings
-from campaigns.store.db import migrate, session_scope
+from campaigns.store.db import session_scope
 from campaigns.store.models import Contact, SocialAccount
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -26,16 +24,12 @@ PEOPLE = [
 ]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'app.db'}"
-    else:
-        url = Settings(database_url=request.getfixturevalue("pg_url")).store_url
-    migrate(url)
+@pytest.fixture
+def store_url(store_url: str) -> str:
+    """The shared store (acme, globex) with the people above in both merchants."""
+    url = store_url
     with session_scope(url) as s:
         for merchant in ("acme", "globex"):
-            ensure_merchant(s, merchant)
             for email, first, zone, tags, subscribed, age in PEOPLE:
                 s.add(Contact(merchant_id=merchant, email=email, first_name=first, timezone=zone, tags=tags,
                               subscribed=subscribed, created_at=NOW - timedelta(days=age)))
