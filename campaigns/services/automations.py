@@ -59,7 +59,6 @@ from campaigns.email.automation_flow import (
     targets,
     validate_flow,
 )
-from campaigns.email.layout import with_layout
 from campaigns.email.templates import merge_snapshot
 from campaigns.services import email_delivery as delivery
 from campaigns.services import segments
@@ -214,8 +213,7 @@ def _template(session: Session, merchant_id: str, name: str | None, path: str) -
 def _create_email(session: Session, merchant_id: str, merchant_name: str, automation: Automation, step_id: str, step: SendEmailStep,
                   actor: str, path: str) -> int:
     template = _template(session, merchant_id, step.template, path)
-    # with the layout, as sending renders it: a base-layout template's footer carries the unsubscribe link
-    html = with_layout(template.html, template.layout) if template is not None and template.html.strip() else delivery.DEFAULT_HTML
+    html = delivery.template_body(template)  # as sending renders it: a base-layout footer carries the unsubscribe link
     try:
         delivery.render_campaign(step.subject or "", step.preview_text, html, merchant_name)
     except delivery.EmailDeliveryError as exc:

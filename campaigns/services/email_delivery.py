@@ -174,12 +174,19 @@ def resolve_email_campaign(session: Session, merchant_id: str, ref: str) -> Emai
     raise EmailCampaignNotFoundError(f"campaign {ref!r} has {len(ids)} email campaigns ({', '.join(map(str, ids))}); pass one of these ids instead")
 
 
+def template_body(template: EmailTemplate | None) -> str:
+    """The source an email is rendered from: the template inside its layout, or the built-in body.
+
+    Every check (create, activate, preview) and every send renders this same source; the layout
+    rides along as a first-line Jinja comment, so the approval hash covers it too.
+    """
+    return with_layout(template.html, template.layout) if template is not None and template.html.strip() else DEFAULT_HTML
+
+
 def _template_html(session: Session, ec: EmailCampaign) -> str:
     if ec.template_id is None:
         return DEFAULT_HTML
-    template = session.scalar(select(EmailTemplate).where(EmailTemplate.merchant_id == ec.merchant_id, EmailTemplate.id == ec.template_id))
-    # the layout rides along as a first-line Jinja comment, so the approval hash covers it too
-    return with_layout(template.html, template.layout) if template is not None and template.html.strip() else DEFAULT_HTML
+    return template_body(session.scalar(select(EmailTemplate).where(EmailTemplate.merchant_id == ec.merchant_id, EmailTemplate.id == ec.template_id)))
 
 
 def email_content_hash(subject: str, preview_text: str, template_html: str) -> str:
@@ -226,7 +233,7 @@ def create_email_campaign(
             raise EmailDeliveryError(f"no email template named {template_name!r} (known: {known})")
     ec = EmailCampaign(merchant_id=merchant_id, campaign_id=campaign.id, segment_id=segment.id, template_id=template.id if template else None,
                        subject=subject, preview_text=preview_text, status=EmailCampaignStatus.DRAFT, send_window_hours=send_window_hours)
-    render_campaign(subject, preview_text, template.html if template and template.html.strip() else DEFAULT_HTML, merchant.name)
+    render_campaign(subject, preview_text, template_body(template), merchant.name)
     session.add(ec)
     session.flush()
     record(session, merchant_id, actor, "email.create", "email_campaign", str(ec.id), campaign_id=campaign.id, segment_id=segment.id,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from campaigns.email import templates as tpl
 from campaigns.email.gallery import starter, starters
-from campaigns.email.layout import LAYOUTS, with_layout
+from campaigns.email.layout import LAYOUTS
 from campaigns.services import email_delivery as delivery
 from campaigns.services.audit import record
 from campaigns.services.merchants import require_merchant
@@ -123,7 +123,7 @@ def _source(session: Session, merchant_id: str, email_campaign_id: int | None, t
         ec = delivery.get_email_campaign(session, merchant_id, email_campaign_id)
         return ec.subject, ec.preview_text, delivery._template_html(session, ec), "marketing", ec.id
     found = get_template(session, merchant_id, template)  # type: ignore[arg-type]
-    return found.subject or found.name, "", with_layout(found.html, found.layout), found.category, None
+    return found.subject or found.name, "", delivery.template_body(found), found.category, None
 
 
 def _contact(session: Session, merchant_id: str, contact_id: int | None) -> dict[str, Any]:

@@ -476,6 +476,15 @@ def test_templates_render_sandboxed_escaped_and_need_approval(store_url: str, tm
     assert report.outcomes == {"SENT": 2} and "P.S. 50% off" in outbox[0]["message"]["html"]
 
 
+def test_a_base_layout_template_may_rely_on_the_footers_unsubscribe_link(store_url: str, tmp_path) -> None:
+    """Creating checks the same source sending renders (template inside its layout), so the footer's link counts."""
+    ec_id = _seed(store_url, _people(1), template_html="<h1>Hello {{ first_name }}</h1><p>New tents are in.</p>", name="Footer")
+    _prepare(store_url, ec_id)
+    assert _deliver(store_url, _settings(tmp_path), ec_id).outcomes == {"SENT": 1}
+    html = read_outbox(tmp_path / "home" / "outbox" / "email.jsonl")[0]["message"]["html"]
+    assert "New tents are in." in html and "{{unsubscribe_url}}" in html  # the layout's footer link, filled per recipient
+
+
 def test_resolving_email_campaigns_and_tenant_scope(store_url: str, tmp_path) -> None:
     ec_id = _seed(store_url, _people(1))
     with session_scope(store_url) as s:
