@@ -370,7 +370,7 @@ def prepare_winner(session: Session, merchant_id: str, test_id: int, actor: str,
     if test.remainder_email_campaign_id is None:
         winner = next(v for v in variants_of(session, test) if v.position == test.winner_position)
         source = delivery.get_email_campaign(session, merchant_id, winner.email_campaign_id)
-        delivery._require_approved(session, source)  # the winner's exact content was approved; the copy carries it
+        delivery.require_approved(session, source)  # the winner's exact content was approved; the copy carries it
         template = session.get(EmailTemplate, source.template_id) if source.template_id else None
         remainder = delivery.create_email_campaign(session, merchant_id, campaign_id=source.campaign_id, segment_id=source.segment_id,
                                                    subject=source.subject, actor=actor, template_name=template.name if template else None,

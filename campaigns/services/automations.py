@@ -247,11 +247,7 @@ def _check_existing_email(session: Session, merchant_id: str, ec_id: int, actor:
 
 
 def email_is_approved(session: Session, ec: EmailCampaign) -> bool:
-    try:
-        delivery._require_approved(session, ec)  # the one definition of "approved" for emails lives in email_delivery
-    except NotApprovedError:
-        return False
-    return True
+    return delivery.is_approved(session, ec)  # the one definition of "approved" for emails lives in email_delivery
 
 
 def approve_emails(session: Session, merchant_id: str, automation_id: int, actor: str, note: str = "") -> list[int]:

@@ -183,7 +183,7 @@ def template_body(template: EmailTemplate | None) -> str:
     return with_layout(template.html, template.layout) if template is not None and template.html.strip() else DEFAULT_HTML
 
 
-def _template_html(session: Session, ec: EmailCampaign) -> str:
+def template_html(session: Session, ec: EmailCampaign) -> str:
     if ec.template_id is None:
         return DEFAULT_HTML
     return template_body(session.scalar(select(EmailTemplate).where(EmailTemplate.merchant_id == ec.merchant_id, EmailTemplate.id == ec.template_id)))
@@ -195,7 +195,7 @@ def email_content_hash(subject: str, preview_text: str, template_html: str) -> s
 
 
 def _current_hash(session: Session, ec: EmailCampaign) -> str:
-    return email_content_hash(ec.subject, ec.preview_text, _template_html(session, ec))
+    return email_content_hash(ec.subject, ec.preview_text, template_html(session, ec))
 
 
 def create_email_campaign(
@@ -248,8 +248,13 @@ def approve_email_campaign(session: Session, merchant_id: str, email_campaign_id
     return approve(session, merchant_id, KIND_EMAIL, ec.id, _current_hash(session, ec), actor, note)
 
 
-def _require_approved(session: Session, ec: EmailCampaign) -> None:
-    if approval_for(session, ec.merchant_id, KIND_EMAIL, ec.id, _current_hash(session, ec)) is None:
+def is_approved(session: Session, ec: EmailCampaign) -> bool:
+    """Whether the email campaign's current subject, preview text and body carry an approval."""
+    return approval_for(session, ec.merchant_id, KIND_EMAIL, ec.id, _current_hash(session, ec)) is not None
+
+
+def require_approved(session: Session, ec: EmailCampaign) -> None:
+    if not is_approved(session, ec):
         raise NotApprovedError(
             f"email campaign {ec.id}'s subject, preview text or body changed since it was approved (or it never was); "
             f"approve the current version, then send"
@@ -340,8 +345,8 @@ def prepare_send(session: Session, merchant_id: str, email_campaign_id: int, act
     if segment is None and ec.kind not in ab_tests.AB_KINDS:
         raise EmailDeliveryError(f"segment {ec.segment_id} of email campaign {ec.id} does not exist")
     merchant = require_merchant(session, merchant_id)
-    rendered = render_campaign(ec.subject, ec.preview_text, _template_html(session, ec), merchant.name)
-    _require_approved(session, ec)
+    rendered = render_campaign(ec.subject, ec.preview_text, template_html(session, ec), merchant.name)
+    require_approved(session, ec)
     # claim the transition first: a second prepare running at the same moment waits here, then finds SENDING
     before = ec.status
     moved = session.execute(update(EmailCampaign).where(EmailCampaign.id == ec.id, EmailCampaign.status.in_(
@@ -578,11 +583,11 @@ def _start(url: str, settings: Settings, ec_id: int, worker_id: str, now: dateti
             raise EmailDeliveryError(f"email campaign {ec.id} is {ec.status.value}: prepare it first (prepare_send, or `campaigns email send` does both)")
         if ec.status is not EmailCampaignStatus.SENDING and not _open_rows(session, ec.merchant_id, ec.id):
             return report  # finished: nothing to send
-        _require_approved(session, ec)
-        rendered = render_campaign(ec.subject, ec.preview_text, _template_html(session, ec), merchant.name)
+        require_approved(session, ec)
+        rendered = render_campaign(ec.subject, ec.preview_text, template_html(session, ec), merchant.name)
         merchant_id, merchant_name, campaign_id = ec.merchant_id, merchant.name, ec.campaign_id
     tracker = _tracker(settings, public_url) if settings.email_tracking else None
-    signer, credentials, sender, public_url, mailto = _config(settings, provider, merchant_name, sender, public_url, mailto)
+    signer, credentials, sender, public_url, mailto = provider_config(settings, provider, merchant_name, sender, public_url, mailto)
     if tracker is not None:
         rendered = RenderedCampaign(rendered.subject, tracking.track_html(rendered.html, ec_id, tracker), rendered.text, rendered.merge)
     if publisher is None:
@@ -599,7 +604,7 @@ def check_config(settings: Settings, provider: str, merchant_name: str = "", sen
     """Raise EmailDeliveryError naming the fix when a send through `provider` could not start (call it before `prepare_send`)."""
     if provider not in PROVIDER_LIMITS:
         raise EmailDeliveryError(f"unknown email provider {provider!r}; use one of {', '.join(PROVIDER_LIMITS)}")
-    _config(settings, provider, merchant_name or "Sender", sender, public_url, None)
+    provider_config(settings, provider, merchant_name or "Sender", sender, public_url, None)
     if settings.email_tracking:
         _tracker(settings, public_url)
 
@@ -613,8 +618,8 @@ def _tracker(settings: Settings, public_url: str | None) -> tracking.TrackingSig
         raise EmailDeliveryError(str(exc)) from None
 
 
-def _config(settings: Settings, provider: str, merchant_name: str, sender: str | None, public_url: str | None,
-            mailto: str | None) -> tuple[UnsubscribeSigner, Credentials, str, str, str]:
+def provider_config(settings: Settings, provider: str, merchant_name: str, sender: str | None, public_url: str | None,
+                    mailto: str | None) -> tuple[UnsubscribeSigner, Credentials, str, str, str]:
     try:
         signer = signer_from_settings(settings)
     except MissingUnsubscribeKeyError as exc:

@@ -121,7 +121,7 @@ def _source(session: Session, merchant_id: str, email_campaign_id: int | None, t
         raise ValueError("preview either an email campaign or a template, not both or neither")
     if email_campaign_id is not None:
         ec = delivery.get_email_campaign(session, merchant_id, email_campaign_id)
-        return ec.subject, ec.preview_text, delivery._template_html(session, ec), "marketing", ec.id
+        return ec.subject, ec.preview_text, delivery.template_html(session, ec), "marketing", ec.id
     found = get_template(session, merchant_id, template)  # type: ignore[arg-type]
     return found.subject or found.name, "", delivery.template_body(found), found.category, None
 
@@ -180,7 +180,7 @@ def send_test(session: Session, settings: Settings, merchant_id: str, *, to: str
     person = _contact(session, merchant_id, contact_id)
     snapshot = tpl.merge_snapshot(person["first_name"], person["last_name"], person["email"], person.get("attributes"), rendered)
     delivery.check_config(settings, provider, merchant.name)
-    _signer, credentials, sender, public_url, mailto = delivery._config(settings, provider, merchant.name, None, None, None)
+    _signer, credentials, sender, public_url, mailto = delivery.provider_config(settings, provider, merchant.name, None, None, None)
     try:
         recipient = EmailRecipient(email=to.strip(), name="", unsubscribe_url=f"{public_url}/unsubscribe?test-send=1",
                                    variables=rendered.recipient_values(snapshot))
