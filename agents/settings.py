@@ -1,6 +1,6 @@
 """Settings of the agents (Leo, Ava and the LLM gateway), read from ``CAMPAIGNS_*`` variables.
 
-Kept apart from `campaigns.settings` so the core settings stay free of model details. The
+Kept apart from `campaigns.core.settings` so the core settings stay free of model details. The
 Anthropic SDK reads ``ANTHROPIC_API_KEY`` and ``ANTHROPIC_BASE_URL`` itself; the key is read
 here only to decide whether the live engine can run at all (without it the offline engine
 is used, deterministic and labelled ``engine="offline"``).

@@ -25,8 +25,8 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from agents.settings import ModelPrice
-from campaigns.services.audit import record
-from campaigns.store.models import LlmUsage
+from campaigns.core.audit import record
+from campaigns.core.store.models import LlmUsage
 
 USAGE_ACTION = "llm.usage"
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")

@@ -32,8 +32,8 @@ from agents.ava.workflow import create_campaign_from_plan, run_due_steps  # noqa
 from agents.leo.repurpose import repurpose  # noqa: E402
 from agents.settings import AgentSettings  # noqa: E402
 from agents.source import read_post  # noqa: E402
-from campaigns.services.merchants import ensure_merchant  # noqa: E402
-from campaigns.store.db import migrate, session_scope  # noqa: E402
+from campaigns.core.merchants import ensure_merchant  # noqa: E402
+from campaigns.core.store.db import migrate, session_scope  # noqa: E402
 
 FORMATS = ["x", "linkedin", "facebook", "instagram", "email", "ads"]
 

@@ -67,7 +67,7 @@ if str(REPO) not in sys.path:  # run as a plain script from anywhere
 from campaigns.attribution import markov_attribution, shapley_attribution  # noqa: E402
 from campaigns.demo.generator import DEMO_MERCHANT, generate  # noqa: E402
 from campaigns.demo.writer import write_demo  # noqa: E402
-from campaigns.settings import Settings  # noqa: E402
+from campaigns.core.settings import Settings  # noqa: E402
 from campaigns.warehouse.connection import open_warehouse  # noqa: E402
 from campaigns.warehouse.ingest import load_campaigns_snapshot, load_landed_table  # noqa: E402
 from campaigns.warehouse.schema import LANDED_TABLES  # noqa: E402

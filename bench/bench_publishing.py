@@ -19,13 +19,13 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from campaigns.crypto import TokenCipher, generate_key
-from campaigns.services import social_queue as q
-from campaigns.services.approvals import KIND_QUEUE_TEXT, content_hash
-from campaigns.services.merchants import ensure_merchant
-from campaigns.settings import Settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import Approval, PublishReceipt, SocialQueueItem
+from campaigns.core.crypto import TokenCipher, generate_key
+from campaigns.social import queue as q
+from campaigns.content.approvals import KIND_QUEUE_TEXT, content_hash
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.settings import Settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import Approval, PublishReceipt, SocialQueueItem
 from publishers.x import XPublisher
 
 

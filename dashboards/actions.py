@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from campaigns.domain.enums import CampaignStatus
-from campaigns.domain.lifecycle import ACTIONS, CampaignFacts, explain_refusal
-from campaigns.services import approvals
-from campaigns.services import campaigns as campaign_service
-from campaigns.services import segments as segment_service
-from campaigns.store.db import session_scope
+from campaigns.core.enums import CampaignStatus
+from campaigns.lifecycle.states import ACTIONS, CampaignFacts, explain_refusal
+from campaigns.content import approvals
+from campaigns.lifecycle import service as campaign_service
+from campaigns.audiences import segments as segment_service
+from campaigns.core.store.db import session_scope
 from dashboards import queries
 
 

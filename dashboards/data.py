@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from campaigns.settings import Settings
+from campaigns.core.settings import Settings
 from campaigns.warehouse.connection import PostgresWarehouse
 
 

@@ -16,10 +16,10 @@ import polars as pl
 import streamlit as st
 from sqlalchemy import func, select
 
-from campaigns.domain.enums import ContentStatus, QueueStatus
-from campaigns.settings import Settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import (
+from campaigns.core.enums import ContentStatus, QueueStatus
+from campaigns.core.settings import Settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import (
     BudgetAllocation,
     Campaign,
     CampaignContent,
@@ -53,7 +53,7 @@ def source() -> str:
 # --- the operational store ---------------------------------------------------------------------
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def merchants(source_key: str) -> list[tuple[str, str]]:
-    from campaigns.services.merchants import list_merchants
+    from campaigns.core.merchants import list_merchants
 
     s = settings()
     migrate(s.store_url)
@@ -159,7 +159,7 @@ def saved_segments(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def segment_size(source_key: str, merchant_id: str, rules_json: str, subscribed_only: bool = False) -> int:
     """Live size estimate; `rules_json` is the rules as canonical JSON (hashable). Raises RuleError."""
-    from campaigns.services.segments import count_contacts
+    from campaigns.audiences.segments import count_contacts
 
     with session_scope(settings().store_url) as session:
         return count_contacts(session, merchant_id, json.loads(rules_json), subscribed_only=subscribed_only)
@@ -167,7 +167,7 @@ def segment_size(source_key: str, merchant_id: str, rules_json: str, subscribed_
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def contact_count(source_key: str, merchant_id: str) -> int:
-    from campaigns.store.models import Contact
+    from campaigns.core.store.models import Contact
 
     with session_scope(settings().store_url) as session:
         return int(session.scalar(select(func.count()).select_from(Contact).where(Contact.merchant_id == merchant_id)) or 0)
@@ -439,8 +439,8 @@ def social_queue(source_key: str, merchant_id: str) -> pl.DataFrame:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def account_heatmap(source_key: str, merchant_id: str, account_id: int) -> tuple[pl.DataFrame, int, str]:
     """(weekday x hour frame with rate and confidence, posts behind it, a note when the history could not be read)."""
-    from campaigns.services.posting_slots import account_heatmap as heatmap_of
-    from campaigns.services.social_queue import get_account
+    from campaigns.social.posting_slots import account_heatmap as heatmap_of
+    from campaigns.social.queue import get_account
 
     s = settings()
     with session_scope(s.store_url) as session:
@@ -634,8 +634,8 @@ def apply_budget_recommendation(merchant_id: str, actor: str) -> dict[str, Any] 
 
     Returns {"audit_id", "applied": {channel: amount}, "previous": {channel: amount}}, or None when nothing has a recommendation.
     """
-    from campaigns.services import audit
-    from campaigns.store.models import AuditLog
+    from campaigns.core import audit
+    from campaigns.core.store.models import AuditLog
 
     with session_scope(settings().store_url) as session:
         rows = [r for r in _latest_channel_allocations(session, merchant_id) if r.recommended_allocation is not None]
@@ -657,8 +657,8 @@ def undo_budget_apply(merchant_id: str, audit_id: int, actor: str) -> dict[str, 
     """Restore the allocations a `budget.apply` entry changed to their previous values; returns {channel: restored amount}."""
     from decimal import Decimal
 
-    from campaigns.services import audit
-    from campaigns.store.models import AuditLog
+    from campaigns.core import audit
+    from campaigns.core.store.models import AuditLog
 
     with session_scope(settings().store_url) as session:
         entry = session.scalar(select(AuditLog).where(AuditLog.id == audit_id, AuditLog.merchant_id == merchant_id, AuditLog.action == BUDGET_APPLY))

@@ -15,9 +15,9 @@ from typing import Any
 
 import streamlit as st
 
-from campaigns.email.rfm import BUCKET_NAMES, BUCKETS
-from campaigns.services.contact_events import EVENT_KINDS
-from campaigns.services.segments import EVENT_OPS, EVERYONE, FIELD_OPS, MAX_DAYS, OP_LABELS, RuleError, describe, validate_rules
+from campaigns.audiences.rfm import BUCKET_NAMES, BUCKETS
+from campaigns.audiences.events import EVENT_KINDS
+from campaigns.audiences.segments import EVENT_OPS, EVERYONE, FIELD_OPS, MAX_DAYS, OP_LABELS, RuleError, describe, validate_rules
 from dashboards.ui import field_error, seed
 
 FIELD_LABELS = {

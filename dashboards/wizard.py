@@ -27,14 +27,14 @@ from pydantic import ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from campaigns.domain.enums import MARKETING_CHANNELS, CampaignStatus, CampaignType, Channel, ContentStatus
-from campaigns.services import campaign_templates
-from campaigns.services.approvals import content_hash
-from campaigns.services.audit import record
-from campaigns.services.campaigns import CampaignInput, CampaignUpdate, create_campaign, get_campaign, update_campaign
-from campaigns.services.segments import EVERYONE, RuleError, validate_rules
-from campaigns.store.db import session_scope
-from campaigns.store.models import BudgetAllocation, CampaignContent
+from campaigns.core.enums import MARKETING_CHANNELS, CampaignStatus, CampaignType, Channel, ContentStatus
+from campaigns.lifecycle import templates as campaign_templates
+from campaigns.content.approvals import content_hash
+from campaigns.core.audit import record
+from campaigns.lifecycle.service import CampaignInput, CampaignUpdate, create_campaign, get_campaign, update_campaign
+from campaigns.audiences.segments import EVERYONE, RuleError, validate_rules
+from campaigns.core.store.db import session_scope
+from campaigns.core.store.models import BudgetAllocation, CampaignContent
 
 STEPS = ("Basics", "Goal and KPI", "Audience", "Channels and budget", "Content", "Schedule", "Review")
 # which fields each step owns: its Next button stays shut while any of them has an error

@@ -18,8 +18,8 @@ from pipelines.resources import CampaignsResource
 
 def run_automations_once(settings: Any, now: datetime, worker_id: str) -> dict[str, Any]:
     """Enrol, run due steps, deliver queued emails; returns counts for the run's metadata (callable without Dagster)."""
-    from campaigns.services import automations as auto
-    from campaigns.store.db import migrate
+    from campaigns.email import automations as auto
+    from campaigns.core.store.db import migrate
 
     url = settings.store_url
     migrate(url)
@@ -48,8 +48,8 @@ def automations_job():
 
 
 def active_automations(campaigns: CampaignsResource) -> int:
-    from campaigns.store.db import migrate, session_scope
-    from campaigns.store.models import Automation, AutomationEnrollment
+    from campaigns.core.store.db import migrate, session_scope
+    from campaigns.core.store.models import Automation, AutomationEnrollment
 
     settings = campaigns.settings()
     migrate(settings.store_url)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from campaigns.settings import Settings
+from campaigns.core.settings import Settings
 from pipelines.instance import ensure_dagster_home
 
 # Groups run in this order; a group's prefix before "_" names its stage (analytics_marts -> analytics).

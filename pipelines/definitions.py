@@ -12,7 +12,7 @@ from assets.ingest.post_metrics import post_metrics_asset
 from assets.ingest.raw_tables import raw_assets, touchpoints_present
 from assets.optimization.budget import budget_allocation, response_curves
 from assets.serving.snapshots import serving_asset
-from campaigns.settings import Settings
+from campaigns.core.settings import Settings
 from pipelines.automations import automations_job, automations_sensor
 from pipelines.email_ab import email_ab_job, email_ab_sensor
 from pipelines.email_sends import scheduled_emails_job, scheduled_emails_sensor

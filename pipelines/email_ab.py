@@ -1,6 +1,6 @@
 """Email A/B tests: every five minutes a sensor looks for running tests; the job sends due cell copies, decides, sends winners.
 
-Each step is the service's own idempotent step (`campaigns.services.ab_tests`), so a run that
+Each step is the service's own idempotent step (`campaigns.email.ab_tests`), so a run that
 dies half-way is simply run again: a decision is stored once, the remainder campaign is created
 once, and each address gets one copy.
 """
@@ -15,8 +15,8 @@ from pipelines.resources import CampaignsResource
 
 def run_ab_tests(campaigns: CampaignsResource, worker_id: str, now: datetime, log=None) -> dict[str, int]:
     """Move every TESTING or DECIDED test on once; returns counts (delivered, decided, winners_sent, waiting, failed)."""
-    from campaigns.services import ab_tests
-    from campaigns.store.db import migrate, session_scope
+    from campaigns.email import ab_tests
+    from campaigns.core.store.db import migrate, session_scope
 
     settings = campaigns.settings()
     url = settings.store_url
@@ -59,8 +59,8 @@ def email_ab_job():
 
 
 def open_tests(campaigns: CampaignsResource) -> int:
-    from campaigns.services import ab_tests
-    from campaigns.store.db import migrate, session_scope
+    from campaigns.email import ab_tests
+    from campaigns.core.store.db import migrate, session_scope
 
     settings = campaigns.settings()
     migrate(settings.store_url)

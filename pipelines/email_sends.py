@@ -20,9 +20,9 @@ def due_broadcasts(store_url: str, now: datetime) -> list[tuple[str, int]]:
     """(merchant, email campaign) of SENDING broadcasts with a PENDING row that is due, or a SENDING row (a crashed worker's)."""
     from sqlalchemy import or_, select
 
-    from campaigns.domain.enums import EmailCampaignStatus
-    from campaigns.store.db import session_scope
-    from campaigns.store.models import EmailCampaign, EmailSend, EmailSendStatus
+    from campaigns.core.enums import EmailCampaignStatus
+    from campaigns.core.store.db import session_scope
+    from campaigns.core.store.models import EmailCampaign, EmailSend, EmailSendStatus
 
     due = or_(EmailSend.status == EmailSendStatus.SENDING,
               (EmailSend.status == EmailSendStatus.PENDING) & or_(EmailSend.next_attempt_at.is_(None), EmailSend.next_attempt_at <= now))
@@ -37,8 +37,8 @@ def due_broadcasts(store_url: str, now: datetime) -> list[tuple[str, int]]:
 
 
 def deliver_due_broadcasts(campaigns: CampaignsResource, worker_id: str, now: datetime, log=None) -> dict[str, int]:
-    from campaigns.services import email_delivery as delivery
-    from campaigns.store.db import migrate
+    from campaigns.email import delivery as delivery
+    from campaigns.core.store.db import migrate
 
     settings = campaigns.settings()
     migrate(settings.store_url)
@@ -78,7 +78,7 @@ def scheduled_emails_job():
 def scheduled_emails_sensor(context: dg.SensorEvaluationContext, campaigns: CampaignsResource):
     now = datetime.now(UTC)
     settings = campaigns.settings()
-    from campaigns.store.db import migrate
+    from campaigns.core.store.db import migrate
 
     migrate(settings.store_url)
     due = due_broadcasts(settings.store_url, now)

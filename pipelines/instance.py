@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from campaigns.settings import Settings
+from campaigns.core.settings import Settings
 
 DAGSTER_YAML = """\
 # Written by the campaigns CLI. Telemetry off; one run at a time, because the embedded

@@ -15,7 +15,7 @@ from pipelines.resources import CampaignsResource
 
 @dg.op(description="Publish every approved post that is due; what may have posted is reconciled, never re-sent.")
 def publish_due_posts(context: dg.OpExecutionContext, campaigns: CampaignsResource) -> dg.Output:
-    from campaigns.services.social_queue import run_worker
+    from campaigns.social.queue import run_worker
 
     settings = campaigns.settings()
     report = run_worker(settings, worker_id=f"dagster-{context.run_id[:8]}-{os.getpid()}", live=settings.publish_mode == "live")
@@ -29,9 +29,9 @@ def publish_due_job():
 
 
 def due_count(campaigns: CampaignsResource, now: datetime) -> int:
-    from campaigns.domain.enums import QueueStatus
-    from campaigns.store.db import migrate, session_scope
-    from campaigns.store.models import SocialQueueItem
+    from campaigns.core.enums import QueueStatus
+    from campaigns.core.store.db import migrate, session_scope
+    from campaigns.core.store.models import SocialQueueItem
 
     settings = campaigns.settings()
     migrate(settings.store_url)

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from campaigns.settings import Settings
+from campaigns.core.settings import Settings
 from campaigns.warehouse.connection import Warehouse, open_warehouse
 from pipelines.dbt_project import DBT_PROJECT_DIR, dbt_executable
 

@@ -34,9 +34,9 @@ def workflow_job():
 @dg.sensor(job=workflow_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Every minute: advance campaign workflows that have open steps.")
 def workflow_sensor(context: dg.SensorEvaluationContext, campaigns: CampaignsResource):
-    from campaigns.domain.enums import WorkflowStepStatus
-    from campaigns.store.db import migrate, session_scope
-    from campaigns.store.models import CampaignWorkflow
+    from campaigns.core.enums import WorkflowStepStatus
+    from campaigns.core.store.db import migrate, session_scope
+    from campaigns.core.store.models import CampaignWorkflow
 
     settings = campaigns.settings()
     migrate(settings.store_url)

@@ -28,7 +28,7 @@ from publishers.base import (
 from publishers.errors import Ambiguous, AuthExpired, Duplicate, PublishError, Rejected, Retryable
 
 if TYPE_CHECKING:
-    from campaigns.settings import Settings
+    from campaigns.core.settings import Settings
 
 __all__ = [
     "EMAIL_PROVIDERS", "SOCIAL_PLATFORMS", "Ambiguous", "AuthExpired", "Credentials", "Duplicate", "EmailMessage", "EmailRecipient",

@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from campaigns.settings import Settings, get_settings
+from campaigns.core.settings import Settings, get_settings
 
 PG_SERVER = os.environ.get("CAMPAIGNS_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 AS_OF = date(2026, 11, 24)  # fixed, so demo data and its expected numbers never drift

@@ -18,7 +18,7 @@ from typing import Any
 
 from agents.ava.models import AllocationItem, BudgetPlan, PlanHistory
 from agents.ava.priors import PRIOR_SHARES
-from campaigns.domain.enums import CampaignType
+from campaigns.core.enums import CampaignType
 
 CENT = Decimal("0.01")
 

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from agents.ava.models import PlanHistory
-from campaigns.domain.enums import MARKETING_CHANNELS
+from campaigns.core.enums import MARKETING_CHANNELS
 
 
 def plan_history_from_rows(rows: list[dict[str, Any]]) -> PlanHistory:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agents.ava.priors import DEFAULT_KPI
-from campaigns.domain.enums import MARKETING_CHANNELS, CampaignType
+from campaigns.core.enums import MARKETING_CHANNELS, CampaignType
 
 KPI = Literal["impressions", "clicks", "engagements", "conversions", "revenue", "roas"]
 MAX_DAYS = 366

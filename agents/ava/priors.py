@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from campaigns.domain.enums import CampaignType
+from campaigns.core.enums import CampaignType
 
 CHANNELS = ("google_ads", "meta_ads", "email", "facebook", "instagram", "linkedin", "x")
 

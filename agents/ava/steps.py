@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from agents.settings import AgentSettings
-from campaigns.domain.enums import ContentStatus, QueueStatus
-from campaigns.services.audit import record
-from campaigns.store.models import BudgetAllocation, CampaignContent, CampaignMetric, CampaignWorkflow, SocialAccount, SocialQueueItem
+from campaigns.core.enums import ContentStatus, QueueStatus
+from campaigns.core.audit import record
+from campaigns.core.store.models import BudgetAllocation, CampaignContent, CampaignMetric, CampaignWorkflow, SocialAccount, SocialQueueItem
 
 SOCIAL = ("x", "linkedin", "facebook", "instagram")
 REBALANCE_TRIGGERS = ("under_pacing", "over_pacing", "roas_below_target", "kpi_behind")
@@ -125,7 +125,7 @@ def run_generate(ctx: StepContext) -> Outcome:
 
 
 def run_await_approval(ctx: StepContext) -> Outcome:
-    from campaigns.services.approvals import content_is_approved
+    from campaigns.content.approvals import content_is_approved
 
     contents = [c for c in _contents(ctx) if c.status is not ContentStatus.PUBLISHED]
     if not contents:
@@ -162,10 +162,10 @@ def _next_good(at: datetime, now: datetime, end: datetime) -> datetime:
 
 def run_schedule(ctx: StepContext) -> Outcome:
     """Queue every approved post at its slot; what cannot be queued yet waits for a person (the step stays WAITING)."""
-    from campaigns.domain.lifecycle import explain_refusal
-    from campaigns.services.approvals import content_is_approved
-    from campaigns.services.campaigns import facts_of, get_campaign, transition
-    from campaigns.services.social_queue import QueueError, enqueue_content
+    from campaigns.lifecycle.states import explain_refusal
+    from campaigns.content.approvals import content_is_approved
+    from campaigns.lifecycle.service import facts_of, get_campaign, transition
+    from campaigns.social.queue import QueueError, enqueue_content
 
     start, end = ctx.flight()
     slots = list((ctx.step.config or {}).get("slots") or [])
@@ -314,7 +314,7 @@ def run_monitor(ctx: StepContext) -> Outcome:
 def run_rebalance(ctx: StepContext) -> Outcome:
     from agents.ava.allocation import allocate, split_cents
     from agents.ava.models import PlanHistory
-    from campaigns.domain.enums import CampaignType
+    from campaigns.core.enums import CampaignType
 
     depends = (ctx.step.config or {}).get("depends_on") or []
     monitor = next((s for s in ctx.steps() if s.step_order in depends and s.step_type == "monitor"), None)

@@ -44,11 +44,11 @@ from agents.ava.edits import check_step_changes, editable_fields
 from agents.ava.steps import HANDLERS, NeedsPerson, Outcome, StepContext
 from agents.settings import AgentSettings, get_agent_settings
 from agents.usage import campaign_usage, persist
-from campaigns.domain.enums import WorkflowStepStatus as S
-from campaigns.services.audit import entries, record
-from campaigns.services.campaigns import get_campaign
-from campaigns.store.db import session_scope
-from campaigns.store.models import CampaignWorkflow
+from campaigns.core.enums import WorkflowStepStatus as S
+from campaigns.core.audit import entries, record
+from campaigns.lifecycle.service import get_campaign
+from campaigns.core.store.db import session_scope
+from campaigns.core.store.models import CampaignWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +124,8 @@ def create_workflow(session: Session, merchant_id: str, campaign_id: str, plan: 
 def create_campaign_from_plan(session: Session, merchant_id: str, plan: Plan, *, actor: str, now: datetime | None = None,
                               source_markdown: str | None = None, source_name: str | None = None, name: str | None = None):
     """A DRAFT campaign with the plan's channels, budget, dates and allocation, and its workflow."""
-    from campaigns.services.campaigns import CampaignInput, create_campaign
-    from campaigns.store.models import BudgetAllocation
+    from campaigns.lifecycle.service import CampaignInput, create_campaign
+    from campaigns.core.store.models import BudgetAllocation
 
     start, end = _flight(plan)
     data = CampaignInput(

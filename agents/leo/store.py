@@ -3,7 +3,7 @@
 Every output becomes a ``repurposed_content`` row in DRAFT (payload = the output's JSON),
 and, when a campaign is given, a ``campaign_contents`` row in DRAFT whose body is the text a
 person approves (`Output.publishable_text`). Both rows carry the same content hash
-(`campaigns.services.approvals.content_hash` of that text), so approving one approves
+(`campaigns.content.approvals.content_hash` of that text), so approving one approves
 exactly that version of both; editing either gives a new hash that no approval covers, and
 the row goes back to DRAFT (audited as ``content.approval_voided``).
 
@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from agents.leo.checks import check_limits
 from agents.leo.outputs import Output
 from agents.leo.repurpose import RepurposeResult
-from campaigns.domain.enums import ContentStatus
-from campaigns.services.approvals import (
+from campaigns.core.enums import ContentStatus
+from campaigns.content.approvals import (
     KIND_CONTENT,
     KIND_REPURPOSED,
     approval_for,
@@ -34,10 +34,10 @@ from campaigns.services.approvals import (
     hash_of_content,
     sync_content_status,
 )
-from campaigns.services.audit import record
-from campaigns.services.campaigns import get_campaign
-from campaigns.services.merchants import require_merchant
-from campaigns.store.models import CampaignContent, RepurposedContent
+from campaigns.core.audit import record
+from campaigns.lifecycle.service import get_campaign
+from campaigns.core.merchants import require_merchant
+from campaigns.core.store.models import CampaignContent, RepurposedContent
 
 CHANNEL_OF = {"x": "x", "linkedin": "linkedin", "facebook": "facebook", "instagram": "instagram", "email": "email", "ads": "google_ads"}
 CONTENT_TYPE_OF = {"email": "email", "ads": "ad", "x": "post", "linkedin": "post", "facebook": "post", "instagram": "post"}

@@ -42,9 +42,9 @@ def repurposed_drafts(context: dg.AssetExecutionContext, campaigns: CampaignsRes
     from agents.leo.store import save_result
     from agents.usage import persist
     from agents.source import read_post
-    from campaigns.services.merchants import require_merchant
-    from campaigns.store.db import migrate, session_scope
-    from campaigns.store.models import RepurposedContent
+    from campaigns.core.merchants import require_merchant
+    from campaigns.core.store.db import migrate, session_scope
+    from campaigns.core.store.models import RepurposedContent
 
     settings = campaigns.settings()
     migrate(settings.store_url)

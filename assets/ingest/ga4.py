@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from assets.ingest.partitions import daily_partitions
-from campaigns.settings import Settings
+from campaigns.core.settings import Settings
 from campaigns.warehouse.ga4 import fetch_day, ga4_client
 from campaigns.warehouse.schema import GA4_SESSIONS, LOADED_AT, RAW_SCHEMA
 from pipelines.resources import CampaignsResource

@@ -57,11 +57,11 @@ def post_metrics_asset(start_date: date) -> dg.AssetsDefinition:
 def read_post_metrics(context: dg.AssetExecutionContext, campaigns: CampaignsResource) -> dg.MaterializeResult:
     from sqlalchemy import select
 
-    from campaigns.crypto import cipher_from_settings
-    from campaigns.domain.enums import QueueStatus
-    from campaigns.services.social_queue import account_ref, credentials_for
-    from campaigns.store.db import migrate, session_scope
-    from campaigns.store.models import SocialAccount, SocialQueueItem
+    from campaigns.core.crypto import cipher_from_settings
+    from campaigns.core.enums import QueueStatus
+    from campaigns.social.queue import account_ref, credentials_for
+    from campaigns.core.store.db import migrate, session_scope
+    from campaigns.core.store.models import SocialAccount, SocialQueueItem
     from publishers import build_publishers
     from publishers.base import Credentials
     from publishers.errors import PublishError

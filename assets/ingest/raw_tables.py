@@ -69,8 +69,8 @@ def raw_email_send_stats(campaigns: CampaignsResource) -> dg.MaterializeResult:
 
     import polars as pl
 
-    from campaigns.services.email_delivery import send_stats_frame
-    from campaigns.store.db import migrate
+    from campaigns.email.delivery import send_stats_frame
+    from campaigns.core.store.db import migrate
 
     settings = campaigns.settings()
     migrate(settings.store_url)

@@ -181,7 +181,7 @@ def recommend(curves: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, list[str]]]
     description="Provably optimal daily budget per channel within ±30% of current spend, with plain-language moves written to the store.",
 )
 def budget_allocation(context: dg.AssetExecutionContext, campaigns: CampaignsResource) -> dg.MaterializeResult:
-    from campaigns.store.db import migrate, session_scope
+    from campaigns.core.store.db import migrate, session_scope
 
     settings = campaigns.settings()
     warehouse = campaigns.open_warehouse()
@@ -209,8 +209,8 @@ def write_allocations(session, table: pl.DataFrame, texts: dict[str, list[str]],
 
     from sqlalchemy import delete
 
-    from campaigns.services.audit import record
-    from campaigns.store.models import BudgetAllocation, Merchant
+    from campaigns.core.audit import record
+    from campaigns.core.store.models import BudgetAllocation, Merchant
 
     start = today - timedelta(days=WINDOW_DAYS)
     known = {m.id for m in session.query(Merchant).all()}

@@ -16,14 +16,14 @@ from rich.table import Table
 
 from campaigns.cli.output import console, fail
 from campaigns.cli.context import migrated_store as _store, worker_id as _worker_id
-from campaigns.email.abtest import Decision
-from campaigns.services import ab_tests
-from campaigns.services import email_delivery as delivery
-from campaigns.services.approvals import NotApprovedError
-from campaigns.services.merchants import UnknownMerchantError
-from campaigns.services.suppression import MissingUnsubscribeKeyError
-from campaigns.settings import get_settings
-from campaigns.store.db import session_scope
+from optimizers.abtest import Decision
+from campaigns.email import ab_tests
+from campaigns.email import delivery as delivery
+from campaigns.content.approvals import NotApprovedError
+from campaigns.core.merchants import UnknownMerchantError
+from campaigns.audiences.suppression import MissingUnsubscribeKeyError
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import session_scope
 
 EXPECTED = (LookupError, ValueError, NotApprovedError, UnknownMerchantError, MissingUnsubscribeKeyError)
 MerchantOption = Annotated[str | None, typer.Option("--merchant", help="Merchant id (default CAMPAIGNS_DEFAULT_MERCHANT).")]

@@ -35,14 +35,14 @@ ActorOption = Annotated[str, typer.Option("--actor", help="Who does this, for th
 
 
 def _merchant(merchant: str | None) -> str:
-    from campaigns.settings import get_settings
+    from campaigns.core.settings import get_settings
 
     return merchant or get_settings().default_merchant
 
 
 def _store():
-    from campaigns.settings import get_settings
-    from campaigns.store.db import migrate, session_scope
+    from campaigns.core.settings import get_settings
+    from campaigns.core.store.db import migrate, session_scope
 
     settings = get_settings()
     migrate(settings.store_url)
@@ -50,7 +50,7 @@ def _store():
 
 
 def _merchant_exists(merchant_id: str) -> bool:
-    from campaigns.store.models import Merchant
+    from campaigns.core.store.models import Merchant
 
     with _store() as session:
         return session.get(Merchant, merchant_id) is not None
@@ -90,7 +90,7 @@ def _read(post: Path, settings, url: str | None = None):
 
 def _history(merchant_id: str):
     from agents.leo.performance import warehouse_history
-    from campaigns.settings import get_settings
+    from campaigns.core.settings import get_settings
 
     return warehouse_history(get_settings(), merchant_id)
 
@@ -133,7 +133,7 @@ def repurpose(
     if do_save:
         from agents.leo.store import save_result
         from agents.usage import persist
-        from campaigns.services.campaigns import CampaignNotFoundError
+        from campaigns.lifecycle.service import CampaignNotFoundError
 
         try:
             with _store() as session:
@@ -281,7 +281,7 @@ def plan(
 
     from agents.ava.models import Goal, PlanHistory, PlanRequest
     from agents.ava.planner import plan_campaign
-    from campaigns.domain.enums import CampaignType
+    from campaigns.core.enums import CampaignType
 
     settings = _agent_settings()
     if goal.upper() not in CampaignType.__members__:
@@ -289,7 +289,7 @@ def plan(
     merchant_id = _merchant(merchant)
     zone = timezone
     if zone is None:
-        from campaigns.store.models import Merchant
+        from campaigns.core.store.models import Merchant
 
         with _store() as session:
             row = session.get(Merchant, merchant_id)
@@ -306,7 +306,7 @@ def plan(
     if history is None and _merchant_exists(merchant_id):
         # no file given: the curves the pipeline fitted for this merchant, when there are any
         from agents.ava.history import warehouse_plan_history
-        from campaigns.settings import get_settings
+        from campaigns.core.settings import get_settings
 
         plan_history, why_not = warehouse_plan_history(get_settings(), merchant_id)
         if why_not:
@@ -325,7 +325,7 @@ def plan(
     data = result.to_json_dict()
     if save:
         from agents.ava.workflow import create_campaign_from_plan
-        from campaigns.services.merchants import UnknownMerchantError
+        from campaigns.core.merchants import UnknownMerchantError
 
         try:
             with _store() as session:
@@ -354,8 +354,8 @@ def approve(
 ) -> None:
     """Approve content exactly as it is now; any later edit needs a new approval."""
     from agents.leo.store import RepurposedNotFoundError, approve_campaign_content, approve_repurposed
-    from campaigns.services.approvals import ContentNotFoundError
-    from campaigns.services.merchants import UnknownMerchantError
+    from campaigns.content.approvals import ContentNotFoundError
+    from campaigns.core.merchants import UnknownMerchantError
 
     raw = content_id.strip().lower()
     kind, _, number = raw.partition("-") if "-" in raw else ("cc", "", raw)
@@ -378,7 +378,7 @@ def approve(
 
 def _workflow_call(fn, *args, **kwargs):
     from agents.ava.workflow import WorkflowError
-    from campaigns.services.campaigns import CampaignNotFoundError
+    from campaigns.lifecycle.service import CampaignNotFoundError
 
     try:
         with _store() as session:
@@ -429,7 +429,7 @@ def workflow_run(
 ) -> None:
     """Run every due step once (what the Dagster sensor calls)."""
     from agents.ava.workflow import run_due_steps
-    from campaigns.settings import get_settings
+    from campaigns.core.settings import get_settings
 
     when = datetime.now(UTC)
     if now:
@@ -440,7 +440,7 @@ def workflow_run(
         if when.tzinfo is None:
             fail(f"--now {now!r} has no time zone; add one, e.g. {now}+00:00")
     settings = get_settings()
-    from campaigns.store.db import migrate
+    from campaigns.core.store.db import migrate
 
     migrate(settings.store_url)
     report = run_due_steps(settings.store_url, when, merchant_id=merchant, settings=_agent_settings())

@@ -1,6 +1,6 @@
 """`campaigns automations ...`: create automation workflows from a JSON file, list, show, activate, pause, run due steps.
 
-The flow file format is documented in `campaigns.email.automation_flow`.
+The flow file format is documented in `campaigns.email.flows`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from rich.table import Table
 
 from campaigns.cli.output import console, fail
 from campaigns.cli.context import migrated_store as _store, merchant_or_default as _merchant, worker_id as _worker_id
-from campaigns.email.automation_flow import FlowError, layout
-from campaigns.services import automations as auto
-from campaigns.services.approvals import NotApprovedError
-from campaigns.services.merchants import UnknownMerchantError
-from campaigns.settings import get_settings
-from campaigns.store.db import session_scope
+from campaigns.email.flows import FlowError, layout
+from campaigns.email import automations as auto
+from campaigns.content.approvals import NotApprovedError
+from campaigns.core.merchants import UnknownMerchantError
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import session_scope
 
 app = typer.Typer(no_args_is_help=True, help="Automation workflows: triggers and steps run per contact, exactly once.")
 

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from campaigns.cli.output import console, fail
-from campaigns.settings import get_settings
+from campaigns.core.settings import get_settings
 
 
 def rebalance(
@@ -22,8 +22,8 @@ def rebalance(
     actor: Annotated[str, typer.Option("--actor", help="Who does this, for the audit log.")] = "cli",
 ) -> None:
     """Recommend (and with --apply, write) the revenue-optimal split of a campaign's budget across its channels."""
-    from campaigns.services import budget_rebalance as svc
-    from campaigns.store.db import migrate, session_scope
+    from campaigns.budget import rebalance as svc
+    from campaigns.core.store.db import migrate, session_scope
 
     settings = get_settings()
     merchant_id = merchant or settings.default_merchant
@@ -110,8 +110,8 @@ def _history(campaign: str, past: list) -> None:
 
 
 def _undo(settings, merchant_id: str, rebalance_id: int, yes: bool, actor: str) -> None:
-    from campaigns.services import budget_rebalance as svc
-    from campaigns.store.db import session_scope
+    from campaigns.budget import rebalance as svc
+    from campaigns.core.store.db import session_scope
 
     if not yes and not typer.confirm(f"Undo rebalance {rebalance_id} (restore the allocations it changed)?", default=False):
         console.print("Not undone.")

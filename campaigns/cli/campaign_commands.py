@@ -12,12 +12,12 @@ from rich.table import Table
 
 from campaigns.cli.output import console, fail
 from campaigns.cli.context import merchant_or_default as _merchant
-from campaigns.domain.enums import CampaignStatus, CampaignType
-from campaigns.domain.lifecycle import ACTIONS, TransitionError
-from campaigns.services import campaigns as service
-from campaigns.services.merchants import UnknownMerchantError, ensure_merchant, list_merchants
-from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
+from campaigns.core.enums import CampaignStatus, CampaignType
+from campaigns.lifecycle.states import ACTIONS, TransitionError
+from campaigns.lifecycle import service as service
+from campaigns.core.merchants import UnknownMerchantError, ensure_merchant, list_merchants
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import migrate, session_scope
 
 app = typer.Typer(no_args_is_help=True)
 merchants_app = typer.Typer(no_args_is_help=True)

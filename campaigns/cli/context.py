@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import socket
 
-from campaigns.settings import get_settings
-from campaigns.store.db import migrate
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import migrate
 
 
 def migrated_store() -> str:

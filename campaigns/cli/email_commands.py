@@ -15,14 +15,14 @@ from rich.table import Table
 
 from campaigns.cli.output import console, fail
 from campaigns.cli.context import migrated_store as _store, merchant_or_default as _merchant, worker_id as _worker_id
-from campaigns.domain.enums import EmailCampaignStatus
-from campaigns.services import email_delivery as delivery
-from campaigns.services.approvals import NotApprovedError
-from campaigns.services.merchants import UnknownMerchantError
-from campaigns.services.suppression import MissingUnsubscribeKeyError, UnsubscribeTokenError, add_suppression, signer_from_settings, unsubscribe
-from campaigns.settings import get_settings
-from campaigns.store.db import session_scope
-from campaigns.store.models import SuppressionReason
+from campaigns.core.enums import EmailCampaignStatus
+from campaigns.email import delivery as delivery
+from campaigns.content.approvals import NotApprovedError
+from campaigns.core.merchants import UnknownMerchantError
+from campaigns.audiences.suppression import MissingUnsubscribeKeyError, UnsubscribeTokenError, add_suppression, signer_from_settings, unsubscribe
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import session_scope
+from campaigns.core.store.models import SuppressionReason
 
 app = typer.Typer(no_args_is_help=True, help="Create and send email campaigns; unsubscribe and suppress addresses.")
 
@@ -207,8 +207,8 @@ def serve_unsubscribe(
     """
     from wsgiref.simple_server import make_server
 
-    from campaigns.services.email_webhooks import WebhookConfigError, webhook_app
-    from campaigns.services.suppression import unsubscribe_app
+    from campaigns.email.webhooks import WebhookConfigError, webhook_app
+    from campaigns.audiences.suppression import unsubscribe_app
 
     settings = get_settings()
     try:

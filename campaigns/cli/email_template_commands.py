@@ -15,14 +15,14 @@ from rich.table import Table
 
 from campaigns.cli.output import console, fail
 from campaigns.cli.context import migrated_store as _store, merchant_or_default as _merchant
-from campaigns.email import templates as tpl
-from campaigns.services import email_delivery as delivery
-from campaigns.services import email_templates as service
-from campaigns.services.approvals import NotApprovedError
-from campaigns.services.merchants import UnknownMerchantError
-from campaigns.services.suppression import MissingUnsubscribeKeyError
-from campaigns.settings import get_settings
-from campaigns.store.db import session_scope
+from campaigns.email import template_engine as tpl
+from campaigns.email import delivery as delivery
+from campaigns.email import templates as service
+from campaigns.content.approvals import NotApprovedError
+from campaigns.core.merchants import UnknownMerchantError
+from campaigns.audiences.suppression import MissingUnsubscribeKeyError
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import session_scope
 
 templates_app = typer.Typer(no_args_is_help=True, help="Email templates: list, add (checked), check a file, install the starter gallery.")
 

@@ -10,7 +10,7 @@ import polars as pl
 import typer
 
 from campaigns.cli.output import console, fail
-from campaigns.settings import get_settings
+from campaigns.core.settings import get_settings
 from campaigns.warehouse.connection import Warehouse, WarehouseBusyError, open_warehouse
 
 app = typer.Typer(help="Export attribution and ROI tables as CSV.", no_args_is_help=True)

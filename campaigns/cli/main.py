@@ -23,7 +23,7 @@ from campaigns.cli import (
     status_command,
 )
 from campaigns.cli.output import console, fail
-from campaigns.settings import get_settings
+from campaigns.core.settings import get_settings
 
 app = typer.Typer(help="Campaign Orchestrator: plan, publish and measure marketing campaigns.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(campaign_commands.app, name="campaigns", help="Create, list, launch and pause campaigns.")
@@ -102,9 +102,9 @@ def import_file(
     merchant: Annotated[str | None, typer.Option(help="Merchant the rows belong to (default CAMPAIGNS_DEFAULT_MERCHANT).")] = None,
 ) -> None:
     """Validate a file and add it to the landing zone (all-or-nothing; re-imports never duplicate)."""
-    from campaigns.imports.validate import ImportValidationError, validate_file
-    from campaigns.services.merchants import UnknownMerchantError, require_merchant
-    from campaigns.store.db import migrate, session_scope
+    from campaigns.warehouse.validate import ImportValidationError, validate_file
+    from campaigns.core.merchants import UnknownMerchantError, require_merchant
+    from campaigns.core.store.db import migrate, session_scope
     from campaigns.warehouse.landing import write_landing
     from campaigns.warehouse.schema import IMPORTABLE
 
@@ -166,7 +166,7 @@ def build(select: Annotated[str | None, typer.Option(help="Only this asset group
 @app.command()
 def migrate() -> None:
     """Create or upgrade the operational store's tables."""
-    from campaigns.store.db import migrate as run_migrations
+    from campaigns.core.store.db import migrate as run_migrations
 
     settings = get_settings()
     run_migrations(settings.store_url)

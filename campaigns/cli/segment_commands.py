@@ -1,6 +1,6 @@
 """`campaigns segments ...` (preview, save, list) and `campaigns contacts import-events`.
 
-Rules files hold the JSON rule language of `campaigns.services.segments`; a bad file or rule
+Rules files hold the JSON rule language of `campaigns.audiences.segments`; a bad file or rule
 exits with code 2 and names the file and the path inside the rule (``rules.all[1].days``).
 """
 
@@ -14,13 +14,13 @@ import typer
 from rich.table import Table
 
 from campaigns.cli.output import console, fail
-from campaigns.imports.validate import ImportValidationError
-from campaigns.services import contact_events
-from campaigns.services import segments as sg
-from campaigns.services.merchants import UnknownMerchantError, require_merchant
-from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.types import utcnow
+from campaigns.warehouse.validate import ImportValidationError
+from campaigns.audiences import events as contact_events
+from campaigns.audiences import segments as sg
+from campaigns.core.merchants import UnknownMerchantError, require_merchant
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.types import utcnow
 
 segments_app = typer.Typer(no_args_is_help=True, help="Preview, save and list audience segments.")
 contacts_app = typer.Typer(no_args_is_help=True, help="Contacts: import their events (opens, clicks, purchases).")

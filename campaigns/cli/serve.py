@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from campaigns.cli.output import console
-from campaigns.settings import Settings
+from campaigns.core.settings import Settings
 from pipelines.instance import ensure_dagster_home
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from campaigns.cli.output import console, fail
 from campaigns.cli.context import merchant_or_default as _merchant
-from campaigns.settings import get_settings
+from campaigns.core.settings import get_settings
 
 accounts_app = typer.Typer(no_args_is_help=True)
 social_app = typer.Typer(no_args_is_help=True)
@@ -21,7 +21,7 @@ MerchantOption = Annotated[str | None, typer.Option("--merchant", help="Merchant
 
 
 def _session():
-    from campaigns.store.db import migrate, session_scope
+    from campaigns.core.store.db import migrate, session_scope
 
     settings = get_settings()
     migrate(settings.store_url)
@@ -39,9 +39,9 @@ def accounts_add(
     actor: Annotated[str, typer.Option(help="Who connects it, for the audit log.")] = "cli",
 ) -> None:
     """Connect (or reconnect) a social account."""
-    from campaigns.crypto import TokenKeyError, cipher_from_settings
-    from campaigns.services import social_queue as q
-    from campaigns.services.merchants import UnknownMerchantError
+    from campaigns.core.crypto import TokenKeyError, cipher_from_settings
+    from campaigns.social import queue as q
+    from campaigns.core.merchants import UnknownMerchantError
 
     try:
         with _session() as session:
@@ -55,7 +55,7 @@ def accounts_add(
 @accounts_app.command("list")
 def accounts_list(merchant: MerchantOption = None) -> None:
     """List connected accounts."""
-    from campaigns.services import social_queue as q
+    from campaigns.social import queue as q
 
     table = Table("id", "platform", "handle", "time zone", "status")
     with _session() as session:
@@ -75,8 +75,8 @@ def schedule(
     merchant: MerchantOption = None,
 ) -> None:
     """Schedule a post you wrote (your approval is recorded)."""
-    from campaigns.services import social_queue as q
-    from campaigns.services.posting_slots import best_slot
+    from campaigns.social import queue as q
+    from campaigns.social.posting_slots import best_slot
 
     if (at is None) == (not best):
         fail("give exactly one of --at TIME or --best")
@@ -103,8 +103,8 @@ def queue(
     merchant: MerchantOption = None,
 ) -> None:
     """Show the publishing queue with statuses and reasons."""
-    from campaigns.domain.enums import QueueStatus
-    from campaigns.services import social_queue as q
+    from campaigns.core.enums import QueueStatus
+    from campaigns.social import queue as q
 
     try:
         wanted = QueueStatus(status.upper()) if status else None
@@ -132,7 +132,7 @@ def publish_due(
     limit: Annotated[int, typer.Option(help="At most this many posts in this run.")] = 50,
 ) -> None:
     """Publish every approved post that is due (exactly once; what may have posted is reconciled)."""
-    from campaigns.services import social_queue as q
+    from campaigns.social import queue as q
 
     settings = get_settings()
     use_live = settings.publish_mode == "live" if live is None else live

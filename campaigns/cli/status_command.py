@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from rich.table import Table
 
 from campaigns.cli.output import console
-from campaigns.settings import get_settings
+from campaigns.core.settings import get_settings
 from campaigns.warehouse.connection import WarehouseBusyError, open_warehouse
 
 

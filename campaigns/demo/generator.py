@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from campaigns.demo import truth
-from campaigns.domain.enums import CampaignStatus, CampaignType
+from campaigns.core.enums import CampaignStatus, CampaignType
 from campaigns.warehouse.schema import AD_SPEND, CONVERSIONS, EMAIL_EVENTS, SOCIAL_POSTS, TOUCHPOINTS, RawTable
 
 DEMO_MERCHANT = "demo"

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from campaigns.domain.enums import CampaignType
+from campaigns.core.enums import CampaignType
 
 PLANNED_NAME = "Winter layering push (planned by Ava)"
 

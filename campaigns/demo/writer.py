@@ -14,13 +14,13 @@ from campaigns.demo.contact_events import demo_contact_events
 from campaigns.demo.blog_posts import POSTS
 from campaigns.demo.generator import DEMO_MERCHANT, DEMO_MERCHANT_NAME, DemoData
 from campaigns.demo.plan import plan_demo_campaign
-from campaigns.services.audit import record
-from campaigns.services.contact_events import store_events
-from campaigns.services.email_templates import install_starters
-from campaigns.services.merchants import ensure_merchant
-from campaigns.settings import Settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import Campaign, Contact, Merchant, Segment, SocialAccount
+from campaigns.core.audit import record
+from campaigns.audiences.events import store_events
+from campaigns.email.templates import install_starters
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.settings import Settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import Campaign, Contact, Merchant, Segment, SocialAccount
 from campaigns.warehouse.landing import clear_landing, write_landing
 from campaigns.warehouse.schema import LANDED_TABLES, SOCIAL_POSTS
 

@@ -244,7 +244,7 @@ class PostgresWarehouse(Warehouse):
         )
 
 
-def open_warehouse(settings) -> Warehouse:  # settings: campaigns.settings.Settings
+def open_warehouse(settings) -> Warehouse:  # settings: campaigns.core.settings.Settings
     if settings.warehouse == "postgres":
         return PostgresWarehouse(settings.postgres_warehouse_url)
     return DuckDBWarehouse(settings.duckdb_path)

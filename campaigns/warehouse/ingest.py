@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime
 import polars as pl
 from sqlalchemy import select
 
-from campaigns.settings import Settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import Campaign
+from campaigns.core.settings import Settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import Campaign
 from campaigns.warehouse.connection import Warehouse
 from campaigns.warehouse.landing import landing_files
 from campaigns.warehouse.schema import CAMPAIGNS, LOADED_AT, RAW_SCHEMA, RawTable

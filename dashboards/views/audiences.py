@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from campaigns.services.segments import EVERYONE, RuleError, describe, validate_rules
-from campaigns.store.db import session_scope
+from campaigns.audiences.segments import EVERYONE, RuleError, describe, validate_rules
+from campaigns.core.store.db import session_scope
 from dashboards import actions, queries, ui, wizard
 from dashboards import formatting as fmt
 from dashboards.rule_builder import render_segment_builder
@@ -57,7 +57,7 @@ def builder(merchant_id: str, segments: list[dict]) -> dict | None:
 
 
 def channel_audiences(merchant_id: str, rules: dict | None) -> None:
-    from campaigns.services.segments import channel_audiences as audiences_for
+    from campaigns.audiences.segments import channel_audiences as audiences_for
 
     st.subheader("Per-channel audiences")
     st.caption("Who each channel reaches with the rule above: email goes to subscribed contacts, social to the followers of "

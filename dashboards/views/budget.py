@@ -1,7 +1,7 @@
 """Budget: current vs recommended daily spend per channel, the response curves behind it, and applying the recommendation.
 
 The campaign section rebalances one campaign across its channels through
-campaigns.services.budget_rebalance (the same service as `campaigns rebalance`): its curves
+campaigns.budget.rebalance (the same service as `campaigns rebalance`): its curves
 with current and recommended points, apply with confirmation, history with undo.
 """
 
@@ -172,8 +172,8 @@ def _curve_chart(curve_row, before_daily: float, after_daily: float):
 
 
 def campaign_rebalance(merchant_id: str, currency: str) -> None:
-    from campaigns.services import budget_rebalance as svc
-    from campaigns.store.db import session_scope
+    from campaigns.budget import rebalance as svc
+    from campaigns.core.store.db import session_scope
 
     st.subheader("Rebalance a campaign")
     frame = campaign_curves_frame(queries.source(), merchant_id)
@@ -226,8 +226,8 @@ def campaign_rebalance(merchant_id: str, currency: str) -> None:
 
 
 def _apply_plan_controls(merchant_id: str, plan) -> None:
-    from campaigns.services import budget_rebalance as svc
-    from campaigns.store.db import session_scope
+    from campaigns.budget import rebalance as svc
+    from campaigns.core.store.db import session_scope
 
     if not plan.moved:
         return
@@ -256,8 +256,8 @@ def _apply_plan_controls(merchant_id: str, plan) -> None:
 
 
 def _history(merchant_id: str, history: list[dict], currency: str) -> None:
-    from campaigns.services import budget_rebalance as svc
-    from campaigns.store.db import session_scope
+    from campaigns.budget import rebalance as svc
+    from campaigns.core.store.db import session_scope
 
     if not history:
         st.caption("No rebalance applied to this campaign yet.")

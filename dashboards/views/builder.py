@@ -7,9 +7,9 @@ from typing import Any
 
 import streamlit as st
 
-from campaigns.domain.enums import MARKETING_CHANNELS, CampaignType, Channel
-from campaigns.services import campaign_templates as ct
-from campaigns.services.segments import EVERYONE, RuleError, ads_targeting_note, describe, validate_rules
+from campaigns.core.enums import MARKETING_CHANNELS, CampaignType, Channel
+from campaigns.lifecycle import templates as ct
+from campaigns.audiences.segments import EVERYONE, RuleError, ads_targeting_note, describe, validate_rules
 from dashboards import formatting as fmt
 from dashboards import queries, ui, wizard
 from dashboards.rule_builder import rule_builder

@@ -9,10 +9,10 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from campaigns.domain.enums import MARKETING_CHANNELS, CampaignStatus, CampaignType
-from campaigns.domain.lifecycle import TransitionError
-from campaigns.services import campaign_templates as ct
-from campaigns.services.segments import RuleError, describe, validate_rules
+from campaigns.core.enums import MARKETING_CHANNELS, CampaignStatus, CampaignType
+from campaigns.lifecycle.states import TransitionError
+from campaigns.lifecycle import templates as ct
+from campaigns.audiences.segments import RuleError, describe, validate_rules
 from dashboards import actions, queries, ui, wizard
 from dashboards import formatting as fmt
 from dashboards.charts import STATUS_COLOURS, allocation_bars, channel_bars, spend_revenue_trend

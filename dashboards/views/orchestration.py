@@ -18,9 +18,9 @@ from agents.ava import workflow
 from agents.ava.edits import check_step_changes, editable_fields
 from agents.ava.views import allocation_frame, allocation_total, contingency_rows, timeline_frame
 from agents.limits import FORMATS
-from campaigns.domain.enums import MARKETING_CHANNELS, CampaignType, ContentStatus
-from campaigns.store.db import session_scope
-from campaigns.store.models import Campaign, CampaignContent
+from campaigns.core.enums import MARKETING_CHANNELS, CampaignType, ContentStatus
+from campaigns.core.store.db import session_scope
+from campaigns.core.store.models import Campaign, CampaignContent
 from dashboards import charts, queries, ui
 
 STEP_COLOURS = {"DONE": "#2E6F57", "SKIPPED": "#8A8F98", "WAITING": "#C9A227", "PENDING": "#3D5A80", "RUNNING": "#6C8EAD",
@@ -459,7 +459,7 @@ def main() -> None:
     campaign_id = st.selectbox("Campaign", list(campaigns), key="orch_campaign", format_func=lambda c: f"{campaigns[c]} ({c})")
     data, plan, contents = load(merchant_id, campaign_id)
     with session_scope(queries.settings().store_url) as session:
-        from campaigns.store.models import CampaignWorkflow
+        from campaigns.core.store.models import CampaignWorkflow
 
         config_of = {r.step_order: dict(r.config or {}) for r in session.scalars(select(CampaignWorkflow).where(
             CampaignWorkflow.merchant_id == merchant_id, CampaignWorkflow.campaign_id == campaign_id))}

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import streamlit as st
 
-from campaigns.services import social_queue as sq
-from campaigns.store.db import session_scope
+from campaigns.social import queue as sq
+from campaigns.core.store.db import session_scope
 from dashboards import queries, ui
 from dashboards import formatting as fmt
 from dashboards.charts import posting_heatmap, week_calendar
@@ -161,7 +161,7 @@ def compose(merchant_id: str, accounts: list[dict[str, Any]], account: dict[str,
             try:
                 with session_scope(settings.store_url) as session:
                     if when_kind == BEST_SLOT:
-                        from campaigns.services.posting_slots import best_slot
+                        from campaigns.social.posting_slots import best_slot
 
                         row = sq.get_account(session, merchant_id, account_id)
                         scheduled_at = best_slot(settings, session, merchant_id, row, datetime.now(UTC))[0].at

@@ -10,7 +10,7 @@ import polars as pl
 import streamlit as st
 
 from agents.leo.store import approve_campaign_content, approve_repurposed, edit_repurposed, reject_campaign_content, reject_repurposed
-from campaigns.store.db import session_scope
+from campaigns.core.store.db import session_scope
 from dashboards import queries, ui
 from dashboards import formatting as fmt
 from publishers import build_publishers

@@ -3,7 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from campaigns.services import campaign_templates as ct
+from campaigns.lifecycle import templates as ct
 from dashboards import formatting as fmt
 from dashboards import ui, wizard
 from dashboards.charts import budget_split

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from agents.settings import AgentSettings, get_agent_settings
-from campaigns.services.merchants import ensure_merchant
-from campaigns.store.db import migrate, session_scope
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.store.db import migrate, session_scope
 
 POSTS = Path(__file__).parent / "posts"
 

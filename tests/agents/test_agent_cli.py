@@ -12,9 +12,9 @@ import typer
 from typer.testing import CliRunner
 
 from campaigns.cli import agent_commands
-from campaigns.services.merchants import ensure_merchant
-from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import migrate, session_scope
 
 app = typer.Typer()
 app.command("repurpose")(agent_commands.repurpose)

@@ -15,7 +15,7 @@ from agents.ava.planner import plan_campaign
 from agents.ava.priors import BEST_HOURS, PRIOR_SHARES
 from agents.ava.schedule import posting_slots
 from agents.source import read_post
-from campaigns.domain.enums import CampaignType
+from campaigns.core.enums import CampaignType
 
 NOW = datetime(2026, 11, 20, 9, tzinfo=UTC)
 

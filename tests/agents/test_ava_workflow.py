@@ -16,11 +16,11 @@ from agents.ava.planner import plan_campaign
 from agents.ava.steps import HANDLERS, Handler
 from agents.settings import AgentSettings
 from agents.source import read_post
-from campaigns.domain.enums import CampaignStatus, QueueStatus, WorkflowStepStatus
-from campaigns.services.audit import entries
-from campaigns.services.social_queue import add_account, publish_due
-from campaigns.store.db import session_scope
-from campaigns.store.models import AuditLog, BudgetAllocation, Campaign, CampaignContent, CampaignMetric, CampaignWorkflow, SocialQueueItem
+from campaigns.core.enums import CampaignStatus, QueueStatus, WorkflowStepStatus
+from campaigns.core.audit import entries
+from campaigns.social.queue import add_account, publish_due
+from campaigns.core.store.db import session_scope
+from campaigns.core.store.models import AuditLog, BudgetAllocation, Campaign, CampaignContent, CampaignMetric, CampaignWorkflow, SocialQueueItem
 from publishers.sandbox import sandbox_publishers
 
 NOW = datetime(2026, 11, 20, 9, tzinfo=UTC)

@@ -11,8 +11,8 @@ from agents.leo.repurpose import repurpose
 from agents.settings import AgentSettings
 from agents.source import read_post
 from agents.usage import campaign_usage, persist
-from campaigns.services.campaigns import CampaignInput, create_campaign
-from campaigns.store.db import session_scope
+from campaigns.lifecycle.service import CampaignInput, create_campaign
+from campaigns.core.store.db import session_scope
 from publishers.text import weighted_length
 
 

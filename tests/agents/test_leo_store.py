@@ -8,12 +8,12 @@ from sqlalchemy import select
 from agents.leo.repurpose import repurpose
 from agents.leo.store import approve_campaign_content, approve_repurposed, edit_repurposed, output_hash, save_result
 from agents.source import read_post
-from campaigns.domain.enums import ContentStatus
-from campaigns.services.approvals import KIND_CONTENT, KIND_REPURPOSED, content_hash, is_approved
-from campaigns.services.audit import entries
-from campaigns.services.campaigns import CampaignInput, CampaignNotFoundError, create_campaign
-from campaigns.store.db import session_scope
-from campaigns.store.models import CampaignContent, RepurposedContent
+from campaigns.core.enums import ContentStatus
+from campaigns.content.approvals import KIND_CONTENT, KIND_REPURPOSED, content_hash, is_approved
+from campaigns.core.audit import entries
+from campaigns.lifecycle.service import CampaignInput, CampaignNotFoundError, create_campaign
+from campaigns.core.store.db import session_scope
+from campaigns.core.store.models import CampaignContent, RepurposedContent
 
 
 @pytest.fixture

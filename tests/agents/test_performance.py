@@ -9,7 +9,7 @@ import duckdb
 from agents.leo.performance import NoHistory, PostHistory, warehouse_history
 from agents.leo.repurpose import repurpose
 from agents.source import read_post
-from campaigns.settings import Settings
+from campaigns.core.settings import Settings
 
 
 def _warehouse(home: Path) -> Settings:

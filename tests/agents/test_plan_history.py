@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from agents.ava.history import plan_history_from_rows, warehouse_plan_history
 from campaigns.cli.main import app
-from campaigns.settings import Settings, get_settings
+from campaigns.core.settings import Settings, get_settings
 
 runner = CliRunner()
 

@@ -18,10 +18,10 @@ from agents.gateway import LLMGateway
 from agents.settings import DEFAULT_PRICES
 from agents.usage import USAGE_ACTION, CallUsage, UsageLedger, campaign_usage, cost_of, persist, usage_by_campaign
 from campaigns.cli import agent_commands
-from campaigns.services.campaigns import CampaignInput, create_campaign
-from campaigns.services.merchants import ensure_merchant
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import AuditLog, LlmUsage
+from campaigns.lifecycle.service import CampaignInput, create_campaign
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import AuditLog, LlmUsage
 
 HAIKU = 0.00575  # 1000 in x $1 + 200 out x $5 + 3000 cache write x $1.25, per million
 SONNET = 0.0039  # 500 in x $3 + 100 out x $15 + 3000 cache read x $0.30, per million
@@ -121,7 +121,7 @@ def test_a_live_plan_saves_its_calls_on_the_campaign_and_status_shows_the_cost(s
 
     monkeypatch.setenv("CAMPAIGNS_HOME", str(Path(store_url.removeprefix("sqlite:///")).parent))  # the CLI's store is this one
     monkeypatch.delenv("CAMPAIGNS_DATABASE_URL", raising=False)
-    from campaigns.settings import get_settings
+    from campaigns.core.settings import get_settings
 
     get_settings.cache_clear()
     app = typer.Typer()

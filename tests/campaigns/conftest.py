@@ -2,9 +2,9 @@
 
 import pytest
 
-from campaigns.services.merchants import ensure_merchant
-from campaigns.settings import Settings
-from campaigns.store.db import migrate, session_scope
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.settings import Settings
+from campaigns.core.store.db import migrate, session_scope
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from campaigns.settings import Settings
+from campaigns.core.settings import Settings
 from tests.dashboards.helpers import APP, assert_clean, copy_built_home, point_at
 
 

@@ -7,9 +7,9 @@ import sqlite3
 import duckdb
 import pytest
 
-from campaigns.services.merchants import ensure_merchant
-from campaigns.settings import Settings, get_settings
-from campaigns.store.db import migrate, session_scope
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.settings import Settings, get_settings
+from campaigns.core.store.db import migrate, session_scope
 from tests.dashboards.helpers import assert_clean
 
 ANALYTICS, BUDGET = "views/analytics.py", "views/budget.py"

@@ -10,8 +10,8 @@ import pytest
 
 from campaigns.demo.generator import generate
 from campaigns.demo.writer import write_demo
-from campaigns.email import rfm
-from campaigns.settings import Settings, get_settings
+from campaigns.audiences import rfm
+from campaigns.core.settings import Settings, get_settings
 from tests.dashboards.helpers import PAGES, assert_clean
 
 
@@ -39,7 +39,7 @@ def _opened_within(settings: Settings, days: int) -> int:
 
 
 def _in_buckets(settings: Settings, names: set[str]) -> int:
-    """Buyers in the RFM buckets per the pure reference in campaigns.email.rfm, over raw rows."""
+    """Buyers in the RFM buckets per the pure reference in campaigns.audiences.rfm, over raw rows."""
     rows = _rows(settings, "select contact_id, occurred_at, value from contact_events where merchant_id = 'demo' and kind = 'purchased'")
     now = datetime.now(UTC)
     purchases = [(cid, datetime.fromisoformat(at).replace(tzinfo=UTC), str(value) if value is not None else None) for cid, at, value in rows]

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from campaigns.services import campaigns as campaign_service
-from campaigns.services.merchants import ensure_merchant
-from campaigns.services.segments import save_segment
-from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import Contact
+from campaigns.lifecycle import service as campaign_service
+from campaigns.core.merchants import ensure_merchant
+from campaigns.audiences.segments import save_segment
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import Contact
 
 
 def _page() -> None:

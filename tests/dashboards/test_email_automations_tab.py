@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from campaigns.services import automations as auto
-from campaigns.services.merchants import ensure_merchant
-from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import Contact
+from campaigns.email import automations as auto
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import Contact
 from dashboards.views.email.automations_tab import STARTER_FLOW, flow_chart
 
 SCRIPT = """
@@ -75,7 +75,7 @@ def test_chart_counts_and_activate_then_pause_with_confirmation(url: str) -> Non
 
 
 def test_flow_chart_draws_one_box_per_step_and_labels_branches(url: str) -> None:
-    from campaigns.email.automation_flow import layout, validate_flow
+    from campaigns.email.flows import layout, validate_flow
 
     nodes, edges = layout(validate_flow(FLOW))
     spec = flow_chart(nodes, edges, {"mail": {"passed": 2, "here": 0}, "done": {"passed": 2, "here": 0}}).to_dict()

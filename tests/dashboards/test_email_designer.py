@@ -9,7 +9,7 @@ import pytest
 
 from campaigns.demo.generator import generate
 from campaigns.demo.writer import write_demo
-from campaigns.settings import Settings, get_settings
+from campaigns.core.settings import Settings, get_settings
 from tests.dashboards.helpers import PAGES, assert_clean
 
 

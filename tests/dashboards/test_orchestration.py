@@ -14,12 +14,12 @@ from agents.ava.models import Goal, PlanRequest
 from agents.ava.planner import plan_campaign
 from agents.settings import AgentSettings
 from agents.source import read_post
-from campaigns.domain.enums import ContentStatus, WorkflowStepStatus
-from campaigns.services.audit import entries
-from campaigns.services.merchants import ensure_merchant
-from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import Approval, Campaign, CampaignContent, CampaignWorkflow
+from campaigns.core.enums import ContentStatus, WorkflowStepStatus
+from campaigns.core.audit import entries
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import Approval, Campaign, CampaignContent, CampaignWorkflow
 from tests.dashboards.helpers import assert_clean
 
 PAGE = "views/orchestration.py"

@@ -10,12 +10,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from campaigns.domain.enums import CampaignStatus, ContentStatus, QueueStatus
-from campaigns.services import campaigns as campaign_service
-from campaigns.services.merchants import ensure_merchant
-from campaigns.settings import Settings, get_settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import (
+from campaigns.core.enums import CampaignStatus, ContentStatus, QueueStatus
+from campaigns.lifecycle import service as campaign_service
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.settings import Settings, get_settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import (
     BudgetAllocation,
     Campaign,
     CampaignContent,

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from campaigns.domain.enums import ContentStatus, QueueStatus
-from campaigns.services.approvals import KIND_REPURPOSED
-from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import Approval, RepurposedContent, SocialAccount, SocialQueueItem
+from campaigns.core.enums import ContentStatus, QueueStatus
+from campaigns.content.approvals import KIND_REPURPOSED
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import Approval, RepurposedContent, SocialAccount, SocialQueueItem
 from tests.dashboards.helpers import assert_clean
 
 SOCIAL = "views/social.py"
@@ -124,9 +124,9 @@ def test_the_approvals_inbox_approves_and_rejects_campaign_content_and_drafts(ho
     from agents.leo.store import save_result
     from agents.settings import AgentSettings
     from agents.source import read_post
-    from campaigns.services.campaigns import CampaignInput, create_campaign
-    from campaigns.services.merchants import ensure_merchant
-    from campaigns.store.models import CampaignContent
+    from campaigns.lifecycle.service import CampaignInput, create_campaign
+    from campaigns.core.merchants import ensure_merchant
+    from campaigns.core.store.models import CampaignContent
 
     url = get_settings().store_url
     migrate(url)

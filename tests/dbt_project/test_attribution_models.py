@@ -32,7 +32,7 @@ import polars as pl
 import psycopg
 import pytest
 
-from campaigns.settings import Settings
+from campaigns.core.settings import Settings
 from campaigns.warehouse.connection import Warehouse, open_warehouse
 from campaigns.warehouse.schema import AD_SPEND, CONVERSIONS, LOADED_AT, TOUCHPOINTS, RawTable
 
@@ -263,7 +263,7 @@ def test_attribution_assets_and_export_on_the_built_models(duckdb_built, tmp_pat
 
     from assets.attribution import attribution_assets, attribution_checks
     from campaigns.cli import export_commands
-    from campaigns.settings import get_settings
+    from campaigns.core.settings import get_settings
     from pipelines.resources import CampaignsResource
 
     settings, warehouse = duckdb_built
@@ -320,7 +320,7 @@ def test_bad_conversion_input_is_stopped_or_normalised_before_dbt(tmp_path: Path
     """The journeys rely on the import boundary: duplicate conversion ids never reach raw (the
     import rejects them; stg_conversions has a unique test as a backstop) and timestamps
     without a zone arrive as UTC, so the dbt models need no zone handling."""
-    from campaigns.imports.validate import ImportValidationError, validate_file
+    from campaigns.warehouse.validate import ImportValidationError, validate_file
 
     duplicate = tmp_path / "duplicate.csv"
     duplicate.write_text("conversion_id,user_id,converted_at,revenue\nv1,u1,2026-03-31T12:00:00Z,10\nv1,u2,2026-03-31T13:00:00Z,0\n")

@@ -24,8 +24,8 @@ import psycopg
 import pytest
 
 from assets.ingest.post_metrics import SCHEMA as POST_METRICS_SCHEMA
-from campaigns.services.email_delivery import EMAIL_SENDS_COLUMNS
-from campaigns.settings import Settings
+from campaigns.email.delivery import EMAIL_SENDS_COLUMNS
+from campaigns.core.settings import Settings
 from campaigns.warehouse.connection import open_warehouse
 from campaigns.warehouse.schema import LOADED_AT
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.settings import Settings
+from campaigns.core.settings import Settings
 from tests.dashboards.helpers import copy_built_home
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,11 +6,11 @@ import dagster as dg
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from campaigns.services import automations as auto
-from campaigns.services.merchants import ensure_merchant
-from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import Contact, EmailSend, EmailSendStatus
+from campaigns.email import automations as auto
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import Contact, EmailSend, EmailSendStatus
 from pipelines.automations import automations_job, automations_sensor, run_automations_once
 from pipelines.resources import CampaignsResource
 from publishers.sandbox import read_outbox

@@ -53,8 +53,8 @@ def test_demo_build_on_postgres(built_postgres_home, truth_frames) -> None:
     _check_marts(built_postgres_home, truth_frames)
     from sqlalchemy import func, select
 
-    from campaigns.store.db import session_scope
-    from campaigns.store.models import Campaign, CampaignWorkflow
+    from campaigns.core.store.db import session_scope
+    from campaigns.core.store.models import Campaign, CampaignWorkflow
 
     with session_scope(built_postgres_home.store_url) as session:
         # the 20 generated campaigns and the one Ava plans in demo-data, with its workflow
@@ -71,7 +71,7 @@ def test_build_loads_every_landed_spend_day_in_one_run(home) -> None:
     import dagster as dg
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-    from campaigns.settings import get_settings
+    from campaigns.core.settings import get_settings
     from campaigns.warehouse.landing import write_landing
     from pipelines.build import _partitions_to_build
     from pipelines.definitions import defs

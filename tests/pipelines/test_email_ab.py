@@ -6,13 +6,13 @@ import dagster as dg
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from campaigns.services import ab_tests
-from campaigns.services import campaigns as campaign_service
-from campaigns.services.merchants import ensure_merchant
-from campaigns.services.segments import save_segment
-from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import AbTestVariant, Contact, ContactEvent, EmailSend
+from campaigns.email import ab_tests
+from campaigns.lifecycle import service as campaign_service
+from campaigns.core.merchants import ensure_merchant
+from campaigns.audiences.segments import save_segment
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import AbTestVariant, Contact, ContactEvent, EmailSend
 from pipelines.email_ab import email_ab_job, email_ab_sensor
 from pipelines.resources import CampaignsResource
 from publishers.sandbox import read_outbox

@@ -6,13 +6,13 @@ import dagster as dg
 from cryptography.fernet import Fernet
 from sqlalchemy import select, update
 
-from campaigns.services import campaigns as campaign_service
-from campaigns.services import email_delivery as delivery
-from campaigns.services.merchants import ensure_merchant
-from campaigns.services.segments import save_segment
-from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import Contact, EmailSend, EmailSendStatus
+from campaigns.lifecycle import service as campaign_service
+from campaigns.email import delivery as delivery
+from campaigns.core.merchants import ensure_merchant
+from campaigns.audiences.segments import save_segment
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import Contact, EmailSend, EmailSendStatus
 from pipelines.email_sends import deliver_due_broadcasts, due_broadcasts, scheduled_emails_sensor
 from pipelines.resources import CampaignsResource
 from publishers.sandbox import read_outbox

@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from campaigns.services import social_queue as q
-from campaigns.services.merchants import ensure_merchant
-from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
+from campaigns.social import queue as q
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import migrate, session_scope
 from pipelines.publishing import due_posts_sensor, publish_due_job
 from pipelines.resources import CampaignsResource
 

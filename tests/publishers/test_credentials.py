@@ -4,8 +4,8 @@ import logging
 
 import pytest
 
-from campaigns.crypto import MissingTokenKeyError, TokenCipher, TokenKeyError, cipher_from_settings, generate_key, require_cipher
-from campaigns.settings import Settings
+from campaigns.core.crypto import MissingTokenKeyError, TokenCipher, TokenKeyError, cipher_from_settings, generate_key, require_cipher
+from campaigns.core.settings import Settings
 from publishers.base import Credentials
 from publishers.errors import AuthExpired, redact
 

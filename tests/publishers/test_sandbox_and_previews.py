@@ -2,7 +2,7 @@
 
 import pytest
 
-from campaigns.settings import Settings
+from campaigns.core.settings import Settings
 from publishers import build_email_publisher, build_publishers
 from publishers.base import Credentials, EmailMessage, EmailRecipient, Publisher, SocialPost
 from publishers.errors import Rejected

@@ -7,10 +7,10 @@ import polars as pl
 import streamlit as st
 from sqlalchemy import select
 
-from campaigns.services import ab_tests
-from campaigns.services.segments import list_segments
-from campaigns.store.db import session_scope
-from campaigns.store.models import Campaign, EmailTemplate
+from campaigns.email import ab_tests
+from campaigns.audiences.segments import list_segments
+from campaigns.core.store.db import session_scope
+from campaigns.core.store.models import Campaign, EmailTemplate
 from dashboards import queries, ui
 
 VARIABLE_HELP = {"subject": "one subject line per line", "content": "one email template name per line", "send_time": "one local hour (0-23) per line"}

@@ -9,9 +9,9 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from campaigns.email.automation_flow import FlowError, layout
-from campaigns.services import automations as auto
-from campaigns.store.db import migrate, session_scope
+from campaigns.email.flows import FlowError, layout
+from campaigns.email import automations as auto
+from campaigns.core.store.db import migrate, session_scope
 from dashboards import queries, ui
 
 BOX_W, BOX_H = 0.44, 0.32  # half-width and half-height of a step box, in layout units

@@ -6,8 +6,8 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from campaigns.services.email_results import email_results
-from campaigns.store.db import session_scope
+from campaigns.email.results import email_results
+from campaigns.core.store.db import session_scope
 from dashboards import formatting as fmt
 from dashboards import queries, ui
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from campaigns.services.segments import describe
+from campaigns.audiences.segments import describe
 from dashboards import actions, queries, ui
 from dashboards.rule_builder import render_segment_builder
 

@@ -14,14 +14,14 @@ import streamlit as st
 import streamlit.components.v1 as components
 from sqlalchemy import select
 
-from campaigns.email import templates as tpl
+from campaigns.email import template_engine as tpl
 from campaigns.email.gallery import starters
 from campaigns.email.layout import LAYOUTS, with_layout
-from campaigns.services import email_templates as service
-from campaigns.services.email_delivery import EmailDeliveryError, render_for_recipient
-from campaigns.settings import get_settings
-from campaigns.store.db import session_scope
-from campaigns.store.models import Contact, Merchant
+from campaigns.email import templates as service
+from campaigns.email.delivery import EmailDeliveryError, render_for_recipient
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import session_scope
+from campaigns.core.store.models import Contact, Merchant
 from dashboards import ui
 
 NEW = "(new template)"

@@ -5,11 +5,11 @@ from sqlalchemy import func, select
 
 from assets.content.repurposing import new_blog_posts_sensor, repurposed_drafts
 from campaigns.demo.blog_posts import POSTS
-from campaigns.domain.enums import ContentStatus
-from campaigns.services.merchants import ensure_merchant
-from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import RepurposedContent
+from campaigns.core.enums import ContentStatus
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import RepurposedContent
 from pipelines.resources import CampaignsResource
 
 

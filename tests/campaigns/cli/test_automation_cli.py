@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from campaigns.cli.main import app
-from campaigns.services.merchants import ensure_merchant
-from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import Contact, EmailSend
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import Contact, EmailSend
 from publishers.sandbox import read_outbox
 
 runner = CliRunner()

@@ -8,12 +8,12 @@ from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
 from campaigns.cli import email_commands
-from campaigns.services import campaigns as campaign_service
-from campaigns.services.merchants import ensure_merchant
-from campaigns.services.segments import save_segment
-from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import Contact
+from campaigns.lifecycle import service as campaign_service
+from campaigns.core.merchants import ensure_merchant
+from campaigns.audiences.segments import save_segment
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import Contact
 from publishers.sandbox import read_outbox
 
 # registered by the main app as `campaigns email`; a local app keeps this test independent of main.py

@@ -9,13 +9,13 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from campaigns.cli import email_commands
-from campaigns.services import campaigns as campaign_service
-from campaigns.services import email_delivery as delivery
-from campaigns.services.merchants import ensure_merchant
-from campaigns.services.segments import save_segment
-from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import Contact, EmailSend
+from campaigns.lifecycle import service as campaign_service
+from campaigns.email import delivery as delivery
+from campaigns.core.merchants import ensure_merchant
+from campaigns.audiences.segments import save_segment
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import Contact, EmailSend
 from publishers.sandbox import read_outbox
 
 app = typer.Typer()

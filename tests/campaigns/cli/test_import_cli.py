@@ -5,7 +5,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from campaigns.cli.main import app
-from campaigns.settings import Settings
+from campaigns.core.settings import Settings
 from campaigns.warehouse.connection import DuckDBWarehouse
 from campaigns.warehouse.ingest import load_landed_table
 from campaigns.warehouse.landing import landing_files

@@ -9,12 +9,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from campaigns.crypto import generate_key
-from campaigns.domain.enums import QueueStatus
-from campaigns.services import social_queue as q
-from campaigns.services.merchants import ensure_merchant
-from campaigns.settings import Settings
-from campaigns.store.db import migrate, session_scope
+from campaigns.core.crypto import generate_key
+from campaigns.core.enums import QueueStatus
+from campaigns.social import queue as q
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.settings import Settings
+from campaigns.core.store.db import migrate, session_scope
 from tests.publishers.fake_platforms import FakeX
 
 TEXTS = [f"Crash test post {i}" for i in range(4)]
@@ -29,7 +29,7 @@ def test_killed_worker_is_reconciled_after_restart(home: Path, monkeypatch) -> N
         monkeypatch.setenv("CAMPAIGNS_PUBLISH_MODE", "live")
         settings = Settings()
         migrate(settings.store_url)
-        from campaigns.crypto import cipher_from_settings
+        from campaigns.core.crypto import cipher_from_settings
 
         with session_scope(settings.store_url) as s:
             ensure_merchant(s, "acme")

@@ -11,11 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from campaigns.cli.main import app
-from campaigns.domain.enums import CampaignType
-from campaigns.services.merchants import ensure_merchant
-from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import BudgetAllocation, Campaign
+from campaigns.core.enums import CampaignType
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import BudgetAllocation, Campaign
 from campaigns.warehouse.connection import DuckDBWarehouse
 
 runner = CliRunner()
@@ -65,7 +65,7 @@ def _count(db: str, table: str) -> int:
 def test_recommends_without_writing(store: str) -> None:
     result = runner.invoke(app, ["rebalance", "--campaign", "c1"])
     assert result.exit_code == 0, result.output
-    # email +30% band (130/day = 3,900 per 30 days) binds: see tests/campaigns/services/test_budget_rebalance.py
+    # email +30% band (130/day = 3,900 per 30 days) binds: see tests/campaigns/budget/test_rebalance.py
     assert "move 900 from search to email: +1,000 expected revenue" in result.output
     assert "gap" in result.output and "certificate" in result.output
     assert _alloc(store) == {"email": 3000.0, "search": 3000.0}

@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from campaigns.cli.segment_commands import contacts_app, segments_app
-from campaigns.services.contact_events import record_event
-from campaigns.services.merchants import ensure_merchant
-from campaigns.settings import get_settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import Contact, ContactEvent, Segment
-from campaigns.store.types import utcnow
+from campaigns.audiences.events import record_event
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import Contact, ContactEvent, Segment
+from campaigns.core.store.types import utcnow
 
 # registered by the main app as `campaigns segments` / `campaigns contacts`; a local app keeps this test independent
 app = typer.Typer()

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from campaigns.services.merchants import ensure_merchant
-from campaigns.services.suppression import UnsubscribeClaim, UnsubscribeSigner, list_suppressions
-from campaigns.settings import Settings
-from campaigns.store.db import migrate, session_scope
-from campaigns.store.models import Contact
+from campaigns.core.merchants import ensure_merchant
+from campaigns.audiences.suppression import UnsubscribeClaim, UnsubscribeSigner, list_suppressions
+from campaigns.core.settings import Settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import Contact
 
 
 def test_one_click_post_over_http(home: Path) -> None:

@@ -1,153 +1,154 @@
-"""The template checker, the sandbox, defaults, layout, CSS inlining and the text part (pure, no store)."""
+"""Saving, the starter gallery, previews and test sends, on SQLite and PostgreSQL; a campaign with defaults sent end to end."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlparse
 
 import pytest
-from jinja2.exceptions import SecurityError, TemplateAssertionError, UndefinedError
+from cryptography.fernet import Fernet
+from sqlalchemy import func, select
 
-from campaigns.email import templates as tpl
-from campaigns.email.gallery import starters
-from campaigns.email.layout import with_layout
-from campaigns.email.text import html_to_text
+from campaigns.lifecycle import service as campaign_service
+from campaigns.email import delivery as delivery
+from campaigns.email import templates as service
+from campaigns.core.audit import entries
+from campaigns.audiences.segments import save_segment
+from campaigns.audiences.suppression import UnsubscribeSigner
+from campaigns.core.settings import Settings
+from campaigns.core.store.db import session_scope
+from campaigns.core.store.models import Contact, EmailSend, EmailTemplate, Merchant
+from publishers.sandbox import read_outbox
 
-UNSUB = '<a href="{{ unsubscribe_url }}">Unsubscribe</a>'
-
-ESCAPES = [
-    "{{ ''.__class__ }}",
-    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-    "{{ cycler.__init__.__globals__ }}",
-    "{% set x = namespace() %}{{ x }}",
-    "{{ ''|attr('__class__') }}",
-    "{{ merchant_name['__class__'] }}",
-    "{{ merchant_name.mro }}",
-    "{{ self }}",
-    "{{ range(99999999) | length }}",
-    "{{ lipsum() }}",
-    "{% for c in [].__class__.__base__.__subclasses__() %}{{ c }}{% endfor %}",
-    "{{ merchant_name.format }}",
-    "{% include 'x.html' %}",
-]
+KEY = Fernet.generate_key().decode()
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+BODY = ('<h1>Hi {{ first_name | default("there") }}</h1>\n<p>Your city: {{ attributes.city | default("somewhere") }}</p>\n'
+        '<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>')
 
 
-@pytest.mark.parametrize("source", ESCAPES)
-def test_sandbox_escapes_are_rejected_by_the_check(source: str) -> None:
-    problems = tpl.check_template(source, category="transactional")
-    assert problems, source
-    assert all(p.line == 1 and p.fix for p in problems)
-    with pytest.raises(tpl.TemplateProblemsError):
-        tpl.render_email("Hi", "", source, "Acme", category="transactional")
+@pytest.fixture
+def store_url(store_url: str) -> str:
+    """The shared store (acme named Acme, globex) with two contacts of acme."""
+    url = store_url
+    with session_scope(url) as s:
+        s.get(Merchant, "acme").name = "Acme"
+        s.add_all([Contact(merchant_id="acme", email="zoe@example.com", first_name="Zoe", attributes={"city": "Oslo"}),
+                   Contact(merchant_id="acme", email="anon@example.com", first_name="", attributes={})])
+    return url
 
 
-@pytest.mark.parametrize("source, error", [
-    ("{{ ''.__class__.__mro__ }}", (SecurityError, UndefinedError)),
-    ("{{ ''.__class__.__mro__[1].__subclasses__() }}", (SecurityError, UndefinedError)),
-    ("{{ cycler.__init__.__globals__ }}", (SecurityError, UndefinedError)),  # no globals at all
-    ("{% set x = namespace() %}", UndefinedError),
-    ("{{ range(3) }}", UndefinedError),
-    ("{{ ''|attr('__class__') }}", TemplateAssertionError),  # the filter does not exist
-    ("{{ merchant_name['__class__'] }}", (SecurityError, UndefinedError)),
-    ("{{ '{0.__class__}'.format(1) }}", SecurityError),
-])
-def test_the_sandbox_refuses_escapes_even_without_the_check(source: str, error) -> None:
-    # the render-time defence on its own: the environment itself, never the static check
-    with pytest.raises(error):
-        str(tpl.HTML_ENV.from_string(source).render(merchant_name="Acme"))
+def _settings(tmp_path, **kw) -> Settings:
+    return Settings(home=tmp_path / "home", token_key=KEY, **kw)
 
 
-def test_the_environment_is_immutable_and_sandboxed() -> None:
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-    assert isinstance(tpl.HTML_ENV, ImmutableSandboxedEnvironment) and tpl.HTML_ENV.autoescape is True
-    assert tpl.HTML_ENV.globals == {} and "attr" not in tpl.HTML_ENV.filters and "format" not in tpl.HTML_ENV.filters
-    with pytest.raises(SecurityError):
-        tpl.HTML_ENV.from_string("{{ items.append(1) }}").render(items=[])
+def _contact_id(s, email: str) -> int:
+    return s.scalar(select(Contact.id).where(Contact.email == email))
 
 
-def test_syntax_errors_and_unknown_tags_carry_their_line() -> None:
-    source = f"<p>one</p>\n<p>two</p>\n<p>{{{{ first_name }}</p>\n{UNSUB}"
-    [problem] = tpl.check_template(source)
-    assert problem.line == 3 and "syntax error" in problem.message
-    source = f"<p>Hi</p>\n\n\n<p>{{{{ frist_name }}}}</p>\n<p>{{{{ nickname }}}}</p>\n{UNSUB}"
-    problems = tpl.check_template(source)
-    assert [(p.line, p.message) for p in problems] == [(4, "unknown merge tag {{ frist_name }}"), (5, "unknown merge tag {{ nickname }}")]
-    assert "did you mean {{ first_name }}" in problems[0].fix
-    [subject_problem] = tpl.check_template(UNSUB, subject="Hi {{ nickname }}")
-    assert subject_problem.part == "subject" and str(subject_problem).startswith("subject 1: unknown merge tag")
+def test_save_refuses_problems_and_updates_in_place(store_url: str) -> None:
+    with session_scope(store_url) as s:
+        with pytest.raises(service.TemplateProblemsError) as caught:
+            service.save_template(s, "acme", "Bad", "<p>ok</p>\n<p>{{ nickname }}</p>", actor="ana", layout="none")
+        assert [(p.line, p.message) for p in caught.value.problems] == [
+            (2, "unknown merge tag {{ nickname }}"), (2, "marketing email needs an unsubscribe link")]
+        first = service.save_template(s, "acme", "Mine", BODY, actor="ana", subject="Hello", layout="none")
+        again = service.save_template(s, "acme", "Mine", BODY + "<p>P.S.</p>", actor="ana", subject="Hello again", layout="none")
+        assert first.id == again.id and again.subject == "Hello again"
+        receipt = service.save_template(s, "acme", "Receipt", "<p>Thanks {{ first_name }}</p>", actor="ana", category="transactional", layout="none")
+        assert receipt.category == "transactional"
+        assert [e.action for e in entries(s, "acme")][:3] == ["email_template.create", "email_template.update", "email_template.create"][::-1]
 
 
-def test_per_recipient_tags_can_only_be_printed() -> None:
-    [problem] = tpl.check_template(f"{UNSUB}\n{{% if first_name %}}Hi{{% endif %}}")
-    assert problem.line == 2 and "filled per recipient" in problem.message and "default" in problem.fix
-    assert tpl.check_template(f'{UNSUB}{{{{ first_name | default("x") | upper }}}}{{{{ attributes.city | d("here") }}}}') == []
-    assert "truncate" not in tpl.MERGE_FILTERS and tpl.check_template(f"{UNSUB}{{{{ first_name | truncate(3) }}}}")
+def test_install_starters_is_idempotent_and_scoped(store_url: str) -> None:
+    with session_scope(store_url) as s:
+        assert len(service.install_starters(s, "acme", actor="ana")) == 5
+        assert service.install_starters(s, "acme", actor="ana") == []
+        names = [t.name for t in service.list_templates(s, "acme")]
+        assert names == sorted(["Newsletter", "Product launch", "Promotion", "Re-engagement", "Event invitation"])
+        assert service.list_templates(s, "globex") == []
+        assert {t.starter for t in service.list_templates(s, "acme")} == {"newsletter", "product_launch", "promotion", "re_engagement", "event"}
 
 
-def test_unsubscribe_link_required_for_marketing_only() -> None:
-    body = "<p>Your order shipped, {{ first_name }}.</p>"
-    [problem] = tpl.check_template(body, category="marketing")
-    assert "unsubscribe link" in problem.message and "unsubscribe_url" in problem.fix
-    assert tpl.check_template(body, category="transactional") == []
-    assert tpl.check_template(body, category="marketing", layout="base") == []  # the layout's footer carries the link
-    # printed as text is not a link
-    assert tpl.check_template(body + "{{ unsubscribe_url }}", category="marketing")
-    with pytest.raises(tpl.TemplateProblemsError, match="unsubscribe"):
-        tpl.render_email("Hi", "", body, "Acme", category="marketing")
+def test_preview_for_a_contact_applies_defaults_and_signs_the_link(store_url: str, tmp_path) -> None:
+    settings = _settings(tmp_path, public_url="https://shop.acme.example")
+    with session_scope(store_url) as s:
+        service.save_template(s, "acme", "Mine", BODY, actor="ana", subject='Hi {{ first_name | default("friend") }}')
+        zoe, anon = _contact_id(s, "zoe@example.com"), _contact_id(s, "anon@example.com")
+        one = service.preview(s, "acme", contact_id=zoe, template="Mine", settings=settings)
+        other = service.preview(s, "acme", contact_id=anon, template="Mine", settings=settings)
+    assert one.subject == "Hi Zoe" and "<h1" in one.html and ">Hi Zoe</h1>" in one.html and "Your city: Oslo" in one.html
+    assert other.subject == "Hi friend" and ">Hi there</h1>" in other.html and "Your city: somewhere" in other.html
+    assert "Hi there\n========" in other.text and "Unsubscribe: https://shop.acme.example/unsubscribe?token=" in other.text
+    assert one.signed and "{{" not in one.html + one.text
+    token = parse_qs(urlparse(one.unsubscribe_url).query)["token"][0]
+    claim = UnsubscribeSigner(KEY).verify(token)
+    assert (claim.merchant_id, claim.contact_id) == ("acme", zoe)
+    # without a key the link is a marked preview address that unsubscribes nobody
+    with session_scope(store_url) as s:
+        unsigned = service.preview(s, "acme", contact_id=zoe, template="Mine", settings=Settings(home=tmp_path / "h2"))
+    assert not unsigned.signed and service.PREVIEW_UNSUBSCRIBE.replace("&", "&amp;") in unsigned.html
 
 
-def test_defaults_apply_per_recipient_when_empty_or_missing() -> None:
-    source = '<p>Hi {{ first_name | default("there") }}, from {{ attributes.city | default("your town") | upper }}</p>' + UNSUB
-    rendered = tpl.render_email('Hello {{ first_name | default("friend") }}', "", source, "Acme")
-    assert "{{first_name}}" not in rendered.html  # only the derived placeholders are printed
-    empty = tpl.merge_snapshot("", "Doe", "a@example.com", {}, rendered)
-    named = tpl.merge_snapshot("Zoe", "", "z@example.com", {"city": "Oslo", "unused": "x"}, rendered)
-    assert named == {"first_name": "Zoe", "last_name": "", "email": "z@example.com", "attributes.city": "Oslo"}
+def _email_campaign(store_url: str, template: str | None) -> int:
+    with session_scope(store_url) as s:
+        campaign = campaign_service.create_campaign(s, "acme", campaign_service.CampaignInput(name="Winter", type="CONVERSION"), actor="ana")
+        segment = save_segment(s, "acme", "Everyone", {}, actor="ana")
+        return delivery.create_email_campaign(s, "acme", campaign_id=campaign.id, segment_id=segment.id, actor="ana", template_name=template,
+                                              subject='Hey {{ first_name | default("you") }}').id
+
+
+def test_a_campaign_with_defaults_is_sent_as_previewed(store_url: str, tmp_path) -> None:
+    settings = _settings(tmp_path)
+    with session_scope(store_url) as s:
+        service.save_template(s, "acme", "Mine", BODY, actor="ana")
+    ec_id = _email_campaign(store_url, "Mine")
+    with session_scope(store_url) as s:
+        previews = {c: service.preview(s, "acme", contact_id=_contact_id(s, c), email_campaign_id=ec_id) for c in ("zoe@example.com", "anon@example.com")}
+        delivery.prepare_send(s, "acme", ec_id, "ana", now=T0)
+    report = delivery.deliver(store_url, settings, ec_id, "w1", now=T0, merchant_id="acme")
+    assert report.outcomes == {"SENT": 2}
+    [entry] = read_outbox(tmp_path / "home" / "outbox" / "email.jsonl")
     from publishers.base import fill_placeholders
 
-    for snapshot, greeting, town, hello in ((empty, "there", "YOUR TOWN", "friend"), (named, "Zoe", "OSLO", "Zoe")):
-        values = rendered.recipient_values(snapshot)
-        assert f"<p>Hi {greeting}, from {town}</p>" in fill_placeholders(rendered.html, values, escape=True)
-        assert fill_placeholders(rendered.subject, values) == f"Hello {hello}"
+    for recipient in entry["recipients"]:
+        values = recipient["variables"]
+        got_html = fill_placeholders(entry["message"]["html"], values, escape=True)
+        got_subject = fill_placeholders(entry["message"]["subject"], values)
+        expected = previews[recipient["email"]]
+        assert got_subject == expected.subject
+        # identical apart from the unsubscribe token (the send signs one per email_sends row)
+        assert got_html.replace(values["unsubscribe_url"].replace("&", "&amp;"), "U") == expected.html.replace(service.PREVIEW_UNSUBSCRIBE, "U")
+    by_email = {r["email"]: r["variables"] for r in entry["recipients"]}
+    assert "Your city: somewhere" in fill_placeholders(entry["message"]["html"], by_email["anon@example.com"])
+    assert "Hey you" == fill_placeholders(entry["message"]["subject"], by_email["anon@example.com"])
 
 
-def test_base_layout_inlines_css_keeps_the_media_query_and_adds_the_footer() -> None:
-    rendered = tpl.render_email("Hi", "Sale starts now", with_layout("<h1>Big news</h1><p>Body</p>", "base"), "Acme & Co")
-    html = rendered.html
-    assert '<h1 style="font-size: 26px;' in html  # inlined from the <style> block
-    assert "@media only screen and (max-width: 620px)" in html and html.count("<style") == 1
-    assert 'width="600"' in html and "Sale starts now</div>" in html  # 600px container, preheader
-    assert "You receive this email from Acme &amp; Co." in html and 'href="{{unsubscribe_url}}"' in html
-    assert "Sale starts now" not in rendered.text  # the hidden preheader is not part of the text
-    assert rendered.text.startswith("Big news\n========\n\nBody")
-    assert rendered.text.endswith("Unsubscribe: {{unsubscribe_url}}")
+def test_test_send_lands_in_the_sandbox_not_in_email_sends(store_url: str, tmp_path) -> None:
+    settings = _settings(tmp_path)
+    with session_scope(store_url) as s:
+        service.save_template(s, "acme", "Mine", BODY, actor="ana")
+    ec_id = _email_campaign(store_url, "Mine")
+    with session_scope(store_url) as s:
+        sent = service.send_test(s, settings, "acme", to="qa@acme.example", actor="ana", email_campaign_id=ec_id,
+                                 contact_id=_contact_id(s, "zoe@example.com"))
+        with pytest.raises(ValueError, match="--to"):
+            service.send_test(s, settings, "acme", to="not-an-address", actor="ana", template="Mine")
+    with session_scope(store_url) as s:
+        assert s.scalar(select(func.count()).select_from(EmailSend)) == 0
+        assert delivery.get_email_campaign(s, "acme", ec_id).status.value == "DRAFT"
+        [audit] = [e for e in entries(s, "acme") if e.action == "email.test_send"]
+        assert audit.details["to"] == "qa@acme.example" and audit.details["provider"] == "sandbox"
+    [entry] = read_outbox(tmp_path / "home" / "outbox" / "email.jsonl")
+    assert sent.provider == "sandbox" and entry["post_ids"] == [sent.message_id]
+    assert entry["message"]["tag"] == f"email-test-{ec_id}" and entry["message"]["subject"].startswith("[TEST] Hey ")
+    [recipient] = entry["recipients"]
+    assert recipient["email"] == "qa@acme.example" and "test-send=1" in recipient["variables"]["unsubscribe_url"]
+    assert [v for k, v in recipient["variables"].items() if k.startswith("first_name__")] == ["Zoe", "Zoe"]
 
 
-def test_text_part_headings_links_lists() -> None:
-    html = ('<html><head><style>p{color:red}</style></head><body><h2>Deals</h2><p>Shop &amp; save<br>today</p>'
-            '<ul><li>Shoes</li><li>Hats <a href="https://x.example/h?a=1&amp;b=2">see hats</a></li></ul>'
-            '<p><a href="https://x.example">https://x.example</a> <a href="https://y.example"><img src="y.png" alt="Logo"></a></p></body></html>')
-    assert html_to_text(html) == ("Deals\n-----\n\nShop & save\ntoday\n\n- Shoes\n- Hats see hats: https://x.example/h?a=1&b=2\n\n"
-                                  "https://x.example Logo: https://y.example")
-
-
-@pytest.mark.parametrize("item", starters(), ids=lambda s: s.key)
-def test_every_gallery_template_passes_the_check_and_renders(item) -> None:
-    assert tpl.check_template(item.html, category="marketing", subject=item.subject, layout="base") == []
-    assert tpl.check_template(item.html, category="marketing", subject=item.subject, layout="none") == []  # has its own link too
-    rendered = tpl.render_email(item.subject, "preview", with_layout(item.html, "base"), "Acme")
-    values = rendered.recipient_values(tpl.merge_snapshot("", "", "a@example.com", {}, rendered))
-    assert "<h1" in rendered.html and rendered.text and all(v for k, v in values.items() if k.startswith("first_name__"))
-
-
-def test_gallery_has_the_five_starters() -> None:
-    assert [s.key for s in starters()] == ["newsletter", "product_launch", "promotion", "re_engagement", "event"]
-
-
-@pytest.mark.parametrize("item", starters(), ids=lambda s: s.key)
-def test_call_to_action_buttons_keep_white_text_after_inlining(item) -> None:
-    """`.content a` (blue links) must not win over `.button` once the CSS is inlined: that left blue text on a blue button."""
-    import re
-
-    html = tpl.render_email(item.subject, "", with_layout(item.html, item.layout), "Acme", category=item.category).html
-    buttons = re.findall(r'<a class="button"[^>]*style="([^"]*)"', html)
-    assert buttons, "every starter has a call to action"
-    for style in buttons:
-        colours = dict(part.split(":", 1) for part in style.split(";") if part.strip())
-        assert colours["color"].strip() == "#ffffff" and colours["background-color"].strip() == "#4f46e5"
+def test_templates_are_scoped_to_their_merchant(store_url: str) -> None:
+    with session_scope(store_url) as s:
+        service.save_template(s, "acme", "Mine", BODY, actor="ana")
+        with pytest.raises(service.EmailTemplateNotFoundError, match="known: none yet"):
+            service.get_template(s, "globex", "Mine")
+        assert s.scalar(select(func.count()).select_from(EmailTemplate)) == 1

@@ -1,1 +1,0 @@
-"""Domain core: enums, the campaign lifecycle and validated inputs."""

@@ -1,1 +1,0 @@
-"""Validated imports of users' exports (touchpoints, conversions, spend) into the landing zone."""

@@ -1,1 +1,0 @@
-"""Service functions: the Python API over the store (what the seed exposed as endpoints)."""
