@@ -279,6 +279,9 @@ class CampaignWorkflow(Base, TenantOwned, Timestamped):
     finished_at: Mapped[datetime | None]
     # when the step should run (a scheduled publish, a monitoring check); None: as soon as it is reached
     due_at: Mapped[datetime | None]
+    # the shared work queue's lease: which runner holds the step and since when
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_at: Mapped[datetime | None]
     __table_args__ = (UniqueConstraint("campaign_id", "step_order", name="uq_campaign_workflows_step"),)
 
 
@@ -532,3 +535,22 @@ class BudgetRebalance(Base, TenantOwned):
     applied_at: Mapped[datetime] = mapped_column(default=utcnow)
     undone_by: Mapped[str | None] = mapped_column(String(200))
     undone_at: Mapped[datetime | None]
+
+
+class WorkAttempt(Base, TenantOwned):
+    """One attempt at one item of a work queue (an email send, a post, an automation step, a workflow step).
+
+    Written in the transaction that records the attempt's outcome, so the log and the item never disagree.
+    """
+
+    __tablename__ = "work_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue: Mapped[str] = mapped_column(String(40))
+    item_id: Mapped[int]
+    attempt: Mapped[int]
+    worker_id: Mapped[str] = mapped_column(String(80))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (Index("ix_work_attempts_item", "queue", "item_id"),)
