@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -15,6 +15,23 @@ from campaigns.core.settings import Settings, get_settings
 
 PG_SERVER = os.environ.get("CAMPAIGNS_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 AS_OF = date(2026, 11, 24)  # fixed, so demo data and its expected numbers never drift
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _shifted_clock() -> Iterator[None]:
+    """`CAMPAIGNS_TEST_CLOCK_SHIFT_DAYS=365 make test` runs the suite with this process's clock moved ahead.
+
+    Tests must pass on any date: they inject or freeze the clock, never compare with today. This
+    proves it (subprocesses the tests start keep the real clock).
+    """
+    days = int(os.environ.get("CAMPAIGNS_TEST_CLOCK_SHIFT_DAYS", "0") or 0)
+    if not days:
+        yield
+        return
+    import time_machine
+
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")
