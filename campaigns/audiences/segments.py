@@ -489,13 +489,6 @@ def list_segments(session: Session, merchant_id: str) -> list[Segment]:
     return list(session.scalars(select(Segment).where(Segment.merchant_id == merchant_id).order_by(Segment.name, Segment.id)))
 
 
-def get_segment(session: Session, merchant_id: str, segment_id: int) -> Segment:
-    segment = session.scalar(select(Segment).where(Segment.merchant_id == merchant_id, Segment.id == segment_id))
-    if segment is None:
-        raise LookupError(f"no segment {segment_id} for merchant {merchant_id!r}")
-    return segment
-
-
 def save_segment(session: Session, merchant_id: str, name: str, rules: Mapping[str, Any], actor: str) -> Segment:
     """Create the segment, or replace the rules of the merchant's segment with this name."""
     require_merchant(session, merchant_id)

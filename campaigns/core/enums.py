@@ -58,13 +58,6 @@ class WorkflowStepStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
-class SocialPlatform(StrEnum):
-    X = "x"
-    FACEBOOK = "facebook"
-    INSTAGRAM = "instagram"
-    LINKEDIN = "linkedin"
-
-
 # Marketing channels as they appear in touchpoints, spend and attribution (lower case,
 # finer than the seed's EMAIL/SOCIAL/ADS); the map says which seed channel each rolls up to.
 MARKETING_CHANNELS: dict[str, Channel] = {
