@@ -14,7 +14,7 @@ ifeq ($(UV),)
 UV := $(TOOLS)/bin/uv
 endif
 
-.PHONY: demo test setup build serve bench bench-attribution bench-attribution-maths bench-optimizer bench-publishing bench-app clean
+.PHONY: demo test setup build serve bench bench-attribution bench-attribution-maths bench-optimizer bench-publishing bench-app screenshots clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -41,6 +41,10 @@ build: setup
 
 serve: setup
 	$(VENV)/bin/campaigns serve
+
+# The browser tests save the marketer guides' screenshots (docs/guides/images/) as they walk the app.
+screenshots: setup
+	CAMPAIGNS_SCREENSHOT_DIR=$(CURDIR)/docs/guides/images $(VENV)/bin/pytest tests/e2e/test_browser.py -p no:cacheprovider
 
 bench: bench-attribution bench-optimizer bench-publishing bench-app
 

@@ -1,5 +1,7 @@
 """The app end to end in headless Chromium: every page of the navigation renders without an error,
-and a campaign can be built through the wizard. Screenshots go to test-artifacts/screenshots/.
+and a campaign can be built through the wizard. Along the way the tests save the screenshots the marketer
+guides in docs/guides/ show, one fixed file name per step, into CAMPAIGNS_SCREENSHOT_DIR (default: a temporary
+directory of the test run); `make screenshots` points it at docs/guides/images/.
 
 Uses Debian's /usr/bin/chromium through Playwright (never a downloaded browser). Without it the
 test skips locally and fails when CI=true, since CI installs it.
@@ -24,7 +26,8 @@ from campaigns.core.settings import Settings
 from tests.dashboards.helpers import copy_built_home
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+SCREENSHOT_DIR_ENV = "CAMPAIGNS_SCREENSHOT_DIR"
+VIEWPORT = {"width": 1280, "height": 800}
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -106,7 +109,7 @@ def page(chromium: Path, app_url: str):
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1440, "height": 2000})
+        context = browser.new_context(viewport=VIEWPORT)
         tab = context.new_page()
         tab.set_default_timeout(RENDER_TIMEOUT_MS)
         yield tab
@@ -127,12 +130,42 @@ def assert_no_errors(page, where: str) -> None:
     assert errors.count() == 0, f"{where} shows an error: {errors.first.inner_text()[:500]}"
 
 
-def shoot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    configured = os.environ.get(SCREENSHOT_DIR_ENV)
+    directory = Path(configured) if configured else tmp_path_factory.mktemp("screenshots")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
 
 
-def test_every_page_of_the_navigation_renders(page, app_url: str) -> None:
+# Scrolls Streamlit's main scroll container so the element sits just below the app's fixed header.
+SCROLL_TO_TOP = """element => {
+    element.scrollIntoView({block: "start"});
+    let box = element.parentElement;
+    while (box && box.scrollHeight <= box.clientHeight) box = box.parentElement;
+    if (box) box.scrollBy(0, -72);
+}"""
+SCROLL_HOME = """() => document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"]')
+    .forEach(box => box.scrollTo(0, 0))"""
+# Drawn: every visible chart has its canvas, and no element is still a loading skeleton (Streamlit loads some
+# element types, such as metrics, on first use).
+DRAWN = """() => [...document.querySelectorAll('.vega-embed')]
+    .filter(chart => chart.offsetParent !== null)
+    .every(chart => chart.querySelector('canvas, svg'))
+    && document.querySelectorAll('[data-testid="stSkeleton"]').length === 0"""
+
+
+def shoot(page, directory: Path, name: str, at=None) -> None:
+    """Save one viewport-sized PNG for the guides; `at` (a locator) is scrolled to the top of the view first."""
+    if at is not None:
+        at.first.evaluate(SCROLL_TO_TOP)
+    else:
+        page.evaluate(SCROLL_HOME)
+    page.wait_for_function(DRAWN)
+    page.screenshot(path=str(directory / f"{name}.png"))
+
+
+def test_every_page_of_the_navigation_renders(page, app_url: str, screenshots: Path) -> None:
     # The server's first request is a deep link: it must get the whole app (sidebar, merchant), not the page alone.
     page.goto(f"{app_url}/campaigns")
     settled(page, "Campaigns")
@@ -148,20 +181,24 @@ def test_every_page_of_the_navigation_renders(page, app_url: str) -> None:
         settled(page, title)
         page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
         assert_no_errors(page, title)
-        shoot(page, f"{number:02d}-{title.lower().replace(' ', '-')}")
+        shoot(page, screenshots, f"page-{number:02d}-{title.lower().replace(' ', '-')}")
 
 
-def test_a_campaign_is_built_through_the_wizard(page, served_home: Path) -> None:
+def test_a_campaign_is_built_through_the_wizard(page, served_home: Path, screenshots: Path) -> None:
     page.locator('[data-testid="stSidebarNavLink"]', has_text="Campaign builder").click()
     settled(page, "Basics")
 
     name = page.get_by_label("Campaign name")
     name.fill("Browser-built spring push")
     name.press("Enter")
+    settled(page)
+    shoot(page, screenshots, "builder-1-basics")
     page.get_by_role("button", name="Next", exact=True).click()
     settled(page, "Goal and KPI")
+    shoot(page, screenshots, "builder-2-goal")
     page.get_by_role("button", name="Next", exact=True).click()
     settled(page, "Audience")
+    shoot(page, screenshots, "builder-3-audience")
     page.get_by_role("button", name="Next", exact=True).click()
     settled(page, "Channels and budget")
 
@@ -179,18 +216,21 @@ def test_a_campaign_is_built_through_the_wizard(page, served_home: Path) -> None
     page.get_by_role("button", name="Split evenly", exact=True).click()
     page.get_by_text("Allocated $2,000.00 of $2,000.00").wait_for()
     settled(page)
+    shoot(page, screenshots, "builder-4-channels-and-budget")
     page.get_by_role("button", name="Next", exact=True).click()
     settled(page, "Content")
 
     email = page.get_by_label("Email", exact=True)
     email.fill("Subject: Spring is here\n\nNew trail gear for the season.")
+    shoot(page, screenshots, "builder-5-content")
     page.get_by_role("button", name="Next", exact=True).click()
     settled(page, "Schedule")
+    shoot(page, screenshots, "builder-6-schedule")
     page.get_by_role("button", name="Next", exact=True).click()
     settled(page, "Review")
     assert_no_errors(page, "the wizard's review")
     page.get_by_text("Ready to save").wait_for()
-    shoot(page, "06-builder-review")
+    shoot(page, screenshots, "builder-7-review")
     page.get_by_role("button", name="Save campaign", exact=True).click()
     page.locator('[data-testid="stAlertContentSuccess"]', has_text="Browser-built spring push").wait_for()
     settled(page)
@@ -212,4 +252,45 @@ def test_a_campaign_is_built_through_the_wizard(page, served_home: Path) -> None
     settled(page, "Campaigns")
     page.get_by_role("heading", name="Browser-built spring push").wait_for()
     assert_no_errors(page, "Campaigns after the wizard")
-    shoot(page, "07-campaigns-new-draft")
+    shoot(page, screenshots, "builder-8-saved-in-campaigns", at=page.get_by_role("heading", name="Browser-built spring push"))
+
+
+def open_page(page, title: str, heading: str | None = None) -> None:
+    page.locator('[data-testid="stSidebarNavLink"]', has_text=title).first.click()
+    settled(page, heading or title)
+    assert_no_errors(page, title)
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).first.click()
+    settled(page)
+
+
+def test_the_guides_screenshots(page, screenshots: Path) -> None:
+    """The views the marketer guides show beyond each page's first screen: sections further down and tabs."""
+    heading = lambda name: page.get_by_role("heading", name=name, exact=True)  # noqa: E731
+
+    open_page(page, "Analytics")
+    shoot(page, screenshots, "analytics-2-roi", at=heading("ROI by model, campaign and channel"))
+    shoot(page, screenshots, "analytics-3-daily", at=heading("Spend and revenue per day"))
+
+    open_page(page, "Budget")
+    shoot(page, screenshots, "budget-2-curves", at=heading("Response curves"))
+    shoot(page, screenshots, "budget-3-recommendations", at=heading("Recommendations"))
+    shoot(page, screenshots, "budget-4-rebalance-campaign", at=heading("Rebalance a campaign"))
+
+    open_page(page, "Social Scheduler")
+    open_tab(page, "Best times")
+    shoot(page, screenshots, "social-2-best-times")
+    shoot(page, screenshots, "social-3-queue", at=heading("Queue"))
+    shoot(page, screenshots, "social-4-compose", at=heading("Compose"))
+
+    open_page(page, "Content Studio")
+    open_tab(page, "Approvals inbox")
+    shoot(page, screenshots, "studio-2-approvals-inbox")
+
+    open_page(page, "Email Designer")
+    for number, tab in enumerate(("Audience", "A/B tests", "Automations"), start=2):
+        open_tab(page, tab)
+        assert_no_errors(page, f"the Email Designer's {tab} tab")
+        shoot(page, screenshots, f"email-{number}-{tab.lower().replace('/', '').replace(' ', '-')}")
