@@ -5,13 +5,12 @@ optimizer (`optimizers.allocation.optimize`, exact KKT or branch and bound) spli
 part of the budget those channels hold; channels without a curve keep their prior share.
 Without curves the documented prior shares of the goal are used (`agents.ava.priors`).
 
-Amounts are whole cents and add up to the budget exactly: the largest-remainder method
-rounds every share down to a cent and hands the leftover cents to the largest remainders.
+Amounts are whole cents and add up to the budget exactly (`optimizers.cents.split_cents`,
+the largest-remainder method).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -19,29 +18,7 @@ from typing import Any
 from agents.ava.models import AllocationItem, BudgetPlan, PlanHistory
 from agents.ava.priors import PRIOR_SHARES
 from campaigns.core.enums import CampaignType
-
-CENT = Decimal("0.01")
-
-
-def split_cents(total: Decimal, weights: Mapping[str, float]) -> dict[str, Decimal]:
-    """`total` split in proportion to `weights`, in cents, summing exactly to `total`."""
-    total_cents = int((total / CENT).to_integral_value())
-    if Decimal(total_cents) * CENT != total:
-        raise ValueError(f"budget {total} has more than two decimals; round it to cents")
-    positive = {k: max(float(w), 0.0) for k, w in weights.items()}
-    mass = sum(positive.values())
-    if not positive:
-        raise ValueError("no channel to allocate the budget to")
-    if mass <= 0:
-        positive = {k: 1.0 for k in positive}
-        mass = float(len(positive))
-    exact = {k: total_cents * w / mass for k, w in positive.items()}
-    cents = {k: math.floor(v) for k, v in exact.items()}
-    leftover = total_cents - sum(cents.values())
-    order = sorted(exact, key=lambda k: (-(exact[k] - cents[k]), list(exact).index(k)))
-    for key in order[:leftover]:
-        cents[key] += 1
-    return {k: Decimal(v) * CENT for k, v in cents.items()}
+from optimizers.cents import CENT, split_cents
 
 
 def prior_shares(goal: CampaignType, channels: Sequence[str]) -> dict[str, float]:
