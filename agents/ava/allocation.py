@@ -2,7 +2,7 @@
 
 With response curves (daily spend -> daily outcome) for some or all channels, the budget
 optimizer (`optimizers.allocation.optimize`, exact KKT or branch and bound) splits the
-part of the budget those channels hold; channels without a curve keep their prior share.
+part of the budget those channels hold (`campaigns.budget.planning.optimal_split`); channels without a curve keep their prior share.
 Without curves the documented prior shares of the goal are used (`agents.ava.priors`).
 
 Amounts are whole cents and add up to the budget exactly (`optimizers.cents.split_cents`,
@@ -11,7 +11,7 @@ the largest-remainder method).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -75,13 +75,8 @@ def allocate(budget: Decimal, channels: Sequence[str], goal: CampaignType, histo
 
 
 def _optimize(daily_budget: float, channels: Sequence[str], history: PlanHistory):
-    from optimizers.allocation import optimize  # numpy/scipy load only when curves exist
+    from campaigns.budget.planning import optimal_split  # numpy/scipy load only when curves exist
 
-    specs = []
-    for c in channels:
-        spec: dict[str, Any] = {"name": c, "curve": history.curves[c], "current_spend": 0.0}
-        if c in history.observed_spend:
-            spec["observed_min"], spec["observed_max"] = history.observed_spend[c]
-        specs.append(spec)
     objective = "conversions" if history.curve_outcome == "conversions" else "revenue"
-    return optimize({"budget": daily_budget, "budget_mode": "exact", "objective": objective, "channels": specs})
+    return optimal_split(daily_budget, {c: history.curves[c] for c in channels},
+                         observed={c: history.observed_spend[c] for c in channels if c in history.observed_spend}, objective=objective)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from campaigns.budget.curves import WINDOW_DAYS
 from campaigns.budget.errors import RebalanceError
-from campaigns.budget.planning import PERIOD_DAYS, RebalancePlan
+from campaigns.budget.models import PERIOD_DAYS, RebalancePlan
 from campaigns.core.audit import record
 from campaigns.core.store.models import AuditLog, BudgetAllocation, BudgetRebalance, Campaign, Merchant
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -28,14 +27,13 @@ import polars as pl
 
 from campaigns.budget.curves import ChannelCurve
 from campaigns.budget.errors import RebalanceError
+from campaigns.budget.models import MAX_CHANGE, PERIOD_DAYS, Change, RebalancePlan
 from optimizers.allocation import AllocationResult, optimize
 from optimizers.cents import split_cents
 from optimizers.curves import CurveSpec
 from optimizers.errors import AllocationError
 from optimizers.recommendations import format_amount, moves_for_result
 
-PERIOD_DAYS = 30  # recommendations are stated per 30 days, as budgets are planned
-MAX_CHANGE = 0.3  # the largest move per channel per rebalance, as a fraction of its current spend
 RETURN_FACTOR_BOUNDS = (0.5, 2.0)  # without curves a channel's share moves between half and double
 
 
@@ -78,34 +76,6 @@ def plan_merchant(curves: pl.DataFrame, max_change: float = MAX_CHANGE) -> tuple
 
 
 # --- campaign level ------------------------------------------------------------------------------
-
-
-@dataclass
-class Change:
-    channel: str
-    before: float  # per PERIOD_DAYS
-    after: float
-    marginal_roas: float
-    outside_observed_range: str | None  # "below" / "above" the spend the curve was fitted on
-
-
-@dataclass
-class RebalancePlan:
-    campaign_id: str
-    changes: list[Change]
-    moves: list[str]  # plain language, per PERIOD_DAYS
-    predicted_gain: float  # revenue per PERIOD_DAYS
-    predicted_revenue: float
-    current_revenue: float
-    predicted_revenue_range: list[float] | None  # 5th-95th percentile over bootstrap curves, per PERIOD_DAYS
-    status: str
-    gap: float
-    certificate: dict[str, Any]
-    budget_shadow_price: float
-
-    @property
-    def moved(self) -> bool:
-        return any(abs(c.after - c.before) >= 0.005 for c in self.changes)
 
 
 def plan_rebalance(campaign_id: str, curves: Sequence[ChannelCurve], current: Mapping[str, float], *,
@@ -186,7 +156,7 @@ def optimal_split(daily_budget: float, curves: Mapping[str, Mapping[str, Any]], 
 def split_by_return(total: Decimal, planned_shares: Mapping[str, float], spend_revenue: Mapping[str, tuple[float, float]]) -> dict[str, Decimal]:
     """Without curves: `total` over the planned shares, each weighted by its channel's return (revenue / spend) relative to the
     mean return, kept between half and double; a channel without spend keeps its planned share. Whole cents, summing to `total`."""
-    returns = {c: revenue / spend for c, (spend, revenue) in spend_revenue.items() if c in planned_shares and spend > 0}
+    returns = {c: spend_revenue[c][1] / spend_revenue[c][0] for c in planned_shares if c in spend_revenue and spend_revenue[c][0] > 0}
     mean = sum(returns.values()) / len(returns) if returns else 0.0
     low, high = RETURN_FACTOR_BOUNDS
     weights = {}
