@@ -315,7 +315,7 @@ def run_rebalance(ctx: StepContext) -> Outcome:
     from agents.ava.allocation import allocate
     from agents.ava.models import PlanHistory
     from campaigns.budget.apply import write_campaign_recommendation
-    from campaigns.budget.planning import split_by_return
+    from campaigns.budget.planning import split_by_return  # loads the optimizer (numpy, scipy): only when a rebalance runs
     from campaigns.core.enums import CampaignType
 
     depends = (ctx.step.config or {}).get("depends_on") or []
