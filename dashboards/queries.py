@@ -16,6 +16,7 @@ import polars as pl
 import streamlit as st
 from sqlalchemy import func, select
 
+from campaigns.budget import apply as budget_apply
 from campaigns.core.enums import ContentStatus, QueueStatus
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import migrate, session_scope
@@ -483,8 +484,6 @@ ATTRIBUTION_MARTS = (ATTRIBUTION_BY_CHANNEL, "attribution_by_channel_data_driven
 ROI_MARTS = (ROI_BY_MODEL, "roi_by_model_data_driven")
 RESPONSE_CURVES = "response_curves"
 BUDGET_RECOMMENDATIONS = "budget_recommendations"
-BUDGET_APPLY = "budget.apply"
-BUDGET_UNDO = "budget.undo"
 
 
 def _in_list(column: str, values: tuple[str, ...], params: list[Any]) -> str:
@@ -603,19 +602,6 @@ def response_curves(source_key: str, merchant_id: str) -> pl.DataFrame:
     )
 
 
-def _latest_channel_allocations(session: Any, merchant_id: str) -> list[BudgetAllocation]:
-    """The merchant's most recent campaign-less allocation row per channel (by period end, then id)."""
-    rows = session.scalars(
-        select(BudgetAllocation)
-        .where(BudgetAllocation.merchant_id == merchant_id, BudgetAllocation.campaign_id.is_(None))
-        .order_by(BudgetAllocation.channel, BudgetAllocation.period_end.desc(), BudgetAllocation.id.desc())
-    ).all()
-    latest: dict[str, BudgetAllocation] = {}
-    for row in rows:
-        latest.setdefault(row.channel, row)
-    return list(latest.values())
-
-
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def latest_budget_allocations(source_key: str, merchant_id: str) -> pl.DataFrame:
     with session_scope(settings().store_url) as session:
@@ -623,57 +609,35 @@ def latest_budget_allocations(source_key: str, merchant_id: str) -> pl.DataFrame
             {"id": a.id, "channel": a.channel, "allocated": float(a.allocated or 0), "spent": float(a.spent or 0),
              "recommended": float(a.recommended_allocation) if a.recommended_allocation is not None else None,
              "recommendation": a.recommendation or "", "period_start": a.period_start, "period_end": a.period_end}
-            for a in _latest_channel_allocations(session, merchant_id)
+            for a in budget_apply.latest_merchant_allocations(session, merchant_id)
         ]
     return pl.DataFrame(rows, schema={"id": pl.Int64, "channel": pl.String, "allocated": pl.Float64, "spent": pl.Float64, "recommended": pl.Float64,
                                       "recommendation": pl.String, "period_start": pl.Date, "period_end": pl.Date})
 
 
-def apply_budget_recommendation(merchant_id: str, actor: str) -> dict[str, Any] | None:
-    """Set each latest campaign-less allocation's `allocated` to its recommendation, with an audit entry, in one transaction.
-
-    Returns {"audit_id", "applied": {channel: amount}, "previous": {channel: amount}}, or None when nothing has a recommendation.
-    """
-    from campaigns.core import audit
-    from campaigns.core.store.models import AuditLog
-
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def budget_applies(source_key: str, merchant_id: str) -> list[budget_apply.RecommendationApply]:
+    """The merchant's applied budget recommendations, newest first (the handles the Budget page undoes by)."""
     with session_scope(settings().store_url) as session:
-        rows = [r for r in _latest_channel_allocations(session, merchant_id) if r.recommended_allocation is not None]
-        if not rows:
-            return None
-        changes = [{"id": r.id, "channel": r.channel, "previous": str(r.allocated), "applied": str(r.recommended_allocation)} for r in rows]
-        for row in rows:
-            row.allocated = row.recommended_allocation
-        audit.record(session, merchant_id, actor, BUDGET_APPLY, "budget_allocations", merchant_id, rows=changes)
-        session.flush()
-        audit_id = session.scalar(select(func.max(AuditLog.id)).where(AuditLog.merchant_id == merchant_id, AuditLog.action == BUDGET_APPLY))
-    latest_budget_allocations.clear()
-    clear_store_caches()
-    return {"audit_id": audit_id, "applied": {c["channel"]: float(c["applied"]) for c in changes},
-            "previous": {c["channel"]: float(c["previous"]) for c in changes}}
+        return budget_apply.list_recommendation_applies(session, merchant_id)
 
 
-def undo_budget_apply(merchant_id: str, audit_id: int, actor: str) -> dict[str, float]:
-    """Restore the allocations a `budget.apply` entry changed to their previous values; returns {channel: restored amount}."""
-    from decimal import Decimal
-
-    from campaigns.core import audit
-    from campaigns.core.store.models import AuditLog
-
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def campaign_budget(source_key: str, merchant_id: str, campaign_id: str) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """A campaign's current allocation per channel and its applied rebalances (newest first) as plain values."""
     with session_scope(settings().store_url) as session:
-        entry = session.scalar(select(AuditLog).where(AuditLog.id == audit_id, AuditLog.merchant_id == merchant_id, AuditLog.action == BUDGET_APPLY))
-        if entry is None:
-            raise LookupError(f"no budget.apply entry {audit_id} for merchant {merchant_id}")
-        restored: dict[str, float] = {}
-        for change in entry.details.get("rows", []):
-            row = session.scalar(select(BudgetAllocation).where(BudgetAllocation.id == change["id"], BudgetAllocation.merchant_id == merchant_id))
-            if row is not None:
-                row.allocated = Decimal(change["previous"])
-                restored[change["channel"]] = float(change["previous"])
-        audit.record(session, merchant_id, actor, BUDGET_UNDO, "budget_allocations", merchant_id, undoes=audit_id, restored=restored)
-    latest_budget_allocations.clear()
+        current = budget_apply.current_allocations(session, merchant_id, campaign_id)
+        history = [{"id": r.id, "applied_at": r.applied_at, "applied_by": r.applied_by, "changes": list(r.changes),
+                    "predicted_gain": float(r.predicted_gain or 0), "undone_at": r.undone_at}
+                   for r in budget_apply.list_rebalances(session, merchant_id, campaign_id)]
+    return current, history
+
+
+def clear_budget_caches() -> None:
+    """After a budget apply or undo, so the page shows the change."""
+    for fn in (latest_budget_allocations, budget_applies, campaign_budget):
+        fn.clear()
     clear_store_caches()
-    return restored
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

@@ -35,6 +35,7 @@ from campaigns.lifecycle.service import CampaignInput, CampaignUpdate, create_ca
 from campaigns.audiences.segments import EVERYONE, RuleError, validate_rules
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import BudgetAllocation, CampaignContent
+from optimizers.cents import split_cents
 
 STEPS = ("Basics", "Goal and KPI", "Audience", "Channels and budget", "Content", "Schedule", "Review")
 # which fields each step owns: its Next button stays shut while any of them has an error
@@ -238,13 +239,10 @@ def rules_json(rules: dict[str, Any]) -> str:
 
 
 def even_split(budget: float, channels: list[str]) -> dict[str, float]:
+    """The budget in equal parts, in cents summing to the budget (leftover cents to the first channels)."""
     if not channels:
         return {}
-    total = money(budget) or Decimal(0)
-    share = (total / len(channels)).quantize(CENT, rounding=ROUND_HALF_UP)
-    amounts = {c: share for c in channels}
-    amounts[channels[0]] += total - share * len(channels)
-    return {c: float(a) for c, a in amounts.items()}
+    return {c: float(a) for c, a in split_cents(money(budget) or Decimal(0), dict.fromkeys(channels, 1.0)).items()}
 
 
 def template_split(template_id: str, budget: float, channels: list[str]) -> dict[str, float]:
@@ -252,11 +250,7 @@ def template_split(template_id: str, budget: float, channels: list[str]) -> dict
     shares = {c: f for c, f in campaign_templates.get_template(template_id).budget_split.items() if c in channels}
     if not shares:
         return even_split(budget, channels)
-    total = money(budget) or Decimal(0)
-    weight = sum(shares.values())
-    amounts = {c: (total * Decimal(str(shares.get(c, 0) / weight))).quantize(CENT, rounding=ROUND_HALF_UP) for c in channels}
-    largest = max(shares, key=shares.get)
-    amounts[largest] += total - sum(amounts.values())
+    amounts = split_cents(money(budget) or Decimal(0), {c: shares.get(c, 0.0) for c in channels})
     return {c: float(a) for c, a in amounts.items()}
 
 

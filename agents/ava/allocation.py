@@ -2,46 +2,23 @@
 
 With response curves (daily spend -> daily outcome) for some or all channels, the budget
 optimizer (`optimizers.allocation.optimize`, exact KKT or branch and bound) splits the
-part of the budget those channels hold; channels without a curve keep their prior share.
+part of the budget those channels hold (`campaigns.budget.planning.optimal_split`); channels without a curve keep their prior share.
 Without curves the documented prior shares of the goal are used (`agents.ava.priors`).
 
-Amounts are whole cents and add up to the budget exactly: the largest-remainder method
-rounds every share down to a cent and hands the leftover cents to the largest remainders.
+Amounts are whole cents and add up to the budget exactly (`optimizers.cents.split_cents`,
+the largest-remainder method).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from agents.ava.models import AllocationItem, BudgetPlan, PlanHistory
 from agents.ava.priors import PRIOR_SHARES
 from campaigns.core.enums import CampaignType
-
-CENT = Decimal("0.01")
-
-
-def split_cents(total: Decimal, weights: Mapping[str, float]) -> dict[str, Decimal]:
-    """`total` split in proportion to `weights`, in cents, summing exactly to `total`."""
-    total_cents = int((total / CENT).to_integral_value())
-    if Decimal(total_cents) * CENT != total:
-        raise ValueError(f"budget {total} has more than two decimals; round it to cents")
-    positive = {k: max(float(w), 0.0) for k, w in weights.items()}
-    mass = sum(positive.values())
-    if not positive:
-        raise ValueError("no channel to allocate the budget to")
-    if mass <= 0:
-        positive = {k: 1.0 for k in positive}
-        mass = float(len(positive))
-    exact = {k: total_cents * w / mass for k, w in positive.items()}
-    cents = {k: math.floor(v) for k, v in exact.items()}
-    leftover = total_cents - sum(cents.values())
-    order = sorted(exact, key=lambda k: (-(exact[k] - cents[k]), list(exact).index(k)))
-    for key in order[:leftover]:
-        cents[key] += 1
-    return {k: Decimal(v) * CENT for k, v in cents.items()}
+from optimizers.cents import CENT, split_cents
 
 
 def prior_shares(goal: CampaignType, channels: Sequence[str]) -> dict[str, float]:
@@ -98,13 +75,8 @@ def allocate(budget: Decimal, channels: Sequence[str], goal: CampaignType, histo
 
 
 def _optimize(daily_budget: float, channels: Sequence[str], history: PlanHistory):
-    from optimizers.allocation import optimize  # numpy/scipy load only when curves exist
+    from campaigns.budget.planning import optimal_split  # numpy/scipy load only when curves exist
 
-    specs = []
-    for c in channels:
-        spec: dict[str, Any] = {"name": c, "curve": history.curves[c], "current_spend": 0.0}
-        if c in history.observed_spend:
-            spec["observed_min"], spec["observed_max"] = history.observed_spend[c]
-        specs.append(spec)
     objective = "conversions" if history.curve_outcome == "conversions" else "revenue"
-    return optimize({"budget": daily_budget, "budget_mode": "exact", "objective": objective, "channels": specs})
+    return optimal_split(daily_budget, {c: history.curves[c] for c in channels},
+                         observed={c: history.observed_spend[c] for c in channels if c in history.observed_spend}, objective=objective)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from agents.settings import AgentSettings
 from campaigns.core.enums import ContentStatus, QueueStatus
 from campaigns.core.audit import record
-from campaigns.core.store.models import BudgetAllocation, CampaignContent, CampaignMetric, CampaignWorkflow, SocialAccount, SocialQueueItem
+from campaigns.core.store.models import CampaignContent, CampaignMetric, CampaignWorkflow, SocialAccount, SocialQueueItem
 
 SOCIAL = ("x", "linkedin", "facebook", "instagram")
 REBALANCE_TRIGGERS = ("under_pacing", "over_pacing", "roas_below_target", "kpi_behind")
@@ -312,8 +312,10 @@ def run_monitor(ctx: StepContext) -> Outcome:
 
 
 def run_rebalance(ctx: StepContext) -> Outcome:
-    from agents.ava.allocation import allocate, split_cents
+    from agents.ava.allocation import allocate
     from agents.ava.models import PlanHistory
+    from campaigns.budget.apply import write_campaign_recommendation
+    from campaigns.budget.planning import split_by_return  # loads the optimizer (numpy, scipy): only when a rebalance runs
     from campaigns.core.enums import CampaignType
 
     depends = (ctx.step.config or {}).get("depends_on") or []
@@ -333,37 +335,25 @@ def run_rebalance(ctx: StepContext) -> Outcome:
     channels = [i["channel"] for i in items]
     days_left = max((end.date() - ctx.now.date()).days, 1)
     history = PlanHistory.model_validate(plan.get("history") or {})
+    spend_revenue = {c: (m["spend"], m["revenue"]) for c, m in by_channel.items()}
     if history.curves:
         budget_plan, _ = allocate(remaining, channels, CampaignType(plan["goal"]["type"]), history, days_left, plan.get("currency", "USD"))
         amounts = {i.channel: i.amount for i in budget_plan.items}
         basis = budget_plan.explanation
     else:
-        returns = {c: by_channel[c]["revenue"] / by_channel[c]["spend"] for c in channels if c in by_channel and by_channel[c]["spend"] > 0}
-        mean = sum(returns.values()) / len(returns) if returns else 0.0
-        weights = {}
-        for item in items:
-            c = item["channel"]
-            factor = min(max(returns[c] / mean, 0.5), 2.0) if c in returns and mean > 0 else 1.0
-            weights[c] = float(item["share"]) * factor
-        amounts = split_cents(remaining, weights)
+        amounts = split_by_return(remaining, {i["channel"]: float(i["share"]) for i in items}, spend_revenue)
         basis = "planned shares weighted by each channel's observed return (between half and double)"
-    written = []
-    for c in channels:
-        spent_c = Decimal(str(round(by_channel.get(c, {}).get("spend", 0.0), 2)))
-        roi = (by_channel[c]["revenue"] / by_channel[c]["spend"]) if c in by_channel and by_channel[c]["spend"] > 0 else None
-        planned = Decimal(str(next(i["amount"] for i in items if i["channel"] == c)))
-        row = ctx.session.scalar(select(BudgetAllocation).where(
-            BudgetAllocation.merchant_id == ctx.merchant_id, BudgetAllocation.campaign_id == ctx.campaign_id, BudgetAllocation.channel == c))
-        text = f"Ava after {', '.join(t['trigger'] for t in fired)}: {amounts[c]} of the remaining {remaining} ({basis})"
-        if row is None:
-            row = BudgetAllocation(merchant_id=ctx.merchant_id, campaign_id=ctx.campaign_id, channel=c, allocated=planned,
-                                   period_start=date.fromisoformat(plan["start"]), period_end=date.fromisoformat(plan["end"]))
-            ctx.session.add(row)
-        row.spent, row.roi, row.recommended_allocation, row.recommendation = spent_c, roi, amounts[c], text
-        written.append({"channel": c, "recommended": str(amounts[c]), "spent": str(spent_c), "roi": roi})
-    record(ctx.session, ctx.merchant_id, "ava", "budget.recommendation", "campaign", ctx.campaign_id, remaining=str(remaining),
-           triggers=[t["trigger"] for t in fired], recommendation={w["channel"]: w["recommended"] for w in written})
-    return Outcome("done", {"rebalanced": True, "remaining": str(remaining), "triggers": [t["trigger"] for t in fired], "recommendation": written,
+    triggers = [t["trigger"] for t in fired]
+    written = write_campaign_recommendation(
+        ctx.session, ctx.merchant_id, ctx.campaign_id, "ava",
+        recommended={c: amounts[c] for c in channels},
+        planned={i["channel"]: Decimal(str(i["amount"])) for i in items},
+        spend_revenue=spend_revenue,
+        texts={c: f"Ava after {', '.join(triggers)}: {amounts[c]} of the remaining {remaining} ({basis})" for c in channels},
+        period=(date.fromisoformat(plan["start"]), date.fromisoformat(plan["end"])),
+        remaining=str(remaining), triggers=triggers,
+    )
+    return Outcome("done", {"rebalanced": True, "remaining": str(remaining), "triggers": triggers, "recommendation": written,
                             "note": "a recommendation: a person applies it in the app"})
 
 

@@ -22,7 +22,10 @@ def rebalance(
     actor: Annotated[str, typer.Option("--actor", help="Who does this, for the audit log.")] = "cli",
 ) -> None:
     """Recommend (and with --apply, write) the revenue-optimal split of a campaign's budget across its channels."""
-    from campaigns.budget import rebalance as svc
+    from campaigns.budget import apply as svc  # the budget context loads the optimizer: only for this command
+    from campaigns.budget.curves import warehouse_curves
+    from campaigns.budget.errors import RebalanceError
+    from campaigns.budget.planning import plan_rebalance
     from campaigns.core.store.db import migrate, session_scope
 
     settings = get_settings()
@@ -39,18 +42,18 @@ def rebalance(
             current = svc.current_allocations(session, merchant_id, campaign)
             past = [(r.id, r.applied_at, r.applied_by, r.undone_at, r.changes, r.predicted_gain)
                     for r in svc.list_rebalances(session, merchant_id, campaign)] if history else []
-    except svc.RebalanceError as exc:
+    except RebalanceError as exc:
         fail(str(exc))
     if history:
         _history(campaign, past)
         return
     try:
-        curves = svc.warehouse_curves(settings, merchant_id, campaign)
+        curves = warehouse_curves(settings, merchant_id, campaign)
         if not curves:
-            raise svc.RebalanceError(f"no spend data for campaign {campaign!r}: it needs at least 14 days of spend on a channel; "
+            raise RebalanceError(f"no spend data for campaign {campaign!r}: it needs at least 14 days of spend on a channel; "
                                      f"import it with `campaigns import spend FILE --merchant {merchant_id}`, then `campaigns build`")
-        plan = svc.plan_rebalance(campaign, curves, current, max_change=max_change)
-    except svc.RebalanceError as exc:
+        plan = plan_rebalance(campaign, curves, current, max_change=max_change)
+    except RebalanceError as exc:
         fail(str(exc))
     _show(plan, {c.channel: c for c in curves}, current)
     if not apply:
@@ -67,13 +70,13 @@ def rebalance(
         with session_scope(settings.store_url) as session:
             done = svc.apply_plan(session, merchant_id, plan, actor)
             rebalance_id = done.id
-    except svc.RebalanceError as exc:
+    except RebalanceError as exc:
         fail(str(exc))
     console.print(f"[green]applied[/] rebalance {rebalance_id}; undo with [bold]campaigns rebalance --undo {rebalance_id}[/]")
 
 
 def _show(plan, curves, current: dict[str, float]) -> None:
-    # amounts are per 30 days (budget_rebalance.PERIOD_DAYS); the solver worked per day
+    # amounts are per 30 days (campaigns.budget.planning.PERIOD_DAYS); the solver worked per day
     table = Table("channel", "now / 30 d", "recommended / 30 d", "marginal ROAS", "fit R²", "note",
                   title=f"campaign {plan.campaign_id}: {plan.status}, gap {plan.gap:.1e}")
     for c in plan.changes:
@@ -110,7 +113,8 @@ def _history(campaign: str, past: list) -> None:
 
 
 def _undo(settings, merchant_id: str, rebalance_id: int, yes: bool, actor: str) -> None:
-    from campaigns.budget import rebalance as svc
+    from campaigns.budget import apply as svc
+    from campaigns.budget.errors import RebalanceError
     from campaigns.core.store.db import session_scope
 
     if not yes and not typer.confirm(f"Undo rebalance {rebalance_id} (restore the allocations it changed)?", default=False):
@@ -120,6 +124,6 @@ def _undo(settings, merchant_id: str, rebalance_id: int, yes: bool, actor: str) 
         with session_scope(settings.store_url) as session:
             done = svc.undo_rebalance(session, merchant_id, rebalance_id, actor)
             restored = [(c["channel"], c["before"]) for c in done.changes]
-    except svc.RebalanceError as exc:
+    except RebalanceError as exc:
         fail(str(exc))
     console.print(f"[green]undone[/] rebalance {rebalance_id}: " + ", ".join(f"{ch} back to {b or 'no allocation'}" for ch, b in restored))

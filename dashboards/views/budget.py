@@ -1,18 +1,28 @@
 """Budget: current vs recommended daily spend per channel, the response curves behind it, and applying the recommendation.
 
-The campaign section rebalances one campaign across its channels through
-campaigns.budget.rebalance (the same service as `campaigns rebalance`): its curves
-with current and recommended points, apply with confirmation, history with undo.
+A shell over the budget context (the same service as `campaigns rebalance`): planning in
+campaigns.budget.planning (cached per inputs, so a rerun does not solve again), apply and undo
+in campaigns.budget.apply, history read from the store so an apply can be undone after a reload.
+The campaign section rebalances one campaign across its channels: its curves with current and
+recommended points, apply with confirmation, history with undo.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import polars as pl
 import streamlit as st
+from sqlalchemy.orm import Session
 
+from campaigns.budget import apply as budget_apply
+from campaigns.budget.curves import CAMPAIGN_CURVES_MART, curves_from_frame
+from campaigns.budget.errors import RebalanceError
+from campaigns.budget.models import PERIOD_DAYS, RebalancePlan
+from campaigns.core.store.db import session_scope
 from dashboards import formatting as fmt
 from dashboards import queries, ui
 from dashboards.charts import current_vs_recommended, response_curve
@@ -24,9 +34,8 @@ NO_MARTS = (
     "or import at least a few weeks of spend and conversions with `campaigns import ...`, then run `campaigns build`."
 )
 CURVE_POINTS = 120
-CONFIRM_KEY, APPLIED_KEY = "budget_confirm", "budget_applied"
+CONFIRM_KEY = "budget_confirm"
 CAMPAIGN_CONFIRM_KEY, UNDO_CONFIRM_KEY = "rebalance_confirm", "rebalance_undo_confirm"
-CAMPAIGN_CURVES = "campaign_response_curves"
 
 
 def allocation(recs: pl.DataFrame, currency: str) -> None:
@@ -110,21 +119,33 @@ def recommendations(merchant_id: str, currency: str) -> pl.DataFrame:
     return rows
 
 
+def _store_write(write: Callable[[Session], Any], success: Callable[[Any], str], kind: str = "success") -> None:
+    """Run one budget write in its own transaction, then flash the outcome and rerun with fresh reads."""
+    try:
+        with session_scope(queries.settings().store_url) as session:
+            message = success(write(session))
+        ui.flash(message, kind)
+    except RebalanceError as exc:
+        ui.flash(str(exc), "warning")
+    queries.clear_budget_caches()
+    st.rerun()
+
+
 def apply_controls(merchant_id: str, rows: pl.DataFrame, currency: str) -> None:
-    applied = st.session_state.get(APPLIED_KEY)
-    if applied and applied["merchant_id"] == merchant_id:
+    applies = queries.budget_applies(queries.source(), merchant_id)
+    latest = applies[0] if applies and applies[0].undone_at is None else None
+    if latest is not None:
         st.success("Applied the recommendation: "
-                   + "; ".join(f"{fmt.channel_label(c)} {fmt.money(applied['previous'][c], currency)} → {fmt.money(v, currency)}"
-                               for c, v in applied["applied"].items()) + ".", icon=":material/check_circle:")
+                   + "; ".join(f"{fmt.channel_label(c)} {fmt.money(latest.previous[c], currency)} → {fmt.money(v, currency)}"
+                               for c, v in latest.applied.items())
+                   + f" ({latest.applied_by}, {latest.applied_at:%Y-%m-%d %H:%M} UTC).", icon=":material/check_circle:")
         if st.button("Undo", icon=":material/undo:", key="budget_undo"):
-            queries.undo_budget_apply(merchant_id, applied["audit_id"], ui.ACTOR)
-            del st.session_state[APPLIED_KEY]
-            ui.flash("Undone: the allocations are back to what they were before.", "info")
-            st.rerun()
-        return
+            _store_write(lambda s: budget_apply.undo_recommendation(s, merchant_id, latest.id, ui.ACTOR),
+                         lambda _: "Undone: the allocations are back to what they were before.", "info")
+    _apply_history(applies, currency)
     pending = rows.filter(pl.col("recommended").is_not_null() & (pl.col("recommended") != pl.col("allocated")))
     if pending.is_empty():
-        if rows.height:
+        if rows.height and latest is None:
             st.caption("The stored allocations already match the recommendation.")
         return
     if not st.session_state.get(CONFIRM_KEY):
@@ -140,14 +161,25 @@ def apply_controls(merchant_id: str, rows: pl.DataFrame, currency: str) -> None:
                      column_config={k: st.column_config.NumberColumn(k, format="dollar") for k in ("now", "after")})
         yes, no = st.columns(2)
         if yes.button("Confirm", type="primary", key="budget_confirm_yes", icon=":material/check:"):
-            result = queries.apply_budget_recommendation(merchant_id, ui.ACTOR)
             st.session_state[CONFIRM_KEY] = False
-            if result is not None:
-                st.session_state[APPLIED_KEY] = {**result, "merchant_id": merchant_id}
+            with session_scope(queries.settings().store_url) as session:
+                budget_apply.apply_recommendation(session, merchant_id, ui.ACTOR)
+            queries.clear_budget_caches()
             st.rerun()
         if no.button("Cancel", key="budget_confirm_no"):
             st.session_state[CONFIRM_KEY] = False
             st.rerun()
+
+
+def _apply_history(applies: list[budget_apply.RecommendationApply], currency: str) -> None:
+    if not applies:
+        return
+    with st.expander(f"Applied recommendations ({len(applies)})", icon=":material/history:"):
+        st.dataframe(pl.DataFrame([{
+            "id": a.id, "applied": a.applied_at, "by": a.applied_by,
+            "changes": "; ".join(f"{c} {fmt.money(a.previous[c], currency)} → {fmt.money(v, currency)}" for c, v in a.applied.items()),
+            "undone": a.undone_at,
+        } for a in applies]), hide_index=True, width="stretch", key="budget_apply_history")
 
 
 @st.cache_data(ttl=queries.TTL_SECONDS, show_spinner=False)
@@ -155,9 +187,23 @@ def campaign_curves_frame(source_key: str, merchant_id: str) -> pl.DataFrame:
     from dashboards.data import MartsUnavailable, query_marts
 
     try:
-        return query_marts(queries.settings(), f"select * from marts.{CAMPAIGN_CURVES} where merchant_id = ? order by campaign_id, channel", [merchant_id])
+        return query_marts(queries.settings(), f"select * from marts.{CAMPAIGN_CURVES_MART} where merchant_id = ? order by campaign_id, channel",
+                           [merchant_id])
     except MartsUnavailable:
         return pl.DataFrame()
+
+
+@st.cache_data(ttl=queries.TTL_SECONDS, show_spinner=False)
+def campaign_plan(source_key: str, merchant_id: str, campaign_id: str, current: tuple[tuple[str, float], ...]) -> RebalancePlan | str:
+    """The optimizer's plan for a campaign, cached by everything it depends on (its curves come from the cached mart read); a message
+    when there is none."""
+    from campaigns.budget.planning import plan_rebalance  # the optimizer (numpy, scipy) loads on a cache miss only
+
+    frame = campaign_curves_frame(source_key, merchant_id)
+    try:
+        return plan_rebalance(campaign_id, curves_from_frame(frame.filter(pl.col("campaign_id") == campaign_id)), dict(current))
+    except RebalanceError as exc:
+        return str(exc)
 
 
 def _curve_chart(curve_row, before_daily: float, after_daily: float):
@@ -172,30 +218,24 @@ def _curve_chart(curve_row, before_daily: float, after_daily: float):
 
 
 def campaign_rebalance(merchant_id: str, currency: str) -> None:
-    from campaigns.budget import rebalance as svc
-    from campaigns.core.store.db import session_scope
-
     st.subheader("Rebalance a campaign")
-    frame = campaign_curves_frame(queries.source(), merchant_id)
+    source = queries.source()
+    frame = campaign_curves_frame(source, merchant_id)
     if frame.is_empty():
         st.info("No campaign response curves yet: they need at least 14 days of spend per campaign and channel. "
                 "Run `campaigns build` after importing spend.", icon=":material/campaign:")
         return
     campaign_ids = sorted(set(frame["campaign_id"].to_list()))
     campaign_id = st.selectbox("Campaign", campaign_ids, key="rebalance_campaign")
-    curves = svc.curves_from_frame(frame.filter(pl.col("campaign_id") == campaign_id))
-    url = queries.settings().store_url
-    with session_scope(url) as session:
-        current = svc.current_allocations(session, merchant_id, campaign_id)
-        history = [{"id": r.id, "applied": r.applied_at, "by": r.applied_by,
-                    "changes": "; ".join(f"{c['channel']} {fmt.money(float(c['before']), currency) if c['before'] else 'none'} → "
-                                         f"{fmt.money(float(c['after']), currency)}" for c in r.changes),
-                    "predicted gain": float(r.predicted_gain or 0), "undone": r.undone_at}
-                   for r in svc.list_rebalances(session, merchant_id, campaign_id)]
-    try:
-        plan = svc.plan_rebalance(campaign_id, curves, current)
-    except svc.RebalanceError as exc:
-        st.warning(f"No recommendation for {campaign_id}: {exc}", icon=":material/warning:")
+    curves = curves_from_frame(frame.filter(pl.col("campaign_id") == campaign_id))
+    current, stored = queries.campaign_budget(source, merchant_id, campaign_id)
+    history = [{"id": r["id"], "applied": r["applied_at"], "by": r["applied_by"],
+                "changes": "; ".join(f"{c['channel']} {fmt.money(float(c['before']), currency) if c['before'] else 'none'} → "
+                                     f"{fmt.money(float(c['after']), currency)}" for c in r["changes"]),
+                "predicted gain": r["predicted_gain"], "undone": r["undone_at"]} for r in stored]
+    plan = campaign_plan(source, merchant_id, campaign_id, tuple(sorted(current.items())))
+    if isinstance(plan, str):
+        st.warning(f"No recommendation for {campaign_id}: {plan}", icon=":material/warning:")
         plan = None
     if plan is not None:
         a, b, c = st.columns(3)
@@ -218,17 +258,14 @@ def campaign_rebalance(merchant_id: str, currency: str) -> None:
         tabs = st.tabs([fmt.channel_label(ch.channel) for ch in plan.changes])
         for tab, ch in zip(tabs, plan.changes):
             cv = by_channel[ch.channel]
-            tab.altair_chart(_curve_chart(cv, ch.before / svc.PERIOD_DAYS, ch.after / svc.PERIOD_DAYS), width="stretch")
+            tab.altair_chart(_curve_chart(cv, ch.before / PERIOD_DAYS, ch.after / PERIOD_DAYS), width="stretch")
             tab.caption(f"{cv.family.capitalize()} curve, R² {fmt.number(cv.r2, 2)}, holdout error {fmt.money(cv.holdout_rmse, currency)}/day; "
                         "shaded: daily spend seen so far.")
         _apply_plan_controls(merchant_id, plan)
     _history(merchant_id, history, currency)
 
 
-def _apply_plan_controls(merchant_id: str, plan) -> None:
-    from campaigns.budget import rebalance as svc
-    from campaigns.core.store.db import session_scope
-
+def _apply_plan_controls(merchant_id: str, plan: RebalancePlan) -> None:
     if not plan.moved:
         return
     if st.session_state.get(CAMPAIGN_CONFIRM_KEY) != plan.campaign_id:
@@ -242,23 +279,14 @@ def _apply_plan_controls(merchant_id: str, plan) -> None:
         yes, no = st.columns(2)
         if yes.button("Confirm", type="primary", key="rebalance_confirm_yes", icon=":material/check:"):
             st.session_state[CAMPAIGN_CONFIRM_KEY] = None
-            try:
-                with session_scope(queries.settings().store_url) as session:
-                    rid = svc.apply_plan(session, merchant_id, plan, ui.ACTOR).id
-                queries.clear_store_caches()
-                ui.flash(f"Applied rebalance {rid} to {plan.campaign_id}.")
-            except svc.RebalanceError as exc:
-                ui.flash(str(exc), "warning")
-            st.rerun()
+            _store_write(lambda s: budget_apply.apply_plan(s, merchant_id, plan, ui.ACTOR),
+                         lambda done: f"Applied rebalance {done.id} to {plan.campaign_id}.")
         if no.button("Cancel", key="rebalance_confirm_no"):
             st.session_state[CAMPAIGN_CONFIRM_KEY] = None
             st.rerun()
 
 
 def _history(merchant_id: str, history: list[dict], currency: str) -> None:
-    from campaigns.budget import rebalance as svc
-    from campaigns.core.store.db import session_scope
-
     if not history:
         st.caption("No rebalance applied to this campaign yet.")
         return
@@ -277,14 +305,8 @@ def _history(merchant_id: str, history: list[dict], currency: str) -> None:
     yes, no = st.columns(2)
     if yes.button("Confirm undo", type="primary", key="rebalance_undo_yes"):
         st.session_state[UNDO_CONFIRM_KEY] = None
-        try:
-            with session_scope(queries.settings().store_url) as session:
-                svc.undo_rebalance(session, merchant_id, latest["id"], ui.ACTOR)
-            queries.clear_store_caches()
-            ui.flash(f"Undone rebalance {latest['id']}.", "info")
-        except svc.RebalanceError as exc:
-            ui.flash(str(exc), "warning")
-        st.rerun()
+        _store_write(lambda s: budget_apply.undo_rebalance(s, merchant_id, latest["id"], ui.ACTOR),
+                     lambda _: f"Undone rebalance {latest['id']}.", "info")
     if no.button("Keep it", key="rebalance_undo_no"):
         st.session_state[UNDO_CONFIRM_KEY] = None
         st.rerun()

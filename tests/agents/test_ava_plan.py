@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from agents.ava.allocation import allocate, split_cents
+from agents.ava.allocation import allocate
+from optimizers.cents import split_cents
 from agents.ava.models import Goal, PlanHistory, PlanRequest
 from agents.ava.planner import plan_campaign
 from agents.ava.priors import BEST_HOURS, PRIOR_SHARES

@@ -2,7 +2,6 @@
 
 import json
 import sqlite3
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -40,8 +39,6 @@ def store(home: Path) -> str:
         s.flush()
         s.add_all([BudgetAllocation(merchant_id="demo", campaign_id="c1", channel=ch, allocated=Decimal("3000")) for ch in ("email", "search")])
     wh = DuckDBWarehouse(settings.duckdb_path)
-    wh.replace_table("staging", "stg_ad_spend", pl.DataFrame({"merchant_id": ["demo"], "campaign_id": ["c1"], "channel": ["email"],
-                                                              "spend_date": [date(2026, 1, 1)], "spend": [100.0], "impressions": [1], "clicks": [1]}))
     wh.replace_table("marts", "campaign_response_curves", pl.DataFrame([_curve("c1", "email", 100.0), _curve("c1", "search", 400.0)]))
     return str(settings.home_path / "app.db")
 

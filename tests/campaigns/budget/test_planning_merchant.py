@@ -1,4 +1,4 @@
-"""Response curves and budget recommendations from daily series with a known truth."""
+"""Merchant response curves and the budget recommendation (plan_merchant) from daily series with a known truth."""
 
 import json
 from datetime import date, timedelta
@@ -7,7 +7,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from assets.optimization.budget import MAX_CHANGE, daily_series, fit_channels, recommend
+from campaigns.budget.curves import daily_series, fit_channels
+from campaigns.budget.planning import MAX_CHANGE, plan_merchant
 
 TRUTH = {"search": (900.0, 300.0), "social": (300.0, 80.0)}  # revenue = a * (1 - exp(-spend / b)) per day
 
@@ -36,7 +37,7 @@ def test_fitted_curves_and_recommendation_beat_a_brute_force_grid_on_the_truth()
     curves = fit_channels(daily_series(*_frames()))
     assert set(curves["channel"]) == {"search", "social"}
     assert (curves["r2"] > 0.8).all()
-    table, texts = recommend(curves)
+    table, texts = plan_merchant(curves)
     rec = {r["channel"]: r["recommended_daily_spend"] for r in table.iter_rows(named=True)}
     cur = {r["channel"]: r["current_daily_spend"] for r in table.iter_rows(named=True)}
     budget = sum(cur.values())

@@ -7,16 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from campaigns.core.enums import CampaignType
-from campaigns.budget.rebalance import (
-    APPLY_ACTION,
-    UNDO_ACTION,
-    ChannelCurve,
-    RebalanceError,
-    apply_plan,
-    current_allocations,
-    plan_rebalance,
-    undo_rebalance,
-)
+from campaigns.budget.apply import APPLY_ACTION, UNDO_ACTION, apply_plan, current_allocations, undo_rebalance
+from campaigns.budget.curves import ChannelCurve
+from campaigns.budget.errors import RebalanceError
+from campaigns.budget.planning import plan_rebalance
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import AuditLog, BudgetAllocation, BudgetRebalance, Campaign
 

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from assets.optimization.budget import CAMPAIGN_BOOTSTRAP_SAMPLES, CAMPAIGN_KEYS, MIN_DAYS, daily_series, fit_campaign_channels
+from campaigns.budget.curves import CAMPAIGN_BOOTSTRAP_SAMPLES, CAMPAIGN_KEYS, MIN_DAYS, daily_series, fit_campaign_channels
 
 # same channel, different saturation per campaign: revenue/day = a (1 - exp(-spend / b)), no carry-over
 TRUTH = {("c1", "search"): (900.0, 300.0), ("c2", "search"): (400.0, 120.0), ("c1", "email"): (600.0, 60.0)}
