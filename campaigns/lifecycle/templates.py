@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from campaigns.core.enums import MARKETING_CHANNELS, CampaignType, Channel
+from optimizers.cents import split_cents
 
 GOALS: Mapping[str, str] = MappingProxyType(
     {
@@ -80,12 +81,8 @@ class CampaignTemplate:
         return list(self.budget_split)
 
     def split_amounts(self, total: Decimal | float | int) -> dict[str, Decimal]:
-        """The budget in cents per channel, summing exactly to `total` (the rounding remainder goes to the largest share)."""
-        total = Decimal(str(total)).quantize(CENT)
-        amounts = {c: (total * Decimal(str(f))).quantize(CENT, rounding=ROUND_HALF_UP) for c, f in self.budget_split.items()}
-        largest = max(self.budget_split, key=lambda c: self.budget_split[c])
-        amounts[largest] += total - sum(amounts.values())
-        return amounts
+        """The budget in cents per channel, summing exactly to `total` (the one cent-splitting rule, largest remainder)."""
+        return split_cents(Decimal(str(total)).quantize(CENT, rounding=ROUND_HALF_UP), self.budget_split)
 
     def cadence_label(self, channel: str) -> str:
         if channel not in self.cadence:
