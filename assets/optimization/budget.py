@@ -17,7 +17,7 @@ from datetime import date, timedelta
 import dagster as dg
 import polars as pl
 
-from pipelines.resources import CampaignsResource
+from assets.resources import CampaignsResource
 
 GROUP = "optimization"
 WINDOW_DAYS = 28

@@ -14,7 +14,7 @@ from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.core.store.models import AbTestVariant, Contact, ContactEvent, EmailSend
 from pipelines.email_ab import email_ab_job, email_ab_sensor
-from pipelines.resources import CampaignsResource
+from assets.resources import CampaignsResource
 from publishers.sandbox import read_outbox
 
 

@@ -10,7 +10,7 @@ from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.core.store.models import RepurposedContent
-from pipelines.resources import CampaignsResource
+from assets.resources import CampaignsResource
 
 
 def _drafts(url: str) -> tuple[int, int, set]:

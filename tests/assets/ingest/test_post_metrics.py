@@ -10,7 +10,7 @@ from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.warehouse.connection import DuckDBWarehouse
-from pipelines.resources import CampaignsResource
+from assets.resources import CampaignsResource
 
 
 def test_counters_are_mapped_per_platform() -> None:
