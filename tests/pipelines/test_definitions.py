@@ -57,3 +57,29 @@ def test_dbt_resource_uses_the_venv_dbt() -> None:
     from assets.analytics.dbt_project import dbt_executable
 
     assert Path(dbt_executable()).parent == Path(sys.executable).parent
+
+
+def test_assets_never_import_the_code_location() -> None:
+    # pipelines imports the assets; the reverse would be a cycle
+    code = "import sys, assets.catalog, assets.resources\nassert not [m for m in sys.modules if m.split('.')[0] == 'pipelines'], 'pipelines imported'\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=importlib.import_module("pipelines").__path__[0] + "/..")
+    assert out.returncode == 0, out.stderr
+
+
+def test_no_private_dagster_api() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(importlib.import_module("pipelines").__path__[0]).parent
+    private = re.compile(r"^\s*(from|import)\s+dagster(_dbt)?\._", re.MULTILINE)
+    found = [str(p.relative_to(root)) for folder in ("pipelines", "assets", "tests/pipelines", "tests/assets") for p in (root / folder).rglob("*.py")
+             if private.search(p.read_text(encoding="utf-8"))]
+    assert found == []
+
+
+def test_the_definitions_configure_the_store_through_env_vars(monkeypatch) -> None:
+    from pipelines.definitions import defs
+
+    monkeypatch.setenv("CAMPAIGNS_DATABASE_URL", "sqlite:///elsewhere.db")
+    campaigns = defs().resources["campaigns"]
+    assert campaigns.database_url == dg.EnvVar("CAMPAIGNS_DATABASE_URL")
