@@ -6,13 +6,13 @@ import dagster as dg
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
+from assets.resources import CampaignsResource
 from campaigns.email import automations as auto
 from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.core.store.models import Contact, EmailSend, EmailSendStatus
 from pipelines.automations import automations_job, automations_sensor, run_automations_once
-from assets.resources import CampaignsResource
 from publishers.sandbox import read_outbox
 
 FLOW = {"trigger": {"type": "signup"}, "start": "mail", "steps": {

@@ -6,6 +6,7 @@ import dagster as dg
 from cryptography.fernet import Fernet
 from sqlalchemy import select, update
 
+from assets.resources import CampaignsResource
 from campaigns.lifecycle import service as campaign_service
 from campaigns.email import delivery as delivery
 from campaigns.core.merchants import ensure_merchant
@@ -14,7 +15,6 @@ from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.core.store.models import Contact, EmailSend, EmailSendStatus
 from pipelines.email_sends import deliver_due_broadcasts, due_broadcasts, scheduled_emails_sensor
-from assets.resources import CampaignsResource
 from publishers.sandbox import read_outbox
 
 
