@@ -5,54 +5,31 @@ per-step transactions make overlapping runs harmless), then sends the automation
 those steps queued through the email delivery worker (exactly once per queued row).
 """
 
+from datetime import datetime
 
-import os
-from datetime import UTC, datetime
-from typing import Any
-
-import dagster as dg
 from sqlalchemy import func, select
 
-from pipelines.resources import CampaignsResource
+from campaigns.core.settings import Settings
+from campaigns.core.store.db import session_scope
+from campaigns.core.store.models import Automation, AutomationEnrollment
+from campaigns.email import automations as auto
+from pipelines.work_sensors import WorkResult, work_sensor
 
 
-def run_automations_once(settings: Any, now: datetime, worker_id: str) -> dict[str, Any]:
-    """Enrol, run due steps, deliver queued emails; returns counts for the run's metadata (callable without Dagster)."""
-    from campaigns.email import automations as auto
-    from campaigns.core.store.db import migrate
-
+def run_automations_once(settings: Settings, worker_id: str, now: datetime) -> WorkResult:
+    """Enrol, run due steps, deliver queued emails (callable without Dagster; the store must be migrated)."""
     url = settings.store_url
-    migrate(url)
     enrolled = auto.enroll_due(url, now)
     report = auto.run_due(url, now, worker_id)
     emails = auto.deliver_automation_emails(url, settings, worker_id, now)
     sent = sum(e.outcomes.get("SENT", 0) for e in emails)
     problems = [f"email campaign {e.email_campaign_id}: {e.error}" for e in emails if e.error]
-    return {"enrolled": enrolled, "claimed": report.claimed, "steps_run": report.steps_run, "completed": report.completed,
-            "failed": report.failed, "retried": report.retried, "blocked": report.blocked, "exited": report.exited, "emails_sent": sent,
-            "problems": problems, "summary": report.summary()}
+    metadata = {"enrolled": enrolled, "claimed": report.claimed, "steps_run": report.steps_run, "completed": report.completed,
+                "failed": report.failed, "retried": report.retried, "blocked": report.blocked, "exited": report.exited, "emails_sent": sent}
+    return WorkResult(metadata, f"{enrolled} enrolled, {report.summary()}, {sent} emails sent", problems=problems)
 
 
-@dg.op(description="Enrol triggered contacts, run every due automation step once, send the emails the steps queued.")
-def run_automations(context: dg.OpExecutionContext, campaigns: CampaignsResource) -> dg.Output:
-    result = run_automations_once(campaigns.settings(), datetime.now(UTC), f"dagster-{context.run_id[:8]}-{os.getpid()}")
-    context.log.info(f"automations: {result['enrolled']} enrolled, {result['summary']}, {result['emails_sent']} emails sent")
-    for problem in result["problems"]:
-        context.log.warning(problem)
-    return dg.Output(None, metadata={k: v for k, v in result.items() if k not in ("problems", "summary")} | {"problems": len(result["problems"])})
-
-
-@dg.job(description="Advance automation workflows once.", executor_def=dg.in_process_executor)
-def automations_job():
-    run_automations()
-
-
-def active_automations(campaigns: CampaignsResource) -> int:
-    from campaigns.core.store.db import migrate, session_scope
-    from campaigns.core.store.models import Automation, AutomationEnrollment
-
-    settings = campaigns.settings()
-    migrate(settings.store_url)
+def active_automations(settings: Settings, now: datetime) -> int:
     with session_scope(settings.store_url) as session:
         active = session.scalar(select(func.count()).select_from(Automation).where(Automation.status == "ACTIVE")) or 0
         # an archived automation's open enrollments still need one run to be exited
@@ -62,11 +39,9 @@ def active_automations(campaigns: CampaignsResource) -> int:
         return int(active) + int(to_exit)
 
 
-@dg.sensor(job=automations_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Every minute: run the automation job while some automation is active (triggers are found by the job).")
-def automations_sensor(context: dg.SensorEvaluationContext, campaigns: CampaignsResource):
-    active = active_automations(campaigns)
-    if not active:
-        return dg.SkipReason("no active automation")
-    now = datetime.now(UTC)
-    return dg.RunRequest(run_key=now.strftime("automations-%Y%m%dT%H%M"), tags={"campaigns/automations": str(active)})
+automations = work_sensor(
+    "run_automations", work=run_automations_once, pending=active_automations, job_name="automations_job", sensor_name="automations_sensor",
+    count_tag="campaigns/automations", key_prefix="automations", idle="no active automation",
+    description="Advance automation workflows once: enrol triggered contacts, run every due step once, send the emails the steps queued.",
+)
+automations_job, automations_sensor = automations.job, automations.sensor

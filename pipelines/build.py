@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 import warnings
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from assets.ingest.ad_spend import LANDED_RANGE
+from assets.ingest.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from campaigns.core.settings import Settings
+from campaigns.warehouse.connection import open_warehouse
+from campaigns.warehouse.ingest import landed_dates, loaded_dates
+from campaigns.warehouse.schema import RAW_TABLES
+from pipelines.definitions import defs as load_defs
 from pipelines.instance import ensure_dagster_home
 
 # Groups run in this order; a group's prefix before "_" names its stage (analytics_marts -> analytics).
@@ -66,11 +72,32 @@ def materialize(
 
     dagster-dbt echoes dbt's log to stdout; with `log_path` it goes to that file instead.
     """
-    if log_path is None:
-        return _materialize(settings, select, on_stage, on_done)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("a", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-        return _materialize(settings, select, on_stage, on_done)
+    with dbt_profile_env(settings.dbt_env()):
+        if log_path is None:
+            return _materialize(settings, select, on_stage, on_done)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("a", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+            return _materialize(settings, select, on_stage, on_done)
+
+
+@contextlib.contextmanager
+def dbt_profile_env(values: Mapping[str, str]) -> Iterator[None]:
+    """The variables dbt's profile reads, set in this process for the build's duration.
+
+    dbt runs as a subprocess and reads its profile from the environment. `campaigns serve`
+    starts Dagster with them; the in-process build (the CLI, the tests) sets only these keys
+    here, then puts back what they were, leaving every other variable alone.
+    """
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _materialize(settings, select, on_stage, on_done) -> list[StageResult]:
@@ -79,8 +106,6 @@ def _materialize(settings, select, on_stage, on_done) -> list[StageResult]:
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     warnings.filterwarnings("ignore", category=dg.SupersessionWarning)
     ensure_dagster_home(settings)
-    from pipelines.definitions import defs as load_defs  # heavy import, only when building
-
     defs = load_defs()
     instance = dg.DagsterInstance.get()
     # The implicit asset job runs any selection, whatever its assets' partitioning.
@@ -128,16 +153,10 @@ def _partitions_to_build(settings: Settings, graph, partitions_def, group: list[
     """
     if partitions_def is None:
         return None, {}
-    from assets.ingest.ad_spend import LANDED_RANGE
-
     last = partitions_def.get_last_partition_key()
     landed = [graph.get(k).metadata.get(LANDED_RANGE) for k in group]
     if not any(landed):
         return last, {}
-    from campaigns.warehouse.connection import open_warehouse
-    from campaigns.warehouse.ingest import landed_dates, loaded_dates
-    from campaigns.warehouse.schema import RAW_TABLES
-
     # Landed days load; days loaded before but no longer landed (a regenerated demo) are emptied.
     warehouse = open_warehouse(settings)
     spans = []
@@ -152,7 +171,7 @@ def _partitions_to_build(settings: Settings, graph, partitions_def, group: list[
     start, end = max(first_day, keys[0]), min(last_day, keys[-1])
     if start > end:
         return last, {}
-    return None, {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}
+    return None, {PARTITION_RANGE_START_TAG: start, PARTITION_RANGE_END_TAG: end}
 
 
 def _by_partitioning(graph, keys: list[dg.AssetKey]) -> list[tuple[dg.PartitionsDefinition | None, list[dg.AssetKey]]]:

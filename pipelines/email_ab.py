@@ -5,23 +5,19 @@ dies half-way is simply run again: a decision is stored once, the remainder camp
 once, and each address gets one copy.
 """
 
-import os
-from datetime import UTC, datetime
+from datetime import datetime
 
-import dagster as dg
+from campaigns.core.settings import Settings
+from campaigns.core.store.db import session_scope
+from campaigns.email import ab_tests
+from pipelines.work_sensors import WorkResult, work_sensor
 
-from pipelines.resources import CampaignsResource
 
-
-def run_ab_tests(campaigns: CampaignsResource, worker_id: str, now: datetime, log=None) -> dict[str, int]:
-    """Move every TESTING or DECIDED test on once; returns counts (delivered, decided, winners_sent, waiting, failed)."""
-    from campaigns.email import ab_tests
-    from campaigns.core.store.db import migrate, session_scope
-
-    settings = campaigns.settings()
+def run_ab_tests(settings: Settings, worker_id: str, now: datetime) -> WorkResult:
+    """Move every TESTING or DECIDED test on once (counts: delivered, decided, winners_sent, waiting, failed)."""
     url = settings.store_url
-    migrate(url)
     counts = {"delivered": 0, "decided": 0, "winners_sent": 0, "waiting": 0, "failed": 0}
+    problems = []
     with session_scope(url) as session:
         todo = ab_tests.tests_to_run(session)
     for merchant_id, test_id, status in todo:
@@ -37,43 +33,21 @@ def run_ab_tests(campaigns: CampaignsResource, worker_id: str, now: datetime, lo
                 counts["decided"] += 1
             result = ab_tests.send_winner(url, settings, merchant_id, test_id, worker_id, now)
             counts["winners_sent"] += int(result.status == ab_tests.WINNER_SENT)
-        except Exception as exc:  # one broken test (a missing key, a refused provider) must not hold up the others
+        except Exception as exc:  # one broken test (a missing key, a refused provider) must not hold up the others; the run fails after
             counts["failed"] += 1
-            if log is not None:
-                log.error(f"A/B test {test_id} of {merchant_id}: {type(exc).__name__}: {exc}")
-    return counts
+            problems.append(f"A/B test {test_id} of {merchant_id}: {type(exc).__name__}: {exc}")
+    return WorkResult(counts, f"A/B tests: {counts}", problems=problems)
 
 
-@dg.op(description="Send due A/B cell copies, decide tests past their minimum wait, send each winner to the rest of its audience once.")
-def run_email_ab_tests(context: dg.OpExecutionContext, campaigns: CampaignsResource) -> dg.Output:
-    counts = run_ab_tests(campaigns, f"dagster-{context.run_id[:8]}-{os.getpid()}", datetime.now(UTC), context.log)
-    context.log.info(f"A/B tests: {counts}")
-    if counts["failed"]:
-        raise dg.Failure(f"{counts['failed']} A/B tests could not move on; see the errors above", metadata=counts)
-    return dg.Output(None, metadata=counts)
-
-
-@dg.job(description="Move every running email A/B test on once.", executor_def=dg.in_process_executor)
-def email_ab_job():
-    run_email_ab_tests()
-
-
-def open_tests(campaigns: CampaignsResource) -> int:
-    from campaigns.email import ab_tests
-    from campaigns.core.store.db import migrate, session_scope
-
-    settings = campaigns.settings()
-    migrate(settings.store_url)
+def open_tests(settings: Settings, now: datetime) -> int:
     with session_scope(settings.store_url) as session:
         return len(ab_tests.tests_to_run(session))
 
 
-@dg.sensor(job=email_ab_job, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Every five minutes: run the A/B job when a test is sending, waiting for a decision, or has a winner to send.")
-def email_ab_sensor(context: dg.SensorEvaluationContext, campaigns: CampaignsResource):
-    now = datetime.now(UTC)
-    running = open_tests(campaigns)
-    if not running:
-        return dg.SkipReason("no email A/B test is running")
-    # at most one run per five minutes: the run key is the five-minute window
-    return dg.RunRequest(run_key=f"email-ab-{now:%Y%m%dT%H}{now.minute // 5 * 5:02d}", tags={"campaigns/ab_tests": str(running)})
+email_ab = work_sensor(
+    "run_email_ab_tests", work=run_ab_tests, pending=open_tests, job_name="email_ab_job", sensor_name="email_ab_sensor",
+    count_tag="campaigns/ab_tests", key_prefix="email-ab", idle="no email A/B test is running", interval_seconds=300,
+    description="Move every running email A/B test on once: send due cell copies, decide tests past their minimum wait, "
+                "send each winner to the rest of its audience once.",
+)
+email_ab_job, email_ab_sensor = email_ab.job, email_ab.sensor

@@ -6,24 +6,22 @@ cells and automation emails have their own jobs. Every delivery goes through the
 ledger, so a run that overlaps the CLI or dies half-way sends nothing twice.
 """
 
-import os
-from datetime import UTC, datetime
+from datetime import datetime
 
-import dagster as dg
+from sqlalchemy import or_, select
 
-from pipelines.resources import CampaignsResource
+from campaigns.core.enums import EmailCampaignStatus
+from campaigns.core.settings import Settings
+from campaigns.core.store.db import session_scope
+from campaigns.core.store.models import EmailCampaign, EmailSend, EmailSendStatus
+from campaigns.email import delivery
+from pipelines.work_sensors import WorkResult, work_sensor
 
 BROADCAST = "broadcast"
 
 
 def due_broadcasts(store_url: str, now: datetime) -> list[tuple[str, int]]:
     """(merchant, email campaign) of SENDING broadcasts with a PENDING row that is due, or a SENDING row (a crashed worker's)."""
-    from sqlalchemy import or_, select
-
-    from campaigns.core.enums import EmailCampaignStatus
-    from campaigns.core.store.db import session_scope
-    from campaigns.core.store.models import EmailCampaign, EmailSend, EmailSendStatus
-
     due = or_(EmailSend.status == EmailSendStatus.SENDING,
               (EmailSend.status == EmailSendStatus.PENDING) & or_(EmailSend.next_attempt_at.is_(None), EmailSend.next_attempt_at <= now))
     with session_scope(store_url) as session:
@@ -36,52 +34,34 @@ def due_broadcasts(store_url: str, now: datetime) -> list[tuple[str, int]]:
     return [(merchant_id, ec_id) for merchant_id, ec_id in rows]
 
 
-def deliver_due_broadcasts(campaigns: CampaignsResource, worker_id: str, now: datetime, log=None) -> dict[str, int]:
-    from campaigns.email import delivery as delivery
-    from campaigns.core.store.db import migrate
-
-    settings = campaigns.settings()
-    migrate(settings.store_url)
+def deliver_due_broadcasts(settings: Settings, worker_id: str, now: datetime) -> WorkResult:
+    """Send the due rows of every broadcast still sending; a campaign that cannot send is a problem, the others still go."""
     counts = {"campaigns": 0, "sent": 0, "failed": 0, "stopped": 0}
+    problems, warnings = [], []
     for merchant_id, ec_id in due_broadcasts(settings.store_url, now):
         counts["campaigns"] += 1
         try:
             report = delivery.deliver(settings.store_url, settings, ec_id, worker_id, now, merchant_id=merchant_id)
-        except delivery.EmailDeliveryError as exc:  # configuration gap: say so, carry on with the others
+        except delivery.EmailDeliveryError as exc:  # a configuration gap: say so, carry on with the others
             counts["stopped"] += 1
-            if log is not None:
-                log.error(f"email campaign {ec_id} of {merchant_id}: {exc}")
+            problems.append(f"email campaign {ec_id} of {merchant_id}: {exc}")
             continue
         counts["sent"] += report.outcomes.get("SENT", 0)
         counts["failed"] += report.outcomes.get("FAILED", 0)
-        if report.stopped:
+        if report.stopped:  # the rest waits for a later run; the reason names the fix
             counts["stopped"] += 1
-            if log is not None:
-                log.warning(f"email campaign {ec_id} of {merchant_id} stopped: {report.stopped}")
-    return counts
+            warnings.append(f"email campaign {ec_id} of {merchant_id} stopped: {report.stopped}")
+    return WorkResult(counts, f"scheduled emails: {counts}", problems=problems, warnings=warnings)
 
 
-@dg.op(description="Send the due rows of every broadcast email campaign that is still sending (send-time optimised or retrying).")
-def deliver_scheduled_emails(context: dg.OpExecutionContext, campaigns: CampaignsResource) -> dg.Output:
-    counts = deliver_due_broadcasts(campaigns, f"dagster-{context.run_id[:8]}-{os.getpid()}", datetime.now(UTC), context.log)
-    context.log.info(f"scheduled emails: {counts}")
-    return dg.Output(None, metadata=counts)
+def due_broadcast_count(settings: Settings, now: datetime) -> int:
+    return len(due_broadcasts(settings.store_url, now))
 
 
-@dg.job(description="Send broadcast email rows whose planned hour has come.", executor_def=dg.in_process_executor)
-def scheduled_emails_job():
-    deliver_scheduled_emails()
-
-
-@dg.sensor(job=scheduled_emails_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Every minute: run the email job when a broadcast has rows whose planned hour has come.")
-def scheduled_emails_sensor(context: dg.SensorEvaluationContext, campaigns: CampaignsResource):
-    now = datetime.now(UTC)
-    settings = campaigns.settings()
-    from campaigns.core.store.db import migrate
-
-    migrate(settings.store_url)
-    due = due_broadcasts(settings.store_url, now)
-    if not due:
-        return dg.SkipReason("no broadcast email has rows due")
-    return dg.RunRequest(run_key=f"scheduled-emails-{now:%Y%m%dT%H%M}", tags={"campaigns/email_campaigns": str(len(due))})
+scheduled_emails = work_sensor(
+    "deliver_scheduled_emails", work=deliver_due_broadcasts, pending=due_broadcast_count, job_name="scheduled_emails_job",
+    sensor_name="scheduled_emails_sensor", count_tag="campaigns/email_campaigns", key_prefix="scheduled-emails",
+    idle="no broadcast email has rows due",
+    description="Send broadcast email rows whose planned hour has come (send-time optimised or retrying).",
+)
+scheduled_emails_job, scheduled_emails_sensor = scheduled_emails.job, scheduled_emails.sensor

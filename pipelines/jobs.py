@@ -11,9 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+import polars as pl
 
-from pipelines.resources import CampaignsResource
+from assets.ingest.ad_spend import ad_spend_partitions
+from assets.ingest.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
+from assets.resources import CampaignsResource
+from campaigns.warehouse.landing import landing_files
+from campaigns.warehouse.schema import AD_SPEND
 
 AD_SPEND_KEY = dg.AssetKey(["raw", "ad_spend"])
 
@@ -32,10 +36,6 @@ ad_spend = dg.define_asset_job(
 @dg.sensor(job=ad_spend, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Every minute: after `campaigns import spend`, reload the days the new landing files cover.")
 def landed_spend_sensor(context: dg.SensorEvaluationContext, campaigns: CampaignsResource):
-    from assets.ingest.ad_spend import ad_spend_partitions
-    from campaigns.warehouse.landing import landing_files
-    from campaigns.warehouse.schema import AD_SPEND
-
     # Landing file names start with their UTC import stamp: the cursor is the newest name seen.
     settings, seen = campaigns.settings(), context.cursor or ""
     new = [f for f in landing_files(settings.landing_dir, AD_SPEND) if f.name > seen]
@@ -47,13 +47,11 @@ def landed_spend_sensor(context: dg.SensorEvaluationContext, campaigns: Campaign
     if span is None:
         return dg.SkipReason(f"{len(new)} new spend file(s), but no row is dated inside the partitions")
     start, end = span
-    return dg.RunRequest(run_key=f"spend-{newest}", tags={ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end})
+    return dg.RunRequest(run_key=f"spend-{newest}", tags={PARTITION_RANGE_START_TAG: start, PARTITION_RANGE_END_TAG: end})
 
 
 def spend_range(files: list[Path], partitions_def: dg.PartitionsDefinition) -> tuple[str, str] | None:
     """First and last partition key covered by the spend dates in `files`, clamped to the partitions."""
-    import polars as pl
-
     bounds = pl.scan_parquet(files).select(pl.col("date").min().alias("first"), pl.col("date").max().alias("last")).collect()
     first, last = bounds.row(0)
     keys = partitions_def.get_partition_keys()
@@ -66,9 +64,5 @@ def spend_range(files: list[Path], partitions_def: dg.PartitionsDefinition) -> t
 daily_build = dg.ScheduleDefinition(job=build_all, cron_schedule="0 6 * * *", execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.STOPPED)
 
 
-def jobs() -> list:
-    return [build_all, ad_spend]
-
-
-def schedules() -> list:
-    return [daily_build]
+JOBS = [build_all, ad_spend]
+SCHEDULES = [daily_build]

@@ -4,49 +4,41 @@ The engine makes each step run exactly once, so a sensor tick that overlaps a sl
 does no harm; the sensor only asks for a run when some workflow is still open.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-import dagster as dg
 from sqlalchemy import func, select
 
-from pipelines.resources import CampaignsResource
+from agents.ava.workflow import run_due_steps
+from campaigns.core.enums import WorkflowStepStatus
+from campaigns.core.settings import Settings
+from campaigns.core.store.db import session_scope
+from campaigns.core.store.models import CampaignWorkflow
+from pipelines.work_sensors import WorkResult, work_sensor
 
 
-@dg.op(description="Run every due, ready step of every active campaign workflow once.")
-def run_workflow_steps(context: dg.OpExecutionContext, campaigns: CampaignsResource) -> dg.Output:
-    from agents.ava.workflow import run_due_steps
-
-    report = run_due_steps(campaigns.settings().store_url, datetime.now(UTC))
+def advance_workflows(settings: Settings, worker_id: str, now: datetime) -> WorkResult:
+    """Run every due, ready step once; an escalated step needs a person (a warning, not a failed run)."""
+    report = run_due_steps(settings.store_url, now)
     counts = report.counts()
-    context.log.info(f"workflow steps run: {len(report.runs)} {counts}")
-    for run in report.runs:
-        if run.outcome == "escalated":
-            context.log.warning(f"{run.campaign_id} step {run.step_order} ({run.step_type}) needs a person: {run.detail}")
+    escalated = [f"{run.campaign_id} step {run.step_order} ({run.step_type}) needs a person: {run.detail}"
+                 for run in report.runs if run.outcome == "escalated"]
     # outcome counts (done, waiting, retry, escalated, ...) so the Dagster UI shows what needs a person
-    return dg.Output(None, metadata={"steps_run": len(report.runs), **{f"steps_{k}": v for k, v in counts.items()}})
+    return WorkResult({"steps_run": len(report.runs), **{f"steps_{k}": v for k, v in counts.items()}},
+                      f"workflow steps run: {len(report.runs)} {counts}", warnings=escalated)
 
 
-@dg.job(description="Advance campaign workflows once.", executor_def=dg.in_process_executor)
-def workflow_job():
-    run_workflow_steps()
-
-
-@dg.sensor(job=workflow_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Every minute: advance campaign workflows that have open steps.")
-def workflow_sensor(context: dg.SensorEvaluationContext, campaigns: CampaignsResource):
-    from campaigns.core.enums import WorkflowStepStatus
-    from campaigns.core.store.db import migrate, session_scope
-    from campaigns.core.store.models import CampaignWorkflow
-
-    settings = campaigns.settings()
-    migrate(settings.store_url)
+def open_steps(settings: Settings, now: datetime) -> int:
     with session_scope(settings.store_url) as session:
-        open_steps = session.scalar(
+        return session.scalar(
             select(func.count()).select_from(CampaignWorkflow).where(
                 CampaignWorkflow.status.in_([WorkflowStepStatus.PENDING, WorkflowStepStatus.WAITING])
             )
         ) or 0
-    if not open_steps:
-        return dg.SkipReason("no open workflow step")
-    now = datetime.now(UTC)
-    return dg.RunRequest(run_key=now.strftime("workflows-%Y%m%dT%H%M"), tags={"campaigns/open_steps": str(open_steps)})
+
+
+workflows = work_sensor(
+    "run_workflow_steps", work=advance_workflows, pending=open_steps, job_name="workflow_job", sensor_name="workflow_sensor",
+    count_tag="campaigns/open_steps", key_prefix="workflows", idle="no open workflow step",
+    description="Advance campaign workflows once: run every due, ready step of every active workflow.",
+)
+workflow_job, workflow_sensor = workflows.job, workflows.sensor

@@ -1,14 +1,15 @@
 """dbt models as assets: groups from the dbt folder, keys from model names (same on every target)."""
 
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from pipelines.dbt_project import campaigns_dbt_project
-from pipelines.resources import CampaignsResource
+from assets.analytics.dbt_project import campaigns_dbt_project
+from assets.resources import CampaignsResource, dbt_env_mismatches
 
 
 class LayerTranslator(DagsterDbtTranslator):
@@ -33,10 +34,16 @@ def dbt_model_assets() -> dg.AssetsDefinition:
 
     @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=TRANSLATOR, name="dbt_models")
     def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, campaigns: CampaignsResource):
-        target = campaigns.settings().dbt_target
-        with campaigns.dbt_env():
-            # One `dbt build` for the whole selection: each dbt start costs seconds here.
-            yield from dbt.cli(["build", "--target", target], context=context).stream()
+        expected = campaigns.dbt_env()
+        # dbt reads its profile from this process's environment: a wrong one would build another warehouse.
+        wrong = dbt_env_mismatches(expected, os.environ)
+        if wrong:
+            raise dg.Failure(
+                f"dbt would not see this code location's warehouse: {', '.join(wrong)} differ from the CAMPAIGNS_* settings. "
+                "Start Dagster with `campaigns serve`, or export the variables `Settings.dbt_env()` derives."
+            )
+        # One `dbt build` for the whole selection: each dbt start costs seconds here.
+        yield from dbt.cli(["build", "--target", expected["CAMPAIGNS_DBT_TARGET"]], context=context).stream()
 
     return _dbt_models
 

@@ -22,7 +22,7 @@ import polars as pl
 
 from assets.attribution import compute
 from campaigns.warehouse.connection import Warehouse
-from pipelines.resources import CampaignsResource
+from assets.resources import CampaignsResource
 
 GROUP = "attribution"
 MARTS = "marts"

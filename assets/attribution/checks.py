@@ -7,7 +7,7 @@ import polars as pl
 from assets.attribution import compute
 from assets.attribution.assets import DATA_DRIVEN_KEY, MARKOV_KEY, MARTS, SHAPLEY_KEY, channels_table, credits_table
 from campaigns.warehouse.connection import Warehouse
-from pipelines.resources import CampaignsResource
+from assets.resources import CampaignsResource
 
 RELATIVE_TOLERANCE = 1e-6
 FCT_ATTRIBUTION_KEY = dg.AssetKey(["fct_attribution"])

@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 from sqlalchemy import select
 
-from pipelines.resources import CampaignsResource
+from assets.resources import CampaignsResource
 
 BLOG_PATTERNS = ("*.md", "*.markdown", "*.html", "*.htm", "*.txt")
 REPURPOSED_KEY = dg.AssetKey(["content", "repurposed_drafts"])
@@ -43,11 +43,11 @@ def repurposed_drafts(context: dg.AssetExecutionContext, campaigns: CampaignsRes
     from agents.usage import persist
     from agents.source import read_post
     from campaigns.core.merchants import require_merchant
-    from campaigns.core.store.db import migrate, session_scope
+    from campaigns.core.store.db import session_scope
     from campaigns.core.store.models import RepurposedContent
 
     settings = campaigns.settings()
-    migrate(settings.store_url)
+    campaigns.store_url()  # the schema, checked once per process
     merchant = settings.default_merchant
     started = time.perf_counter()
     seen, new, drafts, problems = 0, 0, 0, []

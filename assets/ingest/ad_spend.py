@@ -13,9 +13,9 @@ from datetime import date, timedelta
 import dagster as dg
 
 from assets.ingest.partitions import daily_partitions
+from assets.resources import CampaignsResource
 from campaigns.warehouse.ingest import landed_outside, load_landed_days
 from campaigns.warehouse.schema import AD_SPEND, RAW_SCHEMA
-from pipelines.resources import CampaignsResource
 
 # Read by pipelines/build.py: "<raw table>.<date column>" whose landed dates set the build's range.
 LANDED_RANGE = "campaigns/landed_range"

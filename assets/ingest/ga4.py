@@ -7,10 +7,10 @@ import dagster as dg
 import polars as pl
 
 from assets.ingest.partitions import daily_partitions
+from assets.resources import CampaignsResource
 from campaigns.core.settings import Settings
 from campaigns.warehouse.ga4 import fetch_day, ga4_client
 from campaigns.warehouse.schema import GA4_SESSIONS, LOADED_AT, RAW_SCHEMA
-from pipelines.resources import CampaignsResource
 
 
 def _credentials(settings: Settings):

@@ -12,8 +12,8 @@ import dagster as dg
 import polars as pl
 
 from assets.ingest.partitions import daily_partitions
+from assets.resources import CampaignsResource
 from campaigns.warehouse.schema import LOADED_AT, RAW_SCHEMA
-from pipelines.resources import CampaignsResource
 
 TABLE = "post_metrics"
 # platform counter -> our column
@@ -60,7 +60,7 @@ def read_post_metrics(context: dg.AssetExecutionContext, campaigns: CampaignsRes
     from campaigns.core.crypto import cipher_from_settings
     from campaigns.core.enums import QueueStatus
     from campaigns.social.queue import account_ref, credentials_for
-    from campaigns.core.store.db import migrate, session_scope
+    from campaigns.core.store.db import session_scope
     from campaigns.core.store.models import SocialAccount, SocialQueueItem
     from publishers import build_publishers
     from publishers.base import Credentials
@@ -72,7 +72,7 @@ def read_post_metrics(context: dg.AssetExecutionContext, campaigns: CampaignsRes
     cipher = cipher_from_settings(settings)
     window = context.partition_time_window
     started, now = time.perf_counter(), datetime.now(UTC)
-    migrate(settings.store_url)
+    campaigns.store_url()  # the schema, checked once per process
     rows, failed = [], 0
     with session_scope(settings.store_url) as session:
         published = session.execute(

@@ -5,9 +5,9 @@ import time
 
 import dagster as dg
 
+from assets.resources import CampaignsResource
 from campaigns.warehouse.ingest import load_campaigns_snapshot, load_landed_table
 from campaigns.warehouse.schema import AD_SPEND, CAMPAIGNS, LANDED_TABLES, RAW_SCHEMA, RawTable
-from pipelines.resources import CampaignsResource
 
 GROUP = "ingest"
 
@@ -70,10 +70,7 @@ def raw_email_send_stats(campaigns: CampaignsResource) -> dg.MaterializeResult:
     import polars as pl
 
     from campaigns.email.delivery import send_stats_frame
-    from campaigns.core.store.db import migrate
 
-    settings = campaigns.settings()
-    migrate(settings.store_url)
-    frame = send_stats_frame(settings.store_url).with_columns(pl.lit(datetime.now(UTC)).cast(pl.Datetime("us", "UTC")).alias("_loaded_at"))
+    frame = send_stats_frame(campaigns.store_url()).with_columns(pl.lit(datetime.now(UTC)).cast(pl.Datetime("us", "UTC")).alias("_loaded_at"))
     rows = campaigns.open_warehouse().replace_table(RAW_SCHEMA, "email_send_stats", frame)
     return dg.MaterializeResult(metadata={"dagster/row_count": rows})

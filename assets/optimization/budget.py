@@ -14,9 +14,9 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
+from assets.resources import CampaignsResource
 from campaigns.budget import apply, curves, planning
 from campaigns.core.store.db import migrate, session_scope
-from pipelines.resources import CampaignsResource
 
 GROUP = "optimization"
 

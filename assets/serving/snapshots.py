@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from campaigns.warehouse.connection import DuckDBWarehouse
-from pipelines.resources import CampaignsResource
+from assets.resources import CampaignsResource
 
 SERVED_SCHEMA = "marts"
 

@@ -264,7 +264,7 @@ def test_attribution_assets_and_export_on_the_built_models(duckdb_built, tmp_pat
     from assets.attribution import attribution_assets, attribution_checks
     from campaigns.cli import export_commands
     from campaigns.core.settings import get_settings
-    from pipelines.resources import CampaignsResource
+    from assets.resources import CampaignsResource
 
     settings, warehouse = duckdb_built
     resource = CampaignsResource(home=str(settings.home_path))

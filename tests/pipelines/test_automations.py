@@ -6,13 +6,13 @@ import dagster as dg
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
+from assets.resources import CampaignsResource
 from campaigns.email import automations as auto
 from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.core.store.models import Contact, EmailSend, EmailSendStatus
 from pipelines.automations import automations_job, automations_sensor, run_automations_once
-from pipelines.resources import CampaignsResource
 from publishers.sandbox import read_outbox
 
 FLOW = {"trigger": {"type": "signup"}, "start": "mail", "steps": {
@@ -56,5 +56,5 @@ def test_the_op_body_is_callable_directly(home, monkeypatch) -> None:
     url = _setup(home, monkeypatch)
     with session_scope(url) as s:
         ensure_merchant(s, "acme")
-    result = run_automations_once(get_settings(), datetime.now(UTC), "direct")
-    assert result["enrolled"] == 0 and result["steps_run"] == 0 and result["problems"] == []
+    result = run_automations_once(get_settings(), "direct", datetime.now(UTC))
+    assert result.metadata["enrolled"] == 0 and result.metadata["steps_run"] == 0 and result.problems == []

@@ -69,7 +69,7 @@ def test_build_loads_every_landed_spend_day_in_one_run(home) -> None:
     from datetime import date
 
     import dagster as dg
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+    from assets.ingest.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 
     from campaigns.core.settings import get_settings
     from campaigns.warehouse.landing import write_landing
@@ -90,9 +90,9 @@ def test_build_loads_every_landed_spend_day_in_one_run(home) -> None:
     write_landing(settings.landing_dir, AD_SPEND, frame)
     # 2025-12-30 is before CAMPAIGNS_INGEST_START_DATE (2026-01-01): the range starts at the first partition
     assert _partitions_to_build(settings, graph, partitions, [key]) == (
-        None, {ASSET_PARTITION_RANGE_START_TAG: "2026-01-01", ASSET_PARTITION_RANGE_END_TAG: "2026-05-06"}
+        None, {PARTITION_RANGE_START_TAG: "2026-01-01", PARTITION_RANGE_END_TAG: "2026-05-06"}
     )
     # a day loaded earlier but no longer landed (a regenerated demo) is in the range, so it is emptied
     stale = frame.head(1).with_columns(pl.lit(date(2026, 6, 1)).alias("date"), pl.lit(AS_OF).cast(pl.Datetime("us", "UTC")).alias("_loaded_at"))
     open_warehouse(settings).replace_table("raw", "ad_spend", stale)
-    assert _partitions_to_build(settings, graph, partitions, [key])[1][ASSET_PARTITION_RANGE_END_TAG] == "2026-06-01"
+    assert _partitions_to_build(settings, graph, partitions, [key])[1][PARTITION_RANGE_END_TAG] == "2026-06-01"

@@ -12,7 +12,7 @@ from pipelines.build import plan_stages
 def test_importing_definitions_does_no_work(tmp_path) -> None:
     # A fresh interpreter: importing the module must neither parse dbt nor touch CAMPAIGNS_HOME.
     code = (
-        "import pipelines.dbt_project as p, unittest.mock as m\n"
+        "import assets.analytics.dbt_project as p, unittest.mock as m\n"
         "with m.patch.object(p, 'parse_project', side_effect=AssertionError('parsed at import')):\n"
         "    import pipelines.definitions\n"
         "print('ok')\n"
@@ -54,6 +54,32 @@ def test_unknown_group_is_a_clear_error() -> None:
 def test_dbt_resource_uses_the_venv_dbt() -> None:
     from pathlib import Path
 
-    from pipelines.dbt_project import dbt_executable
+    from assets.analytics.dbt_project import dbt_executable
 
     assert Path(dbt_executable()).parent == Path(sys.executable).parent
+
+
+def test_assets_never_import_the_code_location() -> None:
+    # pipelines imports the assets; the reverse would be a cycle
+    code = "import sys, assets.catalog, assets.resources\nassert not [m for m in sys.modules if m.split('.')[0] == 'pipelines'], 'pipelines imported'\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=importlib.import_module("pipelines").__path__[0] + "/..")
+    assert out.returncode == 0, out.stderr
+
+
+def test_no_private_dagster_api() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(importlib.import_module("pipelines").__path__[0]).parent
+    private = re.compile(r"^\s*(from|import)\s+dagster(_dbt)?\._", re.MULTILINE)
+    found = [str(p.relative_to(root)) for folder in ("pipelines", "assets", "tests/pipelines", "tests/assets") for p in (root / folder).rglob("*.py")
+             if private.search(p.read_text(encoding="utf-8"))]
+    assert found == []
+
+
+def test_the_definitions_configure_the_store_through_env_vars(monkeypatch) -> None:
+    from pipelines.definitions import defs
+
+    monkeypatch.setenv("CAMPAIGNS_DATABASE_URL", "sqlite:///elsewhere.db")
+    campaigns = defs().resources["campaigns"]
+    assert campaigns.database_url == dg.EnvVar("CAMPAIGNS_DATABASE_URL")

@@ -6,6 +6,7 @@ import dagster as dg
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
+from assets.resources import CampaignsResource
 from campaigns.email import ab_tests
 from campaigns.lifecycle import service as campaign_service
 from campaigns.core.merchants import ensure_merchant
@@ -14,7 +15,6 @@ from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.core.store.models import AbTestVariant, Contact, ContactEvent, EmailSend
 from pipelines.email_ab import email_ab_job, email_ab_sensor
-from pipelines.resources import CampaignsResource
 from publishers.sandbox import read_outbox
 
 

@@ -6,6 +6,7 @@ import dagster as dg
 from cryptography.fernet import Fernet
 from sqlalchemy import select, update
 
+from assets.resources import CampaignsResource
 from campaigns.lifecycle import service as campaign_service
 from campaigns.email import delivery as delivery
 from campaigns.core.merchants import ensure_merchant
@@ -14,7 +15,6 @@ from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.core.store.models import Contact, EmailSend, EmailSendStatus
 from pipelines.email_sends import deliver_due_broadcasts, due_broadcasts, scheduled_emails_sensor
-from pipelines.resources import CampaignsResource
 from publishers.sandbox import read_outbox
 
 
@@ -41,13 +41,14 @@ def test_rows_wait_for_their_hour_then_go_once(home, monkeypatch) -> None:
 
     with dg.build_sensor_context(resources={"campaigns": resource}) as context:
         assert isinstance(scheduled_emails_sensor(context), dg.RunRequest)
-    assert deliver_due_broadcasts(resource, "w1", now) == {"campaigns": 1, "sent": 2, "failed": 0, "stopped": 0}
+    first = deliver_due_broadcasts(settings, "w1", now)
+    assert first.metadata == {"campaigns": 1, "sent": 2, "failed": 0, "stopped": 0} and first.problems == [] and first.warnings == []
     assert due_broadcasts(settings.store_url, now) == []  # nothing else is due yet
-    assert deliver_due_broadcasts(resource, "w1", now)["campaigns"] == 0
+    assert deliver_due_broadcasts(settings, "w1", now).metadata["campaigns"] == 0
     later = now + timedelta(hours=3, minutes=1)
     assert due_broadcasts(settings.store_url, later) == [("acme", ec_id)]
-    assert deliver_due_broadcasts(resource, "w2", later)["sent"] == 4
-    assert deliver_due_broadcasts(resource, "w3", later + timedelta(hours=1))["campaigns"] == 0
+    assert deliver_due_broadcasts(settings, "w2", later).metadata["sent"] == 4
+    assert deliver_due_broadcasts(settings, "w3", later + timedelta(hours=1)).metadata["campaigns"] == 0
     with session_scope(settings.store_url) as s:
         statuses = list(s.scalars(select(EmailSend.status).where(EmailSend.email_campaign_id == ec_id)))
         assert statuses == [EmailSendStatus.SENT] * 6

@@ -4,12 +4,12 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from assets.resources import CampaignsResource
 from campaigns.social import queue as q
 from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
 from pipelines.publishing import due_posts_sensor, publish_due_job
-from pipelines.resources import CampaignsResource
 
 
 def test_sensor_and_job_publish_due_posts_once(home) -> None:

@@ -37,8 +37,8 @@ import pytest
 from assets.attribution import attribution_assets, attribution_checks, compute
 from assets.attribution.checks import fct_attribution_conserves
 from campaigns.warehouse.connection import DuckDBWarehouse
-from pipelines.dbt_project import DBT_PROJECT_DIR
-from pipelines.resources import CampaignsResource
+from assets.analytics.dbt_project import DBT_PROJECT_DIR
+from assets.resources import CampaignsResource
 
 T0 = datetime(2026, 3, 31, 12, tzinfo=UTC)
 

@@ -3,6 +3,7 @@
 import dagster as dg
 from sqlalchemy import func, select
 
+from assets.resources import CampaignsResource
 from assets.content.repurposing import new_blog_posts_sensor, repurposed_drafts
 from campaigns.demo.blog_posts import POSTS
 from campaigns.core.enums import ContentStatus
@@ -10,7 +11,6 @@ from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.core.store.models import RepurposedContent
-from pipelines.resources import CampaignsResource
 
 
 def _drafts(url: str) -> tuple[int, int, set]:

@@ -8,13 +8,13 @@ from datetime import date
 import dagster as dg
 import polars as pl
 import pytest
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from assets.ingest.ad_spend import ad_spend_asset
+from assets.ingest.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
+from assets.resources import CampaignsResource
 from campaigns.warehouse.connection import open_warehouse
 from campaigns.warehouse.landing import write_landing
 from campaigns.warehouse.schema import AD_SPEND
-from pipelines.resources import CampaignsResource
 
 START = date(2026, 3, 1)
 D1, D2, D3 = date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)
@@ -39,7 +39,7 @@ def _materialize(resource: CampaignsResource, first: date, last: date | None = N
     asset = ad_spend_asset(START)
     if last is None:
         return dg.materialize([asset], resources={"campaigns": resource}, partition_key=first.isoformat())
-    tags = {ASSET_PARTITION_RANGE_START_TAG: first.isoformat(), ASSET_PARTITION_RANGE_END_TAG: last.isoformat()}
+    tags = {PARTITION_RANGE_START_TAG: first.isoformat(), PARTITION_RANGE_END_TAG: last.isoformat()}
     return dg.materialize([asset], resources={"campaigns": resource}, tags=tags)
 
 
@@ -132,10 +132,10 @@ def test_sensor_requests_the_days_of_each_new_import(tmp_path) -> None:
     assert isinstance(result, dg.SkipReason)
     write_landing(landing, AD_SPEND, _spend("acme", [(D1, "c1", "x", 1.0, 1, 1), (D3, "c1", "x", 1.0, 1, 1)]))
     result, cursor = tick(cursor)
-    assert result.tags[ASSET_PARTITION_RANGE_START_TAG] == D1.isoformat()
-    assert result.tags[ASSET_PARTITION_RANGE_END_TAG] == D3.isoformat()
+    assert result.tags[PARTITION_RANGE_START_TAG] == D1.isoformat()
+    assert result.tags[PARTITION_RANGE_END_TAG] == D3.isoformat()
     # nothing new: no run; a later import of another day asks for that day only
     assert isinstance(tick(cursor)[0], dg.SkipReason)
     write_landing(landing, AD_SPEND, _spend("beta", [(D2, "b1", "email", 2.0, 2, 1)]))
     result, _ = tick(cursor)
-    assert (result.tags[ASSET_PARTITION_RANGE_START_TAG], result.tags[ASSET_PARTITION_RANGE_END_TAG]) == (D2.isoformat(), D2.isoformat())
+    assert (result.tags[PARTITION_RANGE_START_TAG], result.tags[PARTITION_RANGE_END_TAG]) == (D2.isoformat(), D2.isoformat())

@@ -2,9 +2,9 @@
 
 import dagster as dg
 
+from assets.resources import CampaignsResource
 from assets.ingest.raw_tables import raw_email_send_stats
 from campaigns.warehouse.connection import DuckDBWarehouse
-from pipelines.resources import CampaignsResource
 
 
 def test_empty_store_gives_an_empty_table_with_the_contract_columns(tmp_path) -> None:

@@ -3,9 +3,9 @@
 import dagster as dg
 from pytest_httpserver import HTTPServer
 
+from assets.resources import CampaignsResource
 from assets.ingest.ga4 import ga4_sessions_asset
 from campaigns.warehouse.connection import DuckDBWarehouse
-from pipelines.resources import CampaignsResource
 from tests.campaigns.warehouse.test_ga4 import DAY, ga4_handler
 
 

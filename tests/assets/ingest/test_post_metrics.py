@@ -4,13 +4,13 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from assets.resources import CampaignsResource
 from assets.ingest.post_metrics import normalise, post_metrics_asset
 from campaigns.social import queue as q
 from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.warehouse.connection import DuckDBWarehouse
-from pipelines.resources import CampaignsResource
 
 
 def test_counters_are_mapped_per_platform() -> None:

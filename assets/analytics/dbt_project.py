@@ -1,4 +1,4 @@
-"""The dbt project handle, built lazily (never at import) with the virtualenv's own dbt."""
+"""The dbt project handle (the analytics group's source), built lazily (never at import) with the virtualenv's own dbt."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 
 def dbt_executable() -> str:
