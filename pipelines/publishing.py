@@ -15,7 +15,7 @@ from pipelines.resources import CampaignsResource
 
 @dg.op(description="Publish every approved post that is due; what may have posted is reconciled, never re-sent.")
 def publish_due_posts(context: dg.OpExecutionContext, campaigns: CampaignsResource) -> dg.Output:
-    from campaigns.social.queue import run_worker
+    from campaigns.social.worker import run_worker
 
     settings = campaigns.settings()
     report = run_worker(settings, worker_id=f"dagster-{context.run_id[:8]}-{os.getpid()}", live=settings.publish_mode == "live")

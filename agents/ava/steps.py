@@ -165,7 +165,8 @@ def run_schedule(ctx: StepContext) -> Outcome:
     from campaigns.lifecycle.states import explain_refusal
     from campaigns.content.approvals import content_is_approved
     from campaigns.lifecycle.service import facts_of, get_campaign, transition
-    from campaigns.social.queue import QueueError, enqueue_content
+    from campaigns.social.accounts import QueueError
+    from campaigns.social.scheduling import enqueue_content
 
     start, end = ctx.flight()
     slots = list((ctx.step.config or {}).get("slots") or [])

@@ -18,7 +18,8 @@ from agents.settings import AgentSettings
 from agents.source import read_post
 from campaigns.core.enums import CampaignStatus, QueueStatus, WorkflowStepStatus
 from campaigns.core.audit import entries
-from campaigns.social.queue import add_account, publish_due
+from campaigns.social.accounts import add_account
+from campaigns.social.worker import publish_due
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import AuditLog, BudgetAllocation, Campaign, CampaignContent, CampaignMetric, CampaignWorkflow, SocialQueueItem
 from publishers.sandbox import sandbox_publishers
