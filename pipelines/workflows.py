@@ -14,7 +14,7 @@ from pipelines.resources import CampaignsResource
 
 @dg.op(description="Run every due, ready step of every active campaign workflow once.")
 def run_workflow_steps(context: dg.OpExecutionContext, campaigns: CampaignsResource) -> dg.Output:
-    from agents.ava.workflow import run_due_steps
+    from agents.ava.execution import run_due_steps
 
     report = run_due_steps(campaigns.settings().store_url, datetime.now(UTC))
     counts = report.counts()
