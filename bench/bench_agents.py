@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from agents.ava.models import Goal, PlanRequest  # noqa: E402
 from agents.ava.planner import plan_campaign  # noqa: E402
-from agents.ava.workflow import create_campaign_from_plan, run_due_steps  # noqa: E402
+from agents.ava.execution import create_campaign_from_plan, run_due_steps  # noqa: E402
 from agents.leo.repurpose import repurpose  # noqa: E402
 from agents.settings import AgentSettings  # noqa: E402
 from agents.source import read_post  # noqa: E402

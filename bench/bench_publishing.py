@@ -20,7 +20,8 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from campaigns.core.crypto import TokenCipher, generate_key
-from campaigns.social import queue as q
+from campaigns.social.accounts import add_account
+from campaigns.social.worker import publish_due
 from campaigns.content.approvals import KIND_QUEUE_TEXT, content_hash
 from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import Settings
@@ -61,7 +62,7 @@ def seed(url: str, posts: int, cipher: TokenCipher) -> None:
     now = datetime.now(UTC) - timedelta(minutes=1)
     with session_scope(url) as s:
         ensure_merchant(s, "bench")
-        account = q.add_account(s, "bench", "x", "@bench", actor="bench", access_token="bench-token", cipher=cipher)
+        account = add_account(s, "bench", "x", "@bench", actor="bench", access_token="bench-token", cipher=cipher)
         rows = []
         for i in range(posts):
             text = f"Bench post number {i}"
@@ -80,7 +81,7 @@ def drain(url: str, base_url: str, workers: int, batch: int, cipher: TokenCipher
     def work(n: int) -> None:
         publisher = XPublisher(base_url, timeout=10)
         try:
-            while q.publish_due(url, {"x": publisher}, f"bench-{n}", limit=batch, cipher=cipher).outcomes:
+            while publish_due(url, {"x": publisher}, f"bench-{n}", limit=batch, cipher=cipher).outcomes:
                 pass
         finally:
             publisher.close()

@@ -441,7 +441,7 @@ def social_queue(source_key: str, merchant_id: str) -> pl.DataFrame:
 def account_heatmap(source_key: str, merchant_id: str, account_id: int) -> tuple[pl.DataFrame, int, str]:
     """(weekday x hour frame with rate and confidence, posts behind it, a note when the history could not be read)."""
     from campaigns.social.posting_slots import account_heatmap as heatmap_of
-    from campaigns.social.queue import get_account
+    from campaigns.social.accounts import get_account
 
     s = settings()
     with session_scope(s.store_url) as session:

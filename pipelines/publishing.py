@@ -12,7 +12,7 @@ from campaigns.core.enums import QueueStatus
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import SocialQueueItem
-from campaigns.social.queue import run_worker
+from campaigns.social.worker import run_worker
 from pipelines.work_sensors import WorkResult, work_sensor
 
 

@@ -6,13 +6,15 @@ does no harm; the sensor only asks for a run when some workflow is still open.
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
-from agents.ava.workflow import run_due_steps
+from agents.ava.execution import run_due_steps
 from campaigns.core.enums import WorkflowStepStatus
+from campaigns.core.queue import lease_expired
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import CampaignWorkflow
+from campaigns.workflows.engine import DEFAULT_LEASE
 from pipelines.work_sensors import WorkResult, work_sensor
 
 
@@ -31,7 +33,9 @@ def open_steps(settings: Settings, now: datetime) -> int:
     with session_scope(settings.store_url) as session:
         return session.scalar(
             select(func.count()).select_from(CampaignWorkflow).where(
-                CampaignWorkflow.status.in_([WorkflowStepStatus.PENDING, WorkflowStepStatus.WAITING])
+                or_(CampaignWorkflow.status.in_([WorkflowStepStatus.PENDING, WorkflowStepStatus.WAITING]),
+                    # a step whose runner died: the engine takes it over once its lease has run out
+                    and_(CampaignWorkflow.status == WorkflowStepStatus.RUNNING, lease_expired(CampaignWorkflow, now, DEFAULT_LEASE)))
             )
         ) or 0
 

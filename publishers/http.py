@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from publishers.base import Credentials
-from publishers.errors import Ambiguous, AuthExpired, PublishError, Rejected, Retryable, redact, retry_hint
+from publishers.errors import Ambiguous, AuthExpired, PublishError, Rejected, Retryable, retry_hint
 
 log = logging.getLogger("publishers")
 
@@ -49,12 +49,6 @@ class HttpPublisher:
         if self._client is not None:
             self._client.close()
             self._client = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def send(self, method: str, path: str, *, creates: bool, credentials: Credentials | None = None, **kwargs: Any) -> httpx.Response:
         """Make one request; transport failures become Retryable or Ambiguous, never raw httpx errors."""
@@ -121,7 +115,3 @@ def status_error(platform: str, status: int, text: str, headers: Any, *, creates
         retry_at, retry_after = retry_hint(headers)
         return Retryable(f"server error ({status}): {text}", platform=platform, status_code=status, retry_at=retry_at, retry_after=retry_after, secrets=secrets)
     return Rejected(f"refused ({status}): {text}", platform=platform, status_code=status, secrets=secrets)
-
-
-def redacted(text: str, credentials: Credentials | None) -> str:
-    return redact(text, credentials.secrets() if credentials else ())

@@ -7,7 +7,7 @@ The plan holds a timeline, the channels with reasons, a budget allocation that a
 the budget to the cent (the optimizer's when response curves exist, else documented
 priors), the content for every channel's format (Leo) and its posting schedule,
 contingency plans with machine-readable triggers, a success prediction with an 80%
-interval, and the workflow steps that will carry it out (`agents.ava.workflow`).
+interval, and the workflow steps that will carry it out (`agents.ava.execution`).
 """
 
 from __future__ import annotations
@@ -223,7 +223,7 @@ def _narrate(gateway: LLMGateway, voice: str, facts: dict[str, Any]) -> PlanRati
 
 def plan_campaign(request: PlanRequest, *, source: SourcePost | None = None, settings: AgentSettings | None = None,
                   gateway: LLMGateway | None = None, now: datetime | None = None, content_history: Any = None) -> Plan:
-    from agents.ava.workflow import blueprint
+    from agents.ava.execution import blueprint
     from agents.leo.repurpose import repurpose
 
     settings = settings or get_agent_settings()

@@ -1,4 +1,4 @@
-"""What each workflow step does when it runs (see `agents.ava.workflow` for how steps run).
+"""What each workflow step of Ava's plans does when it runs (`campaigns.workflows.engine` runs them; `HANDLERS` is how they reach it).
 
 A handler returns an `Outcome` (done, waiting, skipped) or raises: `NeedsPerson` sends the
 step straight to a person (FAILED, audited ``workflow.escalate``), any other exception is
@@ -10,62 +10,20 @@ together or not at all. The one slow call (a live model in ``generate_content``)
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from agents.settings import AgentSettings
 from campaigns.core.enums import ContentStatus, QueueStatus
 from campaigns.core.audit import record
 from campaigns.core.store.models import CampaignContent, CampaignMetric, CampaignWorkflow, SocialAccount, SocialQueueItem
+from campaigns.workflows.models import Handler, NeedsPerson, Outcome, StepContext
 
 SOCIAL = ("x", "linkedin", "facebook", "instagram")
 REBALANCE_TRIGGERS = ("under_pacing", "over_pacing", "roas_below_target", "kpi_behind")
-
-
-class NeedsPerson(Exception):
-    """The step cannot go on without a person; the message says what they should do."""
-
-
-@dataclass
-class Outcome:
-    kind: Literal["done", "waiting", "skipped"]
-    result: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class StepContext:
-    session: Session
-    merchant_id: str
-    campaign_id: str
-    step: CampaignWorkflow
-    now: datetime
-    settings: AgentSettings
-    prepared: Any = None
-
-    def steps(self) -> list[CampaignWorkflow]:
-        return list(self.session.scalars(select(CampaignWorkflow).where(
-            CampaignWorkflow.merchant_id == self.merchant_id, CampaignWorkflow.campaign_id == self.campaign_id).order_by(CampaignWorkflow.step_order)))
-
-    def step_of_type(self, step_type: str) -> CampaignWorkflow | None:
-        return next((s for s in self.steps() if s.step_type == step_type), None)
-
-    def plan(self) -> dict[str, Any]:
-        plan_step = self.step_of_type("plan")
-        return dict((plan_step.config or {}).get("plan") or {}) if plan_step else {}
-
-    def flight(self) -> tuple[datetime, datetime]:
-        plan = self.plan()
-        zone = ZoneInfo(plan.get("timezone", "UTC"))
-        start = datetime.combine(date.fromisoformat(plan["start"]), time(0), zone).astimezone(UTC)
-        end = datetime.combine(date.fromisoformat(plan["end"]) + timedelta(days=1), time(0), zone).astimezone(UTC)
-        return start, end
 
 
 def _contents(ctx: StepContext) -> list[CampaignContent]:
@@ -165,7 +123,8 @@ def run_schedule(ctx: StepContext) -> Outcome:
     from campaigns.lifecycle.states import explain_refusal
     from campaigns.content.approvals import content_is_approved
     from campaigns.lifecycle.service import facts_of, get_campaign, transition
-    from campaigns.social.queue import QueueError, enqueue_content
+    from campaigns.social.accounts import QueueError
+    from campaigns.social.scheduling import enqueue_content
 
     start, end = ctx.flight()
     slots = list((ctx.step.config or {}).get("slots") or [])
@@ -355,12 +314,6 @@ def run_rebalance(ctx: StepContext) -> Outcome:
     )
     return Outcome("done", {"rebalanced": True, "remaining": str(remaining), "triggers": triggers, "recommendation": written,
                             "note": "a recommendation: a person applies it in the app"})
-
-
-@dataclass(frozen=True)
-class Handler:
-    run: Callable[[StepContext], Outcome]
-    prepare: Callable[[CampaignWorkflow, AgentSettings], Any] | None = None
 
 
 HANDLERS: dict[str, Handler] = {

@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from agents.ava.workflow import step_summary
+from campaigns.workflows.engine import step_summary
 
 TIMELINE_SCHEMA = {"lane": pl.String, "order": pl.Int64, "kind": pl.String, "start": pl.String, "end": pl.String, "status": pl.String,
                    "detail": pl.String}

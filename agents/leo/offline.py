@@ -23,9 +23,18 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from agents.leo.drafts import ANGLES, AdsDraft, Draft, EmailDraft, SocialDraft
+from agents.limits import RULES
 from agents.leo.phrases import phrases
 from agents.source import Sentence, SourcePost
 from agents.textfit import ad_width, fit_block, trim_to_word
+
+# the lengths a draft aims for, from the format rules (`agents.limits`)
+SOFT_LENGTH = {fmt: RULES[fmt].soft_length or RULES[fmt].fields["text"].max_length for fmt in ("linkedin", "facebook", "instagram")}
+SUBJECT_MAX = RULES["email"].fields["subject"].max_length
+HEADLINE_MAX = RULES["ads"].fields["headlines"].max_length
+DESCRIPTION_MAX = RULES["ads"].fields["descriptions"].max_length
+MAX_HEADLINES = (RULES["ads"].max_items or {})["headlines"]
+MAX_DESCRIPTIONS = (RULES["ads"].max_items or {})["descriptions"]
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 _DIGIT = re.compile(r"\d")
@@ -215,10 +224,10 @@ def social_draft(source: SourcePost, m: Material, fmt: str, *, voice: str, threa
             paragraphs.append(support)
         if m.bullets:
             paragraphs.append("\n".join(f"• {b}" for b in m.bullets))
-        text = fit_block("\n\n".join(paragraphs), 1300)
+        text = fit_block("\n\n".join(paragraphs), SOFT_LENGTH["linkedin"])
     else:
         text = "\n\n".join(lines)
-        text = fit_block(text, 600 if fmt == "facebook" else 900)
+        text = fit_block(text, SOFT_LENGTH[fmt])
     thread: list[str] = []
     if fmt == "x" and thread_from is not None and len(thread_from.in_order) >= 3:
         follow = thread_from.top(3, exclude=set(m.ids))
@@ -246,8 +255,8 @@ def email_draft(source: SourcePost, m: Material, ranking: Ranking, *, frame: str
         "quote": m.hook,
     }
     subject = subjects.get(m.angle, core)
-    if len(subject) > 78:
-        subject = first_clause(subject, 78) or core
+    if len(subject) > SUBJECT_MAX:
+        subject = first_clause(subject, SUBJECT_MAX) or core
     if frame:
         subject = f"{p[frame]} {subject}"
     support = ranking.top(3, exclude=set(m.ids))
@@ -264,28 +273,29 @@ def ads_draft(source: SourcePost, m: Material, ranking: Ranking, variant: int, *
     core = title_core(source.title)
     headings = [s.text for s in source.sentences if s.kind == "heading" and s.id not in source.flagged]
     keywords = [k[:1].upper() + k[1:] for k in hashtag_words(source, limit=6)]
-    pool = [*headings, *(s.text for s in ranking.ranked if ad_width(s.text) <= 30), p["read_guide"], p["learn_more"], p["cta"], *keywords]
-    if m.angle == "question" and m.hook.endswith(("?", "？")) and ad_width(m.hook) <= 30:
+    pool = [*headings, *(s.text for s in ranking.ranked if ad_width(s.text) <= HEADLINE_MAX), p["read_guide"], p["learn_more"], p["cta"], *keywords]
+    if m.angle == "question" and m.hook.endswith(("?", "？")) and ad_width(m.hook) <= HEADLINE_MAX:
         pool.insert(0, m.hook)
     start = (variant * 3) % max(len(pool), 1)
     ordered = [core, *pool[start:], *pool[:start]]
     # headlines that fit whole first; cut ones only to reach the minimum of three
-    candidates = [h for h in ordered if ad_width(h) <= 30] + [trim_to_word(h, 30, ad_width) for h in ordered if ad_width(h) > 30]
+    candidates = ([h for h in ordered if ad_width(h) <= HEADLINE_MAX]
+                  + [trim_to_word(h, HEADLINE_MAX, ad_width) for h in ordered if ad_width(h) > HEADLINE_MAX])
     headlines: list[str] = []
     for short in candidates:
         if short and short.lower() not in {x.lower() for x in headlines}:
             headlines.append(short)
-        if len(headlines) == 15:
+        if len(headlines) == MAX_HEADLINES:
             break
-    fitting = [s for s in ranking.ranked if ad_width(s.text) <= 90]
-    rest = [s for s in ranking.ranked if ad_width(s.text) > 90]
+    fitting = [s for s in ranking.ranked if ad_width(s.text) <= DESCRIPTION_MAX]
+    rest = [s for s in ranking.ranked if ad_width(s.text) > DESCRIPTION_MAX]
     pool_desc = fitting + rest
     start = (variant * 2) % max(len(pool_desc), 1)
-    descriptions = [s.text for s in (pool_desc[start:] + pool_desc[:start])[:4]]
-    if m.body and ad_width(m.body[0]) <= 90:
+    descriptions = [s.text for s in (pool_desc[start:] + pool_desc[:start])[:MAX_DESCRIPTIONS]]
+    if m.body and ad_width(m.body[0]) <= DESCRIPTION_MAX:
         descriptions.insert(0, m.body[0])
     primary = f"{p[frame]} {m.hook}" if frame else m.hook
-    return AdsDraft(angle=m.angle, headlines=headlines, descriptions=descriptions[:4] or [core, core], primary_text=primary,
+    return AdsDraft(angle=m.angle, headlines=headlines, descriptions=descriptions[:MAX_DESCRIPTIONS] or [core, core], primary_text=primary,
                     source_sentence_ids=list(dict.fromkeys([*m.ids])))
 
 

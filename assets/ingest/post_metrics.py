@@ -59,7 +59,7 @@ def read_post_metrics(context: dg.AssetExecutionContext, campaigns: CampaignsRes
 
     from campaigns.core.crypto import cipher_from_settings
     from campaigns.core.enums import QueueStatus
-    from campaigns.social.queue import account_ref, credentials_for
+    from campaigns.social.accounts import account_ref, credentials_for
     from campaigns.core.store.db import session_scope
     from campaigns.core.store.models import SocialAccount, SocialQueueItem
     from publishers import build_publishers
@@ -68,7 +68,7 @@ def read_post_metrics(context: dg.AssetExecutionContext, campaigns: CampaignsRes
 
     settings = campaigns.settings()
     live = settings.publish_mode == "live"
-    publishers = build_publishers(settings, live=live)
+    publishers = build_publishers(settings.publisher_config(), live=live)
     cipher = cipher_from_settings(settings)
     window = context.partition_time_window
     started, now = time.perf_counter(), datetime.now(UTC)

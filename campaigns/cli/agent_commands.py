@@ -324,7 +324,7 @@ def plan(
     result = plan_campaign(request, source=source, settings=settings, content_history=_history(merchant_id) if _merchant_exists(merchant_id) else None)
     data = result.to_json_dict()
     if save:
-        from agents.ava.workflow import create_campaign_from_plan
+        from agents.ava.execution import create_campaign_from_plan
         from campaigns.core.merchants import UnknownMerchantError
 
         try:
@@ -377,7 +377,7 @@ def approve(
 
 
 def _workflow_call(fn, *args, **kwargs):
-    from agents.ava.workflow import WorkflowError
+    from campaigns.workflows.engine import WorkflowError
     from campaigns.lifecycle.service import CampaignNotFoundError
 
     try:
@@ -394,7 +394,8 @@ def workflow_status(
     merchant: MerchantOption = None,
 ) -> None:
     """Steps of a campaign's workflow, their status, and escalations waiting for a person."""
-    from agents.ava.workflow import status, step_summary
+    from agents.ava.execution import status
+    from campaigns.workflows.engine import step_summary
 
     data = _workflow_call(status, _merchant(merchant), campaign_id)
     if as_json:
@@ -428,7 +429,7 @@ def workflow_run(
     merchant: Annotated[str | None, typer.Option("--merchant", help="Only this merchant's workflows.")] = None,
 ) -> None:
     """Run every due step once (what the Dagster sensor calls)."""
-    from agents.ava.workflow import run_due_steps
+    from agents.ava.execution import run_due_steps
     from campaigns.core.settings import get_settings
 
     when = datetime.now(UTC)
@@ -456,7 +457,7 @@ def _state_command(action: str):
         merchant: MerchantOption = None,
         actor: ActorOption = "cli",
     ) -> None:
-        from agents.ava import workflow
+        from campaigns.workflows import engine as workflow
 
         state = _workflow_call(getattr(workflow, action), _merchant(merchant), campaign_id, actor, reason)
         console.print(f"workflow of {campaign_id} is {state}")
@@ -479,7 +480,7 @@ def workflow_skip(
     actor: ActorOption = "cli",
 ) -> None:
     """Skip a pending, waiting or failed step; the steps after it may run."""
-    from agents.ava.workflow import skip_step
+    from campaigns.workflows.engine import skip_step
 
     row = _workflow_call(skip_step, _merchant(merchant), campaign_id, step, actor, reason)
     console.print(f"step {row.step_order} ({row.step_type}) skipped")
@@ -493,7 +494,7 @@ def workflow_retry(
     actor: ActorOption = "cli",
 ) -> None:
     """Run a failed step again (after fixing what it reported)."""
-    from agents.ava.workflow import retry_step
+    from campaigns.workflows.engine import retry_step
 
     row = _workflow_call(retry_step, _merchant(merchant), campaign_id, step, actor)
     console.print(f"step {row.step_order} ({row.step_type}) will run again on the next `campaigns workflow run`")
@@ -508,7 +509,7 @@ def workflow_edit(
     actor: ActorOption = "cli",
 ) -> None:
     """Change a step's settings (due time, attempts, slots, ...) before it runs."""
-    from agents.ava.workflow import edit_step
+    from agents.ava.execution import edit_step
 
     changes: dict[str, Any] = {}
     for item in set_:

@@ -40,26 +40,26 @@ def accounts_add(
 ) -> None:
     """Connect (or reconnect) a social account."""
     from campaigns.core.crypto import TokenKeyError, cipher_from_settings
-    from campaigns.social import queue as q
+    from campaigns.social.accounts import QueueError, add_account
     from campaigns.core.merchants import UnknownMerchantError
 
     try:
         with _session() as session:
-            account = q.add_account(session, _merchant(merchant), platform, handle, actor=actor, access_token=access_token,
+            account = add_account(session, _merchant(merchant), platform, handle, actor=actor, access_token=access_token,
                                     refresh_token=refresh_token, timezone=timezone, cipher=cipher_from_settings(get_settings()))
             console.print(f"account {account.id}: {account.platform} {account.handle} ({account.timezone}) is {account.status}")
-    except (q.QueueError, TokenKeyError, UnknownMerchantError) as exc:
+    except (QueueError, TokenKeyError, UnknownMerchantError) as exc:
         fail(str(exc))
 
 
 @accounts_app.command("list")
 def accounts_list(merchant: MerchantOption = None) -> None:
     """List connected accounts."""
-    from campaigns.social import queue as q
+    from campaigns.social.accounts import list_accounts
 
     table = Table("id", "platform", "handle", "time zone", "status")
     with _session() as session:
-        for a in q.list_accounts(session, _merchant(merchant)):
+        for a in list_accounts(session, _merchant(merchant)):
             table.add_row(str(a.id), a.platform, a.handle, a.timezone, a.status + (f" ({a.reauth_reason})" if a.reauth_reason else ""))
     console.print(table)
 
@@ -75,7 +75,8 @@ def schedule(
     merchant: MerchantOption = None,
 ) -> None:
     """Schedule a post you wrote (your approval is recorded)."""
-    from campaigns.social import queue as q
+    from campaigns.social.accounts import QueueError, get_account
+    from campaigns.social.scheduling import schedule_text, schedule_time
     from campaigns.social.posting_slots import best_slot
 
     if (at is None) == (not best):
@@ -83,16 +84,16 @@ def schedule(
     merchant_id = _merchant(merchant)
     try:
         with _session() as session:
-            acct = q.get_account(session, merchant_id, account)
+            acct = get_account(session, merchant_id, account)
             if best:
                 slot, note = best_slot(get_settings(), session, merchant_id, acct, datetime.now(UTC))
                 when = slot.at
                 console.print(f"best slot: {slot.local:%a %d %b %H:%M} {acct.timezone} (expected engagement {slot.rate:.2%}, {slot.confidence} confidence){note}")
             else:
-                when = q.schedule_time(at, acct.timezone)
-            item = q.schedule_text(session, merchant_id, account_id=account, text=text, scheduled_at=when, author=author, campaign_id=campaign)
+                when = schedule_time(at, acct.timezone)
+            item = schedule_text(session, merchant_id, account_id=account, text=text, scheduled_at=when, author=author, campaign_id=campaign)
             console.print(f"queued post {item.id} for {item.scheduled_at:%Y-%m-%d %H:%M} UTC on {acct.platform} ({item.status.value})")
-    except (q.QueueError, LookupError, ValueError) as exc:
+    except (QueueError, LookupError, ValueError) as exc:
         fail(str(exc))
 
 
@@ -104,7 +105,7 @@ def queue(
 ) -> None:
     """Show the publishing queue with statuses and reasons."""
     from campaigns.core.enums import QueueStatus
-    from campaigns.social import queue as q
+    from campaigns.social.scheduling import list_queue
 
     try:
         wanted = QueueStatus(status.upper()) if status else None
@@ -114,7 +115,7 @@ def queue(
         rows = [
             {"id": i.id, "account_id": i.account_id, "status": i.status.value, "scheduled_at": i.scheduled_at.isoformat(), "attempts": i.attempts,
              "platform_post_id": i.platform_post_id, "reason": i.last_error, "text": i.text}
-            for i in q.list_queue(session, _merchant(merchant), status=wanted)
+            for i in list_queue(session, _merchant(merchant), status=wanted)
         ]
     if as_json:
         console.print_json(json.dumps(rows))
@@ -132,11 +133,11 @@ def publish_due(
     limit: Annotated[int, typer.Option(help="At most this many posts in this run.")] = 50,
 ) -> None:
     """Publish every approved post that is due (exactly once; what may have posted is reconciled)."""
-    from campaigns.social import queue as q
+    from campaigns.social.worker import run_worker
 
     settings = get_settings()
     use_live = settings.publish_mode == "live" if live is None else live
-    report = q.run_worker(settings, worker_id=f"cli-{os.getpid()}", live=use_live, limit=limit)
+    report = run_worker(settings, worker_id=f"cli-{os.getpid()}", live=use_live, limit=limit)
     console.print(f"{'live' if use_live else 'sandbox'}: {report.summary()}")
     for outcome in report.outcomes:
         if outcome.reason:

@@ -16,6 +16,8 @@ from urllib.parse import unquote, urlparse
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from publishers.config import PublisherConfig
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CAMPAIGNS_", env_file=".env", extra="ignore")
@@ -90,6 +92,15 @@ class Settings(BaseSettings):
     @property
     def home_path(self) -> Path:
         return self.home.expanduser().resolve()
+
+    def publisher_config(self) -> PublisherConfig:
+        """What the publisher factories need of these settings (the publishers read no settings themselves)."""
+        return PublisherConfig(
+            outbox_dir=self.home_path / "outbox", x_base_url=self.x_base_url, x_client_id=self.x_client_id, x_client_secret=self.x_client_secret,
+            facebook_base_url=self.facebook_base_url, instagram_base_url=self.instagram_base_url, linkedin_base_url=self.linkedin_base_url,
+            linkedin_version=self.linkedin_version, smtp_host=self.smtp_host, smtp_port=self.smtp_port, smtp_starttls=self.smtp_starttls,
+            sendgrid_base_url=self.sendgrid_base_url, mailgun_base_url=self.mailgun_base_url,
+        )
 
     @property
     def store_url(self) -> str:

@@ -20,7 +20,7 @@ def plan_demo_campaign(session: Session, merchant_id: str, as_of: date, timezone
     """Plan a CONVERSION campaign starting a week after `as_of`; returns the new campaign's id."""
     from agents.ava.models import Goal, PlanRequest
     from agents.ava.planner import plan_campaign
-    from agents.ava.workflow import create_campaign_from_plan
+    from agents.ava.execution import create_campaign_from_plan
     from agents.settings import AgentSettings
 
     now = datetime.combine(as_of, time(9), UTC)

@@ -593,7 +593,7 @@ def _start(url: str, settings: Settings, ec_id: int, worker_id: str, now: dateti
     if publisher is None:
         from publishers import build_email_publisher
 
-        publisher = build_email_publisher(settings, provider)  # type: ignore[arg-type]
+        publisher = build_email_publisher(settings.publisher_config(), provider)  # type: ignore[arg-type]
     base = limits or PROVIDER_LIMITS[provider]
     limits = ProviderLimits(base.provider, max(1, min(base.max_batch, batch_size)), base.per_second)
     return _Run(url, merchant_id, ec_id, campaign_id, worker_id, now, provider, publisher, credentials, limits, lease, max_attempts, signer, sender,

@@ -191,7 +191,7 @@ def send_test(session: Session, settings: Settings, merchant_id: str, *, to: str
     if publisher is None:
         from publishers import build_email_publisher
 
-        publisher = build_email_publisher(settings, provider)  # type: ignore[arg-type]
+        publisher = build_email_publisher(settings.publisher_config(), provider)  # type: ignore[arg-type]
     receipt = publisher.publish(message, credentials)
     entity = ("email_campaign", str(ec_id)) if ec_id else ("email_template", str(get_template(session, merchant_id, template).id))  # type: ignore[arg-type]
     record(session, merchant_id, actor, "email.test_send", *entity, to=to.strip(), provider=provider, message_id=receipt.post_id,

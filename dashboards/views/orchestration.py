@@ -14,9 +14,10 @@ import streamlit as st
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from agents.ava import workflow
+from agents.ava import execution
 from agents.ava.edits import check_step_changes, editable_fields
 from agents.ava.views import allocation_frame, allocation_total, contingency_rows, timeline_frame
+from campaigns.workflows import engine as workflow
 from agents.limits import FORMATS
 from campaigns.core.enums import MARKETING_CHANNELS, CampaignType, ContentStatus
 from campaigns.core.store.db import session_scope
@@ -108,7 +109,7 @@ def apply_override(session: Any, merchant_id: str, campaign_id: str, pending: di
         content = session.get(CampaignContent, pending["content"])
         if content is None or content.merchant_id != merchant_id or content.campaign_id != campaign_id:
             raise LookupError(f"cc-{pending['content']} is not content of {campaign_id}")
-        workflow.approve(session, merchant_id, pending["content"], ui.ACTOR, note)
+        execution.approve(session, merchant_id, pending["content"], ui.ACTOR, note)
     elif action == "reject":
         content = session.get(CampaignContent, pending["content"])
         if content is None or content.merchant_id != merchant_id or content.campaign_id != campaign_id:
@@ -142,7 +143,7 @@ def confirmation(merchant_id: str, campaign_id: str) -> None:
 # --- reads -------------------------------------------------------------------------------------
 def load(merchant_id: str, campaign_id: str) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
     with session_scope(queries.settings().store_url) as session:
-        data = workflow.status(session, merchant_id, campaign_id)
+        data = execution.status(session, merchant_id, campaign_id)
         plan = workflow.workflow_plan(session, merchant_id, campaign_id)
         drafts = session.scalars(select(CampaignContent).where(
             CampaignContent.merchant_id == merchant_id, CampaignContent.campaign_id == campaign_id,
@@ -310,7 +311,7 @@ def edit_section(merchant_id: str, campaign_id: str, steps: list[dict[str, Any]]
         if not clean:
             ui.flash("Nothing changed.", "info")
             st.rerun()
-        run_write(lambda s: workflow.edit_step(s, merchant_id, campaign_id, order, clean, ui.ACTOR),
+        run_write(lambda s: execution.edit_step(s, merchant_id, campaign_id, order, clean, ui.ACTOR),
                   f"Step {order} ({step['type']}) updated: {', '.join(sorted(clean))}.")
 
 
@@ -426,7 +427,7 @@ def create_plan(merchant_id: str, values: dict[str, Any]) -> None:
     created: dict[str, str] = {}
 
     def save(session: Any) -> None:
-        campaign, _ = workflow.create_campaign_from_plan(session, merchant_id, plan, actor=ui.ACTOR)
+        campaign, _ = execution.create_campaign_from_plan(session, merchant_id, plan, actor=ui.ACTOR)
         created["id"] = campaign.id
 
     try:

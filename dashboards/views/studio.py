@@ -50,7 +50,7 @@ def variant_card(row: dict[str, Any], merchant_id: str) -> None:
             st.caption(f"Angle: {row['angle']} · rc-{row['id']}")
         if row["format"] in SOCIAL_PLATFORMS:
             try:
-                st.html(build_publishers(queries.settings())[row["format"]].preview(SocialPost(text=row["text"])))
+                st.html(build_publishers(queries.settings().publisher_config())[row["format"]].preview(SocialPost(text=row["text"])))
             except Exception as exc:  # a preview is a help, never a blocker
                 st.caption(f"No preview: {exc}")
         else:

@@ -11,7 +11,7 @@ import typer
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from agents.ava import workflow as wf
+from agents.ava import execution as ava
 from agents.ava.models import Goal, PlanRequest
 from agents.ava.planner import plan_campaign
 from agents.gateway import LLMGateway
@@ -111,10 +111,10 @@ def test_a_live_plan_saves_its_calls_on_the_campaign_and_status_shows_the_cost(s
     gateway = LLMGateway(live_settings, base_url=fake_api.url, api_key="test-key")
     plan = plan_campaign(request, settings=live_settings, gateway=gateway, now=datetime(2026, 11, 1, tzinfo=UTC))
     with session_scope(store_url) as session:
-        campaign_id = wf.create_campaign_from_plan(session, "acme", plan, actor="planner", now=datetime(2026, 11, 1, tzinfo=UTC))[0].id
+        campaign_id = ava.create_campaign_from_plan(session, "acme", plan, actor="planner", now=datetime(2026, 11, 1, tzinfo=UTC))[0].id
     with session_scope(store_url) as session:
         rows = session.scalars(select(LlmUsage).where(LlmUsage.campaign_id == campaign_id).order_by(LlmUsage.id)).all()
-        status = wf.status(session, "acme", campaign_id)
+        status = ava.status(session, "acme", campaign_id)
     # the fake API reports 1200 input and 300 output tokens a call: 1200 x $3 + 300 x $15 per million = $0.0081
     assert [(r.task, r.outcome, r.cost_usd) for r in rows] == [("strategy", "invalid", Decimal("0.0081")), ("strategy", "ok", Decimal("0.0081"))]
     assert status["usage"]["calls"] == 2 and status["usage"]["cost_usd"] == pytest.approx(0.0162)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from agents.ava import workflow as wf
+from agents.ava import execution as ava
 from agents.ava.models import Goal, PlanRequest
 from agents.ava.planner import plan_campaign
 from agents.settings import AgentSettings
@@ -19,6 +19,7 @@ from campaigns.core.audit import entries
 from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
+from campaigns.workflows.engine import workflow_plan
 from campaigns.core.store.models import Approval, Campaign, CampaignContent, CampaignWorkflow
 from tests.dashboards.helpers import assert_clean
 
@@ -45,7 +46,7 @@ def _planned(url: str, *, blog: bool = True) -> str:
                           timezone="Europe/Berlin", channels=["x", "email", "google_ads"], variations=1)
     plan = plan_campaign(request, source=read_post(POSTS / "short.md") if blog else None, settings=AgentSettings(llm_engine="offline"), now=NOW)
     with session_scope(url) as session:
-        return wf.create_campaign_from_plan(session, "acme", plan, actor="test", now=NOW)[0].id
+        return ava.create_campaign_from_plan(session, "acme", plan, actor="test", now=NOW)[0].id
 
 
 def _open(app):
@@ -84,7 +85,7 @@ def test_the_plan_is_shown_with_timeline_channels_budget_contingencies_and_predi
     url = _store()
     campaign_id = _planned(url)
     with session_scope(url) as session:
-        plan = wf.workflow_plan(session, "acme", campaign_id)
+        plan = workflow_plan(session, "acme", campaign_id)
     at = _open(app)
     assert at.selectbox(key="orch_campaign").value == campaign_id
     spec = _spec(at)
@@ -115,14 +116,14 @@ def test_overrides_ask_first_and_are_audited(home, app) -> None:
     at.button(key="orch_pause").click().run()
     assert "Pause the workflow?" in _texts(at)
     with session_scope(url) as session:
-        assert wf.status(session, "acme", campaign_id)["state"] == "active"  # not before the confirmation
+        assert ava.status(session, "acme", campaign_id)["state"] == "active"  # not before the confirmation
     _confirm(at, "legal review")
     assert f"Workflow of {campaign_id}: pause done." in _texts(at)
     at.button(key="orch_resume").click().run()
     at.button(key="orch_abort").click().run()  # changed their mind
     assert_clean(at)
     with session_scope(url) as session:
-        assert wf.status(session, "acme", campaign_id)["state"] == "paused"
+        assert ava.status(session, "acme", campaign_id)["state"] == "paused"
         pause = next(e for e in entries(session, "acme", campaign_id) if e.action == "workflow.pause")
         assert pause.actor == "app" and pause.details["reason"] == "legal review"
     at.button(key="orch_resume").click().run()
@@ -132,7 +133,7 @@ def test_overrides_ask_first_and_are_audited(home, app) -> None:
     _confirm(at, "posting by hand")
     assert "skip step 4 done" in _texts(at)
     with session_scope(url) as session:
-        assert wf.status(session, "acme", campaign_id)["state"] == "active"
+        assert ava.status(session, "acme", campaign_id)["state"] == "active"
         row = session.scalar(select(CampaignWorkflow).where(CampaignWorkflow.campaign_id == campaign_id, CampaignWorkflow.step_order == 4))
         assert row.status is WorkflowStepStatus.SKIPPED and row.result["skip_reason"] == "posting by hand"
     at.selectbox(key="orch_step").set_value(4).run()
@@ -140,14 +141,14 @@ def test_overrides_ask_first_and_are_audited(home, app) -> None:
     at.button(key="orch_cancel").click().run()
     _confirm(at)
     with session_scope(url) as session:
-        assert wf.status(session, "acme", campaign_id)["state"] == "cancelled"
+        assert ava.status(session, "acme", campaign_id)["state"] == "cancelled"
     assert at.button(key="orch_resume").disabled and at.button(key="orch_cancel").disabled
 
 
 def test_drafts_are_approved_or_rejected_from_the_page(home, app) -> None:
     url = _store()
     campaign_id = _planned(url)
-    wf.run_due_steps(url, NOW, settings=AgentSettings(llm_engine="offline"))  # generate the drafts
+    ava.run_due_steps(url, NOW, settings=AgentSettings(llm_engine="offline"))  # generate the drafts
     with session_scope(url) as session:
         drafts = [c.id for c in session.scalars(select(CampaignContent).where(CampaignContent.campaign_id == campaign_id).order_by(CampaignContent.id))]
     assert len(drafts) >= 2

@@ -1,9 +1,11 @@
 """The sandbox outbox (the embedded default) and the per-platform HTML previews."""
 
+from pathlib import Path
+
 import pytest
 
 from campaigns.core.settings import Settings
-from publishers import build_email_publisher, build_publishers
+from publishers import PublisherConfig, build_email_publisher, build_publishers
 from publishers.base import Credentials, EmailMessage, EmailRecipient, Publisher, SocialPost
 from publishers.errors import Rejected
 from publishers.facebook import FacebookPublisher
@@ -14,8 +16,7 @@ from publishers.x import XPublisher
 
 
 def test_default_publishers_are_the_sandbox_and_record_exactly_what_would_be_sent(tmp_path) -> None:
-    settings = Settings(home=tmp_path)
-    publishers = build_publishers(settings)
+    publishers = build_publishers(PublisherConfig(outbox_dir=tmp_path / "outbox"))
     assert set(publishers) == {"x", "facebook", "instagram", "linkedin"}
     assert all(p.sandbox and isinstance(p, Publisher) for p in publishers.values())
     receipt = publishers["linkedin"].publish(SocialPost(text="Hello (world)"), Credentials.of("urn:li:organization:1", "secret-token"))
@@ -43,7 +44,7 @@ def test_sandbox_threads_and_reconciliation_read_the_outbox(tmp_path) -> None:
 
 
 def test_sandbox_email_records_each_recipients_headers(tmp_path) -> None:
-    email = build_email_publisher(Settings(home=tmp_path))
+    email = build_email_publisher(PublisherConfig(outbox_dir=tmp_path / "outbox"))
     message = EmailMessage(sender="news@acme.example", subject="Hi", html="<p>Hi</p>",
                            recipients=[EmailRecipient(email="a@example.com", unsubscribe_url="https://shop.example.com/u/a")])
     receipt = email.publish(message, Credentials())
@@ -56,11 +57,13 @@ def test_sandbox_email_records_each_recipients_headers(tmp_path) -> None:
 def test_live_publishers_take_base_urls_from_settings(tmp_path) -> None:
     settings = Settings(home=tmp_path, x_base_url="http://127.0.0.1:1", facebook_base_url="http://127.0.0.1:2/v21.0",
                         instagram_base_url="http://127.0.0.1:3/v21.0", linkedin_base_url="http://127.0.0.1:4")
-    live = build_publishers(settings, live=True)
+    config = settings.publisher_config()
+    assert config.outbox_dir == tmp_path.resolve() / "outbox" and config.linkedin_version == settings.linkedin_version
+    live = build_publishers(config, live=True)
     assert [p.base_url for p in live.values()] == ["http://127.0.0.1:1", "http://127.0.0.1:2/v21.0", "http://127.0.0.1:3/v21.0", "http://127.0.0.1:4"]
     assert not any(p.sandbox for p in live.values())
     with pytest.raises(ValueError, match="unknown email provider"):
-        build_email_publisher(settings, "pigeon")  # type: ignore[arg-type]
+        build_email_publisher(config, "pigeon")  # type: ignore[arg-type]
 
 
 HOSTILE = 'Big <script>alert("x")</script> & "quotes" #deal @acme https://shop.example.com/a?x=1&y=<2>'
@@ -98,7 +101,7 @@ def test_linkedin_and_instagram_previews_truncate_like_the_feed() -> None:
 def test_email_preview_sandboxes_the_html_in_an_iframe() -> None:
     message = EmailMessage(sender="Acme <news@acme.example>", subject="Hi {{first_name}}", html="<p>Hello {{first_name}}</p><script>x()</script>",
                            recipients=[EmailRecipient(email="a@example.com", unsubscribe_url="https://shop.example.com/u/a", variables={"first_name": "Ana & Bo"})])
-    html = build_email_publisher(Settings(), "sendgrid").preview(message)
+    html = build_email_publisher(PublisherConfig(outbox_dir=Path("unused")), "sendgrid").preview(message)
     assert '<iframe sandbox=""' in html and "<script>" not in html
     assert "Hi Ana &amp; Bo" in html  # subject escaped once
     # the body lives only inside srcdoc, escaped once more for the attribute

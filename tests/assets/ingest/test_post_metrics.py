@@ -6,7 +6,9 @@ import dagster as dg
 
 from assets.resources import CampaignsResource
 from assets.ingest.post_metrics import normalise, post_metrics_asset
-from campaigns.social import queue as q
+from campaigns.social.accounts import add_account
+from campaigns.social.scheduling import list_queue, schedule_text
+from campaigns.social.worker import run_worker
 from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
@@ -25,12 +27,12 @@ def test_published_post_lands_in_its_partition(home) -> None:
     migrate(settings.store_url)
     with session_scope(settings.store_url) as s:
         ensure_merchant(s, "acme")
-        account = q.add_account(s, "acme", "x", "@acme", actor="ana")
-        q.schedule_text(s, "acme", account_id=account.id, text="Metrics please", scheduled_at=datetime.now(UTC) - timedelta(minutes=1), author="ana")
-    assert q.run_worker(settings, worker_id="t").counts() == {"PUBLISHED": 1}
+        account = add_account(s, "acme", "x", "@acme", actor="ana")
+        schedule_text(s, "acme", account_id=account.id, text="Metrics please", scheduled_at=datetime.now(UTC) - timedelta(minutes=1), author="ana")
+    assert run_worker(settings, worker_id="t").counts() == {"PUBLISHED": 1}
     yesterday = datetime.now(UTC) - timedelta(days=1)
     with session_scope(settings.store_url) as s:  # as if it went out yesterday: today's partition does not exist until tomorrow
-        (item,) = q.list_queue(s, "acme")
+        (item,) = list_queue(s, "acme")
         item.published_at = yesterday
     resource = CampaignsResource(home=str(home))
     asset = post_metrics_asset(yesterday.date() - timedelta(days=3))

@@ -16,7 +16,7 @@ from campaigns.core.merchants import ensure_merchant
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.core.store.models import AuditLog, BudgetAllocation
 from campaigns.warehouse.connection import DuckDBWarehouse
-from pipelines.resources import CampaignsResource
+from assets.resources import CampaignsResource
 
 TRUTH = {"search": (900.0, 300.0, 250.0), "social": (300.0, 80.0, 150.0)}  # revenue/day = a (1 - exp(-spend / b)); spend level
 

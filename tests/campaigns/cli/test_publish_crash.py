@@ -11,7 +11,8 @@ from pathlib import Path
 
 from campaigns.core.crypto import generate_key
 from campaigns.core.enums import QueueStatus
-from campaigns.social import queue as q
+from campaigns.social.accounts import add_account
+from campaigns.social.scheduling import list_queue, schedule_text
 from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import migrate, session_scope
@@ -33,10 +34,10 @@ def test_killed_worker_is_reconciled_after_restart(home: Path, monkeypatch) -> N
 
         with session_scope(settings.store_url) as s:
             ensure_merchant(s, "acme")
-            account = q.add_account(s, "acme", "x", FakeX.USER_ID, actor="ana", access_token="x-access-1", refresh_token="x-refresh-1",
+            account = add_account(s, "acme", "x", FakeX.USER_ID, actor="ana", access_token="x-access-1", refresh_token="x-refresh-1",
                                     cipher=cipher_from_settings(settings))
             for n, text in enumerate(TEXTS):
-                q.schedule_text(s, "acme", account_id=account.id, text=text, scheduled_at=datetime.now(UTC) - timedelta(minutes=5 - n), author="ana")
+                schedule_text(s, "acme", account_id=account.id, text=text, scheduled_at=datetime.now(UTC) - timedelta(minutes=5 - n), author="ana")
         # the first post is created at X, then the answer never comes: the worker is killed while it waits
         fake.fail_next("create", "timeout_after_create")
         env = {**os.environ, "CAMPAIGNS_HOME": str(home)}
@@ -51,7 +52,7 @@ def test_killed_worker_is_reconciled_after_restart(home: Path, monkeypatch) -> N
         fake.release.set()
 
         with session_scope(settings.store_url) as s:
-            stuck = [i for i in q.list_queue(s, "acme") if i.status is QueueStatus.PUBLISHING]
+            stuck = [i for i in list_queue(s, "acme") if i.status is QueueStatus.PUBLISHING]
         assert stuck, "the killed worker left its claims behind"
 
         # restart with a lease short enough to presume the dead worker gone
@@ -65,7 +66,7 @@ def test_killed_worker_is_reconciled_after_restart(home: Path, monkeypatch) -> N
         assert again.returncode == 0, again.stdout + again.stderr
 
         with session_scope(settings.store_url) as s:
-            items = {i.text: i for i in q.list_queue(s, "acme")}
+            items = {i.text: i for i in list_queue(s, "acme")}
         posted = [t["text"] for t in fake.tweets]
         assert len(posted) == len(set(posted)), f"posted twice: {posted}"
         assert items[TEXTS[0]].status is QueueStatus.PUBLISHED  # found on X by reconciliation, not re-sent

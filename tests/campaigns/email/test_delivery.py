@@ -412,7 +412,7 @@ def test_sandbox_crash_after_send_is_settled_from_the_outbox(sqlite_url: str, tm
     from publishers import build_email_publisher
 
     with pytest.raises(Crash):
-        _deliver(sqlite_url, settings, ec_id, worker="doomed", publisher=CrashAfterSend(build_email_publisher(settings, "sandbox")))
+        _deliver(sqlite_url, settings, ec_id, worker="doomed", publisher=CrashAfterSend(build_email_publisher(settings.publisher_config(), "sandbox")))
     report = _deliver(sqlite_url, settings, ec_id, worker="w2", now=T0 + timedelta(hours=1))
     assert report.recovered == 4 and report.outcomes == {"SENT": 4} and report.campaign_status == "SENT"
     outbox = read_outbox(settings.home_path / "outbox" / "email.jsonl")

@@ -1,4 +1,5 @@
-"""Ava's execution engine on SQLite: steps run once, in order, with retries, escalation and human overrides."""
+"""The workflow engine running Ava's plans on SQLite and PostgreSQL: steps run once, in order, with retries, escalation,
+recovery of a dead runner's step, and human overrides."""
 
 from __future__ import annotations
 
@@ -10,17 +11,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from agents.ava import workflow as wf
+from agents.ava import execution as ava
 from agents.ava.models import Goal, PlanRequest
 from agents.ava.planner import plan_campaign
-from agents.ava.steps import HANDLERS, Handler
+from agents.ava.steps import HANDLERS
 from agents.settings import AgentSettings
 from agents.source import read_post
 from campaigns.core.enums import CampaignStatus, QueueStatus, WorkflowStepStatus
 from campaigns.core.audit import entries
-from campaigns.social.queue import add_account, publish_due
+from campaigns.social.accounts import add_account
+from campaigns.social.worker import publish_due
+from campaigns.core import queue
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import AuditLog, BudgetAllocation, Campaign, CampaignContent, CampaignMetric, CampaignWorkflow, SocialQueueItem
+from campaigns.workflows import engine
+from campaigns.workflows.models import Handler
 from publishers.sandbox import sandbox_publishers
 
 NOW = datetime(2026, 11, 20, 9, tzinfo=UTC)
@@ -37,7 +42,7 @@ def _plan(posts_dir: Path | None, channels=("x", "facebook", "linkedin", "email"
 
 def _create(store_url: str, plan, **kwargs) -> str:
     with session_scope(store_url) as session:
-        campaign, _ = wf.create_campaign_from_plan(session, "acme", plan, actor="planner", now=NOW, **kwargs)
+        campaign, _ = ava.create_campaign_from_plan(session, "acme", plan, actor="planner", now=NOW, **kwargs)
         return campaign.id
 
 
@@ -49,7 +54,7 @@ def _connect_accounts(store_url: str, platforms=("x", "facebook", "linkedin")) -
 
 
 def _run(store_url: str, when: datetime):
-    return wf.run_due_steps(store_url, when, settings=SETTINGS)
+    return ava.run_due_steps(store_url, when, settings=SETTINGS)
 
 
 def _steps(store_url: str, campaign_id: str) -> dict[int, CampaignWorkflow]:
@@ -65,7 +70,7 @@ def _status(store_url: str, campaign_id: str) -> dict[int, str]:
 def _approve_all(store_url: str, campaign_id: str) -> None:
     with session_scope(store_url) as session:
         for content in session.scalars(select(CampaignContent).where(CampaignContent.campaign_id == campaign_id)):
-            wf.approve(session, "acme", content.id, "boss")
+            ava.approve(session, "acme", content.id, "boss")
 
 
 def _audit_count(store_url: str, action: str, campaign_id: str) -> int:
@@ -159,7 +164,7 @@ def test_failures_are_retried_with_backoff_then_escalated(store_url, monkeypatch
     monkeypatch.setitem(HANDLERS, "await_approval", Handler(broken))
     assert [r.outcome for r in _run(store_url, NOW).runs] == ["retry"]
     assert _run(store_url, NOW + timedelta(seconds=30)).runs == []  # not due before the backoff
-    assert [r.outcome for r in _run(store_url, NOW + timedelta(minutes=1)).runs] == ["retry"]
+    assert [r.outcome for r in _run(store_url, NOW + queue.max_backoff(1)).runs] == ["retry"]
     report = _run(store_url, NOW + timedelta(minutes=4))
     assert [r.outcome for r in report.runs] == ["escalated"]
     step = _steps(store_url, campaign_id)[2]
@@ -172,35 +177,35 @@ def test_failures_are_retried_with_backoff_then_escalated(store_url, monkeypatch
 
     monkeypatch.undo()
     with session_scope(store_url) as session:
-        wf.retry_step(session, "acme", campaign_id, 2, "boss")
+        engine.retry_step(session, "acme", campaign_id, 2, "boss")
     assert [(r.step_order, r.outcome) for r in _run(store_url, NOW + timedelta(hours=1)).runs][0] == (2, "done")
 
 
 def test_pause_resume_cancel_skip_and_edit_are_audited(store_url, posts_dir) -> None:
     campaign_id = _create(store_url, _plan(posts_dir))
     with session_scope(store_url) as session:
-        assert wf.pause(session, "acme", campaign_id, "boss", "legal review") == "paused"
+        assert engine.pause(session, "acme", campaign_id, "boss", "legal review") == "paused"
     assert _run(store_url, NOW).runs == []
     with session_scope(store_url) as session:
-        wf.resume(session, "acme", campaign_id, "boss")
-        wf.edit_step(session, "acme", campaign_id, 1, {"due_at": "2026-11-21T09:00:00+00:00"}, "boss")
+        engine.resume(session, "acme", campaign_id, "boss")
+        ava.edit_step(session, "acme", campaign_id, 1, {"due_at": "2026-11-21T09:00:00+00:00"}, "boss")
     assert _run(store_url, NOW).runs == []  # generation moved to tomorrow
     assert [r.step_order for r in _run(store_url, NOW + timedelta(days=1)).runs] == [1, 2]
     with session_scope(store_url) as session:
-        wf.skip_step(session, "acme", campaign_id, 2, "boss", "approved by phone")
-        with pytest.raises(wf.WorkflowError, match="only a FAILED step"):
-            wf.retry_step(session, "acme", campaign_id, 3, "boss")
-        with pytest.raises(wf.WorkflowError, match="editable"):
-            wf.edit_step(session, "acme", campaign_id, 3, {"engine": "x"}, "boss")
-        with pytest.raises(wf.WorkflowError, match="no time zone"):
-            wf.edit_step(session, "acme", campaign_id, 3, {"due_at": "2026-12-01T09:00:00"}, "boss")
-        with pytest.raises(wf.WorkflowError, match="only PENDING, WAITING or FAILED"):
-            wf.skip_step(session, "acme", campaign_id, 1, "boss")
-        with pytest.raises(wf.WorkflowError, match="holds the plan"):
-            wf.skip_step(session, "acme", campaign_id, 0, "boss")
-        assert wf.cancel(session, "acme", campaign_id, "boss", "budget cut") == "cancelled"
-        with pytest.raises(wf.WorkflowError, match="cancelled"):
-            wf.resume(session, "acme", campaign_id, "boss")
+        engine.skip_step(session, "acme", campaign_id, 2, "boss", "approved by phone")
+        with pytest.raises(engine.WorkflowError, match="only a FAILED step"):
+            engine.retry_step(session, "acme", campaign_id, 3, "boss")
+        with pytest.raises(engine.WorkflowError, match="editable"):
+            ava.edit_step(session, "acme", campaign_id, 3, {"engine": "x"}, "boss")
+        with pytest.raises(engine.WorkflowError, match="no time zone"):
+            ava.edit_step(session, "acme", campaign_id, 3, {"due_at": "2026-12-01T09:00:00"}, "boss")
+        with pytest.raises(engine.WorkflowError, match="only PENDING, WAITING or FAILED"):
+            engine.skip_step(session, "acme", campaign_id, 1, "boss")
+        with pytest.raises(engine.WorkflowError, match="holds the plan"):
+            engine.skip_step(session, "acme", campaign_id, 0, "boss")
+        assert engine.cancel(session, "acme", campaign_id, "boss", "budget cut") == "cancelled"
+        with pytest.raises(engine.WorkflowError, match="cancelled"):
+            engine.resume(session, "acme", campaign_id, "boss")
     assert _run(store_url, NOW + timedelta(days=2)).runs == []
     statuses = _status(store_url, campaign_id)
     assert statuses[2] == "SKIPPED" and {statuses[o] for o in (3, 4, 5, 6, 7)} == {"CANCELLED"}
@@ -208,10 +213,10 @@ def test_pause_resume_cancel_skip_and_edit_are_audited(store_url, posts_dir) -> 
         actions = [e.action for e in entries(session, "acme", campaign_id, limit=100)]
         for action in ("workflow.pause", "workflow.resume", "workflow.step_edit", "workflow.step_skip", "workflow.cancel"):
             assert action in actions
-        status = wf.status(session, "acme", campaign_id)
+        status = ava.status(session, "acme", campaign_id)
         assert status["state"] == "cancelled" and len(status["steps"]) == 8
         with pytest.raises(LookupError):
-            wf.status(session, "globex", campaign_id)
+            ava.status(session, "globex", campaign_id)
 
 
 def test_posts_that_cannot_be_queued_wait_for_a_person(store_url, posts_dir) -> None:
@@ -227,7 +232,7 @@ def test_posts_that_cannot_be_queued_wait_for_a_person(store_url, posts_dir) -> 
     _run(store_url, NOW + timedelta(minutes=2))
     assert _audit_count(store_url, "workflow.escalate", campaign_id) == 1  # escalated once, not every minute
     with session_scope(store_url) as session:
-        wf.skip_step(session, "acme", campaign_id, 3, "boss", "posting by hand this time")
+        engine.skip_step(session, "acme", campaign_id, 3, "boss", "posting by hand this time")
     assert _status(store_url, campaign_id)[3] == "SKIPPED"
 
 
@@ -258,12 +263,12 @@ def test_a_campaign_gets_one_workflow(store_url, posts_dir) -> None:
     plan = _plan(None)
     campaign_id = _create(store_url, plan)
     with session_scope(store_url) as session:
-        with pytest.raises(wf.WorkflowError, match="already has a workflow"):
-            wf.create_workflow(session, "acme", campaign_id, plan, actor="planner")
+        with pytest.raises(engine.WorkflowError, match="already has a workflow"):
+            ava.create_workflow(session, "acme", campaign_id, plan, actor="planner")
     assert _status(store_url, campaign_id)[1] == "SKIPPED"  # no post: nothing to generate
 
 
-def test_due_times_live_in_the_column_and_old_rows_are_read_from_config(store_url, posts_dir) -> None:
+def test_due_times_live_in_the_column(store_url, posts_dir) -> None:
     campaign_id = _create(store_url, _plan(posts_dir))
     steps = _steps(store_url, campaign_id)
     # the monitor is due at mid-flight: Dec 1 to Dec 21 in Berlin is Nov 30 23:00 UTC to Dec 21 23:00 UTC, so Dec 11 11:00 UTC
@@ -271,7 +276,7 @@ def test_due_times_live_in_the_column_and_old_rows_are_read_from_config(store_ur
     assert all(row.due_at == datetime.fromisoformat(row.config["due_at"]) for order, row in steps.items() if order > 0)
     assert steps[0].due_at is None
     with session_scope(store_url) as session:
-        wf.edit_step(session, "acme", campaign_id, 1, {"due_at": "2026-11-22T10:00:00+01:00"}, "boss")
+        ava.edit_step(session, "acme", campaign_id, 1, {"due_at": "2026-11-22T10:00:00+01:00"}, "boss")
         row = session.scalar(select(CampaignWorkflow).where(CampaignWorkflow.campaign_id == campaign_id, CampaignWorkflow.step_order == 1))
         assert row.due_at == datetime(2026, 11, 22, 9, tzinfo=UTC) and row.config["due_at"] == "2026-11-22T09:00:00+00:00"
         edit = next(e for e in entries(session, "acme", campaign_id) if e.action == "workflow.step_edit")
@@ -280,10 +285,4 @@ def test_due_times_live_in_the_column_and_old_rows_are_read_from_config(store_ur
         row.config = {**row.config, "due_at": NOW.isoformat()}
     assert _run(store_url, NOW).runs == []
     with session_scope(store_url) as session:
-        assert wf.status(session, "acme", campaign_id)["steps"][1]["due_at"] == "2026-11-22T09:00:00+00:00"
-        # a row written before the column existed: NULL column, due time in config only
-        row = session.scalar(select(CampaignWorkflow).where(CampaignWorkflow.campaign_id == campaign_id, CampaignWorkflow.step_order == 1))
-        row.due_at = None
-        row.config = {**row.config, "due_at": "2026-11-21T09:00:00+00:00"}
-    assert _run(store_url, NOW).runs == []
-    assert [r.step_order for r in _run(store_url, datetime(2026, 11, 21, 9, tzinfo=UTC)).runs] == [1, 2]
+        assert ava.status(session, "acme", campaign_id)["steps"][1]["due_at"] == "2026-11-22T09:00:00+00:00"

@@ -1,212 +1,137 @@
-"""Ava's execution engine: a plan becomes ``campaign_workflows`` steps that run one by one.
+"""The plan-execution engine: a campaign's workflow is ``campaign_workflows`` steps that run one by one.
 
-Steps of a campaign (``step_order``):
+Step 0 holds the plan and the workflow's state (active, paused, cancelled); the steps after it
+are laid out by the planner (`StepSpec`) and run by handlers the caller passes in by step type
+(`Handler`; Ava's are in `agents.ava.steps`). The engine knows nothing of what a step does.
 
-    0 plan              DONE at creation; holds the plan and the workflow's state (active, paused, cancelled)
-    1 generate_content  save the plan's content (or repurpose the post) as DRAFT campaign contents
-    2 await_approval    wait until every draft is approved or rejected; escalate at the flight's start
-    3 schedule          queue approved posts at their slots (social queue), time the email, set the ad flight
-    4 publish           wait until the queue has published them; failures go to a person
-    5 monitor           at mid-flight: pacing, return, KPI and failures against the contingency triggers
-    6 rebalance         if a trigger fired: recommend a split of the remaining budget
-    7 monitor (final)   a day after the flight: results against the prediction
+`run_due_steps(store_url, now, handlers=...)` is what a sensor calls every minute or so. A step
+runs when it is due (the ``due_at`` column, and ``result.retry_at`` after a failure), its
+dependencies (``config.depends_on``) are DONE or SKIPPED and its workflow is active.
 
-`run_due_steps(store_url, now)` is what a sensor calls every minute or so. A step runs when
-it is due (the ``due_at`` column, and ``result.retry_at`` after a failure), its dependencies
-(``config.depends_on``) are DONE or SKIPPED and its workflow is active. Exactly once: the
-step is claimed with a conditional UPDATE (PENDING/WAITING -> RUNNING) in the same
-transaction that applies its effects and marks it DONE, so a crash or a second runner can
-neither lose nor repeat it. Failures: bounded retry with backoff (1, 2, 4 ... minutes, at
-most ``max_attempts``), then escalation to a person (FAILED, audited ``workflow.escalate``);
-handlers that know a person is needed escalate at once.
+Exactly once: the step is claimed through the shared work queue (`campaigns.core.queue`:
+PENDING/WAITING -> RUNNING, leased to this runner), the handler's slow `prepare` runs outside
+any transaction, then one transaction renews the lease, applies the step's effects and marks
+it DONE (or WAITING, SKIPPED) and gives the lease back; a crash or a second runner can neither
+lose nor repeat it. A runner that dies holding a step leaves it RUNNING with its lease: once
+the lease has expired the next run takes the step over and counts the lost run as a failed
+attempt (retried after the backoff, nothing of it was committed).
 
-A person can pause, resume and cancel a workflow, and skip, retry, edit or approve; every
+Failures: bounded retry with the queue's backoff (1, 2, 4 ... minutes plus up to 10% jitter,
+at most ``max_attempts``), then escalation to a person (FAILED, audited ``workflow.escalate``);
+handlers that know a person is needed escalate at once. Every attempt that changes a step's
+status is logged in the attempt log (queue ``workflows``) in the transaction of its outcome.
+
+A person can pause, resume and cancel a workflow, and skip, retry or edit a step; every
 override is audited on the campaign's workflow.
-
-Due times: steps are created with the ``due_at`` column set and the same value in
-``config.due_at`` (kept so older readers still work); the column wins. Rows created before the
-column existed have it NULL and are read from ``config.due_at`` (`step_due_at`).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, time, timedelta
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from agents.ava.models import Plan
-from agents.ava.edits import check_step_changes, editable_fields
-from agents.ava.steps import HANDLERS, NeedsPerson, Outcome, StepContext
-from agents.settings import AgentSettings, get_agent_settings
-from agents.usage import campaign_usage, persist
-from campaigns.core.enums import WorkflowStepStatus as S
+from campaigns.core import queue
 from campaigns.core.audit import entries, record
-from campaigns.lifecycle.service import get_campaign
+from campaigns.core.enums import WorkflowStepStatus as S
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import CampaignWorkflow
+from campaigns.lifecycle.service import get_campaign
+from campaigns.workflows.models import Handlers, NeedsPerson, Outcome, StepContext, StepRun, StepSpec, StepView, WorkflowReport
 
 log = logging.getLogger(__name__)
 
+QUEUE = "workflows"  # the attempt log's name for this queue
 ENTITY = "campaign_workflow"
 OPEN = (S.PENDING, S.WAITING)
 SETTLED = (S.DONE, S.SKIPPED)
 DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_LEASE = timedelta(minutes=15)  # longer than the slowest step (a live model call in prepare)
 ACTIVE, PAUSED, CANCELLED = "active", "paused", "cancelled"
 STATE_ACTIONS = {PAUSED: "workflow.pause", ACTIVE: "workflow.resume", CANCELLED: "workflow.cancel"}
+
+# (step type, changes) -> (cleaned changes, {field: problem}): the caller's rules for a person's edit
+EditCheck = Callable[[str, dict[str, Any]], tuple[dict[str, Any], dict[str, str]]]
 
 
 class WorkflowError(ValueError):
     """An override that is not possible now; the message says why and what to do."""
 
 
+class RunnerLost(Exception):
+    """The runner that held the step stopped reporting before its lease ran out."""
+
+
 # --------------------------------------------------------------------------- building
 
 
-def _flight(plan: Plan) -> tuple[datetime, datetime]:
-    zone = ZoneInfo(plan.timezone)
-    start = datetime.combine(plan.start, time(0), zone).astimezone(UTC)
-    end = datetime.combine(plan.end + timedelta(days=1), time(0), zone).astimezone(UTC)
-    return start, end
-
-
-def blueprint(plan: Plan, *, now: datetime, has_source: bool) -> list[dict[str, Any]]:
-    """Steps 1-7 with their configs (step 0 holds the plan itself)."""
-    start, end = _flight(plan)
-    now = now.astimezone(UTC)
-    middle = start + (end - start) / 2
-    first_slot = min((datetime.fromisoformat(s.at) for s in plan.schedule), default=start)
-    formats = sorted({c.format for c in plan.channels}, key=["x", "linkedin", "facebook", "instagram", "email", "ads"].index)
-    variations = max((o.get("variant", 1) for o in (plan.content or {}).get("outputs", [])), default=2)
-    iso = lambda d: d.isoformat()  # noqa: E731
-    return [
-        {"order": 1, "type": "generate_content", "due_at": iso(now), "depends_on": [0], "formats": formats, "variations": variations,
-         "content_from_plan": plan.content is not None, "has_source": has_source},
-        {"order": 2, "type": "await_approval", "due_at": iso(now), "depends_on": [1], "escalate_after": iso(start)},
-        {"order": 3, "type": "schedule", "due_at": iso(now), "depends_on": [2], "slots": [s.model_dump() for s in plan.schedule]},
-        {"order": 4, "type": "publish", "due_at": iso(max(first_slot, now)), "depends_on": [3]},
-        {"order": 5, "type": "monitor", "due_at": iso(max(middle, now)), "depends_on": [3], "final": False},
-        {"order": 6, "type": "rebalance", "due_at": iso(max(middle, now)), "depends_on": [5]},
-        {"order": 7, "type": "monitor", "due_at": iso(max(end + timedelta(days=1), now)), "depends_on": [4, 6], "final": True},
-    ]
-
-
-def create_workflow(session: Session, merchant_id: str, campaign_id: str, plan: Plan, *, actor: str, now: datetime | None = None,
-                    source_markdown: str | None = None, source_name: str | None = None) -> list[CampaignWorkflow]:
-    get_campaign(session, merchant_id, campaign_id)
-    now = (now or datetime.now(UTC)).astimezone(UTC)
-    exists = session.scalar(select(CampaignWorkflow.id).where(CampaignWorkflow.merchant_id == merchant_id, CampaignWorkflow.campaign_id == campaign_id))
-    if exists:
-        raise WorkflowError(f"campaign {campaign_id} already has a workflow; see `campaigns workflow status {campaign_id}` or cancel it first")
-    rows = [CampaignWorkflow(merchant_id=merchant_id, campaign_id=campaign_id, step_order=0, step_type="plan", status=S.DONE,
-                             config={"plan": plan.to_json_dict()}, result={"state": ACTIVE}, started_at=now, finished_at=now)]
-    for step in blueprint(plan, now=now, has_source=source_markdown is not None or plan.content is not None):
-        order, step_type = step.pop("order"), step.pop("type")
-        config = {**step, "max_attempts": DEFAULT_MAX_ATTEMPTS}
-        status, result = S.PENDING, {}
-        if step_type == "generate_content":
-            if source_markdown is not None and plan.content is None:
-                config.update(source_markdown=source_markdown, source_name=source_name)
-            elif plan.content is None:
-                status, result = S.SKIPPED, {"reason": "no post to repurpose; add drafts to the campaign yourself"}
-        rows.append(CampaignWorkflow(merchant_id=merchant_id, campaign_id=campaign_id, step_order=order, step_type=step_type, status=status,
-                                     config=config, result=result, due_at=_parse_time(config.get("due_at"))))
-    session.add_all(rows)
-    session.flush()
-    record(session, merchant_id, actor, "workflow.create", ENTITY, campaign_id, steps=[f"{r.step_order}:{r.step_type}" for r in rows])
-    return rows
-
-
-def create_campaign_from_plan(session: Session, merchant_id: str, plan: Plan, *, actor: str, now: datetime | None = None,
-                              source_markdown: str | None = None, source_name: str | None = None, name: str | None = None):
-    """A DRAFT campaign with the plan's channels, budget, dates and allocation, and its workflow."""
-    from campaigns.lifecycle.service import CampaignInput, create_campaign
-    from campaigns.core.store.models import BudgetAllocation
-
-    start, end = _flight(plan)
-    data = CampaignInput(
-        name=name or plan.name[:200], type=plan.goal.type, description=plan.summary[:2000], channels=[c.channel for c in plan.channels],
-        budget=plan.budget, start_date=start, end_date=end, target_audience={"segments": plan.segments},
-        goals={"kpi": plan.kpi, "target": plan.goal.target, "prediction": plan.prediction.model_dump(mode="json")},
-    )
-    campaign = create_campaign(session, merchant_id, data, actor)
-    for item in plan.budget_allocation.items:
-        session.add(BudgetAllocation(merchant_id=merchant_id, campaign_id=campaign.id, channel=item.channel, allocated=item.amount,
-                                     recommendation=f"plan ({item.source})", period_start=plan.start, period_end=plan.end))
-    steps = create_workflow(session, merchant_id, campaign.id, plan, actor=actor, now=now, source_markdown=source_markdown, source_name=source_name)
-    persist(session, merchant_id, plan.usage, actor=actor, purpose="plan", campaign_id=campaign.id)
-    return campaign, steps
-
-
-# --------------------------------------------------------------------------- running
-
-
-@dataclass(frozen=True)
-class StepView:
-    id: int
-    merchant_id: str
-    campaign_id: str
-    step_order: int
-    step_type: str
-    status: S
-    config: dict[str, Any]
-    result: dict[str, Any]
-    attempts: int
-    due_at: datetime | None = None
-
-    @classmethod
-    def of(cls, row: CampaignWorkflow) -> StepView:
-        return cls(row.id, row.merchant_id, row.campaign_id, row.step_order, row.step_type, S(row.status), dict(row.config or {}),
-                   dict(row.result or {}), row.attempts, step_due_at(row))
-
-
-@dataclass
-class StepRun:
-    merchant_id: str
-    campaign_id: str
-    step_order: int
-    step_type: str
-    outcome: str  # done, waiting, skipped, retry, escalated, not_claimed
-    detail: str = ""
-
-
-@dataclass
-class WorkflowReport:
-    now: str
-    runs: list[StepRun] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for run in self.runs:
-            out[run.outcome] = out.get(run.outcome, 0) + 1
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"now": self.now, "counts": self.counts(), "runs": [asdict(r) for r in self.runs]}
-
-
-def _parse_time(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
     if not value:
         return None
     parsed = datetime.fromisoformat(str(value))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def step_due_at(row: CampaignWorkflow) -> datetime | None:
-    """The step's due time: the column, else ``config.due_at`` for rows created before the column existed."""
-    if row.due_at is not None:
-        return row.due_at
-    return _parse_time((row.config or {}).get("due_at"))
+def create_workflow(session: Session, merchant_id: str, campaign_id: str, plan: dict[str, Any], steps: Sequence[StepSpec], *, actor: str,
+                    now: datetime | None = None) -> list[CampaignWorkflow]:
+    """Step 0 holding `plan` (JSON) and the workflow's state, then `steps`; each step's ``config.due_at`` is its due time."""
+    get_campaign(session, merchant_id, campaign_id)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    exists = session.scalar(select(CampaignWorkflow.id).where(CampaignWorkflow.merchant_id == merchant_id, CampaignWorkflow.campaign_id == campaign_id))
+    if exists:
+        raise WorkflowError(f"campaign {campaign_id} already has a workflow; see `campaigns workflow status {campaign_id}` or cancel it first")
+    rows = [CampaignWorkflow(merchant_id=merchant_id, campaign_id=campaign_id, step_order=0, step_type="plan", status=S.DONE,
+                             config={"plan": plan}, result={"state": ACTIVE}, started_at=now, finished_at=now)]
+    for spec in steps:
+        config = {**spec.config, "max_attempts": spec.config.get("max_attempts", DEFAULT_MAX_ATTEMPTS)}
+        rows.append(CampaignWorkflow(merchant_id=merchant_id, campaign_id=campaign_id, step_order=spec.order, step_type=spec.step_type,
+                                     status=spec.status, config=config, result=dict(spec.result), due_at=parse_time(config.get("due_at"))))
+    session.add_all(rows)
+    session.flush()
+    record(session, merchant_id, actor, "workflow.create", ENTITY, campaign_id, steps=[f"{r.step_order}:{r.step_type}" for r in rows])
+    return rows
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass(frozen=True)
+class _Run:
+    url: str
+    now: datetime
+    handlers: Handlers
+    settings: Any
+    worker_id: str
+    lease: timedelta
+
+
+def _stale(now: datetime, lease: timedelta) -> Any:
+    """RUNNING steps whose runner has not reported within the lease: it died, the step may be taken over."""
+    return and_(CampaignWorkflow.status == S.RUNNING, queue.lease_expired(CampaignWorkflow, now, lease))
+
+
+def _claimable(now: datetime, lease: timedelta) -> Any:
+    return and_(or_(CampaignWorkflow.due_at.is_(None), CampaignWorkflow.due_at <= now),
+                or_(and_(CampaignWorkflow.status.in_(OPEN), queue.free_or_expired(CampaignWorkflow, now, lease)), _stale(now, lease)))
 
 
 def _due(step: StepView, now: datetime) -> bool:
     due = step.due_at
-    retry = _parse_time(step.result.get("retry_at"))
+    retry = parse_time(step.result.get("retry_at"))
     return (due is None or due <= now) and (retry is None or retry <= now)
+
+
+def _runnable(step: StepView, now: datetime, lease: timedelta) -> bool:
+    if step.status in OPEN:
+        return True
+    return step.status is S.RUNNING and step.claimed_at is not None and step.claimed_at < now - lease
 
 
 def _ready(step: StepView, steps: dict[int, StepView]) -> bool:
@@ -221,17 +146,15 @@ def _load(url: str, merchant_id: str, campaign_id: str) -> dict[int, StepView]:
         return {r.step_order: StepView.of(r) for r in rows}
 
 
-def backoff(attempts: int) -> timedelta:
-    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
-
-
-def run_due_steps(store_url: str, now: datetime | None = None, *, merchant_id: str | None = None, settings: AgentSettings | None = None) -> WorkflowReport:
-    """Run every due, ready step of every active workflow once; what a Dagster sensor calls."""
+def run_due_steps(store_url: str, now: datetime | None = None, *, handlers: Handlers, settings: Any = None, merchant_id: str | None = None,
+                  worker_id: str | None = None, lease: timedelta = DEFAULT_LEASE) -> WorkflowReport:
+    """Run every due, ready step of every active workflow once, with `handlers` by step type (`settings` is handed to them)."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    settings = settings or get_agent_settings()
+    run = _Run(store_url, now, handlers, settings, worker_id or f"workflows-{os.getpid()}-{uuid.uuid4().hex[:8]}", lease)
     report = WorkflowReport(now.isoformat())
     with session_scope(store_url) as session:
-        query = select(CampaignWorkflow.merchant_id, CampaignWorkflow.campaign_id).where(CampaignWorkflow.status.in_(OPEN)).distinct()
+        query = (select(CampaignWorkflow.merchant_id, CampaignWorkflow.campaign_id)
+                 .where(or_(CampaignWorkflow.status.in_(OPEN), _stale(now, lease))).distinct())
         if merchant_id is not None:
             query = query.where(CampaignWorkflow.merchant_id == merchant_id)
         workflows = sorted(set(session.execute(query).all()))
@@ -245,10 +168,10 @@ def run_due_steps(store_url: str, now: datetime | None = None, *, merchant_id: s
                 break
             for order in sorted(steps):
                 step = steps[order]
-                if step.id in ran or step.status not in OPEN or not _due(step, now) or not _ready(step, steps):
+                if step.id in ran or not _runnable(step, now, lease) or not _due(step, now) or not _ready(step, steps):
                     continue
                 ran.add(step.id)
-                outcome = _execute(store_url, step, now, settings)
+                outcome = _execute(run, step)
                 report.runs.append(outcome)
                 if outcome.outcome in ("done", "skipped"):
                     progressed = True  # steps that depend on it may run now
@@ -256,73 +179,99 @@ def run_due_steps(store_url: str, now: datetime | None = None, *, merchant_id: s
     return report
 
 
-def _execute(url: str, step: StepView, now: datetime, settings: AgentSettings) -> StepRun:
-    handler = HANDLERS.get(step.step_type)
+def _step_run(step: StepView, outcome: str, detail: str = "") -> StepRun:
+    return StepRun(step.merchant_id, step.campaign_id, step.step_order, step.step_type, outcome, detail)
+
+
+def _claim(run: _Run, step: StepView) -> queue.Claimed | None:
+    with session_scope(run.url) as session:
+        claimed = queue.claim(session, CampaignWorkflow, where=[CampaignWorkflow.id == step.id, _claimable(run.now, run.lease)],
+                              worker_id=run.worker_id, now=run.now, limit=1, values={"status": S.RUNNING})
+    return claimed[0] if claimed else None
+
+
+def _execute(run: _Run, step: StepView) -> StepRun:
+    claimed = _claim(run, step)
+    if claimed is None:
+        return _step_run(step, "not_claimed", "another runner has it")
+    if step.status is S.RUNNING and claimed.previous_claim is not None:
+        lost = RunnerLost(f"runner {step.claimed_by} claimed it at {claimed.previous_claim:%Y-%m-%d %H:%M:%S} UTC and never reported back")
+        return _failed(run, step, lost, worker_id=step.claimed_by or "unknown", started_at=claimed.previous_claim)
+    handler = run.handlers.get(step.step_type)
     if handler is None:
-        return _failed(url, step, now, NeedsPerson(f"unknown step type {step.step_type!r}; skip it with `campaigns workflow skip`"))
+        return _failed(run, step, NeedsPerson(f"unknown step type {step.step_type!r}; skip it with `campaigns workflow skip`"))
     prepared = None
     if handler.prepare is not None:
         try:
-            with session_scope(url) as session:
+            with session_scope(run.url) as session:
                 row = session.get(CampaignWorkflow, step.id)
                 session.expunge(row)
-            prepared = handler.prepare(row, settings)
+            prepared = handler.prepare(row, run.settings)
         except Exception as exc:
-            return _failed(url, step, now, exc)
+            return _failed(run, step, exc)
     try:
-        with session_scope(url) as session:
-            claimed = session.execute(
-                update(CampaignWorkflow).where(CampaignWorkflow.id == step.id, CampaignWorkflow.status.in_(OPEN)).values(status=S.RUNNING)
-            )
-            if claimed.rowcount != 1:
-                return StepRun(step.merchant_id, step.campaign_id, step.step_order, step.step_type, "not_claimed", "another runner has it")
+        with session_scope(run.url) as session:
+            if step.id not in queue.renew(session, CampaignWorkflow, [step.id], run.worker_id, run.now, CampaignWorkflow.status == S.RUNNING):
+                return _step_run(step, "not_claimed", "changed meanwhile (taken over or cancelled)")
             row = session.get(CampaignWorkflow, step.id)
             session.refresh(row)
             if row.started_at is None:
-                row.started_at = now
-            ctx = StepContext(session, step.merchant_id, step.campaign_id, row, now, settings, prepared)
-            outcome: Outcome = handler.run(ctx)
+                row.started_at = run.now
+            outcome: Outcome = handler.run(StepContext(session, step.merchant_id, step.campaign_id, row, run.now, run.settings, prepared))
             row.result = {k: v for k, v in outcome.result.items() if k != "retry_at"}
             row.error = None
+            row.claimed_by = row.claimed_at = None
             if outcome.kind == "waiting":
                 row.status = S.WAITING
                 if step.status is not S.WAITING:
                     record(session, step.merchant_id, "ava", "workflow.step_waiting", ENTITY, step.campaign_id, step=step.step_order, type=step.step_type)
             else:
                 row.status = S.DONE if outcome.kind == "done" else S.SKIPPED
-                row.finished_at = now
+                row.finished_at = run.now
                 record(session, step.merchant_id, "ava", f"workflow.step_{outcome.kind}", ENTITY, step.campaign_id, step=step.step_order,
                        type=step.step_type, attempts=row.attempts)
-        return StepRun(step.merchant_id, step.campaign_id, step.step_order, step.step_type, outcome.kind)
+            if row.status is not step.status:  # a step that goes on waiting is checked every run: only the change is logged
+                _log_attempt(session, run, step, row.attempts + 1, outcome.kind)
+        return _step_run(step, outcome.kind)
     except Exception as exc:
-        return _failed(url, step, now, exc)
+        return _failed(run, step, exc)
 
 
-def _failed(url: str, step: StepView, now: datetime, exc: Exception) -> StepRun:
-    message = str(exc) if isinstance(exc, NeedsPerson) else f"{type(exc).__name__}: {exc}"
+def _log_attempt(session: Session, run: _Run, step: StepView, attempt: int, outcome: str, detail: str = "", *,
+                 worker_id: str | None = None, started_at: datetime | None = None) -> None:
+    queue.record_attempt(session, queue=QUEUE, merchant_id=step.merchant_id, item_id=step.id, attempt=attempt, worker_id=worker_id or run.worker_id,
+                         started_at=started_at or run.now, finished_at=run.now, outcome=outcome, detail=detail)
+
+
+def _failed(run: _Run, step: StepView, exc: Exception, *, worker_id: str | None = None, started_at: datetime | None = None) -> StepRun:
+    """Count a failed attempt of a step this runner holds: retry it after the backoff, or escalate it to a person."""
+    message = str(exc) if isinstance(exc, NeedsPerson | RunnerLost) else f"{type(exc).__name__}: {exc}"
     if not isinstance(exc, NeedsPerson):
         log.warning("workflow step %s/%s failed: %s", step.campaign_id, step.step_order, message)
-    with session_scope(url) as session:
+    with session_scope(run.url) as session:
         row = session.get(CampaignWorkflow, step.id)
-        if row is None or row.status not in (*OPEN, S.RUNNING):
-            return StepRun(step.merchant_id, step.campaign_id, step.step_order, step.step_type, "not_claimed", "changed meanwhile")
+        if row is None or row.status is not S.RUNNING or row.claimed_by != run.worker_id:
+            return _step_run(step, "not_claimed", "changed meanwhile")
         row.attempts = (row.attempts or 0) + 1
+        row.claimed_by = row.claimed_at = None
         limit = int((row.config or {}).get("max_attempts", DEFAULT_MAX_ATTEMPTS))
         row.error = message[:4000]
         if isinstance(exc, NeedsPerson) or row.attempts >= limit:
             row.status = S.FAILED
-            row.finished_at = now
+            row.finished_at = run.now
             fix = "" if isinstance(exc, NeedsPerson) else (f"; after fixing the cause: `campaigns workflow retry {step.campaign_id} {step.step_order}` "
                                                            f"or `campaigns workflow skip {step.campaign_id} {step.step_order}`")
             record(session, step.merchant_id, "ava", "workflow.escalate", ENTITY, step.campaign_id, step=step.step_order, type=step.step_type,
                    attempts=row.attempts, reason=message[:1000] + fix)
-            return StepRun(step.merchant_id, step.campaign_id, step.step_order, step.step_type, "escalated", message)
-        retry_at = now + backoff(row.attempts)
+            _log_attempt(session, run, step, row.attempts, "escalated", message, worker_id=worker_id, started_at=started_at)
+            return _step_run(step, "escalated", message)
+        retry_at = run.now + queue.backoff(row.attempts, step.id)
         row.status = S.PENDING
         row.result = {**(row.result or {}), "retry_at": retry_at.isoformat()}
         record(session, step.merchant_id, "ava", "workflow.step_retry", ENTITY, step.campaign_id, step=step.step_order, type=step.step_type,
                attempts=row.attempts, retry_at=retry_at.isoformat(), error=message[:1000])
-        return StepRun(step.merchant_id, step.campaign_id, step.step_order, step.step_type, "retry", message)
+        _log_attempt(session, run, step, row.attempts, "retry", message, worker_id=worker_id, started_at=started_at)
+        return _step_run(step, "retry", message)
 
 
 # --------------------------------------------------------------------------- people
@@ -408,18 +357,20 @@ def retry_step(session: Session, merchant_id: str, campaign_id: str, order: int,
     return row
 
 
-def edit_step(session: Session, merchant_id: str, campaign_id: str, order: int, changes: dict[str, Any], actor: str) -> CampaignWorkflow:
+def edit_step(session: Session, merchant_id: str, campaign_id: str, order: int, changes: dict[str, Any], actor: str, *,
+              check: EditCheck, editable: Callable[[str], set[str]]) -> CampaignWorkflow:
+    """Change a step's settings before it runs; `check` cleans the changes of a step type, `editable` names what may change."""
     row = _step(_steps(session, merchant_id, campaign_id), order)
     if row.status not in (*OPEN, S.FAILED):
         raise WorkflowError(f"step {order} ({row.step_type}) is {row.status.value}; only PENDING, WAITING or FAILED steps can be edited")
-    clean, errors = check_step_changes(row.step_type, changes)
+    clean, errors = check(row.step_type, changes)
     if errors:
         raise WorkflowError("; ".join(errors.values()))
     if not clean:
-        raise WorkflowError(f"nothing to change; editable: {', '.join(sorted(editable_fields(row.step_type)))}")
+        raise WorkflowError(f"nothing to change; editable: {', '.join(sorted(editable(row.step_type)))}")
     before = {k: (row.config or {}).get(k) for k in clean}
     if "due_at" in clean:
-        before["due_at"] = due.isoformat() if (due := step_due_at(row)) else None
+        before["due_at"] = row.due_at.isoformat() if row.due_at else None
         row.due_at = datetime.fromisoformat(clean["due_at"])
     row.config = {**(row.config or {}), **clean}
     record(session, merchant_id, actor, "workflow.step_edit", ENTITY, campaign_id, step=order, type=row.step_type, before=before, after=clean)
@@ -427,14 +378,8 @@ def edit_step(session: Session, merchant_id: str, campaign_id: str, order: int, 
     return row
 
 
-def approve(session: Session, merchant_id: str, content_id: int, actor: str, note: str = "") -> dict[str, Any]:
-    """Approve a campaign content (the workflow's await_approval step sees it on its next run)."""
-    from agents.leo.store import approve_campaign_content
-
-    return approve_campaign_content(session, merchant_id, content_id, actor, note)
-
-
 def status(session: Session, merchant_id: str, campaign_id: str) -> dict[str, Any]:
+    """The workflow's state, its steps and the escalations waiting for a person (as JSON)."""
     rows = _steps(session, merchant_id, campaign_id)
     plan_step = _plan_step(rows)
     escalations = [
@@ -446,12 +391,11 @@ def status(session: Session, merchant_id: str, campaign_id: str) -> dict[str, An
         "state": (plan_step.result or {}).get("state", ACTIVE),
         "steps": [
             {"order": r.step_order, "type": r.step_type, "status": r.status.value, "attempts": r.attempts,
-             "due_at": due.isoformat() if (due := step_due_at(r)) else None, "depends_on": (r.config or {}).get("depends_on"), "error": r.error,
+             "due_at": r.due_at.isoformat() if r.due_at else None, "depends_on": (r.config or {}).get("depends_on"), "error": r.error,
              "retry_at": (r.result or {}).get("retry_at"), "result": _brief(r)}
             for r in rows
         ],
         "escalations": escalations,
-        "usage": campaign_usage(session, merchant_id, campaign_id),
     }
 
 

@@ -1,0 +1,238 @@
+"""Scheduling approved posts: the queue's items, from an approved content or a person's own text, and what a person does with them.
+
+Nothing is queued without an approval for the item's exact content hash (`campaigns.content.approvals`);
+the worker checks it again just before sending (`campaigns.social.worker`). A person lists,
+cancels and settles items that need review here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from campaigns.content.approvals import (
+    KIND_CONTENT,
+    KIND_QUEUE_TEXT,
+    content_hash,
+    get_content,
+    record_author_approval,
+    require_approval,
+)
+from campaigns.core.audit import record
+from campaigns.core.enums import QueueStatus
+from campaigns.core.store.models import Approval, SocialAccount, SocialQueueItem
+from campaigns.core.store.types import utcnow
+from campaigns.social.accounts import ACTIVE, REAUTH_HINT, QueueError, get_account, valid_timezone
+from publishers.base import Issue
+from publishers.limits import check
+from publishers.text import thread_parts
+from publishers.utm import tag_links
+
+MAX_THREAD_PARTS = 10  # the progress of a thread is kept in platform_post_id (200 characters)
+
+
+class QueueItemNotFoundError(LookupError):
+    pass
+
+
+def schedule_time(value: str | datetime, timezone: str) -> datetime:
+    """A time with an offset as given, or a wall-clock time read in `timezone` (the account's); UTC out.
+
+    A wall-clock time that does not exist there (the hour skipped when clocks go forward)
+    is refused rather than silently moved.
+    """
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if when.tzinfo is None:
+        zone = ZoneInfo(valid_timezone(timezone))
+        local = when.replace(tzinfo=zone)
+        if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != when:
+            raise QueueError(f"{when:%Y-%m-%d %H:%M} does not exist in {timezone} (the clocks skip it); pick another time")
+        when = local
+    return when.astimezone(UTC)
+
+
+def _idempotency_key(merchant_id: str, account_id: int, hash_: str, scheduled_at: datetime) -> str:
+    digest = hashlib.sha256(f"{merchant_id}|{account_id}|{hash_}|{scheduled_at.astimezone(UTC).isoformat()}".encode()).hexdigest()
+    return f"sq_{digest[:40]}"
+
+
+def rendered_text(text: str, platform: str, campaign_id: str | None, content_id: int | None, item_id: int | None) -> str:
+    """The approved text with its links UTM-tagged for campaign, channel and content (deterministic)."""
+    if not campaign_id:
+        return text
+    content = f"content-{content_id}" if content_id else f"post-{item_id}" if item_id else None
+    return tag_links(text, channel=platform, campaign=campaign_id, content=content)
+
+
+def _check_postable(platform: str, text: str, media: Sequence[str]) -> None:
+    issues = check(platform, text, media)
+    if platform == "x" and (parts := len(thread_parts(text))) > MAX_THREAD_PARTS:
+        issues.append(Issue("thread", f"has {parts} parts; at most {MAX_THREAD_PARTS} can be scheduled"))
+    if issues:
+        raise QueueError(f"cannot schedule this {platform} post: " + "; ".join(map(str, issues)))
+
+
+def _schedulable_account(session: Session, merchant_id: str, account_id: int, scheduled_at: datetime) -> SocialAccount:
+    if scheduled_at.tzinfo is None:
+        raise QueueError("scheduled_at has no time zone; use schedule_time() or give an offset, e.g. 2026-12-01T09:00:00+01:00")
+    account = get_account(session, merchant_id, account_id)
+    if account.status != ACTIVE:
+        raise QueueError(f"{account.platform} account {account.handle} needs re-authentication; {REAUTH_HINT}")
+    return account
+
+
+def _add_item(
+    session: Session,
+    merchant_id: str,
+    account: SocialAccount,
+    *,
+    text: str,
+    media: Sequence[str],
+    scheduled_at: datetime,
+    campaign_id: str | None,
+    content_id: int | None,
+    idempotency_key: str | None,
+) -> tuple[SocialQueueItem, bool]:
+    """(item, created): the item already queued under the same idempotency key comes back instead of a second one."""
+    hash_ = content_hash(text, media)
+    key = idempotency_key or _idempotency_key(merchant_id, account.id, hash_, scheduled_at)
+    existing = session.scalar(select(SocialQueueItem).where(SocialQueueItem.idempotency_key == key))
+    if existing is not None:
+        if existing.merchant_id != merchant_id:
+            raise QueueError("this idempotency key is already used; pass another one")
+        return existing, False
+    _check_postable(account.platform, rendered_text(text, account.platform, campaign_id, content_id, None), media)
+    item = SocialQueueItem(
+        merchant_id=merchant_id, account_id=account.id, campaign_id=campaign_id, content_id=content_id, text=text, media=list(media),
+        content_hash=hash_, scheduled_at=scheduled_at.astimezone(UTC), status=QueueStatus.QUEUED, idempotency_key=key,
+    )
+    session.add(item)
+    session.flush()
+    return item, True
+
+
+def enqueue(
+    session: Session,
+    merchant_id: str,
+    *,
+    account_id: int,
+    text: str,
+    scheduled_at: datetime,
+    actor: str,
+    approved_as: tuple[str, int],
+    media: Sequence[str] = (),
+    campaign_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> SocialQueueItem:
+    """Queue approved content. `approved_as` is (kind, id) of the content whose approval covers this exact text and media."""
+    account = _schedulable_account(session, merchant_id, account_id, scheduled_at)
+    kind, source_id = approved_as
+    approval = require_approval(session, merchant_id, kind, source_id, content_hash(text, media))
+    item, created = _add_item(session, merchant_id, account, text=text, media=media, scheduled_at=scheduled_at, campaign_id=campaign_id,
+                              content_id=source_id if kind == KIND_CONTENT else None, idempotency_key=idempotency_key)
+    if not created:
+        return item
+    if kind not in (KIND_CONTENT, KIND_QUEUE_TEXT):
+        # the queue only knows its own items and campaign contents: carry the approval over, naming its origin
+        session.add(Approval(merchant_id=merchant_id, content_kind=KIND_QUEUE_TEXT, content_id=item.id, content_hash=item.content_hash,
+                             approved_by=approval.approved_by, note=f"approval {approval.id} of {kind} {source_id}"))
+    record(session, merchant_id, actor, "social.schedule", "social_queue", str(item.id), account_id=account_id, platform=account.platform,
+           scheduled_at=item.scheduled_at.isoformat(), content_hash=item.content_hash, approved_as=f"{kind}:{source_id}", approval_id=approval.id)
+    return item
+
+
+def schedule_text(
+    session: Session,
+    merchant_id: str,
+    *,
+    account_id: int,
+    text: str,
+    scheduled_at: datetime,
+    author: str,
+    media: Sequence[str] = (),
+    campaign_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> SocialQueueItem:
+    """Queue text a person wrote themselves: scheduling it counts as their approval (recorded as such)."""
+    account = _schedulable_account(session, merchant_id, account_id, scheduled_at)
+    item, created = _add_item(session, merchant_id, account, text=text, media=media, scheduled_at=scheduled_at, campaign_id=campaign_id,
+                              content_id=None, idempotency_key=idempotency_key)
+    if not created:
+        return item
+    approval = record_author_approval(session, merchant_id, KIND_QUEUE_TEXT, item.id, item.content_hash, author)
+    record(session, merchant_id, author, "social.schedule", "social_queue", str(item.id), account_id=account_id, platform=account.platform,
+           scheduled_at=item.scheduled_at.isoformat(), content_hash=item.content_hash, approved_as="author", approval_id=approval.id)
+    return item
+
+
+def enqueue_content(session: Session, merchant_id: str, content_id: int, *, account_id: int, scheduled_at: datetime, actor: str,
+                    idempotency_key: str | None = None) -> SocialQueueItem:
+    """Queue an approved campaign content as it is now."""
+    content = get_content(session, merchant_id, content_id)
+    return enqueue(session, merchant_id, account_id=account_id, text=content.body, media=list(content.media or ()),
+                   scheduled_at=scheduled_at, actor=actor, approved_as=(KIND_CONTENT, content.id), campaign_id=content.campaign_id,
+                   idempotency_key=idempotency_key)
+
+
+def get_item(session: Session, merchant_id: str, item_id: int) -> SocialQueueItem:
+    item = session.scalar(select(SocialQueueItem).where(SocialQueueItem.merchant_id == merchant_id, SocialQueueItem.id == item_id))
+    if item is None:
+        raise QueueItemNotFoundError(f"no queued post {item_id} for merchant {merchant_id!r}; list them with `campaigns social queue`")
+    return item
+
+
+def list_queue(session: Session, merchant_id: str, status: QueueStatus | None = None, account_id: int | None = None) -> list[SocialQueueItem]:
+    query = select(SocialQueueItem).where(SocialQueueItem.merchant_id == merchant_id)
+    if status is not None:
+        query = query.where(SocialQueueItem.status == status)
+    if account_id is not None:
+        query = query.where(SocialQueueItem.account_id == account_id)
+    return list(session.scalars(query.order_by(SocialQueueItem.scheduled_at, SocialQueueItem.id)))
+
+
+def cancel(session: Session, merchant_id: str, item_id: int, actor: str, reason: str = "") -> SocialQueueItem:
+    item = get_item(session, merchant_id, item_id)
+    if item.status not in (QueueStatus.QUEUED, QueueStatus.NEEDS_REVIEW):
+        raise QueueError(f"post {item_id} is {item.status.value}; only QUEUED or NEEDS_REVIEW posts can be cancelled")
+    before = item.status
+    item.status = QueueStatus.FAILED
+    item.last_error = f"cancelled by {actor}" + (f": {reason}" if reason else "")
+    record(session, merchant_id, actor, "social.cancel", "social_queue", str(item.id), before=before.value, reason=reason)
+    return item
+
+
+def resolve_review(
+    session: Session,
+    merchant_id: str,
+    item_id: int,
+    *,
+    actor: str,
+    outcome: Literal["published", "requeue", "failed"],
+    platform_post_id: str | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> SocialQueueItem:
+    """A person settles a NEEDS_REVIEW post after looking at the account: it was published, it was not (send it), or drop it."""
+    item = get_item(session, merchant_id, item_id)
+    if item.status is not QueueStatus.NEEDS_REVIEW:
+        raise QueueError(f"post {item_id} is {item.status.value}, not NEEDS_REVIEW")
+    now = now or utcnow()
+    if outcome == "published":
+        if not platform_post_id:
+            raise QueueError("give the platform's post id of the published post")
+        item.status, item.platform_post_id, item.published_at, item.last_error = QueueStatus.PUBLISHED, platform_post_id, now, None
+    elif outcome == "requeue":
+        item.status, item.scheduled_at, item.claimed_by, item.claimed_at = QueueStatus.QUEUED, now, None, None
+    elif outcome == "failed":
+        item.status = QueueStatus.FAILED
+        item.last_error = f"{item.last_error or ''} (closed by {actor}{': ' + note if note else ''})".strip()
+    else:
+        raise QueueError("outcome must be published, requeue or failed")
+    record(session, merchant_id, actor, "social.review", "social_queue", str(item.id), outcome=outcome, platform_post_id=platform_post_id, note=note)
+    return item
