@@ -14,7 +14,7 @@ ifeq ($(UV),)
 UV := $(TOOLS)/bin/uv
 endif
 
-.PHONY: demo test setup build serve bench bench-attribution bench-attribution-maths bench-optimizer bench-publishing bench-app clean
+.PHONY: demo test setup build serve bench bench-attribution bench-attribution-maths bench-optimizer bench-publishing bench-app bench-cli clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -40,7 +40,7 @@ build: setup
 serve: setup
 	$(VENV)/bin/campaigns serve
 
-bench: bench-attribution bench-optimizer bench-publishing bench-app
+bench: bench-attribution bench-optimizer bench-publishing bench-app bench-cli
 
 # The bench extra holds the GPL peer (ChannelAttribution) and nlopt; never a runtime dependency.
 # Offline without those wheels in uv's cache the sync fails: the benches still run and print the peer legs as skipped.
@@ -58,6 +58,9 @@ bench-publishing: setup
 
 bench-app: setup
 	$(VENV)/bin/python bench/bench_app.py --scale bench
+
+bench-cli: setup
+	$(VENV)/bin/python bench/bench_cli.py --runs 10
 
 bench-optimizer: setup
 	@$(BENCH_EXTRA)
