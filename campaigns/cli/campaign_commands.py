@@ -14,10 +14,10 @@ from campaigns.cli.output import console, fail
 from campaigns.cli.context import merchant_or_default as _merchant
 from campaigns.core.enums import CampaignStatus, CampaignType
 from campaigns.lifecycle.states import ACTIONS, TransitionError
-from campaigns.lifecycle import service as service
-from campaigns.core.merchants import UnknownMerchantError, ensure_merchant, list_merchants
 from campaigns.core.settings import get_settings
-from campaigns.core.store.db import migrate, session_scope
+
+# The store, the services and SQLAlchemy with them are imported inside the commands that use them,
+# so `campaigns campaigns --help` and `campaigns merchants --help` start at once.
 
 app = typer.Typer(no_args_is_help=True)
 merchants_app = typer.Typer(no_args_is_help=True)
@@ -27,6 +27,9 @@ ActorOption = Annotated[str, typer.Option("--actor", help="Who does this, for th
 
 
 def _session():
+    # imported here: start-up cost (see the imports)
+    from campaigns.core.store.db import migrate, session_scope
+
     settings = get_settings()
     migrate(settings.store_url)
     return session_scope(settings.store_url)
@@ -44,6 +47,9 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List a merchant's campaigns."""
+    # imported here: start-up cost (see the imports)
+    from campaigns.lifecycle import service
+
     with _session() as session:
         rows = service.list_campaigns(session, _merchant(merchant), status=status, search=search)
         data = [
@@ -74,6 +80,10 @@ def create(
     actor: ActorOption = "cli",
 ) -> None:
     """Create a DRAFT campaign."""
+    # imported here: start-up cost (see the imports)
+    from campaigns.core.merchants import UnknownMerchantError
+    from campaigns.lifecycle import service
+
     try:
         data = service.CampaignInput(
             name=name, type=type, channels=[c for c in channels.split(",") if c.strip()], budget=budget,
@@ -106,6 +116,9 @@ def _transition(action: str):
         merchant: MerchantOption = None,
         actor: ActorOption = "cli",
     ) -> None:
+        # imported here: start-up cost (see the imports)
+        from campaigns.lifecycle import service
+
         try:
             with _session() as session:
                 campaign = service.transition(session, _merchant(merchant), campaign_id, action, actor)
@@ -124,6 +137,9 @@ for _action in ACTIONS:
 @app.command()
 def delete(campaign_id: str, merchant: MerchantOption = None, actor: ActorOption = "cli") -> None:
     """Delete a DRAFT campaign."""
+    # imported here: start-up cost (see the imports)
+    from campaigns.lifecycle import service
+
     try:
         with _session() as session:
             service.delete_campaign(session, _merchant(merchant), campaign_id, actor)
@@ -141,6 +157,9 @@ def merchants_add(
     """Add a merchant (tenant)."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    # imported here: start-up cost (see the imports)
+    from campaigns.core.merchants import ensure_merchant
+
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -153,6 +172,9 @@ def merchants_add(
 @merchants_app.command("list")
 def merchants_list() -> None:
     """List merchants."""
+    # imported here: start-up cost (see the imports)
+    from campaigns.core.merchants import list_merchants
+
     with _session() as session:
         for m in list_merchants(session):
             console.print(f"{m.id}\t{m.name}\t{m.timezone}")

@@ -6,11 +6,13 @@ import os
 import socket
 
 from campaigns.core.settings import get_settings
-from campaigns.core.store.db import migrate
 
 
 def migrated_store() -> str:
     """The store URL, with the schema brought up to date first (commands may run before `campaigns migrate`)."""
+    # Imported here: SQLAlchemy and Alembic would otherwise load with every command group, even for its --help.
+    from campaigns.core.store.db import migrate
+
     settings = get_settings()
     migrate(settings.store_url)
     return settings.store_url

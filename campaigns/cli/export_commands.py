@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 
 from campaigns.cli.output import console, fail
 from campaigns.core.settings import get_settings
-from campaigns.warehouse.connection import Warehouse, WarehouseBusyError, open_warehouse
+
+# polars and the warehouse drivers are imported inside the functions that use them,
+# so `campaigns export --help` starts at once.
+if TYPE_CHECKING:
+    import polars as pl
+
+    from campaigns.warehouse.connection import Warehouse
 
 app = typer.Typer(help="Export attribution and ROI tables as CSV.", no_args_is_help=True)
 
@@ -51,6 +56,9 @@ def _model_names(model: str) -> list[str]:
 
 def _open() -> tuple[Warehouse, set[str]]:
     """The warehouse and the names of its marts; exits with a fix when it is not there."""
+    # imported here: start-up cost (see the imports)
+    from campaigns.warehouse.connection import WarehouseBusyError, open_warehouse
+
     settings = get_settings()
     try:
         warehouse = open_warehouse(settings)
@@ -69,6 +77,9 @@ def _open() -> tuple[Warehouse, set[str]]:
 
 def _read(kind: Level | str, models: list[str], merchant: str) -> pl.DataFrame:
     """Rows of `models` for `merchant` from the dbt mart and its data-driven twin."""
+    # imported here: start-up cost (see the imports)
+    import polars as pl
+
     warehouse, available = _open()
     rule_table, data_driven_table = SOURCES[kind]
     if rule_table not in available:

@@ -2,50 +2,120 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperCommand, TyperGroup
 
-from campaigns.cli import (
-    agent_commands,
-    campaign_commands,
-    email_commands,
-    export_commands,
-    optimize_commands,
-    social_commands,
-    status_command,
-)
 from campaigns.cli.output import console, fail
-from campaigns.core.settings import get_settings
 
-app = typer.Typer(help="Campaign Orchestrator: plan, publish and measure marketing campaigns.", no_args_is_help=True, pretty_exceptions_enable=False)
-app.add_typer(campaign_commands.app, name="campaigns", help="Create, list, launch and pause campaigns.")
-app.add_typer(campaign_commands.merchants_app, name="merchants", help="Merchants (tenants).")
-app.add_typer(export_commands.app, name="export", help="Export attribution and ROI tables as CSV.")
-app.add_typer(social_commands.accounts_app, name="accounts", help="Connect social accounts.")
-app.add_typer(social_commands.social_app, name="social", help="Schedule, list and publish social posts.")
-app.add_typer(email_commands.app, name="email", help="Create and send email campaigns; unsubscribe and suppress addresses.")
-app.add_typer(agent_commands.workflow_app, name="workflow", help="Run and steer campaign workflows.")
-from campaigns.cli import automation_commands  # noqa: E402
-app.add_typer(automation_commands.app, name="automations", help="Automation workflows: create from a flow file, activate, pause, run due steps.")
-from campaigns.cli.segment_commands import contacts_app, segments_app  # noqa: E402
-app.add_typer(segments_app, name="segments", help="Preview, save and list audience segments (rules on fields, tags, events, RFM).")
-app.add_typer(contacts_app, name="contacts", help="Import contact events (opens, clicks, purchases) from CSV.")
-app.command("status")(status_command.status)
-app.command("repurpose")(agent_commands.repurpose)
-app.command("repurpose-report")(agent_commands.repurpose_report)
-app.command("plan")(agent_commands.plan)
-app.command("approve")(agent_commands.approve)
-app.command("optimize")(optimize_commands.optimize)
-from campaigns.cli import budget_commands  # noqa: E402
-app.command("rebalance")(budget_commands.rebalance)
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+
+@dataclass(frozen=True)
+class Lazy:
+    """A command or command group defined in another module, loaded only when it runs or shows its own help."""
+
+    target: str  # "module:attribute": a command function, or a Typer app for a group
+    help: str  # the one line `campaigns --help` shows; the loaded command's first help paragraph says the same
+    group: bool = False
+
+
+# Listed in this order by `campaigns --help`: these commands, then the ones defined below, then the groups.
+LAZY_COMMANDS = {
+    "status": Lazy("campaigns.cli.status_command:status", "Show materializations, warehouse row counts and the last run."),
+    "repurpose": Lazy("campaigns.cli.agent_commands:repurpose", "Repurpose a blog post into posts, threads, captions, emails and ads (drafts to approve)."),
+    "repurpose-report": Lazy("campaigns.cli.agent_commands:repurpose_report", "Repurpose every post in a folder and report each quality check per post."),
+    "plan": Lazy("campaigns.cli.agent_commands:plan", "Plan a campaign: channels, budget split to the cent, content, schedule, contingencies, prediction."),
+    "approve": Lazy("campaigns.cli.agent_commands:approve", "Approve content exactly as it is now; any later edit needs a new approval."),
+    "optimize": Lazy("campaigns.cli.optimize_commands:optimize", "Allocate a budget across channels to the provable optimum of their response curves."),
+    "rebalance": Lazy("campaigns.cli.budget_commands:rebalance",
+                      "Recommend (and with --apply, write) the revenue-optimal split of a campaign's budget across its channels."),
+}
+LAZY_GROUPS = {
+    "campaigns": Lazy("campaigns.cli.campaign_commands:app", "Create, list, launch and pause campaigns.", group=True),
+    "merchants": Lazy("campaigns.cli.campaign_commands:merchants_app", "Merchants (tenants).", group=True),
+    "export": Lazy("campaigns.cli.export_commands:app", "Export attribution and ROI tables as CSV.", group=True),
+    "accounts": Lazy("campaigns.cli.social_commands:accounts_app", "Connect social accounts.", group=True),
+    "social": Lazy("campaigns.cli.social_commands:social_app", "Schedule, list and publish social posts.", group=True),
+    "email": Lazy("campaigns.cli.email_commands:app", "Create and send email campaigns; unsubscribe and suppress addresses.", group=True),
+    "workflow": Lazy("campaigns.cli.agent_commands:workflow_app", "Run and steer campaign workflows.", group=True),
+    "automations": Lazy("campaigns.cli.automation_commands:app",
+                        "Automation workflows: create from a flow file, activate, pause, run due steps.", group=True),
+    "segments": Lazy("campaigns.cli.segment_commands:segments_app",
+                     "Preview, save and list audience segments (rules on fields, tags, events, RFM).", group=True),
+    "contacts": Lazy("campaigns.cli.segment_commands:contacts_app", "Import contact events (opens, clicks, purchases) from CSV.", group=True),
+}
+
+
+class _Unloaded(TyperCommand):
+    """Stands in for a lazy command in listings (help, shell completion) without importing its module."""
+
+    def __init__(self, name: str, lazy: Lazy) -> None:
+        super().__init__(name, help=lazy.help, short_help=lazy.help)
+        self.lazy = lazy
+
+    def load(self) -> TyperCommand | TyperGroup:
+        module, attribute = self.lazy.target.split(":")
+        obj = getattr(importlib.import_module(module), attribute)
+        # Built exactly as `app.add_typer(obj, name=..., help=...)` / `app.command(name)(obj)` would build it.
+        holder = typer.Typer()
+        if self.lazy.group:
+            holder.add_typer(obj, name=self.name, help=self.lazy.help)
+        else:
+            holder.command(self.name)(obj)
+        return typer.main.get_group(holder).commands[self.name]
+
+
+class LazyGroup(TyperGroup):
+    """The top-level group: imports a command's module only when that command is resolved (run, or its help shown).
+
+    Listing the commands (`campaigns --help`, shell completion) shows the registry's help lines instead,
+    so starting the CLI costs Typer and Rich, not SQLAlchemy, polars, scipy or Dagster.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        defined_here = dict(self.commands)
+        self.commands = {
+            **{name: _Unloaded(name, lazy) for name, lazy in LAZY_COMMANDS.items()},
+            **defined_here,
+            **{name: _Unloaded(name, lazy) for name, lazy in LAZY_GROUPS.items()},
+        }
+        self._listing = False
+
+    def get_command(self, ctx, cmd_name: str):
+        command = super().get_command(ctx, cmd_name)
+        if isinstance(command, _Unloaded) and not self._listing:
+            command = self.commands[cmd_name] = command.load()
+        return command
+
+    def format_help(self, ctx, formatter) -> None:
+        self._listing = True
+        try:
+            return super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def shell_complete(self, ctx, incomplete: str):
+        self._listing = True
+        try:
+            return super().shell_complete(ctx, incomplete)
+        finally:
+            self._listing = False
+
+
+app = typer.Typer(
+    cls=LazyGroup, help="Campaign Orchestrator: plan, publish and measure marketing campaigns.", no_args_is_help=True, pretty_exceptions_enable=False,
+)
 
 
 class ImportKind(StrEnum):
@@ -60,6 +130,9 @@ class Scale(StrEnum):
 
 
 def _progress() -> Progress:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # only the long commands draw one
+
     # Bound to the real stdout, so it keeps drawing while a build redirects library output to a log.
     return Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
@@ -74,6 +147,8 @@ def demo_data(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Last day of the 90-day history (YYYY-MM-DD); default today (UTC).")] = None,
 ) -> None:
     """Generate the deterministic demo merchant into the store and the landing zone."""
+    # Imported here, not at the top: `campaigns --help` and every other command would pay for them at start-up.
+    from campaigns.core.settings import get_settings
     from campaigns.demo.generator import generate
     from campaigns.demo.writer import write_demo
 
@@ -102,11 +177,13 @@ def import_file(
     merchant: Annotated[str | None, typer.Option(help="Merchant the rows belong to (default CAMPAIGNS_DEFAULT_MERCHANT).")] = None,
 ) -> None:
     """Validate a file and add it to the landing zone (all-or-nothing; re-imports never duplicate)."""
-    from campaigns.warehouse.validate import ImportValidationError, validate_file
+    # Imported here, not at the top: `campaigns --help` and every other command would pay for them at start-up.
     from campaigns.core.merchants import UnknownMerchantError, require_merchant
+    from campaigns.core.settings import get_settings
     from campaigns.core.store.db import migrate, session_scope
     from campaigns.warehouse.landing import write_landing
     from campaigns.warehouse.schema import IMPORTABLE
+    from campaigns.warehouse.validate import ImportValidationError, validate_file
 
     settings = get_settings()
     merchant_id = merchant or settings.default_merchant
@@ -133,7 +210,9 @@ def import_file(
 @app.command()
 def build(select: Annotated[str | None, typer.Option(help="Only this asset group or stage (ingest, analytics, serving, ...).")] = None) -> None:
     """Materialize every asset in this process on the configured store and warehouse."""
-    from pipelines.build import materialize
+    # Imported here, not at the top: `campaigns --help` and every other command would pay for them at start-up.
+    from campaigns.core.settings import get_settings
+    from pipelines import run_build
 
     settings = get_settings()
     with _progress() as progress:
@@ -149,7 +228,7 @@ def build(select: Annotated[str | None, typer.Option(help="Only this asset group
 
         log_path = settings.home_path / "logs" / "build.log"
         try:
-            results = materialize(settings, select, on_stage=on_stage, on_done=on_done, log_path=log_path)
+            results = run_build(settings, select, on_stage=on_stage, on_done=on_done, log_path=log_path)
         except ValueError as exc:
             fail(str(exc))
         progress.update(task, total=len(results), completed=len(results), description="done")
@@ -166,6 +245,8 @@ def build(select: Annotated[str | None, typer.Option(help="Only this asset group
 @app.command()
 def migrate() -> None:
     """Create or upgrade the operational store's tables."""
+    # Imported here, not at the top: `campaigns --help` and every other command would pay for them at start-up.
+    from campaigns.core.settings import get_settings
     from campaigns.core.store.db import migrate as run_migrations
 
     settings = get_settings()
@@ -179,7 +260,9 @@ def serve(
     app_port: Annotated[int, typer.Option(help="Streamlit port.")] = 8501,
 ) -> None:
     """Serve the Dagster UI and the Streamlit app until interrupted."""
+    # Imported here, not at the top: `campaigns --help` and every other command would pay for them at start-up.
     from campaigns.cli.serve import serve_both
+    from campaigns.core.settings import get_settings
 
     serve_both(get_settings(), dagster_port, app_port)
 

@@ -14,13 +14,10 @@ import typer
 from rich.table import Table
 
 from campaigns.cli.output import console, fail
-from campaigns.warehouse.validate import ImportValidationError
-from campaigns.audiences import events as contact_events
-from campaigns.audiences import segments as sg
-from campaigns.core.merchants import UnknownMerchantError, require_merchant
 from campaigns.core.settings import get_settings
-from campaigns.core.store.db import migrate, session_scope
-from campaigns.core.store.types import utcnow
+
+# The store, the audience services and SQLAlchemy and polars with them are imported inside the
+# commands that use them, so `campaigns segments --help` and `campaigns contacts --help` start at once.
 
 segments_app = typer.Typer(no_args_is_help=True, help="Preview, save and list audience segments.")
 contacts_app = typer.Typer(no_args_is_help=True, help="Contacts: import their events (opens, clicks, purchases).")
@@ -30,6 +27,10 @@ RulesOption = Annotated[Path, typer.Option("--rules", help='A JSON rules file, e
 
 
 def _store_and_merchant(merchant: str | None) -> tuple[str, str]:
+    # imported here: start-up cost (see the imports)
+    from campaigns.core.merchants import UnknownMerchantError, require_merchant
+    from campaigns.core.store.db import migrate, session_scope
+
     settings = get_settings()
     migrate(settings.store_url)
     merchant_id = merchant or settings.default_merchant
@@ -43,6 +44,9 @@ def _store_and_merchant(merchant: str | None) -> tuple[str, str]:
 
 def read_rules(path: Path) -> dict[str, Any]:
     """The rules in `path`, validated; exits 2 naming the file and the rule path on any problem."""
+    # imported here: start-up cost (see the imports)
+    from campaigns.audiences import segments as sg
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -67,6 +71,11 @@ def preview(
     sample: Annotated[int, typer.Option("--sample", min=0, max=500, help="How many matching contacts to list.")] = 10,
 ) -> None:
     """How many contacts match the rules now, who they are in words, and a sample of them."""
+    # imported here: start-up cost (see the imports)
+    from campaigns.audiences import segments as sg
+    from campaigns.core.store.db import session_scope
+    from campaigns.core.store.types import utcnow
+
     parsed = read_rules(rules)
     url, merchant_id = _store_and_merchant(merchant)
     now = utcnow()
@@ -95,6 +104,10 @@ def save(
     actor: Annotated[str, typer.Option("--actor", help="Who does this, for the audit log.")] = "cli",
 ) -> None:
     """Save (or replace by name) a segment for email campaigns to target."""
+    # imported here: start-up cost (see the imports)
+    from campaigns.audiences import segments as sg
+    from campaigns.core.store.db import session_scope
+
     parsed = read_rules(rules)
     url, merchant_id = _store_and_merchant(merchant)
     try:
@@ -111,6 +124,10 @@ def save(
 @segments_app.command("list")
 def list_segments(merchant: MerchantOption = None) -> None:
     """Saved segments with their size now."""
+    # imported here: start-up cost (see the imports)
+    from campaigns.audiences import segments as sg
+    from campaigns.core.store.db import session_scope
+
     url, merchant_id = _store_and_merchant(merchant)
     table = Table("id", "name", "who", "contacts", title=f"segments of {merchant_id}")
     with session_scope(url) as session:
@@ -133,6 +150,11 @@ def import_events(
     merchant: MerchantOption = None,
 ) -> None:
     """Import contact events from CSV: all or nothing; re-importing the same events adds nothing."""
+    # imported here: start-up cost (see the imports)
+    from campaigns.audiences import events as contact_events
+    from campaigns.core.store.db import session_scope
+    from campaigns.warehouse.validate import ImportValidationError
+
     url, merchant_id = _store_and_merchant(merchant)
     try:
         with console.status(f"importing {file.name}"), session_scope(url) as session:

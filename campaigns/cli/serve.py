@@ -11,7 +11,7 @@ from pathlib import Path
 
 from campaigns.cli.output import console
 from campaigns.core.settings import Settings
-from pipelines.instance import ensure_dagster_home
+from pipelines import ensure_dagster_home
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,14 +8,15 @@ from rich.table import Table
 
 from campaigns.cli.output import console
 from campaigns.core.settings import get_settings
-from campaigns.warehouse.connection import WarehouseBusyError, open_warehouse
 
 
 def status() -> None:
     """Show materializations, warehouse row counts and the last run."""
+    # Imported here: Dagster and the warehouse drivers would otherwise load whenever the CLI starts.
     import dagster as dg
 
-    from pipelines.instance import ensure_dagster_home
+    from campaigns.warehouse.connection import WarehouseBusyError, open_warehouse
+    from pipelines import ensure_dagster_home
 
     settings = get_settings()
     console.print(f"store: {settings.store_url.split('@')[-1]}   warehouse: {settings.warehouse} ({settings.duckdb_path if settings.warehouse == 'duckdb' else 'postgres'})")
