@@ -15,7 +15,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 from pydantic import Field
 
-from assets.analytics.dbt_project import DBT_PROJECT_DIR, dbt_executable
+from assets.dbt_project import DBT_PROJECT_DIR, dbt_executable
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import migrate
 from campaigns.warehouse.connection import Warehouse, open_warehouse

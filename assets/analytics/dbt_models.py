@@ -8,7 +8,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from assets.analytics.dbt_project import campaigns_dbt_project
+from assets.dbt_project import campaigns_dbt_project
 from assets.resources import CampaignsResource, dbt_env_mismatches
 
 

@@ -12,7 +12,7 @@ from pipelines.build import plan_stages
 def test_importing_definitions_does_no_work(tmp_path) -> None:
     # A fresh interpreter: importing the module must neither parse dbt nor touch CAMPAIGNS_HOME.
     code = (
-        "import assets.analytics.dbt_project as p, unittest.mock as m\n"
+        "import assets.dbt_project as p, unittest.mock as m\n"
         "with m.patch.object(p, 'parse_project', side_effect=AssertionError('parsed at import')):\n"
         "    import pipelines.definitions\n"
         "print('ok')\n"
@@ -54,7 +54,7 @@ def test_unknown_group_is_a_clear_error() -> None:
 def test_dbt_resource_uses_the_venv_dbt() -> None:
     from pathlib import Path
 
-    from assets.analytics.dbt_project import dbt_executable
+    from assets.dbt_project import dbt_executable
 
     assert Path(dbt_executable()).parent == Path(sys.executable).parent
 

@@ -37,7 +37,7 @@ import pytest
 from assets.attribution import attribution_assets, attribution_checks, compute
 from assets.attribution.checks import fct_attribution_conserves
 from campaigns.warehouse.connection import DuckDBWarehouse
-from assets.analytics.dbt_project import DBT_PROJECT_DIR
+from assets.dbt_project import DBT_PROJECT_DIR
 from assets.resources import CampaignsResource
 
 T0 = datetime(2026, 3, 31, 12, tzinfo=UTC)
