@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 
+from agents.source import split_sentences
 from publishers.text import plain_length, url_spans, weighted_length
 
 Measure = Callable[[str], int]
@@ -138,7 +139,6 @@ def pack(required_tail: str, pieces: Iterable[str], limit: int, measure: Measure
 
 def fit_block(text: str, limit: int, measure: Measure = plain_length) -> str:
     """Whole lines while they fit; the first line that does not is cut to whole sentences (or, if it is the first line, at a word)."""
-    from agents.source import split_sentences
 
     kept: list[str] = []
     for line in text.strip().split("\n"):

@@ -10,6 +10,7 @@ import html
 import re
 from collections.abc import Sequence
 
+from publishers.base import fill_placeholders
 from publishers.text import url_spans, weighted_length
 
 _TOKEN = re.compile(r"(?<![\w&#/])([#＃]\w*[^\W\d_]\w*)|(?<![\w@])([@＠]\w{1,30})")
@@ -134,7 +135,6 @@ def linkedin_preview(text: str, *, name: str = "") -> str:
 
 
 def email_preview(message) -> str:  # message: publishers.base.EmailMessage
-    from publishers.base import fill_placeholders
 
     first = message.recipients[0]
     values = {**first.variables, "unsubscribe_url": first.unsubscribe_url}

@@ -30,6 +30,13 @@ from publishers.base import (
 )
 from publishers.email import recipient_values, unsubscribe_headers
 from publishers.errors import Rejected
+from publishers.facebook import FacebookPublisher
+from publishers.instagram import InstagramPublisher
+from publishers.linkedin import LinkedInPublisher
+from publishers.mailgun import MailgunPublisher
+from publishers.sendgrid import SendGridPublisher
+from publishers.smtp import SmtpPublisher
+from publishers.x import XPublisher
 
 try:
     import fcntl
@@ -45,13 +52,6 @@ SANDBOX_BANNER = (
 
 def _live_shape(platform: str):
     """The live client, used only for its pure parts (validate, preview, request building)."""
-    from publishers.facebook import FacebookPublisher
-    from publishers.instagram import InstagramPublisher
-    from publishers.linkedin import LinkedInPublisher
-    from publishers.mailgun import MailgunPublisher
-    from publishers.sendgrid import SendGridPublisher
-    from publishers.smtp import SmtpPublisher
-    from publishers.x import XPublisher
 
     nowhere = "http://sandbox.invalid"
     shapes = {

@@ -14,6 +14,7 @@ from typing import Any
 
 from agents.ava.models import PlanHistory
 from campaigns.core.enums import MARKETING_CHANNELS
+from campaigns.warehouse.connection import WarehouseBusyError, open_warehouse
 
 
 def plan_history_from_rows(rows: list[dict[str, Any]]) -> PlanHistory:
@@ -33,7 +34,6 @@ def plan_history_from_rows(rows: list[dict[str, Any]]) -> PlanHistory:
 
 def warehouse_plan_history(settings: Any, merchant_id: str) -> tuple[PlanHistory, str | None]:
     """The merchant's fitted channel curves, or an empty history and why there is none."""
-    from campaigns.warehouse.connection import WarehouseBusyError, open_warehouse
 
     if not re.fullmatch(r"[\w.-]{1,80}", merchant_id):
         return PlanHistory(), f"merchant id {merchant_id!r} is not a plain id"

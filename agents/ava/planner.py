@@ -22,12 +22,15 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from agents.ava.allocation import allocate
+from agents.ava.execution import blueprint
 from agents.ava.models import BudgetPlan, ChannelChoice, Contingency, Phase, Plan, PlanRequest, Prediction
 from agents.ava.priors import CHANNELS, FORMAT_OF_CHANNEL, INTERVAL, PRIOR_RATES, PRIOR_SHARES, REASONS, REVENUE_PER_CONVERSION, UNCERTAINTY
 from agents.ava.schedule import posting_slots
 from agents.gateway import GatewayError, LLMGateway, Task, ToolSpec
+from agents.leo.repurpose import repurpose
 from agents.settings import AgentSettings, get_agent_settings
 from agents.source import SourcePost
+from optimizers.curves import CurveSpec
 
 FORMAT_ORDER = ("x", "linkedin", "facebook", "instagram", "email", "ads")
 Z_80 = 1.2815515655446004  # standard normal quantile of 0.9: an 80% two-sided interval
@@ -68,7 +71,6 @@ def predict(request: PlanRequest, budget_plan: BudgetPlan) -> Prediction:
         totals["clicks"] += clicks
         totals["engagements"] += impressions * rates["engagement_rate"]
         if item.channel in optimizer_channels:
-            from optimizers.curves import CurveSpec
 
             daily_outcome = float(CurveSpec.model_validate(request.history.curves[item.channel]).to_curve().value(float(item.daily)))
             outcome = daily_outcome * request.days
@@ -223,8 +225,6 @@ def _narrate(gateway: LLMGateway, voice: str, facts: dict[str, Any]) -> PlanRati
 
 def plan_campaign(request: PlanRequest, *, source: SourcePost | None = None, settings: AgentSettings | None = None,
                   gateway: LLMGateway | None = None, now: datetime | None = None, content_history: Any = None) -> Plan:
-    from agents.ava.execution import blueprint
-    from agents.leo.repurpose import repurpose
 
     settings = settings or get_agent_settings()
     now = (now or datetime.now(UTC)).astimezone(UTC)

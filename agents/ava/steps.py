@@ -16,10 +16,23 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from agents.ava.allocation import allocate
+from agents.ava.models import PlanHistory
+from agents.leo.outputs import Output
+from agents.leo.repurpose import repurpose
+from agents.leo.store import save_outputs
 from agents.settings import AgentSettings
-from campaigns.core.enums import ContentStatus, QueueStatus
+from agents.source import parse_post
+from agents.usage import persist
+from campaigns.budget.apply import write_campaign_recommendation
+from campaigns.content.approvals import content_is_approved
 from campaigns.core.audit import record
+from campaigns.core.enums import CampaignType, ContentStatus, QueueStatus
 from campaigns.core.store.models import CampaignContent, CampaignMetric, CampaignWorkflow, SocialAccount, SocialQueueItem
+from campaigns.lifecycle.service import facts_of, get_campaign, transition
+from campaigns.lifecycle.states import explain_refusal
+from campaigns.social.accounts import QueueError
+from campaigns.social.scheduling import enqueue_content
 from campaigns.workflows.models import Handler, NeedsPerson, Outcome, StepContext
 
 SOCIAL = ("x", "linkedin", "facebook", "instagram")
@@ -44,8 +57,6 @@ def prepare_generate(step: CampaignWorkflow, settings: AgentSettings) -> Any:
     config = step.config or {}
     if config.get("content_from_plan") or not config.get("source_markdown"):
         return None
-    from agents.leo.repurpose import repurpose
-    from agents.source import parse_post
 
     source = parse_post(config["source_markdown"], filename=config.get("source_name"), max_bytes=settings.max_source_bytes,
                         max_chars=settings.max_source_chars)
@@ -54,9 +65,6 @@ def prepare_generate(step: CampaignWorkflow, settings: AgentSettings) -> Any:
 
 
 def run_generate(ctx: StepContext) -> Outcome:
-    from agents.leo.outputs import Output
-    from agents.leo.store import save_outputs
-    from agents.usage import persist
 
     config = ctx.step.config or {}
     if config.get("content_from_plan"):
@@ -83,7 +91,6 @@ def run_generate(ctx: StepContext) -> Outcome:
 
 
 def run_await_approval(ctx: StepContext) -> Outcome:
-    from campaigns.content.approvals import content_is_approved
 
     contents = [c for c in _contents(ctx) if c.status is not ContentStatus.PUBLISHED]
     if not contents:
@@ -120,11 +127,6 @@ def _next_good(at: datetime, now: datetime, end: datetime) -> datetime:
 
 def run_schedule(ctx: StepContext) -> Outcome:
     """Queue every approved post at its slot; what cannot be queued yet waits for a person (the step stays WAITING)."""
-    from campaigns.lifecycle.states import explain_refusal
-    from campaigns.content.approvals import content_is_approved
-    from campaigns.lifecycle.service import facts_of, get_campaign, transition
-    from campaigns.social.accounts import QueueError
-    from campaigns.social.scheduling import enqueue_content
 
     start, end = ctx.flight()
     slots = list((ctx.step.config or {}).get("slots") or [])
@@ -271,11 +273,7 @@ def run_monitor(ctx: StepContext) -> Outcome:
 
 
 def run_rebalance(ctx: StepContext) -> Outcome:
-    from agents.ava.allocation import allocate
-    from agents.ava.models import PlanHistory
-    from campaigns.budget.apply import write_campaign_recommendation
     from campaigns.budget.planning import split_by_return  # loads the optimizer (numpy, scipy): only when a rebalance runs
-    from campaigns.core.enums import CampaignType
 
     depends = (ctx.step.config or {}).get("depends_on") or []
     monitor = next((s for s in ctx.steps() if s.step_order in depends and s.step_type == "monitor"), None)

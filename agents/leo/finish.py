@@ -20,14 +20,14 @@ import unicodedata
 from dataclasses import dataclass
 
 from agents.leo.drafts import AdsDraft, Draft, EmailDraft, SocialDraft
+from agents.leo.offline import first_clause
 from agents.leo.outputs import Output, SourceRef
 from agents.leo.phrases import phrases
 from agents.limits import UTM_SOURCE_MEDIUM, rules_for
 from agents.source import SourcePost, split_sentences
 from agents.textfit import ad_width, fit_block, fit_sentences, measure_for, trim_to_word, truncate
-from publishers.text import plain_length
 from publishers.text import hashtags as find_hashtags
-from publishers.text import url_spans
+from publishers.text import plain_length, url_spans
 from publishers.utm import tag_url
 
 
@@ -207,7 +207,6 @@ def _finish_social(draft: SocialDraft, *, fmt: str, variant: int, engine: str, s
 
 def _fit_clause(text: str, limit: int, measure=None) -> str:
     """Whole sentences, else whole clauses, else a cut at a word; no ellipsis (ad copy)."""
-    from agents.leo.offline import first_clause
 
     measure = measure or plain_length
     text = clean_model_text(text).replace("\n", " ")

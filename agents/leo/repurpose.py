@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents.gateway import GatewayError, LLMGateway
-from agents.leo.checks import Check, check_distinct, check_output, source_vocabulary, words
+from agents.leo.checks import Check, check_distinct, check_output, source_vocabulary, visible_text, words
 from agents.leo.drafts import Draft
 from agents.leo.finish import LinkContext, campaign_slug, finish
 from agents.leo.live import LiveEngine, draft_words
@@ -187,7 +187,6 @@ def _offline_outputs(engine: OfflineEngine, source: SourcePost, fmt: str, plan: 
 
 
 def _claim_notes(live: LiveEngine, source: SourcePost, outputs: list[Output]) -> None:
-    from agents.leo.checks import visible_text
 
     try:
         findings = live.review_claims(source, {o.variant: visible_text(o) for o in outputs})

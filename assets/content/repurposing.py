@@ -12,7 +12,14 @@ from pathlib import Path
 import dagster as dg
 from sqlalchemy import select
 
+from agents.leo.repurpose import repurpose
+from agents.leo.store import save_result
+from agents.source import read_post
+from agents.usage import persist
 from assets.resources import CampaignsResource
+from campaigns.core.merchants import require_merchant
+from campaigns.core.store.db import session_scope
+from campaigns.core.store.models import RepurposedContent
 
 BLOG_PATTERNS = ("*.md", "*.markdown", "*.html", "*.htm", "*.txt")
 REPURPOSED_KEY = dg.AssetKey(["content", "repurposed_drafts"])
@@ -38,13 +45,6 @@ def blog_fingerprint(folder: Path) -> str:
     description="Leo: every new blog post repurposed into x, linkedin, facebook, instagram, email and ads drafts (3 variations each), waiting for approval.",
 )
 def repurposed_drafts(context: dg.AssetExecutionContext, campaigns: CampaignsResource) -> dg.MaterializeResult:
-    from agents.leo.repurpose import repurpose
-    from agents.leo.store import save_result
-    from agents.usage import persist
-    from agents.source import read_post
-    from campaigns.core.merchants import require_merchant
-    from campaigns.core.store.db import session_scope
-    from campaigns.core.store.models import RepurposedContent
 
     settings = campaigns.settings()
     campaigns.store_url()  # the schema, checked once per process

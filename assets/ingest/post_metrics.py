@@ -13,7 +13,15 @@ import polars as pl
 
 from assets.ingest.partitions import daily_partitions
 from assets.resources import CampaignsResource
+from campaigns.core.crypto import cipher_from_settings
+from campaigns.core.enums import QueueStatus
+from campaigns.core.store.db import session_scope
+from campaigns.core.store.models import SocialAccount, SocialQueueItem
+from campaigns.social.accounts import account_ref, credentials_for
 from campaigns.warehouse.schema import LOADED_AT, RAW_SCHEMA
+from publishers import build_publishers
+from publishers.base import Credentials
+from publishers.errors import PublishError
 
 TABLE = "post_metrics"
 # platform counter -> our column
@@ -57,14 +65,6 @@ def post_metrics_asset(start_date: date) -> dg.AssetsDefinition:
 def read_post_metrics(context: dg.AssetExecutionContext, campaigns: CampaignsResource) -> dg.MaterializeResult:
     from sqlalchemy import select
 
-    from campaigns.core.crypto import cipher_from_settings
-    from campaigns.core.enums import QueueStatus
-    from campaigns.social.accounts import account_ref, credentials_for
-    from campaigns.core.store.db import session_scope
-    from campaigns.core.store.models import SocialAccount, SocialQueueItem
-    from publishers import build_publishers
-    from publishers.base import Credentials
-    from publishers.errors import PublishError
 
     settings = campaigns.settings()
     live = settings.publish_mode == "live"

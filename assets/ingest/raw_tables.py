@@ -6,6 +6,7 @@ import time
 import dagster as dg
 
 from assets.resources import CampaignsResource
+from campaigns.email.delivery import send_stats_frame
 from campaigns.warehouse.ingest import load_campaigns_snapshot, load_landed_table
 from campaigns.warehouse.schema import AD_SPEND, CAMPAIGNS, LANDED_TABLES, RAW_SCHEMA, RawTable
 
@@ -69,7 +70,6 @@ def raw_email_send_stats(campaigns: CampaignsResource) -> dg.MaterializeResult:
 
     import polars as pl
 
-    from campaigns.email.delivery import send_stats_frame
 
     frame = send_stats_frame(campaigns.store_url()).with_columns(pl.lit(datetime.now(UTC)).cast(pl.Datetime("us", "UTC")).alias("_loaded_at"))
     rows = campaigns.open_warehouse().replace_table(RAW_SCHEMA, "email_send_stats", frame)

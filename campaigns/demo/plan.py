@@ -11,6 +11,10 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from agents.ava.execution import create_campaign_from_plan
+from agents.ava.models import Goal, PlanRequest
+from agents.ava.planner import plan_campaign
+from agents.settings import AgentSettings
 from campaigns.core.enums import CampaignType
 
 PLANNED_NAME = "Winter layering push (planned by Ava)"
@@ -18,10 +22,6 @@ PLANNED_NAME = "Winter layering push (planned by Ava)"
 
 def plan_demo_campaign(session: Session, merchant_id: str, as_of: date, timezone: str) -> str:
     """Plan a CONVERSION campaign starting a week after `as_of`; returns the new campaign's id."""
-    from agents.ava.models import Goal, PlanRequest
-    from agents.ava.planner import plan_campaign
-    from agents.ava.execution import create_campaign_from_plan
-    from agents.settings import AgentSettings
 
     now = datetime.combine(as_of, time(9), UTC)
     request = PlanRequest(goal=Goal(type=CampaignType.CONVERSION, target=400), budget=Decimal("12000.00"), currency="USD",
