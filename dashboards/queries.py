@@ -9,7 +9,7 @@ writes from the app call `clear_store_caches()`.
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from campaigns.core.enums import ContentStatus, QueueStatus
 from campaigns.core.settings import Settings
-from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import (
     BudgetAllocation,
     Campaign,
@@ -55,9 +55,7 @@ def source() -> str:
 def merchants(source_key: str) -> list[tuple[str, str]]:
     from campaigns.core.merchants import list_merchants
 
-    s = settings()
-    migrate(s.store_url)
-    with session_scope(s.store_url) as session:
+    with session_scope(settings().store_url) as session:
         return [(m.id, m.name) for m in list_merchants(session)]
 
 
@@ -247,16 +245,6 @@ def store_campaign_totals(source_key: str, merchant_id: str) -> pl.DataFrame:
     )
 
 
-STORE_READS = (merchants, merchant_profile, campaigns, campaign_detail, social_accounts, saved_segments, segment_size, contact_count,
-               problem_posts, awaiting_approval, awaiting_approval_count, store_campaign_totals)
-
-
-def clear_store_caches() -> None:
-    """After the app writes to the store, so the next read shows the change."""
-    for fn in STORE_READS:
-        fn.clear()
-
-
 # --- the marts ---------------------------------------------------------------------------------
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def marts(source_key: str) -> list[str]:
@@ -292,29 +280,12 @@ def overview_daily(source_key: str, merchant_id: str) -> pl.DataFrame:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def mart_columns(source_key: str, mart: str) -> list[str]:
-    if mart not in marts(source_key):
-        return []
-    return _marts(f'select * from marts."{mart}" where 1 = 0', []).columns
-
-
-def performance_date_column(source_key: str) -> str:
-    """The mart's day column (activity_date, or spend_date in older builds)."""
-    columns = mart_columns(source_key, PERFORMANCE)
-    for name in ("activity_date", "spend_date", "date"):
-        if name in columns:
-            return name
-    raise LookupError(f"marts.{PERFORMANCE} has no day column (found {', '.join(columns) or 'no columns'})")
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def campaign_daily(source_key: str, merchant_id: str, campaign_id: str) -> pl.DataFrame:
     """One row per day for one campaign, summed over channels in the warehouse."""
-    day = performance_date_column(source_key)
     return _marts(
-        f"select {day} as activity_date, sum(spend) as spend, sum(revenue) as revenue, sum(impressions) as impressions, "
+        "select activity_date, sum(spend) as spend, sum(revenue) as revenue, sum(impressions) as impressions, "
         f"sum(clicks) as clicks, sum(conversions) as conversions from marts.{PERFORMANCE} "
-        f"where merchant_id = ? and campaign_id = ? group by {day} order by {day}",
+        "where merchant_id = ? and campaign_id = ? group by activity_date order by activity_date",
         [merchant_id, campaign_id],
     )
 
@@ -355,18 +326,16 @@ def campaign_roi_by_model(source_key: str, merchant_id: str, campaign_id: str) -
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def spend_through(source_key: str, merchant_id: str) -> date | None:
     """The last day with spend in the performance mart (revenue can land later, as conversions lag)."""
-    day = performance_date_column(source_key)
-    frame = _marts(f"select max({day}) as last_day from marts.{PERFORMANCE} where merchant_id = ? and spend > 0", [merchant_id])
+    frame = _marts(f"select max(activity_date) as last_day from marts.{PERFORMANCE} where merchant_id = ? and spend > 0", [merchant_id])
     return frame["last_day"][0] if frame.height and frame["last_day"][0] is not None else None
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def campaign_totals(source_key: str, merchant_id: str, first_day: date | None, last_day: date) -> pl.DataFrame:
     """Per campaign: spend, revenue, conversions and ROAS between first_day and last_day (inclusive; no first_day: all history)."""
-    day = performance_date_column(source_key)
-    where, params = f"merchant_id = ? and campaign_id is not null and {day} <= ?", [merchant_id, last_day]
+    where, params = "merchant_id = ? and campaign_id is not null and activity_date <= ?", [merchant_id, last_day]
     if first_day is not None:
-        where += f" and {day} >= ?"
+        where += " and activity_date >= ?"
         params.append(first_day)
     return _marts(
         f"select campaign_id, sum(spend) as spend, sum(revenue) as revenue, sum(conversions) as conversions, "
@@ -379,15 +348,14 @@ def campaign_totals(source_key: str, merchant_id: str, first_day: date | None, l
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def campaign_week_over_week(source_key: str, merchant_id: str, last_day: date) -> pl.DataFrame:
     """Per campaign: spend and revenue in the 7 days ending last_day and in the 7 days before."""
-    day = performance_date_column(source_key)
     week_start, previous_start = last_day - timedelta(days=6), last_day - timedelta(days=13)
     return _marts(
         f"select campaign_id, "
-        f"sum(case when {day} >= ? then spend else 0 end) as spend_now, "
-        f"sum(case when {day} >= ? then revenue else 0 end) as revenue_now, "
-        f"sum(case when {day} < ? then spend else 0 end) as spend_before, "
-        f"sum(case when {day} < ? then revenue else 0 end) as revenue_before "
-        f"from marts.{PERFORMANCE} where merchant_id = ? and campaign_id is not null and {day} >= ? and {day} <= ? group by campaign_id",
+        "sum(case when activity_date >= ? then spend else 0 end) as spend_now, "
+        "sum(case when activity_date >= ? then revenue else 0 end) as revenue_now, "
+        "sum(case when activity_date < ? then spend else 0 end) as spend_before, "
+        "sum(case when activity_date < ? then revenue else 0 end) as revenue_before "
+        f"from marts.{PERFORMANCE} where merchant_id = ? and campaign_id is not null and activity_date >= ? and activity_date <= ? group by campaign_id",
         [week_start, week_start, week_start, week_start, merchant_id, previous_start, last_day],
     )
 
@@ -470,13 +438,6 @@ def repurposed(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
         return out
 
 
-def clear_social_caches() -> None:
-    """After a write from the scheduler or the studio: the shared store reads and this section's."""
-    clear_store_caches()
-    for fn in (social_queue, account_heatmap, repurposed):
-        fn.clear()
-
-
 # --- analytics and budget (the Analytics and Budget pages) -------------------------------------
 ATTRIBUTION_FACTS = ("fct_attribution", "fct_attribution_data_driven")
 ATTRIBUTION_MARTS = (ATTRIBUTION_BY_CHANNEL, "attribution_by_channel_data_driven")
@@ -498,8 +459,7 @@ def analytics_date_bounds(source_key: str, merchant_id: str) -> tuple[date, date
     available = marts(source_key)
     parts, params = [], []
     if PERFORMANCE in available:
-        day = performance_date_column(source_key)
-        parts.append(f"select min({day}) as first_day, max({day}) as last_day from marts.{PERFORMANCE} where merchant_id = ?")
+        parts.append(f"select min(activity_date) as first_day, max(activity_date) as last_day from marts.{PERFORMANCE} where merchant_id = ?")
         params.append(merchant_id)
     for fact in ATTRIBUTION_FACTS:
         if fact in available:
@@ -568,19 +528,18 @@ def roi_table(source_key: str, merchant_id: str, campaign_ids: tuple[str, ...]) 
 def performance_trend(source_key: str, merchant_id: str, first_day: date | None, last_day: date | None,
                       campaign_ids: tuple[str, ...]) -> pl.DataFrame:
     """One row per day: spend, revenue, conversions, summed over campaigns and channels in the warehouse."""
-    day = performance_date_column(source_key)
     where, params = "merchant_id = ?", [merchant_id]
     if first_day is not None:
-        where += f" and {day} >= ?"
+        where += " and activity_date >= ?"
         params.append(first_day)
     if last_day is not None:
-        where += f" and {day} <= ?"
+        where += " and activity_date <= ?"
         params.append(last_day)
     if campaign_ids:
         where += _in_list("campaign_id", campaign_ids, params)
     return _marts(
-        f"select {day} as activity_date, sum(spend) as spend, sum(revenue) as revenue, sum(conversions) as conversions "
-        f"from marts.{PERFORMANCE} where {where} group by {day} order by {day}",
+        "select activity_date, sum(spend) as spend, sum(revenue) as revenue, sum(conversions) as conversions "
+        f"from marts.{PERFORMANCE} where {where} group by activity_date order by activity_date",
         params,
     )
 
@@ -687,3 +646,154 @@ def workflow_campaigns(source_key: str, merchant_id: str) -> list[tuple[str, str
             .order_by(Campaign.name)
         ).all()
     return [(r.id, r.name) for r in rows]
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def workflow_view(source_key: str, merchant_id: str, campaign_id: str) -> dict[str, Any]:
+    """Ava's workflow of one campaign: its status (steps, escalations, usage), its plan, each step's config, and the
+    campaign's contents still in DRAFT (what the page offers to approve or reject)."""
+    from agents.ava import workflow  # the planner's stack; only the Orchestration page pays for it
+
+    with session_scope(settings().store_url) as session:
+        status = workflow.status(session, merchant_id, campaign_id)
+        plan = workflow.workflow_plan(session, merchant_id, campaign_id)
+        configs = {r.step_order: dict(r.config or {}) for r in session.scalars(select(CampaignWorkflow).where(
+            CampaignWorkflow.merchant_id == merchant_id, CampaignWorkflow.campaign_id == campaign_id))}
+        drafts = session.scalars(select(CampaignContent).where(
+            CampaignContent.merchant_id == merchant_id, CampaignContent.campaign_id == campaign_id,
+            CampaignContent.status == ContentStatus.DRAFT).order_by(CampaignContent.id))
+        contents = [{"id": c.id, "channel": c.channel, "text": (c.title or c.body or "")[:100]} for c in drafts]
+    return {"status": status, "plan": plan, "configs": configs, "drafts": contents}
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def llm_usage(source_key: str, merchant_id: str) -> pl.DataFrame:
+    """LLM calls, tokens and cost per campaign, costliest first."""
+    from agents.usage import usage_by_campaign
+
+    with session_scope(settings().store_url) as session:
+        rows = usage_by_campaign(session, merchant_id)
+        names = dict(session.execute(select(Campaign.id, Campaign.name).where(Campaign.merchant_id == merchant_id)).all())
+    return pl.DataFrame([{"campaign": names.get(r["campaign_id"], "(no campaign)") if r["campaign_id"] else "(no campaign)",
+                          "id": r["campaign_id"] or "", "calls": r["calls"], "runs": r["runs"], "cost_usd": r["cost_usd"],
+                          "input_tokens": r["input_tokens"], "output_tokens": r["output_tokens"],
+                          "cache_read_tokens": r["cache_read_input_tokens"]} for r in rows],
+                        schema={"campaign": pl.String, "id": pl.String, "calls": pl.Int64, "runs": pl.Int64, "cost_usd": pl.Float64,
+                                "input_tokens": pl.Int64, "output_tokens": pl.Int64, "cache_read_tokens": pl.Int64})
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def channel_audiences(source_key: str, merchant_id: str, channels: tuple[str, ...], rules_json: str) -> list[Any]:
+    """Who each channel reaches with the rules (canonical JSON): email segment size, social handles, an ads note."""
+    from campaigns.audiences.segments import channel_audiences as audiences_for
+
+    with session_scope(settings().store_url) as session:
+        return audiences_for(session, merchant_id, list(channels), json.loads(rules_json))
+
+
+def next_best_slot(source_key: str, merchant_id: str, account_id: int) -> datetime:
+    """The account's next best free slot from now (not cached: it moves with the clock and the queue). Raises ValueError
+    when the next 7 days have none."""
+    from campaigns.social.posting_slots import best_slot
+    from campaigns.social.queue import get_account
+
+    s = settings()
+    with session_scope(s.store_url) as session:
+        return best_slot(s, session, merchant_id, get_account(session, merchant_id, account_id), datetime.now(UTC))[0].at
+
+
+# --- email (the Email Designer's tabs) ---------------------------------------------------------
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def email_templates(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
+    from campaigns.email.templates import list_templates
+
+    with session_scope(settings().store_url) as session:
+        return [{"name": t.name, "html": t.html, "subject": t.subject, "category": t.category, "layout": t.layout}
+                for t in list_templates(session, merchant_id)]
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def preview_contacts(source_key: str, merchant_id: str, limit: int = 200) -> list[tuple[int, str]]:
+    """(id, "First Last <email>") of the merchant's first contacts, to preview a template for."""
+    from campaigns.core.store.models import Contact
+
+    with session_scope(settings().store_url) as session:
+        rows = session.execute(select(Contact.id, Contact.first_name, Contact.last_name, Contact.email)
+                               .where(Contact.merchant_id == merchant_id).order_by(Contact.id).limit(limit)).all()
+    return [(r.id, f"{r.first_name} {r.last_name} <{r.email}>".strip()) for r in rows]
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def merge_contact(source_key: str, merchant_id: str, contact_id: int) -> dict[str, Any] | None:
+    """One contact's merge fields (first and last name, email, attributes)."""
+    from campaigns.core.store.models import Contact
+
+    with session_scope(settings().store_url) as session:
+        c = session.scalar(select(Contact).where(Contact.merchant_id == merchant_id, Contact.id == contact_id))
+        if c is None:
+            return None
+        return {"first_name": c.first_name, "last_name": c.last_name, "email": c.email, "attributes": dict(c.attributes or {})}
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def email_results(source_key: str, merchant_id: str) -> pl.DataFrame:
+    """Each email campaign's delivery and engagement counts and rates, newest first."""
+    from campaigns.email.results import email_results as results_of
+
+    with session_scope(settings().store_url) as session:
+        rows = [r.to_dict() for r in results_of(session, merchant_id)]
+    if not rows:
+        return pl.DataFrame()
+    return pl.DataFrame(rows).with_columns(pl.col("revenue").cast(pl.Float64))
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def ab_tests(source_key: str, merchant_id: str) -> dict[int, str]:
+    """{test id: "id: name (status)"}, newest first."""
+    from campaigns.email.ab_tests import list_tests  # the A/B statistics (scipy): only the Email Designer pays for them
+
+    with session_scope(settings().store_url) as session:
+        return {t.id: f"{t.id}: {t.name} ({t.status})" for t in list_tests(session, merchant_id)}
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def ab_test_report(source_key: str, merchant_id: str, test_id: int) -> Any:
+    """The test's report (`campaigns.email.ab_tests.AbReport`): each variant's interval and the decision."""
+    from campaigns.email.ab_tests import report  # see ab_tests()
+
+    with session_scope(settings().store_url) as session:
+        return report(session, merchant_id, test_id)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def automations(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
+    """Each automation with its flow laid out for drawing and its per-step and enrollment counts; `problem` names an
+    invalid definition (its flow is then empty)."""
+    from campaigns.email import automations as auto
+    from campaigns.email.flows import FlowError, layout
+
+    out = []
+    with session_scope(settings().store_url) as session:
+        for a in auto.list_automations(session, merchant_id):
+            problem = ""
+            try:
+                nodes, edges = layout(auto.flow_of(a))
+            except FlowError as exc:
+                nodes, edges, problem = [], [], str(exc)
+            out.append({"id": a.id, "name": a.name, "status": a.status, "trigger": a.trigger.get("type", ""),
+                        "counts": auto.step_counts(session, merchant_id, a.id), "totals": auto.enrollment_counts(session, merchant_id, a.id),
+                        "nodes": nodes, "edges": edges, "problem": problem})
+    return out
+
+
+# --- the caches of the store's reads -----------------------------------------------------------
+STORE_READS = (merchants, merchant_profile, campaigns, campaign_detail, social_accounts, saved_segments, segment_size, contact_count,
+               problem_posts, awaiting_approval, awaiting_approval_count, store_campaign_totals, social_queue, account_heatmap, repurposed,
+               latest_budget_allocations, workflow_campaigns, workflow_view, llm_usage, channel_audiences, email_templates, preview_contacts,
+               merge_contact, email_results, ab_tests, ab_test_report, automations)
+
+
+def clear_store_caches() -> None:
+    """After the app writes to the store, so the next read shows the change."""
+    for fn in STORE_READS:
+        fn.clear()

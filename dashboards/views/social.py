@@ -10,7 +10,6 @@ import polars as pl
 import streamlit as st
 
 from campaigns.social import queue as sq
-from campaigns.core.store.db import session_scope
 from dashboards import queries, ui
 from dashboards import formatting as fmt
 from dashboards.charts import posting_heatmap, week_calendar
@@ -89,27 +88,14 @@ def queue_section(queue: pl.DataFrame, merchant_id: str, tz_of: dict[int, str]) 
     pick_col, cancel_col, review_col = st.columns([4, 1, 2], vertical_alignment="bottom")
     item_id = pick_col.selectbox("Post", list(labels), key="social_queue_pick", format_func=labels.__getitem__)
     if cancel_col.button("Cancel", key="social_cancel", icon=":material/cancel:", help="Stops a QUEUED or NEEDS_REVIEW post; it becomes FAILED."):
-        write(lambda s: sq.cancel(s, merchant_id, item_id, ui.ACTOR, "cancelled in the app"), f"Cancelled post #{item_id}.")
+        ui.change(sq.cancel, merchant_id, item_id, ui.ACTOR, "cancelled in the app", done=f"Cancelled post #{item_id}.")
     if status_of.get(item_id) == "NEEDS_REVIEW":
         outcome = review_col.selectbox("Review outcome", ["requeue", "failed"], key="social_review_outcome",
                                        format_func={"requeue": "Not published: send again", "failed": "Drop it"}.__getitem__)
         if review_col.button("Mark reviewed", key="social_review", icon=":material/fact_check:",
                              help="After checking the account: send it again, or drop it."):
-            write(lambda s: sq.resolve_review(s, merchant_id, item_id, actor=ui.ACTOR, outcome=outcome, note="reviewed in the app"),
-                  f"Post #{item_id} reviewed: {outcome}.")
-
-
-def write(work: Any, message: str) -> None:
-    try:
-        with session_scope(queries.settings().store_url) as session:
-            work(session)
-    except (sq.QueueError, LookupError, ValueError) as exc:
-        ui.flash(f"That did not happen: {exc}", "warning")
-    else:
-        ui.flash(message)
-    finally:
-        queries.clear_social_caches()
-    st.rerun()
+            ui.change(sq.resolve_review, merchant_id, item_id, actor=ui.ACTOR, outcome=outcome, note="reviewed in the app",
+                      done=f"Post #{item_id} reviewed: {outcome}.")
 
 
 def publish_due() -> None:
@@ -120,7 +106,7 @@ def publish_due() -> None:
         try:
             report = sq.run_worker(queries.settings(), worker_id=WORKER_ID, live=False)
         finally:
-            queries.clear_social_caches()
+            queries.clear_store_caches()
         outcomes = report.outcomes
         if not outcomes:
             ui.flash("Nothing was due.", "info")
@@ -157,25 +143,17 @@ def compose(merchant_id: str, accounts: list[dict[str, Any]], account: dict[str,
             ui.field_error(f"This account needs re-authentication; {sq.REAUTH_HINT}.")
         ready = bool(text.strip()) and not issues and target["status"] == sq.ACTIVE
         if st.button("Schedule", key="compose_schedule", type="primary", icon=":material/schedule_send:", disabled=not ready):
-            settings = queries.settings()
             try:
-                with session_scope(settings.store_url) as session:
-                    if when_kind == BEST_SLOT:
-                        from campaigns.social.posting_slots import best_slot
-
-                        row = sq.get_account(session, merchant_id, account_id)
-                        scheduled_at = best_slot(settings, session, merchant_id, row, datetime.now(UTC))[0].at
-                    else:
-                        scheduled_at = sq.schedule_time(datetime.combine(on_day, at_time), target["timezone"])
-                    item = sq.schedule_text(session, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at, author=ui.ACTOR)
-                    item_id, when = item.id, item.scheduled_at
+                if when_kind == BEST_SLOT:
+                    scheduled_at = queries.next_best_slot(queries.source(), merchant_id, account_id)
+                else:
+                    scheduled_at = sq.schedule_time(datetime.combine(on_day, at_time), target["timezone"])
+                item = ui.write(sq.schedule_text, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at, author=ui.ACTOR)
             except (sq.QueueError, LookupError, ValueError) as exc:
                 ui.flash(f"Not scheduled: {exc}", "warning")
             else:
-                ui.flash(f"Scheduled post #{item_id} for {fmt.moment(when, target['timezone'])}.")
+                ui.flash(f"Scheduled post #{item.id} for {fmt.moment(item.scheduled_at, target['timezone'])}.")
                 st.session_state.pop("compose_text", None)
-            finally:
-                queries.clear_social_caches()
             st.rerun()
         if not text.strip():
             st.caption("Write the text to see the preview and enable **Schedule**.")
