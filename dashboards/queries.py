@@ -16,21 +16,30 @@ import polars as pl
 import streamlit as st
 from sqlalchemy import func, select
 
+from agents.usage import usage_by_campaign
+from campaigns.audiences.segments import channel_audiences as audiences_for
+from campaigns.audiences.segments import count_contacts
 from campaigns.core.enums import ContentStatus, QueueStatus
-from campaigns.core.settings import Settings
+from campaigns.core.merchants import list_merchants
+from campaigns.core.settings import Settings, get_settings
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import (
+    AbTest,
     BudgetAllocation,
     Campaign,
     CampaignContent,
     CampaignMetric,
     CampaignWorkflow,
+    Contact,
     Merchant,
     RepurposedContent,
     Segment,
     SocialAccount,
     SocialQueueItem,
 )
+from campaigns.email.flows import FlowError, layout
+from campaigns.email.results import email_results as results_of
+from campaigns.social.posting_slots import best_slot
 from dashboards.data import MartsUnavailable, available_marts, query_marts
 
 TTL_SECONDS = 60
@@ -41,7 +50,8 @@ OVERVIEW = "overview_daily"
 
 
 def settings() -> Settings:
-    return Settings()
+    """The process's settings, read once (building them parses the environment and .env: tens of milliseconds)."""
+    return get_settings()
 
 
 def source() -> str:
@@ -53,8 +63,6 @@ def source() -> str:
 # --- the operational store ---------------------------------------------------------------------
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def merchants(source_key: str) -> list[tuple[str, str]]:
-    from campaigns.core.merchants import list_merchants
-
     with session_scope(settings().store_url) as session:
         return [(m.id, m.name) for m in list_merchants(session)]
 
@@ -157,16 +165,12 @@ def saved_segments(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def segment_size(source_key: str, merchant_id: str, rules_json: str, subscribed_only: bool = False) -> int:
     """Live size estimate; `rules_json` is the rules as canonical JSON (hashable). Raises RuleError."""
-    from campaigns.audiences.segments import count_contacts
-
     with session_scope(settings().store_url) as session:
         return count_contacts(session, merchant_id, json.loads(rules_json), subscribed_only=subscribed_only)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def contact_count(source_key: str, merchant_id: str) -> int:
-    from campaigns.core.store.models import Contact
-
     with session_scope(settings().store_url) as session:
         return int(session.scalar(select(func.count()).select_from(Contact).where(Contact.merchant_id == merchant_id)) or 0)
 
@@ -252,10 +256,6 @@ def marts(source_key: str) -> list[str]:
         return available_marts(settings())
     except Exception:  # an unreachable warehouse reads as "no marts yet"; pages say what to do
         return []
-
-
-def has_mart(name: str) -> bool:
-    return name in marts(source())
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -420,7 +420,7 @@ def account_heatmap(source_key: str, merchant_id: str, account_id: int) -> tuple
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def repurposed(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
     """Leo's repurposed outputs with the exact text a person approves, grouped later by source post."""
-    from agents.leo.outputs import Output
+    from agents.leo.outputs import Output  # Leo's output models (about a second to import): only the Content Studio needs them
 
     with session_scope(settings().store_url) as session:
         rows = session.scalars(select(RepurposedContent).where(RepurposedContent.merchant_id == merchant_id)
@@ -669,8 +669,6 @@ def workflow_view(source_key: str, merchant_id: str, campaign_id: str) -> dict[s
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def llm_usage(source_key: str, merchant_id: str) -> pl.DataFrame:
     """LLM calls, tokens and cost per campaign, costliest first."""
-    from agents.usage import usage_by_campaign
-
     with session_scope(settings().store_url) as session:
         rows = usage_by_campaign(session, merchant_id)
         names = dict(session.execute(select(Campaign.id, Campaign.name).where(Campaign.merchant_id == merchant_id)).all())
@@ -685,8 +683,6 @@ def llm_usage(source_key: str, merchant_id: str) -> pl.DataFrame:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def channel_audiences(source_key: str, merchant_id: str, channels: tuple[str, ...], rules_json: str) -> list[Any]:
     """Who each channel reaches with the rules (canonical JSON): email segment size, social handles, an ads note."""
-    from campaigns.audiences.segments import channel_audiences as audiences_for
-
     with session_scope(settings().store_url) as session:
         return audiences_for(session, merchant_id, list(channels), json.loads(rules_json))
 
@@ -694,8 +690,7 @@ def channel_audiences(source_key: str, merchant_id: str, channels: tuple[str, ..
 def next_best_slot(source_key: str, merchant_id: str, account_id: int) -> datetime:
     """The account's next best free slot from now (not cached: it moves with the clock and the queue). Raises ValueError
     when the next 7 days have none."""
-    from campaigns.social.posting_slots import best_slot
-    from campaigns.social.queue import get_account
+    from campaigns.social.queue import get_account  # the social queue and its publishers: only the Social page loads them
 
     s = settings()
     with session_scope(s.store_url) as session:
@@ -705,7 +700,7 @@ def next_best_slot(source_key: str, merchant_id: str, account_id: int) -> dateti
 # --- email (the Email Designer's tabs) ---------------------------------------------------------
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def email_templates(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
-    from campaigns.email.templates import list_templates
+    from campaigns.email.templates import list_templates  # the template engine and the email senders: only the Email Designer
 
     with session_scope(settings().store_url) as session:
         return [{"name": t.name, "html": t.html, "subject": t.subject, "category": t.category, "layout": t.layout}
@@ -715,8 +710,6 @@ def email_templates(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def preview_contacts(source_key: str, merchant_id: str, limit: int = 200) -> list[tuple[int, str]]:
     """(id, "First Last <email>") of the merchant's first contacts, to preview a template for."""
-    from campaigns.core.store.models import Contact
-
     with session_scope(settings().store_url) as session:
         rows = session.execute(select(Contact.id, Contact.first_name, Contact.last_name, Contact.email)
                                .where(Contact.merchant_id == merchant_id).order_by(Contact.id).limit(limit)).all()
@@ -726,8 +719,6 @@ def preview_contacts(source_key: str, merchant_id: str, limit: int = 200) -> lis
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def merge_contact(source_key: str, merchant_id: str, contact_id: int) -> dict[str, Any] | None:
     """One contact's merge fields (first and last name, email, attributes)."""
-    from campaigns.core.store.models import Contact
-
     with session_scope(settings().store_url) as session:
         c = session.scalar(select(Contact).where(Contact.merchant_id == merchant_id, Contact.id == contact_id))
         if c is None:
@@ -738,8 +729,6 @@ def merge_contact(source_key: str, merchant_id: str, contact_id: int) -> dict[st
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def email_results(source_key: str, merchant_id: str) -> pl.DataFrame:
     """Each email campaign's delivery and engagement counts and rates, newest first."""
-    from campaigns.email.results import email_results as results_of
-
     with session_scope(settings().store_url) as session:
         rows = [r.to_dict() for r in results_of(session, merchant_id)]
     if not rows:
@@ -750,16 +739,15 @@ def email_results(source_key: str, merchant_id: str) -> pl.DataFrame:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def ab_tests(source_key: str, merchant_id: str) -> dict[int, str]:
     """{test id: "id: name (status)"}, newest first."""
-    from campaigns.email.ab_tests import list_tests  # the A/B statistics (scipy): only the Email Designer pays for them
-
     with session_scope(settings().store_url) as session:
-        return {t.id: f"{t.id}: {t.name} ({t.status})" for t in list_tests(session, merchant_id)}
+        rows = session.execute(select(AbTest.id, AbTest.name, AbTest.status).where(AbTest.merchant_id == merchant_id).order_by(AbTest.id.desc()))
+        return {r.id: f"{r.id}: {r.name} ({r.status})" for r in rows}
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def ab_test_report(source_key: str, merchant_id: str, test_id: int) -> Any:
     """The test's report (`campaigns.email.ab_tests.AbReport`): each variant's interval and the decision."""
-    from campaigns.email.ab_tests import report  # see ab_tests()
+    from campaigns.email.ab_tests import report  # the A/B statistics load scipy (seconds): only a page showing a test pays for it
 
     with session_scope(settings().store_url) as session:
         return report(session, merchant_id, test_id)
@@ -769,8 +757,7 @@ def ab_test_report(source_key: str, merchant_id: str, test_id: int) -> Any:
 def automations(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
     """Each automation with its flow laid out for drawing and its per-step and enrollment counts; `problem` names an
     invalid definition (its flow is then empty)."""
-    from campaigns.email import automations as auto
-    from campaigns.email.flows import FlowError, layout
+    from campaigns.email import automations as auto  # with the email delivery stack: only the Email Designer loads it
 
     out = []
     with session_scope(settings().store_url) as session:

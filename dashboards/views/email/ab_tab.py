@@ -6,7 +6,6 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from campaigns.email import ab_tests
 from dashboards import queries, ui
 
 VARIABLE_HELP = {"subject": "one subject line per line", "content": "one email template name per line", "send_time": "one local hour (0-23) per line"}
@@ -74,8 +73,11 @@ def setup_form(merchant_id: str) -> None:
             "variants": [{key: int(line) if variable == "send_time" else line} for line in lines], "cell_size": int(cell_size), "metric": metric,
             "rule": rule, "threshold": float(threshold), "alpha": float(alpha), "min_hours": int(min_hours), "max_hours": int(max_hours),
             "fallback": fallback, "subject": subject, "template": template}
+    # Here, not at the top: the A/B statistics load scipy (seconds), which the Email Designer needs only to start or read a test.
+    from campaigns.email.ab_tests import launch_ab_test
+
     try:
-        test_id = ui.write(ab_tests.launch_ab_test, merchant_id, spec, ui.ACTOR, provider=queries.settings().email_provider).id
+        test_id = ui.write(launch_ab_test, merchant_id, spec, ui.ACTOR, provider=queries.settings().email_provider).id
     except (ValueError, LookupError) as exc:
         ui.field_error(str(exc))
         return
