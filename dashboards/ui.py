@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from campaigns.core.store.db import migrate, session_scope
 from dashboards import queries
+from publishers import build_publishers
+from publishers.base import Publisher, SocialPost
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -78,6 +80,16 @@ def field_error(message: str) -> None:
 def _migrated(store_url: str) -> str:
     migrate(store_url)
     return store_url
+
+
+@st.cache_resource(show_spinner=False)
+def _publishers(source_key: str) -> dict[str, Publisher[SocialPost]]:
+    return build_publishers(queries.settings())
+
+
+def publishers() -> dict[str, Publisher[SocialPost]]:
+    """The configured publishers by platform, built once per configuration (previews on every card would rebuild them)."""
+    return _publishers(queries.source())
 
 
 def ensure_store() -> None:

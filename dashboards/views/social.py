@@ -13,7 +13,6 @@ from campaigns.social import queue as sq
 from dashboards import queries, ui
 from dashboards import formatting as fmt
 from dashboards.charts import posting_heatmap, week_calendar
-from publishers import build_publishers
 from publishers.base import SocialPost
 from publishers.limits import check
 
@@ -169,7 +168,7 @@ def compose(merchant_id: str, accounts: list[dict[str, Any]], account: dict[str,
 
 
 def preview_html(platform: str, text: str) -> str:
-    publishers = build_publishers(queries.settings())
+    publishers = ui.publishers()
     return publishers[platform].preview(SocialPost(text=text))
 
 

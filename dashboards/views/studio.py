@@ -12,7 +12,6 @@ import streamlit as st
 from agents.leo.store import approve_campaign_content, approve_repurposed, edit_repurposed, reject_campaign_content, reject_repurposed
 from dashboards import queries, ui
 from dashboards import formatting as fmt
-from publishers import build_publishers
 from publishers.base import SOCIAL_PLATFORMS, SocialPost
 
 # the field a person edits for each format (the rest stays as Leo wrote it)
@@ -35,7 +34,7 @@ def variant_card(row: dict[str, Any], merchant_id: str) -> None:
             st.caption(f"Angle: {row['angle']} · rc-{row['id']}")
         if row["format"] in SOCIAL_PLATFORMS:
             try:
-                st.html(build_publishers(queries.settings())[row["format"]].preview(SocialPost(text=row["text"])))
+                st.html(ui.publishers()[row["format"]].preview(SocialPost(text=row["text"])))
             except Exception as exc:  # a preview is a help, never a blocker
                 st.caption(f"No preview: {exc}")
         else:
