@@ -2,7 +2,7 @@
 
 Builds a bench-scale home (about 5M touchpoints) unless --home points at a built one, serves
 the app, and for each page of the navigation opens it in a fresh browser tab and times from
-navigation to the script settling (Streamlit idle, no spinner). Target: under 2 s per page.
+navigation to the script settling (Streamlit idle, no spinner). Target: under 1 s per page.
 Uses Debian's /usr/bin/chromium through Playwright; never downloads a browser.
 Run: `make bench-app` or `python bench/bench_app.py [--home DIR] [--scale bench|demo]`.
 """
@@ -104,7 +104,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     slowest = max(r["first_render_s"] for r in results)
-    print(f"slowest page {slowest:.2f} s (target under 2 s); results in {out}")
+    print(f"slowest page {slowest:.2f} s (target under 1 s); results in {out}")
 
 
 if __name__ == "__main__":

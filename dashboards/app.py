@@ -38,6 +38,7 @@ PAGES = {
 with st.sidebar:
     st.markdown("### Campaign Orchestrator")
     try:
+        ui.ensure_store()
         merchants = queries.merchants(queries.source())
     except Exception as exc:  # the store may be unreachable; say so instead of a traceback
         merchants = []

@@ -44,10 +44,6 @@ def spend_revenue_trend(daily: pl.DataFrame) -> alt.Chart:
     )
 
 
-def status_scale() -> alt.Scale:
-    return alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values()))
-
-
 def channel_bars(frame: pl.DataFrame, measure: str, title: str, number_format: str = "~s") -> alt.Chart:
     """One horizontal bar per channel (a handful of rows, already summed in the warehouse)."""
     return (

@@ -7,6 +7,7 @@ SQL runs here and on PostgreSQL, where the app reads the marts directly.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +40,27 @@ def query_marts(settings: Settings, sql: str, params: list[Any] | None = None) -
     """Run `sql` (portable; tables as marts.<name>) against the marts."""
     if settings.warehouse == "postgres":
         return PostgresWarehouse(settings.postgres_warehouse_url).query(sql.replace("?", "%s"), params)
-    files = {p.stem: p for p in serving_dir(settings).glob("*.parquet")} if serving_dir(settings).exists() else {}
+    folder = serving_dir(settings)
+    files = tuple(sorted(p.name for p in folder.glob("*.parquet"))) if folder.exists() else ()
     if not files:
         raise MartsUnavailable("no marts yet")
-    con = duckdb.connect()
+    cursor = _snapshot_views(str(folder), files).cursor()  # a cursor per query: DuckDB connections are not shared across threads
     try:
-        con.execute("create schema marts")
-        for name, path in files.items():
-            con.execute(f"create view marts.\"{name}\" as select * from read_parquet('{path}')")
-        return pl.from_arrow(con.sql(sql, params=params).to_arrow_table())  # type: ignore[return-value]
+        return pl.from_arrow(cursor.sql(sql, params=params).to_arrow_table())  # type: ignore[return-value]
     finally:
-        con.close()
+        cursor.close()
+
+
+@lru_cache(maxsize=4)
+def _snapshot_views(folder: str, files: tuple[str, ...]) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with one view per snapshot, built once per set of snapshot files.
+
+    The views read their Parquet file at query time, so a snapshot the pipeline replaces is seen at once; a snapshot
+    added or removed changes `files` and so builds a new connection.
+    """
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    for name in files:
+        path = str(Path(folder) / name).replace("'", "''")
+        con.execute(f"create view marts.\"{Path(name).stem}\" as select * from read_parquet('{path}')")
+    return con

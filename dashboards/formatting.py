@@ -22,17 +22,6 @@ def number(value: Number, decimals: int = 0) -> str:
     return MISSING if _missing(value) else f"{float(value):,.{decimals}f}"
 
 
-def compact(value: Number) -> str:
-    """12,345 -> 12.3k; for axis-like labels and tight cards."""
-    if _missing(value):
-        return MISSING
-    v = float(value)
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= limit:
-            return f"{v / limit:.1f}{suffix}"
-    return f"{v:,.0f}"
-
-
 def money(value: Number, currency: str = "USD", decimals: int = 0) -> str:
     if _missing(value):
         return MISSING
@@ -78,12 +67,6 @@ def moment(value: datetime | None, zone: str = "UTC") -> str:
         return MISSING
     local = value.astimezone(ZoneInfo(zone))
     return f"{local:%d %b %Y %H:%M} {local.tzname()}"
-
-
-def flight(start: datetime | None, end: datetime | None, zone: str = "UTC") -> str:
-    if start is None and end is None:
-        return "no dates yet"
-    return f"{day(start, zone)} → {day(end, zone)}"
 
 
 def status_badge(status: str) -> str:

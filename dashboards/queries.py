@@ -9,29 +9,38 @@ writes from the app call `clear_store_caches()`.
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import polars as pl
 import streamlit as st
 from sqlalchemy import func, select
 
+from agents.usage import usage_by_campaign
+from campaigns.audiences.segments import channel_audiences as audiences_for
+from campaigns.audiences.segments import count_contacts
 from campaigns.budget import apply as budget_apply
 from campaigns.core.enums import ContentStatus, QueueStatus
-from campaigns.core.settings import Settings
-from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.merchants import list_merchants
+from campaigns.core.settings import Settings, get_settings
+from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import (
+    AbTest,
     BudgetAllocation,
     Campaign,
     CampaignContent,
     CampaignMetric,
     CampaignWorkflow,
+    Contact,
     Merchant,
     RepurposedContent,
     Segment,
     SocialAccount,
     SocialQueueItem,
 )
+from campaigns.email.flows import FlowError, layout
+from campaigns.email.results import email_results as results_of
+from campaigns.social.posting_slots import best_slot
 from dashboards.data import MartsUnavailable, available_marts, query_marts
 
 TTL_SECONDS = 60
@@ -42,7 +51,8 @@ OVERVIEW = "overview_daily"
 
 
 def settings() -> Settings:
-    return Settings()
+    """The process's settings, read once (building them parses the environment and .env: tens of milliseconds)."""
+    return get_settings()
 
 
 def source() -> str:
@@ -54,11 +64,7 @@ def source() -> str:
 # --- the operational store ---------------------------------------------------------------------
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def merchants(source_key: str) -> list[tuple[str, str]]:
-    from campaigns.core.merchants import list_merchants
-
-    s = settings()
-    migrate(s.store_url)
-    with session_scope(s.store_url) as session:
+    with session_scope(settings().store_url) as session:
         return [(m.id, m.name) for m in list_merchants(session)]
 
 
@@ -160,16 +166,12 @@ def saved_segments(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def segment_size(source_key: str, merchant_id: str, rules_json: str, subscribed_only: bool = False) -> int:
     """Live size estimate; `rules_json` is the rules as canonical JSON (hashable). Raises RuleError."""
-    from campaigns.audiences.segments import count_contacts
-
     with session_scope(settings().store_url) as session:
         return count_contacts(session, merchant_id, json.loads(rules_json), subscribed_only=subscribed_only)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def contact_count(source_key: str, merchant_id: str) -> int:
-    from campaigns.core.store.models import Contact
-
     with session_scope(settings().store_url) as session:
         return int(session.scalar(select(func.count()).select_from(Contact).where(Contact.merchant_id == merchant_id)) or 0)
 
@@ -248,16 +250,6 @@ def store_campaign_totals(source_key: str, merchant_id: str) -> pl.DataFrame:
     )
 
 
-STORE_READS = (merchants, merchant_profile, campaigns, campaign_detail, social_accounts, saved_segments, segment_size, contact_count,
-               problem_posts, awaiting_approval, awaiting_approval_count, store_campaign_totals)
-
-
-def clear_store_caches() -> None:
-    """After the app writes to the store, so the next read shows the change."""
-    for fn in STORE_READS:
-        fn.clear()
-
-
 # --- the marts ---------------------------------------------------------------------------------
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def marts(source_key: str) -> list[str]:
@@ -265,10 +257,6 @@ def marts(source_key: str) -> list[str]:
         return available_marts(settings())
     except Exception:  # an unreachable warehouse reads as "no marts yet"; pages say what to do
         return []
-
-
-def has_mart(name: str) -> bool:
-    return name in marts(source())
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -293,29 +281,12 @@ def overview_daily(source_key: str, merchant_id: str) -> pl.DataFrame:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def mart_columns(source_key: str, mart: str) -> list[str]:
-    if mart not in marts(source_key):
-        return []
-    return _marts(f'select * from marts."{mart}" where 1 = 0', []).columns
-
-
-def performance_date_column(source_key: str) -> str:
-    """The mart's day column (activity_date, or spend_date in older builds)."""
-    columns = mart_columns(source_key, PERFORMANCE)
-    for name in ("activity_date", "spend_date", "date"):
-        if name in columns:
-            return name
-    raise LookupError(f"marts.{PERFORMANCE} has no day column (found {', '.join(columns) or 'no columns'})")
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def campaign_daily(source_key: str, merchant_id: str, campaign_id: str) -> pl.DataFrame:
     """One row per day for one campaign, summed over channels in the warehouse."""
-    day = performance_date_column(source_key)
     return _marts(
-        f"select {day} as activity_date, sum(spend) as spend, sum(revenue) as revenue, sum(impressions) as impressions, "
+        "select activity_date, sum(spend) as spend, sum(revenue) as revenue, sum(impressions) as impressions, "
         f"sum(clicks) as clicks, sum(conversions) as conversions from marts.{PERFORMANCE} "
-        f"where merchant_id = ? and campaign_id = ? group by {day} order by {day}",
+        "where merchant_id = ? and campaign_id = ? group by activity_date order by activity_date",
         [merchant_id, campaign_id],
     )
 
@@ -356,18 +327,16 @@ def campaign_roi_by_model(source_key: str, merchant_id: str, campaign_id: str) -
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def spend_through(source_key: str, merchant_id: str) -> date | None:
     """The last day with spend in the performance mart (revenue can land later, as conversions lag)."""
-    day = performance_date_column(source_key)
-    frame = _marts(f"select max({day}) as last_day from marts.{PERFORMANCE} where merchant_id = ? and spend > 0", [merchant_id])
+    frame = _marts(f"select max(activity_date) as last_day from marts.{PERFORMANCE} where merchant_id = ? and spend > 0", [merchant_id])
     return frame["last_day"][0] if frame.height and frame["last_day"][0] is not None else None
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def campaign_totals(source_key: str, merchant_id: str, first_day: date | None, last_day: date) -> pl.DataFrame:
     """Per campaign: spend, revenue, conversions and ROAS between first_day and last_day (inclusive; no first_day: all history)."""
-    day = performance_date_column(source_key)
-    where, params = f"merchant_id = ? and campaign_id is not null and {day} <= ?", [merchant_id, last_day]
+    where, params = "merchant_id = ? and campaign_id is not null and activity_date <= ?", [merchant_id, last_day]
     if first_day is not None:
-        where += f" and {day} >= ?"
+        where += " and activity_date >= ?"
         params.append(first_day)
     return _marts(
         f"select campaign_id, sum(spend) as spend, sum(revenue) as revenue, sum(conversions) as conversions, "
@@ -380,15 +349,14 @@ def campaign_totals(source_key: str, merchant_id: str, first_day: date | None, l
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def campaign_week_over_week(source_key: str, merchant_id: str, last_day: date) -> pl.DataFrame:
     """Per campaign: spend and revenue in the 7 days ending last_day and in the 7 days before."""
-    day = performance_date_column(source_key)
     week_start, previous_start = last_day - timedelta(days=6), last_day - timedelta(days=13)
     return _marts(
         f"select campaign_id, "
-        f"sum(case when {day} >= ? then spend else 0 end) as spend_now, "
-        f"sum(case when {day} >= ? then revenue else 0 end) as revenue_now, "
-        f"sum(case when {day} < ? then spend else 0 end) as spend_before, "
-        f"sum(case when {day} < ? then revenue else 0 end) as revenue_before "
-        f"from marts.{PERFORMANCE} where merchant_id = ? and campaign_id is not null and {day} >= ? and {day} <= ? group by campaign_id",
+        "sum(case when activity_date >= ? then spend else 0 end) as spend_now, "
+        "sum(case when activity_date >= ? then revenue else 0 end) as revenue_now, "
+        "sum(case when activity_date < ? then spend else 0 end) as spend_before, "
+        "sum(case when activity_date < ? then revenue else 0 end) as revenue_before "
+        f"from marts.{PERFORMANCE} where merchant_id = ? and campaign_id is not null and activity_date >= ? and activity_date <= ? group by campaign_id",
         [week_start, week_start, week_start, week_start, merchant_id, previous_start, last_day],
     )
 
@@ -453,7 +421,7 @@ def account_heatmap(source_key: str, merchant_id: str, account_id: int) -> tuple
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def repurposed(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
     """Leo's repurposed outputs with the exact text a person approves, grouped later by source post."""
-    from agents.leo.outputs import Output
+    from agents.leo.outputs import Output  # Leo's output models (about a second to import): only the Content Studio needs them
 
     with session_scope(settings().store_url) as session:
         rows = session.scalars(select(RepurposedContent).where(RepurposedContent.merchant_id == merchant_id)
@@ -469,13 +437,6 @@ def repurposed(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
                         "format": r.format, "variant": r.variant, "engine": r.engine, "status": r.status.value, "angle": payload.get("angle", ""),
                         "text": text, "content_hash": r.content_hash, "payload": payload})
         return out
-
-
-def clear_social_caches() -> None:
-    """After a write from the scheduler or the studio: the shared store reads and this section's."""
-    clear_store_caches()
-    for fn in (social_queue, account_heatmap, repurposed):
-        fn.clear()
 
 
 # --- analytics and budget (the Analytics and Budget pages) -------------------------------------
@@ -497,8 +458,7 @@ def analytics_date_bounds(source_key: str, merchant_id: str) -> tuple[date, date
     available = marts(source_key)
     parts, params = [], []
     if PERFORMANCE in available:
-        day = performance_date_column(source_key)
-        parts.append(f"select min({day}) as first_day, max({day}) as last_day from marts.{PERFORMANCE} where merchant_id = ?")
+        parts.append(f"select min(activity_date) as first_day, max(activity_date) as last_day from marts.{PERFORMANCE} where merchant_id = ?")
         params.append(merchant_id)
     for fact in ATTRIBUTION_FACTS:
         if fact in available:
@@ -567,19 +527,18 @@ def roi_table(source_key: str, merchant_id: str, campaign_ids: tuple[str, ...]) 
 def performance_trend(source_key: str, merchant_id: str, first_day: date | None, last_day: date | None,
                       campaign_ids: tuple[str, ...]) -> pl.DataFrame:
     """One row per day: spend, revenue, conversions, summed over campaigns and channels in the warehouse."""
-    day = performance_date_column(source_key)
     where, params = "merchant_id = ?", [merchant_id]
     if first_day is not None:
-        where += f" and {day} >= ?"
+        where += " and activity_date >= ?"
         params.append(first_day)
     if last_day is not None:
-        where += f" and {day} <= ?"
+        where += " and activity_date <= ?"
         params.append(last_day)
     if campaign_ids:
         where += _in_list("campaign_id", campaign_ids, params)
     return _marts(
-        f"select {day} as activity_date, sum(spend) as spend, sum(revenue) as revenue, sum(conversions) as conversions "
-        f"from marts.{PERFORMANCE} where {where} group by {day} order by {day}",
+        "select activity_date, sum(spend) as spend, sum(revenue) as revenue, sum(conversions) as conversions "
+        f"from marts.{PERFORMANCE} where {where} group by activity_date order by activity_date",
         params,
     )
 
@@ -651,3 +610,142 @@ def workflow_campaigns(source_key: str, merchant_id: str) -> list[tuple[str, str
             .order_by(Campaign.name)
         ).all()
     return [(r.id, r.name) for r in rows]
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def workflow_view(source_key: str, merchant_id: str, campaign_id: str) -> dict[str, Any]:
+    """Ava's workflow of one campaign: its status (steps, escalations, usage), its plan, each step's config, and the
+    campaign's contents still in DRAFT (what the page offers to approve or reject)."""
+    from agents.ava import execution  # the planner's stack; only the Orchestration page pays for it
+    from campaigns.workflows import engine as workflow
+
+    with session_scope(settings().store_url) as session:
+        status = execution.status(session, merchant_id, campaign_id)
+        plan = workflow.workflow_plan(session, merchant_id, campaign_id)
+        configs = {r.step_order: dict(r.config or {}) for r in session.scalars(select(CampaignWorkflow).where(
+            CampaignWorkflow.merchant_id == merchant_id, CampaignWorkflow.campaign_id == campaign_id))}
+        drafts = session.scalars(select(CampaignContent).where(
+            CampaignContent.merchant_id == merchant_id, CampaignContent.campaign_id == campaign_id,
+            CampaignContent.status == ContentStatus.DRAFT).order_by(CampaignContent.id))
+        contents = [{"id": c.id, "channel": c.channel, "text": (c.title or c.body or "")[:100]} for c in drafts]
+    return {"status": status, "plan": plan, "configs": configs, "drafts": contents}
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def llm_usage(source_key: str, merchant_id: str) -> pl.DataFrame:
+    """LLM calls, tokens and cost per campaign, costliest first."""
+    with session_scope(settings().store_url) as session:
+        rows = usage_by_campaign(session, merchant_id)
+        names = dict(session.execute(select(Campaign.id, Campaign.name).where(Campaign.merchant_id == merchant_id)).all())
+    return pl.DataFrame([{"campaign": names.get(r["campaign_id"], "(no campaign)") if r["campaign_id"] else "(no campaign)",
+                          "id": r["campaign_id"] or "", "calls": r["calls"], "runs": r["runs"], "cost_usd": r["cost_usd"],
+                          "input_tokens": r["input_tokens"], "output_tokens": r["output_tokens"],
+                          "cache_read_tokens": r["cache_read_input_tokens"]} for r in rows],
+                        schema={"campaign": pl.String, "id": pl.String, "calls": pl.Int64, "runs": pl.Int64, "cost_usd": pl.Float64,
+                                "input_tokens": pl.Int64, "output_tokens": pl.Int64, "cache_read_tokens": pl.Int64})
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def channel_audiences(source_key: str, merchant_id: str, channels: tuple[str, ...], rules_json: str) -> list[Any]:
+    """Who each channel reaches with the rules (canonical JSON): email segment size, social handles, an ads note."""
+    with session_scope(settings().store_url) as session:
+        return audiences_for(session, merchant_id, list(channels), json.loads(rules_json))
+
+
+def next_best_slot(source_key: str, merchant_id: str, account_id: int) -> datetime:
+    """The account's next best free slot from now (not cached: it moves with the clock and the queue). Raises ValueError
+    when the next 7 days have none."""
+    from campaigns.social.accounts import get_account  # the social queue and its publishers: only the Social page loads them
+
+    s = settings()
+    with session_scope(s.store_url) as session:
+        return best_slot(s, session, merchant_id, get_account(session, merchant_id, account_id), datetime.now(UTC))[0].at
+
+
+# --- email (the Email Designer's tabs) ---------------------------------------------------------
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def email_templates(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
+    from campaigns.email.templates import list_templates  # the template engine and the email senders: only the Email Designer
+
+    with session_scope(settings().store_url) as session:
+        return [{"name": t.name, "html": t.html, "subject": t.subject, "category": t.category, "layout": t.layout}
+                for t in list_templates(session, merchant_id)]
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def preview_contacts(source_key: str, merchant_id: str, limit: int = 200) -> list[tuple[int, str]]:
+    """(id, "First Last <email>") of the merchant's first contacts, to preview a template for."""
+    with session_scope(settings().store_url) as session:
+        rows = session.execute(select(Contact.id, Contact.first_name, Contact.last_name, Contact.email)
+                               .where(Contact.merchant_id == merchant_id).order_by(Contact.id).limit(limit)).all()
+    return [(r.id, f"{r.first_name} {r.last_name} <{r.email}>".strip()) for r in rows]
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def merge_contact(source_key: str, merchant_id: str, contact_id: int) -> dict[str, Any] | None:
+    """One contact's merge fields (first and last name, email, attributes)."""
+    with session_scope(settings().store_url) as session:
+        c = session.scalar(select(Contact).where(Contact.merchant_id == merchant_id, Contact.id == contact_id))
+        if c is None:
+            return None
+        return {"first_name": c.first_name, "last_name": c.last_name, "email": c.email, "attributes": dict(c.attributes or {})}
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def email_results(source_key: str, merchant_id: str) -> pl.DataFrame:
+    """Each email campaign's delivery and engagement counts and rates, newest first."""
+    with session_scope(settings().store_url) as session:
+        rows = [r.to_dict() for r in results_of(session, merchant_id)]
+    if not rows:
+        return pl.DataFrame()
+    return pl.DataFrame(rows).with_columns(pl.col("revenue").cast(pl.Float64))
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def ab_tests(source_key: str, merchant_id: str) -> dict[int, str]:
+    """{test id: "id: name (status)"}, newest first."""
+    with session_scope(settings().store_url) as session:
+        rows = session.execute(select(AbTest.id, AbTest.name, AbTest.status).where(AbTest.merchant_id == merchant_id).order_by(AbTest.id.desc()))
+        return {r.id: f"{r.id}: {r.name} ({r.status})" for r in rows}
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def ab_test_report(source_key: str, merchant_id: str, test_id: int) -> Any:
+    """The test's report (`campaigns.email.ab_tests.AbReport`): each variant's interval and the decision."""
+    from campaigns.email.ab_tests import report  # the A/B statistics load scipy (seconds): only a page showing a test pays for it
+
+    with session_scope(settings().store_url) as session:
+        return report(session, merchant_id, test_id)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def automations(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
+    """Each automation with its flow laid out for drawing and its per-step and enrollment counts; `problem` names an
+    invalid definition (its flow is then empty)."""
+    from campaigns.email import automations as auto  # with the email delivery stack: only the Email Designer loads it
+
+    out = []
+    with session_scope(settings().store_url) as session:
+        for a in auto.list_automations(session, merchant_id):
+            problem = ""
+            try:
+                nodes, edges = layout(auto.flow_of(a))
+            except FlowError as exc:
+                nodes, edges, problem = [], [], str(exc)
+            out.append({"id": a.id, "name": a.name, "status": a.status, "trigger": a.trigger.get("type", ""),
+                        "counts": auto.step_counts(session, merchant_id, a.id), "totals": auto.enrollment_counts(session, merchant_id, a.id),
+                        "nodes": nodes, "edges": edges, "problem": problem})
+    return out
+
+
+# --- the caches of the store's reads -----------------------------------------------------------
+STORE_READS = (merchants, merchant_profile, campaigns, campaign_detail, social_accounts, saved_segments, segment_size, contact_count,
+               problem_posts, awaiting_approval, awaiting_approval_count, store_campaign_totals, social_queue, account_heatmap, repurposed,
+               latest_budget_allocations, workflow_campaigns, workflow_view, llm_usage, channel_audiences, email_templates, preview_contacts,
+               merge_contact, email_results, ab_tests, ab_test_report, automations)
+
+
+def clear_store_caches() -> None:
+    """After the app writes to the store, so the next read shows the change."""
+    for fn in STORE_READS:
+        fn.clear()

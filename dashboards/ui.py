@@ -1,13 +1,23 @@
-"""Small pieces every page uses: the merchant guard, empty states, flash messages, field errors."""
+"""Small pieces every page uses: the merchant guard, empty states, flash messages, field errors, the confirmation
+box, and `write`, the one way a page changes the store."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Concatenate, ParamSpec, TypeVar
 
 import streamlit as st
+from sqlalchemy.orm import Session
 
+from campaigns.core.store.db import migrate, session_scope
 from dashboards import queries
+from publishers import build_publishers
+from publishers.base import Publisher, SocialPost
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 log = logging.getLogger("dashboards")
 ACTOR = "app"  # who the audit log names for writes made in the app (no sign-in yet)
@@ -66,8 +76,78 @@ def field_error(message: str) -> None:
     st.markdown(f":red[:material/error: {message}]")
 
 
-def field_hint(message: str) -> None:
-    st.caption(message)
+@st.cache_resource(show_spinner=False)
+def _migrated(store_url: str) -> str:
+    migrate(store_url)
+    return store_url
+
+
+@st.cache_resource(show_spinner=False)
+def _publishers(source_key: str) -> dict[str, Publisher[SocialPost]]:
+    return build_publishers(queries.settings().publisher_config())
+
+
+def publishers() -> dict[str, Publisher[SocialPost]]:
+    """The configured publishers by platform, built once per configuration (previews on every card would rebuild them)."""
+    return _publishers(queries.source())
+
+
+def ensure_store() -> None:
+    """Bring the store to the current schema once per app process (an Alembic check costs about a second)."""
+    _migrated(queries.settings().store_url)
+
+
+def write(service: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run one service function, `service(session, *args, **kwargs)`, in one transaction on the app's store.
+
+    The store's cached reads are cleared afterwards, whether it worked or not, so the next run shows the store as it is.
+    The service's own errors pass through for the page to show.
+    """
+    try:
+        with session_scope(queries.settings().store_url) as session:
+            return service(session, *args, **kwargs)
+    finally:
+        queries.clear_store_caches()
+
+
+def change(service: Callable[..., object], *args: object, done: str, refused: str = "That did not happen", **kwargs: object) -> None:
+    """`write(service, ...)`, then say on the next run that it happened (`done`) or why it did not, and rerun.
+
+    A domain refusal (the services raise LookupError or ValueError subclasses) becomes a warning, never a traceback.
+    """
+    try:
+        write(service, *args, **kwargs)
+    except (LookupError, ValueError) as exc:
+        flash(f"{refused}: {exc}", "warning")
+    else:
+        flash(done)
+    st.rerun()
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    reason: str = ""  # what the person typed in the reason field, when one was asked for
+
+
+def confirm(question: str, *, key: str, pending: str, yes: str, no: str = "Cancel", icon: str = ":material/help:",
+            reason: str | None = None) -> Confirmed | None:
+    """Ask before a change: the question, an optional reason field, and the confirm and cancel buttons.
+
+    `pending` is the session-state key holding the request being confirmed; either answer clears it. Cancel reruns
+    the page at once. Returns `Confirmed` when the person confirmed (the caller then makes the change and reruns),
+    None while the question waits. Widget keys: `{key}_confirm`, `{key}_cancel` and `{key}_reason`.
+    """
+    with st.container(border=True):
+        st.warning(question, icon=icon)
+        typed = st.text_input(reason, key=f"{key}_reason") if reason else ""
+        yes_col, no_col, _ = st.columns([2, 1, 3])
+        if yes_col.button(yes, key=f"{key}_confirm", type="primary", icon=":material/check:"):
+            st.session_state.pop(pending, None)
+            return Confirmed(typed)
+        if no_col.button(no, key=f"{key}_cancel"):
+            st.session_state.pop(pending, None)
+            st.rerun()
+    return None
 
 
 def run_page(body: Callable[[], None]) -> None:

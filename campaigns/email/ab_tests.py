@@ -258,6 +258,13 @@ def start_ab_test(session: Session, merchant_id: str, test_id: int, actor: str, 
     return test
 
 
+def launch_ab_test(session: Session, merchant_id: str, data: AbTestInput | dict[str, Any], actor: str, now: datetime | None = None,
+                   provider: str | None = None) -> AbTest:
+    """Create the test and start it in the caller's transaction: both happen, or (on a refusal) neither."""
+    test = create_ab_test(session, merchant_id, data, actor, now=now)
+    return start_ab_test(session, merchant_id, test.id, actor, now=now, provider=provider)
+
+
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 

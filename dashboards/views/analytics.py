@@ -104,14 +104,12 @@ def trend(merchant_id: str, first_day: date | None, last_day: date | None, campa
     if daily.is_empty():
         st.info("No spend or revenue in this selection. Widen the dates or pick other campaigns.", icon=":material/filter_alt_off:")
         return
-    columns = queries.mart_columns(queries.source(), queries.PERFORMANCE)
     spend, revenue = float(daily["spend"].sum() or 0), float(daily["revenue"].sum() or 0)
     left, middle, right = st.columns(3)
     left.metric("Spend", fmt.money(spend, currency), border=True)
     middle.metric("Revenue", fmt.money(revenue, currency), border=True)
     right.metric("ROAS", fmt.ratio(revenue / spend) if spend else fmt.MISSING, border=True)
-    if "attribution_model" in columns:
-        st.caption("Revenue attributed with the pipeline's performance model (linear by default).")
+    st.caption("Revenue attributed with the pipeline's performance model (linear by default).")
     st.altair_chart(spend_revenue_trend(daily), width="stretch")
     csv_button(daily, "Download daily trend (CSV)", "daily_trend.csv", "analytics_trend_csv")
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from campaigns.audiences.segments import EVERYONE, RuleError, describe, validate_rules
-from campaigns.core.store.db import session_scope
-from dashboards import actions, queries, ui, wizard
+from campaigns.audiences.segments import EVERYONE, RuleError, describe, save_segment, validate_rules
+from dashboards import queries, ui, wizard
 from dashboards import formatting as fmt
 from dashboards.rule_builder import render_segment_builder
 from dashboards.ui import field_error, seed
@@ -47,7 +46,7 @@ def builder(merchant_id: str, segments: list[dict]) -> dict | None:
         if save_col.button("Save segment", key="audience_save", type="primary", icon=":material/save:",
                            disabled=problem is not None, width="stretch"):
             try:
-                actions.save_segment(queries.settings().store_url, merchant_id, name, rules, ui.ACTOR)
+                ui.write(save_segment, merchant_id, name, rules, ui.ACTOR)
             except ValueError as exc:
                 field_error(str(exc))
             else:
@@ -57,8 +56,6 @@ def builder(merchant_id: str, segments: list[dict]) -> dict | None:
 
 
 def channel_audiences(merchant_id: str, rules: dict | None) -> None:
-    from campaigns.audiences.segments import channel_audiences as audiences_for
-
     st.subheader("Per-channel audiences")
     st.caption("Who each channel reaches with the rule above: email goes to subscribed contacts, social to the followers of "
                "the connected accounts, ads to an audience built in each ad platform.")
@@ -66,8 +63,7 @@ def channel_audiences(merchant_id: str, rules: dict | None) -> None:
                               format_func=fmt.channel_label)
     if rules is None or not channels:
         return
-    with session_scope(queries.settings().store_url) as session:
-        found = audiences_for(session, merchant_id, channels, rules)
+    found = queries.channel_audiences(queries.source(), merchant_id, tuple(channels), wizard.rules_json(rules))
     columns = st.columns(min(len(found), 4))
     for i, audience in enumerate(found):
         with columns[i % len(columns)].container(border=True):

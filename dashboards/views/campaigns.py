@@ -3,23 +3,70 @@
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
 import streamlit as st
 
-from campaigns.core.enums import MARKETING_CHANNELS, CampaignStatus, CampaignType
-from campaigns.lifecycle.states import TransitionError
-from campaigns.lifecycle import templates as ct
 from campaigns.audiences.segments import RuleError, describe, validate_rules
-from dashboards import actions, queries, ui, wizard
+from campaigns.content.approvals import approve_content
+from campaigns.core.enums import MARKETING_CHANNELS, CampaignStatus, CampaignType
+from campaigns.lifecycle import service as campaign_service
+from campaigns.lifecycle import templates as ct
+from campaigns.lifecycle.states import ACTIONS, CampaignFacts, TransitionError, explain_refusal
+from dashboards import queries, ui, wizard
 from dashboards import formatting as fmt
 from dashboards.charts import STATUS_COLOURS, allocation_bars, channel_bars, spend_revenue_trend
 
 PICK_KEY = "campaign_pick"
 PENDING_KEY = "campaign_pending_action"
 REFUSED_KEY = "campaign_refused_action"
+
+
+@dataclass(frozen=True)
+class CampaignAction:
+    name: str
+    label: str
+    icon: str
+    confirm: str  # what happens, said before it happens
+
+
+CAMPAIGN_ACTIONS = (
+    CampaignAction("schedule", "Schedule", ":material/event:", "It becomes SCHEDULED and goes live on its start date."),
+    CampaignAction("launch", "Launch", ":material/rocket_launch:", "It becomes ACTIVE now: posts, emails and ads start and spend begins."),
+    CampaignAction("pause", "Pause", ":material/pause:", "It becomes PAUSED: nothing more is published or spent until you resume it."),
+    CampaignAction("resume", "Resume", ":material/play_arrow:", "It becomes ACTIVE again and picks up its schedule."),
+    CampaignAction("complete", "Complete", ":material/flag:", "It becomes COMPLETED. This is final: a completed campaign cannot be restarted."),
+    CampaignAction("unschedule", "Unschedule", ":material/event_busy:", "It goes back to DRAFT and will not start on its own."),
+    CampaignAction("delete", "Delete draft", ":material/delete:", "The draft and its contents are deleted. This cannot be undone."),
+)
+BY_NAME = {a.name: a for a in CAMPAIGN_ACTIONS}
+if set(BY_NAME) - {"delete"} != set(ACTIONS):
+    raise RuntimeError("every lifecycle action needs a button in CAMPAIGN_ACTIONS")
+
+
+def facts(row: dict[str, Any]) -> CampaignFacts:
+    budget = row.get("budget")
+    return CampaignFacts(
+        status=CampaignStatus(row["status"]),
+        start_date=row.get("start_date"),
+        end_date=row.get("end_date"),
+        budget=Decimal(str(budget)) if budget is not None else None,
+        has_channels=bool(row.get("channels")),
+    )
+
+
+def refusal(action: str, row: dict[str, Any]) -> str | None:
+    """Why `action` is not allowed for the campaign in `row` now (None when it is)."""
+    if action == "delete":
+        status = row["status"]
+        if status != CampaignStatus.DRAFT.value:
+            return f"cannot delete a {status} campaign: only drafts can be deleted; complete it instead to keep its history"
+        return None
+    return explain_refusal(action, facts(row))
 
 
 # --- list --------------------------------------------------------------------------------------
@@ -86,8 +133,8 @@ def action_bar(row: dict[str, Any], merchant_id: str) -> None:
         confirm(row, merchant_id, pending["action"])
         return
     bar = st.container(horizontal=True, gap="small")
-    for action in actions.CAMPAIGN_ACTIONS:
-        reason = actions.refusal(action.name, row)
+    for action in CAMPAIGN_ACTIONS:
+        reason = refusal(action.name, row)
         clicked = bar.button(
             action.label, key=f"action_{action.name}", icon=action.icon,
             type="primary" if reason is None else "secondary", help=reason or action.confirm,
@@ -101,36 +148,35 @@ def action_bar(row: dict[str, Any], merchant_id: str) -> None:
             st.rerun()
     refused = st.session_state.get(REFUSED_KEY)
     if refused and refused["campaign_id"] == row["id"]:
-        reason = actions.refusal(refused["action"], row)
+        reason = refusal(refused["action"], row)
         if reason:
-            st.warning(f"**{actions.BY_NAME[refused['action']].label} is not possible now:** {reason}.",
+            st.warning(f"**{BY_NAME[refused['action']].label} is not possible now:** {reason}.",
                        icon=":material/block:")
-    allowed = [a.label.lower() for a in actions.CAMPAIGN_ACTIONS if actions.refusal(a.name, row) is None]
+    allowed = [a.label.lower() for a in CAMPAIGN_ACTIONS if refusal(a.name, row) is None]
     st.caption("Available now: " + (", ".join(allowed) if allowed else "nothing; completed campaigns are final") +
                ". Hover over a button to see why it is not.")
 
 
 def confirm(row: dict[str, Any], merchant_id: str, action_name: str) -> None:
-    action = actions.BY_NAME[action_name]
-    with st.container(border=True):
-        st.markdown(f"**{action.label} “{row['name']}”?** {action.confirm}")
-        yes, no, _ = st.columns([2, 1, 3])
-        if yes.button(f"Confirm {action.label.lower()}", key="action_confirm", type="primary", icon=":material/check:"):
-            st.session_state.pop(PENDING_KEY, None)
-            try:
-                status = actions.apply(queries.settings().store_url, merchant_id, row["id"], action_name, ui.ACTOR)
-            except (TransitionError, ValueError, LookupError) as exc:
-                ui.flash(f"{action.label} did not happen: {exc}", "warning")
-            else:
-                if status == "DELETED":
-                    st.session_state.pop(PICK_KEY, None)
-                    ui.flash(f"Deleted the draft “{row['name']}”.")
-                else:
-                    ui.flash(f"“{row['name']}” is now {status}.")
-            st.rerun()
-        if no.button("Cancel", key="action_cancel"):
-            st.session_state.pop(PENDING_KEY, None)
-            st.rerun()
+    action = BY_NAME[action_name]
+    answer = ui.confirm(f"**{action.label} “{row['name']}”?** {action.confirm}", key="action", pending=PENDING_KEY,
+                        yes=f"Confirm {action.label.lower()}", icon=action.icon)
+    if answer is None:
+        return
+    try:
+        if action_name == "delete":
+            ui.write(campaign_service.delete_campaign, merchant_id, row["id"], ui.ACTOR)
+        else:
+            status = ui.write(campaign_service.transition, merchant_id, row["id"], action_name, ui.ACTOR).status.value
+    except (TransitionError, ValueError, LookupError) as exc:
+        ui.flash(f"{action.label} did not happen: {exc}", "warning")
+    else:
+        if action_name == "delete":
+            st.session_state.pop(PICK_KEY, None)
+            ui.flash(f"Deleted the draft “{row['name']}”.")
+        else:
+            ui.flash(f"“{row['name']}” is now {status}.")
+    st.rerun()
 
 
 # --- detail ------------------------------------------------------------------------------------
@@ -215,7 +261,7 @@ def content_tab(row: dict[str, Any], merchant_id: str, tz: str) -> None:
                 when = f" · scheduled {fmt.moment(item['scheduled_at'], tz)}" if item["scheduled_at"] else ""
                 head.markdown(f"{fmt.status_badge(item['status'])} {item['title'] or item['content_type']}{when}")
                 if item["status"] == "DRAFT" and item["body"].strip() and button.button("Approve", key=f"approve_{item['id']}", icon=":material/verified:"):
-                    actions.approve_content(queries.settings().store_url, merchant_id, item["id"], ui.ACTOR)
+                    ui.write(approve_content, merchant_id, item["id"], ui.ACTOR)
                     ui.flash(f"Approved the {fmt.channel_label(channel)} content; it may now be scheduled.")
                     st.rerun()
                 st.text(item["body"] or "(empty)")

@@ -12,16 +12,14 @@ import altair as alt
 import polars as pl
 import streamlit as st
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from agents.ava import execution
 from agents.ava.edits import check_step_changes, editable_fields
 from agents.ava.views import allocation_frame, allocation_total, contingency_rows, timeline_frame
 from campaigns.workflows import engine as workflow
+from agents.leo.store import reject_campaign_content
 from agents.limits import FORMATS
-from campaigns.core.enums import MARKETING_CHANNELS, CampaignType, ContentStatus
-from campaigns.core.store.db import session_scope
-from campaigns.core.store.models import Campaign, CampaignContent
+from campaigns.core.enums import MARKETING_CHANNELS, CampaignType
 from dashboards import charts, queries, ui
 
 STEP_COLOURS = {"DONE": "#2E6F57", "SKIPPED": "#8A8F98", "WAITING": "#C9A227", "PENDING": "#3D5A80", "RUNNING": "#6C8EAD",
@@ -64,26 +62,6 @@ def plan_form_errors(exc: ValidationError) -> dict[str, str]:
 
 
 # --- writes ------------------------------------------------------------------------------------
-def clear_caches() -> None:
-    queries.clear_social_caches()
-    queries.workflow_campaigns.clear()
-
-
-def run_write(work: Any, message: str) -> None:
-    """Run one audited change in a transaction; say what happened, or why it did not."""
-    try:
-        with session_scope(queries.settings().store_url) as session:
-            work(session)
-    except (LookupError, ValueError) as exc:  # WorkflowError is a ValueError
-        ui.flash(f"That did not happen: {exc}", "warning")
-    else:
-        ui.flash(message)
-    finally:
-        st.session_state.pop(PENDING_KEY, None)
-        clear_caches()
-    st.rerun()
-
-
 OVERRIDES: dict[str, tuple[str, str]] = {  # action -> (question, icon)
     "pause": ("Pause the workflow? No step runs until it is resumed.", ":material/pause:"),
     "resume": ("Resume the workflow? Due steps run on the next sensor tick.", ":material/play_arrow:"),
@@ -95,26 +73,18 @@ OVERRIDES: dict[str, tuple[str, str]] = {  # action -> (question, icon)
 }
 
 
-def apply_override(session: Any, merchant_id: str, campaign_id: str, pending: dict[str, Any], reason: str) -> None:
-    from agents.leo.store import reject_campaign_content
-
+def override_call(merchant_id: str, campaign_id: str, pending: dict[str, Any], reason: str, drafts: list[dict[str, Any]]) -> tuple[Any, ...]:
+    """The service function and its arguments for a confirmed override."""
     action, note = pending["action"], reason or "from the Orchestration page"
     if action in ("pause", "resume", "cancel"):
-        getattr(workflow, action)(session, merchant_id, campaign_id, ui.ACTOR, note)
-    elif action == "skip":
-        workflow.skip_step(session, merchant_id, campaign_id, pending["order"], ui.ACTOR, note)
-    elif action == "retry":
-        workflow.retry_step(session, merchant_id, campaign_id, pending["order"], ui.ACTOR)
-    elif action == "approve":
-        content = session.get(CampaignContent, pending["content"])
-        if content is None or content.merchant_id != merchant_id or content.campaign_id != campaign_id:
-            raise LookupError(f"cc-{pending['content']} is not content of {campaign_id}")
-        execution.approve(session, merchant_id, pending["content"], ui.ACTOR, note)
-    elif action == "reject":
-        content = session.get(CampaignContent, pending["content"])
-        if content is None or content.merchant_id != merchant_id or content.campaign_id != campaign_id:
-            raise LookupError(f"cc-{pending['content']} is not content of {campaign_id}")
-        reject_campaign_content(session, merchant_id, pending["content"], ui.ACTOR, note)
+        return getattr(workflow, action), merchant_id, campaign_id, ui.ACTOR, note
+    if action == "skip":
+        return workflow.skip_step, merchant_id, campaign_id, pending["order"], ui.ACTOR, note
+    if action == "retry":
+        return workflow.retry_step, merchant_id, campaign_id, pending["order"], ui.ACTOR
+    if pending["content"] not in {d["id"] for d in drafts}:
+        raise LookupError(f"cc-{pending['content']} is not a draft of {campaign_id}")
+    return (execution.approve if action == "approve" else reject_campaign_content), merchant_id, pending["content"], ui.ACTOR, note
 
 
 def ask(action: str, **target: Any) -> None:
@@ -122,48 +92,22 @@ def ask(action: str, **target: Any) -> None:
     st.rerun()
 
 
-def confirmation(merchant_id: str, campaign_id: str) -> None:
+def confirmation(merchant_id: str, campaign_id: str, drafts: list[dict[str, Any]]) -> None:
     pending = st.session_state.get(PENDING_KEY)
     if not pending or pending.get("campaign") != campaign_id:
         return
     question, icon = OVERRIDES[pending["action"]]
-    with st.container(border=True):
-        st.warning(question.format(order=pending.get("order"), content=pending.get("content")), icon=icon)
-        reason = st.text_input("Reason (for the audit log)", key="orch_reason")
-        yes, no = st.columns(2)
-        if yes.button(f"Confirm {pending['action']}", key="orch_confirm", type="primary"):
-            target = f" step {pending['order']}" if "order" in pending else f" cc-{pending['content']}" if "content" in pending else ""
-            run_write(lambda s: apply_override(s, merchant_id, campaign_id, pending, reason),
-                      f"Workflow of {campaign_id}: {pending['action']}{target} done.")
-        if no.button("Back", key="orch_abort"):
-            st.session_state.pop(PENDING_KEY, None)
-            st.rerun()
-
-
-# --- reads -------------------------------------------------------------------------------------
-def load(merchant_id: str, campaign_id: str) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
-    with session_scope(queries.settings().store_url) as session:
-        data = execution.status(session, merchant_id, campaign_id)
-        plan = workflow.workflow_plan(session, merchant_id, campaign_id)
-        drafts = session.scalars(select(CampaignContent).where(
-            CampaignContent.merchant_id == merchant_id, CampaignContent.campaign_id == campaign_id,
-            CampaignContent.status == ContentStatus.DRAFT).order_by(CampaignContent.id))
-        contents = [{"id": c.id, "channel": c.channel, "text": (c.title or c.body or "")[:100]} for c in drafts]
-    return data, plan, contents
-
-
-def usage_table(merchant_id: str) -> pl.DataFrame:
-    from agents.usage import usage_by_campaign
-
-    with session_scope(queries.settings().store_url) as session:
-        rows = usage_by_campaign(session, merchant_id)
-        names = dict(session.execute(select(Campaign.id, Campaign.name).where(Campaign.merchant_id == merchant_id)).all())
-    return pl.DataFrame([{"campaign": names.get(r["campaign_id"], "(no campaign)") if r["campaign_id"] else "(no campaign)",
-                          "id": r["campaign_id"] or "", "calls": r["calls"], "runs": r["runs"], "cost_usd": r["cost_usd"],
-                          "input_tokens": r["input_tokens"], "output_tokens": r["output_tokens"],
-                          "cache_read_tokens": r["cache_read_input_tokens"]} for r in rows],
-                        schema={"campaign": pl.String, "id": pl.String, "calls": pl.Int64, "runs": pl.Int64, "cost_usd": pl.Float64,
-                                "input_tokens": pl.Int64, "output_tokens": pl.Int64, "cache_read_tokens": pl.Int64})
+    answer = ui.confirm(question.format(order=pending.get("order"), content=pending.get("content")), key="orch", pending=PENDING_KEY,
+                        yes=f"Confirm {pending['action']}", no="Back", icon=icon, reason="Reason (for the audit log)")
+    if answer is None:
+        return
+    target = f" step {pending['order']}" if "order" in pending else f" cc-{pending['content']}" if "content" in pending else ""
+    try:
+        call = override_call(merchant_id, campaign_id, pending, answer.reason, drafts)
+    except LookupError as exc:
+        ui.flash(f"That did not happen: {exc}", "warning")
+        st.rerun()
+    ui.change(*call, done=f"Workflow of {campaign_id}: {pending['action']}{target} done.")
 
 
 # --- sections ----------------------------------------------------------------------------------
@@ -215,7 +159,7 @@ def steps_section(merchant_id: str, campaign_id: str, data: dict[str, Any], cont
     st.dataframe(table, hide_index=True, width="stretch", key="orch_steps")
     for e in data["escalations"][:3]:
         st.warning(f"Needs a person (step {e.get('step')}): {e.get('reason')}", icon=":material/support_agent:")
-    confirmation(merchant_id, campaign_id)
+    confirmation(merchant_id, campaign_id, contents)
 
     st.markdown("**Overrides**")
     state = data["state"]
@@ -311,8 +255,8 @@ def edit_section(merchant_id: str, campaign_id: str, steps: list[dict[str, Any]]
         if not clean:
             ui.flash("Nothing changed.", "info")
             st.rerun()
-        run_write(lambda s: execution.edit_step(s, merchant_id, campaign_id, order, clean, ui.ACTOR),
-                  f"Step {order} ({step['type']}) updated: {', '.join(sorted(clean))}.")
+        ui.change(execution.edit_step, merchant_id, campaign_id, order, clean, ui.ACTOR,
+                  done=f"Step {order} ({step['type']}) updated: {', '.join(sorted(clean))}.")
 
 
 def cost_section(merchant_id: str, usage: dict[str, Any]) -> None:
@@ -327,7 +271,7 @@ def cost_section(merchant_id: str, usage: dict[str, Any]) -> None:
         cols[3].metric("Cache read tokens", f"{usage['cache_read_input_tokens']:,}")
         if usage.get("unpriced_calls"):
             st.caption(f"{usage['unpriced_calls']} call(s) of models without a price are not in the cost; add them to CAMPAIGNS_LLM_PRICES.")
-    table = usage_table(merchant_id)
+    table = queries.llm_usage(queries.source(), merchant_id)
     if not table.is_empty():
         with st.expander("Cost per campaign", icon=":material/payments:"):
             st.dataframe(table, hide_index=True, width="stretch", key="orch_costs",
@@ -424,21 +368,13 @@ def create_plan(merchant_id: str, values: dict[str, Any]) -> None:
     with st.spinner("Ava is planning…"):
         plan = plan_campaign(request, source=source, settings=get_agent_settings(),
                              content_history=warehouse_history(queries.settings(), merchant_id))
-    created: dict[str, str] = {}
-
-    def save(session: Any) -> None:
-        campaign, _ = execution.create_campaign_from_plan(session, merchant_id, plan, actor=ui.ACTOR)
-        created["id"] = campaign.id
-
     try:
-        with session_scope(queries.settings().store_url) as session:
-            save(session)
+        campaign, _ = ui.write(execution.create_campaign_from_plan, merchant_id, plan, actor=ui.ACTOR)
     except (LookupError, ValueError) as exc:
         ui.flash(f"The plan was not saved: {exc}", "warning")
     else:
-        st.session_state[NEXT_CAMPAIGN_KEY] = created["id"]
-        ui.flash(f"Planned and saved {created['id']} (DRAFT) with its workflow: {plan.summary}")
-    clear_caches()
+        st.session_state[NEXT_CAMPAIGN_KEY] = campaign.id
+        ui.flash(f"Planned and saved {campaign.id} (DRAFT) with its workflow: {plan.summary}")
     st.rerun()
 
 
@@ -458,12 +394,8 @@ def main() -> None:
     if wanted in campaigns:
         st.session_state["orch_campaign"] = wanted
     campaign_id = st.selectbox("Campaign", list(campaigns), key="orch_campaign", format_func=lambda c: f"{campaigns[c]} ({c})")
-    data, plan, contents = load(merchant_id, campaign_id)
-    with session_scope(queries.settings().store_url) as session:
-        from campaigns.core.store.models import CampaignWorkflow
-
-        config_of = {r.step_order: dict(r.config or {}) for r in session.scalars(select(CampaignWorkflow).where(
-            CampaignWorkflow.merchant_id == merchant_id, CampaignWorkflow.campaign_id == campaign_id))}
+    view = queries.workflow_view(queries.source(), merchant_id, campaign_id)
+    data, plan, contents, config_of = view["status"], view["plan"], view["drafts"], view["configs"]
     usage = data.get("usage") or {}
     head = st.columns(4)
     head[0].metric("Workflow", data["state"])

@@ -9,14 +9,10 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import streamlit as st
 
-from campaigns.social.accounts import ACTIVE, REAUTH_HINT, QueueError, get_account
-from campaigns.social.scheduling import cancel, resolve_review, schedule_text, schedule_time
-from campaigns.social.worker import run_worker
-from campaigns.core.store.db import session_scope
+from campaigns.social import accounts, scheduling, worker
 from dashboards import queries, ui
 from dashboards import formatting as fmt
 from dashboards.charts import posting_heatmap, week_calendar
-from publishers import build_publishers
 from publishers.base import SocialPost
 from publishers.limits import check
 
@@ -27,7 +23,7 @@ PROBLEMS = ("FAILED", "NEEDS_REVIEW")
 
 
 def account_label(account: dict[str, Any]) -> str:
-    flag = "" if account["status"] == ACTIVE else f" ({account['status']})"
+    flag = "" if account["status"] == accounts.ACTIVE else f" ({account['status']})"
     return f"{fmt.channel_label(account['platform'])} @{account['handle']} · {account['timezone']}{flag}"
 
 
@@ -91,27 +87,14 @@ def queue_section(queue: pl.DataFrame, merchant_id: str, tz_of: dict[int, str]) 
     pick_col, cancel_col, review_col = st.columns([4, 1, 2], vertical_alignment="bottom")
     item_id = pick_col.selectbox("Post", list(labels), key="social_queue_pick", format_func=labels.__getitem__)
     if cancel_col.button("Cancel", key="social_cancel", icon=":material/cancel:", help="Stops a QUEUED or NEEDS_REVIEW post; it becomes FAILED."):
-        write(lambda s: cancel(s, merchant_id, item_id, ui.ACTOR, "cancelled in the app"), f"Cancelled post #{item_id}.")
+        ui.change(scheduling.cancel, merchant_id, item_id, ui.ACTOR, "cancelled in the app", done=f"Cancelled post #{item_id}.")
     if status_of.get(item_id) == "NEEDS_REVIEW":
         outcome = review_col.selectbox("Review outcome", ["requeue", "failed"], key="social_review_outcome",
                                        format_func={"requeue": "Not published: send again", "failed": "Drop it"}.__getitem__)
         if review_col.button("Mark reviewed", key="social_review", icon=":material/fact_check:",
                              help="After checking the account: send it again, or drop it."):
-            write(lambda s: resolve_review(s, merchant_id, item_id, actor=ui.ACTOR, outcome=outcome, note="reviewed in the app"),
-                  f"Post #{item_id} reviewed: {outcome}.")
-
-
-def write(work: Any, message: str) -> None:
-    try:
-        with session_scope(queries.settings().store_url) as session:
-            work(session)
-    except (QueueError, LookupError, ValueError) as exc:
-        ui.flash(f"That did not happen: {exc}", "warning")
-    else:
-        ui.flash(message)
-    finally:
-        queries.clear_social_caches()
-    st.rerun()
+            ui.change(scheduling.resolve_review, merchant_id, item_id, actor=ui.ACTOR, outcome=outcome, note="reviewed in the app",
+                      done=f"Post #{item_id} reviewed: {outcome}.")
 
 
 def publish_due() -> None:
@@ -120,9 +103,9 @@ def publish_due() -> None:
                "nothing leaves this machine. The scheduled worker does the same on its own schedule.")
     if st.button("Publish due now (sandbox)", key="social_publish_due", icon=":material/send:"):
         try:
-            report = run_worker(queries.settings(), worker_id=WORKER_ID, live=False)
+            report = worker.run_worker(queries.settings(), worker_id=WORKER_ID, live=False)
         finally:
-            queries.clear_social_caches()
+            queries.clear_store_caches()
         outcomes = report.outcomes
         if not outcomes:
             ui.flash("Nothing was due.", "info")
@@ -155,29 +138,21 @@ def compose(merchant_id: str, accounts: list[dict[str, Any]], account: dict[str,
         issues = check(target["platform"], text) if text.strip() else []
         for issue in issues:
             ui.field_error(str(issue))
-        if target["status"] != ACTIVE:
-            ui.field_error(f"This account needs re-authentication; {REAUTH_HINT}.")
-        ready = bool(text.strip()) and not issues and target["status"] == ACTIVE
+        if target["status"] != accounts.ACTIVE:
+            ui.field_error(f"This account needs re-authentication; {accounts.REAUTH_HINT}.")
+        ready = bool(text.strip()) and not issues and target["status"] == accounts.ACTIVE
         if st.button("Schedule", key="compose_schedule", type="primary", icon=":material/schedule_send:", disabled=not ready):
-            settings = queries.settings()
             try:
-                with session_scope(settings.store_url) as session:
-                    if when_kind == BEST_SLOT:
-                        from campaigns.social.posting_slots import best_slot
-
-                        row = get_account(session, merchant_id, account_id)
-                        scheduled_at = best_slot(settings, session, merchant_id, row, datetime.now(UTC))[0].at
-                    else:
-                        scheduled_at = schedule_time(datetime.combine(on_day, at_time), target["timezone"])
-                    item = schedule_text(session, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at, author=ui.ACTOR)
-                    item_id, when = item.id, item.scheduled_at
-            except (QueueError, LookupError, ValueError) as exc:
+                if when_kind == BEST_SLOT:
+                    scheduled_at = queries.next_best_slot(queries.source(), merchant_id, account_id)
+                else:
+                    scheduled_at = scheduling.schedule_time(datetime.combine(on_day, at_time), target["timezone"])
+                item = ui.write(scheduling.schedule_text, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at, author=ui.ACTOR)
+            except (accounts.QueueError, LookupError, ValueError) as exc:
                 ui.flash(f"Not scheduled: {exc}", "warning")
             else:
-                ui.flash(f"Scheduled post #{item_id} for {fmt.moment(when, target['timezone'])}.")
+                ui.flash(f"Scheduled post #{item.id} for {fmt.moment(item.scheduled_at, target['timezone'])}.")
                 st.session_state.pop("compose_text", None)
-            finally:
-                queries.clear_social_caches()
             st.rerun()
         if not text.strip():
             st.caption("Write the text to see the preview and enable **Schedule**.")
@@ -193,7 +168,7 @@ def compose(merchant_id: str, accounts: list[dict[str, Any]], account: dict[str,
 
 
 def preview_html(platform: str, text: str) -> str:
-    publishers = build_publishers(queries.settings().publisher_config())
+    publishers = ui.publishers()
     return publishers[platform].preview(SocialPost(text=text))
 
 

@@ -10,10 +10,8 @@ import polars as pl
 import streamlit as st
 
 from agents.leo.store import approve_campaign_content, approve_repurposed, edit_repurposed, reject_campaign_content, reject_repurposed
-from campaigns.core.store.db import session_scope
 from dashboards import queries, ui
 from dashboards import formatting as fmt
-from publishers import build_publishers
 from publishers.base import SOCIAL_PLATFORMS, SocialPost
 
 # the field a person edits for each format (the rest stays as Leo wrote it)
@@ -28,20 +26,6 @@ def engine_badge(engine: str) -> str:
     return f":violet-badge[:material/smart_toy: model {engine}]"
 
 
-# --- writes ------------------------------------------------------------------------------------
-def run_write(work: Any, message: str) -> None:
-    try:
-        with session_scope(queries.settings().store_url) as session:
-            work(session)
-    except (LookupError, ValueError) as exc:
-        ui.flash(f"That did not happen: {exc}", "warning")
-    else:
-        ui.flash(message)
-    finally:
-        queries.clear_social_caches()
-    st.rerun()
-
-
 # --- one variant -------------------------------------------------------------------------------
 def variant_card(row: dict[str, Any], merchant_id: str) -> None:
     with st.container(border=True):
@@ -50,7 +34,7 @@ def variant_card(row: dict[str, Any], merchant_id: str) -> None:
             st.caption(f"Angle: {row['angle']} · rc-{row['id']}")
         if row["format"] in SOCIAL_PLATFORMS:
             try:
-                st.html(build_publishers(queries.settings().publisher_config())[row["format"]].preview(SocialPost(text=row["text"])))
+                st.html(ui.publishers()[row["format"]].preview(SocialPost(text=row["text"])))
             except Exception as exc:  # a preview is a help, never a blocker
                 st.caption(f"No preview: {exc}")
         else:
@@ -61,15 +45,15 @@ def variant_card(row: dict[str, Any], merchant_id: str) -> None:
             new = st.text_area(f"{field.replace('_', ' ').capitalize()}", value=current, key=f"studio_edit_{row['id']}", height=140)
             st.caption("Saving an edit voids an earlier approval: the new text needs approving again.")
             if st.button("Save edit", key=f"studio_save_{row['id']}", icon=":material/save:", disabled=new == current):
-                run_write(lambda s: edit_repurposed(s, merchant_id, row["id"], {field: new}, ui.ACTOR),
-                          f"Saved the edit of rc-{row['id']}; it is a draft again until approved.")
+                ui.change(edit_repurposed, merchant_id, row["id"], {field: new}, ui.ACTOR,
+                          done=f"Saved the edit of rc-{row['id']}; it is a draft again until approved.")
         approve_col, reject_col = st.columns(2)
         if row["status"] != "APPROVED" and approve_col.button("Approve", key=f"studio_approve_{row['id']}", icon=":material/verified:",
                                                               type="primary"):
-            run_write(lambda s: approve_repurposed(s, merchant_id, row["id"], ui.ACTOR, "approved in the content studio"),
-                      f"Approved rc-{row['id']} as it reads now.")
+            ui.change(approve_repurposed, merchant_id, row["id"], ui.ACTOR, "approved in the content studio",
+                      done=f"Approved rc-{row['id']} as it reads now.")
         if row["status"] != "REJECTED" and reject_col.button("Reject", key=f"studio_reject_{row['id']}", icon=":material/thumb_down:"):
-            run_write(lambda s: reject_repurposed(s, merchant_id, row["id"], ui.ACTOR, "rejected in the content studio"), f"Rejected rc-{row['id']}.")
+            ui.change(reject_repurposed, merchant_id, row["id"], ui.ACTOR, "rejected in the content studio", done=f"Rejected rc-{row['id']}.")
 
 
 def source_section(rows: list[dict[str, Any]], merchant_id: str) -> None:
@@ -101,10 +85,10 @@ def inbox(merchant_id: str) -> None:
     item_id = int(number)
     if approve_col.button("Approve", key="studio_inbox_approve", icon=":material/verified:", type="primary"):
         approve = approve_campaign_content if kind == "cc" else approve_repurposed
-        run_write(lambda s: approve(s, merchant_id, item_id, ui.ACTOR, "approved in the approvals inbox"), f"Approved {picked} as it reads now.")
+        ui.change(approve, merchant_id, item_id, ui.ACTOR, "approved in the approvals inbox", done=f"Approved {picked} as it reads now.")
     if reject_col.button("Reject", key="studio_inbox_reject", icon=":material/thumb_down:"):
         reject = reject_campaign_content if kind == "cc" else reject_repurposed
-        run_write(lambda s: reject(s, merchant_id, item_id, ui.ACTOR, "rejected in the approvals inbox"), f"Rejected {picked}.")
+        ui.change(reject, merchant_id, item_id, ui.ACTOR, "rejected in the approvals inbox", done=f"Rejected {picked}.")
 
 
 # --- page --------------------------------------------------------------------------------------

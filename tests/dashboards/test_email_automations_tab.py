@@ -60,7 +60,7 @@ def test_chart_counts_and_activate_then_pause_with_confirmation(url: str) -> Non
     assert "Activate automation #1 'Welcome'?" in at.warning[0].value
     with session_scope(url) as s:
         assert auto.get_automation(s, "acme", automation_id).status == "DRAFT"  # nothing until confirmed
-    at.button(key="automation_confirm_yes").click().run()
+    at.button(key="automation_confirm").click().run()
     assert not at.exception and not at.error
     with session_scope(url) as s:
         assert auto.get_automation(s, "acme", automation_id).status == "ACTIVE"
@@ -69,7 +69,7 @@ def test_chart_counts_and_activate_then_pause_with_confirmation(url: str) -> Non
     at.run()
     assert not at.exception and len(at.get("vega_lite_chart")) == 1
     at.button(key="automation_pause").click().run()
-    at.button(key="automation_confirm_yes").click().run()
+    at.button(key="automation_confirm").click().run()
     with session_scope(url) as s:
         assert auto.get_automation(s, "acme", automation_id).status == "PAUSED"
 

@@ -120,7 +120,7 @@ def test_overrides_ask_first_and_are_audited(home, app) -> None:
     _confirm(at, "legal review")
     assert f"Workflow of {campaign_id}: pause done." in _texts(at)
     at.button(key="orch_resume").click().run()
-    at.button(key="orch_abort").click().run()  # changed their mind
+    at.button(key="orch_cancel").click().run()  # changed their mind
     assert_clean(at)
     with session_scope(url) as session:
         assert ava.status(session, "acme", campaign_id)["state"] == "paused"

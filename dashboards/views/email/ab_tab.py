@@ -5,12 +5,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 import streamlit as st
-from sqlalchemy import select
 
-from campaigns.email import ab_tests
-from campaigns.audiences.segments import list_segments
-from campaigns.core.store.db import session_scope
-from campaigns.core.store.models import Campaign, EmailTemplate
 from dashboards import queries, ui
 
 VARIABLE_HELP = {"subject": "one subject line per line", "content": "one email template name per line", "send_time": "one local hour (0-23) per line"}
@@ -32,10 +27,11 @@ def interval_chart(frame: pl.DataFrame, metric: str) -> alt.Chart:
 
 
 def _choices(merchant_id: str) -> tuple[dict[str, str], dict[int, str], list[str]]:
-    with session_scope(queries.settings().store_url) as s:
-        campaigns = {c.id: c.name for c in s.scalars(select(Campaign).where(Campaign.merchant_id == merchant_id).order_by(Campaign.created_at.desc()))}
-        segments = {g.id: g.name for g in list_segments(s, merchant_id)}
-        templates = list(s.scalars(select(EmailTemplate.name).where(EmailTemplate.merchant_id == merchant_id).order_by(EmailTemplate.name)))
+    source = queries.source()
+    frame = queries.campaigns(source, merchant_id)  # newest first
+    campaigns = dict(zip(frame["id"].to_list(), frame["name"].to_list(), strict=True))
+    segments = {g["id"]: g["name"] for g in queries.saved_segments(source, merchant_id)}
+    templates = [t["name"] for t in queries.email_templates(source, merchant_id)]
     return campaigns, segments, templates
 
 
@@ -77,11 +73,11 @@ def setup_form(merchant_id: str) -> None:
             "variants": [{key: int(line) if variable == "send_time" else line} for line in lines], "cell_size": int(cell_size), "metric": metric,
             "rule": rule, "threshold": float(threshold), "alpha": float(alpha), "min_hours": int(min_hours), "max_hours": int(max_hours),
             "fallback": fallback, "subject": subject, "template": template}
+    # Here, not at the top: the A/B statistics load scipy (seconds), which the Email Designer needs only to start or read a test.
+    from campaigns.email.ab_tests import launch_ab_test
+
     try:
-        with session_scope(queries.settings().store_url) as s:
-            test = ab_tests.create_ab_test(s, merchant_id, spec, ui.ACTOR)
-            ab_tests.start_ab_test(s, merchant_id, test.id, ui.ACTOR, provider=queries.settings().email_provider)
-            test_id = test.id
+        test_id = ui.write(launch_ab_test, merchant_id, spec, ui.ACTOR, provider=queries.settings().email_provider).id
     except (ValueError, LookupError) as exc:
         ui.field_error(str(exc))
         return
@@ -90,14 +86,12 @@ def setup_form(merchant_id: str) -> None:
 
 
 def results(merchant_id: str) -> None:
-    with session_scope(queries.settings().store_url) as s:
-        tests = {t.id: f"{t.id}: {t.name} ({t.status})" for t in ab_tests.list_tests(s, merchant_id)}
+    tests = queries.ab_tests(queries.source(), merchant_id)
     if not tests:
         ui.empty_state("No A/B test yet. Set one up above; the winner is sent to the rest of the audience on its own.")
         return
     test_id = st.selectbox("Test", list(tests), format_func=lambda t: tests[t], key="ab_test_pick")
-    with session_scope(queries.settings().store_url) as s:
-        rep = ab_tests.report(s, merchant_id, test_id)
+    rep = queries.ab_test_report(queries.source(), merchant_id, test_id)
     rows = [{"variant": v.label, "role": "control" if v.p_beat_control is None else "variant", "delivered": v.n, "successes": v.successes,
              "estimate": v.estimate, "low": v.low, "high": v.high, "p_beat_control": v.p_beat_control, "p_best": v.p_best}
             for v in rep.decision.variants]

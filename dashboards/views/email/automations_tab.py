@@ -3,37 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import altair as alt
 import polars as pl
 import streamlit as st
 
-from campaigns.email.flows import FlowError, layout
 from campaigns.email import automations as auto
-from campaigns.core.store.db import migrate, session_scope
+from campaigns.email.flows import FlowError
 from dashboards import queries, ui
 
 BOX_W, BOX_H = 0.44, 0.32  # half-width and half-height of a step box, in layout units
 TYPE_COLOURS = {"trigger": "#3D5A80", "send_email": "#2E6F57", "wait": "#C9A227", "condition": "#E07A3F", "random_split": "#8D6A9F",
                 "update_field": "#6C8EAD", "end": "#8A8F98"}
-
-
-def _load(merchant_id: str) -> list[dict[str, Any]]:
-    url = queries.settings().store_url
-    migrate(url)
-    out = []
-    with session_scope(url) as session:
-        for a in auto.list_automations(session, merchant_id):
-            try:
-                nodes, edges = layout(auto.flow_of(a))
-            except FlowError as exc:
-                nodes, edges = [], []
-                st.warning(f"Automation {a.id} has an invalid definition: {exc}")
-            out.append({"id": a.id, "name": a.name, "status": a.status, "trigger": a.trigger.get("type", ""),
-                        "counts": auto.step_counts(session, merchant_id, a.id), "totals": auto.enrollment_counts(session, merchant_id, a.id),
-                        "nodes": nodes, "edges": edges})
-    return out
 
 
 def flow_chart(nodes: list, edges: list, counts: dict[str, dict[str, int]]) -> alt.LayerChart:
@@ -70,12 +51,6 @@ def flow_chart(nodes: list, edges: list, counts: dict[str, dict[str, int]]) -> a
         height=95 * (int(-boxes["y"].min()) + 1), width=max(320, 260 * width))
 
 
-def _change(merchant_id: str, automation_id: int, action: str) -> str:
-    with session_scope(queries.settings().store_url) as session:
-        changer = auto.activate if action == "activate" else auto.pause
-        return changer(session, merchant_id, automation_id, ui.ACTOR).status
-
-
 # a starting point that validates as it is: welcome email, a wait, a branch on the open
 STARTER_FLOW = {
     "name": "Welcome series",
@@ -98,8 +73,7 @@ def _create(merchant_id: str, text: str) -> tuple[int | None, list[str]]:
     except json.JSONDecodeError as exc:
         return None, [f"line {exc.lineno}, column {exc.colno}: not JSON ({exc.msg})"]
     try:
-        with session_scope(queries.settings().store_url) as session:
-            return auto.create_automation(session, merchant_id, definition, ui.ACTOR).id, []
+        return ui.write(auto.create_automation, merchant_id, definition, ui.ACTOR).id, []
     except FlowError as exc:
         return None, exc.problems
     except (auto.AutomationError, LookupError) as exc:
@@ -123,7 +97,10 @@ def new_automation(merchant_id: str, expanded: bool) -> None:
 
 
 def render(merchant_id: str) -> None:
-    automations = _load(merchant_id)
+    automations = queries.automations(queries.source(), merchant_id)
+    for a in automations:
+        if a["problem"]:
+            st.warning(f"Automation {a['id']} has an invalid definition: {a['problem']}")
     new_automation(merchant_id, expanded=not automations)
     if not automations:
         ui.empty_state("No automations yet. Create one above, or from a flow file:\n\n"
@@ -146,19 +123,18 @@ def render(merchant_id: str) -> None:
     pending_key = f"automation_confirm_{chosen}"
     if st.button(f"{action.capitalize()} #{chosen}", key=f"automation_{action}"):
         st.session_state[pending_key] = action
-    if st.session_state.get(pending_key) == action:
-        what = ("start enrolling contacts and sending its emails (your activation approves emails created from its subjects)"
-                if action == "activate" else "stop enrolling and running steps; enrolled contacts wait where they are")
-        st.warning(f"{action.capitalize()} automation #{chosen} {a['name']!r}? This will {what}.")
-        if st.button("Yes, " + action, key="automation_confirm_yes", type="primary"):
-            st.session_state.pop(pending_key, None)
-            try:
-                status = _change(merchant_id, chosen, action)
-            except (auto.AutomationError, LookupError) as exc:
-                ui.field_error(str(exc))
-                return
-            ui.flash(f"Automation #{chosen} is now {status}.")
-            st.rerun()
-        if st.button("Cancel", key="automation_confirm_no"):
-            st.session_state.pop(pending_key, None)
-            st.rerun()
+    if st.session_state.get(pending_key) != action:
+        return
+    what = ("start enrolling contacts and sending its emails (your activation approves emails created from its subjects)"
+            if action == "activate" else "stop enrolling and running steps; enrolled contacts wait where they are")
+    answer = ui.confirm(f"{action.capitalize()} automation #{chosen} {a['name']!r}? This will {what}.", key="automation",
+                        pending=pending_key, yes="Yes, " + action, icon=":material/account_tree:")
+    if answer is None:
+        return
+    try:
+        status = ui.write(auto.activate if action == "activate" else auto.pause, merchant_id, chosen, ui.ACTOR).status
+    except (auto.AutomationError, LookupError) as exc:
+        ui.field_error(str(exc))
+        return
+    ui.flash(f"Automation #{chosen} is now {status}.")
+    st.rerun()

@@ -6,21 +6,10 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from campaigns.email.results import email_results
-from campaigns.core.store.db import session_scope
 from dashboards import formatting as fmt
 from dashboards import queries, ui
 
 RATES = {"open_rate": "Open rate", "click_rate": "Click rate", "conversion_rate": "Conversion rate"}
-
-
-@st.cache_data(ttl=queries.TTL_SECONDS, show_spinner=False)
-def results(source_key: str, merchant_id: str) -> pl.DataFrame:
-    with session_scope(queries.settings().store_url) as session:
-        rows = [r.to_dict() for r in email_results(session, merchant_id)]
-    if not rows:
-        return pl.DataFrame()
-    return pl.DataFrame(rows).with_columns(pl.col("revenue").cast(pl.Float64))
 
 
 def rate_chart(frame: pl.DataFrame) -> alt.Chart:
@@ -37,7 +26,7 @@ def rate_chart(frame: pl.DataFrame) -> alt.Chart:
 
 
 def render(merchant_id: str) -> None:
-    frame = results(queries.source(), merchant_id)
+    frame = queries.email_results(queries.source(), merchant_id)
     if frame.is_empty():
         ui.empty_state("No email campaigns yet. Create one with `campaigns email create --campaign ID --segment ID --subject TEXT "
                        "--template NAME`, or start an A/B test in the A/B tests tab.")

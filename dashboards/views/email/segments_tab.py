@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from campaigns.audiences.segments import describe
-from dashboards import actions, queries, ui
+from campaigns.audiences.segments import describe, save_segment
+from dashboards import queries, ui
 from dashboards.rule_builder import render_segment_builder
 
 # what marketers reach for most in email: recent engagement, and customers slipping away
@@ -25,7 +25,7 @@ def render(merchant_id: str) -> None:
         name = st.text_input("Save as segment", placeholder="e.g. Engaged readers in Europe", key="email_aud_name")
         if st.form_submit_button("Save segment", icon=":material/save:", disabled=rules is None):
             try:
-                segment_id = actions.save_segment(queries.settings().store_url, merchant_id, name, rules or {}, ui.ACTOR)
+                segment_id = ui.write(save_segment, merchant_id, name, rules or {}, ui.ACTOR).id
             except ValueError as exc:  # RuleError and a missing or duplicate name
                 ui.field_error(str(exc))
             else:

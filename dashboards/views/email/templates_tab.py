@@ -12,17 +12,13 @@ import html as html_lib
 
 import streamlit as st
 import streamlit.components.v1 as components
-from sqlalchemy import select
 
 from campaigns.email import template_engine as tpl
-from campaigns.email.gallery import starters
-from campaigns.email.layout import LAYOUTS, with_layout
 from campaigns.email import templates as service
 from campaigns.email.delivery import EmailDeliveryError, render_for_recipient
-from campaigns.core.settings import get_settings
-from campaigns.core.store.db import session_scope
-from campaigns.core.store.models import Contact, Merchant
-from dashboards import ui
+from campaigns.email.gallery import starters
+from campaigns.email.layout import LAYOUTS, with_layout
+from dashboards import queries, ui
 
 NEW = "(new template)"
 
@@ -33,16 +29,6 @@ def sandboxed_frame(html: str, height: int = 640) -> str:
             f'srcdoc="{html_lib.escape(html, quote=True)}"></iframe>')
 
 
-def _load(url: str, merchant_id: str) -> tuple[str, list[dict], list[tuple[int, str]]]:
-    with session_scope(url) as session:
-        merchant = session.get(Merchant, merchant_id)
-        templates = [{"name": t.name, "html": t.html, "subject": t.subject, "category": t.category, "layout": t.layout}
-                     for t in service.list_templates(session, merchant_id)]
-        contacts = [(c.id, f"{c.first_name} {c.last_name} <{c.email}>".strip())
-                    for c in session.scalars(select(Contact).where(Contact.merchant_id == merchant_id).order_by(Contact.id).limit(200))]
-    return (merchant.name if merchant else merchant_id), templates, contacts
-
-
 def _fill_editor(source: dict) -> None:
     st.session_state.update(tpl_name=source.get("name", ""), tpl_html=source["html"], tpl_subject=source.get("subject", ""),
                             tpl_category=source.get("category", "marketing"), tpl_layout=source.get("layout", "base"))
@@ -50,9 +36,10 @@ def _fill_editor(source: dict) -> None:
 
 def render(merchant_id: str) -> None:
     ui.show_flash()
-    settings = get_settings()
-    url = settings.store_url
-    merchant_name, templates, contacts = _load(url, merchant_id)
+    source, settings = queries.source(), queries.settings()
+    merchant_name = ui.merchant_profile(merchant_id)["name"]
+    templates = queries.email_templates(source, merchant_id)
+    contacts = queries.preview_contacts(source, merchant_id)
     by_name = {t["name"]: t for t in templates}
 
     if "tpl_html" not in st.session_state and templates:
@@ -85,21 +72,20 @@ def render(merchant_id: str) -> None:
         right.selectbox("Layout", LAYOUTS, key="tpl_layout", help="base: responsive 600px layout with footer and unsubscribe.")
         st.text_area("HTML", key="tpl_html", height=420,
                      help=f"Merge tags: {tpl.known_tags()}. Defaults: {{{{ first_name | default(\"there\") }}}}.")
-    source, subject = st.session_state["tpl_html"], st.session_state["tpl_subject"]
+    html, subject = st.session_state["tpl_html"], st.session_state["tpl_subject"]
     category, layout = st.session_state["tpl_category"], st.session_state["tpl_layout"]
-    problems = tpl.check_template(source, category=category, subject=subject, layout=layout) if source.strip() else []
+    problems = tpl.check_template(html, category=category, subject=subject, layout=layout) if html.strip() else []
     with edit:
         if problems:
             st.markdown(f"**{len(problems)} problem(s)**")
             for problem in problems:
                 ui.field_error(str(problem))
-        elif source.strip():
+        elif html.strip():
             st.caption(":green[:material/check_circle: no problems]")
-        if st.button("Save template", key="tpl_save", type="primary", disabled=not source.strip() or bool(problems)):
+        if st.button("Save template", key="tpl_save", type="primary", disabled=not html.strip() or bool(problems)):
             try:
-                with session_scope(url) as session:
-                    service.save_template(session, merchant_id, st.session_state["tpl_name"], source, actor=ui.ACTOR, subject=subject,
-                                          category=category, layout=layout)
+                ui.write(service.save_template, merchant_id, st.session_state["tpl_name"], html, actor=ui.ACTOR, subject=subject,
+                         category=category, layout=layout)
                 ui.flash(f"Saved template “{st.session_state['tpl_name']}”.")
                 st.rerun()
             except (ValueError, LookupError) as exc:
@@ -107,16 +93,13 @@ def render(merchant_id: str) -> None:
     with show:
         labels = {"Sample contact": None, **{label: cid for cid, label in contacts}}
         who = st.selectbox("Preview for", list(labels), key="tpl_contact")
-        if source.strip() and not problems:
+        if html.strip() and not problems:
             try:
-                rendered = tpl.render_email(subject or st.session_state["tpl_name"] or "Preview", "", with_layout(source, layout), merchant_name,
+                rendered = tpl.render_email(subject or st.session_state["tpl_name"] or "Preview", "", with_layout(html, layout), merchant_name,
                                             category=category)
                 person = dict(service.SAMPLE_CONTACT)
                 if labels[who] is not None:
-                    with session_scope(url) as session:
-                        contact = session.get(Contact, labels[who])
-                        person = {"first_name": contact.first_name, "last_name": contact.last_name, "email": contact.email,
-                                  "attributes": dict(contact.attributes or {})}
+                    person = queries.merge_contact(source, merchant_id, labels[who]) or person
                 snapshot = tpl.merge_snapshot(person["first_name"], person["last_name"], person["email"], person.get("attributes"), rendered)
                 filled = render_for_recipient(rendered, snapshot, service.PREVIEW_UNSUBSCRIBE)
                 st.markdown(f"**Subject:** {html_lib.escape(filled.subject)}")
@@ -132,9 +115,8 @@ def render(merchant_id: str) -> None:
         if st.button("Send test", key="tpl_test_send", disabled=not saved or not to,
                      help="Saves nothing; uses the configured provider (the sandbox outbox by default)." if saved else "Save the template first."):
             try:
-                with session_scope(url) as session:
-                    sent = service.send_test(session, settings, merchant_id, to=to, actor=ui.ACTOR, template=st.session_state["tpl_name"],
-                                             contact_id=labels[who])
+                sent = ui.write(service.send_test, settings, merchant_id, to=to, actor=ui.ACTOR, template=st.session_state["tpl_name"],
+                                contact_id=labels[who])
                 st.success(f"Test sent to {sent.to} via {sent.provider}.")
             except (ValueError, LookupError, EmailDeliveryError) as exc:
                 ui.field_error(str(exc))

@@ -210,3 +210,16 @@ def test_revenue_and_report(store_url: str, tmp_path) -> None:
     assert not rep.decided and rep.decision.outcome == "wait" and "minimum wait" in rep.decision.reason
     assert "normal approximation" in rep.rule and rep.remainder_size == 30
     assert rep.to_json()["decision"]["variants"][1]["estimate"] == 8.0
+
+
+def test_launch_creates_and_starts_in_one_go_or_not_at_all(store_url: str) -> None:
+    campaign_id, segment_id = _seed(store_url)
+    with session_scope(store_url) as s:
+        test = ab_tests.launch_ab_test(s, "acme", _spec(campaign_id, segment_id), actor="ana", now=T0)
+        assert test.status == "TESTING"
+        assert {e.action for e in entries(s, "acme")} >= {"ab.create", "ab.start"}
+    with pytest.raises(ab_tests.AbTestError, match="lower the cell size"):
+        with session_scope(store_url) as s:
+            ab_tests.launch_ab_test(s, "acme", _spec(campaign_id, segment_id, name="Too big", cell_size=20), actor="ana", now=T0)
+    with session_scope(store_url) as s:
+        assert [t.name for t in ab_tests.list_tests(s, "acme")] == ["Subject test"]
