@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import streamlit as st
 
-from campaigns.social import accounts, scheduling, worker
+from campaigns.social import accounts as social_accounts
+from campaigns.social import scheduling, worker
 from dashboards import queries, ui
 from dashboards import formatting as fmt
 from dashboards.charts import posting_heatmap, week_calendar
@@ -23,7 +24,7 @@ PROBLEMS = ("FAILED", "NEEDS_REVIEW")
 
 
 def account_label(account: dict[str, Any]) -> str:
-    flag = "" if account["status"] == accounts.ACTIVE else f" ({account['status']})"
+    flag = "" if account["status"] == social_accounts.ACTIVE else f" ({account['status']})"
     return f"{fmt.channel_label(account['platform'])} @{account['handle']} · {account['timezone']}{flag}"
 
 
@@ -138,9 +139,9 @@ def compose(merchant_id: str, accounts: list[dict[str, Any]], account: dict[str,
         issues = check(target["platform"], text) if text.strip() else []
         for issue in issues:
             ui.field_error(str(issue))
-        if target["status"] != accounts.ACTIVE:
-            ui.field_error(f"This account needs re-authentication; {accounts.REAUTH_HINT}.")
-        ready = bool(text.strip()) and not issues and target["status"] == accounts.ACTIVE
+        if target["status"] != social_accounts.ACTIVE:
+            ui.field_error(f"This account needs re-authentication; {social_accounts.REAUTH_HINT}.")
+        ready = bool(text.strip()) and not issues and target["status"] == social_accounts.ACTIVE
         if st.button("Schedule", key="compose_schedule", type="primary", icon=":material/schedule_send:", disabled=not ready):
             try:
                 if when_kind == BEST_SLOT:
@@ -148,7 +149,7 @@ def compose(merchant_id: str, accounts: list[dict[str, Any]], account: dict[str,
                 else:
                     scheduled_at = scheduling.schedule_time(datetime.combine(on_day, at_time), target["timezone"])
                 item = ui.write(scheduling.schedule_text, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at, author=ui.ACTOR)
-            except (accounts.QueueError, LookupError, ValueError) as exc:
+            except (social_accounts.QueueError, LookupError, ValueError) as exc:
                 ui.flash(f"Not scheduled: {exc}", "warning")
             else:
                 ui.flash(f"Scheduled post #{item.id} for {fmt.moment(item.scheduled_at, target['timezone'])}.")
