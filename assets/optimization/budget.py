@@ -31,13 +31,10 @@ CHANNEL_KEYS = ("merchant_id", "channel")
 CAMPAIGN_KEYS = ("merchant_id", "campaign_id", "channel")
 
 SPEND_SQL = "select merchant_id, channel, spend_date as day, sum(spend) as spend from staging.stg_ad_spend group by 1, 2, 3"
+# revenue per day by the chosen model, rule-based or data-driven, from the dbt mart over every model
 REVENUE_SQL = (
-    "select merchant_id, channel, cast((converted_at at time zone 'UTC') as date) as day, sum(attributed_revenue) as revenue "
-    "from marts.fct_attribution_data_driven where model = {p} group by 1, 2, 3"
-)
-RULE_REVENUE_SQL = (
-    "select merchant_id, channel, cast((converted_at at time zone 'UTC') as date) as day, sum(attributed_revenue) as revenue "
-    "from marts.fct_attribution where model = {p} group by 1, 2, 3"
+    "select merchant_id, channel, conversion_date as day, sum(revenue) as revenue "
+    "from marts.attribution_daily_all_models where model = {p} group by 1, 2, 3"
 )
 # campaign x channel: spend without a campaign cannot be attributed to one, so it is left out
 CAMPAIGN_SPEND_SQL = (
@@ -45,20 +42,15 @@ CAMPAIGN_SPEND_SQL = (
     "where campaign_id is not null{where} group by 1, 2, 3, 4"
 )
 CAMPAIGN_REVENUE_SQL = (
-    "select merchant_id, campaign_id, channel, cast((converted_at at time zone 'UTC') as date) as day, "
-    "sum(attributed_revenue) as revenue from marts.{table} where model = {p} and campaign_id is not null{where} group by 1, 2, 3, 4"
+    "select merchant_id, campaign_id, channel, conversion_date as day, sum(revenue) as revenue "
+    "from marts.attribution_daily_all_models where model = {p} and campaign_id is not null{where} group by 1, 2, 3, 4"
 )
-
-
-def revenue_table(model: str) -> str:
-    """Markov and Shapley credits live in the data-driven fact; rule-based models in dbt's."""
-    return "fct_attribution_data_driven" if model in ("markov", "shapley") else "fct_attribution"
 
 
 def campaign_series_sql(p: str, model: str, campaign_filter: bool) -> tuple[str, str]:
     """(spend SQL, revenue SQL) per campaign x channel x day; with `campaign_filter` both take (merchant_id, campaign_id) params."""
     where = f" and merchant_id = {p} and campaign_id = {p}" if campaign_filter else ""
-    return CAMPAIGN_SPEND_SQL.format(where=where), CAMPAIGN_REVENUE_SQL.format(table=revenue_table(model), p=p, where=where)
+    return CAMPAIGN_SPEND_SQL.format(where=where), CAMPAIGN_REVENUE_SQL.format(p=p, where=where)
 
 
 def daily_series(spend: pl.DataFrame, revenue: pl.DataFrame, keys: tuple[str, ...] = CHANNEL_KEYS) -> pl.DataFrame:
@@ -113,7 +105,7 @@ def fit_campaign_channels(series: pl.DataFrame) -> pl.DataFrame:
     key=["response_curves"],
     group_name=GROUP,
     kinds={"python", "scipy"},
-    deps=[dg.AssetKey("stg_ad_spend"), dg.AssetKey("data_driven_attribution"), dg.AssetKey("fct_attribution")],
+    deps=[dg.AssetKey("stg_ad_spend"), dg.AssetKey("data_driven_attribution"), dg.AssetKey("attribution_daily_all_models")],
     description=(
         "The best of exponential, hill and log curves (with adstock) of daily spend to attributed revenue: per merchant and "
         "channel (marts.response_curves) and per merchant, campaign and channel (marts.campaign_response_curves)."
@@ -122,9 +114,9 @@ def fit_campaign_channels(series: pl.DataFrame) -> pl.DataFrame:
 def response_curves(context: dg.AssetExecutionContext, campaigns: CampaignsResource) -> dg.MaterializeResult:
     settings = campaigns.settings()
     warehouse = campaigns.open_warehouse()
-    p = "?" if warehouse.dialect == "duckdb" else "%s"
+    p = "?"  # the warehouse's one placeholder style
     model = settings.curve_model
-    sql = (REVENUE_SQL if model in ("markov", "shapley") else RULE_REVENUE_SQL).format(p=p)
+    sql = REVENUE_SQL.format(p=p)
     started = time.perf_counter()
     curves = fit_channels(daily_series(warehouse.query(SPEND_SQL), warehouse.query(sql, [model])))
     curves = curves.with_columns(pl.lit(model).alias("attribution_model")) if curves.height else curves
