@@ -48,6 +48,10 @@ PERFORMANCE = "campaign_performance_daily"
 ROI_BY_MODEL = "roi_by_model"
 ATTRIBUTION_BY_CHANNEL = "attribution_by_channel"
 OVERVIEW = "overview_daily"
+# dbt marts over every attribution model, rule-based and data-driven (views over dbt's and the Python assets' tables)
+ATTRIBUTION_BY_CHANNEL_ALL = "attribution_by_channel_all_models"
+ATTRIBUTION_DAILY_ALL = "attribution_daily_all_models"
+ROI_ALL = "roi_by_model_all_models"
 
 
 def settings() -> Settings:
@@ -315,11 +319,12 @@ def campaign_channels(source_key: str, merchant_id: str, campaign_id: str) -> pl
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def campaign_roi_by_model(source_key: str, merchant_id: str, campaign_id: str) -> pl.DataFrame:
+    """Spend, conversions, revenue and return of one campaign per model, every model (marts.roi_by_model_all_models)."""
     return _marts(
         f"select model, sum(spend) as spend, sum(conversions) as conversions, sum(revenue) as revenue, "
         f"case when sum(spend) > 0 then sum(revenue) / sum(spend) end as roas, "
         f"case when sum(spend) > 0 then (sum(revenue) - sum(spend)) / sum(spend) end as roi "
-        f"from marts.{ROI_BY_MODEL} where merchant_id = ? and campaign_id = ? group by model order by model",
+        f"from marts.{ROI_ALL} where merchant_id = ? and campaign_id = ? group by model order by model",
         [merchant_id, campaign_id],
     )
 
@@ -477,50 +482,40 @@ def attribution_comparison(source_key: str, merchant_id: str, first_day: date | 
                            campaign_ids: tuple[str, ...]) -> tuple[pl.DataFrame, bool]:
     """Conversions and revenue per model × channel, every model (rule-based, markov, shapley), summed in the warehouse.
 
-    Without filters: the per-channel marts (Markov there is the global removal-effect split). With a day or campaign
-    filter: summed from the per-conversion credits in the attribution facts, where Markov's credits are path-level and
-    so can split differently. Returns the frame and whether it came from the facts (filters applied).
+    Without filters: marts.attribution_by_channel_all_models (Markov there is the global removal-effect split). With a
+    day or campaign filter: summed from marts.attribution_daily_all_models, the per-conversion credits per UTC day,
+    where Markov's credits are path-level and so can split differently. Returns the frame and whether it came from
+    the daily credits (filters applied).
     """
-    available = marts(source_key)
-    facts = [f for f in ATTRIBUTION_FACTS if f in available]
-    if facts and (first_day is not None or last_day is not None or campaign_ids):
-        parts, params = [], []
-        for fact in facts:
-            where = "merchant_id = ?"
-            params.append(merchant_id)
-            if first_day is not None:
-                where += " and cast((converted_at at time zone 'UTC') as date) >= ?"
-                params.append(first_day)
-            if last_day is not None:
-                where += " and cast((converted_at at time zone 'UTC') as date) <= ?"
-                params.append(last_day)
-            if campaign_ids:
-                where += _in_list("campaign_id", campaign_ids, params)
-            parts.append(f"select model, channel, sum(credit) as conversions, sum(attributed_revenue) as revenue "
-                         f"from marts.{fact} where {where} group by model, channel")
-        return _marts(f"{' union all '.join(parts)} order by model, channel", params), True
-    parts = [f"select model, channel, conversions, revenue from marts.{m} where merchant_id = ?" for m in ATTRIBUTION_MARTS if m in available]
-    if not parts:
-        return pl.DataFrame(), False
-    return _marts(f"{' union all '.join(parts)} order by model, channel", [merchant_id] * len(parts)), False
+    filtered = first_day is not None or last_day is not None or campaign_ids
+    if (ATTRIBUTION_DAILY_ALL if filtered else ATTRIBUTION_BY_CHANNEL_ALL) not in marts(source_key):
+        return pl.DataFrame(), bool(filtered)
+    if filtered:
+        where, params = "merchant_id = ?", [merchant_id]
+        if first_day is not None:
+            where += " and conversion_date >= ?"
+            params.append(first_day)
+        if last_day is not None:
+            where += " and conversion_date <= ?"
+            params.append(last_day)
+        if campaign_ids:
+            where += _in_list("campaign_id", campaign_ids, params)
+        return _marts(f"select model, channel, sum(conversions) as conversions, sum(revenue) as revenue "
+                      f"from marts.{ATTRIBUTION_DAILY_ALL} where {where} group by model, channel order by model, channel", params), True
+    return _marts(f"select model, channel, conversions, revenue from marts.{ATTRIBUTION_BY_CHANNEL_ALL} "
+                  f"where merchant_id = ? order by model, channel", [merchant_id]), False
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def roi_table(source_key: str, merchant_id: str, campaign_ids: tuple[str, ...]) -> pl.DataFrame:
-    """ROI per model × campaign × channel, rule-based and data-driven models (a few hundred rows)."""
-    available = marts(source_key)
-    parts, params = [], []
-    for mart in ROI_MARTS:
-        if mart not in available:
-            continue
-        where = "merchant_id = ?"
-        params.append(merchant_id)
-        if campaign_ids:
-            where += _in_list("campaign_id", campaign_ids, params)
-        parts.append(f"select model, campaign_id, channel, spend, conversions, revenue, roas, roi from marts.{mart} where {where}")
-    if not parts:
+    """ROI per model × campaign × channel, rule-based and data-driven models (marts.roi_by_model_all_models; a few hundred rows)."""
+    if ROI_ALL not in marts(source_key):
         return pl.DataFrame()
-    return _marts(f"{' union all '.join(parts)} order by model, campaign_id, channel", params)
+    where, params = "merchant_id = ?", [merchant_id]
+    if campaign_ids:
+        where += _in_list("campaign_id", campaign_ids, params)
+    return _marts(f"select model, campaign_id, channel, spend, conversions, revenue, roas, roi from marts.{ROI_ALL} "
+                  f"where {where} order by model, campaign_id, channel", params)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

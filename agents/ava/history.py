@@ -40,10 +40,9 @@ def warehouse_plan_history(settings: Any, merchant_id: str) -> tuple[PlanHistory
     if settings.warehouse == "duckdb" and not settings.duckdb_path.exists():
         return PlanHistory(), "no warehouse yet (run `campaigns build`)"
     warehouse = open_warehouse(settings)
-    mark = "?" if warehouse.dialect == "duckdb" else "%s"
     try:
         frame = warehouse.query(
-            f"select channel, family, params, observed_min, observed_max from marts.response_curves where merchant_id = {mark} order by channel",
+            "select channel, family, params, observed_min, observed_max from marts.response_curves where merchant_id = ? order by channel",
             [merchant_id],
         )
     except WarehouseBusyError as exc:

@@ -2,8 +2,9 @@
 
 The prediction is the middle half of what the merchant's past posts on the same platform
 earned (clicks and impressions per post: median, 25th and 75th percentile), read from the
-warehouse's ``raw.social_posts``; for email, the click-to-open rate of past campaigns from
-``raw.email_events``. Angles and wording are not modelled, so every variant of a format
+dbt mart ``marts.social_post_history``; for email, the click-to-open rate of past campaigns
+from ``marts.email_engagement_daily``. The marts are read as the app reads them: from the
+serving snapshot on the embedded default, live on PostgreSQL. Angles and wording are not modelled, so every variant of a format
 gets the same range. Where there is no warehouse or too little history the prediction is
 null and `reason` says why; ads get null (ad performance depends on bids, not on copy alone).
 """
@@ -71,23 +72,21 @@ class PostHistory:
 
 def warehouse_history(settings: Any, merchant_id: str) -> PerformanceHistory:
     """History from the configured warehouse, or `NoHistory` with the reason it is missing."""
-    from campaigns.warehouse.connection import WarehouseBusyError, open_warehouse
+    from campaigns.warehouse.serving import MartsUnavailable, query_marts
 
     if not re.fullmatch(r"[\w.-]{1,80}", merchant_id):
         return NoHistory(f"merchant id {merchant_id!r} is not a plain id")
-    if settings.warehouse == "duckdb" and not settings.duckdb_path.exists():
-        return NoHistory()
-    warehouse = open_warehouse(settings)
-    mark = "?" if warehouse.dialect == "duckdb" else "%s"
     try:
-        posts = warehouse.query(f"select lower(platform) as platform, impressions, clicks from raw.social_posts where merchant_id = {mark}", [merchant_id])
-        events = warehouse.query(
-            f"select event_type, count(*) as n from raw.email_events where merchant_id = {mark} and event_type in ('opened', 'clicked') group by event_type",
+        posts = query_marts(settings, "select platform, impressions, clicks from marts.social_post_history where merchant_id = ?", [merchant_id])
+        events = query_marts(
+            settings,
+            "select event_type, sum(events) as n from marts.email_engagement_daily "
+            "where merchant_id = ? and event_type in ('opened', 'clicked') group by event_type",
             [merchant_id],
         )
-    except WarehouseBusyError as exc:
-        return NoHistory(f"the warehouse is busy ({exc}); try again when the pipeline run ends")
-    except Exception as exc:  # a missing table or schema: history is optional
+    except MartsUnavailable:
+        return NoHistory()
+    except Exception as exc:  # a missing mart (a build from before it existed): history is optional
         return NoHistory(f"no posting history in the warehouse ({type(exc).__name__}); run `campaigns build` after importing posts")
     by_platform: dict[str, list[tuple[float, float]]] = {}
     for platform, impressions, clicks in posts.iter_rows():

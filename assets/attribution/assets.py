@@ -1,8 +1,7 @@
-"""Markov and Shapley attribution assets, and the data-driven marts built from them.
+"""Markov and Shapley attribution assets, and the data-driven tables built from them.
 
 They run after dbt (stage `attribution` of `campaigns build`), read the journeys dbt built
-and write plain tables into schema `marts`, so the serving snapshot and the app pick them
-up like every mart:
+and write into schema `marts`:
 
 * ``markov_attribution``  -> marts.attribution_markov_channels (removal effects and the
   global split per channel), marts.attribution_markov_credits (per conversion × touch);
@@ -11,8 +10,13 @@ up like every mart:
   marts.fct_attribution_data_driven, marts.attribution_by_channel_data_driven,
   marts.attribution_by_campaign_data_driven, marts.roi_by_model_data_driven.
 
-The data-driven rows live beside the dbt marts rather than inside them because dbt runs
-before these assets: a dbt model reading them would always be one run behind.
+These tables are dbt sources (source `attribution`, dbt_project/models/marts/__python_sources.yml,
+which declares their columns; dbt's on-run-start hook creates them empty when missing). The
+marts that union them with the rule-based models (attribution_by_channel_all_models,
+attribution_daily_all_models, roi_by_model_all_models) are dbt views over them, so dbt keeps
+running once, before these assets, and the views still show their latest output. The assets
+therefore replace the rows and keep the tables (`Warehouse.replace_contents`): dropping one
+would drop the views over it on PostgreSQL.
 """
 
 import time
@@ -78,8 +82,8 @@ def _write_model(
     timings: dict[str, float],
 ) -> dg.MaterializeResult:
     started = time.perf_counter()
-    warehouse.replace_table(MARTS, channels_table(model), channels)
-    warehouse.replace_table(MARTS, credits_table(model), credits)
+    warehouse.replace_contents(MARTS, channels_table(model), channels)
+    warehouse.replace_contents(MARTS, credits_table(model), credits)
     timings["write"] = time.perf_counter() - started
     if paths["conversions"].sum() == 0:
         context.log.warning(f"no conversions in int_paths_aggregated: {model} has nothing to attribute (tables are empty)")
@@ -168,10 +172,10 @@ def data_driven_attribution(campaigns: CampaignsResource) -> dg.MaterializeResul
     roi = compute.roi(campaigns_frame, spend, compute.DATA_DRIVEN_MODELS)
     by_channel = channels.select("model", "merchant_id", "channel", "conversions", "revenue", "removal_effect")
     counts = {
-        "fct_attribution_data_driven": warehouse.replace_table(MARTS, "fct_attribution_data_driven", credits),
-        "attribution_by_channel_data_driven": warehouse.replace_table(MARTS, "attribution_by_channel_data_driven", by_channel),
-        "attribution_by_campaign_data_driven": warehouse.replace_table(MARTS, "attribution_by_campaign_data_driven", campaigns_frame),
-        "roi_by_model_data_driven": warehouse.replace_table(MARTS, "roi_by_model_data_driven", roi),
+        "fct_attribution_data_driven": warehouse.replace_contents(MARTS, "fct_attribution_data_driven", credits),
+        "attribution_by_channel_data_driven": warehouse.replace_contents(MARTS, "attribution_by_channel_data_driven", by_channel),
+        "attribution_by_campaign_data_driven": warehouse.replace_contents(MARTS, "attribution_by_campaign_data_driven", campaigns_frame),
+        "roi_by_model_data_driven": warehouse.replace_contents(MARTS, "roi_by_model_data_driven", roi),
     }
     return dg.MaterializeResult(
         metadata={

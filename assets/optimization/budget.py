@@ -25,7 +25,7 @@ GROUP = "optimization"
     key=["response_curves"],
     group_name=GROUP,
     kinds={"python", "scipy"},
-    deps=[dg.AssetKey(curves.SPEND_MART), dg.AssetKey("data_driven_attribution"), dg.AssetKey("fct_attribution")],
+    deps=[dg.AssetKey(curves.SPEND_MART), dg.AssetKey("data_driven_attribution"), dg.AssetKey(curves.REVENUE_MART)],
     description=(
         "The best of exponential, hill and log curves (with adstock) of daily spend to attributed revenue: per merchant and "
         "channel (marts.response_curves) and per merchant, campaign and channel (marts.campaign_response_curves)."
@@ -34,12 +34,11 @@ GROUP = "optimization"
 def response_curves(context: dg.AssetExecutionContext, campaigns: CampaignsResource) -> dg.MaterializeResult:
     model = campaigns.settings().curve_model
     warehouse = campaigns.open_warehouse()
-    p = "?" if warehouse.dialect == "duckdb" else "%s"
     started = time.perf_counter()
-    by_channel = curves.fit_merchant_curves(warehouse.query, p, model)
+    by_channel = curves.fit_merchant_curves(warehouse.query, model)
     warehouse.replace_table("marts", curves.CURVES_MART, by_channel)
     channel_seconds = time.perf_counter() - started
-    by_campaign = curves.fit_all_campaign_curves(warehouse.query, p, model)
+    by_campaign = curves.fit_all_campaign_curves(warehouse.query, model)
     warehouse.replace_table("marts", curves.CAMPAIGN_CURVES_MART, by_campaign)
     return dg.MaterializeResult(metadata={
         "dagster/row_count": by_channel.height, "campaign_curves": by_campaign.height, "attribution_model": model,

@@ -2,8 +2,7 @@
 
 Curves are fitted per merchant and channel, and per merchant, campaign and channel, on daily
 spend (marts.ad_spend_daily) against the daily revenue the chosen attribution model gives it
-(markov and shapley from marts.fct_attribution_data_driven, rule-based models from
-marts.fct_attribution). Each fit keeps its quality (R^2, holdout RMSE), the observed spend
+(every model, rule-based and data-driven, from marts.attribution_daily_all_models). Each fit keeps its quality (R^2, holdout RMSE), the observed spend
 range and residual-bootstrap refits (for the uncertainty band and the predicted-revenue range).
 The budget asset writes them to marts.response_curves and marts.campaign_response_curves;
 `campaign_curves` / `warehouse_curves` read the campaign ones back for planning.
@@ -28,15 +27,17 @@ CAMPAIGN_MAX_STARTS = 4  # short campaign series: a spread subset of the start g
 CHANNEL_KEYS = ("merchant_id", "channel")
 CAMPAIGN_KEYS = ("merchant_id", "campaign_id", "channel")
 SPEND_MART = "ad_spend_daily"
+REVENUE_MART = "attribution_daily_all_models"
 CURVES_MART = "response_curves"
 CAMPAIGN_CURVES_MART = "campaign_response_curves"
 
 Query = Callable[[str, Sequence[Any] | None], pl.DataFrame]
 
 SPEND_SQL = f"select merchant_id, channel, spend_date as day, sum(spend) as spend from marts.{SPEND_MART} group by 1, 2, 3"
+# revenue per day under the chosen model, rule-based or data-driven, from the dbt mart over every model
 REVENUE_SQL = (
-    "select merchant_id, channel, cast((converted_at at time zone 'UTC') as date) as day, sum(attributed_revenue) as revenue "
-    "from marts.{table} where model = {p} group by 1, 2, 3"
+    f"select merchant_id, channel, conversion_date as day, sum(revenue) as revenue from marts.{REVENUE_MART} "
+    "where model = ? group by 1, 2, 3"
 )
 # campaign x channel: spend without a campaign cannot be attributed to one, so it is left out
 CAMPAIGN_SPEND_SQL = (
@@ -44,25 +45,15 @@ CAMPAIGN_SPEND_SQL = (
     "where campaign_id is not null{where} group by 1, 2, 3, 4"
 )
 CAMPAIGN_REVENUE_SQL = (
-    "select merchant_id, campaign_id, channel, cast((converted_at at time zone 'UTC') as date) as day, "
-    "sum(attributed_revenue) as revenue from marts.{table} where model = {p} and campaign_id is not null{where} group by 1, 2, 3, 4"
+    f"select merchant_id, campaign_id, channel, conversion_date as day, sum(revenue) as revenue from marts.{REVENUE_MART} "
+    "where model = ? and campaign_id is not null{where} group by 1, 2, 3, 4"
 )
 
 
-def revenue_table(model: str) -> str:
-    """Markov and Shapley credits live in the data-driven fact; rule-based models in dbt's."""
-    return "fct_attribution_data_driven" if model in ("markov", "shapley") else "fct_attribution"
-
-
-def channel_series_sql(p: str, model: str) -> tuple[str, str]:
-    """(spend SQL, revenue SQL taking the model as its one param) per merchant x channel x day."""
-    return SPEND_SQL, REVENUE_SQL.format(table=revenue_table(model), p=p)
-
-
-def campaign_series_sql(p: str, model: str, campaign_filter: bool = False) -> tuple[str, str]:
+def campaign_series_sql(campaign_filter: bool = False) -> tuple[str, str]:
     """(spend SQL, revenue SQL) per campaign x channel x day; with `campaign_filter` both take (merchant_id, campaign_id) params."""
-    where = f" and merchant_id = {p} and campaign_id = {p}" if campaign_filter else ""
-    return CAMPAIGN_SPEND_SQL.format(where=where), CAMPAIGN_REVENUE_SQL.format(table=revenue_table(model), p=p, where=where)
+    where = " and merchant_id = ? and campaign_id = ?" if campaign_filter else ""
+    return CAMPAIGN_SPEND_SQL.format(where=where), CAMPAIGN_REVENUE_SQL.format(where=where)
 
 
 def daily_series(spend: pl.DataFrame, revenue: pl.DataFrame, keys: tuple[str, ...] = CHANNEL_KEYS) -> pl.DataFrame:
@@ -117,15 +108,14 @@ def _with_model(curves: pl.DataFrame, model: str) -> pl.DataFrame:
     return curves.with_columns(pl.lit(model).alias("attribution_model")) if curves.height else curves
 
 
-def fit_merchant_curves(query: Query, placeholder: str, model: str) -> pl.DataFrame:
+def fit_merchant_curves(query: Query, model: str) -> pl.DataFrame:
     """Every merchant's channel curves from the marts (the rows of marts.response_curves)."""
-    spend_sql, revenue_sql = channel_series_sql(placeholder, model)
-    return _with_model(fit_channels(daily_series(query(spend_sql, None), query(revenue_sql, [model]))), model)
+    return _with_model(fit_channels(daily_series(query(SPEND_SQL, None), query(REVENUE_SQL, [model]))), model)
 
 
-def fit_all_campaign_curves(query: Query, placeholder: str, model: str) -> pl.DataFrame:
+def fit_all_campaign_curves(query: Query, model: str) -> pl.DataFrame:
     """Every campaign's channel curves from the marts (the rows of marts.campaign_response_curves)."""
-    spend_sql, revenue_sql = campaign_series_sql(placeholder, model)
+    spend_sql, revenue_sql = campaign_series_sql()
     return _with_model(fit_campaign_channels(daily_series(query(spend_sql, None), query(revenue_sql, [model]), CAMPAIGN_KEYS)), model)
 
 
@@ -162,10 +152,9 @@ def curves_from_frame(frame: pl.DataFrame) -> list[ChannelCurve]:
     return out
 
 
-def campaign_curves(query: Query, placeholder: str, merchant_id: str, campaign_id: str) -> list[ChannelCurve]:
+def campaign_curves(query: Query, merchant_id: str, campaign_id: str) -> list[ChannelCurve]:
     """The campaign's fitted channel curves from marts.campaign_response_curves (empty when it has none)."""
-    p = placeholder
-    frame = query(f"select * from marts.{CAMPAIGN_CURVES_MART} where merchant_id = {p} and campaign_id = {p}", [merchant_id, campaign_id])
+    frame = query(f"select * from marts.{CAMPAIGN_CURVES_MART} where merchant_id = ? and campaign_id = ?", [merchant_id, campaign_id])
     return curves_from_frame(frame) if frame.height else []
 
 
@@ -182,8 +171,7 @@ def warehouse_curves(settings: Any, merchant_id: str, campaign_id: str) -> list[
         marts = relations.filter(pl.col("schema") == "marts")["name"].to_list() if relations.height else []
         if CAMPAIGN_CURVES_MART not in marts:
             raise RebalanceError(f"the warehouse has no response curves yet (marts.{CAMPAIGN_CURVES_MART} is missing); run `campaigns build`")
-        p = "?" if warehouse.dialect == "duckdb" else "%s"
-        return campaign_curves(warehouse.query, p, merchant_id, campaign_id)
+        return campaign_curves(warehouse.query, merchant_id, campaign_id)
     except RebalanceError:
         raise
     except Exception as exc:  # a locked or unreachable warehouse: say which and what to do

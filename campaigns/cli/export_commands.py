@@ -32,11 +32,16 @@ class Level(StrEnum):
     campaign = "campaign"
 
 
-# dbt mart (rule-based models) and its data-driven twin written by the attribution assets
+# the dbt marts over every model, rule-based and data-driven, and the SQL of one merchant's rows
+# (campaign level: the daily credits summed over the days, which equal attribution_by_campaign)
 SOURCES = {
-    Level.channel: ("attribution_by_channel", "attribution_by_channel_data_driven"),
-    Level.campaign: ("attribution_by_campaign", "attribution_by_campaign_data_driven"),
-    "roi": ("roi_by_model", "roi_by_model_data_driven"),
+    Level.channel: ("attribution_by_channel_all_models", "select merchant_id, model, model_family, channel, conversions, revenue "
+                    "from marts.attribution_by_channel_all_models where merchant_id = ?"),
+    Level.campaign: ("attribution_daily_all_models", "select merchant_id, model, model_family, channel, campaign_id, sum(conversions) as conversions, "
+                     "sum(revenue) as revenue from marts.attribution_daily_all_models where merchant_id = ? "
+                     "group by merchant_id, model, model_family, channel, campaign_id"),
+    "roi": ("roi_by_model_all_models", "select merchant_id, model, model_family, campaign_id, channel, spend, conversions, revenue, roas, roi "
+            "from marts.roi_by_model_all_models where merchant_id = ?"),
 }
 COLUMNS = {
     Level.channel: ["model", "channel", "conversions", "revenue"],
@@ -76,34 +81,27 @@ def _open() -> tuple[Warehouse, set[str]]:
 
 
 def _read(kind: Level | str, models: list[str], merchant: str) -> pl.DataFrame:
-    """Rows of `models` for `merchant` from the dbt mart and its data-driven twin."""
+    """Rows of `models` for `merchant` from the dbt mart over every model."""
     # imported here: start-up cost (see the imports)
     import polars as pl
 
     warehouse, available = _open()
-    rule_table, data_driven_table = SOURCES[kind]
-    if rule_table not in available:
-        fail(f"{MARTS}.{rule_table} does not exist yet; {BUILD_HINT}")
-    wanted_data_driven = [m for m in models if m in DATA_DRIVEN_MODELS]
-    frames = []
-    if any(m in RULE_MODELS for m in models):
-        frames.append(warehouse.query(f"select * from {MARTS}.{rule_table}"))
-    if wanted_data_driven:
-        if data_driven_table in available:
-            frames.append(warehouse.query(f"select * from {MARTS}.{data_driven_table}"))
-        elif len(models) == 1:
-            fail(f"{MARTS}.{data_driven_table} does not exist yet; run `campaigns build --select attribution` to compute {models[0]}")
-        else:
-            console.print(f"[yellow]note:[/] no markov/shapley rows yet ({MARTS}.{data_driven_table} is missing); run `campaigns build --select attribution`")
-    columns = ["merchant_id", *COLUMNS[kind]]
-    frame = pl.concat([f.select(columns) for f in frames if f.height], how="vertical_relaxed") if any(f.height for f in frames) else pl.DataFrame()
-    if frame.height == 0 or merchant not in set(frame["merchant_id"].to_list()):
-        known = sorted(set(frame["merchant_id"].to_list())) if frame.height else []
+    mart, sql = SOURCES[kind]
+    if mart not in available:
+        fail(f"{MARTS}.{mart} does not exist yet; {BUILD_HINT}")
+    frame = warehouse.query(sql, [merchant])
+    if frame.height == 0:
+        known = sorted(warehouse.query(f"select distinct merchant_id from {MARTS}.{mart}")["merchant_id"].to_list())
         hint = f"merchants with attribution: {', '.join(known)}" if known else f"the warehouse has no conversions yet; {BUILD_HINT}"
         fail(f"no attribution rows for merchant {merchant!r}; {hint}")
+    wanted_data_driven = [m for m in models if m in DATA_DRIVEN_MODELS]
+    if wanted_data_driven and not frame.filter(pl.col("model_family") == "data_driven").height:
+        if len(models) == 1:
+            fail(f"no {models[0]} rows in {MARTS}.{mart} yet; run `campaigns build --select attribution` to compute {models[0]}")
+        console.print(f"[yellow]note:[/] no markov/shapley rows yet in {MARTS}.{mart}; run `campaigns build --select attribution`")
     order = {name: i for i, name in enumerate(MODELS)}
     return (
-        frame.filter((pl.col("merchant_id") == merchant) & pl.col("model").is_in(models))
+        frame.filter(pl.col("model").is_in(models))
         .with_columns(pl.col("model").replace_strict(order, return_dtype=pl.Int64).alias("_order"))
         .sort(["_order", "conversions", *(["spend"] if kind == "roi" else [])], descending=[False, True, *([True] if kind == "roi" else [])])
         .select(COLUMNS[kind])

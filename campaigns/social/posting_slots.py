@@ -1,4 +1,8 @@
-"""Best posting slots for an account: history from the warehouse, the model from optimizers/."""
+"""Best posting slots for an account: history from the warehouse's marts, the model from optimizers/.
+
+The history is marts.social_post_history, read as the app reads every mart: from the serving
+snapshot on the embedded default (never blocked by a running pipeline), live on PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,12 @@ from sqlalchemy.orm import Session
 from campaigns.core.enums import QueueStatus
 from campaigns.core.settings import Settings
 from campaigns.core.store.models import SocialAccount, SocialQueueItem
-from campaigns.warehouse.connection import WarehouseBusyError, open_warehouse
+from campaigns.warehouse.serving import MartsUnavailable, query_marts
 from optimizers.posting_times import Heatmap, Slot, engagement_heatmap, next_best_slots
 
 HISTORY_SQL = (
-    "select posted_at, impressions, likes, shares, clicks from raw.social_posts "
-    "where merchant_id = {p} and account_id = {p} and platform = {p}"
+    "select posted_at, impressions, likes, shares, clicks from marts.social_post_history "
+    "where merchant_id = ? and account_id = ? and platform = lower(?)"
 )
 
 
@@ -24,14 +28,10 @@ def posting_history(settings: Settings, merchant_id: str, account: SocialAccount
     """The account's past posts, and a note when the warehouse could not be read."""
     empty = pl.DataFrame(schema={"posted_at": pl.Datetime("us", "UTC"), "impressions": pl.Int64, "likes": pl.Int64, "shares": pl.Int64, "clicks": pl.Int64})
     try:
-        warehouse = open_warehouse(settings)
-        sql = HISTORY_SQL.format(p="?" if warehouse.dialect == "duckdb" else "%s")
-        return warehouse.query(sql, [merchant_id, account.id, account.platform]), ""
-    except FileNotFoundError:
+        return query_marts(settings, HISTORY_SQL, [merchant_id, account.id, account.platform]), ""
+    except MartsUnavailable:
         return empty, " - no warehouse yet, using the platform's default curve"
-    except WarehouseBusyError:
-        return empty, " - the warehouse is busy with a run, using the platform's default curve"
-    except Exception as exc:  # a missing raw table on a new warehouse: fall back to the prior, say why
+    except Exception as exc:  # a missing mart (a build from before it existed): fall back to the prior, say why
         return empty, f" - no posting history ({type(exc).__name__}), using the platform's default curve"
 
 

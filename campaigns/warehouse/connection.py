@@ -2,6 +2,11 @@
 
 Connections are opened per unit of work and closed right after, because dbt runs in a
 subprocess in the same Dagster run and DuckDB lets only one process hold the file.
+
+SQL handed to a warehouse is written once, for both backends, with ``?`` placeholders
+(:data:`PARAM`); the PostgreSQL connection translates them for psycopg (:func:`pyformat`).
+Where Python needs a timestamp's UTC calendar date it uses :func:`utc_date`, the twin of
+the dbt macro of the same name.
 """
 
 from __future__ import annotations
@@ -19,6 +24,55 @@ import polars as pl
 import psycopg
 
 from campaigns.warehouse.schema import LOADED_AT, RAW_SCHEMA, RawTable
+
+
+#: The one placeholder style of warehouse SQL in Python, on both backends.
+PARAM = "?"
+
+
+def pyformat(sql: str) -> str:
+    """`sql` written with ``?`` placeholders, as psycopg's ``%s`` style.
+
+    A ``?`` outside string literals, quoted identifiers and comments becomes ``%s``; every
+    other ``%`` is doubled so psycopg reads it literally (``like 'a%'``, ``x % 7``). A
+    ``%s`` already there is kept, so SQL written for psycopg still runs unchanged.
+    """
+    out: list[str] = []
+    i, n = 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch in ("'", '"'):
+            end = i + 1
+            while end < n:
+                if sql[end] == ch:
+                    if end + 1 < n and sql[end + 1] == ch:  # '' or "" inside the quotes
+                        end += 2
+                        continue
+                    break
+                end += 1
+            out.append(sql[i : end + 1].replace("%", "%%"))
+            i = end + 1
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            end = n if end == -1 else end
+            out.append(sql[i:end].replace("%", "%%"))
+            i = end
+        elif ch == "?":
+            out.append("%s")
+            i += 1
+        elif ch == "%":
+            keep = sql[i : i + 2] in ("%s", "%%")
+            out.append(sql[i : i + 2] if keep else "%%")
+            i += 2 if keep else 1
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def utc_date(column: str) -> str:
+    """SQL for the UTC calendar date of a timestamp with time zone (the dbt macro `utc_date`)."""
+    return f"cast(({column} at time zone 'UTC') as date)"
 
 
 class WarehouseBusyError(RuntimeError):
@@ -53,15 +107,8 @@ class Warehouse(ABC):
         """Atomically replace schema.name with `frame`."""
 
     @abstractmethod
-    def replace_rows(self, schema: str, name: str, frame: pl.DataFrame, match: dict[str, Any]) -> int:
-        """In one transaction, delete the rows equal to `match` and insert `frame` (a partition's rows)."""
-
-    @abstractmethod
-    def replace_between(self, schema: str, name: str, frame: pl.DataFrame, column: str, start: Any, end: Any) -> int:
-        """In one transaction, delete the rows with start <= column < end and insert `frame` (a partition range's rows)."""
-
-    @abstractmethod
-    def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame: ...
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        """Rows of `sql`, written with ``?`` placeholders (:data:`PARAM`) on every backend."""
 
     @abstractmethod
     def relations(self) -> pl.DataFrame:
@@ -74,9 +121,24 @@ class Warehouse(ABC):
         cols = ", ".join(f"{_ident(c)} {_sql_type(t)}" for c, t in columns.items())
         return f"create table {'if not exists ' if if_not_exists else ''}{_ident(schema)}.{_ident(name)} ({cols})"
 
-    @staticmethod
-    def _where(match: dict[str, Any], placeholder: str) -> str:
-        return " and ".join(f"{_ident(c)} = {placeholder}" for c in match) or "true"
+    def replace_rows(self, schema: str, name: str, frame: pl.DataFrame, match: dict[str, Any]) -> int:
+        """In one transaction, delete the rows equal to `match` and insert `frame` (a partition's rows)."""
+        where = " and ".join(f"{_ident(c)} = {PARAM}" for c in match) or "true"
+        return self._delete_insert(schema, name, frame, where, list(match.values()))
+
+    def replace_between(self, schema: str, name: str, frame: pl.DataFrame, column: str, start: Any, end: Any) -> int:
+        """In one transaction, delete the rows with start <= column < end and insert `frame` (a partition range's rows)."""
+        return self._delete_insert(schema, name, frame, f"{_ident(column)} >= {PARAM} and {_ident(column)} < {PARAM}", [start, end])
+
+    def replace_contents(self, schema: str, name: str, frame: pl.DataFrame) -> int:
+        """In one transaction, empty schema.name and insert `frame` (columns by name), keeping the
+        table: its declared column types and the views over it (dbt's marts over the Python
+        outputs). A missing table is created from `frame`."""
+        return self._delete_insert(schema, name, frame, "true", [])
+
+    @abstractmethod
+    def _delete_insert(self, schema: str, name: str, frame: pl.DataFrame, where: str, params: list[Any]) -> int:
+        """Delete the rows matching `where` (``?`` placeholders) and insert `frame`, in one transaction."""
 
 
 class DuckDBWarehouse(Warehouse):
@@ -141,12 +203,6 @@ class DuckDBWarehouse(Warehouse):
                 con.execute(f"insert into {_ident(schema)}.{_ident(name)} select * from incoming")
             con.execute("commit")
         return frame.height
-
-    def replace_rows(self, schema: str, name: str, frame: pl.DataFrame, match: dict[str, Any]) -> int:
-        return self._delete_insert(schema, name, frame, self._where(match, "?"), list(match.values()))
-
-    def replace_between(self, schema: str, name: str, frame: pl.DataFrame, column: str, start: Any, end: Any) -> int:
-        return self._delete_insert(schema, name, frame, f"{_ident(column)} >= ? and {_ident(column)} < ?", [start, end])
 
     def _delete_insert(self, schema: str, name: str, frame: pl.DataFrame, where: str, params: list[Any]) -> int:
         with self.connect() as con:
@@ -215,24 +271,21 @@ class PostgresWarehouse(Warehouse):
             con.execute(f"analyze {_ident(schema)}.{_ident(name)}")
         return frame.height
 
-    def replace_rows(self, schema: str, name: str, frame: pl.DataFrame, match: dict[str, Any]) -> int:
-        return self._delete_insert(schema, name, frame, self._where(match, "%s"), list(match.values()))
-
-    def replace_between(self, schema: str, name: str, frame: pl.DataFrame, column: str, start: Any, end: Any) -> int:
-        return self._delete_insert(schema, name, frame, f"{_ident(column)} >= %s and {_ident(column)} < %s", [start, end])
-
     def _delete_insert(self, schema: str, name: str, frame: pl.DataFrame, where: str, params: list[Any]) -> int:
         with self.connect() as con:  # one transaction: readers see the old rows or the new ones
             con.execute(f"create schema if not exists {_ident(schema)}")
             con.execute(self.create_table_sql(schema, name, dict(frame.schema), if_not_exists=True))
-            con.execute(f"delete from {_ident(schema)}.{_ident(name)} where {where}", params)
+            if where == "true":  # the whole table: cheaper than a delete, and as transactional
+                con.execute(f"truncate {_ident(schema)}.{_ident(name)}")
+            else:
+                con.execute(pyformat(f"delete from {_ident(schema)}.{_ident(name)} where {where}"), params)
             self._copy_in(con, schema, name, frame)
             con.execute(f"analyze {_ident(schema)}.{_ident(name)}")
         return frame.height
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         with self.connect() as con:
-            cursor = con.execute(sql, params or None)
+            cursor = con.execute(pyformat(sql), params) if params else con.execute(sql)
             rows = cursor.fetchall()
             names = [d.name for d in cursor.description or []]
         return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)

@@ -1,10 +1,10 @@
-"""Predicted performance from the warehouse's posting history, or null with the reason."""
+"""Predicted performance from the marts' posting history, or null with the reason."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
+import polars as pl
 
 from agents.leo.performance import NoHistory, PostHistory, warehouse_history
 from agents.leo.repurpose import repurpose
@@ -13,15 +13,14 @@ from campaigns.core.settings import Settings
 
 
 def _warehouse(home: Path) -> Settings:
+    """The serving snapshot of the two marts the history reads (the app's view of the warehouse)."""
     settings = Settings(home=home)
-    home.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(settings.duckdb_path)) as con:
-        con.execute("create schema raw")
-        con.execute("create table raw.social_posts (merchant_id varchar, post_id varchar, platform varchar, impressions bigint, clicks bigint)")
-        rows = [("acme", f"p{i}", "x", 1000 + 100 * i, 10 + i) for i in range(9)] + [("acme", "l1", "linkedin", 500, 5), ("other", "o1", "x", 9, 9)]
-        con.executemany("insert into raw.social_posts values (?, ?, ?, ?, ?)", rows)
-        con.execute("create table raw.email_events (merchant_id varchar, event_type varchar)")
-        con.executemany("insert into raw.email_events values (?, ?)", [("acme", "opened")] * 200 + [("acme", "clicked")] * 30)
+    serving = home / "serving"
+    serving.mkdir(parents=True, exist_ok=True)
+    rows = [("acme", f"p{i}", "x", 1000 + 100 * i, 10 + i) for i in range(9)] + [("acme", "l1", "linkedin", 500, 5), ("other", "o1", "x", 9, 9)]
+    pl.DataFrame(rows, schema=["merchant_id", "post_id", "platform", "impressions", "clicks"], orient="row").write_parquet(serving / "social_post_history.parquet")
+    events = [("acme", "k1", "opened", 120), ("acme", "k2", "opened", 80), ("acme", "k1", "clicked", 30), ("acme", "k1", "purchased", 4), ("other", "k9", "opened", 7)]
+    pl.DataFrame(events, schema=["merchant_id", "campaign_id", "event_type", "events"], orient="row").write_parquet(serving / "email_engagement_daily.parquet")
     return settings
 
 

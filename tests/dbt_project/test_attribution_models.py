@@ -40,7 +40,9 @@ pytestmark = pytest.mark.slow
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DBT = str(Path(sys.executable).with_name("dbt"))
-SELECT = ["+campaign_performance_daily", "+roi_by_model", "+attribution_by_channel", "+int_paths_aggregated"]
+SELECT = ["+campaign_performance_daily", "+roi_by_model", "+attribution_by_channel", "+int_paths_aggregated",
+          "+attribution_by_channel_all_models", "+attribution_daily_all_models", "+roi_by_model_all_models"]
+ALL_MODEL_MARTS = ("attribution_by_channel_all_models", "attribution_daily_all_models", "roi_by_model_all_models")
 
 D = datetime(2026, 3, 31, 12, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -256,6 +258,55 @@ def test_campaign_performance_daily_ratios(built) -> None:
     assert sum(r["revenue"] for r in rows) == pytest.approx(180.0)
 
 
+def test_all_model_marts_equal_the_rule_based_marts_before_the_python_assets_run(built) -> None:
+    """dbt created the Python outputs empty (on-run-start), so the views over them hold the rule-based rows alone."""
+    _, warehouse = built
+    assert warehouse.count("marts", "fct_attribution_data_driven") == 0
+    by_channel = _query(warehouse, "select model, model_family, merchant_id, channel, conversions, revenue from marts.attribution_by_channel_all_models")
+    rule = _query(warehouse, "select model, merchant_id, channel, conversions, revenue from marts.attribution_by_channel")
+    assert sorted((r["model"], r["merchant_id"], r["channel"], r["conversions"], r["revenue"]) for r in by_channel) == sorted(tuple(r.values()) for r in rule)
+    assert {r["model_family"] for r in by_channel} == {"rule_based"}
+    roi = _query(warehouse, "select count(*) as n from marts.roi_by_model_all_models")
+    assert roi[0]["n"] == warehouse.count("marts", "roi_by_model")
+    daily = _query(warehouse, "select model, campaign_id, channel, conversion_date, conversions, revenue from marts.attribution_daily_all_models "
+                              "where merchant_id = 'm1' and model = 'linear'")
+    # v1 (D) splits 4 ways, v3 (D) is synthetic direct, v4 (D) two direct touches, v2 at D + 2 d on facebook
+    expected = {("k1", "email", "2026-03-31"): (0.25, 25.0), ("k2", "google_ads", "2026-03-31"): (0.25, 25.0), ("k3", "x", "2026-03-31"): (0.25, 25.0),
+                (None, "direct", "2026-03-31"): (2.25, 55.0), ("k4", "facebook", "2026-04-02"): (1.0, 50.0)}
+    got = {(r["campaign_id"], r["channel"], r["conversion_date"].isoformat()): (r["conversions"], r["revenue"]) for r in daily}
+    assert got.keys() == expected.keys()
+    for key, values in expected.items():
+        assert got[key] == pytest.approx(values), key
+
+
+def test_python_outputs_keep_the_views_over_them(built) -> None:
+    """The assets replace the rows of their tables (dropping one would drop the views over it on PostgreSQL)."""
+    from assets.attribution import compute
+
+    _, warehouse = built
+    row = {"model": "markov", "merchant_id": "m2", "conversion_id": "z1", "touchpoint_id": "e1", "touch_index": 1, "channel": "email",
+           "campaign_id": "q1", "touched_at": D - 2 * DAY, "converted_at": D, "credit": 1.0, "attributed_revenue": 20.0}
+    credits = pl.DataFrame([row], schema=compute.CREDITS_SCHEMA)
+    channels = pl.DataFrame([("markov", "m2", "email", 1.0, 1.0, 20.0)], schema=compute.CHANNELS_SCHEMA, orient="row")
+    roi = pl.DataFrame([("markov", "m2", "q1", "email", 0.0, 1.0, 20.0, None, None)], schema=compute.ROI_SCHEMA, orient="row")
+    try:
+        for _ in range(2):  # a second run replaces the first
+            warehouse.replace_contents("marts", "fct_attribution_data_driven", credits)
+            warehouse.replace_contents("marts", "attribution_by_channel_data_driven", channels.select("model", "merchant_id", "channel", "conversions", "revenue", "removal_effect"))
+            warehouse.replace_contents("marts", "roi_by_model_data_driven", roi)
+        for mart in ALL_MODEL_MARTS:
+            rows = _query(warehouse, f"select model_family, conversions, revenue from marts.{mart} where model = 'markov'")
+            assert [(r["model_family"], r["conversions"], r["revenue"]) for r in rows] == [("data_driven", 1.0, 20.0)], mart
+        (day,) = _query(warehouse, "select conversion_date from marts.attribution_daily_all_models where model = 'markov'")
+        assert day["conversion_date"].isoformat() == "2026-03-31"
+    finally:
+        for table, schema in (("fct_attribution_data_driven", compute.CREDITS_SCHEMA), ("attribution_by_channel_data_driven", compute.CHANNELS_SCHEMA),
+                              ("roi_by_model_data_driven", compute.ROI_SCHEMA)):
+            warehouse.replace_contents("marts", table, compute.empty(schema))
+    relations = warehouse.relations()
+    assert set(ALL_MODEL_MARTS) <= set(relations.filter(pl.col("schema") == "marts")["name"].to_list())
+
+
 def test_attribution_assets_and_export_on_the_built_models(duckdb_built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """DuckDB only: Markov/Shapley on the dbt output, every conservation check, the CSV export."""
     import dagster as dg
@@ -276,6 +327,20 @@ def test_attribution_assets_and_export_on_the_built_models(duckdb_built, tmp_pat
     # m2 has a single channel: both data-driven models give email everything
     m2 = _query(warehouse, "select model, channel, conversions, revenue from marts.attribution_by_channel_data_driven where merchant_id = 'm2' order by model")
     assert [(r["model"], r["channel"], r["conversions"], r["revenue"]) for r in m2] == [("markov", "email", 1.0, 20.0), ("shapley", "email", 1.0, 20.0)]
+    # the dbt views over every model show the assets' output without another dbt run, with the same figures
+    for mart, twin in (("attribution_by_channel_all_models", "attribution_by_channel_data_driven"), ("roi_by_model_all_models", "roi_by_model_data_driven")):
+        union = _query(warehouse, f"select model, merchant_id, channel, conversions, revenue from marts.{mart} where model_family = 'data_driven'")
+        direct = _query(warehouse, f"select model, merchant_id, channel, conversions, revenue from marts.{twin}")
+        key = lambda r: (r["model"], r["merchant_id"], r["channel"], r["conversions"])  # noqa: E731
+        assert sorted(union, key=key) == sorted(direct, key=key), mart
+    daily = _query(warehouse, "select model, campaign_id, channel, sum(conversions) as conversions, sum(revenue) as revenue from marts.attribution_daily_all_models "
+                              "where model_family = 'data_driven' group by 1, 2, 3")
+    by_campaign = _query(warehouse, "select model, campaign_id, channel, conversions, revenue from marts.attribution_by_campaign_data_driven")
+    summed = {(r["model"], r["campaign_id"], r["channel"]): (r["conversions"], r["revenue"]) for r in daily}
+    twin = {(r["model"], r["campaign_id"], r["channel"]): (r["conversions"], r["revenue"]) for r in by_campaign}
+    assert summed.keys() == twin.keys() and len(twin) > 0
+    for key, values in twin.items():
+        assert summed[key] == pytest.approx(values, rel=1e-12), key
 
     monkeypatch.setenv("CAMPAIGNS_HOME", str(settings.home_path))
     get_settings.cache_clear()

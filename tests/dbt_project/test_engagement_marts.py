@@ -8,6 +8,10 @@ cover the rate rules again inside dbt):
   post 1 (x): 500 impressions, 7 likes, 2 + 1 shares, 3 comments, clicks not reported
       -> engagements 13, rate 0.026
   post 2 (linkedin, sandbox): no impressions reported -> engagements 9, rate null
+  posting history: s1 by account 7 on x at 23:30 UTC on 2026-02-28 (dated that UTC day),
+      s2 by account 7 on 'X' (-> x) the next day
+  email events of campaign c1: contact 1 opens twice on 2026-03-01, contact 2 opens and
+      clicks that day -> 3 opens by 2 contacts, 1 click by 1 contact
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from assets.ingest.post_metrics import SCHEMA as POST_METRICS_SCHEMA
 from campaigns.email.delivery import EMAIL_SENDS_COLUMNS
 from campaigns.core.settings import Settings
 from campaigns.warehouse.connection import open_warehouse
-from campaigns.warehouse.schema import LOADED_AT
+from campaigns.warehouse.schema import EMAIL_EVENTS, LOADED_AT, SOCIAL_POSTS
 
 pytestmark = pytest.mark.slow
 
@@ -56,10 +60,25 @@ def _build(settings: Settings, work: Path) -> None:
         schema=POST_METRICS_SCHEMA, orient="row",
     )
     warehouse.replace_table("raw", "post_metrics", _stamped(posts))
+    history = pl.DataFrame(
+        [
+            ("m", "s1", 7, "x", "c1", datetime(2026, 2, 28, 23, 30, tzinfo=UTC), 400, 5, 1, 6),
+            ("m", "s2", 7, "X", None, datetime(2026, 3, 1, 9, tzinfo=UTC), 100, 1, 0, 2),
+        ],
+        schema=SOCIAL_POSTS.polars_schema, orient="row",
+    )
+    warehouse.replace_table("raw", "social_posts", _stamped(history))
+    at = datetime(2026, 3, 1, 8, tzinfo=UTC)
+    events = pl.DataFrame(
+        [("m", "e1", 1, "c1", "opened", at), ("m", "e2", 1, "c1", "opened", at), ("m", "e3", 2, "c1", "opened", at), ("m", "e4", 2, "c1", "clicked", at)],
+        schema=EMAIL_EVENTS.polars_schema, orient="row",
+    )
+    warehouse.replace_table("raw", "email_events", _stamped(events))
     env = {**os.environ, **settings.dbt_env()}
     result = subprocess.run(
         [DBT, "build", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--target-path", str(work / "target"),
-         "--log-path", str(work / "logs"), "--select", "+email_performance_daily", "+social_post_performance"],
+         "--log-path", str(work / "logs"), "--select", "+email_performance_daily", "+social_post_performance",
+         "+social_post_history", "+email_engagement_daily"],
         env=env, capture_output=True, text=True, timeout=600, check=False,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
@@ -94,3 +113,14 @@ def test_email_and_social_marts(settings) -> None:
     assert email == [(1, "c1", 8, 2, 5, 5, 20, 0.8, 0.25), (2, None, 0, 0, 3, 0, 3, None, 1.0)]
     posts = warehouse.query("select post_id, platform, engagements, engagement_rate, sandbox from marts.social_post_performance order by post_id").rows()
     assert posts == [("p1", "x", 13, pytest.approx(0.026), False), ("p2", "linkedin", 9, None, True)]
+
+    # one build per backend serves both checks (each build costs seconds)
+    _check_posting_history_and_email_engagement(warehouse)
+
+
+def _check_posting_history_and_email_engagement(warehouse) -> None:
+    history = warehouse.query("select post_id, account_id, platform, posted_date, impressions, clicks from marts.social_post_history order by post_id").rows()
+    assert history == [("s1", 7, "x", date(2026, 2, 28), 400, 6), ("s2", 7, "x", date(2026, 3, 1), 100, 2)]
+    engagement = warehouse.query("select event_type, event_date, events, contacts from marts.email_engagement_daily where campaign_id = ? order by event_type",
+                                 ["c1"]).rows()
+    assert engagement == [("clicked", date(2026, 3, 1), 1, 1), ("opened", date(2026, 3, 1), 3, 2)]

@@ -30,12 +30,19 @@ def _check_marts(settings, frames) -> None:
     assert totals["clicks"] == frames[AD_SPEND.name]["clicks"].sum()
     # one day checked by hand against the generator: conversions on the as-of day by UTC date
     day = frames[CONVERSIONS.name].filter(pl.col("converted_at").dt.date() == AS_OF)
-    row = warehouse.query("select conversions, revenue from marts.overview_daily where merchant_id = 'demo' and activity_date = ?" if warehouse.dialect == "duckdb" else
-                          "select conversions, revenue from marts.overview_daily where merchant_id = 'demo' and activity_date = %s", [AS_OF])
+    row = warehouse.query("select conversions, revenue from marts.overview_daily where merchant_id = 'demo' and activity_date = ?", [AS_OF])
     assert row["conversions"].to_list() == [day.height]
     assert math.isclose(row["revenue"][0], day["revenue"].sum(), rel_tol=1e-9)
     staged = warehouse.query("select count(*) as n from staging.stg_touchpoints where channel = 'direct'")["n"][0]
     assert staged == frames[TOUCHPOINTS.name]["channel"].null_count()
+    # the dbt views over every model show the attribution assets' output of the same build (dbt ran once, before them)
+    for mart, twin in (("attribution_by_channel_all_models", "attribution_by_channel_data_driven"), ("roi_by_model_all_models", "roi_by_model_data_driven")):
+        union = warehouse.query(f"select count(*) as n, sum(revenue) as revenue from marts.{mart} where model_family = 'data_driven'").row(0, named=True)
+        direct = warehouse.query(f"select count(*) as n, sum(revenue) as revenue from marts.{twin}").row(0, named=True)
+        assert union["n"] == direct["n"] > 0 and math.isclose(union["revenue"], direct["revenue"], rel_tol=1e-9), mart
+    markov = warehouse.query("select sum(revenue) as revenue from marts.attribution_daily_all_models where model = ?", ["markov"])["revenue"][0]
+    assert math.isclose(markov, frames[CONVERSIONS.name]["revenue"].sum(), rel_tol=1e-9)
+    assert warehouse.count("marts", "social_post_history") == warehouse.count("raw", "social_posts") > 0
 
 
 @pytest.mark.slow
@@ -44,6 +51,11 @@ def test_demo_build_on_duckdb(built_home, truth_frames) -> None:
     serving = built_home.home_path / "serving" / "overview_daily.parquet"
     assert serving.exists()
     assert pl.read_parquet(serving).height == open_warehouse(built_home).count("marts", "overview_daily")
+    # what the Social, Analytics and Leo reads need is in the snapshot, with the Python assets' rows
+    for mart in ("social_post_history", "email_engagement_daily", "attribution_by_channel_all_models", "attribution_daily_all_models", "roi_by_model_all_models"):
+        snapshot = pl.read_parquet(built_home.home_path / "serving" / f"{mart}.parquet")
+        assert snapshot.height == open_warehouse(built_home).count("marts", mart) > 0, mart
+    assert "markov" in pl.read_parquet(built_home.home_path / "serving" / "roi_by_model_all_models.parquet")["model"].to_list()
 
 
 @pytest.mark.slow

@@ -1,0 +1,55 @@
+-- Attributed conversions and revenue per model × merchant × campaign × channel × UTC day of
+-- the conversion, every model: the sums of the per-touch credits of fct_attribution
+-- (rule-based) and of the attribution assets' fct_attribution_data_driven (Markov per path,
+-- Shapley per channel set). A view, so it shows the latest Python output although dbt runs
+-- before the attribution assets. Touches without a campaign keep campaign_id null.
+{{ config(materialized='view') }}
+with
+
+rule_based as (
+    select * from {{ ref('fct_attribution') }}
+),
+
+data_driven as (
+    select * from {{ source('attribution', 'fct_attribution_data_driven') }}
+),
+
+unioned as (
+    select model, 'rule_based' as model_family, merchant_id, campaign_id, channel, converted_at, credit, attributed_revenue
+    from rule_based
+    union all
+    select model, 'data_driven' as model_family, merchant_id, campaign_id, channel, converted_at, credit, attributed_revenue
+    from data_driven
+),
+
+daily as (
+    select
+        model,
+        model_family,
+        merchant_id,
+        campaign_id,
+        channel,
+        {{ utc_date('converted_at') }} as conversion_date,
+        sum(credit) as conversions,
+        sum(attributed_revenue) as revenue
+    from unioned
+    group by model, model_family, merchant_id, campaign_id, channel, {{ utc_date('converted_at') }}
+),
+
+final as (
+    select
+        -- keys
+        cast(model as varchar) as model,
+        cast(model_family as varchar) as model_family,
+        cast(merchant_id as varchar) as merchant_id,
+        cast(campaign_id as varchar) as campaign_id,
+        cast(channel as varchar) as channel,
+        conversion_date,
+
+        -- measures
+        cast(conversions as double precision) as conversions,
+        cast(revenue as double precision) as revenue
+    from daily
+)
+
+select * from final
