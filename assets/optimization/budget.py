@@ -16,7 +16,7 @@ import polars as pl
 
 from assets.resources import CampaignsResource
 from campaigns.budget import apply, curves, planning
-from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.db import session_scope
 
 GROUP = "optimization"
 
@@ -56,7 +56,6 @@ def response_curves(context: dg.AssetExecutionContext, campaigns: CampaignsResou
     description="Provably optimal daily budget per channel within ±30% of current spend, with plain-language moves written to the store.",
 )
 def budget_allocation(context: dg.AssetExecutionContext, campaigns: CampaignsResource) -> dg.MaterializeResult:
-    settings = campaigns.settings()
     warehouse = campaigns.open_warehouse()
     fitted = warehouse.query(f"select * from marts.{curves.CURVES_MART}")
     if fitted.height == 0:
@@ -64,8 +63,7 @@ def budget_allocation(context: dg.AssetExecutionContext, campaigns: CampaignsRes
         return dg.MaterializeResult(metadata={"dagster/row_count": 0, "note": "no fitted curve yet (needs 14 days of spend per channel)"})
     table, texts = planning.plan_merchant(fitted)
     warehouse.replace_table("marts", "budget_recommendations", table)
-    migrate(settings.store_url)
-    with session_scope(settings.store_url) as session:
+    with session_scope(campaigns.store_url()) as session:
         written = apply.write_recommendations(session, table, texts, date.today())
     for merchant, lines in texts.items():
         for line in lines:
