@@ -413,8 +413,8 @@ def social_queue(source_key: str, merchant_id: str) -> pl.DataFrame:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def account_heatmap(source_key: str, merchant_id: str, account_id: int) -> tuple[pl.DataFrame, int, str]:
     """(weekday x hour frame with rate and confidence, posts behind it, a note when the history could not be read)."""
+    from campaigns.social.accounts import get_account  # the social context and its publishers: only the Social page loads them
     from campaigns.social.posting_slots import account_heatmap as heatmap_of
-    from campaigns.social.accounts import get_account
 
     s = settings()
     with session_scope(s.store_url) as session:

@@ -15,10 +15,13 @@ from typing import Any
 
 import streamlit as st
 
-from campaigns.audiences.rfm import BUCKET_NAMES, BUCKETS
 from campaigns.audiences.events import EVENT_KINDS
+from campaigns.audiences.rfm import BUCKET_NAMES, BUCKETS
 from campaigns.audiences.segments import EVENT_OPS, EVERYONE, FIELD_OPS, MAX_DAYS, OP_LABELS, RuleError, describe, validate_rules
+from dashboards import formatting as fmt
+from dashboards import queries
 from dashboards.ui import field_error, seed
+from dashboards.wizard import rules_json
 
 FIELD_LABELS = {
     "tags": "Tags",
@@ -257,10 +260,6 @@ def render_segment_builder(merchant_id: str, key: str, initial: dict[str, Any] |
     For pages that pick an audience (the Email Designer). `key` keeps its widgets apart from other builders;
     a new `seed_name` (default: the initial rules) starts the editor over from `initial`.
     """
-    from dashboards import formatting as fmt
-    from dashboards import queries
-    from dashboards.wizard import rules_json
-
     rules_col, size_col = st.columns([3, 2], gap="large")
     with rules_col:
         rules, problem = rule_builder(key, initial or EVERYONE, seed_name=seed_name or f"{key}:{rules_json(initial or EVERYONE)}")

@@ -27,15 +27,16 @@ from pydantic import ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from campaigns.core.enums import MARKETING_CHANNELS, CampaignStatus, CampaignType, Channel, ContentStatus
-from campaigns.lifecycle import templates as campaign_templates
+from campaigns.audiences.segments import EVERYONE, RuleError, validate_rules
 from campaigns.content.approvals import content_hash
 from campaigns.core.audit import record
-from campaigns.lifecycle.service import CampaignInput, CampaignUpdate, create_campaign, get_campaign, update_campaign
-from campaigns.audiences.segments import EVERYONE, RuleError, validate_rules
+from campaigns.core.enums import MARKETING_CHANNELS, CampaignStatus, CampaignType, Channel, ContentStatus
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import BudgetAllocation, CampaignContent
+from campaigns.lifecycle import templates as campaign_templates
+from campaigns.lifecycle.service import CampaignInput, CampaignUpdate, create_campaign, get_campaign, update_campaign
 from optimizers.cents import split_cents
+from publishers.limits import LIMITS, check
 
 STEPS = ("Basics", "Goal and KPI", "Audience", "Channels and budget", "Content", "Schedule", "Review")
 # which fields each step owns: its Next button stays shut while any of them has an error
@@ -215,10 +216,6 @@ def validate(draft: dict[str, Any]) -> dict[str, list[str]]:
 def content_problems(channel: str, text: str) -> list[str]:
     """Blocking problems of a draft text (length over the platform's limit); empty drafts may be written later."""
     if not text.strip():
-        return []
-    try:
-        from publishers.limits import LIMITS, check
-    except ImportError:  # publishers not installed: no platform limits to check
         return []
     if channel not in LIMITS:
         return []

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from campaigns.warehouse.serving import MartsUnavailable, query_marts
+
 MIN_POSTS = 5
 
 
@@ -72,7 +74,6 @@ class PostHistory:
 
 def warehouse_history(settings: Any, merchant_id: str) -> PerformanceHistory:
     """History from the configured warehouse, or `NoHistory` with the reason it is missing."""
-    from campaigns.warehouse.serving import MartsUnavailable, query_marts
 
     if not re.fullmatch(r"[\w.-]{1,80}", merchant_id):
         return NoHistory(f"merchant id {merchant_id!r} is not a plain id")

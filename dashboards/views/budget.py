@@ -26,6 +26,7 @@ from campaigns.core.store.db import session_scope
 from dashboards import formatting as fmt
 from dashboards import queries, ui
 from dashboards.charts import current_vs_recommended, response_curve
+from dashboards.data import MartsUnavailable, query_marts
 from optimizers.curves import CurveSpec
 
 NO_MARTS = (
@@ -184,7 +185,6 @@ def _apply_history(applies: list[budget_apply.RecommendationApply], currency: st
 
 @st.cache_data(ttl=queries.TTL_SECONDS, show_spinner=False)
 def campaign_curves_frame(source_key: str, merchant_id: str) -> pl.DataFrame:
-    from dashboards.data import MartsUnavailable, query_marts
 
     try:
         return query_marts(queries.settings(), f"select * from marts.{CAMPAIGN_CURVES_MART} where merchant_id = ? order by campaign_id, channel",

@@ -7,13 +7,14 @@ from typing import Any
 
 import streamlit as st
 
+from campaigns.audiences.segments import EVERYONE, RuleError, ads_targeting_note, describe, validate_rules
 from campaigns.core.enums import MARKETING_CHANNELS, CampaignType, Channel
 from campaigns.lifecycle import templates as ct
-from campaigns.audiences.segments import EVERYONE, RuleError, ads_targeting_note, describe, validate_rules
 from dashboards import formatting as fmt
 from dashboards import queries, ui, wizard
 from dashboards.rule_builder import rule_builder
 from dashboards.ui import field_error, seed
+from publishers.limits import LIMITS, measure
 
 WIZARD_KEY = "wizard"
 BLANK = "blank"
@@ -198,10 +199,6 @@ def step_content(draft: dict[str, Any], slots: dict[str, Any]) -> None:
 
 
 def _length_hint(channel: str, text: str) -> str:
-    try:
-        from publishers.limits import LIMITS, measure
-    except ImportError:
-        return f"{len(text)} characters"
     if channel in LIMITS:
         return f"{measure(channel, text)} / {LIMITS[channel].max_length} characters on {fmt.channel_label(channel)}"
     return f"{len(text)} characters"

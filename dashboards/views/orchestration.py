@@ -324,7 +324,7 @@ def new_plan_section(merchant_id: str, expanded: bool) -> None:
 
 def build_request(values: dict[str, Any]) -> tuple[Any, Any, dict[str, str]]:
     """(PlanRequest, SourcePost or None, {field: problem}) from the form's values."""
-    from agents.ava.models import Goal, PlanRequest
+    from agents.ava.models import Goal, PlanRequest  # Ava's planner stack loads only when a plan is made here
     from agents.settings import get_agent_settings
     from agents.source import SourceError, parse_post
 
@@ -356,7 +356,7 @@ def build_request(values: dict[str, Any]) -> tuple[Any, Any, dict[str, str]]:
 
 
 def create_plan(merchant_id: str, values: dict[str, Any]) -> None:
-    from agents.ava.planner import plan_campaign
+    from agents.ava.planner import plan_campaign  # the planner and its optimizer load only when a plan is made here
     from agents.leo.performance import warehouse_history
     from agents.settings import get_agent_settings
 
