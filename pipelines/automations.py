@@ -18,14 +18,15 @@ from pipelines.resources import CampaignsResource
 
 def run_automations_once(settings: Any, now: datetime, worker_id: str) -> dict[str, Any]:
     """Enrol, run due steps, deliver queued emails; returns counts for the run's metadata (callable without Dagster)."""
-    from campaigns.email import automations as auto
+    from campaigns.email import automation_runner as runner
+    from campaigns.email import automation_triggers as triggers
     from campaigns.core.store.db import migrate
 
     url = settings.store_url
     migrate(url)
-    enrolled = auto.enroll_due(url, now)
-    report = auto.run_due(url, now, worker_id)
-    emails = auto.deliver_automation_emails(url, settings, worker_id, now)
+    enrolled = triggers.enroll_due(url, now)
+    report = runner.run_due(url, now, worker_id)
+    emails = runner.deliver_automation_emails(url, settings, worker_id, now)
     sent = sum(e.outcomes.get("SENT", 0) for e in emails)
     problems = [f"email campaign {e.email_campaign_id}: {e.error}" for e in emails if e.error]
     return {"enrolled": enrolled, "claimed": report.claimed, "steps_run": report.steps_run, "completed": report.completed,

@@ -37,7 +37,7 @@ def due_broadcasts(store_url: str, now: datetime) -> list[tuple[str, int]]:
 
 
 def deliver_due_broadcasts(campaigns: CampaignsResource, worker_id: str, now: datetime, log=None) -> dict[str, int]:
-    from campaigns.email import delivery as delivery
+    from campaigns.email import delivery, errors
     from campaigns.core.store.db import migrate
 
     settings = campaigns.settings()
@@ -47,7 +47,7 @@ def deliver_due_broadcasts(campaigns: CampaignsResource, worker_id: str, now: da
         counts["campaigns"] += 1
         try:
             report = delivery.deliver(settings.store_url, settings, ec_id, worker_id, now, merchant_id=merchant_id)
-        except delivery.EmailDeliveryError as exc:  # configuration gap: say so, carry on with the others
+        except errors.EmailDeliveryError as exc:  # configuration gap: say so, carry on with the others
             counts["stopped"] += 1
             if log is not None:
                 log.error(f"email campaign {ec_id} of {merchant_id}: {exc}")

@@ -69,7 +69,7 @@ def raw_email_send_stats(campaigns: CampaignsResource) -> dg.MaterializeResult:
 
     import polars as pl
 
-    from campaigns.email.delivery import send_stats_frame
+    from campaigns.email.stats import send_stats_frame
     from campaigns.core.store.db import migrate
 
     settings = campaigns.settings()

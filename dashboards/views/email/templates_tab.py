@@ -18,7 +18,8 @@ from campaigns.email import template_engine as tpl
 from campaigns.email.gallery import starters
 from campaigns.email.layout import LAYOUTS, with_layout
 from campaigns.email import templates as service
-from campaigns.email.delivery import EmailDeliveryError, render_for_recipient
+from campaigns.email.errors import EmailDeliveryError
+from campaigns.email.rendering import render_for_recipient
 from campaigns.core.settings import get_settings
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import Contact, Merchant

@@ -21,7 +21,7 @@ from werkzeug.test import Client
 
 from campaigns.core.enums import EmailCampaignStatus
 from campaigns.lifecycle import service as campaign_service
-from campaigns.email import delivery as delivery
+from campaigns.email import broadcasts, delivery, errors, recipients, rendering, review, stats, throttle
 from campaigns.content.approvals import NotApprovedError
 from campaigns.core.audit import entries
 from campaigns.core.merchants import ensure_merchant
@@ -40,7 +40,7 @@ KEY = Fernet.generate_key().decode()
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 SENDER = "Acme Outdoors <news@acme.example>"
 PUBLIC = "https://shop.acme.example"
-UNTHROTTLED = {"smtp": delivery.ProviderLimits("smtp", 50, None), "sendgrid": delivery.ProviderLimits("sendgrid", 1000, None)}
+UNTHROTTLED = {"smtp": throttle.ProviderLimits("smtp", 50, None), "sendgrid": throttle.ProviderLimits("sendgrid", 1000, None)}
 
 
 # --- fixtures ----------------------------------------------------------------------------------
@@ -124,13 +124,13 @@ def _seed(url: str, people: list[dict], *, rules: dict | None = None, subject: s
         if template_html is not None:
             s.add(EmailTemplate(merchant_id="acme", name=f"{name} template", html=template_html))
             template = f"{name} template"
-        return delivery.create_email_campaign(s, "acme", campaign_id=campaign.id, segment_id=segment.id, subject=subject, actor="ana",
+        return broadcasts.create_email_campaign(s, "acme", campaign_id=campaign.id, segment_id=segment.id, subject=subject, actor="ana",
                                               template_name=template).id
 
 
-def _prepare(url: str, ec_id: int) -> delivery.PrepareResult:
+def _prepare(url: str, ec_id: int) -> recipients.PrepareResult:
     with session_scope(url) as s:
-        return delivery.prepare_send(s, "acme", ec_id, "ana", now=T0)
+        return recipients.prepare_send(s, "acme", ec_id, "ana", now=T0)
 
 
 def _deliver(url: str, settings: Settings, ec_id: int, worker: str = "w1", now: datetime = T0, **kwargs) -> delivery.DeliveryReport:
@@ -218,8 +218,8 @@ def test_smtp_send_applies_suppressions_and_one_click_headers(store_url: str, sm
 
     again = _deliver(store_url, _smtp_settings(tmp_path, port), ec_id, now=T0 + timedelta(hours=1))
     assert again.outcomes == {} and len(inbox.messages) == 2
-    with session_scope(store_url) as s, pytest.raises(delivery.EmailDeliveryError, match="is SENT"):
-        delivery.prepare_send(s, "acme", ec_id, "ana")
+    with session_scope(store_url) as s, pytest.raises(errors.EmailDeliveryError, match="is SENT"):
+        recipients.prepare_send(s, "acme", ec_id, "ana")
     with session_scope(store_url) as s:
         actions = [e.action for e in reversed(entries(s, "acme", str(ec_id))) if e.entity_type == "email_campaign"]
     assert actions == ["email.create", "content.approve", "email.prepare", "email.sent", "email.deliver"]
@@ -278,7 +278,7 @@ def test_mailgun_batch_send_with_recipient_variables(sqlite_url: str, tmp_path) 
         ec_id = _seed(sqlite_url, _people(3))
         _prepare(sqlite_url, ec_id)
         settings = _settings(tmp_path, email_provider="mailgun", mailgun_base_url=fake.url(), mailgun_api_key="mg-key-1", mailgun_domain="mg.acme.example")
-        report = delivery.deliver(sqlite_url, settings, ec_id, "w1", T0, public_url=PUBLIC, limits=delivery.ProviderLimits("mailgun", 1000, None))
+        report = delivery.deliver(sqlite_url, settings, ec_id, "w1", T0, public_url=PUBLIC, limits=throttle.ProviderLimits("mailgun", 1000, None))
     finally:
         fake.stop()
     assert report.outcomes == {"SENT": 3} and len(fake.accepted) == 1
@@ -293,7 +293,7 @@ def test_faults_500_is_retried_partial_batch_resends_only_the_rest(store_url: st
     ec_id = _seed(store_url, _people(25))
     _prepare(store_url, ec_id)
     settings = _settings(tmp_path, email_provider="sendgrid", sendgrid_base_url=sendgrid.url(), sendgrid_api_key="SG.test-key")
-    small = delivery.ProviderLimits("sendgrid", 10, None)
+    small = throttle.ProviderLimits("sendgrid", 10, None)
     sendgrid.faults["send"].extend(["ok", "500"])  # the first request of ten goes through, the second fails
     report = _deliver(store_url, settings, ec_id, limits=small)
     assert report.outcomes == {"SENT": 10, "PENDING": 15} and "asked to try later" in report.stopped
@@ -313,7 +313,7 @@ def test_timeout_after_acceptance_goes_to_review_and_is_never_resent(store_url: 
     ec_id = _seed(store_url, _people(12))
     _prepare(store_url, ec_id)
     settings = _settings(tmp_path, email_provider="sendgrid", sendgrid_base_url=sendgrid.url(), sendgrid_api_key="SG.test-key")
-    small = delivery.ProviderLimits("sendgrid", 5, None)
+    small = throttle.ProviderLimits("sendgrid", 5, None)
     sendgrid.fail_next("send", "accept_then_hang")
     report = _deliver(store_url, settings, ec_id, limits=small, publisher=SendGridPublisher(sendgrid.url(), timeout=1.0))
     assert report.outcomes == {"NEEDS_REVIEW": 5, "PENDING": 7} and "did not answer" in report.stopped
@@ -331,8 +331,8 @@ def test_timeout_after_acceptance_goes_to_review_and_is_never_resent(store_url: 
     assert _campaign(store_url, ec_id).stats["needs_review"] == 5
 
     with session_scope(store_url) as s:
-        delivery.resolve_review(s, "acme", rows[reviewed[0]].id, outcome="sent", actor="ana", note="in SendGrid's activity")
-        delivery.resolve_review(s, "acme", rows[reviewed[1]].id, outcome="resend", actor="ana")
+        review.resolve_review(s, "acme", rows[reviewed[0]].id, outcome="sent", actor="ana", note="in SendGrid's activity")
+        review.resolve_review(s, "acme", rows[reviewed[1]].id, outcome="resend", actor="ana")
     assert _campaign(store_url, ec_id).status is EmailCampaignStatus.SENDING
     assert _deliver(store_url, settings, ec_id, now=T0 + timedelta(minutes=2), limits=small).outcomes == {"SENT": 1}
     assert _campaign(store_url, ec_id).stats["needs_review"] == 3
@@ -386,7 +386,7 @@ def test_crash_mid_send_goes_to_review_and_rerun_never_sends_twice(store_url: st
     ec_id = _seed(store_url, _people(10))
     _prepare(store_url, ec_id)
     settings = _smtp_settings(tmp_path, port)
-    small = delivery.ProviderLimits("smtp", 3, None)
+    small = throttle.ProviderLimits("smtp", 3, None)
     with pytest.raises(Crash):
         _deliver(store_url, settings, ec_id, worker="doomed", batch_size=6, limits=small, publisher=CrashAfterSend(SmtpPublisher("127.0.0.1", port)))
     assert len(inbox.messages) == 3
@@ -431,7 +431,7 @@ def test_concurrent_workers_send_each_address_exactly_once(store_url: str, smtp,
     def worker(name: str) -> None:
         try:
             start.wait()
-            reports.append(_deliver(store_url, settings, ec_id, worker=name, batch_size=4, limits=delivery.ProviderLimits("smtp", 2, None)))
+            reports.append(_deliver(store_url, settings, ec_id, worker=name, batch_size=4, limits=throttle.ProviderLimits("smtp", 2, None)))
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -452,24 +452,24 @@ def test_concurrent_workers_send_each_address_exactly_once(store_url: str, smtp,
 
 
 def test_templates_render_sandboxed_escaped_and_need_approval(store_url: str, tmp_path) -> None:
-    with pytest.raises(delivery.EmailTemplateError, match="merge tags are first_name"):
+    with pytest.raises(errors.EmailTemplateError, match="merge tags are first_name"):
         _seed(store_url, _people(1), subject="Hi {{ nickname }}", name="Bad")
-    with pytest.raises(delivery.EmailTemplateError, match="does not render"):
+    with pytest.raises(errors.EmailTemplateError, match="does not render"):
         _seed(store_url, _people(1), template_html="{{ ''.__class__.__mro__ }}", name="Escape")
     html = "<h1>{{ merchant_name }}</h1><p>Hello {{ first_name }}</p><a href='{{ unsubscribe_url }}'>stop</a>"
     ec_id = _seed(store_url, _people(2), template_html=html, name="Templated")
-    rendered = delivery.render_campaign("Hi {{ first_name }}", "", html, "Acme <&> Co")
+    rendered = rendering.render_campaign("Hi {{ first_name }}", "", html, "Acme <&> Co")
     assert rendered.html.startswith("<h1>Acme &lt;&amp;&gt; Co</h1>")
-    one = delivery.render_for_recipient(rendered, {"first_name": "<b>Zoe</b> & Al"}, f"{PUBLIC}/unsubscribe?token=t&x=1")
+    one = rendering.render_for_recipient(rendered, {"first_name": "<b>Zoe</b> & Al"}, f"{PUBLIC}/unsubscribe?token=t&x=1")
     assert "Hello bZoe/b &amp; Al" in one.html and "token=t&amp;x=1" in one.html and one.subject == "Hi bZoe/b & Al"
     assert "stop: https://shop.acme.example/unsubscribe?token=t&x=1" in one.text
 
     with session_scope(store_url) as s:
         s.scalar(select(EmailTemplate).where(EmailTemplate.name == "Templated template")).html = html + "<p>P.S. 50% off</p>"
     with session_scope(store_url) as s, pytest.raises(NotApprovedError, match="changed since it was approved"):
-        delivery.prepare_send(s, "acme", ec_id, "ana")
+        recipients.prepare_send(s, "acme", ec_id, "ana")
     with session_scope(store_url) as s:
-        delivery.approve_email_campaign(s, "acme", ec_id, "boss")
+        broadcasts.approve_email_campaign(s, "acme", ec_id, "boss")
     assert _prepare(store_url, ec_id).counts["pending"] == 2
     report = _deliver(store_url, _settings(tmp_path), ec_id)
     outbox = read_outbox(tmp_path / "home" / "outbox" / "email.jsonl")
@@ -489,22 +489,22 @@ def test_resolving_email_campaigns_and_tenant_scope(store_url: str, tmp_path) ->
     ec_id = _seed(store_url, _people(1))
     with session_scope(store_url) as s:
         campaign_id = s.get(EmailCampaign, ec_id).campaign_id
-        assert delivery.resolve_email_campaign(s, "acme", str(ec_id)).id == ec_id
-        assert delivery.resolve_email_campaign(s, "acme", campaign_id).id == ec_id
-        with pytest.raises(delivery.EmailCampaignNotFoundError):
-            delivery.resolve_email_campaign(s, "globex", str(ec_id))
+        assert broadcasts.resolve_email_campaign(s, "acme", str(ec_id)).id == ec_id
+        assert broadcasts.resolve_email_campaign(s, "acme", campaign_id).id == ec_id
+        with pytest.raises(errors.EmailCampaignNotFoundError):
+            broadcasts.resolve_email_campaign(s, "globex", str(ec_id))
         segment_id = s.get(EmailCampaign, ec_id).segment_id
-        delivery.create_email_campaign(s, "acme", campaign_id=campaign_id, segment_id=segment_id, subject="Second", actor="ana")
-    with session_scope(store_url) as s, pytest.raises(delivery.EmailCampaignNotFoundError, match="has 2 email campaigns"):
-        delivery.resolve_email_campaign(s, "acme", campaign_id)
-    with pytest.raises(delivery.EmailDeliveryError, match="prepare it first"):
+        broadcasts.create_email_campaign(s, "acme", campaign_id=campaign_id, segment_id=segment_id, subject="Second", actor="ana")
+    with session_scope(store_url) as s, pytest.raises(errors.EmailCampaignNotFoundError, match="has 2 email campaigns"):
+        broadcasts.resolve_email_campaign(s, "acme", campaign_id)
+    with pytest.raises(errors.EmailDeliveryError, match="prepare it first"):
         _deliver(store_url, _settings(tmp_path), ec_id)
-    with pytest.raises(delivery.EmailCampaignNotFoundError):
+    with pytest.raises(errors.EmailCampaignNotFoundError):
         _deliver(store_url, _settings(tmp_path), ec_id, merchant_id="globex")
     _prepare(store_url, ec_id)
-    with pytest.raises(delivery.EmailDeliveryError, match="CAMPAIGNS_TOKEN_KEY is not set"):
+    with pytest.raises(errors.EmailDeliveryError, match="CAMPAIGNS_TOKEN_KEY is not set"):
         _deliver(store_url, Settings(home=tmp_path / "home", token_key=None), ec_id)
-    with pytest.raises(delivery.EmailDeliveryError, match="CAMPAIGNS_SENDGRID_API_KEY"):
+    with pytest.raises(errors.EmailDeliveryError, match="CAMPAIGNS_SENDGRID_API_KEY"):
         _deliver(store_url, _settings(tmp_path, email_provider="sendgrid"), ec_id)
 
 
@@ -513,13 +513,13 @@ def test_send_stats_frame_per_campaign_and_day(store_url: str, tmp_path) -> None
     ec_id = _seed(store_url, people)
     _prepare(store_url, ec_id)
     _deliver(store_url, _settings(tmp_path), ec_id)
-    frame = delivery.send_stats_frame(store_url, merchant_id="acme")
-    assert frame.schema == delivery.EMAIL_SENDS_COLUMNS
+    frame = stats.send_stats_frame(store_url, merchant_id="acme")
+    assert frame.schema == stats.EMAIL_SENDS_COLUMNS
     assert frame.height == 1
     row = frame.row(0, named=True)
     assert (row["email_campaign_id"], row["sent"], row["suppressed"], row["failed"], row["needs_review"]) == (ec_id, 3, 1, 0, 0)
-    assert row["campaign_id"].startswith("cmp_") and row["date"] == datetime.now(UTC).date()
-    assert delivery.send_stats_frame(store_url, merchant_id="globex").height == 0
+    assert row["campaign_id"].startswith("cmp_") and row["date"] == T0.date()  # prepared and sent at T0
+    assert stats.send_stats_frame(store_url, merchant_id="globex").height == 0
 
 
 def test_throttle_paces_batches_to_the_provider_rate() -> None:
@@ -529,9 +529,9 @@ def test_throttle_paces_batches_to_the_provider_rate() -> None:
         slept.append(seconds)
         now[0] += seconds
 
-    throttle = delivery.Throttle(10.0, clock=lambda: now[0], sleep=sleep)
-    assert [throttle.wait(5), throttle.wait(5), throttle.wait(20)] == [0.0, 0.5, 0.5]
+    pacer = throttle.Throttle(10.0, clock=lambda: now[0], sleep=sleep)
+    assert [pacer.wait(5), pacer.wait(5), pacer.wait(20)] == [0.0, 0.5, 0.5]
     now[0] += 10  # idle time is not banked into a burst beyond one batch
-    assert throttle.wait(1) == 0.0 and slept == [0.5, 0.5]
-    assert delivery.Throttle(None).wait(10_000) == 0.0
-    assert delivery.PROVIDER_LIMITS["sendgrid"].max_batch == 1000 and delivery.PROVIDER_LIMITS["mailgun"].max_batch == 1000
+    assert pacer.wait(1) == 0.0 and slept == [0.5, 0.5]
+    assert throttle.Throttle(None).wait(10_000) == 0.0
+    assert throttle.PROVIDER_LIMITS["sendgrid"].max_batch == 1000 and throttle.PROVIDER_LIMITS["mailgun"].max_batch == 1000
