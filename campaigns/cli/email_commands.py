@@ -16,7 +16,8 @@ from rich.table import Table
 from campaigns.cli.output import console, fail
 from campaigns.cli.context import migrated_store as _store, merchant_or_default as _merchant, worker_id as _worker_id
 from campaigns.core.enums import EmailCampaignStatus
-from campaigns.email import broadcasts, config, delivery, recipients, review
+from campaigns.email import broadcasts, config, delivery, recipients
+from campaigns.email import review as reviews
 from campaigns.content.approvals import NotApprovedError
 from campaigns.core.merchants import UnknownMerchantError
 from campaigns.audiences.suppression import MissingUnsubscribeKeyError, UnsubscribeTokenError, add_suppression, signer_from_settings, unsubscribe
@@ -124,7 +125,7 @@ def _summary(report: delivery.DeliveryReport) -> None:
     if report.recovered:
         console.print(f"settled {report.recovered} recipients left by a stopped worker")
     if report.stats.get("needs_review"):
-        console.print(f"[yellow]{report.stats['needs_review']} recipients need a person:[/] {review.REVIEW_HINT}")
+        console.print(f"[yellow]{report.stats['needs_review']} recipients need a person:[/] {reviews.REVIEW_HINT}")
 
 
 @app.command("status")
@@ -188,7 +189,7 @@ def review(
     url = _store()
     try:
         with session_scope(url) as session:
-            row = review.resolve_review(session, _merchant(merchant), send_id, outcome=outcome.value, actor=actor, note=note)
+            row = reviews.resolve_review(session, _merchant(merchant), send_id, outcome=outcome.value, actor=actor, note=note)
             status = row.status.value
     except EXPECTED as exc:
         fail(str(exc))

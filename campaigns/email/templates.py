@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campaigns.email import template_engine as tpl
-from campaigns.email.gallery import starter, starters
+from campaigns.email.gallery import starters
 from campaigns.email.layout import LAYOUTS
 from campaigns.email import config, rendering
 from campaigns.email.broadcasts import get_email_campaign
@@ -111,8 +111,6 @@ def install_starters(session: Session, merchant_id: str, actor: str = "system") 
     return added
 
 
-def starter_template(key: str):
-    return starter(key)
 
 
 # --- preview and test send ----------------------------------------------------------------------

@@ -29,6 +29,7 @@ from campaigns.core.store.models import (
     EmailCampaign,
     EmailSend,
     EmailSendStatus,
+    WorkAttempt,
 )
 from publishers.sandbox import read_outbox
 
@@ -248,12 +249,15 @@ def test_a_crash_inside_the_step_transaction_leaves_nothing_and_the_rerun_sends_
 
     with pytest.raises(Crash):
         runner.run_due(store_url, T0, "doomed", before_commit=die)
-    assert _count(store_url, EmailSend) == 0 and _count(store_url, AutomationStepRun) == 0
+    assert _count(store_url, EmailSend) == 0 and _count(store_url, AutomationStepRun) == 0 and _count(store_url, WorkAttempt) == 0
     assert _enrollment(store_url, contact).step_seq == 0
     runner.run_due(store_url, T0 + timedelta(minutes=1), "survivor")
     runner.run_due(store_url, T0 + timedelta(minutes=2), "survivor")
     assert _count(store_url, EmailSend) == 1 and _count(store_url, AutomationStepRun) == 2
     assert _enrollment(store_url, contact).status == "WAITING"
+    with session_scope(store_url) as s:  # each step run logged once, by the worker that ran it
+        logged = s.execute(select(WorkAttempt.queue, WorkAttempt.worker_id, WorkAttempt.outcome).order_by(WorkAttempt.id)).all()
+    assert [tuple(r) for r in logged] == [("automations", "survivor", "queued"), ("automations", "survivor", "waiting")]
 
 
 def test_a_worker_killed_between_steps_is_resumed_without_a_second_email(store_url: str, tmp_path) -> None:
@@ -352,6 +356,9 @@ def test_a_failing_step_is_retried_with_backoff_then_failed(store_url: str) -> N
     assert runner.run_due(store_url, T0 + timedelta(seconds=30), "w", max_attempts=2).claimed == 0  # backing off
     report = runner.run_due(store_url, T0 + queue.max_backoff(1), "w", max_attempts=2)
     assert report.failed == 1 and _enrollment(store_url, contact).status == "FAILED"
+    with session_scope(store_url) as s:
+        logged = s.execute(select(WorkAttempt.attempt, WorkAttempt.outcome).where(WorkAttempt.queue == "automations").order_by(WorkAttempt.id)).all()
+    assert [tuple(r) for r in logged] == [(1, "retry"), (2, "failed")]
     assert _count(store_url, AutomationStepRun) == 0
     with session_scope(store_url) as s:
         assert any(e.action == "automation.enrollment_failed" for e in entries(s, "acme"))

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from werkzeug import Request, Response
 from werkzeug.test import Client
 
+from campaigns.core import queue
 from campaigns.core.enums import EmailCampaignStatus
 from campaigns.lifecycle import service as campaign_service
 from campaigns.email import broadcasts, delivery, errors, recipients, rendering, review, stats, throttle
@@ -29,7 +30,8 @@ from campaigns.audiences.segments import save_segment
 from campaigns.audiences.suppression import UnsubscribeSigner, add_suppression, record_bounce, record_complaint, suppressed_emails, unsubscribe_app
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import migrate, session_scope
-from campaigns.core.store.models import Contact, EmailCampaign, Merchant, EmailSend, EmailSendStatus, EmailTemplate, SuppressionReason
+from campaigns.core.store.models import Contact, EmailCampaign, Merchant, EmailSend, EmailSendStatus, EmailTemplate, SuppressionReason, WorkAttempt
+from publishers.errors import Retryable
 from publishers.sandbox import read_outbox
 from publishers.sendgrid import SendGridPublisher
 from publishers.smtp import SmtpPublisher
@@ -535,3 +537,81 @@ def test_throttle_paces_batches_to_the_provider_rate() -> None:
     assert pacer.wait(1) == 0.0 and slept == [0.5, 0.5]
     assert throttle.Throttle(None).wait(10_000) == 0.0
     assert throttle.PROVIDER_LIMITS["sendgrid"].max_batch == 1000 and throttle.PROVIDER_LIMITS["mailgun"].max_batch == 1000
+
+
+# --- the shared work queue: retry times and the attempt log ---------------------------------------------
+
+
+class Busy:
+    """A provider that takes nothing and names no retry time: the engine's own backoff decides."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def validate(self, content):
+        return self.inner.validate(content)
+
+    def publish(self, content, credentials):
+        raise Retryable("busy, try later", platform="sandbox")
+
+
+def _attempts(url: str, queue_name: str = "email") -> list[WorkAttempt]:
+    with session_scope(url) as s:
+        return list(s.scalars(select(WorkAttempt).where(WorkAttempt.queue == queue_name).order_by(WorkAttempt.id)))
+
+
+def test_a_retry_waits_the_queue_backoff_and_every_hand_off_is_logged(store_url: str, tmp_path) -> None:
+    from publishers import build_email_publisher
+
+    ec_id = _seed(store_url, _people(3))
+    _prepare(store_url, ec_id)
+    settings = _settings(tmp_path)
+    report = _deliver(store_url, settings, ec_id, publisher=Busy(build_email_publisher(settings, "sandbox")))
+    assert report.outcomes == {"PENDING": 3} and "asked to try later" in report.stopped
+    rows = _rows(store_url, ec_id)
+    # the first retry: one minute plus up to 10% jitter, per row (the run's clock moves on a little while it works)
+    assert all(T0 + timedelta(minutes=1) <= r.next_attempt_at <= T0 + queue.max_backoff(1) + timedelta(seconds=30) for r in rows.values())
+    assert all(r.attempts == 1 and r.claimed_by is None and r.handed_off_at is None for r in rows.values())
+    assert _deliver(store_url, settings, ec_id, now=T0 + timedelta(minutes=1) - timedelta(seconds=1)).outcomes == {}  # not due yet
+    report = _deliver(store_url, settings, ec_id, now=T0 + queue.max_backoff(1) + timedelta(seconds=31))
+    assert report.outcomes == {"SENT": 3} and report.campaign_status == "SENT"
+    logged = _attempts(store_url)
+    by_row = {r.id: [(a.attempt, a.outcome) for a in logged if a.item_id == r.id] for r in _rows(store_url, ec_id).values()}
+    assert set(map(tuple, by_row.values())) == {((1, "retry"), (2, "accepted"))}
+    assert {a.merchant_id for a in logged} == {"acme"} and all(a.finished_at >= a.started_at for a in logged)
+
+
+def test_a_dead_workers_hand_off_is_logged_when_it_is_settled(store_url: str, smtp, tmp_path) -> None:
+    port, inbox = smtp
+    ec_id = _seed(store_url, _people(4))
+    _prepare(store_url, ec_id)
+    settings = _smtp_settings(tmp_path, port)
+    small = throttle.ProviderLimits("smtp", 2, None)
+    with pytest.raises(Crash):
+        _deliver(store_url, settings, ec_id, worker="doomed", batch_size=4, limits=small, publisher=CrashAfterSend(SmtpPublisher("127.0.0.1", port)))
+    assert _attempts(store_url) == []  # the crash came before any outcome was written
+    late = _deliver(store_url, settings, ec_id, worker="w2", now=T0 + delivery.DEFAULT_LEASE + timedelta(minutes=1), limits=small)
+    assert late.recovered == 4 and late.outcomes == {"NEEDS_REVIEW": 2, "PENDING": 2, "SENT": 2}
+    logged = [(a.worker_id, a.attempt, a.outcome) for a in _attempts(store_url)]
+    assert sorted(logged) == [("doomed", 1, "lease_expired")] * 2 + [("w2", 1, "accepted")] * 2
+
+
+def test_prepare_send_takes_recipients_and_due_times_from_the_selection_it_is_given(store_url: str) -> None:
+    ec_id = _seed(store_url, _people(4))
+
+    class FirstTwo:
+        def contacts(self, session, ec, now):
+            return select(Contact).where(Contact.merchant_id == ec.merchant_id, Contact.email.in_(["user0@example.com", "user1@example.com"]))
+
+        def send_times(self, session, ec, contacts, now, capacity):
+            return {contacts[0][0]: now + timedelta(hours=3)}
+
+    with session_scope(store_url) as s:
+        s.get(EmailCampaign, ec_id).kind = "ab_variant"
+        with pytest.raises(errors.EmailDeliveryError, match="A/B test"):
+            recipients.prepare_send(s, "acme", ec_id, "ana", now=T0)  # the segment is not its audience
+        s.get(EmailCampaign, ec_id).kind = "broadcast"
+        result = recipients.prepare_send(s, "acme", ec_id, "ana", now=T0, recipients=FirstTwo())
+    assert result.added == 2
+    due = sorted((r.email, r.next_attempt_at) for r in _rows(store_url, ec_id).values())
+    assert due == [("user0@example.com", T0 + timedelta(hours=3)), ("user1@example.com", None)]
