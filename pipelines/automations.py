@@ -12,16 +12,17 @@ from sqlalchemy import func, select
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import Automation, AutomationEnrollment
-from campaigns.email import automations as auto
+from campaigns.email import automation_runner as runner
+from campaigns.email import automation_triggers as triggers
 from pipelines.work_sensors import WorkResult, work_sensor
 
 
 def run_automations_once(settings: Settings, worker_id: str, now: datetime) -> WorkResult:
     """Enrol, run due steps, deliver queued emails (callable without Dagster; the store must be migrated)."""
     url = settings.store_url
-    enrolled = auto.enroll_due(url, now)
-    report = auto.run_due(url, now, worker_id)
-    emails = auto.deliver_automation_emails(url, settings, worker_id, now)
+    enrolled = triggers.enroll_due(url, now)
+    report = runner.run_due(url, now, worker_id)
+    emails = runner.deliver_automation_emails(url, settings, worker_id, now)
     sent = sum(e.outcomes.get("SENT", 0) for e in emails)
     problems = [f"email campaign {e.email_campaign_id}: {e.error}" for e in emails if e.error]
     metadata = {"enrolled": enrolled, "claimed": report.claimed, "steps_run": report.steps_run, "completed": report.completed,

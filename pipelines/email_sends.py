@@ -14,7 +14,7 @@ from campaigns.core.enums import EmailCampaignStatus
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import EmailCampaign, EmailSend, EmailSendStatus
-from campaigns.email import delivery
+from campaigns.email import delivery, errors
 from pipelines.work_sensors import WorkResult, work_sensor
 
 BROADCAST = "broadcast"
@@ -42,7 +42,7 @@ def deliver_due_broadcasts(settings: Settings, worker_id: str, now: datetime) ->
         counts["campaigns"] += 1
         try:
             report = delivery.deliver(settings.store_url, settings, ec_id, worker_id, now, merchant_id=merchant_id)
-        except delivery.EmailDeliveryError as exc:  # a configuration gap: say so, carry on with the others
+        except errors.EmailDeliveryError as exc:  # a configuration gap: say so, carry on with the others
             counts["stopped"] += 1
             problems.append(f"email campaign {ec_id} of {merchant_id}: {exc}")
             continue

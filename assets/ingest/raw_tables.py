@@ -6,7 +6,7 @@ import time
 import dagster as dg
 
 from assets.resources import CampaignsResource
-from campaigns.email.delivery import send_stats_frame
+from campaigns.email.stats import send_stats_frame
 from campaigns.warehouse.ingest import load_campaigns_snapshot, load_landed_table
 from campaigns.warehouse.schema import AD_SPEND, CAMPAIGNS, LANDED_TABLES, RAW_SCHEMA, RawTable
 

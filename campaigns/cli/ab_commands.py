@@ -18,7 +18,7 @@ from campaigns.cli.output import console, fail
 from campaigns.cli.context import migrated_store as _store, worker_id as _worker_id
 from optimizers.abtest import Decision
 from campaigns.email import ab_tests
-from campaigns.email import delivery as delivery
+from campaigns.email import broadcasts, config
 from campaigns.content.approvals import NotApprovedError
 from campaigns.core.merchants import UnknownMerchantError
 from campaigns.audiences.suppression import MissingUnsubscribeKeyError
@@ -106,7 +106,7 @@ def ab_create(
             "subject": subject, "template": template, "send_window_hours": window}
     try:
         if start:
-            delivery.check_config(settings, chosen)
+            config.check_config(settings, chosen)
         with session_scope(url) as session:
             test = ab_tests.create_ab_test(session, merchant_id, spec, actor)
             if start:
@@ -123,7 +123,7 @@ def ab_create(
 
 def _deliver_cells(url: str, merchant_id: str, test_id: int, provider: str) -> None:
     with session_scope(url) as session:
-        todo = sum(delivery.campaign_counts(session, merchant_id, ec)["pending"] for ec in
+        todo = sum(broadcasts.campaign_counts(session, merchant_id, ec)["pending"] for ec in
                    ab_tests.report(session, merchant_id, test_id).email_campaigns.values())
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                   console=console) as progress:
@@ -202,7 +202,7 @@ def ab_decide(
         console.print(_decision_words(decision, decision.outcome != "wait"), highlight=False)
         if decision.outcome == "wait" or not send:
             return
-        delivery.check_config(settings, chosen)
+        config.check_config(settings, chosen)
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} sent"), TimeElapsedColumn(),
                       console=console) as progress:
             task = progress.add_task(f"A/B test {test_id}: the winner to the rest", total=None)

@@ -18,6 +18,8 @@ from campaigns.cli.output import console, fail
 from campaigns.cli.context import migrated_store as _store, merchant_or_default as _merchant, worker_id as _worker_id
 from campaigns.email.flows import FlowError, layout
 from campaigns.email import automations as auto
+from campaigns.email import automation_runner as runner
+from campaigns.email import automation_triggers as triggers
 from campaigns.content.approvals import NotApprovedError
 from campaigns.core.merchants import UnknownMerchantError
 from campaigns.core.settings import get_settings
@@ -165,16 +167,16 @@ def run_due(
     now = datetime.now(UTC)
     worker = _worker_id()
     try:
-        enrolled = auto.enroll_due(url, now, merchant_id=merchant)
+        enrolled = triggers.enroll_due(url, now, merchant_id=merchant)
         with session_scope(url) as session:
-            due = auto.due_count(session, now, merchant)
+            due = runner.due_count(session, now, merchant)
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                       TimeElapsedColumn(), console=console) as progress:
             task = progress.add_task("running due steps", total=due or None)
-            report = auto.run_due(url, now, worker, merchant_id=merchant, limit=max(due, 1),
+            report = runner.run_due(url, now, worker, merchant_id=merchant, limit=max(due, 1),
                                   on_progress=lambda n: progress.advance(task, n))
             progress.update(task, completed=report.claimed, total=max(report.claimed, 1), description="done")
-        emails = auto.deliver_automation_emails(url, settings, worker, now, merchant_id=merchant) if send else []
+        emails = runner.deliver_automation_emails(url, settings, worker, now, merchant_id=merchant) if send else []
     except EXPECTED as exc:
         fail(str(exc))
     console.print(f"{enrolled} enrolled; {report.summary()}")

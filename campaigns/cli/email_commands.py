@@ -16,7 +16,8 @@ from rich.table import Table
 from campaigns.cli.output import console, fail
 from campaigns.cli.context import migrated_store as _store, merchant_or_default as _merchant, worker_id as _worker_id
 from campaigns.core.enums import EmailCampaignStatus
-from campaigns.email import delivery as delivery
+from campaigns.email import broadcasts, config, delivery, recipients
+from campaigns.email import review as reviews
 from campaigns.content.approvals import NotApprovedError
 from campaigns.core.merchants import UnknownMerchantError
 from campaigns.audiences.suppression import MissingUnsubscribeKeyError, UnsubscribeTokenError, add_suppression, signer_from_settings, unsubscribe
@@ -68,7 +69,7 @@ def create(
     url = _store()
     try:
         with session_scope(url) as session:
-            ec = delivery.create_email_campaign(session, _merchant(merchant), campaign_id=campaign, segment_id=segment, subject=subject,
+            ec = broadcasts.create_email_campaign(session, _merchant(merchant), campaign_id=campaign, segment_id=segment, subject=subject,
                                                 actor=actor, template_name=template, preview_text=preview_text, send_window_hours=send_window_hours)
             ec_id = ec.id
     except EXPECTED as exc:
@@ -93,14 +94,14 @@ def send(
     chosen = provider.value if provider else settings.email_provider
     try:
         with session_scope(url) as session:
-            ec = delivery.resolve_email_campaign(session, merchant_id, campaign)
+            ec = broadcasts.resolve_email_campaign(session, merchant_id, campaign)
             ec_id, status = ec.id, ec.status
             # a send that could not start must not take the snapshot either
-            delivery.check_config(settings, chosen, sender=sender, public_url=public_url)
+            config.check_config(settings, chosen, sender=sender, public_url=public_url)
             if status in (EmailCampaignStatus.DRAFT, EmailCampaignStatus.SCHEDULED):
-                delivery.prepare_send(session, merchant_id, ec_id, actor, provider=chosen)  # its throttle caps each planned hour
+                recipients.prepare_send(session, merchant_id, ec_id, actor, provider=chosen)  # its throttle caps each planned hour
         with session_scope(url) as session:
-            counts = delivery.campaign_counts(session, merchant_id, ec_id)
+            counts = broadcasts.campaign_counts(session, merchant_id, ec_id)
         todo = counts["pending"] + counts["sending"]
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                       TimeElapsedColumn(), console=console, transient=False) as progress:
@@ -124,7 +125,7 @@ def _summary(report: delivery.DeliveryReport) -> None:
     if report.recovered:
         console.print(f"settled {report.recovered} recipients left by a stopped worker")
     if report.stats.get("needs_review"):
-        console.print(f"[yellow]{report.stats['needs_review']} recipients need a person:[/] {delivery.REVIEW_HINT}")
+        console.print(f"[yellow]{report.stats['needs_review']} recipients need a person:[/] {reviews.REVIEW_HINT}")
 
 
 @app.command("status")
@@ -134,8 +135,8 @@ def status_(campaign: CampaignOption, merchant: MerchantOption = None) -> None:
     merchant_id = _merchant(merchant)
     try:
         with session_scope(url) as session:
-            ec = delivery.resolve_email_campaign(session, merchant_id, campaign)
-            counts, status = delivery.campaign_counts(session, merchant_id, ec.id), ec.status.value
+            ec = broadcasts.resolve_email_campaign(session, merchant_id, campaign)
+            counts, status = broadcasts.campaign_counts(session, merchant_id, ec.id), ec.status.value
             ec_id = ec.id
     except EXPECTED as exc:
         fail(str(exc))
@@ -188,7 +189,7 @@ def review(
     url = _store()
     try:
         with session_scope(url) as session:
-            row = delivery.resolve_review(session, _merchant(merchant), send_id, outcome=outcome.value, actor=actor, note=note)
+            row = reviews.resolve_review(session, _merchant(merchant), send_id, outcome=outcome.value, actor=actor, note=note)
             status = row.status.value
     except EXPECTED as exc:
         fail(str(exc))

@@ -16,7 +16,7 @@ from rich.table import Table
 from campaigns.cli.output import console, fail
 from campaigns.cli.context import migrated_store as _store, merchant_or_default as _merchant
 from campaigns.email import template_engine as tpl
-from campaigns.email import delivery as delivery
+from campaigns.email import broadcasts, errors
 from campaigns.email import templates as service
 from campaigns.content.approvals import NotApprovedError
 from campaigns.core.merchants import UnknownMerchantError
@@ -56,9 +56,9 @@ def preview(
     url, merchant_id = _store(), _merchant(merchant)
     try:
         with session_scope(url) as session:
-            ec = delivery.resolve_email_campaign(session, merchant_id, email_campaign)
+            ec = broadcasts.resolve_email_campaign(session, merchant_id, email_campaign)
             shown = service.preview(session, merchant_id, contact_id=contact, email_campaign_id=ec.id, settings=get_settings())
-    except delivery.EmailTemplateError as exc:
+    except errors.EmailTemplateError as exc:
         fail(str(exc))
     except EXPECTED as exc:
         fail(str(exc))
@@ -81,10 +81,10 @@ def test_send(
     url, merchant_id = _store(), _merchant(merchant)
     try:
         with session_scope(url) as session:
-            ec = delivery.resolve_email_campaign(session, merchant_id, email_campaign)
+            ec = broadcasts.resolve_email_campaign(session, merchant_id, email_campaign)
             sent = service.send_test(session, get_settings(), merchant_id, to=to, actor=actor, email_campaign_id=ec.id, contact_id=contact,
                                      provider=provider)
-    except delivery.EmailTemplateError as exc:
+    except errors.EmailTemplateError as exc:
         fail(str(exc))
     except EXPECTED as exc:
         fail(str(exc))

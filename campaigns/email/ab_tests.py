@@ -5,7 +5,7 @@ Lifecycle of a test (``ab_tests.status``)::
     create_ab_test --> DRAFT: one ab_variant email campaign per variant; the audience (the segment's
                        subscribed, unsuppressed contacts, one per address) split by a seeded hash of
                        (test id, contact id) into cells of `cell_size` and the remainder, in one transaction
-    start_ab_test  --> TESTING: every cell prepared (prepare_send takes its recipients from the assignments)
+    start_ab_test  --> TESTING: every cell prepared (prepare_send takes its recipients from the assignments: `AbRecipients`)
     decide         --> DECIDED: after `min_hours`, the rule finds a winner (or the control, or the fallback
                        after `max_hours`); the posteriors and the reason are stored in ``decision`` and audited
     send_winner    --> WINNER_SENT: an ab_remainder email campaign with the winner's subject and body is
@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session
 
 from campaigns.core.enums import EmailCampaignStatus
 from optimizers import abtest
-from campaigns.email import delivery as delivery
+from campaigns.email import broadcasts, delivery, recipients
+from campaigns.email.errors import EmailDeliveryError
 from campaigns.audiences import segments as segment_rules
 from campaigns.email import send_times
 from campaigns.core.audit import jsonable, record
@@ -174,10 +175,10 @@ def create_ab_test(session: Session, merchant_id: str, data: AbTestInput | dict[
     for position, v in enumerate(spec.variants):
         label = v.label or f"{'ABCDEFGH'[position]}{' (control)' if position == 0 else ''}"
         try:
-            ec = delivery.create_email_campaign(session, merchant_id, campaign_id=spec.campaign_id, segment_id=segment.id,
+            ec = broadcasts.create_email_campaign(session, merchant_id, campaign_id=spec.campaign_id, segment_id=segment.id,
                                                 subject=v.subject or spec.subject, actor=actor, template_name=v.template or spec.template,
                                                 preview_text=v.preview_text if v.preview_text is not None else spec.preview_text)
-        except delivery.EmailDeliveryError as exc:
+        except EmailDeliveryError as exc:
             raise AbTestError(f"variants.{position}: {exc}") from None
         ec.kind, ec.ab_test_id = "ab_variant", test.id
         session.add(AbTestVariant(merchant_id=merchant_id, ab_test_id=test.id, position=position, label=label, email_campaign_id=ec.id,
@@ -204,33 +205,40 @@ def variants_of(session: Session, test: AbTest) -> list[AbTestVariant]:
     return list(session.scalars(select(AbTestVariant).where(AbTestVariant.ab_test_id == test.id).order_by(AbTestVariant.position)))
 
 
-# --- recipients and send times (used by prepare_send) -------------------------------------------------
+# --- recipients and send times (the selection prepare_send snapshots) -------------------------------------
 
 
-def recipients_query(session: Session, ec: EmailCampaign) -> Select:
-    """The contacts of an ab_variant's cell or of the ab_remainder (position NULL)."""
-    if ec.ab_test_id is None:
-        raise AbTestError(f"email campaign {ec.id} is {ec.kind} but belongs to no A/B test")
-    query = select(Contact).join(AbTestAssignment, and_(AbTestAssignment.contact_id == Contact.id, AbTestAssignment.ab_test_id == ec.ab_test_id)
-                                 ).where(Contact.merchant_id == ec.merchant_id)
-    if ec.kind == "ab_remainder":
-        return query.where(AbTestAssignment.position.is_(None))
-    variant = session.scalar(select(AbTestVariant).where(AbTestVariant.email_campaign_id == ec.id))
-    if variant is None:
-        raise AbTestError(f"email campaign {ec.id} is an A/B variant with no variant row")
-    return query.where(AbTestAssignment.position == variant.position)
+class AbRecipients:
+    """The `RecipientSelection` of an A/B test's email campaigns: a cell's assigned contacts (ab_variant) or the remainder (ab_remainder).
 
+    Copies are due at the variant's local hour (send-time tests), at each contact's best hour (a remainder
+    with a send window), or now.
+    """
 
-def planned_send_times(session: Session, ec: EmailCampaign, contacts: list[tuple[int, str | None]], now: datetime,
-                       capacity: int | None) -> dict[int, datetime]:
-    """Contact id -> when its copy is due: the variant's local hour (send-time tests), the best hour (send window), or {} (now)."""
-    if ec.kind == "ab_variant":
+    def contacts(self, session: Session, ec: EmailCampaign, now: datetime) -> Select:
+        if ec.kind not in AB_KINDS or ec.ab_test_id is None:
+            raise AbTestError(f"email campaign {ec.id} is {ec.kind} but belongs to no A/B test")
+        query = select(Contact).join(AbTestAssignment, and_(AbTestAssignment.contact_id == Contact.id, AbTestAssignment.ab_test_id == ec.ab_test_id)
+                                     ).where(Contact.merchant_id == ec.merchant_id)
+        if ec.kind == "ab_remainder":
+            return query.where(AbTestAssignment.position.is_(None))
         variant = session.scalar(select(AbTestVariant).where(AbTestVariant.email_campaign_id == ec.id))
-        if variant is not None and variant.send_hour is not None:
-            return send_times.plan_fixed_hour(contacts, now, variant.send_hour, capacity)
-    if ec.send_window_hours:
-        return send_times.plan_optimised(session, ec.merchant_id, contacts, now, ec.send_window_hours, capacity)
-    return {}
+        if variant is None:
+            raise AbTestError(f"email campaign {ec.id} is an A/B variant with no variant row")
+        return query.where(AbTestAssignment.position == variant.position)
+
+    def send_times(self, session: Session, ec: EmailCampaign, contacts: list[tuple[int, str | None]], now: datetime,
+                   capacity: int | None) -> dict[int, datetime]:
+        if ec.kind == "ab_variant":
+            variant = session.scalar(select(AbTestVariant).where(AbTestVariant.email_campaign_id == ec.id))
+            if variant is not None and variant.send_hour is not None:
+                return send_times.plan_fixed_hour(contacts, now, variant.send_hour, capacity)
+        if ec.send_window_hours:
+            return send_times.plan_optimised(session, ec.merchant_id, contacts, now, ec.send_window_hours, capacity)
+        return {}
+
+
+AB_RECIPIENTS = AbRecipients()
 
 
 # --- starting ---------------------------------------------------------------------------------------
@@ -248,7 +256,7 @@ def start_ab_test(session: Session, merchant_id: str, test_id: int, actor: str, 
             raise AbTestError(f"A/B test {test.id} was cancelled; create a new one")
         return test  # already started
     for variant in variants_of(session, test):
-        delivery.prepare_send(session, merchant_id, variant.email_campaign_id, actor, now=now, provider=provider)
+        recipients.prepare_send(session, merchant_id, variant.email_campaign_id, actor, now=now, provider=provider, recipients=AB_RECIPIENTS)
     due = session.scalar(select(func.max(EmailSend.next_attempt_at)).join(AbTestVariant, AbTestVariant.email_campaign_id == EmailSend.email_campaign_id)
                          .where(AbTestVariant.ab_test_id == test.id))
     started = max(_utc(due), now) if due is not None else now
@@ -376,10 +384,10 @@ def prepare_winner(session: Session, merchant_id: str, test_id: int, actor: str,
         raise AbTestError(f"A/B test {test.id} is {test.status}: no winner yet; run `campaigns email ab-decide {test.id}` first")
     if test.remainder_email_campaign_id is None:
         winner = next(v for v in variants_of(session, test) if v.position == test.winner_position)
-        source = delivery.get_email_campaign(session, merchant_id, winner.email_campaign_id)
-        delivery.require_approved(session, source)  # the winner's exact content was approved; the copy carries it
+        source = broadcasts.get_email_campaign(session, merchant_id, winner.email_campaign_id)
+        broadcasts.require_approved(session, source)  # the winner's exact content was approved; the copy carries it
         template = session.get(EmailTemplate, source.template_id) if source.template_id else None
-        remainder = delivery.create_email_campaign(session, merchant_id, campaign_id=source.campaign_id, segment_id=source.segment_id,
+        remainder = broadcasts.create_email_campaign(session, merchant_id, campaign_id=source.campaign_id, segment_id=source.segment_id,
                                                    subject=source.subject, actor=actor, template_name=template.name if template else None,
                                                    preview_text=source.preview_text)
         remainder.kind, remainder.ab_test_id = "ab_remainder", test.id
@@ -387,9 +395,9 @@ def prepare_winner(session: Session, merchant_id: str, test_id: int, actor: str,
         test.remainder_email_campaign_id = remainder.id
         session.flush()
         record(session, merchant_id, actor, "ab.remainder", "ab_test", str(test.id), email_campaign_id=remainder.id, winner=winner.label)
-    remainder = delivery.get_email_campaign(session, merchant_id, test.remainder_email_campaign_id)
+    remainder = broadcasts.get_email_campaign(session, merchant_id, test.remainder_email_campaign_id)
     if remainder.status in (EmailCampaignStatus.DRAFT, EmailCampaignStatus.SCHEDULED):
-        delivery.prepare_send(session, merchant_id, remainder.id, actor, now=now, provider=provider)
+        recipients.prepare_send(session, merchant_id, remainder.id, actor, now=now, provider=provider, recipients=AB_RECIPIENTS)
     return remainder.id
 
 

@@ -362,9 +362,6 @@ def _cycle_without_wait(steps: dict[str, Step]) -> list[str] | None:
     return None
 
 
-def flow_from_stored(trigger: Mapping[str, Any], steps: Mapping[str, Any]) -> Flow:
-    """Rebuild a flow from an automation's two JSON columns (validated again, so a hand-edited row fails loudly)."""
-    return validate_flow({"trigger": dict(trigger), **dict(steps)})
 
 
 # --- per-step decisions that must not depend on the clock or the database -----------------------

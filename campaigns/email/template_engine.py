@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -420,6 +420,3 @@ def problems_of(exc: BaseException) -> list[Problem]:
         return [Problem(getattr(exc, "lineno", None) or 1, str(exc), f"merge tags are {known_tags()}")]
     return []
 
-
-def iter_problem_lines(problems: Iterable[Problem]) -> list[str]:
-    return [str(p) for p in problems]

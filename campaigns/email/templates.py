@@ -19,14 +19,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campaigns.email import template_engine as tpl
-from campaigns.email.gallery import starter, starters
+from campaigns.email.gallery import starters
 from campaigns.email.layout import LAYOUTS
-from campaigns.email import delivery as delivery
+from campaigns.email import config, rendering
+from campaigns.email.broadcasts import get_email_campaign
 from campaigns.core.audit import record
 from campaigns.core.merchants import require_merchant
 from campaigns.audiences.suppression import MissingUnsubscribeKeyError, UnsubscribeClaim, signer_from_settings, unsubscribe_url
 from campaigns.core.settings import Settings
 from campaigns.core.store.models import Contact, EmailTemplate
+from publishers import build_email_publisher
+from publishers.base import EmailMessage, EmailRecipient
 
 PREVIEW_UNSUBSCRIBE = "https://unsubscribe.preview.invalid/unsubscribe?preview=1"
 SAMPLE_CONTACT = {"first_name": "Alex", "last_name": "Sample", "email": "alex.sample@example.com"}
@@ -108,8 +111,6 @@ def install_starters(session: Session, merchant_id: str, actor: str = "system") 
     return added
 
 
-def starter_template(key: str):
-    return starter(key)
 
 
 # --- preview and test send ----------------------------------------------------------------------
@@ -120,10 +121,10 @@ def _source(session: Session, merchant_id: str, email_campaign_id: int | None, t
     if (email_campaign_id is None) == (template is None):
         raise ValueError("preview either an email campaign or a template, not both or neither")
     if email_campaign_id is not None:
-        ec = delivery.get_email_campaign(session, merchant_id, email_campaign_id)
-        return ec.subject, ec.preview_text, delivery.template_html(session, ec), "marketing", ec.id
+        ec = get_email_campaign(session, merchant_id, email_campaign_id)
+        return ec.subject, ec.preview_text, rendering.template_html(session, ec), "marketing", ec.id
     found = get_template(session, merchant_id, template)  # type: ignore[arg-type]
-    return found.subject or found.name, "", delivery.template_body(found), found.category, None
+    return found.subject or found.name, "", rendering.template_body(found), found.category, None
 
 
 def _contact(session: Session, merchant_id: str, contact_id: int | None) -> dict[str, Any]:
@@ -137,7 +138,7 @@ def _contact(session: Session, merchant_id: str, contact_id: int | None) -> dict
 
 def _render(subject: str, preview_text: str, source: str, category: str, merchant_name: str) -> tpl.RenderedEmail:
     if category == "marketing":
-        return delivery.render_campaign(subject, preview_text, source, merchant_name)  # exactly the send path
+        return rendering.render_campaign(subject, preview_text, source, merchant_name)  # exactly the send path
     return tpl.render_email(subject, preview_text, source, merchant_name, category=category)
 
 
@@ -153,10 +154,10 @@ def preview(session: Session, merchant_id: str, *, contact_id: int | None, email
     if settings is not None and contact_id is not None:
         try:
             token = signer_from_settings(settings).sign(UnsubscribeClaim(merchant_id, contact_id, ec_id, None))
-            link, signed = unsubscribe_url(settings.public_url or delivery.SANDBOX_PUBLIC_URL, token), True
+            link, signed = unsubscribe_url(settings.public_url or config.SANDBOX_PUBLIC_URL, token), True
         except MissingUnsubscribeKeyError:
             pass
-    filled = delivery.render_for_recipient(rendered, snapshot, link)
+    filled = rendering.render_for_recipient(rendered, snapshot, link)
     return Preview(filled.subject, filled.html, filled.text, person["email"], link, signed)
 
 
@@ -171,16 +172,14 @@ class TestSend:
 def send_test(session: Session, settings: Settings, merchant_id: str, *, to: str, actor: str, email_campaign_id: int | None = None,
               template: str | int | None = None, contact_id: int | None = None, provider: str | None = None, publisher: Any = None) -> TestSend:
     """Send one copy to `to`, filled with `contact_id`'s values (or a sample contact). No email_sends row; audited."""
-    from publishers.base import EmailMessage, EmailRecipient
-
     provider = provider or settings.email_provider
     merchant = require_merchant(session, merchant_id)
     subject, preview_text, source, category, ec_id = _source(session, merchant_id, email_campaign_id, template)
     rendered = _render(subject, preview_text, source, category, merchant.name)
     person = _contact(session, merchant_id, contact_id)
     snapshot = tpl.merge_snapshot(person["first_name"], person["last_name"], person["email"], person.get("attributes"), rendered)
-    delivery.check_config(settings, provider, merchant.name)
-    _signer, credentials, sender, public_url, mailto = delivery.provider_config(settings, provider, merchant.name, None, None, None)
+    config.check_config(settings, provider, merchant.name)
+    _signer, credentials, sender, public_url, mailto = config.provider_config(settings, provider, merchant.name, None, None, None)
     try:
         recipient = EmailRecipient(email=to.strip(), name="", unsubscribe_url=f"{public_url}/unsubscribe?test-send=1",
                                    variables=rendered.recipient_values(snapshot))
@@ -189,8 +188,6 @@ def send_test(session: Session, settings: Settings, merchant_id: str, *, to: str
     message = EmailMessage(sender=sender, subject=f"[TEST] {rendered.subject}"[:300], html=rendered.html, text=rendered.text,
                            recipients=(recipient,), unsubscribe_mailto=mailto, tag=f"email-test-{ec_id if ec_id else 'template'}")
     if publisher is None:
-        from publishers import build_email_publisher
-
         publisher = build_email_publisher(settings.publisher_config(), provider)  # type: ignore[arg-type]
     receipt = publisher.publish(message, credentials)
     entity = ("email_campaign", str(ec_id)) if ec_id else ("email_template", str(get_template(session, merchant_id, template).id))  # type: ignore[arg-type]

@@ -8,6 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from campaigns.email import automations as auto
+from campaigns.email import automation_runner as runner
+from campaigns.email import automation_triggers as triggers
 from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
@@ -64,8 +66,8 @@ def test_chart_counts_and_activate_then_pause_with_confirmation(url: str) -> Non
     assert not at.exception and not at.error
     with session_scope(url) as s:
         assert auto.get_automation(s, "acme", automation_id).status == "ACTIVE"
-    auto.enroll_due(url, now + timedelta(minutes=2))
-    auto.run_due(url, now + timedelta(minutes=2), "t")
+    triggers.enroll_due(url, now + timedelta(minutes=2))
+    runner.run_due(url, now + timedelta(minutes=2), "t")
     at.run()
     assert not at.exception and len(at.get("vega_lite_chart")) == 1
     at.button(key="automation_pause").click().run()

@@ -28,7 +28,7 @@ import psycopg
 import pytest
 
 from assets.ingest.post_metrics import SCHEMA as POST_METRICS_SCHEMA
-from campaigns.email.delivery import EMAIL_SENDS_COLUMNS
+from campaigns.email.stats import EMAIL_SENDS_COLUMNS
 from campaigns.core.settings import Settings
 from campaigns.warehouse.connection import open_warehouse
 from campaigns.warehouse.schema import EMAIL_EVENTS, LOADED_AT, SOCIAL_POSTS

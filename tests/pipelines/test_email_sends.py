@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from assets.resources import CampaignsResource
 from campaigns.lifecycle import service as campaign_service
-from campaigns.email import delivery as delivery
+from campaigns.email import broadcasts, recipients
 from campaigns.core.merchants import ensure_merchant
 from campaigns.audiences.segments import save_segment
 from campaigns.core.settings import get_settings
@@ -30,9 +30,9 @@ def test_rows_wait_for_their_hour_then_go_once(home, monkeypatch) -> None:
         s.add_all([Contact(merchant_id="acme", email=f"p{i}@example.com", first_name=f"P{i}") for i in range(6)])
         campaign = campaign_service.create_campaign(s, "acme", campaign_service.CampaignInput(name="Winter", type="CONVERSION"), actor="ana")
         segment = save_segment(s, "acme", "Everyone", {}, actor="ana")
-        ec = delivery.create_email_campaign(s, "acme", campaign_id=campaign.id, segment_id=segment.id, subject="Hi", actor="ana",
+        ec = broadcasts.create_email_campaign(s, "acme", campaign_id=campaign.id, segment_id=segment.id, subject="Hi", actor="ana",
                                             send_window_hours=24)
-        delivery.prepare_send(s, "acme", ec.id, "ana", now=now, provider="sandbox")
+        recipients.prepare_send(s, "acme", ec.id, "ana", now=now, provider="sandbox")
         ec_id = ec.id
         # pin the plan by hand: two rows due now, four in three hours
         ids = list(s.scalars(select(EmailSend.id).where(EmailSend.email_campaign_id == ec_id).order_by(EmailSend.id)))
@@ -52,6 +52,6 @@ def test_rows_wait_for_their_hour_then_go_once(home, monkeypatch) -> None:
     with session_scope(settings.store_url) as s:
         statuses = list(s.scalars(select(EmailSend.status).where(EmailSend.email_campaign_id == ec_id)))
         assert statuses == [EmailSendStatus.SENT] * 6
-        assert delivery.get_email_campaign(s, "acme", ec_id).status.value == "SENT"
+        assert broadcasts.get_email_campaign(s, "acme", ec_id).status.value == "SENT"
     emails = [r["email"] for e in read_outbox(home / "outbox" / "email.jsonl") for r in e["recipients"]]
     assert sorted(emails) == [f"p{i}@example.com" for i in range(6)]

@@ -15,9 +15,10 @@ import streamlit.components.v1 as components
 
 from campaigns.email import template_engine as tpl
 from campaigns.email import templates as service
-from campaigns.email.delivery import EmailDeliveryError, render_for_recipient
+from campaigns.email.errors import EmailDeliveryError
 from campaigns.email.gallery import starters
 from campaigns.email.layout import LAYOUTS, with_layout
+from campaigns.email.rendering import render_for_recipient
 from dashboards import queries, ui
 
 NEW = "(new template)"

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from campaigns.cli import email_commands
 from campaigns.lifecycle import service as campaign_service
-from campaigns.email import delivery as delivery
+from campaigns.email import broadcasts
 from campaigns.core.merchants import ensure_merchant
 from campaigns.audiences.segments import save_segment
 from campaigns.core.settings import get_settings
@@ -76,7 +76,7 @@ def test_templates_check_add_list_and_starters(store: dict, tmp_path: Path) -> N
 
 def _email_campaign(store: dict) -> int:
     with session_scope(get_settings().store_url) as s:
-        return delivery.create_email_campaign(s, "acme", campaign_id=store["campaign"], segment_id=store["segment"], actor="ana",
+        return broadcasts.create_email_campaign(s, "acme", campaign_id=store["campaign"], segment_id=store["segment"], actor="ana",
                                               template_name="Mine", subject='Hi {{ first_name | default("you") }}').id
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from campaigns.email import ab_tests
 from campaigns.lifecycle import service as campaign_service
-from campaigns.email import delivery as delivery
+from campaigns.email import delivery, recipients
 from campaigns.core.audit import entries
 from campaigns.audiences.segments import save_segment
 from campaigns.audiences.suppression import add_suppression
@@ -155,16 +155,16 @@ def test_decide_then_send_the_winner_once_to_the_remainder_only(store_url: str, 
                                       .where(AbTestAssignment.ab_test_id == test_id, AbTestAssignment.position.is_(None))))
 
     # crash 1: inside the preparing transaction -> rolled back, no remainder campaign
-    real_prepare = delivery.prepare_send
+    real_prepare = recipients.prepare_send
 
     def boom_prepare(*args, **kwargs):
         real_prepare(*args, **kwargs)
         raise RuntimeError("crash while preparing")
 
-    monkeypatch.setattr(delivery, "prepare_send", boom_prepare)
+    monkeypatch.setattr(recipients, "prepare_send", boom_prepare)
     with pytest.raises(RuntimeError):
         ab_tests.send_winner(store_url, settings, "acme", test_id, "w2", T0 + timedelta(hours=6))
-    monkeypatch.setattr(delivery, "prepare_send", real_prepare)
+    monkeypatch.setattr(recipients, "prepare_send", real_prepare)
     with session_scope(store_url) as s:
         assert ab_tests.get_test(s, "acme", test_id).remainder_email_campaign_id is None
         assert s.scalar(select(func.count()).select_from(EmailCampaign).where(EmailCampaign.kind == "ab_remainder")) == 0

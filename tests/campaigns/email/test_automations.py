@@ -15,6 +15,9 @@ from cryptography.fernet import Fernet
 from sqlalchemy import delete, func, select
 
 from campaigns.email import automations as auto
+from campaigns.email import automation_runner as runner
+from campaigns.email import automation_triggers as triggers
+from campaigns.core import queue
 from campaigns.core.audit import entries
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
@@ -26,6 +29,7 @@ from campaigns.core.store.models import (
     EmailCampaign,
     EmailSend,
     EmailSendStatus,
+    WorkAttempt,
 )
 from publishers.sandbox import read_outbox
 
@@ -87,8 +91,8 @@ def test_signup_enrols_contacts_created_or_signed_up_since_activation_once(store
         s.add_all([ContactEvent(merchant_id="acme", contact_id=returning, kind="signed_up", occurred_at=T0),
                    ContactEvent(merchant_id="acme", contact_id=new, kind="signed_up", occurred_at=T0)])
     automation_id = _automation(store_url, WELCOME)
-    assert auto.enroll_due(store_url, T0 + timedelta(minutes=1)) == 2
-    assert auto.enroll_due(store_url, T0 + timedelta(minutes=2)) == 0  # idempotent
+    assert triggers.enroll_due(store_url, T0 + timedelta(minutes=1)) == 2
+    assert triggers.enroll_due(store_url, T0 + timedelta(minutes=2)) == 0  # idempotent
     with session_scope(store_url) as s:
         rows = s.execute(select(AutomationEnrollment.contact_id, AutomationEnrollment.trigger_key, AutomationEnrollment.current_step)
                          .where(AutomationEnrollment.automation_id == automation_id)).all()
@@ -111,8 +115,8 @@ def test_tag_and_purchase_triggers_enrol_once_per_matching_event(store_url: str)
     end = {"start": "e", "steps": {"e": {"type": "end"}}}
     tag_id = _automation(store_url, {"trigger": {"type": "tag_added", "tag": "vip"}, **end}, name="vip")
     buy_id = _automation(store_url, {"trigger": {"type": "purchase", "min_value": 50}, **end}, name="buyers")
-    assert auto.enroll_due(store_url, T0 + timedelta(hours=2)) == 1 + 2  # the future purchase is not yet due
-    assert auto.enroll_due(store_url, T0 + timedelta(hours=2)) == 0
+    assert triggers.enroll_due(store_url, T0 + timedelta(hours=2)) == 1 + 2  # the future purchase is not yet due
+    assert triggers.enroll_due(store_url, T0 + timedelta(hours=2)) == 0
     assert _count(store_url, AutomationEnrollment, AutomationEnrollment.automation_id == tag_id) == 1
     assert _count(store_url, AutomationEnrollment, AutomationEnrollment.automation_id == buy_id, AutomationEnrollment.contact_id == a) == 2
 
@@ -135,15 +139,15 @@ def test_date_field_fires_at_the_local_hour_of_each_contacts_zone(store_url: str
             return sorted(s.execute(select(AutomationEnrollment.contact_id, AutomationEnrollment.trigger_key)
                                     .where(AutomationEnrollment.automation_id == automation_id)).all())
 
-    auto.enroll_due(store_url, datetime(2026, 11, 23, 19, 59, tzinfo=UTC))
+    triggers.enroll_due(store_url, datetime(2026, 11, 23, 19, 59, tzinfo=UTC))
     assert keys(renewal) == [] and keys(birthday) == []
-    auto.enroll_due(store_url, datetime(2026, 11, 23, 20, 0, tzinfo=UTC))
+    triggers.enroll_due(store_url, datetime(2026, 11, 23, 20, 0, tzinfo=UTC))
     assert keys(renewal) == [(auckland, "date:renewal:2026-11-24")]
-    auto.enroll_due(store_url, datetime(2026, 11, 24, 17, 0, tzinfo=UTC))
+    triggers.enroll_due(store_url, datetime(2026, 11, 24, 17, 0, tzinfo=UTC))
     assert keys(renewal) == sorted([(auckland, "date:renewal:2026-11-24"), (la, "date:renewal:2026-11-24")])
-    auto.enroll_due(store_url, datetime(2026, 11, 24, 20, 30, tzinfo=UTC))
+    triggers.enroll_due(store_url, datetime(2026, 11, 24, 20, 30, tzinfo=UTC))
     assert keys(birthday) == [(auckland, "date:birthday:2026-11-25")]
-    auto.enroll_due(store_url, datetime(2026, 11, 25, 17, 5, tzinfo=UTC))
+    triggers.enroll_due(store_url, datetime(2026, 11, 25, 17, 5, tzinfo=UTC))
     assert keys(birthday) == sorted([(auckland, "date:birthday:2026-11-25"), (la, "date:birthday:2026-11-25")])
     assert len(keys(renewal)) == 2  # no second enrollment for the same date
 
@@ -156,8 +160,8 @@ def test_welcome_flow_runs_every_step_once_and_respects_the_wait(store_url: str)
         opener = _contact(s, "opener@x.io", tags=["new"])
         silent = _contact(s, "silent@x.io", tags=["new"])
     automation_id = _automation(store_url, WELCOME)
-    auto.enroll_due(store_url, T0)
-    report = auto.run_due(store_url, T0, "w1")
+    triggers.enroll_due(store_url, T0)
+    report = runner.run_due(store_url, T0, "w1")
     assert report.claimed == 2 and report.steps == {"send_email": 2, "wait": 2}
     with session_scope(store_url) as s:
         sends = s.scalars(select(EmailSend).order_by(EmailSend.contact_id)).all()
@@ -168,8 +172,8 @@ def test_welcome_flow_runs_every_step_once_and_respects_the_wait(store_url: str)
     waiting = _enrollment(store_url, opener)
     assert (waiting.status, waiting.current_step, waiting.wake_at, waiting.step_seq) == ("WAITING", "opened", T0 + timedelta(days=2), 2)
     # one minute before the wait ends nothing happens
-    assert auto.run_due(store_url, T0 + timedelta(days=2, minutes=-1), "w1").steps_run == 0
-    report = auto.run_due(store_url, T0 + timedelta(days=2), "w1")
+    assert runner.run_due(store_url, T0 + timedelta(days=2, minutes=-1), "w1").steps_run == 0
+    report = runner.run_due(store_url, T0 + timedelta(days=2), "w1")
     assert report.completed == 2
     with session_scope(store_url) as s:
         runs = s.execute(select(AutomationStepRun.step_id, AutomationStepRun.outcome)
@@ -182,7 +186,7 @@ def test_welcome_flow_runs_every_step_once_and_respects_the_wait(store_url: str)
         tag_events = s.scalars(select(ContactEvent).where(ContactEvent.kind == "tag_added")).all()
         assert [(e.contact_id, e.details["tag"]) for e in tag_events] == [(opener, "engaged")]
     assert _enrollment(store_url, silent).status == "COMPLETED"
-    assert auto.run_due(store_url, T0 + timedelta(days=9), "w1").steps_run == 0
+    assert runner.run_due(store_url, T0 + timedelta(days=9), "w1").steps_run == 0
     with session_scope(store_url) as s:
         counts = auto.step_counts(s, "acme", automation_id)
     assert counts["hello"] == {"passed": 2, "here": 0} and counts["tag"] == {"passed": 1, "here": 0} and counts["done"]["passed"] == 2
@@ -201,12 +205,12 @@ def test_wait_until_a_local_hour_rules_condition_and_random_split(store_url: str
         tokyo = _contact(s, "tokyo@x.io", timezone="Asia/Tokyo", tags=["vip"])  # T0 09:00 UTC is 18:00 in Tokyo
         ny = _contact(s, "ny@x.io", timezone="America/New_York")  # T0 is 04:00 in New York (EST)
     _automation(store_url, flow)
-    auto.enroll_due(store_url, T0)
-    auto.run_due(store_url, T0, "w")
+    triggers.enroll_due(store_url, T0)
+    runner.run_due(store_url, T0, "w")
     # by hand: Tokyo's next 08:00 is 25 Nov 08:00 JST = 24 Nov 23:00 UTC; New York's is 24 Nov 08:00 EST = 13:00 UTC
     assert _enrollment(store_url, tokyo).wake_at == datetime(2026, 11, 24, 23, 0, tzinfo=UTC)
     assert _enrollment(store_url, ny).wake_at == datetime(2026, 11, 24, 13, 0, tzinfo=UTC)
-    auto.run_due(store_url, T0 + timedelta(days=1), "w")
+    runner.run_due(store_url, T0 + timedelta(days=1), "w")
     with session_scope(store_url) as s:
         outcomes = dict(s.execute(select(AutomationStepRun.step_id, AutomationStepRun.outcome)
                                   .join(AutomationEnrollment, AutomationEnrollment.id == AutomationStepRun.enrollment_id)
@@ -237,31 +241,34 @@ def test_a_crash_inside_the_step_transaction_leaves_nothing_and_the_rerun_sends_
     with session_scope(store_url) as s:
         contact = _contact(s, "c@x.io")
     _automation(store_url, SEND_THEN_WAIT)
-    auto.enroll_due(store_url, T0)
+    triggers.enroll_due(store_url, T0)
 
-    def die(step: auto.StepContext) -> None:
+    def die(step: runner.StepContext) -> None:
         if step.step_type == "send_email":
             raise Crash("power cut after the email row was written")
 
     with pytest.raises(Crash):
-        auto.run_due(store_url, T0, "doomed", before_commit=die)
-    assert _count(store_url, EmailSend) == 0 and _count(store_url, AutomationStepRun) == 0
+        runner.run_due(store_url, T0, "doomed", before_commit=die)
+    assert _count(store_url, EmailSend) == 0 and _count(store_url, AutomationStepRun) == 0 and _count(store_url, WorkAttempt) == 0
     assert _enrollment(store_url, contact).step_seq == 0
-    auto.run_due(store_url, T0 + timedelta(minutes=1), "survivor")
-    auto.run_due(store_url, T0 + timedelta(minutes=2), "survivor")
+    runner.run_due(store_url, T0 + timedelta(minutes=1), "survivor")
+    runner.run_due(store_url, T0 + timedelta(minutes=2), "survivor")
     assert _count(store_url, EmailSend) == 1 and _count(store_url, AutomationStepRun) == 2
     assert _enrollment(store_url, contact).status == "WAITING"
+    with session_scope(store_url) as s:  # each step run logged once, by the worker that ran it
+        logged = s.execute(select(WorkAttempt.queue, WorkAttempt.worker_id, WorkAttempt.outcome).order_by(WorkAttempt.id)).all()
+    assert [tuple(r) for r in logged] == [("automations", "survivor", "queued"), ("automations", "survivor", "waiting")]
 
 
 def test_a_worker_killed_between_steps_is_resumed_without_a_second_email(store_url: str, tmp_path) -> None:
     with session_scope(store_url) as s:
         contact = _contact(s, "k@x.io")
     _automation(store_url, SEND_THEN_WAIT)
-    auto.enroll_due(store_url, T0)
+    triggers.enroll_due(store_url, T0)
     script = (
-        "import os, sys\nfrom datetime import datetime\nfrom campaigns.email import automations as auto\n"
+        "import os, sys\nfrom datetime import datetime\nfrom campaigns.email import automation_runner as runner\n"
         "def die(step):\n    os._exit(9) if step.step_type == 'send_email' else None\n"
-        "auto.run_due(sys.argv[1], datetime.fromisoformat(sys.argv[2]), 'killed', after_commit=die)\n"
+        "runner.run_due(sys.argv[1], datetime.fromisoformat(sys.argv[2]), 'killed', after_commit=die)\n"
     )
     done = subprocess.run([sys.executable, "-c", script, store_url, T0.isoformat()], cwd=os.getcwd(), capture_output=True, text=True, timeout=60)
     assert done.returncode == 9, done.stderr
@@ -269,11 +276,11 @@ def test_a_worker_killed_between_steps_is_resumed_without_a_second_email(store_u
     assert (left.step_seq, left.current_step, left.claimed_by) == (1, "later", "killed")  # the email step committed, the wait did not run
     assert _count(store_url, EmailSend) == 1
     # within the lease nobody takes it over; after it, another worker resumes at the wait
-    assert auto.run_due(store_url, T0 + timedelta(minutes=5), "next").claimed == 0
-    report = auto.run_due(store_url, T0 + auto.DEFAULT_LEASE + timedelta(seconds=1), "next")
+    assert runner.run_due(store_url, T0 + timedelta(minutes=5), "next").claimed == 0
+    report = runner.run_due(store_url, T0 + runner.DEFAULT_LEASE + timedelta(seconds=1), "next")
     assert report.steps == {"wait": 1}
     assert _count(store_url, EmailSend) == 1
-    auto.run_due(store_url, T0 + timedelta(days=2), "next")
+    runner.run_due(store_url, T0 + timedelta(days=2), "next")
     assert _count(store_url, EmailSend) == 2 and _enrollment(store_url, contact).status == "COMPLETED"
     with session_scope(store_url) as s:
         seqs = s.scalars(select(AutomationStepRun.seq).order_by(AutomationStepRun.seq)).all()
@@ -284,21 +291,21 @@ def test_two_concurrent_workers_send_each_email_exactly_once(store_url: str) -> 
     with session_scope(store_url) as s:
         ids = [_contact(s, f"p{i}@x.io") for i in range(40)]
     _automation(store_url, SEND_THEN_WAIT)
-    auto.enroll_due(store_url, T0)
-    reports: list[auto.RunReport] = []
+    triggers.enroll_due(store_url, T0)
+    reports: list[runner.RunReport] = []
     barrier = threading.Barrier(2)
 
     def work(name: str) -> None:
         barrier.wait()
         for _ in range(3):
-            reports.append(auto.run_due(store_url, T0, name, limit=7))
+            reports.append(runner.run_due(store_url, T0, name, limit=7))
 
     threads = [threading.Thread(target=work, args=(n,)) for n in ("w1", "w2")]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
-    auto.run_due(store_url, T0, "sweeper")  # whatever the two left
+    runner.run_due(store_url, T0, "sweeper")  # whatever the two left
     with session_scope(store_url) as s:
         per_contact = Counter(s.scalars(select(EmailSend.contact_id)))
         runs = s.execute(select(AutomationStepRun.enrollment_id, AutomationStepRun.step_id)).all()
@@ -314,20 +321,20 @@ def test_paused_enrollments_wait_and_archived_ones_exit(store_url: str) -> None:
     with session_scope(store_url) as s:
         contact = _contact(s, "p@x.io")
     automation_id = _automation(store_url, SEND_THEN_WAIT)
-    auto.enroll_due(store_url, T0)
+    triggers.enroll_due(store_url, T0)
     with session_scope(store_url) as s:
         auto.pause(s, "acme", automation_id, actor="ana")
-    assert auto.run_due(store_url, T0, "w").claimed == 0 and _count(store_url, EmailSend) == 0
+    assert runner.run_due(store_url, T0, "w").claimed == 0 and _count(store_url, EmailSend) == 0
     with session_scope(store_url) as s:
         auto.activate(s, "acme", automation_id, actor="ana", now=T0 + timedelta(days=5))
         assert auto.get_automation(s, "acme", automation_id).active_since == T0 - timedelta(hours=1)  # kept from the first activation
-    auto.run_due(store_url, T0, "w")
+    runner.run_due(store_url, T0, "w")
     assert _count(store_url, EmailSend) == 1
     with session_scope(store_url) as s:
         auto.archive(s, "acme", automation_id, actor="ana")
         with pytest.raises(auto.AutomationError, match="ARCHIVED"):
             auto.activate(s, "acme", automation_id, actor="ana")
-    report = auto.run_due(store_url, T0 + timedelta(days=2), "w")
+    report = runner.run_due(store_url, T0 + timedelta(days=2), "w")
     assert report.exited == 1 and _enrollment(store_url, contact).status == "EXITED" and _count(store_url, EmailSend) == 1
     with session_scope(store_url) as s:
         actions = [e.action for e in entries(s, "acme", str(automation_id))]
@@ -338,17 +345,20 @@ def test_a_failing_step_is_retried_with_backoff_then_failed(store_url: str) -> N
     with session_scope(store_url) as s:
         contact = _contact(s, "f@x.io")
     automation_id = _automation(store_url, SEND_THEN_WAIT)
-    auto.enroll_due(store_url, T0)
+    triggers.enroll_due(store_url, T0)
     with session_scope(store_url) as s:
         ec_ids = auto.email_campaign_ids(auto.get_automation(s, "acme", automation_id))
         s.execute(delete(EmailCampaign).where(EmailCampaign.id == ec_ids["mail"]))
-    report = auto.run_due(store_url, T0, "w", max_attempts=2)
+    report = runner.run_due(store_url, T0, "w", max_attempts=2)
     first = _enrollment(store_url, contact)
-    assert report.retried == 1 and first.attempts == 1 and first.wake_at == T0 + timedelta(minutes=1)
+    assert report.retried == 1 and first.attempts == 1 and T0 + timedelta(minutes=1) <= first.wake_at <= T0 + queue.max_backoff(1)
     assert "no longer exists" in first.last_error and first.claimed_by is None
-    assert auto.run_due(store_url, T0 + timedelta(seconds=30), "w", max_attempts=2).claimed == 0  # backing off
-    report = auto.run_due(store_url, T0 + timedelta(minutes=1), "w", max_attempts=2)
+    assert runner.run_due(store_url, T0 + timedelta(seconds=30), "w", max_attempts=2).claimed == 0  # backing off
+    report = runner.run_due(store_url, T0 + queue.max_backoff(1), "w", max_attempts=2)
     assert report.failed == 1 and _enrollment(store_url, contact).status == "FAILED"
+    with session_scope(store_url) as s:
+        logged = s.execute(select(WorkAttempt.attempt, WorkAttempt.outcome).where(WorkAttempt.queue == "automations").order_by(WorkAttempt.id)).all()
+    assert [tuple(r) for r in logged] == [(1, "retry"), (2, "failed")]
     assert _count(store_url, AutomationStepRun) == 0
     with session_scope(store_url) as s:
         assert any(e.action == "automation.enrollment_failed" for e in entries(s, "acme"))
@@ -358,16 +368,16 @@ def test_an_edited_email_blocks_until_approved_again(store_url: str) -> None:
     with session_scope(store_url) as s:
         contact = _contact(s, "e@x.io")
     automation_id = _automation(store_url, SEND_THEN_WAIT)
-    auto.enroll_due(store_url, T0)
+    triggers.enroll_due(store_url, T0)
     with session_scope(store_url) as s:
         ec = s.get(EmailCampaign, auto.email_campaign_ids(auto.get_automation(s, "acme", automation_id))["mail"])
         ec.subject = "Hello (edited)"
-    report = auto.run_due(store_url, T0, "w")
+    report = runner.run_due(store_url, T0, "w")
     blocked = _enrollment(store_url, contact)
     assert report.blocked == 1 and blocked.attempts == 0 and "approve" in blocked.last_error and _count(store_url, EmailSend) == 0
     with session_scope(store_url) as s:
         auto.approve_emails(s, "acme", automation_id, actor="lead")
-    auto.run_due(store_url, T0 + auto.BLOCKED_RETRY, "w")
+    runner.run_due(store_url, T0 + runner.BLOCKED_RETRY, "w")
     assert _count(store_url, EmailSend) == 1
 
 
@@ -389,11 +399,11 @@ def test_queued_automation_emails_are_delivered_once_and_suppression_is_respecte
         _contact(s, "yes@x.io")
         _contact(s, "gone@x.io", subscribed=False)
     _automation(store_url, SEND_THEN_WAIT)
-    auto.enroll_due(store_url, T0)
-    auto.run_due(store_url, T0, "w")
+    triggers.enroll_due(store_url, T0)
+    runner.run_due(store_url, T0, "w")
     settings = _settings(tmp_path)
     for _ in range(2):
-        auto.deliver_automation_emails(store_url, settings, "w", T0, provider="sandbox")
+        runner.deliver_automation_emails(store_url, settings, "w", T0, provider="sandbox")
     with session_scope(store_url) as s:
         statuses = dict(s.execute(select(EmailSend.email, EmailSend.status)).all())
     assert statuses == {"yes@x.io": EmailSendStatus.SENT, "gone@x.io": EmailSendStatus.SUPPRESSED}

@@ -19,9 +19,10 @@ from sqlalchemy import select
 from werkzeug import Request, Response
 from werkzeug.test import Client
 
+from campaigns.core import queue
 from campaigns.core.enums import EmailCampaignStatus
 from campaigns.lifecycle import service as campaign_service
-from campaigns.email import delivery as delivery
+from campaigns.email import broadcasts, delivery, errors, recipients, rendering, review, stats, throttle
 from campaigns.content.approvals import NotApprovedError
 from campaigns.core.audit import entries
 from campaigns.core.merchants import ensure_merchant
@@ -29,7 +30,8 @@ from campaigns.audiences.segments import save_segment
 from campaigns.audiences.suppression import UnsubscribeSigner, add_suppression, record_bounce, record_complaint, suppressed_emails, unsubscribe_app
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import migrate, session_scope
-from campaigns.core.store.models import Contact, EmailCampaign, Merchant, EmailSend, EmailSendStatus, EmailTemplate, SuppressionReason
+from campaigns.core.store.models import Contact, EmailCampaign, Merchant, EmailSend, EmailSendStatus, EmailTemplate, SuppressionReason, WorkAttempt
+from publishers.errors import Retryable
 from publishers.sandbox import read_outbox
 from publishers.sendgrid import SendGridPublisher
 from publishers.smtp import SmtpPublisher
@@ -40,7 +42,7 @@ KEY = Fernet.generate_key().decode()
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 SENDER = "Acme Outdoors <news@acme.example>"
 PUBLIC = "https://shop.acme.example"
-UNTHROTTLED = {"smtp": delivery.ProviderLimits("smtp", 50, None), "sendgrid": delivery.ProviderLimits("sendgrid", 1000, None)}
+UNTHROTTLED = {"smtp": throttle.ProviderLimits("smtp", 50, None), "sendgrid": throttle.ProviderLimits("sendgrid", 1000, None)}
 
 
 # --- fixtures ----------------------------------------------------------------------------------
@@ -124,13 +126,13 @@ def _seed(url: str, people: list[dict], *, rules: dict | None = None, subject: s
         if template_html is not None:
             s.add(EmailTemplate(merchant_id="acme", name=f"{name} template", html=template_html))
             template = f"{name} template"
-        return delivery.create_email_campaign(s, "acme", campaign_id=campaign.id, segment_id=segment.id, subject=subject, actor="ana",
+        return broadcasts.create_email_campaign(s, "acme", campaign_id=campaign.id, segment_id=segment.id, subject=subject, actor="ana",
                                               template_name=template).id
 
 
-def _prepare(url: str, ec_id: int) -> delivery.PrepareResult:
+def _prepare(url: str, ec_id: int) -> recipients.PrepareResult:
     with session_scope(url) as s:
-        return delivery.prepare_send(s, "acme", ec_id, "ana", now=T0)
+        return recipients.prepare_send(s, "acme", ec_id, "ana", now=T0)
 
 
 def _deliver(url: str, settings: Settings, ec_id: int, worker: str = "w1", now: datetime = T0, **kwargs) -> delivery.DeliveryReport:
@@ -218,8 +220,8 @@ def test_smtp_send_applies_suppressions_and_one_click_headers(store_url: str, sm
 
     again = _deliver(store_url, _smtp_settings(tmp_path, port), ec_id, now=T0 + timedelta(hours=1))
     assert again.outcomes == {} and len(inbox.messages) == 2
-    with session_scope(store_url) as s, pytest.raises(delivery.EmailDeliveryError, match="is SENT"):
-        delivery.prepare_send(s, "acme", ec_id, "ana")
+    with session_scope(store_url) as s, pytest.raises(errors.EmailDeliveryError, match="is SENT"):
+        recipients.prepare_send(s, "acme", ec_id, "ana")
     with session_scope(store_url) as s:
         actions = [e.action for e in reversed(entries(s, "acme", str(ec_id))) if e.entity_type == "email_campaign"]
     assert actions == ["email.create", "content.approve", "email.prepare", "email.sent", "email.deliver"]
@@ -278,7 +280,7 @@ def test_mailgun_batch_send_with_recipient_variables(sqlite_url: str, tmp_path) 
         ec_id = _seed(sqlite_url, _people(3))
         _prepare(sqlite_url, ec_id)
         settings = _settings(tmp_path, email_provider="mailgun", mailgun_base_url=fake.url(), mailgun_api_key="mg-key-1", mailgun_domain="mg.acme.example")
-        report = delivery.deliver(sqlite_url, settings, ec_id, "w1", T0, public_url=PUBLIC, limits=delivery.ProviderLimits("mailgun", 1000, None))
+        report = delivery.deliver(sqlite_url, settings, ec_id, "w1", T0, public_url=PUBLIC, limits=throttle.ProviderLimits("mailgun", 1000, None))
     finally:
         fake.stop()
     assert report.outcomes == {"SENT": 3} and len(fake.accepted) == 1
@@ -293,7 +295,7 @@ def test_faults_500_is_retried_partial_batch_resends_only_the_rest(store_url: st
     ec_id = _seed(store_url, _people(25))
     _prepare(store_url, ec_id)
     settings = _settings(tmp_path, email_provider="sendgrid", sendgrid_base_url=sendgrid.url(), sendgrid_api_key="SG.test-key")
-    small = delivery.ProviderLimits("sendgrid", 10, None)
+    small = throttle.ProviderLimits("sendgrid", 10, None)
     sendgrid.faults["send"].extend(["ok", "500"])  # the first request of ten goes through, the second fails
     report = _deliver(store_url, settings, ec_id, limits=small)
     assert report.outcomes == {"SENT": 10, "PENDING": 15} and "asked to try later" in report.stopped
@@ -313,7 +315,7 @@ def test_timeout_after_acceptance_goes_to_review_and_is_never_resent(store_url: 
     ec_id = _seed(store_url, _people(12))
     _prepare(store_url, ec_id)
     settings = _settings(tmp_path, email_provider="sendgrid", sendgrid_base_url=sendgrid.url(), sendgrid_api_key="SG.test-key")
-    small = delivery.ProviderLimits("sendgrid", 5, None)
+    small = throttle.ProviderLimits("sendgrid", 5, None)
     sendgrid.fail_next("send", "accept_then_hang")
     report = _deliver(store_url, settings, ec_id, limits=small, publisher=SendGridPublisher(sendgrid.url(), timeout=1.0))
     assert report.outcomes == {"NEEDS_REVIEW": 5, "PENDING": 7} and "did not answer" in report.stopped
@@ -331,8 +333,8 @@ def test_timeout_after_acceptance_goes_to_review_and_is_never_resent(store_url: 
     assert _campaign(store_url, ec_id).stats["needs_review"] == 5
 
     with session_scope(store_url) as s:
-        delivery.resolve_review(s, "acme", rows[reviewed[0]].id, outcome="sent", actor="ana", note="in SendGrid's activity")
-        delivery.resolve_review(s, "acme", rows[reviewed[1]].id, outcome="resend", actor="ana")
+        review.resolve_review(s, "acme", rows[reviewed[0]].id, outcome="sent", actor="ana", note="in SendGrid's activity")
+        review.resolve_review(s, "acme", rows[reviewed[1]].id, outcome="resend", actor="ana")
     assert _campaign(store_url, ec_id).status is EmailCampaignStatus.SENDING
     assert _deliver(store_url, settings, ec_id, now=T0 + timedelta(minutes=2), limits=small).outcomes == {"SENT": 1}
     assert _campaign(store_url, ec_id).stats["needs_review"] == 3
@@ -386,7 +388,7 @@ def test_crash_mid_send_goes_to_review_and_rerun_never_sends_twice(store_url: st
     ec_id = _seed(store_url, _people(10))
     _prepare(store_url, ec_id)
     settings = _smtp_settings(tmp_path, port)
-    small = delivery.ProviderLimits("smtp", 3, None)
+    small = throttle.ProviderLimits("smtp", 3, None)
     with pytest.raises(Crash):
         _deliver(store_url, settings, ec_id, worker="doomed", batch_size=6, limits=small, publisher=CrashAfterSend(SmtpPublisher("127.0.0.1", port)))
     assert len(inbox.messages) == 3
@@ -431,7 +433,7 @@ def test_concurrent_workers_send_each_address_exactly_once(store_url: str, smtp,
     def worker(name: str) -> None:
         try:
             start.wait()
-            reports.append(_deliver(store_url, settings, ec_id, worker=name, batch_size=4, limits=delivery.ProviderLimits("smtp", 2, None)))
+            reports.append(_deliver(store_url, settings, ec_id, worker=name, batch_size=4, limits=throttle.ProviderLimits("smtp", 2, None)))
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -452,24 +454,24 @@ def test_concurrent_workers_send_each_address_exactly_once(store_url: str, smtp,
 
 
 def test_templates_render_sandboxed_escaped_and_need_approval(store_url: str, tmp_path) -> None:
-    with pytest.raises(delivery.EmailTemplateError, match="merge tags are first_name"):
+    with pytest.raises(errors.EmailTemplateError, match="merge tags are first_name"):
         _seed(store_url, _people(1), subject="Hi {{ nickname }}", name="Bad")
-    with pytest.raises(delivery.EmailTemplateError, match="does not render"):
+    with pytest.raises(errors.EmailTemplateError, match="does not render"):
         _seed(store_url, _people(1), template_html="{{ ''.__class__.__mro__ }}", name="Escape")
     html = "<h1>{{ merchant_name }}</h1><p>Hello {{ first_name }}</p><a href='{{ unsubscribe_url }}'>stop</a>"
     ec_id = _seed(store_url, _people(2), template_html=html, name="Templated")
-    rendered = delivery.render_campaign("Hi {{ first_name }}", "", html, "Acme <&> Co")
+    rendered = rendering.render_campaign("Hi {{ first_name }}", "", html, "Acme <&> Co")
     assert rendered.html.startswith("<h1>Acme &lt;&amp;&gt; Co</h1>")
-    one = delivery.render_for_recipient(rendered, {"first_name": "<b>Zoe</b> & Al"}, f"{PUBLIC}/unsubscribe?token=t&x=1")
+    one = rendering.render_for_recipient(rendered, {"first_name": "<b>Zoe</b> & Al"}, f"{PUBLIC}/unsubscribe?token=t&x=1")
     assert "Hello bZoe/b &amp; Al" in one.html and "token=t&amp;x=1" in one.html and one.subject == "Hi bZoe/b & Al"
     assert "stop: https://shop.acme.example/unsubscribe?token=t&x=1" in one.text
 
     with session_scope(store_url) as s:
         s.scalar(select(EmailTemplate).where(EmailTemplate.name == "Templated template")).html = html + "<p>P.S. 50% off</p>"
     with session_scope(store_url) as s, pytest.raises(NotApprovedError, match="changed since it was approved"):
-        delivery.prepare_send(s, "acme", ec_id, "ana")
+        recipients.prepare_send(s, "acme", ec_id, "ana")
     with session_scope(store_url) as s:
-        delivery.approve_email_campaign(s, "acme", ec_id, "boss")
+        broadcasts.approve_email_campaign(s, "acme", ec_id, "boss")
     assert _prepare(store_url, ec_id).counts["pending"] == 2
     report = _deliver(store_url, _settings(tmp_path), ec_id)
     outbox = read_outbox(tmp_path / "home" / "outbox" / "email.jsonl")
@@ -489,22 +491,22 @@ def test_resolving_email_campaigns_and_tenant_scope(store_url: str, tmp_path) ->
     ec_id = _seed(store_url, _people(1))
     with session_scope(store_url) as s:
         campaign_id = s.get(EmailCampaign, ec_id).campaign_id
-        assert delivery.resolve_email_campaign(s, "acme", str(ec_id)).id == ec_id
-        assert delivery.resolve_email_campaign(s, "acme", campaign_id).id == ec_id
-        with pytest.raises(delivery.EmailCampaignNotFoundError):
-            delivery.resolve_email_campaign(s, "globex", str(ec_id))
+        assert broadcasts.resolve_email_campaign(s, "acme", str(ec_id)).id == ec_id
+        assert broadcasts.resolve_email_campaign(s, "acme", campaign_id).id == ec_id
+        with pytest.raises(errors.EmailCampaignNotFoundError):
+            broadcasts.resolve_email_campaign(s, "globex", str(ec_id))
         segment_id = s.get(EmailCampaign, ec_id).segment_id
-        delivery.create_email_campaign(s, "acme", campaign_id=campaign_id, segment_id=segment_id, subject="Second", actor="ana")
-    with session_scope(store_url) as s, pytest.raises(delivery.EmailCampaignNotFoundError, match="has 2 email campaigns"):
-        delivery.resolve_email_campaign(s, "acme", campaign_id)
-    with pytest.raises(delivery.EmailDeliveryError, match="prepare it first"):
+        broadcasts.create_email_campaign(s, "acme", campaign_id=campaign_id, segment_id=segment_id, subject="Second", actor="ana")
+    with session_scope(store_url) as s, pytest.raises(errors.EmailCampaignNotFoundError, match="has 2 email campaigns"):
+        broadcasts.resolve_email_campaign(s, "acme", campaign_id)
+    with pytest.raises(errors.EmailDeliveryError, match="prepare it first"):
         _deliver(store_url, _settings(tmp_path), ec_id)
-    with pytest.raises(delivery.EmailCampaignNotFoundError):
+    with pytest.raises(errors.EmailCampaignNotFoundError):
         _deliver(store_url, _settings(tmp_path), ec_id, merchant_id="globex")
     _prepare(store_url, ec_id)
-    with pytest.raises(delivery.EmailDeliveryError, match="CAMPAIGNS_TOKEN_KEY is not set"):
+    with pytest.raises(errors.EmailDeliveryError, match="CAMPAIGNS_TOKEN_KEY is not set"):
         _deliver(store_url, Settings(home=tmp_path / "home", token_key=None), ec_id)
-    with pytest.raises(delivery.EmailDeliveryError, match="CAMPAIGNS_SENDGRID_API_KEY"):
+    with pytest.raises(errors.EmailDeliveryError, match="CAMPAIGNS_SENDGRID_API_KEY"):
         _deliver(store_url, _settings(tmp_path, email_provider="sendgrid"), ec_id)
 
 
@@ -513,13 +515,13 @@ def test_send_stats_frame_per_campaign_and_day(store_url: str, tmp_path) -> None
     ec_id = _seed(store_url, people)
     _prepare(store_url, ec_id)
     _deliver(store_url, _settings(tmp_path), ec_id)
-    frame = delivery.send_stats_frame(store_url, merchant_id="acme")
-    assert frame.schema == delivery.EMAIL_SENDS_COLUMNS
+    frame = stats.send_stats_frame(store_url, merchant_id="acme")
+    assert frame.schema == stats.EMAIL_SENDS_COLUMNS
     assert frame.height == 1
     row = frame.row(0, named=True)
     assert (row["email_campaign_id"], row["sent"], row["suppressed"], row["failed"], row["needs_review"]) == (ec_id, 3, 1, 0, 0)
-    assert row["campaign_id"].startswith("cmp_") and row["date"] == datetime.now(UTC).date()
-    assert delivery.send_stats_frame(store_url, merchant_id="globex").height == 0
+    assert row["campaign_id"].startswith("cmp_") and row["date"] == T0.date()  # prepared and sent at T0
+    assert stats.send_stats_frame(store_url, merchant_id="globex").height == 0
 
 
 def test_throttle_paces_batches_to_the_provider_rate() -> None:
@@ -529,9 +531,87 @@ def test_throttle_paces_batches_to_the_provider_rate() -> None:
         slept.append(seconds)
         now[0] += seconds
 
-    throttle = delivery.Throttle(10.0, clock=lambda: now[0], sleep=sleep)
-    assert [throttle.wait(5), throttle.wait(5), throttle.wait(20)] == [0.0, 0.5, 0.5]
+    pacer = throttle.Throttle(10.0, clock=lambda: now[0], sleep=sleep)
+    assert [pacer.wait(5), pacer.wait(5), pacer.wait(20)] == [0.0, 0.5, 0.5]
     now[0] += 10  # idle time is not banked into a burst beyond one batch
-    assert throttle.wait(1) == 0.0 and slept == [0.5, 0.5]
-    assert delivery.Throttle(None).wait(10_000) == 0.0
-    assert delivery.PROVIDER_LIMITS["sendgrid"].max_batch == 1000 and delivery.PROVIDER_LIMITS["mailgun"].max_batch == 1000
+    assert pacer.wait(1) == 0.0 and slept == [0.5, 0.5]
+    assert throttle.Throttle(None).wait(10_000) == 0.0
+    assert throttle.PROVIDER_LIMITS["sendgrid"].max_batch == 1000 and throttle.PROVIDER_LIMITS["mailgun"].max_batch == 1000
+
+
+# --- the shared work queue: retry times and the attempt log ---------------------------------------------
+
+
+class Busy:
+    """A provider that takes nothing and names no retry time: the engine's own backoff decides."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def validate(self, content):
+        return self.inner.validate(content)
+
+    def publish(self, content, credentials):
+        raise Retryable("busy, try later", platform="sandbox")
+
+
+def _attempts(url: str, queue_name: str = "email") -> list[WorkAttempt]:
+    with session_scope(url) as s:
+        return list(s.scalars(select(WorkAttempt).where(WorkAttempt.queue == queue_name).order_by(WorkAttempt.id)))
+
+
+def test_a_retry_waits_the_queue_backoff_and_every_hand_off_is_logged(store_url: str, tmp_path) -> None:
+    from publishers import build_email_publisher
+
+    ec_id = _seed(store_url, _people(3))
+    _prepare(store_url, ec_id)
+    settings = _settings(tmp_path)
+    report = _deliver(store_url, settings, ec_id, publisher=Busy(build_email_publisher(settings.publisher_config(), "sandbox")))
+    assert report.outcomes == {"PENDING": 3} and "asked to try later" in report.stopped
+    rows = _rows(store_url, ec_id)
+    # the first retry: one minute plus up to 10% jitter, per row (the run's clock moves on a little while it works)
+    assert all(T0 + timedelta(minutes=1) <= r.next_attempt_at <= T0 + queue.max_backoff(1) + timedelta(seconds=30) for r in rows.values())
+    assert all(r.attempts == 1 and r.claimed_by is None and r.handed_off_at is None for r in rows.values())
+    assert _deliver(store_url, settings, ec_id, now=T0 + timedelta(minutes=1) - timedelta(seconds=1)).outcomes == {}  # not due yet
+    report = _deliver(store_url, settings, ec_id, now=T0 + queue.max_backoff(1) + timedelta(seconds=31))
+    assert report.outcomes == {"SENT": 3} and report.campaign_status == "SENT"
+    logged = _attempts(store_url)
+    by_row = {r.id: [(a.attempt, a.outcome) for a in logged if a.item_id == r.id] for r in _rows(store_url, ec_id).values()}
+    assert set(map(tuple, by_row.values())) == {((1, "retry"), (2, "accepted"))}
+    assert {a.merchant_id for a in logged} == {"acme"} and all(a.finished_at >= a.started_at for a in logged)
+
+
+def test_a_dead_workers_hand_off_is_logged_when_it_is_settled(store_url: str, smtp, tmp_path) -> None:
+    port, inbox = smtp
+    ec_id = _seed(store_url, _people(4))
+    _prepare(store_url, ec_id)
+    settings = _smtp_settings(tmp_path, port)
+    small = throttle.ProviderLimits("smtp", 2, None)
+    with pytest.raises(Crash):
+        _deliver(store_url, settings, ec_id, worker="doomed", batch_size=4, limits=small, publisher=CrashAfterSend(SmtpPublisher("127.0.0.1", port)))
+    assert _attempts(store_url) == []  # the crash came before any outcome was written
+    late = _deliver(store_url, settings, ec_id, worker="w2", now=T0 + delivery.DEFAULT_LEASE + timedelta(minutes=1), limits=small)
+    assert late.recovered == 4 and late.outcomes == {"NEEDS_REVIEW": 2, "PENDING": 2, "SENT": 2}
+    logged = [(a.worker_id, a.attempt, a.outcome) for a in _attempts(store_url)]
+    assert sorted(logged) == [("doomed", 1, "lease_expired")] * 2 + [("w2", 1, "accepted")] * 2
+
+
+def test_prepare_send_takes_recipients_and_due_times_from_the_selection_it_is_given(store_url: str) -> None:
+    ec_id = _seed(store_url, _people(4))
+
+    class FirstTwo:
+        def contacts(self, session, ec, now):
+            return select(Contact).where(Contact.merchant_id == ec.merchant_id, Contact.email.in_(["user0@example.com", "user1@example.com"]))
+
+        def send_times(self, session, ec, contacts, now, capacity):
+            return {contacts[0][0]: now + timedelta(hours=3)}
+
+    with session_scope(store_url) as s:
+        s.get(EmailCampaign, ec_id).kind = "ab_variant"
+        with pytest.raises(errors.EmailDeliveryError, match="A/B test"):
+            recipients.prepare_send(s, "acme", ec_id, "ana", now=T0)  # the segment is not its audience
+        s.get(EmailCampaign, ec_id).kind = "broadcast"
+        result = recipients.prepare_send(s, "acme", ec_id, "ana", now=T0, recipients=FirstTwo())
+    assert result.added == 2
+    due = sorted((r.email, r.next_attempt_at) for r in _rows(store_url, ec_id).values())
+    assert due == [("user0@example.com", T0 + timedelta(hours=3)), ("user1@example.com", None)]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from campaigns.email import ab_tests
 from campaigns.lifecycle import service as campaign_service
-from campaigns.email import delivery as delivery
+from campaigns.email import broadcasts, delivery, recipients
 from campaigns.email import send_times
 from campaigns.audiences.segments import save_segment
 from campaigns.core.store.db import session_scope
@@ -47,10 +47,10 @@ def test_prepare_send_schedules_each_contact_at_their_shrunk_best_hour(store_url
     assert scores[ids["dan"]][9] == pytest.approx(1.5 / 9) and scores[ids["dan"]][20] == pytest.approx(1.25 / 9)
 
     with session_scope(store_url) as s:
-        ec = delivery.create_email_campaign(s, "acme", campaign_id=campaign_id, segment_id=segment_id, subject="Hi", actor="ana")
+        ec = broadcasts.create_email_campaign(s, "acme", campaign_id=campaign_id, segment_id=segment_id, subject="Hi", actor="ana")
         ec.send_window_hours = 24
         s.flush()
-        delivery.prepare_send(s, "acme", ec.id, "ana", now=NOW, provider="sandbox")
+        recipients.prepare_send(s, "acme", ec.id, "ana", now=NOW, provider="sandbox")
         due = {r.contact_id: r.next_attempt_at for r in s.scalars(select(EmailSend).where(EmailSend.email_campaign_id == ec.id))}
     due = {cid: (at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)) for cid, at in due.items()}
     assert due[ids["ana"]] == datetime(2026, 11, 24, 19, 0, tzinfo=UTC)  # 20h Paris

@@ -10,7 +10,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
 from campaigns.lifecycle import service as campaign_service
-from campaigns.email import delivery as delivery
+from campaigns.email import broadcasts, delivery, recipients
 from campaigns.email import templates as service
 from campaigns.core.audit import entries
 from campaigns.audiences.segments import save_segment
@@ -93,7 +93,7 @@ def _email_campaign(store_url: str, template: str | None) -> int:
     with session_scope(store_url) as s:
         campaign = campaign_service.create_campaign(s, "acme", campaign_service.CampaignInput(name="Winter", type="CONVERSION"), actor="ana")
         segment = save_segment(s, "acme", "Everyone", {}, actor="ana")
-        return delivery.create_email_campaign(s, "acme", campaign_id=campaign.id, segment_id=segment.id, actor="ana", template_name=template,
+        return broadcasts.create_email_campaign(s, "acme", campaign_id=campaign.id, segment_id=segment.id, actor="ana", template_name=template,
                                               subject='Hey {{ first_name | default("you") }}').id
 
 
@@ -104,7 +104,7 @@ def test_a_campaign_with_defaults_is_sent_as_previewed(store_url: str, tmp_path)
     ec_id = _email_campaign(store_url, "Mine")
     with session_scope(store_url) as s:
         previews = {c: service.preview(s, "acme", contact_id=_contact_id(s, c), email_campaign_id=ec_id) for c in ("zoe@example.com", "anon@example.com")}
-        delivery.prepare_send(s, "acme", ec_id, "ana", now=T0)
+        recipients.prepare_send(s, "acme", ec_id, "ana", now=T0)
     report = delivery.deliver(store_url, settings, ec_id, "w1", now=T0, merchant_id="acme")
     assert report.outcomes == {"SENT": 2}
     [entry] = read_outbox(tmp_path / "home" / "outbox" / "email.jsonl")
@@ -135,7 +135,7 @@ def test_test_send_lands_in_the_sandbox_not_in_email_sends(store_url: str, tmp_p
             service.send_test(s, settings, "acme", to="not-an-address", actor="ana", template="Mine")
     with session_scope(store_url) as s:
         assert s.scalar(select(func.count()).select_from(EmailSend)) == 0
-        assert delivery.get_email_campaign(s, "acme", ec_id).status.value == "DRAFT"
+        assert broadcasts.get_email_campaign(s, "acme", ec_id).status.value == "DRAFT"
         [audit] = [e for e in entries(s, "acme") if e.action == "email.test_send"]
         assert audit.details["to"] == "qa@acme.example" and audit.details["provider"] == "sandbox"
     [entry] = read_outbox(tmp_path / "home" / "outbox" / "email.jsonl")

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from campaigns.email.layout import with_layout
 from campaigns.email.tracking import TRANSPARENT_GIF
 from campaigns.lifecycle import service as campaign_service
-from campaigns.email import delivery as delivery
+from campaigns.email import broadcasts, config, delivery, errors, recipients, rendering
 from campaigns.email.results import email_results
 from campaigns.email.webhooks import webhook_app
 from campaigns.audiences.segments import save_segment
@@ -51,10 +51,10 @@ def _seed(url: str, name: str, n: int = 3) -> int:
         s.flush()
         campaign = campaign_service.create_campaign(s, "acme", campaign_service.CampaignInput(name=name, type="CONVERSION"), actor="ana")
         segment = save_segment(s, "acme", f"{name} audience", {}, actor="ana")
-        ec_id = delivery.create_email_campaign(s, "acme", campaign_id=campaign.id, segment_id=segment.id, subject="Winter is here",
+        ec_id = broadcasts.create_email_campaign(s, "acme", campaign_id=campaign.id, segment_id=segment.id, subject="Winter is here",
                                                actor="ana", template_name=f"{name} template").id
     with session_scope(url) as s:
-        delivery.prepare_send(s, "acme", ec_id, "ana", now=T0)
+        recipients.prepare_send(s, "acme", ec_id, "ana", now=T0)
     return ec_id
 
 
@@ -193,16 +193,16 @@ def test_tracking_off_sends_the_html_unchanged(store_url: str, tmp_path) -> None
         merchant = s.get(Merchant, "acme").name
         template = s.scalar(select(EmailTemplate).where(EmailTemplate.name == "Summer template"))
         source = with_layout(template.html, template.layout)
-    expected = delivery.render_campaign("Winter is here", "", source, merchant)  # the rendering as it was before tracking existed
+    expected = rendering.render_campaign("Winter is here", "", source, merchant)  # the rendering as it was before tracking existed
     assert entry["message"]["html"] == expected.html and entry["message"]["text"] == expected.text
     assert "/t/" not in entry["message"]["html"] and "{{open_url}}" not in entry["message"]["html"]
     assert all("open_url" not in r["variables"] and "click_url" not in r["variables"] for r in entry["recipients"])
 
 
 def test_tracking_without_public_url_or_key_names_the_settings(tmp_path) -> None:
-    with pytest.raises(delivery.EmailDeliveryError, match="CAMPAIGNS_PUBLIC_URL") as info:
-        delivery.check_config(_settings(tmp_path, email_tracking=True), "sandbox")
+    with pytest.raises(errors.EmailDeliveryError, match="CAMPAIGNS_PUBLIC_URL") as info:
+        config.check_config(_settings(tmp_path, email_tracking=True), "sandbox")
     assert "CAMPAIGNS_EMAIL_TRACKING" in str(info.value)
-    with pytest.raises(delivery.EmailDeliveryError, match="CAMPAIGNS_TOKEN_KEY"):
-        delivery.check_config(Settings(home=tmp_path, email_tracking=True, public_url=PUBLIC), "sandbox")
-    delivery.check_config(_settings(tmp_path, email_tracking=True, public_url=PUBLIC), "sandbox")  # complete: no error
+    with pytest.raises(errors.EmailDeliveryError, match="CAMPAIGNS_TOKEN_KEY"):
+        config.check_config(Settings(home=tmp_path, email_tracking=True, public_url=PUBLIC), "sandbox")
+    config.check_config(_settings(tmp_path, email_tracking=True, public_url=PUBLIC), "sandbox")  # complete: no error

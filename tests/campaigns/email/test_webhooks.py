@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 
 from campaigns.lifecycle import service as campaign_service
-from campaigns.email import delivery as delivery
+from campaigns.email import broadcasts, delivery, recipients, throttle
 from campaigns.email.results import email_results
 from campaigns.email.webhooks import WebhookConfigError, WebhookError, load_sendgrid_key, verify_sendgrid, webhook_app
 from campaigns.audiences.segments import save_segment
@@ -104,11 +104,11 @@ def _seed_and_send(store_url: str, settings: Settings, emails: list[str], provid
         s.flush()
         campaign = campaign_service.create_campaign(s, "acme", campaign_service.CampaignInput(name="Winter", type="CONVERSION"), actor="ana")
         segment = save_segment(s, "acme", "Everyone", {}, actor="ana")
-        ec_id = delivery.create_email_campaign(s, "acme", campaign_id=campaign.id, segment_id=segment.id, subject="Winter is here", actor="ana").id
+        ec_id = broadcasts.create_email_campaign(s, "acme", campaign_id=campaign.id, segment_id=segment.id, subject="Winter is here", actor="ana").id
     with session_scope(store_url) as s:
-        delivery.prepare_send(s, "acme", ec_id, "ana", now=T0)
+        recipients.prepare_send(s, "acme", ec_id, "ana", now=T0)
     report = delivery.deliver(store_url, settings, ec_id, "w1", T0, 100, provider=provider, sender=SENDER, public_url="https://shop.acme.example",
-                              limits=delivery.ProviderLimits(provider, 1000, None), **kwargs)
+                              limits=throttle.ProviderLimits(provider, 1000, None), **kwargs)
     assert report.outcomes == {"SENT": len(emails)}
     return ec_id
 

@@ -1,0 +1,123 @@
+"""Email campaigns (``email_campaigns``): create, find, approve, and count their recipients' rows per status.
+
+An approval covers the subject, the preview text and the body exactly (`email_content_hash`); the
+author's own first version counts as approved by them (recorded as such). Sending needs the current
+version approved (`require_approved`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from campaigns.content.approvals import KIND_EMAIL, NotApprovedError, approval_for, approve, content_hash, record_author_approval
+from campaigns.core.audit import record
+from campaigns.core.enums import EmailCampaignStatus
+from campaigns.core.merchants import require_merchant
+from campaigns.core.store.models import Campaign, EmailCampaign, EmailSend, EmailSendStatus, EmailTemplate, Segment
+from campaigns.email.errors import EmailCampaignNotFoundError, EmailDeliveryError
+from campaigns.email.rendering import render_campaign, template_body, template_html
+
+
+def get_email_campaign(session: Session, merchant_id: str, email_campaign_id: int) -> EmailCampaign:
+    ec = session.scalar(select(EmailCampaign).where(EmailCampaign.merchant_id == merchant_id, EmailCampaign.id == email_campaign_id))
+    if ec is None:
+        raise EmailCampaignNotFoundError(f"no email campaign {email_campaign_id} for merchant {merchant_id!r}; create one with `campaigns email create`")
+    return ec
+
+
+def resolve_email_campaign(session: Session, merchant_id: str, ref: str) -> EmailCampaign:
+    """`ref` is an email campaign id (digits) or a campaign id (``cmp_...``) that has exactly one email campaign."""
+    ref = ref.strip()
+    if ref.isdigit():
+        return get_email_campaign(session, merchant_id, int(ref))
+    ids = list(session.scalars(select(EmailCampaign.id).where(EmailCampaign.merchant_id == merchant_id, EmailCampaign.campaign_id == ref)
+                               .order_by(EmailCampaign.id)))
+    if len(ids) == 1:
+        return get_email_campaign(session, merchant_id, ids[0])
+    if not ids:
+        raise EmailCampaignNotFoundError(f"campaign {ref!r} of merchant {merchant_id!r} has no email campaign; create one with `campaigns email create --campaign {ref}`")
+    raise EmailCampaignNotFoundError(f"campaign {ref!r} has {len(ids)} email campaigns ({', '.join(map(str, ids))}); pass one of these ids instead")
+
+
+def email_content_hash(subject: str, preview_text: str, template_html: str) -> str:
+    """What an approval of an email campaign covers: subject, preview text and body, exactly."""
+    return content_hash("\n\u241e\n".join((subject, preview_text, template_html)))
+
+
+def _current_hash(session: Session, ec: EmailCampaign) -> str:
+    return email_content_hash(ec.subject, ec.preview_text, template_html(session, ec))
+
+
+def create_email_campaign(
+    session: Session,
+    merchant_id: str,
+    *,
+    campaign_id: str,
+    segment_id: int,
+    subject: str,
+    actor: str,
+    template_name: str | None = None,
+    preview_text: str = "",
+    send_window_hours: int | None = None,
+) -> EmailCampaign:
+    """A DRAFT email campaign. The author's own subject and body count as approved by them (recorded as such)."""
+    merchant = require_merchant(session, merchant_id)
+    subject, preview_text = subject.strip(), preview_text.strip()
+    if not subject:
+        raise EmailDeliveryError("subject: write a subject line")
+    if send_window_hours is not None and not 1 <= send_window_hours <= 72:
+        raise EmailDeliveryError(f"send window {send_window_hours} h: use 1 to 72 hours (each contact gets the email at their best hour within it)")
+    if len(subject) > 300 or len(preview_text) > 150:
+        raise EmailDeliveryError("subject is at most 300 characters and preview text at most 150; shorten it")
+    campaign = session.scalar(select(Campaign).where(Campaign.merchant_id == merchant_id, Campaign.id == campaign_id))
+    if campaign is None:
+        raise EmailDeliveryError(f"no campaign {campaign_id!r} for merchant {merchant_id!r}; list them with `campaigns campaigns list`")
+    segment = session.scalar(select(Segment).where(Segment.merchant_id == merchant_id, Segment.id == segment_id))
+    if segment is None:
+        raise EmailDeliveryError(f"no segment {segment_id} for merchant {merchant_id!r}; save one in the app's Audiences page first")
+    template = None
+    if template_name:
+        template = session.scalar(select(EmailTemplate).where(EmailTemplate.merchant_id == merchant_id, EmailTemplate.name == template_name))
+        if template is None:
+            known = ", ".join(session.scalars(select(EmailTemplate.name).where(EmailTemplate.merchant_id == merchant_id).order_by(EmailTemplate.name))) or "none yet"
+            raise EmailDeliveryError(f"no email template named {template_name!r} (known: {known})")
+    ec = EmailCampaign(merchant_id=merchant_id, campaign_id=campaign.id, segment_id=segment.id, template_id=template.id if template else None,
+                       subject=subject, preview_text=preview_text, status=EmailCampaignStatus.DRAFT, send_window_hours=send_window_hours)
+    render_campaign(subject, preview_text, template_body(template), merchant.name)
+    session.add(ec)
+    session.flush()
+    record(session, merchant_id, actor, "email.create", "email_campaign", str(ec.id), campaign_id=campaign.id, segment_id=segment.id,
+           template=template_name, subject=subject)
+    record_author_approval(session, merchant_id, KIND_EMAIL, ec.id, _current_hash(session, ec), actor)
+    return ec
+
+
+def approve_email_campaign(session: Session, merchant_id: str, email_campaign_id: int, actor: str, note: str = ""):
+    """Approve the email campaign's current subject, preview text and body."""
+    ec = get_email_campaign(session, merchant_id, email_campaign_id)
+    return approve(session, merchant_id, KIND_EMAIL, ec.id, _current_hash(session, ec), actor, note)
+
+
+def is_approved(session: Session, ec: EmailCampaign) -> bool:
+    """Whether the email campaign's current subject, preview text and body carry an approval."""
+    return approval_for(session, ec.merchant_id, KIND_EMAIL, ec.id, _current_hash(session, ec)) is not None
+
+
+def require_approved(session: Session, ec: EmailCampaign) -> None:
+    if not is_approved(session, ec):
+        raise NotApprovedError(
+            f"email campaign {ec.id}'s subject, preview text or body changed since it was approved (or it never was); "
+            f"approve the current version, then send"
+        )
+
+
+def campaign_counts(session: Session, merchant_id: str, email_campaign_id: int) -> dict[str, int]:
+    """Rows per status, lower-cased, always with total, sent, suppressed, failed, needs_review, pending and sending."""
+    rows = session.execute(select(EmailSend.status, func.count()).where(EmailSend.merchant_id == merchant_id, EmailSend.email_campaign_id == email_campaign_id)
+                           .group_by(EmailSend.status)).all()
+    counts = {s.value.lower(): 0 for s in EmailSendStatus}
+    for status, n in rows:
+        counts[EmailSendStatus(status).value.lower()] = int(n)
+    return {"total": sum(counts.values()), **counts}
+
