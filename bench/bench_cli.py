@@ -25,7 +25,9 @@ COMMANDS = [
     ["campaigns", "--help"],
     ["repurpose", "--help"],
     ["email", "--help"],
+    ["automations", "--help"],
     ["merchants", "list"],  # a real command: opens (and checks the migration of) the store
+    ["automations", "list"],  # a real command of a heavy group: the store and the automations service
 ]
 
 

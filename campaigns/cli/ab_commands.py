@@ -5,27 +5,35 @@ Registered on the `campaigns email` app by `register(app)` (see the end of email
 
 from __future__ import annotations
 
+# Start-up cost: the A/B tests (scipy through their statistics), delivery, settings, the store and Rich's
+# progress bars are imported inside the commands that use them, so `campaigns email --help` and the other
+# email commands do not load them.
+
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from campaigns.cli.output import console, fail
 from campaigns.cli.context import migrated_store as _store, worker_id as _worker_id
-from optimizers.abtest import Decision
-from campaigns.email import ab_tests
-from campaigns.email import broadcasts, config
-from campaigns.content.approvals import NotApprovedError
-from campaigns.core.merchants import UnknownMerchantError
-from campaigns.audiences.suppression import MissingUnsubscribeKeyError
-from campaigns.core.settings import get_settings
-from campaigns.core.store.db import session_scope
+from campaigns.cli.output import console, fail
 
-EXPECTED = (LookupError, ValueError, NotApprovedError, UnknownMerchantError, MissingUnsubscribeKeyError)
+if TYPE_CHECKING:
+    from campaigns.email.ab_tests import AbReport
+    from optimizers.abtest import Decision
+
+
+def expected_errors() -> tuple[type[Exception], ...]:
+    """The errors a command reports as a message with exit code 2 (bad input or a state the action does not allow)."""
+    from campaigns.audiences.suppression import MissingUnsubscribeKeyError
+    from campaigns.content.approvals import NotApprovedError
+    from campaigns.core.merchants import UnknownMerchantError
+
+    return (LookupError, ValueError, NotApprovedError, UnknownMerchantError, MissingUnsubscribeKeyError)
+
+
 MerchantOption = Annotated[str | None, typer.Option("--merchant", help="Merchant id (default CAMPAIGNS_DEFAULT_MERCHANT).")]
 ActorOption = Annotated[str, typer.Option("--actor", help="Who does this, for the audit log.")]
 ProviderOption = Annotated[str | None, typer.Option("--provider", help="sandbox, smtp, sendgrid or mailgun (default CAMPAIGNS_EMAIL_PROVIDER).")]
@@ -96,6 +104,10 @@ def ab_create(
     actor: ActorOption = "cli",
 ) -> None:
     """Create an A/B test: 2 to 8 variants, a cell per variant, and a stated decision rule; the winner goes to the rest."""
+    from campaigns.core.settings import get_settings
+    from campaigns.core.store.db import session_scope
+    from campaigns.email import ab_tests, config
+
     url = _store()
     settings = get_settings()
     merchant_id = merchant or settings.default_merchant
@@ -115,13 +127,19 @@ def ab_create(
         console.print(f"created A/B test {test_id} ({len(variant)} cells of {cell_size})")
         if start:
             _deliver_cells(url, merchant_id, test_id, chosen)
-    except EXPECTED as exc:
+    except expected_errors() as exc:
         fail(str(exc))
     console.print(f"Next: [bold]campaigns email ab-report {test_id}[/], then [bold]campaigns email ab-decide {test_id} --send[/] "
                   f"(the Dagster sensor does both on its own)")
 
 
 def _deliver_cells(url: str, merchant_id: str, test_id: int, provider: str) -> None:
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from campaigns.core.settings import get_settings
+    from campaigns.core.store.db import session_scope
+    from campaigns.email import ab_tests, broadcasts
+
     with session_scope(url) as session:
         todo = sum(broadcasts.campaign_counts(session, merchant_id, ec)["pending"] for ec in
                    ab_tests.report(session, merchant_id, test_id).email_campaigns.values())
@@ -138,7 +156,7 @@ def _deliver_cells(url: str, merchant_id: str, test_id: int, provider: str) -> N
             fail(r.stopped)
 
 
-def report_table(rep: ab_tests.AbReport) -> Table:
+def report_table(rep: AbReport) -> Table:
     rate = "mean revenue / recipient" if rep.metric == "revenue" else f"{rep.metric} rate"
     table = Table("variant", "email campaign", "delivered", "did it" if rep.metric != "revenue" else "buyers", rate, "95% interval",
                   "P(beats control)", "P(best)", "expected loss", title=f"A/B test {rep.test_id} {rep.name!r}: {rep.status}")
@@ -162,6 +180,10 @@ def ab_report(
     merchant: MerchantOption = None,
 ) -> None:
     """Variants with sends, the metric, 95% intervals, P(beats control), P(best), and the decision with its rule in words."""
+    from campaigns.core.settings import get_settings
+    from campaigns.core.store.db import session_scope
+    from campaigns.email import ab_tests
+
     url = _store()
     merchant_id = merchant or get_settings().default_merchant
     if out is not None and out.suffix.lower() != ".json":
@@ -169,7 +191,7 @@ def ab_report(
     try:
         with session_scope(url) as session:
             rep = ab_tests.report(session, merchant_id, test_id)
-    except EXPECTED as exc:
+    except expected_errors() as exc:
         fail(str(exc))
     console.print(report_table(rep))
     console.print(f"Rule: {rep.rule}", highlight=False)
@@ -192,6 +214,12 @@ def ab_decide(
     actor: ActorOption = "cli",
 ) -> None:
     """Apply the test's rule now (stored and audited when it concludes); with --send, the winner goes to the rest, once."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from campaigns.core.settings import get_settings
+    from campaigns.core.store.db import session_scope
+    from campaigns.email import ab_tests, config
+
     url = _store()
     settings = get_settings()
     merchant_id = merchant or settings.default_merchant
@@ -208,7 +236,7 @@ def ab_decide(
             task = progress.add_task(f"A/B test {test_id}: the winner to the rest", total=None)
             result = ab_tests.send_winner(url, settings, merchant_id, test_id, _worker_id(), provider=chosen,
                                           on_progress=lambda n: progress.advance(task, n))
-    except EXPECTED as exc:
+    except expected_errors() as exc:
         fail(str(exc))
     r = result.report
     console.print(f"remainder email campaign {result.email_campaign_id}: {r.outcomes.get('SENT', 0)} sent now, "

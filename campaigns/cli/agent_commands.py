@@ -14,16 +14,24 @@ after the output is written.
 
 from __future__ import annotations
 
+# Start-up cost: Leo and Ava (and the LLM clients, pydantic models, the store and the warehouse with them) are
+# imported inside the commands that use them, so `campaigns --help`, `campaigns workflow --help` and each
+# command load only what they run.
+
 import json
 import sys
 from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
+from agents.source import SourceError, read_post
+from campaigns.cli.context import merchant_or_default as _merchant
 from campaigns.cli.output import console, err_console, fail
+from campaigns.core.enums import CampaignType
 
 workflow_app = typer.Typer(no_args_is_help=True, help="Run and steer campaign workflows (Ava).")
 
@@ -32,12 +40,6 @@ POST_SUFFIXES = (".md", ".markdown", ".mdx", ".html", ".htm", ".txt")
 
 MerchantOption = Annotated[str | None, typer.Option("--merchant", help="Merchant id (default CAMPAIGNS_DEFAULT_MERCHANT).")]
 ActorOption = Annotated[str, typer.Option("--actor", help="Who does this, for the audit log.")]
-
-
-def _merchant(merchant: str | None) -> str:
-    from campaigns.core.settings import get_settings
-
-    return merchant or get_settings().default_merchant
 
 
 def _store():
@@ -80,8 +82,6 @@ def _agent_settings():
 
 
 def _read(post: Path, settings, url: str | None = None):
-    from agents.source import SourceError, read_post
-
     try:
         return read_post(post, max_bytes=settings.max_source_bytes, max_chars=settings.max_source_chars, url=url)
     except SourceError as exc:
@@ -186,7 +186,6 @@ def repurpose_report(
     from agents.leo.checks import CHECK_NAMES
     from agents.leo.repurpose import parse_formats
     from agents.leo.repurpose import repurpose as run_repurpose
-    from agents.source import SourceError, read_post
 
     settings = _agent_settings()
     try:
@@ -236,8 +235,6 @@ def repurpose_report(
 
 
 def _decimal(value: str, flag: str):
-    from decimal import Decimal, InvalidOperation
-
     try:
         amount = Decimal(value.replace(",", "").replace("_", ""))
     except InvalidOperation:
@@ -281,7 +278,6 @@ def plan(
 
     from agents.ava.models import Goal, PlanHistory, PlanRequest
     from agents.ava.planner import plan_campaign
-    from campaigns.core.enums import CampaignType
 
     settings = _agent_settings()
     if goal.upper() not in CampaignType.__members__:

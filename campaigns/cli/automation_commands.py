@@ -5,32 +5,34 @@ The flow file format is documented in `campaigns.email.flows`.
 
 from __future__ import annotations
 
+# Start-up cost: the automations (their flows, runner and triggers, and delivery with them), settings, the store
+# and Rich's progress bars are imported inside the commands that use them, so `campaigns --help`,
+# `campaigns automations --help` and each command load only what they run.
+
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from campaigns.cli.context import merchant_or_default as _merchant, migrated_store as _store, worker_id as _worker_id
 from campaigns.cli.output import console, fail
-from campaigns.cli.context import migrated_store as _store, merchant_or_default as _merchant, worker_id as _worker_id
-from campaigns.email.flows import FlowError, layout
-from campaigns.email import automations as auto
-from campaigns.email import automation_runner as runner
-from campaigns.email import automation_triggers as triggers
-from campaigns.content.approvals import NotApprovedError
-from campaigns.core.merchants import UnknownMerchantError
-from campaigns.core.settings import get_settings
-from campaigns.core.store.db import session_scope
 
 app = typer.Typer(no_args_is_help=True, help="Automation workflows: triggers and steps run per contact, exactly once.")
 
 MerchantOption = Annotated[str | None, typer.Option("--merchant", help="Merchant id (default CAMPAIGNS_DEFAULT_MERCHANT).")]
 ActorOption = Annotated[str, typer.Option("--actor", help="Who does this, for the audit log.")]
 IdArgument = Annotated[int, typer.Argument(help="Automation id (see `campaigns automations list`).")]
-EXPECTED = (LookupError, ValueError, NotApprovedError, UnknownMerchantError)
+
+
+def expected_errors() -> tuple[type[Exception], ...]:
+    """The errors a command reports as a message with exit code 2 (bad input or a state the action does not allow)."""
+    from campaigns.content.approvals import NotApprovedError
+    from campaigns.core.merchants import UnknownMerchantError
+
+    return (LookupError, ValueError, NotApprovedError, UnknownMerchantError)
 
 
 @app.command()
@@ -41,6 +43,10 @@ def create(
     actor: ActorOption = "cli",
 ) -> None:
     """Create a DRAFT automation from a flow file (validated; every problem is named by its path)."""
+    from campaigns.core.store.db import session_scope
+    from campaigns.email import automations as auto
+    from campaigns.email.flows import FlowError
+
     try:
         definition = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -54,7 +60,7 @@ def create(
             automation_id, automation_name = automation.id, automation.name
     except FlowError as exc:
         fail(f"{file} is not a valid flow:\n" + "\n".join(f"  {p}" for p in exc.problems))
-    except EXPECTED as exc:
+    except expected_errors() as exc:
         fail(f"{file}: {exc}")
     console.print(f"created automation {automation_id} {automation_name!r} (DRAFT). Next: [bold]campaigns automations activate {automation_id}[/]")
 
@@ -62,6 +68,9 @@ def create(
 @app.command("list")
 def list_(merchant: MerchantOption = None) -> None:
     """Automations with their status and how many contacts are in them."""
+    from campaigns.core.store.db import session_scope
+    from campaigns.email import automations as auto
+
     url = _store()
     merchant_id = _merchant(merchant)
     try:
@@ -71,7 +80,7 @@ def list_(merchant: MerchantOption = None) -> None:
                 counts = auto.enrollment_counts(session, merchant_id, a.id)
                 rows.append((str(a.id), a.name, a.status, a.trigger.get("type", ""), str(counts["ACTIVE"] + counts["WAITING"]),
                              str(counts["COMPLETED"]), str(counts["FAILED"])))
-    except EXPECTED as exc:
+    except expected_errors() as exc:
         fail(str(exc))
     if not rows:
         console.print("no automations yet; create one with `campaigns automations create --file flow.json`")
@@ -85,6 +94,10 @@ def list_(merchant: MerchantOption = None) -> None:
 @app.command()
 def show(automation_id: IdArgument, merchant: MerchantOption = None) -> None:
     """The steps in flow order, and per step how many contacts ran it and how many are at it now."""
+    from campaigns.core.store.db import session_scope
+    from campaigns.email import automations as auto
+    from campaigns.email.flows import FlowError, layout
+
     url = _store()
     merchant_id = _merchant(merchant)
     try:
@@ -95,7 +108,7 @@ def show(automation_id: IdArgument, merchant: MerchantOption = None) -> None:
             totals = auto.enrollment_counts(session, merchant_id, a.id)
             emails = auto.email_campaign_ids(a)
             title = f"automation {a.id} {a.name!r}: {a.status}"
-    except (FlowError, *EXPECTED) as exc:
+    except (FlowError, *expected_errors()) as exc:
         fail(str(exc))
     nodes, edges = layout(flow)
     exits: dict[str, list[str]] = {}
@@ -114,13 +127,16 @@ def show(automation_id: IdArgument, merchant: MerchantOption = None) -> None:
 
 
 def _transition(action: str, automation_id: int, merchant: str | None, actor: str) -> None:
+    from campaigns.core.store.db import session_scope
+    from campaigns.email import automations as auto
+
     url = _store()
     try:
         with session_scope(url) as session:
             changer = {"activate": auto.activate, "pause": auto.pause, "archive": auto.archive}[action]
             a = changer(session, _merchant(merchant), automation_id, actor)
             status = a.status
-    except EXPECTED as exc:
+    except expected_errors() as exc:
         fail(str(exc))
     console.print(f"automation {automation_id} is {status}")
 
@@ -147,11 +163,14 @@ def archive(automation_id: IdArgument, merchant: MerchantOption = None, actor: A
 def approve_emails(automation_id: IdArgument, note: Annotated[str, typer.Option(help="What you checked.")] = "",
                    merchant: MerchantOption = None, actor: ActorOption = "cli") -> None:
     """Approve the current subject and body of every email the automation sends (after reviewing them)."""
+    from campaigns.core.store.db import session_scope
+    from campaigns.email import automations as auto
+
     url = _store()
     try:
         with session_scope(url) as session:
             ids = auto.approve_emails(session, _merchant(merchant), automation_id, actor, note)
-    except EXPECTED as exc:
+    except expected_errors() as exc:
         fail(str(exc))
     console.print(f"approved email campaigns {', '.join(map(str, ids)) or '(none yet: activate first)'}")
 
@@ -162,6 +181,13 @@ def run_due(
     send: Annotated[bool, typer.Option("--send/--no-send", help="Also deliver the emails the steps queued.")] = True,
 ) -> None:
     """Enrol triggered contacts, run every due step once, and send the queued emails (what the Dagster sensor does every minute)."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from campaigns.core.settings import get_settings
+    from campaigns.core.store.db import session_scope
+    from campaigns.email import automation_runner as runner
+    from campaigns.email import automation_triggers as triggers
+
     settings = get_settings()
     url = _store()
     now = datetime.now(UTC)
@@ -177,7 +203,7 @@ def run_due(
                                   on_progress=lambda n: progress.advance(task, n))
             progress.update(task, completed=report.claimed, total=max(report.claimed, 1), description="done")
         emails = runner.deliver_automation_emails(url, settings, worker, now, merchant_id=merchant) if send else []
-    except EXPECTED as exc:
+    except expected_errors() as exc:
         fail(str(exc))
     console.print(f"{enrolled} enrolled; {report.summary()}")
     for kind, n in sorted(report.steps.items()):

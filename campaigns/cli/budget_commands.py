@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+# Start-up cost: the budget context (and the optimizer, the store and the warehouse with it) is imported inside
+# the functions that use it, so `campaigns --help` and `campaigns rebalance --help` do not load it.
+
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from campaigns.budget.errors import RebalanceError
 from campaigns.cli.output import console, fail
 from campaigns.core.settings import get_settings
 
@@ -22,9 +26,8 @@ def rebalance(
     actor: Annotated[str, typer.Option("--actor", help="Who does this, for the audit log.")] = "cli",
 ) -> None:
     """Recommend (and with --apply, write) the revenue-optimal split of a campaign's budget across its channels."""
-    from campaigns.budget import apply as svc  # the budget context loads the optimizer: only for this command
+    from campaigns.budget import apply as svc
     from campaigns.budget.curves import warehouse_curves
-    from campaigns.budget.errors import RebalanceError
     from campaigns.budget.planning import plan_rebalance
     from campaigns.core.store.db import migrate, session_scope
 
@@ -114,7 +117,6 @@ def _history(campaign: str, past: list) -> None:
 
 def _undo(settings, merchant_id: str, rebalance_id: int, yes: bool, actor: str) -> None:
     from campaigns.budget import apply as svc
-    from campaigns.budget.errors import RebalanceError
     from campaigns.core.store.db import session_scope
 
     if not yes and not typer.confirm(f"Undo rebalance {rebalance_id} (restore the allocations it changed)?", default=False):

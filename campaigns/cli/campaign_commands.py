@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+# Start-up cost: the store, the campaign service and SQLAlchemy with them are imported inside the commands that
+# use them, so `campaigns --help`, `campaigns campaigns --help` and `campaigns merchants --help` do not load them.
+
 import json
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Annotated
 
 import typer
@@ -16,9 +20,6 @@ from campaigns.core.enums import CampaignStatus, CampaignType
 from campaigns.lifecycle.states import ACTIONS, TransitionError
 from campaigns.core.settings import get_settings
 
-# The store, the services and SQLAlchemy with them are imported inside the commands that use them,
-# so `campaigns campaigns --help` and `campaigns merchants --help` start at once.
-
 app = typer.Typer(no_args_is_help=True)
 merchants_app = typer.Typer(no_args_is_help=True)
 
@@ -27,7 +28,6 @@ ActorOption = Annotated[str, typer.Option("--actor", help="Who does this, for th
 
 
 def _session():
-    # imported here: start-up cost (see the imports)
     from campaigns.core.store.db import migrate, session_scope
 
     settings = get_settings()
@@ -47,7 +47,6 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List a merchant's campaigns."""
-    # imported here: start-up cost (see the imports)
     from campaigns.lifecycle import service
 
     with _session() as session:
@@ -80,7 +79,6 @@ def create(
     actor: ActorOption = "cli",
 ) -> None:
     """Create a DRAFT campaign."""
-    # imported here: start-up cost (see the imports)
     from campaigns.core.merchants import UnknownMerchantError
     from campaigns.lifecycle import service
 
@@ -116,7 +114,6 @@ def _transition(action: str):
         merchant: MerchantOption = None,
         actor: ActorOption = "cli",
     ) -> None:
-        # imported here: start-up cost (see the imports)
         from campaigns.lifecycle import service
 
         try:
@@ -137,7 +134,6 @@ for _action in ACTIONS:
 @app.command()
 def delete(campaign_id: str, merchant: MerchantOption = None, actor: ActorOption = "cli") -> None:
     """Delete a DRAFT campaign."""
-    # imported here: start-up cost (see the imports)
     from campaigns.lifecycle import service
 
     try:
@@ -155,9 +151,6 @@ def merchants_add(
     timezone: Annotated[str, typer.Option(help="IANA zone, e.g. Europe/Berlin.")] = "UTC",
 ) -> None:
     """Add a merchant (tenant)."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    # imported here: start-up cost (see the imports)
     from campaigns.core.merchants import ensure_merchant
 
     try:
@@ -172,7 +165,6 @@ def merchants_add(
 @merchants_app.command("list")
 def merchants_list() -> None:
     """List merchants."""
-    # imported here: start-up cost (see the imports)
     from campaigns.core.merchants import list_merchants
 
     with _session() as session:

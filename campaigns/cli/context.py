@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+# Start-up cost: settings (pydantic-settings and the publishers' configuration) and the store (SQLAlchemy,
+# Alembic) are imported inside the functions, which only commands call, so every command group imports this
+# module and its --help still loads neither.
+
 import os
 import socket
-
-from campaigns.core.settings import get_settings
 
 
 def migrated_store() -> str:
     """The store URL, with the schema brought up to date first (commands may run before `campaigns migrate`)."""
-    # Imported here: SQLAlchemy and Alembic would otherwise load with every command group, even for its --help.
+    from campaigns.core.settings import get_settings
     from campaigns.core.store.db import migrate
 
     settings = get_settings()
@@ -19,6 +21,8 @@ def migrated_store() -> str:
 
 
 def merchant_or_default(merchant: str | None) -> str:
+    from campaigns.core.settings import get_settings
+
     return merchant or get_settings().default_merchant
 
 

@@ -6,31 +6,39 @@ exactly one email campaign.
 
 from __future__ import annotations
 
+# Start-up cost: the email stack (settings, the store and SQLAlchemy, delivery and the publishers, suppression)
+# and Rich's progress bars are imported inside the commands that use them, so `campaigns --help`,
+# `campaigns email --help` and each command load only what they run.
+
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from campaigns.cli import ab_commands, email_template_commands
+from campaigns.cli.context import merchant_or_default as _merchant, migrated_store as _store, worker_id as _worker_id
 from campaigns.cli.output import console, fail
-from campaigns.cli.context import migrated_store as _store, merchant_or_default as _merchant, worker_id as _worker_id
 from campaigns.core.enums import EmailCampaignStatus
-from campaigns.email import broadcasts, config, delivery, recipients
-from campaigns.email import review as reviews
-from campaigns.content.approvals import NotApprovedError
-from campaigns.core.merchants import UnknownMerchantError
-from campaigns.audiences.suppression import MissingUnsubscribeKeyError, UnsubscribeTokenError, add_suppression, signer_from_settings, unsubscribe
-from campaigns.core.settings import get_settings
-from campaigns.core.store.db import session_scope
-from campaigns.core.store.models import SuppressionReason
+
+if TYPE_CHECKING:
+    from campaigns.email.delivery import DeliveryReport
 
 app = typer.Typer(no_args_is_help=True, help="Create and send email campaigns; unsubscribe and suppress addresses.")
 
 MerchantOption = Annotated[str | None, typer.Option("--merchant", help="Merchant id (default CAMPAIGNS_DEFAULT_MERCHANT).")]
 ActorOption = Annotated[str, typer.Option("--actor", help="Who does this, for the audit log.")]
 CampaignOption = Annotated[str, typer.Option("--campaign", help="Email campaign id, or a campaign id (cmp_...) with exactly one email campaign.")]
-EXPECTED = (LookupError, ValueError, NotApprovedError, UnknownMerchantError, MissingUnsubscribeKeyError)
+DEFAULT_BATCH = 1000  # `campaigns.email.delivery.DEFAULT_BATCH`, written out so the help does not load delivery (a test keeps them equal)
+
+
+def expected_errors() -> tuple[type[Exception], ...]:
+    """The errors a command reports as a message with exit code 2 (bad input or a state the action does not allow)."""
+    from campaigns.audiences.suppression import MissingUnsubscribeKeyError
+    from campaigns.content.approvals import NotApprovedError
+    from campaigns.core.merchants import UnknownMerchantError
+
+    return (LookupError, ValueError, NotApprovedError, UnknownMerchantError, MissingUnsubscribeKeyError)
 
 
 class ProviderChoice(StrEnum):
@@ -66,13 +74,16 @@ def create(
     actor: ActorOption = "cli",
 ) -> None:
     """Create a DRAFT email campaign (your own subject and body count as approved by you)."""
+    from campaigns.core.store.db import session_scope
+    from campaigns.email import broadcasts
+
     url = _store()
     try:
         with session_scope(url) as session:
             ec = broadcasts.create_email_campaign(session, _merchant(merchant), campaign_id=campaign, segment_id=segment, subject=subject,
                                                 actor=actor, template_name=template, preview_text=preview_text, send_window_hours=send_window_hours)
             ec_id = ec.id
-    except EXPECTED as exc:
+    except expected_errors() as exc:
         fail(str(exc))
     console.print(f"created email campaign {ec_id} (DRAFT) for {campaign}. Next: [bold]campaigns email send --campaign {ec_id}[/]")
 
@@ -84,10 +95,16 @@ def send(
     provider: Annotated[ProviderChoice | None, typer.Option("--provider", help="Default CAMPAIGNS_EMAIL_PROVIDER (sandbox).")] = None,
     sender: Annotated[str | None, typer.Option("--sender", help='From header, e.g. "Acme <news@acme.example>".')] = None,
     public_url: Annotated[str | None, typer.Option("--public-url", help="https:// base URL serving /unsubscribe (not needed for sandbox).")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=10_000, help="Recipients claimed at a time.")] = delivery.DEFAULT_BATCH,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=10_000, help="Recipients claimed at a time.")] = DEFAULT_BATCH,
     actor: ActorOption = "cli",
 ) -> None:
     """Snapshot the segment (first time only) and send to everyone not yet sent; re-running never sends twice."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from campaigns.core.settings import get_settings
+    from campaigns.core.store.db import session_scope
+    from campaigns.email import broadcasts, config, delivery, recipients
+
     settings = get_settings()
     url = _store()
     merchant_id = _merchant(merchant)
@@ -110,14 +127,16 @@ def send(
                                       provider=chosen, sender=sender, public_url=public_url,
                                       on_progress=lambda n: progress.advance(task, n))
             progress.update(task, completed=todo, description="done" if report.stopped is None else "stopped")
-    except EXPECTED as exc:
+    except expected_errors() as exc:
         fail(str(exc))
     _summary(report)
     if report.stopped:
         fail(report.stopped)
 
 
-def _summary(report: delivery.DeliveryReport) -> None:
+def _summary(report: DeliveryReport) -> None:
+    from campaigns.email import review as reviews
+
     table = Table("", "this run", "campaign total", title=f"email campaign {report.email_campaign_id} via {report.provider}: {report.campaign_status}")
     for status in ("sent", "suppressed", "failed", "needs_review", "pending"):
         table.add_row(status, str(report.outcomes.get(status.upper(), 0)), str(report.stats.get(status, 0)))
@@ -131,6 +150,9 @@ def _summary(report: delivery.DeliveryReport) -> None:
 @app.command("status")
 def status_(campaign: CampaignOption, merchant: MerchantOption = None) -> None:
     """Recipients of an email campaign per status."""
+    from campaigns.core.store.db import session_scope
+    from campaigns.email import broadcasts
+
     url = _store()
     merchant_id = _merchant(merchant)
     try:
@@ -138,7 +160,7 @@ def status_(campaign: CampaignOption, merchant: MerchantOption = None) -> None:
             ec = broadcasts.resolve_email_campaign(session, merchant_id, campaign)
             counts, status = broadcasts.campaign_counts(session, merchant_id, ec.id), ec.status.value
             ec_id = ec.id
-    except EXPECTED as exc:
+    except expected_errors() as exc:
         fail(str(exc))
     table = Table("status", "recipients", title=f"email campaign {ec_id}: {status}")
     for name, n in counts.items():
@@ -149,6 +171,9 @@ def status_(campaign: CampaignOption, merchant: MerchantOption = None) -> None:
 @app.command("unsubscribe")
 def unsubscribe_(token: Annotated[str, typer.Argument(help="The token from an unsubscribe link (after ?token=).")]) -> None:
     """Unsubscribe the contact a link's token names (what the one-click endpoint does)."""
+    from campaigns.audiences.suppression import MissingUnsubscribeKeyError, UnsubscribeTokenError, signer_from_settings, unsubscribe
+    from campaigns.core.settings import get_settings
+
     url = _store()
     try:
         result = unsubscribe(url, token, signer_from_settings(get_settings()), actor="cli", source="cli")
@@ -167,12 +192,16 @@ def suppress(
     actor: ActorOption = "cli",
 ) -> None:
     """Put an address on the merchant's suppression list: no email campaign sends to it again."""
+    from campaigns.audiences.suppression import add_suppression
+    from campaigns.core.store.db import session_scope
+    from campaigns.core.store.models import SuppressionReason
+
     url = _store()
     try:
         with session_scope(url) as session:
             row, created = add_suppression(session, _merchant(merchant), email, SuppressionReason(reason.value), actor=actor, source="cli", note=note)
             address, kept = row.email, row.reason.value
-    except EXPECTED as exc:
+    except expected_errors() as exc:
         fail(str(exc))
     console.print(f"{address} suppressed ({kept})" if created else f"{address} was already suppressed ({kept}); nothing changed")
 
@@ -186,12 +215,15 @@ def review(
     actor: ActorOption = "cli",
 ) -> None:
     """Settle a recipient whose delivery is uncertain, after checking the provider's activity log."""
+    from campaigns.core.store.db import session_scope
+    from campaigns.email import review as reviews
+
     url = _store()
     try:
         with session_scope(url) as session:
             row = reviews.resolve_review(session, _merchant(merchant), send_id, outcome=outcome.value, actor=actor, note=note)
             status = row.status.value
-    except EXPECTED as exc:
+    except expected_errors() as exc:
         fail(str(exc))
     console.print(f"email send {send_id} is now {status}" + (": run `campaigns email send` to send it" if outcome is ReviewOutcome.resend else ""))
 
@@ -208,8 +240,9 @@ def serve_unsubscribe(
     """
     from wsgiref.simple_server import make_server
 
+    from campaigns.audiences.suppression import MissingUnsubscribeKeyError, signer_from_settings, unsubscribe_app
+    from campaigns.core.settings import get_settings
     from campaigns.email.webhooks import WebhookConfigError, webhook_app
-    from campaigns.audiences.suppression import unsubscribe_app
 
     settings = get_settings()
     try:
@@ -224,10 +257,6 @@ def serve_unsubscribe(
         server.serve_forever()
 
 
-from campaigns.cli import ab_commands  # noqa: E402  (registered last: ab-create, ab-report, ab-decide)
-
-ab_commands.register(app)
-
-from campaigns.cli import email_template_commands  # noqa: E402  (preview, test-send, templates ...)
-
-email_template_commands.register(app)
+# Registered last, so they are listed after the commands above.
+ab_commands.register(app)  # ab-create, ab-report, ab-decide
+email_template_commands.register(app)  # preview, test-send, templates ...

@@ -7,31 +7,38 @@ its line number and fix.
 
 from __future__ import annotations
 
+# Start-up cost: the template engine (Jinja), the templates service, settings and the store are imported
+# inside the commands that use them, so `campaigns email --help` and the other email commands do not load them.
+
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
+from campaigns.cli.context import merchant_or_default as _merchant, migrated_store as _store
 from campaigns.cli.output import console, fail
-from campaigns.cli.context import migrated_store as _store, merchant_or_default as _merchant
-from campaigns.email import template_engine as tpl
-from campaigns.email import broadcasts, errors
-from campaigns.email import templates as service
-from campaigns.content.approvals import NotApprovedError
-from campaigns.core.merchants import UnknownMerchantError
-from campaigns.audiences.suppression import MissingUnsubscribeKeyError
-from campaigns.core.settings import get_settings
-from campaigns.core.store.db import session_scope
+from campaigns.email import errors
+
+if TYPE_CHECKING:
+    from campaigns.email.template_engine import Problem
 
 templates_app = typer.Typer(no_args_is_help=True, help="Email templates: list, add (checked), check a file, install the starter gallery.")
 
 MerchantOption = Annotated[str | None, typer.Option("--merchant", help="Merchant id (default CAMPAIGNS_DEFAULT_MERCHANT).")]
 ActorOption = Annotated[str, typer.Option("--actor", help="Who does this, for the audit log.")]
-EXPECTED = (LookupError, ValueError, NotApprovedError, UnknownMerchantError, MissingUnsubscribeKeyError)
 
 
-def _fail_problems(what: str, problems: list[tpl.Problem]) -> None:
+def expected_errors() -> tuple[type[Exception], ...]:
+    """The errors a command reports as a message with exit code 2 (bad input or a state the action does not allow)."""
+    from campaigns.audiences.suppression import MissingUnsubscribeKeyError
+    from campaigns.content.approvals import NotApprovedError
+    from campaigns.core.merchants import UnknownMerchantError
+
+    return (LookupError, ValueError, NotApprovedError, UnknownMerchantError, MissingUnsubscribeKeyError)
+
+
+def _fail_problems(what: str, problems: list[Problem]) -> None:
     fail(f"{what} has {len(problems)} problem(s):\n" + "\n".join(f"  {p}" for p in problems))
 
 
@@ -51,6 +58,11 @@ def preview(
     merchant: MerchantOption = None,
 ) -> None:
     """Render an email campaign exactly as one contact would get it (HTML and text)."""
+    from campaigns.core.settings import get_settings
+    from campaigns.core.store.db import session_scope
+    from campaigns.email import broadcasts
+    from campaigns.email import templates as service
+
     if out.suffix.lower() not in (".html", ".htm"):
         fail(f"--out: {out} should end in .html (the text part is written next to it as {out.with_suffix('.txt').name})")
     url, merchant_id = _store(), _merchant(merchant)
@@ -60,7 +72,7 @@ def preview(
             shown = service.preview(session, merchant_id, contact_id=contact, email_campaign_id=ec.id, settings=get_settings())
     except errors.EmailTemplateError as exc:
         fail(str(exc))
-    except EXPECTED as exc:
+    except expected_errors() as exc:
         fail(str(exc))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(shown.html, encoding="utf-8")
@@ -78,6 +90,11 @@ def test_send(
     actor: ActorOption = "cli",
 ) -> None:
     """Send one test copy to an address; it is not the campaign's send and records no recipient row."""
+    from campaigns.core.settings import get_settings
+    from campaigns.core.store.db import session_scope
+    from campaigns.email import broadcasts
+    from campaigns.email import templates as service
+
     url, merchant_id = _store(), _merchant(merchant)
     try:
         with session_scope(url) as session:
@@ -86,7 +103,7 @@ def test_send(
                                      provider=provider)
     except errors.EmailTemplateError as exc:
         fail(str(exc))
-    except EXPECTED as exc:
+    except expected_errors() as exc:
         fail(str(exc))
     where = " (sandbox outbox: nothing left this machine)" if sent.provider == "sandbox" else ""
     console.print(f"test sent to {sent.to} via {sent.provider}{where}: {sent.subject} [{sent.message_id}]")
@@ -95,11 +112,14 @@ def test_send(
 @templates_app.command("list")
 def list_(merchant: MerchantOption = None) -> None:
     """The merchant's email templates."""
+    from campaigns.core.store.db import session_scope
+    from campaigns.email import templates as service
+
     url, merchant_id = _store(), _merchant(merchant)
     try:
         with session_scope(url) as session:
             rows = [(str(t.id), t.name, t.category, t.layout, t.starter or "", t.subject) for t in service.list_templates(session, merchant_id)]
-    except EXPECTED as exc:
+    except expected_errors() as exc:
         fail(str(exc))
     if not rows:
         console.print("no email templates yet: run `campaigns email templates install-starters` or `campaigns email templates add NAME --file F.html`")
@@ -122,6 +142,10 @@ def add(
     actor: ActorOption = "cli",
 ) -> None:
     """Add or update a template after checking it (problems exit 2 with line numbers)."""
+    from campaigns.core.store.db import session_scope
+    from campaigns.email import templates as service
+    from campaigns.email.template_engine import TemplateProblemsError
+
     html = _read(file)
     url, merchant_id = _store(), _merchant(merchant)
     try:
@@ -129,9 +153,9 @@ def add(
             saved = service.save_template(session, merchant_id, name, html, actor=actor, subject=subject, category=category, layout=layout,
                                           description=description)
             saved_id = saved.id
-    except tpl.TemplateProblemsError as exc:
+    except TemplateProblemsError as exc:
         _fail_problems(str(file), exc.problems)
-    except EXPECTED as exc:
+    except expected_errors() as exc:
         fail(str(exc))
     console.print(f"saved email template {name!r} (id {saved_id}, {category}, layout {layout})")
 
@@ -144,7 +168,9 @@ def check(
     layout: Annotated[str, typer.Option("--layout", help="base or none.")] = "base",
 ) -> None:
     """Check a template file without saving it: exit 0 when clean, 2 with every problem's line and fix."""
-    problems = tpl.check_template(_read(file), category=category, subject=subject, layout=layout)
+    from campaigns.email.template_engine import check_template
+
+    problems = check_template(_read(file), category=category, subject=subject, layout=layout)
     if problems:
         _fail_problems(str(file), problems)
     console.print(f"{file}: no problems")
@@ -153,11 +179,14 @@ def check(
 @templates_app.command("install-starters")
 def install_starters(merchant: MerchantOption = None, actor: ActorOption = "cli") -> None:
     """Add the five starter templates (newsletter, product launch, promotion, re-engagement, event); safe to re-run."""
+    from campaigns.core.store.db import session_scope
+    from campaigns.email import templates as service
+
     url, merchant_id = _store(), _merchant(merchant)
     try:
         with session_scope(url) as session:
             added = [t.name for t in service.install_starters(session, merchant_id, actor=actor)]
-    except EXPECTED as exc:
+    except expected_errors() as exc:
         fail(str(exc))
     console.print(f"installed {len(added)} starter template(s): {', '.join(added)}" if added else "all starter templates are already installed")
 

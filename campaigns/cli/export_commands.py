@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Start-up cost: polars and the warehouse drivers are imported inside the functions that use them, so
+# `campaigns --help` and `campaigns export --help` do not load them.
+
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -11,8 +14,6 @@ import typer
 from campaigns.cli.output import console, fail
 from campaigns.core.settings import get_settings
 
-# polars and the warehouse drivers are imported inside the functions that use them,
-# so `campaigns export --help` starts at once.
 if TYPE_CHECKING:
     import polars as pl
 
@@ -61,7 +62,6 @@ def _model_names(model: str) -> list[str]:
 
 def _open() -> tuple[Warehouse, set[str]]:
     """The warehouse and the names of its marts; exits with a fix when it is not there."""
-    # imported here: start-up cost (see the imports)
     from campaigns.warehouse.connection import WarehouseBusyError, open_warehouse
 
     settings = get_settings()
@@ -82,7 +82,6 @@ def _open() -> tuple[Warehouse, set[str]]:
 
 def _read(kind: Level | str, models: list[str], merchant: str) -> pl.DataFrame:
     """Rows of `models` for `merchant` from the dbt mart over every model."""
-    # imported here: start-up cost (see the imports)
     import polars as pl
 
     warehouse, available = _open()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# Start-up cost: the command groups load lazily (LazyGroup below), and the commands defined here import settings,
+# the store, the warehouse, Dagster and Rich's progress bars inside their functions, so `campaigns --help` and
+# every command load only what they run.
+
 import importlib
 import sys
 from dataclasses import dataclass
@@ -11,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
@@ -130,8 +135,7 @@ class Scale(StrEnum):
 
 
 def _progress() -> Progress:
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # only the long commands draw one
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     # Bound to the real stdout, so it keeps drawing while a build redirects library output to a log.
     return Progress(
@@ -147,7 +151,6 @@ def demo_data(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Last day of the 90-day history (YYYY-MM-DD); default today (UTC).")] = None,
 ) -> None:
     """Generate the deterministic demo merchant into the store and the landing zone."""
-    # Imported here, not at the top: `campaigns --help` and every other command would pay for them at start-up.
     from campaigns.core.settings import get_settings
     from campaigns.demo.generator import generate
     from campaigns.demo.writer import write_demo
@@ -177,7 +180,6 @@ def import_file(
     merchant: Annotated[str | None, typer.Option(help="Merchant the rows belong to (default CAMPAIGNS_DEFAULT_MERCHANT).")] = None,
 ) -> None:
     """Validate a file and add it to the landing zone (all-or-nothing; re-imports never duplicate)."""
-    # Imported here, not at the top: `campaigns --help` and every other command would pay for them at start-up.
     from campaigns.core.merchants import UnknownMerchantError, require_merchant
     from campaigns.core.settings import get_settings
     from campaigns.core.store.db import migrate, session_scope
@@ -210,7 +212,6 @@ def import_file(
 @app.command()
 def build(select: Annotated[str | None, typer.Option(help="Only this asset group or stage (ingest, analytics, serving, ...).")] = None) -> None:
     """Materialize every asset in this process on the configured store and warehouse."""
-    # Imported here, not at the top: `campaigns --help` and every other command would pay for them at start-up.
     from campaigns.core.settings import get_settings
     from pipelines import run_build
 
@@ -245,7 +246,6 @@ def build(select: Annotated[str | None, typer.Option(help="Only this asset group
 @app.command()
 def migrate() -> None:
     """Create or upgrade the operational store's tables."""
-    # Imported here, not at the top: `campaigns --help` and every other command would pay for them at start-up.
     from campaigns.core.settings import get_settings
     from campaigns.core.store.db import migrate as run_migrations
 
@@ -260,7 +260,6 @@ def serve(
     app_port: Annotated[int, typer.Option(help="Streamlit port.")] = 8501,
 ) -> None:
     """Serve the Dagster UI and the Streamlit app until interrupted."""
-    # Imported here, not at the top: `campaigns --help` and every other command would pay for them at start-up.
     from campaigns.cli.serve import serve_both
     from campaigns.core.settings import get_settings
 

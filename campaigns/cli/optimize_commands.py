@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Start-up cost: the optimizer (scipy, numpy) is imported inside the command, so `campaigns --help` and
+# `campaigns optimize --help` do not load it.
+
 import json
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +13,7 @@ import typer
 from rich.table import Table
 
 from campaigns.cli.output import console, fail
+from optimizers.errors import AllocationError
 
 
 def optimize(
@@ -18,7 +22,6 @@ def optimize(
 ) -> None:
     """Allocate a budget across channels to the provable optimum of their response curves."""
     from optimizers.allocation import optimize as solve
-    from optimizers.errors import AllocationError
     from optimizers.problem import parse_problem
     from optimizers.recommendations import moves_for_result
 

@@ -6,6 +6,10 @@ exits with code 2 and names the file and the path inside the rule (``rules.all[1
 
 from __future__ import annotations
 
+# Start-up cost: the store, the audience services and SQLAlchemy and polars with them are imported inside the
+# commands that use them, so `campaigns --help`, `campaigns segments --help` and `campaigns contacts --help`
+# do not load them.
+
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,9 +20,6 @@ from rich.table import Table
 from campaigns.cli.output import console, fail
 from campaigns.core.settings import get_settings
 
-# The store, the audience services and SQLAlchemy and polars with them are imported inside the
-# commands that use them, so `campaigns segments --help` and `campaigns contacts --help` start at once.
-
 segments_app = typer.Typer(no_args_is_help=True, help="Preview, save and list audience segments.")
 contacts_app = typer.Typer(no_args_is_help=True, help="Contacts: import their events (opens, clicks, purchases).")
 
@@ -27,7 +28,6 @@ RulesOption = Annotated[Path, typer.Option("--rules", help='A JSON rules file, e
 
 
 def _store_and_merchant(merchant: str | None) -> tuple[str, str]:
-    # imported here: start-up cost (see the imports)
     from campaigns.core.merchants import UnknownMerchantError, require_merchant
     from campaigns.core.store.db import migrate, session_scope
 
@@ -44,7 +44,6 @@ def _store_and_merchant(merchant: str | None) -> tuple[str, str]:
 
 def read_rules(path: Path) -> dict[str, Any]:
     """The rules in `path`, validated; exits 2 naming the file and the rule path on any problem."""
-    # imported here: start-up cost (see the imports)
     from campaigns.audiences import segments as sg
 
     try:
@@ -71,7 +70,6 @@ def preview(
     sample: Annotated[int, typer.Option("--sample", min=0, max=500, help="How many matching contacts to list.")] = 10,
 ) -> None:
     """How many contacts match the rules now, who they are in words, and a sample of them."""
-    # imported here: start-up cost (see the imports)
     from campaigns.audiences import segments as sg
     from campaigns.core.store.db import session_scope
     from campaigns.core.store.types import utcnow
@@ -104,7 +102,6 @@ def save(
     actor: Annotated[str, typer.Option("--actor", help="Who does this, for the audit log.")] = "cli",
 ) -> None:
     """Save (or replace by name) a segment for email campaigns to target."""
-    # imported here: start-up cost (see the imports)
     from campaigns.audiences import segments as sg
     from campaigns.core.store.db import session_scope
 
@@ -124,7 +121,6 @@ def save(
 @segments_app.command("list")
 def list_segments(merchant: MerchantOption = None) -> None:
     """Saved segments with their size now."""
-    # imported here: start-up cost (see the imports)
     from campaigns.audiences import segments as sg
     from campaigns.core.store.db import session_scope
 
@@ -150,7 +146,6 @@ def import_events(
     merchant: MerchantOption = None,
 ) -> None:
     """Import contact events from CSV: all or nothing; re-importing the same events adds nothing."""
-    # imported here: start-up cost (see the imports)
     from campaigns.audiences import events as contact_events
     from campaigns.core.store.db import session_scope
     from campaigns.warehouse.validate import ImportValidationError

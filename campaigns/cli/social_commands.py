@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# Start-up cost: the store, the social context (accounts, scheduling, the publishing worker) and the publishers
+# are imported inside the commands that use them, so `campaigns --help`, `campaigns accounts --help` and
+# `campaigns social --help` do not load them.
+
 import json
 import os
 from datetime import UTC, datetime
@@ -12,6 +16,7 @@ from rich.table import Table
 
 from campaigns.cli.output import console, fail
 from campaigns.cli.context import merchant_or_default as _merchant
+from campaigns.core.enums import QueueStatus
 from campaigns.core.settings import get_settings
 
 accounts_app = typer.Typer(no_args_is_help=True)
@@ -104,7 +109,6 @@ def queue(
     merchant: MerchantOption = None,
 ) -> None:
     """Show the publishing queue with statuses and reasons."""
-    from campaigns.core.enums import QueueStatus
     from campaigns.social.scheduling import list_queue
 
     try:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Start-up cost: Dagster and the warehouse drivers are imported inside the command, so `campaigns --help` does
+# not load them.
+
 from datetime import UTC, datetime
 
 from rich.table import Table
@@ -12,7 +15,6 @@ from campaigns.core.settings import get_settings
 
 def status() -> None:
     """Show materializations, warehouse row counts and the last run."""
-    # Imported here: Dagster and the warehouse drivers would otherwise load whenever the CLI starts.
     import dagster as dg
 
     from campaigns.warehouse.connection import WarehouseBusyError, open_warehouse
