@@ -27,14 +27,6 @@ from publishers.base import (
 )
 from publishers.config import PublisherConfig
 from publishers.errors import Ambiguous, AuthExpired, Duplicate, PublishError, Rejected, Retryable
-from publishers.facebook import FacebookPublisher
-from publishers.instagram import InstagramPublisher
-from publishers.linkedin import DEFAULT_API_VERSION, LinkedInPublisher
-from publishers.mailgun import MailgunPublisher
-from publishers.sandbox import SandboxPublisher, sandbox_publishers
-from publishers.sendgrid import SendGridPublisher
-from publishers.smtp import SmtpPublisher
-from publishers.x import XPublisher
 
 __all__ = [
     "EMAIL_PROVIDERS", "SOCIAL_PLATFORMS", "Ambiguous", "AuthExpired", "Credentials", "Duplicate", "EmailMessage", "EmailRecipient",
@@ -45,9 +37,16 @@ __all__ = [
 
 def build_publishers(config: PublisherConfig, *, live: bool = False) -> dict[str, Publisher[SocialPost]]:
     """Social publishers by platform: the sandbox outbox unless `live` is asked for explicitly."""
+    # The clients (and httpx) load only when built: every command reads the settings, which import
+    # `publishers.config` and so this package, and most commands never publish anything.
     if not live:
+        from publishers.sandbox import sandbox_publishers
 
         return sandbox_publishers(config.outbox_dir)  # type: ignore[return-value]
+    from publishers.facebook import FacebookPublisher
+    from publishers.instagram import InstagramPublisher
+    from publishers.linkedin import DEFAULT_API_VERSION, LinkedInPublisher
+    from publishers.x import XPublisher
 
     return {
         "x": XPublisher(config.x_base_url, client_id=config.x_client_id, client_secret=config.x_client_secret),
@@ -58,16 +57,21 @@ def build_publishers(config: PublisherConfig, *, live: bool = False) -> dict[str
 
 
 def build_email_publisher(config: PublisherConfig, provider: Literal["sandbox", "smtp", "sendgrid", "mailgun"] = "sandbox") -> Publisher[EmailMessage]:
+    # the clients load only when built (see build_publishers)
     if provider == "sandbox":
+        from publishers.sandbox import SandboxPublisher
 
         return SandboxPublisher("email", config.outbox_dir)
     if provider == "smtp":
+        from publishers.smtp import SmtpPublisher
 
         return SmtpPublisher(config.smtp_host, config.smtp_port, starttls=config.smtp_starttls)
     if provider == "sendgrid":
+        from publishers.sendgrid import SendGridPublisher
 
         return SendGridPublisher(config.sendgrid_base_url)
     if provider == "mailgun":
+        from publishers.mailgun import MailgunPublisher
 
         return MailgunPublisher(config.mailgun_base_url)
     raise ValueError(f"unknown email provider {provider!r}; use sandbox, smtp, sendgrid or mailgun")

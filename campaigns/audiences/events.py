@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from campaigns.warehouse.validate import ImportValidationError, Problem
+from campaigns.core.problems import ImportValidationError, Problem
 from campaigns.core.store.db import dialect_insert as _insert
 from campaigns.core.store.models import Contact, ContactEvent, EmailCampaign
 from campaigns.core.store.types import utcnow

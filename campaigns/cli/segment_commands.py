@@ -148,7 +148,7 @@ def import_events(
     """Import contact events from CSV: all or nothing; re-importing the same events adds nothing."""
     from campaigns.audiences import events as contact_events
     from campaigns.core.store.db import session_scope
-    from campaigns.warehouse.validate import ImportValidationError
+    from campaigns.core.problems import ImportValidationError
 
     url, merchant_id = _store_and_merchant(merchant)
     try:

@@ -12,37 +12,10 @@ from pathlib import Path
 
 import polars as pl
 
+from campaigns.core.problems import MAX_SHOWN, ImportValidationError, Problem
 from campaigns.warehouse.schema import IMPORTABLE, RawTable
 
-MAX_SHOWN = 20
 ISO_HINT = "use ISO-8601 such as 2026-03-01T14:05:00Z (no zone means UTC)"
-
-
-@dataclass(frozen=True)
-class Problem:
-    row: int | None  # 1-based data row; None for file-level problems
-    column: str | None
-    message: str
-
-    def describe(self, file: str, csv: bool) -> str:
-        where = [file]
-        if self.row is not None:
-            where.append(f"row {self.row}" + (f" (line {self.row + 1})" if csv else ""))
-        if self.column is not None:
-            where.append(f"column {self.column!r}")
-        return f"{', '.join(where)}: {self.message}"
-
-
-class ImportValidationError(ValueError):
-    def __init__(self, file: Path, problems: list[Problem], total: int | None = None):
-        self.file = file
-        self.problems = problems
-        self.total = total if total is not None else len(problems)
-        csv = file.suffix.lower() == ".csv"
-        lines = [p.describe(file.name, csv) for p in problems[:MAX_SHOWN]]
-        if self.total > MAX_SHOWN:
-            lines.append(f"... and {self.total - MAX_SHOWN} more problems (showing the first {MAX_SHOWN})")
-        super().__init__(f"{file.name} was not imported; nothing was written:\n  " + "\n  ".join(lines))
 
 
 @dataclass

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from campaigns.warehouse.validate import ImportValidationError
+from campaigns.core.problems import ImportValidationError
 from campaigns.audiences import events as ce
 from campaigns.audiences import segments as sg
 from campaigns.core.store.db import session_scope
