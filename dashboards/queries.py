@@ -587,13 +587,6 @@ def campaign_budget(source_key: str, merchant_id: str, campaign_id: str) -> tupl
     return current, history
 
 
-def clear_budget_caches() -> None:
-    """After a budget apply or undo, so the page shows the change."""
-    for fn in (latest_budget_allocations, budget_applies, campaign_budget):
-        fn.clear()
-    clear_store_caches()
-
-
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def workflow_campaigns(source_key: str, merchant_id: str) -> list[tuple[str, str]]:
     """(campaign id, name) of the merchant's campaigns that have a workflow (Ava's plan and steps)."""
@@ -736,7 +729,7 @@ def automations(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
 # --- the caches of the store's reads -----------------------------------------------------------
 STORE_READS = (merchants, merchant_profile, campaigns, campaign_detail, social_accounts, saved_segments, segment_size, contact_count,
                problem_posts, awaiting_approval, awaiting_approval_count, store_campaign_totals, social_queue, account_heatmap, repurposed,
-               latest_budget_allocations, workflow_campaigns, workflow_view, llm_usage, channel_audiences, email_templates, preview_contacts,
+               latest_budget_allocations, budget_applies, campaign_budget, workflow_campaigns, workflow_view, llm_usage, channel_audiences, email_templates, preview_contacts,
                merge_contact, email_results, ab_tests, ab_test_report, automations)
 
 

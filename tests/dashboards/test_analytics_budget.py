@@ -97,7 +97,7 @@ def test_budget_with_the_demo_then_apply_and_undo(demo_copy, app) -> None:
     at.button(key="budget_apply").click().run()
     assert_clean(at)
     assert _allocations(demo_copy) == before  # nothing written before confirmation
-    at.button(key="budget_confirm_yes").click().run()
+    at.button(key="budget_apply_confirm").click().run()
     assert_clean(at)
     after = _allocations(demo_copy)
     assert after == {i: (rec, rec) for i, (_, rec) in before.items()}
@@ -165,7 +165,7 @@ def test_budget_campaign_rebalance_apply_history_and_undo(demo_copy, app) -> Non
 
     at.button(key="rebalance_apply").click().run()
     assert _campaign_allocations(demo_copy, "cmp_demo_03") == {}  # nothing before confirmation
-    at.button(key="rebalance_confirm_yes").click().run()
+    at.button(key="rebalance_apply_confirm").click().run()
     assert_clean(at)
     assert _campaign_allocations(demo_copy, "cmp_demo_03") == pytest.approx({c: round(v, 2) for c, v in rec.items()}, abs=0.006)
     history = _frame_with(at, "predicted gain")
@@ -173,7 +173,7 @@ def test_budget_campaign_rebalance_apply_history_and_undo(demo_copy, app) -> Non
 
     at.button(key="rebalance_undo").click().run()
     assert _campaign_allocations(demo_copy, "cmp_demo_03")  # still applied until confirmed
-    at.button(key="rebalance_undo_yes").click().run()
+    at.button(key="rebalance_undo_confirm").click().run()
     assert_clean(at)
     assert _campaign_allocations(demo_copy, "cmp_demo_03") == {}  # rows it created are gone
     assert any("Undone rebalance" in i.value for i in at.info)
