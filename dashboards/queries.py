@@ -41,7 +41,7 @@ from campaigns.core.store.models import (
 from campaigns.email.flows import FlowError, layout
 from campaigns.email.results import email_results as results_of
 from campaigns.social.posting_slots import best_slot
-from dashboards.data import MartsUnavailable, available_marts, query_marts
+from campaigns.warehouse.serving import MartsUnavailable, available_marts, query_marts
 
 TTL_SECONDS = 60
 PERFORMANCE = "campaign_performance_daily"

@@ -24,7 +24,7 @@ from campaigns.budget.models import PERIOD_DAYS, RebalancePlan
 from dashboards import formatting as fmt
 from dashboards import queries, ui
 from dashboards.charts import current_vs_recommended, response_curve
-from dashboards.data import MartsUnavailable, query_marts
+from campaigns.warehouse.serving import MartsUnavailable, query_marts
 from optimizers.curves import CurveSpec
 
 NO_MARTS = (
