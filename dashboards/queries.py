@@ -445,7 +445,6 @@ def repurposed(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
 
 
 # --- analytics and budget (the Analytics and Budget pages) -------------------------------------
-ATTRIBUTION_FACTS = ("fct_attribution", "fct_attribution_data_driven")
 ATTRIBUTION_MARTS = (ATTRIBUTION_BY_CHANNEL, "attribution_by_channel_data_driven")
 ROI_MARTS = (ROI_BY_MODEL, "roi_by_model_data_driven")
 RESPONSE_CURVES = "response_curves"
@@ -459,19 +458,15 @@ def _in_list(column: str, values: tuple[str, ...], params: list[Any]) -> str:
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def analytics_date_bounds(source_key: str, merchant_id: str) -> tuple[date, date] | None:
-    """First and last day with performance or attributed conversions (for the date filter's range)."""
+    """First and last day (UTC) with performance or attributed conversions, of any model (for the date filter's range)."""
     available = marts(source_key)
-    parts, params = [], []
-    if PERFORMANCE in available:
-        parts.append(f"select min(activity_date) as first_day, max(activity_date) as last_day from marts.{PERFORMANCE} where merchant_id = ?")
-        params.append(merchant_id)
-    for fact in ATTRIBUTION_FACTS:
-        if fact in available:
-            parts.append(f"select min(cast((converted_at at time zone 'UTC') as date)), max(cast((converted_at at time zone 'UTC') as date)) from marts.{fact} where merchant_id = ?")
-            params.append(merchant_id)
+    days = ((PERFORMANCE, "activity_date"), (ATTRIBUTION_DAILY_ALL, "conversion_date"))
+    parts = [f"select min({day}) as first_day, max({day}) as last_day from marts.{mart} where merchant_id = ?"
+             for mart, day in days if mart in available]
     if not parts:
         return None
-    frame = _marts(f"select min(first_day) as first_day, max(last_day) as last_day from ({' union all '.join(parts)}) bounds", params)
+    frame = _marts(f"select min(first_day) as first_day, max(last_day) as last_day from ({' union all '.join(parts)}) bounds",
+                   [merchant_id] * len(parts))
     if frame.is_empty() or frame["first_day"][0] is None:
         return None
     return frame["first_day"][0], frame["last_day"][0]

@@ -46,6 +46,13 @@ def test_analytics_with_the_demo(built_home, app) -> None:
     keys = {w.key for w in [*at.date_input, *at.multiselect, *at.selectbox, *at.segmented_control]}
     assert {"analytics_dates", "analytics_campaigns", "analytics_roi_model", "analytics_measure"} <= keys
     assert len(at.get("download_button")) == 3
+    # the date range spans the spend and the conversions of every model, read here from the fact snapshots
+    ((first, last),) = _mart(built_home, "select min(d), max(d) from ("
+                                         "select activity_date as d from 'MART/campaign_performance_daily.parquet' where merchant_id = 'demo' "
+                                         "union all select cast(timezone('UTC', converted_at) as date) from 'MART/fct_attribution.parquet' "
+                                         "where merchant_id = 'demo' union all select cast(timezone('UTC', converted_at) as date) "
+                                         "from 'MART/fct_attribution_data_driven.parquet' where merchant_id = 'demo')")
+    assert at.date_input(key="analytics_dates").value == (first, last)
 
     # every model side by side; the Markov revenue for google_ads equals the mart's, read independently
     wide = _frame_with(at, "markov")
