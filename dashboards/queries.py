@@ -20,6 +20,7 @@ from agents.usage import usage_by_campaign
 from campaigns.audiences.segments import channel_audiences as audiences_for
 from campaigns.audiences.segments import count_contacts
 from campaigns.budget import apply as budget_apply
+from campaigns.budget.curves import CAMPAIGN_CURVES_MART
 from campaigns.core.enums import ContentStatus, QueueStatus
 from campaigns.core.merchants import list_merchants
 from campaigns.core.settings import Settings, get_settings
@@ -549,6 +550,12 @@ def response_curves(source_key: str, merchant_id: str) -> pl.DataFrame:
         f"from marts.{RESPONSE_CURVES} where merchant_id = ? order by channel",
         [merchant_id],
     )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def campaign_response_curves(source_key: str, merchant_id: str) -> pl.DataFrame:
+    """The fitted curve of every campaign x channel (the Budget page's campaign rebalance plans from them)."""
+    return _marts(f"select * from marts.{CAMPAIGN_CURVES_MART} where merchant_id = ? order by campaign_id, channel", [merchant_id])
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

@@ -18,13 +18,12 @@ import polars as pl
 import streamlit as st
 
 from campaigns.budget import apply as budget_apply
-from campaigns.budget.curves import CAMPAIGN_CURVES_MART, curves_from_frame
+from campaigns.budget.curves import curves_from_frame
 from campaigns.budget.errors import RebalanceError
 from campaigns.budget.models import PERIOD_DAYS, RebalancePlan
 from dashboards import formatting as fmt
 from dashboards import queries, ui
 from dashboards.charts import current_vs_recommended, response_curve
-from campaigns.warehouse.serving import MartsUnavailable, query_marts
 from optimizers.curves import CurveSpec
 
 NO_MARTS = (
@@ -176,22 +175,12 @@ def _apply_history(applies: list[budget_apply.RecommendationApply], currency: st
 
 
 @st.cache_data(ttl=queries.TTL_SECONDS, show_spinner=False)
-def campaign_curves_frame(source_key: str, merchant_id: str) -> pl.DataFrame:
-
-    try:
-        return query_marts(queries.settings(), f"select * from marts.{CAMPAIGN_CURVES_MART} where merchant_id = ? order by campaign_id, channel",
-                           [merchant_id])
-    except MartsUnavailable:
-        return pl.DataFrame()
-
-
-@st.cache_data(ttl=queries.TTL_SECONDS, show_spinner=False)
 def campaign_plan(source_key: str, merchant_id: str, campaign_id: str, current: tuple[tuple[str, float], ...]) -> RebalancePlan | str:
     """The optimizer's plan for a campaign, cached by everything it depends on (its curves come from the cached mart read); a message
     when there is none."""
     from campaigns.budget.planning import plan_rebalance  # the optimizer (numpy, scipy) loads on a cache miss only
 
-    frame = campaign_curves_frame(source_key, merchant_id)
+    frame = queries.campaign_response_curves(source_key, merchant_id)
     try:
         return plan_rebalance(campaign_id, curves_from_frame(frame.filter(pl.col("campaign_id") == campaign_id)), dict(current))
     except RebalanceError as exc:
@@ -212,7 +201,7 @@ def _curve_chart(curve_row, before_daily: float, after_daily: float):
 def campaign_rebalance(merchant_id: str, currency: str) -> None:
     st.subheader("Rebalance a campaign")
     source = queries.source()
-    frame = campaign_curves_frame(source, merchant_id)
+    frame = queries.campaign_response_curves(source, merchant_id)
     if frame.is_empty():
         st.info("No campaign response curves yet: they need at least 14 days of spend per campaign and channel. "
                 "Run `campaigns build` after importing spend.", icon=":material/campaign:")
