@@ -178,7 +178,8 @@ def _apply_history(applies: list[budget_apply.RecommendationApply], currency: st
 def campaign_plan(source_key: str, merchant_id: str, campaign_id: str, current: tuple[tuple[str, float], ...]) -> RebalancePlan | str:
     """The optimizer's plan for a campaign, cached by everything it depends on (its curves come from the cached mart read); a message
     when there is none."""
-    from campaigns.budget.planning import plan_rebalance  # the optimizer (numpy, scipy) loads on a cache miss only
+    # the optimizer (scipy) loads on a cache miss only, and usually earlier in the background (ui.warm_up)
+    from campaigns.budget.planning import plan_rebalance
 
     frame = queries.campaign_response_curves(source_key, merchant_id)
     try:
