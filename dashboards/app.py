@@ -54,3 +54,4 @@ with st.sidebar:
 
 page = st.navigation(PAGES)
 ui.run_page(page.run)
+ui.warm_up()  # after the page, so the first render never shares the CPU with it

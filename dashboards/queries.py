@@ -20,6 +20,7 @@ from agents.usage import usage_by_campaign
 from campaigns.audiences.segments import channel_audiences as audiences_for
 from campaigns.audiences.segments import count_contacts
 from campaigns.budget import apply as budget_apply
+from campaigns.budget.curves import CAMPAIGN_CURVES_MART
 from campaigns.core.enums import ContentStatus, QueueStatus
 from campaigns.core.merchants import list_merchants
 from campaigns.core.settings import Settings, get_settings
@@ -41,7 +42,7 @@ from campaigns.core.store.models import (
 from campaigns.email.flows import FlowError, layout
 from campaigns.email.results import email_results as results_of
 from campaigns.social.posting_slots import best_slot
-from dashboards.data import MartsUnavailable, available_marts, query_marts
+from campaigns.warehouse.serving import MartsUnavailable, available_marts, query_marts
 
 TTL_SECONDS = 60
 PERFORMANCE = "campaign_performance_daily"
@@ -445,7 +446,6 @@ def repurposed(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
 
 
 # --- analytics and budget (the Analytics and Budget pages) -------------------------------------
-ATTRIBUTION_FACTS = ("fct_attribution", "fct_attribution_data_driven")
 ATTRIBUTION_MARTS = (ATTRIBUTION_BY_CHANNEL, "attribution_by_channel_data_driven")
 ROI_MARTS = (ROI_BY_MODEL, "roi_by_model_data_driven")
 RESPONSE_CURVES = "response_curves"
@@ -459,19 +459,15 @@ def _in_list(column: str, values: tuple[str, ...], params: list[Any]) -> str:
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def analytics_date_bounds(source_key: str, merchant_id: str) -> tuple[date, date] | None:
-    """First and last day with performance or attributed conversions (for the date filter's range)."""
+    """First and last day (UTC) with performance or attributed conversions, of any model (for the date filter's range)."""
     available = marts(source_key)
-    parts, params = [], []
-    if PERFORMANCE in available:
-        parts.append(f"select min(activity_date) as first_day, max(activity_date) as last_day from marts.{PERFORMANCE} where merchant_id = ?")
-        params.append(merchant_id)
-    for fact in ATTRIBUTION_FACTS:
-        if fact in available:
-            parts.append(f"select min(cast((converted_at at time zone 'UTC') as date)), max(cast((converted_at at time zone 'UTC') as date)) from marts.{fact} where merchant_id = ?")
-            params.append(merchant_id)
+    days = ((PERFORMANCE, "activity_date"), (ATTRIBUTION_DAILY_ALL, "conversion_date"))
+    parts = [f"select min({day}) as first_day, max({day}) as last_day from marts.{mart} where merchant_id = ?"
+             for mart, day in days if mart in available]
     if not parts:
         return None
-    frame = _marts(f"select min(first_day) as first_day, max(last_day) as last_day from ({' union all '.join(parts)}) bounds", params)
+    frame = _marts(f"select min(first_day) as first_day, max(last_day) as last_day from ({' union all '.join(parts)}) bounds",
+                   [merchant_id] * len(parts))
     if frame.is_empty() or frame["first_day"][0] is None:
         return None
     return frame["first_day"][0], frame["last_day"][0]
@@ -557,6 +553,12 @@ def response_curves(source_key: str, merchant_id: str) -> pl.DataFrame:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def campaign_response_curves(source_key: str, merchant_id: str) -> pl.DataFrame:
+    """The fitted curve of every campaign x channel (the Budget page's campaign rebalance plans from them)."""
+    return _marts(f"select * from marts.{CAMPAIGN_CURVES_MART} where merchant_id = ? order by campaign_id, channel", [merchant_id])
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def latest_budget_allocations(source_key: str, merchant_id: str) -> pl.DataFrame:
     with session_scope(settings().store_url) as session:
         rows = [
@@ -585,13 +587,6 @@ def campaign_budget(source_key: str, merchant_id: str, campaign_id: str) -> tupl
                     "predicted_gain": float(r.predicted_gain or 0), "undone_at": r.undone_at}
                    for r in budget_apply.list_rebalances(session, merchant_id, campaign_id)]
     return current, history
-
-
-def clear_budget_caches() -> None:
-    """After a budget apply or undo, so the page shows the change."""
-    for fn in (latest_budget_allocations, budget_applies, campaign_budget):
-        fn.clear()
-    clear_store_caches()
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -736,7 +731,7 @@ def automations(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
 # --- the caches of the store's reads -----------------------------------------------------------
 STORE_READS = (merchants, merchant_profile, campaigns, campaign_detail, social_accounts, saved_segments, segment_size, contact_count,
                problem_posts, awaiting_approval, awaiting_approval_count, store_campaign_totals, social_queue, account_heatmap, repurposed,
-               latest_budget_allocations, workflow_campaigns, workflow_view, llm_usage, channel_audiences, email_templates, preview_contacts,
+               latest_budget_allocations, budget_applies, campaign_budget, workflow_campaigns, workflow_view, llm_usage, channel_audiences, email_templates, preview_contacts,
                merge_contact, email_results, ab_tests, ab_test_report, automations)
 
 

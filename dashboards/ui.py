@@ -3,7 +3,9 @@ box, and `write`, the one way a page changes the store."""
 
 from __future__ import annotations
 
+import importlib
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Concatenate, ParamSpec, TypeVar
@@ -95,6 +97,28 @@ def publishers() -> dict[str, Publisher[SocialPost]]:
 def ensure_store() -> None:
     """Bring the store to the current schema once per app process (an Alembic check costs about a second)."""
     _migrated(queries.settings().store_url)
+
+
+# Modules a page imports only when it needs them, loaded in the background once the first page is up:
+# the budget planner pulls in scipy's optimizer (about a second of CPU), which the Budget page's first
+# visitor would otherwise wait for.
+BACKGROUND_IMPORTS = ("campaigns.budget.planning",)
+
+
+@st.cache_resource(show_spinner=False)
+def _background_imports() -> threading.Thread:
+    def load() -> None:
+        for name in BACKGROUND_IMPORTS:
+            importlib.import_module(name)
+
+    thread = threading.Thread(target=load, name="app-background-imports", daemon=True)
+    thread.start()
+    return thread
+
+
+def warm_up() -> None:
+    """Start loading the heavy modules a page imports lazily, once per app process; call after a page has rendered."""
+    _background_imports()
 
 
 def write(service: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -1,7 +1,7 @@
-"""The campaign builder's state, validation and persistence, apart from its widgets.
+"""The campaign builder's state and validation, apart from its widgets, and its conversion to and from the store.
 
 Draft persistence: the draft lives in session state while a person types, and is written to
-the store as a DRAFT campaign as soon as the basics step is passed (then again on every
+the store (by `campaigns.lifecycle.drafts.save_draft`, through `ui.write`) as a DRAFT campaign as soon as the basics step is passed (then again on every
 step change and on "Save draft"). So a half-built campaign survives a closed tab, shows up
 in the campaign list, and can be reopened in the builder; the session only holds which
 step is open and values not yet saved.
@@ -24,17 +24,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
 
 from campaigns.audiences.segments import EVERYONE, RuleError, validate_rules
-from campaigns.content.approvals import content_hash
-from campaigns.core.audit import record
-from campaigns.core.enums import MARKETING_CHANNELS, CampaignStatus, CampaignType, Channel, ContentStatus
-from campaigns.core.store.db import session_scope
-from campaigns.core.store.models import BudgetAllocation, CampaignContent
+from campaigns.core.enums import MARKETING_CHANNELS, CampaignType
 from campaigns.lifecycle import templates as campaign_templates
-from campaigns.lifecycle.service import CampaignInput, CampaignUpdate, create_campaign, get_campaign, update_campaign
+from campaigns.lifecycle.drafts import Draft, SavedDraft
+from campaigns.lifecycle.service import CampaignInput
 from optimizers.cents import split_cents
 from publishers.limits import LIMITS, check
 
@@ -251,142 +246,51 @@ def template_split(template_id: str, budget: float, channels: list[str]) -> dict
     return {c: float(a) for c, a in amounts.items()}
 
 
-# --- persistence ------------------------------------------------------------------------------
-class DraftNotEditable(ValueError):
-    pass
-
-
-def save(store_url: str, merchant_id: str, draft: dict[str, Any], actor: str) -> str:
-    """Write the draft as a DRAFT campaign with its contents and allocations; returns its id.
-
-    Only the fields valid so far are needed: a name and a type. Raises ValueError (e.g. a
-    duplicate name) with the message to show next to the field.
-    """
+# --- to and from the store (campaigns.lifecycle.drafts saves and loads) ---------------------------
+def to_draft(draft: dict[str, Any]) -> Draft:
+    """The builder's draft in store terms, for `save_draft`."""
     data = payload(draft)
-    with session_scope(store_url) as session:
-        if draft.get("campaign_id"):
-            campaign = get_campaign(session, merchant_id, draft["campaign_id"])
-            if campaign.status is not CampaignStatus.DRAFT:
-                raise DraftNotEditable(
-                    f"{campaign.name} is {campaign.status.value} now; only drafts are edited in the builder. Change it from Campaigns."
-                )
-            update_campaign(session, merchant_id, campaign.id, CampaignUpdate(**_valid_part(data)), actor)
-        else:
-            campaign = create_campaign(session, merchant_id, CampaignInput(**_valid_part(data)), actor)
-        _sync_contents(session, merchant_id, campaign.id, draft, actor)
-        _sync_allocations(session, merchant_id, campaign.id, draft, data)
-        record(session, merchant_id, actor, "campaign.draft_saved", "campaign", campaign.id, step=STEPS[draft["step"]])
-        return campaign.id
+    return Draft(
+        fields=data,
+        contents={c: draft["drafts"].get(c, "") for c in draft["channels"]},
+        allocations={c: money(draft["split"].get(c) or 0) or Decimal(0) for c in draft["channels"]},
+        campaign_id=draft.get("campaign_id"),
+        step=STEPS[draft["step"]],
+    )
 
 
-def _valid_part(data: dict[str, Any]) -> dict[str, Any]:
-    """The payload minus fields that fail validation on their own, so early steps can save."""
-    out = dict(data)
-    try:
-        CampaignInput.model_validate(out)
-        return out
-    except ValidationError as exc:
-        bad = {str(e["loc"][0]) for e in exc.errors() if e.get("loc")}
-        if any(not e.get("loc") for e in exc.errors()):
-            bad.add("end_date")
-    if bad & {"name", "type"}:
-        CampaignInput.model_validate(out)  # raises with the name/type message
-    for name in bad:
-        out[name] = None if name in ("budget", "start_date", "end_date") else CampaignInput.model_fields[name].get_default(call_default_factory=True)
-    return out
-
-
-def _sync_contents(session: Session, merchant_id: str, campaign_id: str, draft: dict[str, Any], actor: str) -> None:
-    rows = session.scalars(
-        select(CampaignContent).where(CampaignContent.merchant_id == merchant_id, CampaignContent.campaign_id == campaign_id)
-    ).all()
-    by_channel = {r.channel: r for r in rows if r.status is ContentStatus.DRAFT}
-    for channel in draft["channels"]:
-        text = draft["drafts"].get(channel, "")
-        row = by_channel.pop(channel, None)
-        if row is None:
-            if not text.strip():
-                continue
-            rollup = MARKETING_CHANNELS.get(channel)
-            row = CampaignContent(
-                merchant_id=merchant_id, campaign_id=campaign_id, channel=channel,
-                platform=channel if rollup is Channel.SOCIAL else None,
-                content_type={Channel.EMAIL: "email", Channel.ADS: "ad"}.get(rollup, "post"),
-                status=ContentStatus.DRAFT,
-            )
-            session.add(row)
-        row.title = _title(draft, channel, text)
-        row.body = text
-        row.content_hash = content_hash(text)
-    for row in by_channel.values():  # channels dropped from the draft
-        session.delete(row)
-    session.flush()
-
-
-def _title(draft: dict[str, Any], channel: str, text: str) -> str:
-    first = text.strip().splitlines()[0] if text.strip() else ""
-    if first.lower().startswith("subject:"):
-        return first.split(":", 1)[1].strip()[:300]
-    return f"{draft['name']} · {channel}"[:300]
-
-
-def _sync_allocations(session: Session, merchant_id: str, campaign_id: str, draft: dict[str, Any], data: dict[str, Any]) -> None:
-    # A draft has no spend and no optimizer recommendation yet, so its allocations are simply replaced.
-    session.execute(delete(BudgetAllocation).where(BudgetAllocation.merchant_id == merchant_id, BudgetAllocation.campaign_id == campaign_id))
-    start, end = data.get("start_date"), data.get("end_date")
-    for channel in draft["channels"]:
-        amount = money(draft["split"].get(channel) or 0)
-        session.add(
-            BudgetAllocation(
-                merchant_id=merchant_id, campaign_id=campaign_id, channel=channel, allocated=amount or Decimal(0),
-                period_start=start.date() if start else None, period_end=end.date() if end else None,
-            )
-        )
-    session.flush()
-
-
-def load(store_url: str, merchant_id: str, campaign_id: str, timezone: str) -> dict[str, Any]:
-    """A saved DRAFT campaign back into the builder."""
-    with session_scope(store_url) as session:
-        c = get_campaign(session, merchant_id, campaign_id)
-        if c.status is not CampaignStatus.DRAFT:
-            raise DraftNotEditable(f"{c.name} is {c.status.value}; only drafts open in the builder")
-        contents = session.scalars(
-            select(CampaignContent).where(CampaignContent.merchant_id == merchant_id, CampaignContent.campaign_id == campaign_id,
-                                          CampaignContent.status == ContentStatus.DRAFT)
-        ).all()
-        allocations = session.scalars(
-            select(BudgetAllocation).where(BudgetAllocation.merchant_id == merchant_id, BudgetAllocation.campaign_id == campaign_id)
-        ).all()
-        draft = blank(timezone)
-        goals, audience = dict(c.goals or {}), dict(c.target_audience or {})
-        zone = ZoneInfo(timezone)
-        draft.update(
-            campaign_id=c.id,
-            name=c.name,
-            type=c.type.value,
-            description=c.description or "",
-            goal=goals.get("goal", OTHER_GOAL),
-            kpi=goals.get("kpi", "revenue"),
-            target=float(goals.get("target") or 0),
-            cadence={k: float(v) for k, v in (goals.get("cadence") or {}).items()},
-            template_id=goals.get("template"),
-            audience_mode=audience.get("mode", "everyone"),
-            segment_id=audience.get("segment_id"),
-            segment_name=audience.get("segment_name", ""),
-            rules=audience.get("rules") or copy.deepcopy(EVERYONE),
-            social_account_ids=list(audience.get("social_account_ids") or []),
-            ads_note=audience.get("ads_note", ""),
-            channels=[str(ch) for ch in (c.channels or [])],
-            budget=float(c.budget or 0),
-            split={a.channel: float(a.allocated or 0) for a in allocations},
-            drafts={x.channel: x.body for x in contents},
-            saved_at=c.updated_at,
-        )
-        if c.start_date:
-            local = c.start_date.astimezone(zone)
-            draft.update(start_day=local.date(), start_time=local.time().replace(tzinfo=None))
-        if c.end_date:
-            local = c.end_date.astimezone(zone)
-            draft.update(end_day=local.date(), end_time=local.time().replace(tzinfo=None))
-        return draft
+def from_saved(saved: SavedDraft, timezone: str) -> dict[str, Any]:
+    """A saved DRAFT campaign (from `load_draft`) back into the builder, its dates in the merchant's time zone."""
+    fields = saved.fields
+    goals, audience = fields["goals"], fields["target_audience"]
+    draft = blank(timezone)
+    draft.update(
+        campaign_id=saved.campaign_id,
+        name=fields["name"],
+        type=fields["type"].value,
+        description=fields["description"],
+        goal=goals.get("goal", OTHER_GOAL),
+        kpi=goals.get("kpi", "revenue"),
+        target=float(goals.get("target") or 0),
+        cadence={k: float(v) for k, v in (goals.get("cadence") or {}).items()},
+        template_id=goals.get("template"),
+        audience_mode=audience.get("mode", "everyone"),
+        segment_id=audience.get("segment_id"),
+        segment_name=audience.get("segment_name", ""),
+        rules=audience.get("rules") or copy.deepcopy(EVERYONE),
+        social_account_ids=list(audience.get("social_account_ids") or []),
+        ads_note=audience.get("ads_note", ""),
+        channels=list(fields["channels"]),
+        budget=float(fields["budget"] or 0),
+        split={c: float(a) for c, a in saved.allocations.items()},
+        drafts=dict(saved.contents),
+        saved_at=saved.saved_at,
+    )
+    zone = ZoneInfo(timezone)
+    if fields["start_date"]:
+        local = fields["start_date"].astimezone(zone)
+        draft.update(start_day=local.date(), start_time=local.time().replace(tzinfo=None))
+    if fields["end_date"]:
+        local = fields["end_date"].astimezone(zone)
+        draft.update(end_day=local.date(), end_time=local.time().replace(tzinfo=None))
+    return draft

@@ -119,7 +119,7 @@ def main() -> None:
     merchant_id = ui.current_merchant()
     source = queries.source()
     available = set(queries.marts(source))
-    needed = {*queries.ATTRIBUTION_MARTS, *queries.ATTRIBUTION_FACTS, *queries.ROI_MARTS, queries.PERFORMANCE}
+    needed = {*queries.ATTRIBUTION_MARTS, queries.ATTRIBUTION_DAILY_ALL, *queries.ROI_MARTS, queries.PERFORMANCE}
     if not available & needed:
         st.info(NO_MARTS, icon=":material/rocket_launch:")
         st.stop()

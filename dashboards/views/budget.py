@@ -11,22 +11,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
 import streamlit as st
-from sqlalchemy.orm import Session
 
 from campaigns.budget import apply as budget_apply
-from campaigns.budget.curves import CAMPAIGN_CURVES_MART, curves_from_frame
+from campaigns.budget.curves import curves_from_frame
 from campaigns.budget.errors import RebalanceError
 from campaigns.budget.models import PERIOD_DAYS, RebalancePlan
-from campaigns.core.store.db import session_scope
 from dashboards import formatting as fmt
 from dashboards import queries, ui
 from dashboards.charts import current_vs_recommended, response_curve
-from dashboards.data import MartsUnavailable, query_marts
 from optimizers.curves import CurveSpec
 
 NO_MARTS = (
@@ -35,8 +32,9 @@ NO_MARTS = (
     "or import at least a few weeks of spend and conversions with `campaigns import ...`, then run `campaigns build`."
 )
 CURVE_POINTS = 120
-CONFIRM_KEY = "budget_confirm"
-CAMPAIGN_CONFIRM_KEY, UNDO_CONFIRM_KEY = "rebalance_confirm", "rebalance_undo_confirm"
+T = TypeVar("T")
+# session-state keys of the requests waiting for a confirmation
+APPLY_PENDING, CAMPAIGN_PENDING, UNDO_PENDING = "budget_apply_pending", "rebalance_apply_pending", "rebalance_undo_pending"
 
 
 def allocation(recs: pl.DataFrame, currency: str) -> None:
@@ -120,15 +118,18 @@ def recommendations(merchant_id: str, currency: str) -> pl.DataFrame:
     return rows
 
 
-def _store_write(write: Callable[[Session], Any], success: Callable[[Any], str], kind: str = "success") -> None:
-    """Run one budget write in its own transaction, then flash the outcome and rerun with fresh reads."""
+def _change(service: Callable[..., T], *args: Any, done: Callable[[T], str] | None = None, kind: str = "success") -> None:
+    """One budget service call through `ui.write` (its own transaction, fresh reads after), then say how it went and rerun.
+
+    A refusal (`RebalanceError`: the plan is stale, an undo would overwrite a later change) becomes a warning.
+    """
     try:
-        with session_scope(queries.settings().store_url) as session:
-            message = success(write(session))
-        ui.flash(message, kind)
+        result = ui.write(service, *args)
     except RebalanceError as exc:
         ui.flash(str(exc), "warning")
-    queries.clear_budget_caches()
+    else:
+        if done is not None:
+            ui.flash(done(result), kind)
     st.rerun()
 
 
@@ -141,35 +142,25 @@ def apply_controls(merchant_id: str, rows: pl.DataFrame, currency: str) -> None:
                                for c, v in latest.applied.items())
                    + f" ({latest.applied_by}, {latest.applied_at:%Y-%m-%d %H:%M} UTC).", icon=":material/check_circle:")
         if st.button("Undo", icon=":material/undo:", key="budget_undo"):
-            _store_write(lambda s: budget_apply.undo_recommendation(s, merchant_id, latest.id, ui.ACTOR),
-                         lambda _: "Undone: the allocations are back to what they were before.", "info")
+            _change(budget_apply.undo_recommendation, merchant_id, latest.id, ui.ACTOR,
+                    done=lambda _: "Undone: the allocations are back to what they were before.", kind="info")
     _apply_history(applies, currency)
     pending = rows.filter(pl.col("recommended").is_not_null() & (pl.col("recommended") != pl.col("allocated")))
     if pending.is_empty():
         if rows.height and latest is None:
             st.caption("The stored allocations already match the recommendation.")
         return
-    if not st.session_state.get(CONFIRM_KEY):
+    if not st.session_state.get(APPLY_PENDING):
         if st.button("Apply recommendation", icon=":material/published_with_changes:", type="primary", key="budget_apply"):
-            st.session_state[CONFIRM_KEY] = True
+            st.session_state[APPLY_PENDING] = True
             st.rerun()
         return
-    with st.container(border=True):
-        st.markdown("**Apply this allocation?** The latest period's allocation per channel becomes the recommended amount "
-                    "(recorded in the audit log; you can undo it).")
-        st.dataframe(pending.select("channel", pl.col("allocated").alias("now"), pl.col("recommended").alias("after")), hide_index=True,
-                     key="budget_confirm_table",
-                     column_config={k: st.column_config.NumberColumn(k, format="dollar") for k in ("now", "after")})
-        yes, no = st.columns(2)
-        if yes.button("Confirm", type="primary", key="budget_confirm_yes", icon=":material/check:"):
-            st.session_state[CONFIRM_KEY] = False
-            with session_scope(queries.settings().store_url) as session:
-                budget_apply.apply_recommendation(session, merchant_id, ui.ACTOR)
-            queries.clear_budget_caches()
-            st.rerun()
-        if no.button("Cancel", key="budget_confirm_no"):
-            st.session_state[CONFIRM_KEY] = False
-            st.rerun()
+    st.dataframe(pending.select("channel", pl.col("allocated").alias("now"), pl.col("recommended").alias("after")), hide_index=True,
+                 key="budget_confirm_table",
+                 column_config={k: st.column_config.NumberColumn(k, format="dollar") for k in ("now", "after")})
+    if ui.confirm("**Apply this allocation?** The latest period's allocation per channel becomes the recommended amount "
+                  "(recorded in the audit log; you can undo it).", key="budget_apply", pending=APPLY_PENDING, yes="Confirm"):
+        _change(budget_apply.apply_recommendation, merchant_id, ui.ACTOR)  # the page then shows what was applied
 
 
 def _apply_history(applies: list[budget_apply.RecommendationApply], currency: str) -> None:
@@ -184,22 +175,13 @@ def _apply_history(applies: list[budget_apply.RecommendationApply], currency: st
 
 
 @st.cache_data(ttl=queries.TTL_SECONDS, show_spinner=False)
-def campaign_curves_frame(source_key: str, merchant_id: str) -> pl.DataFrame:
-
-    try:
-        return query_marts(queries.settings(), f"select * from marts.{CAMPAIGN_CURVES_MART} where merchant_id = ? order by campaign_id, channel",
-                           [merchant_id])
-    except MartsUnavailable:
-        return pl.DataFrame()
-
-
-@st.cache_data(ttl=queries.TTL_SECONDS, show_spinner=False)
 def campaign_plan(source_key: str, merchant_id: str, campaign_id: str, current: tuple[tuple[str, float], ...]) -> RebalancePlan | str:
     """The optimizer's plan for a campaign, cached by everything it depends on (its curves come from the cached mart read); a message
     when there is none."""
-    from campaigns.budget.planning import plan_rebalance  # the optimizer (numpy, scipy) loads on a cache miss only
+    # the optimizer (scipy) loads on a cache miss only, and usually earlier in the background (ui.warm_up)
+    from campaigns.budget.planning import plan_rebalance
 
-    frame = campaign_curves_frame(source_key, merchant_id)
+    frame = queries.campaign_response_curves(source_key, merchant_id)
     try:
         return plan_rebalance(campaign_id, curves_from_frame(frame.filter(pl.col("campaign_id") == campaign_id)), dict(current))
     except RebalanceError as exc:
@@ -220,7 +202,7 @@ def _curve_chart(curve_row, before_daily: float, after_daily: float):
 def campaign_rebalance(merchant_id: str, currency: str) -> None:
     st.subheader("Rebalance a campaign")
     source = queries.source()
-    frame = campaign_curves_frame(source, merchant_id)
+    frame = queries.campaign_response_curves(source, merchant_id)
     if frame.is_empty():
         st.info("No campaign response curves yet: they need at least 14 days of spend per campaign and channel. "
                 "Run `campaigns build` after importing spend.", icon=":material/campaign:")
@@ -268,22 +250,14 @@ def campaign_rebalance(merchant_id: str, currency: str) -> None:
 def _apply_plan_controls(merchant_id: str, plan: RebalancePlan) -> None:
     if not plan.moved:
         return
-    if st.session_state.get(CAMPAIGN_CONFIRM_KEY) != plan.campaign_id:
+    if st.session_state.get(CAMPAIGN_PENDING) != plan.campaign_id:
         if st.button("Apply to campaign", icon=":material/published_with_changes:", key="rebalance_apply"):
-            st.session_state[CAMPAIGN_CONFIRM_KEY] = plan.campaign_id
+            st.session_state[CAMPAIGN_PENDING] = plan.campaign_id
             st.rerun()
         return
-    with st.container(border=True):
-        st.markdown(f"**Apply this split to {plan.campaign_id}?** Each channel's latest allocation becomes the recommended amount "
-                    "(recorded in the audit log; you can undo it below).")
-        yes, no = st.columns(2)
-        if yes.button("Confirm", type="primary", key="rebalance_confirm_yes", icon=":material/check:"):
-            st.session_state[CAMPAIGN_CONFIRM_KEY] = None
-            _store_write(lambda s: budget_apply.apply_plan(s, merchant_id, plan, ui.ACTOR),
-                         lambda done: f"Applied rebalance {done.id} to {plan.campaign_id}.")
-        if no.button("Cancel", key="rebalance_confirm_no"):
-            st.session_state[CAMPAIGN_CONFIRM_KEY] = None
-            st.rerun()
+    if ui.confirm(f"**Apply this split to {plan.campaign_id}?** Each channel's latest allocation becomes the recommended amount "
+                  "(recorded in the audit log; you can undo it below).", key="rebalance_apply", pending=CAMPAIGN_PENDING, yes="Confirm"):
+        _change(budget_apply.apply_plan, merchant_id, plan, ui.ACTOR, done=lambda done: f"Applied rebalance {done.id} to {plan.campaign_id}.")
 
 
 def _history(merchant_id: str, history: list[dict], currency: str) -> None:
@@ -296,20 +270,15 @@ def _history(merchant_id: str, history: list[dict], currency: str) -> None:
     latest = next((h for h in history if h["undone"] is None), None)
     if latest is None:
         return
-    if st.session_state.get(UNDO_CONFIRM_KEY) != latest["id"]:
+    if st.session_state.get(UNDO_PENDING) != latest["id"]:
         if st.button(f"Undo rebalance {latest['id']}", icon=":material/undo:", key="rebalance_undo"):
-            st.session_state[UNDO_CONFIRM_KEY] = latest["id"]
+            st.session_state[UNDO_PENDING] = latest["id"]
             st.rerun()
         return
-    st.markdown(f"**Undo rebalance {latest['id']}?** The allocations go back to what they were before it, if none changed since.")
-    yes, no = st.columns(2)
-    if yes.button("Confirm undo", type="primary", key="rebalance_undo_yes"):
-        st.session_state[UNDO_CONFIRM_KEY] = None
-        _store_write(lambda s: budget_apply.undo_rebalance(s, merchant_id, latest["id"], ui.ACTOR),
-                     lambda _: f"Undone rebalance {latest['id']}.", "info")
-    if no.button("Keep it", key="rebalance_undo_no"):
-        st.session_state[UNDO_CONFIRM_KEY] = None
-        st.rerun()
+    if ui.confirm(f"**Undo rebalance {latest['id']}?** The allocations go back to what they were before it, if none changed since.",
+                  key="rebalance_undo", pending=UNDO_PENDING, yes="Confirm undo", no="Keep it", icon=":material/undo:"):
+        _change(budget_apply.undo_rebalance, merchant_id, latest["id"], ui.ACTOR,
+                done=lambda _: f"Undone rebalance {latest['id']}.", kind="info")
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from campaigns.audiences.segments import EVERYONE, RuleError, ads_targeting_note, describe, validate_rules
 from campaigns.core.enums import MARKETING_CHANNELS, CampaignType, Channel
+from campaigns.lifecycle import drafts
 from campaigns.lifecycle import templates as ct
 from dashboards import formatting as fmt
 from dashboards import queries, ui, wizard
@@ -371,7 +372,7 @@ def _persist(draft: dict[str, Any], merchant_id: str, step_index: int) -> bool:
     """Save the draft to the store; a problem (e.g. a name in use) is shown next to its field."""
     draft["save_errors"] = {}
     try:
-        draft["campaign_id"] = wizard.save(queries.settings().store_url, merchant_id, draft, ui.ACTOR)
+        draft["campaign_id"] = ui.write(drafts.save_draft, merchant_id, wizard.to_draft(draft), ui.ACTOR)
     except ValueError as exc:  # DraftNotEditable, a duplicate name, a refused update
         message = str(exc)
         if "already exists" in message:
@@ -379,8 +380,6 @@ def _persist(draft: dict[str, Any], merchant_id: str, step_index: int) -> bool:
         else:
             ui.flash(f"Could not save the draft: {message}", "warning")
         return False
-    finally:
-        queries.clear_store_caches()
     draft["saved_at"] = datetime.now().astimezone()
     return True
 

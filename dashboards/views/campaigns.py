@@ -14,6 +14,7 @@ import streamlit as st
 from campaigns.audiences.segments import RuleError, describe, validate_rules
 from campaigns.content.approvals import approve_content
 from campaigns.core.enums import MARKETING_CHANNELS, CampaignStatus, CampaignType
+from campaigns.lifecycle import drafts
 from campaigns.lifecycle import service as campaign_service
 from campaigns.lifecycle import templates as ct
 from campaigns.lifecycle.states import ACTIONS, CampaignFacts, TransitionError, explain_refusal
@@ -192,7 +193,8 @@ def detail(campaign_id: str, merchant_id: str, profile: dict[str, str]) -> None:
         title_col.markdown(f"### {row['name']}")
         title_col.markdown(f"{fmt.status_badge(row['status'])} :gray-badge[{row['type'].title()}] :gray-badge[{row['id']}]")
         if row["status"] == CampaignStatus.DRAFT.value and edit_col.button("Edit in builder", key="campaign_edit", icon=":material/edit_note:"):
-            st.session_state["wizard"] = {**wizard.load(queries.settings().store_url, merchant_id, row["id"], tz), "merchant_id": merchant_id}
+            saved = ui.write(drafts.load_draft, merchant_id, row["id"])
+            st.session_state["wizard"] = {**wizard.from_saved(saved, tz), "merchant_id": merchant_id}
             for key in [k for k in st.session_state if str(k).startswith("wiz_")]:
                 del st.session_state[key]
             st.switch_page(ui.PAGE_FILES["builder"])

@@ -46,6 +46,13 @@ def test_analytics_with_the_demo(built_home, app) -> None:
     keys = {w.key for w in [*at.date_input, *at.multiselect, *at.selectbox, *at.segmented_control]}
     assert {"analytics_dates", "analytics_campaigns", "analytics_roi_model", "analytics_measure"} <= keys
     assert len(at.get("download_button")) == 3
+    # the date range spans the spend and the conversions of every model, read here from the fact snapshots
+    ((first, last),) = _mart(built_home, "select min(d), max(d) from ("
+                                         "select activity_date as d from 'MART/campaign_performance_daily.parquet' where merchant_id = 'demo' "
+                                         "union all select cast(timezone('UTC', converted_at) as date) from 'MART/fct_attribution.parquet' "
+                                         "where merchant_id = 'demo' union all select cast(timezone('UTC', converted_at) as date) "
+                                         "from 'MART/fct_attribution_data_driven.parquet' where merchant_id = 'demo')")
+    assert at.date_input(key="analytics_dates").value == (first, last)
 
     # every model side by side; the Markov revenue for google_ads equals the mart's, read independently
     wide = _frame_with(at, "markov")
@@ -97,7 +104,7 @@ def test_budget_with_the_demo_then_apply_and_undo(demo_copy, app) -> None:
     at.button(key="budget_apply").click().run()
     assert_clean(at)
     assert _allocations(demo_copy) == before  # nothing written before confirmation
-    at.button(key="budget_confirm_yes").click().run()
+    at.button(key="budget_apply_confirm").click().run()
     assert_clean(at)
     after = _allocations(demo_copy)
     assert after == {i: (rec, rec) for i, (_, rec) in before.items()}
@@ -165,7 +172,7 @@ def test_budget_campaign_rebalance_apply_history_and_undo(demo_copy, app) -> Non
 
     at.button(key="rebalance_apply").click().run()
     assert _campaign_allocations(demo_copy, "cmp_demo_03") == {}  # nothing before confirmation
-    at.button(key="rebalance_confirm_yes").click().run()
+    at.button(key="rebalance_apply_confirm").click().run()
     assert_clean(at)
     assert _campaign_allocations(demo_copy, "cmp_demo_03") == pytest.approx({c: round(v, 2) for c, v in rec.items()}, abs=0.006)
     history = _frame_with(at, "predicted gain")
@@ -173,7 +180,7 @@ def test_budget_campaign_rebalance_apply_history_and_undo(demo_copy, app) -> Non
 
     at.button(key="rebalance_undo").click().run()
     assert _campaign_allocations(demo_copy, "cmp_demo_03")  # still applied until confirmed
-    at.button(key="rebalance_undo_yes").click().run()
+    at.button(key="rebalance_undo_confirm").click().run()
     assert_clean(at)
     assert _campaign_allocations(demo_copy, "cmp_demo_03") == {}  # rows it created are gone
     assert any("Undone rebalance" in i.value for i in at.info)
