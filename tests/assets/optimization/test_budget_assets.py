@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import json
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -29,13 +30,13 @@ def _warehouse(home: Path, days: int = 60) -> DuckDBWarehouse:
             day = date(2026, 9, 1) + timedelta(days=d)
             x = level * rng.uniform(0.3, 1.7)
             spend.append({"merchant_id": "m", "campaign_id": "c1", "channel": channel, "spend_date": day, "spend": x})
-            credits.append({"model": "markov", "merchant_id": "m", "campaign_id": "c1", "channel": channel,
-                            "converted_at": datetime(day.year, day.month, day.day, 12, tzinfo=UTC),
-                            "attributed_revenue": a * (1 - np.exp(-x / b)) * rng.normal(1, 0.03)})
+            credits.append({"model": "markov", "merchant_id": "m", "campaign_id": "c1", "channel": channel, "conversion_date": day,
+                            "revenue": a * (1 - np.exp(-x / b)) * rng.normal(1, 0.03)})
     warehouse = DuckDBWarehouse(home / "warehouse.duckdb")
     warehouse.replace_table("marts", "ad_spend_daily", pl.DataFrame(spend))
-    warehouse.replace_table("marts", "fct_attribution_data_driven", pl.DataFrame(credits))
-    warehouse.replace_table("marts", "fct_attribution", pl.DataFrame(credits).with_columns(pl.lit("linear").alias("model")))
+    # the curves read every model's daily revenue from the all-models mart; a second model's rows must not leak in
+    both = pl.concat([pl.DataFrame(credits), pl.DataFrame(credits).with_columns(pl.lit("linear").alias("model"), pl.col("revenue") * 10)])
+    warehouse.replace_table("marts", "attribution_daily_all_models", both)
     return warehouse
 
 
@@ -57,6 +58,8 @@ def test_curves_and_recommendation_from_the_marts(home: Path) -> None:
 
     curves = warehouse.query("select * from marts.response_curves order by channel")
     assert curves["channel"].to_list() == ["search", "social"] and set(curves["attribution_model"]) == {"markov"}
+    for channel, params in zip(curves["channel"], curves["params"]):  # the linear rows (10x revenue) stayed out of the fit
+        assert json.loads(params)["a"] < 2 * TRUTH[channel][0]
     by_campaign = warehouse.query("select * from marts.campaign_response_curves")
     assert set(zip(by_campaign["campaign_id"], by_campaign["channel"])) == {("c1", "search"), ("c1", "social")}
     recs = warehouse.query("select * from marts.budget_recommendations order by channel")
