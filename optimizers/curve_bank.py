@@ -85,11 +85,6 @@ class CurveBank:
             groups.append(_Group(type(g.curve)(**params), remap[g.channel[keep]], g.weight[keep]))
         return CurveBank(len(idx), groups)
 
-    def reweighted(self, factor_by_group: Sequence[np.ndarray]) -> "CurveBank":
-        """Same components, weights multiplied component-wise (used for CVaR dual weights)."""
-        groups = [_Group(g.curve, g.channel, g.weight * f) for g, f in zip(self.groups, factor_by_group)]
-        return CurveBank(self.n, groups)
-
     # -- evaluation -----------------------------------------------------------
 
     def _fold(self, method: str, x: np.ndarray) -> np.ndarray:
@@ -199,18 +194,6 @@ class CurveBank:
             return np.zeros(0, dtype=int), Hill(np.zeros(0), np.ones(0), np.ones(0) * 2)
         order = np.argsort(np.concatenate(idx))
         return np.concatenate(idx)[order], Hill(*(np.concatenate(params[p])[order] for p in "aks"))
-
-    def channel_copies(self, i: int, m: int) -> "CurveBank":
-        """A bank of m copies of channel i: evaluates one curve at m points in one call."""
-        groups = []
-        for g in self.groups:
-            sel = g.channel == i
-            reps = int(sel.sum())
-            if not reps:
-                continue
-            params = {k: np.tile(np.asarray(v, dtype=float)[sel], m) for k, v in g.curve.params().items()}
-            groups.append(_Group(type(g.curve)(**params), np.repeat(np.arange(m), reps), np.tile(g.weight[sel], m)))
-        return CurveBank(m, groups)
 
     def stationary_by_bisection(self, sigma: float, lo: np.ndarray, hi: np.ndarray, iterations: int = 100) -> np.ndarray:
         """Plain bisection for r'(x) = sigma on [lo, hi] (r' decreasing there).
