@@ -34,6 +34,26 @@ def _shifted_clock() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _offline_llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Leo and Ava use the offline engine unless a test points them at a local Messages API itself:
+    a key in a developer's .env must never send a test to the real API."""
+    from agents.settings import get_agent_settings
+
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "CAMPAIGNS_BRAND_HASHTAGS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CAMPAIGNS_LLM_ENGINE", "offline")
+    get_agent_settings.cache_clear()
+    yield
+    get_agent_settings.cache_clear()
+
+
+@pytest.fixture
+def posts_dir() -> Path:
+    """The blog posts the agents' tests (and plans built from them) use."""
+    return Path(__file__).parent / "agents" / "posts"
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Never touch ./data or a developer's DAGSTER_HOME from tests."""

@@ -15,32 +15,13 @@ from typing import Any
 
 import pytest
 
-from agents.settings import AgentSettings, get_agent_settings
+from agents.settings import AgentSettings
 from campaigns.core.merchants import ensure_merchant
 from campaigns.core.store.db import migrate, session_scope
-
-POSTS = Path(__file__).parent / "posts"
-
-
-@pytest.fixture(autouse=True)
-def _offline_by_default(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "CAMPAIGNS_BRAND_HASHTAGS"):
-        monkeypatch.delenv(name, raising=False)
-    # a key in a developer's .env must not send tests to the real API
-    monkeypatch.setenv("CAMPAIGNS_LLM_ENGINE", "offline")
-    get_agent_settings.cache_clear()
-    yield
-    get_agent_settings.cache_clear()
-
 
 @pytest.fixture
 def offline_settings() -> AgentSettings:
     return AgentSettings(llm_engine="offline")
-
-
-@pytest.fixture
-def posts_dir() -> Path:
-    return POSTS
 
 
 @pytest.fixture
