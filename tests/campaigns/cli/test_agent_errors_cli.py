@@ -1,6 +1,7 @@
 """`campaigns repurpose | repurpose-report | plan | workflow ...`: refusals exit 2, name the fix and store nothing."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,19 @@ def test_usage_line_counts_tokens_cost_and_unpriced_calls() -> None:
                     "1 call(s) of unpriced models not counted")
     assert "unpriced" not in usage_line({"calls": 1, "runs": 1, "cost_usd": 0, "input_tokens": 1, "output_tokens": 1,
                                          "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0})
+
+
+def test_workflow_status_names_escalations_waiting_for_a_person(home: Path, tmp_path: Path) -> None:
+    _merchant()
+    out = tmp_path / "plan.json"
+    saved = runner.invoke(app, [*PLAN, "--budget", "5000", "--blog", str(POSTS / "short.md"), "--save", "--out", str(out)])
+    assert saved.exit_code == 0, saved.output
+    campaign_id = json.loads(out.read_text(encoding="utf-8"))["campaign_id"]
+    # long after the flight started, with every draft still unapproved
+    ran = runner.invoke(app, ["workflow", "run", "--now", "2100-01-01T00:00:00+00:00", "--merchant", "demo"])
+    assert ran.exit_code == 0, ran.output
+    assert f"{campaign_id} step 1 (generate_content): done" in ran.output and "step 2 (await_approval): waiting" in ran.output
+    status = runner.invoke(app, ["workflow", "status", campaign_id], env={"COLUMNS": "200"})
+    assert status.exit_code == 0, status.output
+    assert re.search(r"needs a person \(step 2\): \d+ draft\(s\) still unapproved at the start of the flight", status.output)
+    assert "LLM cost: none (no model calls: offline engine)" in status.output
