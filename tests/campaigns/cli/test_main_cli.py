@@ -210,3 +210,15 @@ def test_serve_on_ctrl_c_interrupts_both_and_kills_one_that_hangs(dagster_env: P
     dagster, streamlit = started
     assert dagster.signals == [serve_module.signal.SIGINT] and dagster.killed
     assert streamlit.signals == [serve_module.signal.SIGINT] and not streamlit.killed
+
+
+def test_shell_completion_lists_lazy_and_local_commands(home: Path) -> None:
+    def complete(words: str) -> list[str]:
+        result = runner.invoke(app, [], prog_name="campaigns",
+                               env={"_CAMPAIGNS_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split(" ")) - 1)})
+        assert result.exit_code == 0, result.output
+        return result.output.split()
+
+    assert complete("campaigns re") == ["repurpose", "repurpose-report", "rebalance"]
+    assert complete("campaigns m") == ["migrate", "merchants"]  # a command defined here, then a lazy group
+    assert "build" in complete("campaigns ") and "email" in complete("campaigns ")
