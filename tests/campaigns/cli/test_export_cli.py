@@ -116,3 +116,19 @@ def test_postgres_warehouse_that_does_not_answer(home: Path, tmp_path: Path, mon
     result = runner.invoke(app, ["export", "roi", "--out", str(tmp_path / "r.csv"), "--merchant", "acme"])
     assert result.exit_code == 2
     assert "cannot reach the warehouse (" in _flat(result.output) and "check CAMPAIGNS_WAREHOUSE_URL" in _flat(result.output)
+
+
+def test_roi_for_one_merchant_sorted_by_model_then_conversions_then_spend(home: Path, tmp_path: Path) -> None:
+    columns = ["merchant_id", "model", "model_family", "campaign_id", "channel", "spend", "conversions", "revenue", "roas", "roi"]
+    DuckDBWarehouse(get_settings().duckdb_path).replace_table("marts", "roi_by_model_all_models", pl.DataFrame([
+        ("acme", "linear", "rule_based", "c1", "email", 100.0, 5.0, 500.0, 5.0, 4.0),
+        ("acme", "linear", "rule_based", "c1", "search", 300.0, 5.0, 450.0, 1.5, 0.5),
+        ("acme", "last_touch", "rule_based", "c1", "email", 100.0, 2.0, 150.0, 1.5, 0.5),
+        ("globex", "linear", "rule_based", "g1", "x", 10.0, 1.0, 10.0, 1.0, 0.0),
+    ], schema=columns, orient="row"))
+    out = tmp_path / "roi.csv"
+    result = runner.invoke(app, ["export", "roi", "--out", str(out), "--merchant", "acme"])
+    assert result.exit_code == 0, result.output
+    written = pl.read_csv(out)
+    assert written.columns == ["model", "campaign_id", "channel", "spend", "conversions", "revenue", "roas", "roi"]
+    assert written.select("model", "channel").rows() == [("last_touch", "email"), ("linear", "search"), ("linear", "email")]

@@ -222,3 +222,14 @@ def test_shell_completion_lists_lazy_and_local_commands(home: Path) -> None:
     assert complete("campaigns re") == ["repurpose", "repurpose-report", "rebalance"]
     assert complete("campaigns m") == ["migrate", "merchants"]  # a command defined here, then a lazy group
     assert "build" in complete("campaigns ") and "email" in complete("campaigns ")
+
+
+def test_import_notes_timestamps_read_as_utc(home: Path, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["merchants", "add", "acme"]).exit_code == 0
+    file = tmp_path / "naive.csv"
+    file.write_text("conversion_id,user_id,converted_at,revenue\nv1,u1,2026-01-01T10:00:00,10\nv2,u2,2026-01-01T11:00:00Z,5\n", encoding="utf-8")
+    result = runner.invoke(app, ["import", "conversions", str(file), "--merchant", "acme"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "note: 1 values in 'converted_at' had no time zone and were read as UTC" in result.output
+    landed = pl.concat([pl.read_parquet(f) for f in landing_files(Settings().landing_dir, CONVERSIONS)])
+    assert landed.height == 2
