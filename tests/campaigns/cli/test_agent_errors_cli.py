@@ -170,3 +170,34 @@ def test_workflow_status_names_escalations_waiting_for_a_person(home: Path, tmp_
     assert status.exit_code == 0, status.output
     assert re.search(r"needs a person \(step 2\): \d+ draft\(s\) still unapproved at the start of the flight", status.output)
     assert "LLM cost: none (no model calls: offline engine)" in status.output
+
+
+def test_workflow_steering_from_the_shell(home: Path, tmp_path: Path) -> None:
+    _merchant()
+    out = tmp_path / "plan.json"
+    assert runner.invoke(app, [*PLAN, "--budget", "5000", "--blog", str(POSTS / "short.md"), "--save", "--out", str(out)]).exit_code == 0
+    campaign_id = json.loads(out.read_text(encoding="utf-8"))["campaign_id"]
+
+    def steps() -> dict[int, dict]:
+        shown = runner.invoke(app, ["workflow", "status", campaign_id, "--json"])
+        assert shown.exit_code == 0, shown.output
+        return {s["order"]: s for s in json.loads(shown.stdout)["steps"]}
+
+    # a value that is not JSON is kept as text (a time), a JSON value is parsed (a number)
+    edited = runner.invoke(app, ["workflow", "edit", campaign_id, "3", "--set", "due_at=2100-01-02T09:00:00+00:00", "--set", "max_attempts=4"])
+    assert edited.exit_code == 0, edited.output
+    assert "step 3 (schedule) updated: due_at, max_attempts" in edited.output
+    assert steps()[3]["due_at"].startswith("2100-01-02T09:00")
+    assert f"workflow of {campaign_id} is paused" in runner.invoke(app, ["workflow", "pause", campaign_id, "--reason", "check the copy"]).output
+    paused = runner.invoke(app, ["workflow", "run", "--now", "2100-01-03T00:00:00+00:00"])
+    assert "nothing due" in paused.output  # a paused workflow runs no step
+    resumed = runner.invoke(app, ["workflow", "resume", campaign_id])
+    assert resumed.exit_code == 0 and f"workflow of {campaign_id} is active" in resumed.output
+    skipped = runner.invoke(app, ["workflow", "skip", campaign_id, "4", "--reason", "no social accounts"])
+    assert skipped.exit_code == 0 and "step 4 (publish) skipped" in skipped.output
+    assert steps()[4]["status"] == "SKIPPED"
+    refused = runner.invoke(app, ["workflow", "retry", campaign_id, "4"])
+    assert refused.exit_code == 2 and "only a FAILED step" in refused.output
+    cancelled = runner.invoke(app, ["workflow", "cancel", campaign_id, "--reason", "budget cut"])
+    assert cancelled.exit_code == 0 and f"workflow of {campaign_id} is cancelled" in cancelled.output
+    assert steps()[5]["status"] == "CANCELLED"
