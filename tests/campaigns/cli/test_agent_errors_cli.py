@@ -201,3 +201,32 @@ def test_workflow_steering_from_the_shell(home: Path, tmp_path: Path) -> None:
     cancelled = runner.invoke(app, ["workflow", "cancel", campaign_id, "--reason", "budget cut"])
     assert cancelled.exit_code == 0 and f"workflow of {campaign_id} is cancelled" in cancelled.output
     assert steps()[5]["status"] == "CANCELLED"
+
+
+def test_repurpose_report_refuses_unreadable_posts_and_writes_the_json(home: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "posts"
+    folder.mkdir()
+    (folder / "a-short.md").write_text((POSTS / "short.md").read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "b-empty.md").write_text("", encoding="utf-8")
+    (folder / "notes.csv").write_text("not,a,post\n", encoding="utf-8")  # not a post: ignored
+    out = tmp_path / "report.json"
+    result = runner.invoke(app, ["repurpose-report", str(folder), "--formats", "x,email", "--variations", "1", "--out", str(out)],
+                           env={"COLUMNS": "250"})
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert [p["post"] for p in data["posts"]] == ["a-short.md", "b-empty.md"]
+    assert "refused" in data["posts"][1] and "refused" in next(line for line in result.output.splitlines() if "b-empty.md" in line)
+    assert data["formats"] == ["x", "email"] and data["variations"] == 1
+    assert result.exit_code == 0 and data["passed"] is True  # a refused post does not fail the report
+
+
+def test_approve_ids(home: Path, tmp_path: Path) -> None:
+    _merchant()
+    bad = runner.invoke(app, ["approve", "x12"])
+    assert bad.exit_code == 2 and "'x12' is not a content id; use cc-12 (campaign content) or rc-7 (repurposed draft)" in _flat(bad.output)
+    unknown = runner.invoke(app, ["approve", "rc-99"])
+    assert unknown.exit_code == 2 and "list drafts with `campaigns workflow status CAMPAIGN_ID`" in _flat(unknown.output)
+    made = runner.invoke(app, ["repurpose", str(POSTS / "short.md"), "--formats", "x", "--variations", "1"])
+    assert made.exit_code == 0, made.output
+    rc = json.loads(made.stdout)["outputs"][0]["ids"]["repurposed"]
+    approved = runner.invoke(app, ["approve", rc.upper(), "--note", "checked"])
+    assert approved.exit_code == 0 and approved.output.startswith(f"approved {rc.upper()} (hash ")
