@@ -294,6 +294,8 @@ def plan(
     if history is not None:
         try:
             history_data = json.loads(history.read_text(encoding="utf-8"))
+        except (IsADirectoryError, UnicodeDecodeError) as exc:
+            fail(f"--history {history}: cannot be read ({exc.strerror if isinstance(exc, OSError) else 'not UTF-8 text'}); save it as UTF-8 JSON")
         except OSError as exc:
             fail(f"--history {history}: {exc.strerror}")
         except json.JSONDecodeError as exc:

@@ -53,6 +53,8 @@ def create(
         fail(f"{file}: no such file")
     except json.JSONDecodeError as exc:
         fail(f"{file}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+    except (OSError, UnicodeDecodeError) as exc:  # a folder, no permission, not UTF-8
+        fail(f"{file}: cannot be read ({exc.strerror if isinstance(exc, OSError) else 'not UTF-8 text'}); save the flow as UTF-8 JSON")
     url = _store()
     try:
         with session_scope(url) as session:

@@ -31,6 +31,8 @@ def optimize(
         fail(f"{curves} does not exist; give the path of a JSON problem file")
     except json.JSONDecodeError as exc:
         fail(f"{curves} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
+    except (OSError, UnicodeDecodeError) as exc:  # a folder, no permission, not UTF-8
+        fail(f"{curves} cannot be read ({exc.strerror if isinstance(exc, OSError) else 'not UTF-8 text'}); give a UTF-8 JSON problem file")
     try:
         problem = parse_problem(raw)  # names the channel and field of every bad input
         result = solve(problem)

@@ -150,6 +150,8 @@ def import_events(
     from campaigns.core.store.db import session_scope
     from campaigns.core.problems import ImportValidationError
 
+    if file.is_dir():
+        fail(f"{file} is a folder; give a CSV file of events")
     url, merchant_id = _store_and_merchant(merchant)
     try:
         with console.status(f"importing {file.name}"), session_scope(url) as session:
