@@ -41,7 +41,7 @@ def test_without_marts_every_analytics_read_is_empty(source: str) -> None:
     frame, filtered = queries.attribution_comparison(source, "acme", None, None, ())
     assert frame.is_empty() and filtered is False
     frame, filtered = queries.attribution_comparison(source, "acme", date(2026, 11, 1), None, ("cmp_1",))
-    assert frame.is_empty() and filtered is True  # says the filters were asked for, even with nothing to filter
+    assert frame.is_empty() and filtered is False  # no daily credits: the filters could not apply
     assert queries.roi_table(source, "acme", ()).is_empty()
     assert queries.performance_trend(source, "acme", date(2026, 11, 1), date(2026, 11, 24), ("cmp_1",)).is_empty()
     assert queries.spend_through(source, "acme") is None

@@ -1,0 +1,120 @@
+"""A second merchant beside the built demo: the marts exist but hold nothing of theirs, so each section says what to do.
+
+Also the Analytics date filter on the demo itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.settings import Settings
+from campaigns.core.store.db import session_scope
+from dashboards import queries
+from tests.dashboards.helpers import assert_clean
+
+ANALYTICS, BUDGET = "views/analytics.py", "views/budget.py"
+
+
+@pytest.fixture
+def with_acme(demo_copy: Settings) -> Settings:
+    with session_scope(demo_copy.store_url) as s:
+        ensure_merchant(s, "acme", "Acme Outdoor", timezone="Europe/Berlin")
+    queries.clear_store_caches()
+    return demo_copy
+
+
+def _as_acme(app: Callable[[Settings], AppTest], settings: Settings, page: str) -> AppTest:
+    at = app(settings)
+    assert set(at.selectbox(key="merchant_select").options) == {"acme", "demo"}
+    at.selectbox(key="merchant_select").set_value("acme").run()
+    at.switch_page(page).run()
+    assert_clean(at)
+    return at
+
+
+@pytest.mark.slow
+def test_analytics_for_a_merchant_without_data_explains_each_section(with_acme: Settings, app) -> None:
+    at = _as_acme(app, with_acme, ANALYTICS)
+    info = [i.value for i in at.info]
+    assert any("No attributed conversions for this selection" in i for i in info), info
+    assert any("No campaign ROI yet" in i and "campaigns build" in i for i in info), info
+    assert any("No spend or revenue in this selection" in i for i in info), info
+    assert not at.metric  # no totals made up from nothing
+
+
+@pytest.mark.slow
+def test_budget_for_a_merchant_without_spend_says_how_to_import_it(with_acme: Settings, app) -> None:
+    at = _as_acme(app, with_acme, BUDGET)
+    assert at.title[0].value == "Budget"
+    assert "No recommendation for this merchant yet" in at.info[0].value
+    assert "campaigns import spend FILE --merchant acme" in at.info[0].value
+    assert not at.metric
+
+
+@pytest.mark.slow
+def test_analytics_date_filter_narrows_the_trend(built_home: Settings, app) -> None:
+    at = app(built_home)
+    at.switch_page(ANALYTICS).run()
+    first, last = at.date_input(key="analytics_dates").value
+    whole = at.metric[0].value
+    assert at.metric[0].label == "Spend"
+    at.date_input(key="analytics_dates").set_value((last, last)).run()
+    assert_clean(at)
+    assert at.metric[0].value != whole  # one day's spend, not the whole history's
+    captions = " ".join(c.value for c in at.caption)
+    assert "For the selected dates and campaigns" in captions or "cover all dates and campaigns" in captions
+
+
+def _rewrite(settings: Settings, mart: str, select_sql: str) -> None:
+    """Replace one published mart snapshot of a private demo copy, as a later pipeline run would."""
+    import duckdb
+
+    path = settings.home_path / "serving" / f"{mart}.parquet"
+    tmp = path.with_suffix(".new.parquet")
+    con = duckdb.connect()
+    try:
+        con.execute(f"copy ({select_sql.replace('MART', str(path))}) to '{tmp}' (format parquet)")
+    finally:
+        con.close()
+    tmp.replace(path)
+
+
+@pytest.mark.slow
+def test_budget_warns_about_a_shaky_recommendation_and_explains_missing_curves(demo_copy: Settings, app) -> None:
+    _rewrite(demo_copy, "budget_recommendations",
+             "select * replace (case when channel = 'google_ads' then 'time_limit' else status end as status, "
+             "channel = 'google_ads' as outside_observed_range) from 'MART'")
+    for mart in ("response_curves", "campaign_response_curves"):
+        (demo_copy.home_path / "serving" / f"{mart}.parquet").unlink()
+    at = app(demo_copy)
+    at.switch_page(BUDGET).run()
+    assert_clean(at)
+    warnings = [w.value for w in at.warning]
+    assert any("The optimiser reported optimal, time_limit: treat the recommendation with care." == w for w in warnings), warnings
+    assert any(w.startswith("Recommended spend for Google Ads lies outside the spend seen so far") for w in warnings), warnings
+    info = [i.value for i in at.info]
+    assert any("No response curves for this merchant yet" in i for i in info), info
+    assert any("No campaign response curves yet" in i and "14 days" in i for i in info), info
+    assert [m.label for m in at.metric][:3] == ["Current daily spend", "Recommended daily spend", "Predicted daily revenue"]
+
+
+@pytest.mark.slow
+def test_analytics_without_the_daily_marts_shows_all_time_totals_and_says_so(demo_copy: Settings, app) -> None:
+    for mart in ("attribution_daily_all_models", "campaign_performance_daily"):
+        (demo_copy.home_path / "serving" / f"{mart}.parquet").unlink()
+    at = app(demo_copy)
+    at.switch_page(ANALYTICS).run()
+    assert_clean(at)
+    assert not at.date_input  # no daily marts: no day range to pick from
+    whole = next(d.value for d in at.dataframe if "markov" in d.value.columns)
+    at.multiselect(key="analytics_campaigns").set_value(["cmp_demo_16"]).run()
+    assert_clean(at)
+    captions = [c.value for c in at.caption]
+    assert "The attribution facts are not built, so these totals cover all dates and campaigns." in captions, captions
+    shown = next(d.value for d in at.dataframe if "markov" in d.value.columns)
+    assert shown.equals(whole)  # the all-time split, not an empty "no conversions" answer
+    assert any("The daily performance mart is not built yet: run `campaigns build`." == i.value for i in at.info)
