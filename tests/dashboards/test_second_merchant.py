@@ -5,6 +5,7 @@ Also the Analytics date filter on the demo itself.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -118,3 +119,35 @@ def test_analytics_without_the_daily_marts_shows_all_time_totals_and_says_so(dem
     shown = next(d.value for d in at.dataframe if "markov" in d.value.columns)
     assert shown.equals(whole)  # the all-time split, not an empty "no conversions" answer
     assert any("The daily performance mart is not built yet: run `campaigns build`." == i.value for i in at.info)
+
+
+@pytest.mark.slow
+def test_budget_refuses_an_undo_over_a_later_change_and_says_which_channel(demo_copy: Settings, app) -> None:
+    import sqlite3
+
+    at = app(demo_copy)
+    at.switch_page(BUDGET).run()
+    at.button(key="budget_apply").click().run()
+    at.button(key="budget_apply_confirm").click().run()
+    assert_clean(at)
+    assert "Applied the recommendation" in at.success[0].value
+    con = sqlite3.connect(demo_copy.home_path / "app.db")
+    try:  # someone changes one applied allocation afterwards (the CLI, another tab)
+        with con:
+            (details,) = con.execute("select details from audit_log where action = 'budget.apply' and merchant_id = 'demo'").fetchone()
+            first = json.loads(details)["rows"][0]
+            allocation_id, channel = first["id"], first["channel"]
+            con.execute("update budget_allocations set allocated = allocated + 123 where id = ?", [allocation_id])
+        changed = con.execute("select allocated from budget_allocations where id = ?", [allocation_id]).fetchone()[0]
+    finally:
+        con.close()
+    at.button(key="budget_undo").click().run()
+    assert_clean(at)
+    assert any("cannot undo budget recommendation" in w.value and f"the allocation of {channel} changed since" in w.value for w in at.warning), \
+        [w.value for w in at.warning]
+    con = sqlite3.connect(demo_copy.home_path / "app.db")
+    try:
+        assert con.execute("select allocated from budget_allocations where id = ?", [allocation_id]).fetchone()[0] == changed  # kept
+    finally:
+        con.close()
+    assert at.button(key="budget_undo")  # still offered: the apply was not undone
