@@ -143,3 +143,10 @@ def test_from_saved_fills_defaults_for_a_draft_saved_with_only_a_name() -> None:
     # no dates saved: the builder proposes a flight again instead of leaving the pickers empty
     assert back["start_day"] is not None and back["end_day"] > back["start_day"]
     assert wizard.validate({**back, "channels": ["email"], "budget": 10.0, "split": {"email": 10.0}}) == {}
+
+
+def test_template_split_without_any_of_the_templates_channels_splits_evenly() -> None:
+    template = wizard.campaign_templates.TEMPLATES[0]
+    others = [c for c in wizard.CHANNELS if c not in template.budget_split][:2]
+    assert len(others) == 2
+    assert wizard.template_split(template.id, 100, others) == wizard.even_split(100, others) == dict(zip(others, [50.0, 50.0]))
