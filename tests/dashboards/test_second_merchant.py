@@ -30,7 +30,7 @@ def with_acme(demo_copy: Settings) -> Settings:
 
 def _as_acme(app: Callable[[Settings], AppTest], settings: Settings, page: str) -> AppTest:
     at = app(settings)
-    assert set(at.selectbox(key="merchant_select").options) == {"acme", "demo"}
+    assert "Acme Outdoor" in at.selectbox(key="merchant_select").options  # the sidebar offers both merchants by name
     at.selectbox(key="merchant_select").set_value("acme").run()
     at.switch_page(page).run()
     assert_clean(at)
@@ -151,3 +151,37 @@ def test_budget_refuses_an_undo_over_a_later_change_and_says_which_channel(demo_
     finally:
         con.close()
     assert at.button(key="budget_undo")  # still offered: the apply was not undone
+
+
+def _store(settings: Settings, sql: str) -> None:
+    import sqlite3
+
+    con = sqlite3.connect(settings.home_path / "app.db")
+    try:
+        with con:
+            con.execute(sql)
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_budget_without_stored_allocations_says_the_build_writes_them(demo_copy: Settings, app) -> None:
+    _store(demo_copy, "delete from budget_allocations where merchant_id = 'demo' and campaign_id is null")
+    at = app(demo_copy)
+    at.switch_page(BUDGET).run()
+    assert_clean(at)
+    assert any("No budget allocations stored yet" in i.value and "campaigns build" in i.value for i in at.info), [i.value for i in at.info]
+    assert not at.button(key="budget_apply")  # nothing to apply to
+
+
+@pytest.mark.slow
+def test_budget_already_at_the_recommendation_says_so_and_offers_no_apply(demo_copy: Settings, app) -> None:
+    _store(demo_copy, "update budget_allocations set recommended_allocation = allocated, recommendation = '' "
+                      "where merchant_id = 'demo' and campaign_id is null")
+    at = app(demo_copy)
+    at.switch_page(BUDGET).run()
+    assert_clean(at)
+    captions = [c.value for c in at.caption]
+    assert "The current split is already the recommended one." in captions
+    assert "The stored allocations already match the recommendation." in captions
+    assert not at.button(key="budget_apply")
