@@ -556,7 +556,10 @@ def response_curves(source_key: str, merchant_id: str) -> pl.DataFrame:
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def campaign_response_curves(source_key: str, merchant_id: str) -> pl.DataFrame:
-    """The fitted curve of every campaign x channel (the Budget page's campaign rebalance plans from them)."""
+    """The fitted curve of every campaign x channel (the Budget page's campaign rebalance plans from them); empty before
+    the pipeline has published them."""
+    if CAMPAIGN_CURVES_MART not in marts(source_key):
+        return pl.DataFrame()
     return _marts(f"select * from marts.{CAMPAIGN_CURVES_MART} where merchant_id = ? order by campaign_id, channel", [merchant_id])
 
 
