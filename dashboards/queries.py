@@ -481,11 +481,13 @@ def attribution_comparison(source_key: str, merchant_id: str, first_day: date | 
     Without filters: marts.attribution_by_channel_all_models (Markov there is the global removal-effect split). With a
     day or campaign filter: summed from marts.attribution_daily_all_models, the per-conversion credits per UTC day,
     where Markov's credits are path-level and so can split differently. Returns the frame and whether it came from
-    the daily credits (filters applied).
+    the daily credits (filters applied). Without the daily credits the filters cannot apply: the all-time totals
+    come back, marked unfiltered, and the page says so.
     """
-    filtered = first_day is not None or last_day is not None or campaign_ids
-    if (ATTRIBUTION_DAILY_ALL if filtered else ATTRIBUTION_BY_CHANNEL_ALL) not in marts(source_key):
-        return pl.DataFrame(), bool(filtered)
+    available = marts(source_key)
+    filtered = (first_day is not None or last_day is not None or bool(campaign_ids)) and ATTRIBUTION_DAILY_ALL in available
+    if not filtered and ATTRIBUTION_BY_CHANNEL_ALL not in available:
+        return pl.DataFrame(), False
     if filtered:
         where, params = "merchant_id = ?", [merchant_id]
         if first_day is not None:
@@ -554,7 +556,10 @@ def response_curves(source_key: str, merchant_id: str) -> pl.DataFrame:
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def campaign_response_curves(source_key: str, merchant_id: str) -> pl.DataFrame:
-    """The fitted curve of every campaign x channel (the Budget page's campaign rebalance plans from them)."""
+    """The fitted curve of every campaign x channel (the Budget page's campaign rebalance plans from them); empty before
+    the pipeline has published them."""
+    if CAMPAIGN_CURVES_MART not in marts(source_key):
+        return pl.DataFrame()
     return _marts(f"select * from marts.{CAMPAIGN_CURVES_MART} where merchant_id = ? order by campaign_id, channel", [merchant_id])
 
 
