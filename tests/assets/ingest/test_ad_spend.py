@@ -12,7 +12,6 @@ import pytest
 from assets.ingest.ad_spend import ad_spend_asset
 from assets.ingest.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from assets.resources import CampaignsResource
-from campaigns.warehouse.connection import open_warehouse
 from campaigns.warehouse.landing import write_landing
 from campaigns.warehouse.schema import AD_SPEND
 
