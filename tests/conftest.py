@@ -49,6 +49,14 @@ def _offline_llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
+def fake_api():
+    """A local Messages API for the live engine (tests/agents/fake_messages_api.py)."""
+    from tests.agents.fake_messages_api import serve
+
+    yield from serve()
+
+
+@pytest.fixture
 def posts_dir() -> Path:
     """The blog posts the agents' tests (and plans built from them) use."""
     return Path(__file__).parent / "agents" / "posts"
