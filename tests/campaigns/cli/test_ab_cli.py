@@ -6,17 +6,12 @@ from pathlib import Path
 
 import pytest
 import typer
-from cryptography.fernet import Fernet
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from campaigns.cli import email_commands
-from campaigns.lifecycle import service as campaign_service
-from campaigns.core.merchants import ensure_merchant
-from campaigns.audiences.segments import save_segment
-from campaigns.core.settings import get_settings
-from campaigns.core.store.db import migrate, session_scope
-from campaigns.core.store.models import AbTestVariant, Contact, ContactEvent, EmailSend
+from campaigns.core.store.db import session_scope
+from campaigns.core.store.models import AbTestVariant, ContactEvent, EmailSend
 from publishers.sandbox import read_outbox
 
 app = typer.Typer()
@@ -30,22 +25,8 @@ def _run(*args: str, code: int = 0) -> str:
     return result.output
 
 
-@pytest.fixture
-def store(home: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, int, str]:
-    monkeypatch.setenv("CAMPAIGNS_TOKEN_KEY", Fernet.generate_key().decode())
-    get_settings.cache_clear()
-    url = get_settings().store_url
-    migrate(url)
-    with session_scope(url) as s:
-        ensure_merchant(s, "acme", name="Acme")
-        s.add_all([Contact(merchant_id="acme", email=f"p{i}@example.com") for i in range(20)])
-        campaign = campaign_service.create_campaign(s, "acme", campaign_service.CampaignInput(name="Winter", type="CONVERSION"), actor="ana")
-        segment = save_segment(s, "acme", "Everyone", {}, actor="ana")
-        return campaign.id, segment.id, url
-
-
-def test_create_decide_send_and_report(home: Path, store, tmp_path) -> None:
-    campaign_id, segment_id, url = store
+def test_create_decide_send_and_report(home: Path, ab_store, tmp_path) -> None:
+    campaign_id, segment_id, url = ab_store
     out = _run("email", "ab-create", "--merchant", "acme", "--campaign", campaign_id, "--segment", str(segment_id), "--variable", "subject",
                "--variant", "Winter is here", "--variant", "20% off jackets", "--cell-size", "5", "--min-hours", "0")
     assert "created A/B test 1 (2 cells of 5)" in out and "cells: 10 sent now" in out
@@ -72,8 +53,8 @@ def test_create_decide_send_and_report(home: Path, store, tmp_path) -> None:
     assert data["decision"]["variants"][1]["p_beat_control"] == pytest.approx(923 / 924, abs=1e-12)
 
 
-def test_refusals_exit_2(home: Path, store) -> None:
-    campaign_id, segment_id, _ = store
+def test_refusals_exit_2(home: Path, ab_store) -> None:
+    campaign_id, segment_id, _ = ab_store
     base = ("email", "ab-create", "--merchant", "acme", "--campaign", campaign_id, "--segment", str(segment_id))
     out = _run(*base, "--variable", "send_time", "--subject", "Hi", "--variant", "9", "--variant", "25", "--cell-size", "2", code=2)
     assert "local hour 0..23" in out

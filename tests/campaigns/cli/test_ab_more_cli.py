@@ -2,18 +2,13 @@
 
 from pathlib import Path
 
-import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from campaigns.audiences.segments import save_segment
 from campaigns.cli.main import app
-from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import get_settings
-from campaigns.core.store.db import migrate, session_scope
-from campaigns.core.store.models import AbTest, Contact
-from campaigns.lifecycle import service as campaign_service
+from campaigns.core.store.db import session_scope
+from campaigns.core.store.models import AbTest
 
 runner = CliRunner()
 
@@ -24,48 +19,34 @@ def _run(*args: str, code: int = 0) -> str:
     return " ".join(result.output.split())
 
 
-@pytest.fixture
-def store(home: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, int, str]:
-    monkeypatch.setenv("CAMPAIGNS_TOKEN_KEY", Fernet.generate_key().decode())
-    get_settings.cache_clear()
-    url = get_settings().store_url
-    migrate(url)
-    with session_scope(url) as s:
-        ensure_merchant(s, "acme", name="Acme")
-        s.add_all([Contact(merchant_id="acme", email=f"p{i}@example.com") for i in range(6)])
-        campaign = campaign_service.create_campaign(s, "acme", campaign_service.CampaignInput(name="Winter", type="CONVERSION"), actor="ana")
-        segment = save_segment(s, "acme", "Everyone", {}, actor="ana")
-        return campaign.id, segment.id, url
-
-
 def _tests(url: str) -> int:
     with session_scope(url) as s:
         return s.scalar(select(func.count()).select_from(AbTest))
 
 
-def test_labels_must_match_the_variants(store) -> None:
-    campaign_id, segment_id, url = store
+def test_labels_must_match_the_variants(ab_store) -> None:
+    campaign_id, segment_id, url = ab_store
     out = _run("ab-create", "--merchant", "acme", "--campaign", campaign_id, "--segment", str(segment_id), "--variable", "subject",
                "--variant", "A subject", "--variant", "B subject", "--label", "only one", "--cell-size", "2", code=2)
     assert "--label: give one label per --variant (2), or none" in out
     assert _tests(url) == 0
 
 
-def test_content_variants_name_templates(store) -> None:
-    campaign_id, segment_id, url = store
+def test_content_variants_name_templates(ab_store) -> None:
+    campaign_id, segment_id, url = ab_store
     out = _run("ab-create", "--merchant", "acme", "--campaign", campaign_id, "--segment", str(segment_id), "--variable", "content",
                "--variant", "no-such-template", "--variant", "nor-this-one", "--subject", "Shared", "--cell-size", "2", "--no-start", code=2)
     assert "no-such-template" in out
     assert _tests(url) == 0
 
 
-def test_unknown_test_for_report_and_decide(store) -> None:
+def test_unknown_test_for_report_and_decide(ab_store) -> None:
     for command in ("ab-report", "ab-decide"):
         assert "no A/B test 7 for merchant 'acme'; create one with `campaigns email ab-create`" in _run(command, "7", "--merchant", "acme", code=2)
 
 
-def test_report_out_must_be_writable(store, tmp_path: Path) -> None:
-    campaign_id, segment_id, url = store
+def test_report_out_must_be_writable(ab_store, tmp_path: Path) -> None:
+    campaign_id, segment_id, url = ab_store
     _run("ab-create", "--merchant", "acme", "--campaign", campaign_id, "--segment", str(segment_id), "--variable", "subject",
          "--variant", "A subject", "--variant", "B subject", "--cell-size", "2", "--no-start")
     blocker = tmp_path / "file"
