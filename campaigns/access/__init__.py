@@ -1,0 +1,1 @@
+"""Who may do what: users, merchant memberships, roles, API keys and sign-in."""
