@@ -8,10 +8,11 @@ from pipelines.automations import automations
 from pipelines.email_ab import email_ab
 from pipelines.email_sends import scheduled_emails
 from pipelines.jobs import JOBS, SCHEDULES, landed_spend_sensor
+from pipelines.outbound_webhooks import outbound_webhooks
 from pipelines.publishing import publishing
 from pipelines.workflows import workflows
 
-WORK_SENSORS = [publishing, workflows, automations, email_ab, scheduled_emails]
+WORK_SENSORS = [publishing, workflows, automations, email_ab, scheduled_emails, outbound_webhooks]
 
 
 @dg.definitions

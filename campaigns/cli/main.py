@@ -57,6 +57,8 @@ LAZY_GROUPS = {
                         "Automation workflows: create from a flow file, activate, pause, run due steps.", group=True),
     "segments": Lazy("campaigns.cli.segment_commands:segments_app",
                      "Preview, save and list audience segments (rules on fields, tags, events, RFM).", group=True),
+    "webhooks": Lazy("campaigns.cli.webhook_commands:app",
+                     "Outbound webhooks: subscribe URLs to events, rotate secrets, delivery log and replay.", group=True),
     "contacts": Lazy("campaigns.cli.segment_commands:contacts_app", "Import contact events (opens, clicks, purchases) from CSV.", group=True),
 }
 

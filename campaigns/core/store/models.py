@@ -554,3 +554,60 @@ class WorkAttempt(Base, TenantOwned):
     outcome: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str] = mapped_column(Text, default="")
     __table_args__ = (Index("ix_work_attempts_item", "queue", "item_id"),)
+
+
+# --- outbound webhooks: subscriptions, the outbox, deliveries -------------------------------------
+
+
+class WebhookEndpoint(Base, TenantOwned, Timestamped):
+    """A URL a merchant subscribed to events; signed with its own secret (Standard Webhooks).
+
+    During a rotation the previous secret also signs until `previous_secret_expires_at`, so the
+    receiver can switch keys without dropping a message.
+    """
+
+    __tablename__ = "webhook_endpoints"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    events: Mapped[list[Any]] = mapped_column(default=list)  # event types, or ["*"]
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    previous_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    previous_secret_expires_at: Mapped[datetime | None]
+    enabled: Mapped[bool] = mapped_column(default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(400))
+    failing_since: Mapped[datetime | None]  # first failure since the last success; a day of it disables the endpoint
+
+
+class OutboxEvent(Base, TenantOwned):
+    """An event, written in the transaction of the change it reports; fanned out to endpoints afterwards."""
+
+    __tablename__ = "outbox_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)  # the `webhook-id`: stable across retries
+    type: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    dispatched_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class WebhookDelivery(Base, TenantOwned):
+    """One event to one endpoint: a work-queue item (claimed, retried with backoff, logged in work_attempts)."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("outbox_events.event_id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20), default="PENDING")  # PENDING, DELIVERED, FAILED (gave up)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_attempt_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_at: Mapped[datetime | None]
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    )
