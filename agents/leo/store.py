@@ -35,6 +35,7 @@ from campaigns.content.approvals import (
     sync_content_status,
 )
 from campaigns.core.audit import record
+from campaigns.core.outbox import emit
 from campaigns.lifecycle.service import get_campaign
 from campaigns.core.merchants import require_merchant
 from campaigns.core.store.models import CampaignContent, RepurposedContent
@@ -81,6 +82,7 @@ def save_outputs(session: Session, merchant_id: str, outputs: list[Output], *, s
     if campaign_id is not None:
         get_campaign(session, merchant_id, campaign_id)  # scoped: another merchant's campaign is "not found"
     saved: list[Saved] = []
+    existing_ids: set[int] = set()
     for output in outputs:
         hash_ = output_hash(output)
         existing = session.scalar(
@@ -92,6 +94,7 @@ def save_outputs(session: Session, merchant_id: str, outputs: list[Output], *, s
             )
         )
         if existing is not None:
+            existing_ids.add(existing.id)
             saved.append(Saved(output.format, output.variant, existing.id, (existing.payload or {}).get("campaign_content_id"), hash_))
             continue
         payload: dict[str, Any] = output.model_dump(mode="json")
@@ -119,6 +122,10 @@ def save_outputs(session: Session, merchant_id: str, outputs: list[Output], *, s
     record(session, merchant_id, actor, "content.repurpose", "campaign" if campaign_id else "repurpose", campaign_id or source_hash[:16],
            source_title=source_title, source_hash=source_hash, engine=engine,
            repurposed_ids=[s.repurposed_id for s in saved], content_ids=[s.content_id for s in saved if s.content_id])
+    new = [s for s in saved if s.repurposed_id not in existing_ids]
+    if new:  # drafts wait for a person's approval: one event per batch, listing them
+        emit(session, merchant_id, "content.approval_requested", {"campaign_id": campaign_id, "source_title": source_title, "engine": engine,
+             "drafts": [{"repurposed_id": s.repurposed_id, "content_id": s.content_id, "format": s.format, "variant": s.variant} for s in new]})
     return saved
 
 

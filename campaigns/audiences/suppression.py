@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from campaigns.core.crypto import GENERATE_HINT
 from campaigns.core.audit import record
+from campaigns.core.outbox import emit
 from campaigns.core.merchants import require_merchant
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope, dialect_insert as _insert
@@ -112,7 +113,10 @@ def list_suppressions(session: Session, merchant_id: str, reason: SuppressionRea
 
 def record_bounce(session: Session, merchant_id: str, email: str, *, actor: str = "system", source: str = "", note: str = "") -> tuple[Suppression, bool]:
     """A hard bounce (the mailbox does not exist): never send to the address again. Consent is unchanged."""
-    return add_suppression(session, merchant_id, email, SuppressionReason.BOUNCED, actor=actor, source=source, note=note)
+    row, created = add_suppression(session, merchant_id, email, SuppressionReason.BOUNCED, actor=actor, source=source, note=note)
+    if created:
+        emit(session, merchant_id, "email.bounced", {"email": normalise_email(email), "source": source, "reason": note})
+    return row, created
 
 
 def record_complaint(session: Session, merchant_id: str, email: str, *, actor: str = "system", source: str = "", note: str = "") -> tuple[Suppression, bool]:
@@ -133,6 +137,7 @@ def unsubscribe_contacts(session: Session, merchant_id: str, address: str, actor
             contact.subscribed = False
             changed.append(contact.id)
             record(session, merchant_id, actor, "contact.unsubscribe", "contact", str(contact.id), why=why)
+            emit(session, merchant_id, "contact.unsubscribed", {"contact_id": contact.id, "email": contact.email, "why": why})
     return changed
 
 

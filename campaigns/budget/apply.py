@@ -27,6 +27,7 @@ from campaigns.budget.curves import WINDOW_DAYS
 from campaigns.budget.errors import RebalanceError
 from campaigns.budget.models import PERIOD_DAYS, RebalancePlan
 from campaigns.core.audit import record
+from campaigns.core.outbox import emit
 from campaigns.core.store.models import AuditLog, BudgetAllocation, BudgetRebalance, Campaign, Merchant
 
 APPLY_ACTION, UNDO_ACTION = "budget.rebalance", "budget.rebalance_undo"
@@ -168,6 +169,8 @@ def apply_plan(session: Session, merchant_id: str, plan: RebalancePlan, actor: s
     session.flush()
     record(session, merchant_id, actor, APPLY_ACTION, "budget_rebalance", str(rebalance.id), campaign_id=plan.campaign_id,
            changes=changes, moves=plan.moves, predicted_gain=round(plan.predicted_gain, 2), gap=plan.gap)
+    emit(session, merchant_id, "budget.rebalanced", {"rebalance_id": rebalance.id, "campaign_id": plan.campaign_id, "changes": changes,
+                                                     "predicted_gain": round(plan.predicted_gain, 2)})
     return rebalance
 
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from campaigns.cli.context import merchant_or_default, migrated_store, worker_id
 from campaigns.cli.output import console, fail
@@ -79,7 +79,8 @@ def list_endpoints_(merchant: MerchantOption = None) -> None:
     with session_scope(migrated_store()) as session:
         rows = [(e.id, e.url, ", ".join(e.events), "yes" if e.enabled else "no", e.disabled_reason or "", e.description)
                 for e in list_endpoints(session, merchant_or_default(merchant))]
-    table = Table("id", "url", "events", "enabled", "disabled because", "description")
+    # ids are copied into other commands: never wrapped
+    table = Table(Column("id", no_wrap=True), "url", "events", "enabled", "disabled because", "description")
     for row in rows:
         table.add_row(*(escape(str(v)) for v in row))
     console.print(table)
@@ -154,7 +155,8 @@ def deliveries(
     with session_scope(migrated_store()) as session:
         rows = [(str(d.id), e.type, e.event_id, d.endpoint_id, d.status, str(d.attempts), str(d.last_status_code or ""), (d.last_error or "")[:80])
                 for d, e in log(session, merchant_or_default(merchant), endpoint_id=endpoint, status=status, limit=limit)]
-    table = Table("id", "event", "webhook-id", "endpoint", "status", "attempts", "http", "last error")
+    table = Table(Column("id", no_wrap=True), "event", Column("webhook-id", no_wrap=True), Column("endpoint", no_wrap=True),
+                  "status", "attempts", "http", "last error")
     for row in rows:
         table.add_row(*(escape(v) for v in row))
     console.print(table)

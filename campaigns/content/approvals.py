@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from campaigns.core.enums import ContentStatus
 from campaigns.core.audit import record
+from campaigns.core.outbox import emit
 from campaigns.core.merchants import require_merchant
 from campaigns.core.store.models import Approval, CampaignContent
 from publishers.text import normalise
@@ -75,6 +76,7 @@ def approve(session: Session, merchant_id: str, kind: str, content_id: int, cont
     session.add(approval)
     session.flush()
     record(session, merchant_id, actor, "content.approve", kind, str(content_id), content_hash=content_hash_, approval_id=approval.id, note=note)
+    emit(session, merchant_id, "content.approved", {"kind": kind, "content_id": content_id, "content_hash": content_hash_, "approved_by": actor})
     return approval
 
 

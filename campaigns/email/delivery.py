@@ -44,6 +44,7 @@ from campaigns.audiences.suppression import UnsubscribeClaim, UnsubscribeSigner,
 from campaigns.core import queue
 from campaigns.core.audit import record
 from campaigns.core.enums import EmailCampaignStatus
+from campaigns.core.outbox import emit
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import Contact, EmailCampaign, EmailSend, EmailSendStatus, Merchant
@@ -525,6 +526,7 @@ def _finalize(run: _Run) -> None:
                                    .values(status=EmailCampaignStatus.SENT, sent_at=now, updated_at=now).execution_options(synchronize_session=False))
             if done.rowcount == 1:
                 record(session, run.merchant_id, run.worker_id, "email.sent", "email_campaign", str(run.ec_id), before="SENDING", after="SENT", **counts)
+                emit(session, run.merchant_id, "email.sent", {"email_campaign_id": run.ec_id, "counts": counts})
         if run.report.outcomes or run.report.recovered:
             record(session, run.merchant_id, run.worker_id, "email.deliver", "email_campaign", str(run.ec_id), provider=run.provider,
                    outcomes=run.report.outcomes, recovered=run.report.recovered, stopped=run.report.stopped)

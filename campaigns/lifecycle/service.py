@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from campaigns.core.enums import MARKETING_CHANNELS, CampaignStatus, CampaignType, Channel
 from campaigns.lifecycle.states import CampaignFacts, TransitionError, check_transition
 from campaigns.core.audit import record
+from campaigns.core.outbox import emit
 from campaigns.core.merchants import require_merchant
 from campaigns.core.store.models import Campaign
 
@@ -164,6 +165,9 @@ def transition(session: Session, merchant_id: str, campaign_id: str, action: str
     campaign.status = check_transition(action, facts_of(campaign))
     session.flush()
     record(session, merchant_id, actor, f"campaign.{action}", "campaign", campaign.id, before=before.value, after=campaign.status.value)
+    if campaign.status is not before:
+        emit(session, merchant_id, "campaign.status_changed",
+             {"campaign_id": campaign.id, "name": campaign.name, "action": action, "from": before.value, "to": campaign.status.value})
     return campaign
 
 

@@ -41,6 +41,7 @@ from campaigns.core import queue
 from campaigns.core.audit import record
 from campaigns.core.crypto import TokenCipher, TokenKeyError, cipher_from_settings, require_cipher
 from campaigns.core.enums import QueueStatus
+from campaigns.core.outbox import emit
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope, with_session as _with_session
 from campaigns.core.store.models import CampaignContent, PublishReceipt, SocialAccount, SocialQueueItem
@@ -48,6 +49,9 @@ from campaigns.core.store.types import utcnow
 from campaigns.social.accounts import ACTIVE, REAUTH_HINT, account_ref, credentials_for, mark_needs_reauth
 from campaigns.social.receipts import ItemView, Outcome, Prepared, PublishReport, Run, receipt_entry, receipt_row
 from campaigns.social.scheduling import rendered_text
+
+# outcomes other systems hear of (outbound webhooks)
+_EVENTS = {"PUBLISHED": "post.published", "FAILED": "post.failed", "NEEDS_REVIEW": "post.needs_review"}
 from publishers import build_publishers
 from publishers.base import Credentials, Publisher, Reconciles, RefreshesTokens, SocialPost
 from publishers.errors import Ambiguous, AuthExpired, Duplicate, PublishError, Rejected, Retryable
@@ -166,6 +170,9 @@ def _finish(
             if lost:
                 entry["lease_lost"] = True
             session.add(receipt_row(item, run.worker_id, status, entry))
+        if not lost and status.value in _EVENTS:
+            emit(session, item.merchant_id, _EVENTS[status.value], {"queue_item_id": item.id, "campaign_id": item.campaign_id,
+                                                                    "platform_post_ids": list(post_ids), "reason": reason})
         queue.record_attempt(session, queue=QUEUE, merchant_id=item.merchant_id, item_id=item.id, attempt=item.attempts, worker_id=run.worker_id,
                              started_at=item.claimed_at or run.now, finished_at=run.clock(), outcome="LEASE_LOST" if lost else status.value,
                              detail=reason or "")

@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 from campaigns.core import queue
 from campaigns.core.audit import entries, record
 from campaigns.core.enums import WorkflowStepStatus as S
+from campaigns.core.outbox import emit
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import CampaignWorkflow
 from campaigns.lifecycle.service import get_campaign
@@ -263,6 +264,8 @@ def _failed(run: _Run, step: StepView, exc: Exception, *, worker_id: str | None 
                                                            f"or `campaigns workflow skip {step.campaign_id} {step.step_order}`")
             record(session, step.merchant_id, "ava", "workflow.escalate", ENTITY, step.campaign_id, step=step.step_order, type=step.step_type,
                    attempts=row.attempts, reason=message[:1000] + fix)
+            emit(session, step.merchant_id, "workflow.step_failed", {"campaign_id": step.campaign_id, "step": step.step_order,
+                                                                     "type": step.step_type, "attempts": row.attempts, "error": message[:1000]})
             _log_attempt(session, run, step, row.attempts, "escalated", message, worker_id=worker_id, started_at=started_at)
             return _step_run(step, "escalated", message)
         retry_at = run.now + queue.backoff(row.attempts, step.id)
