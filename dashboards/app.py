@@ -33,6 +33,9 @@ PAGES = {
         st.Page(str(PAGE_DIR / "orchestration.py"), title="Orchestration", icon=":material/account_tree:"),
         st.Page(str(PAGE_DIR / "email_designer.py"), title="Email Designer", icon=":material/mail:"),
     ],
+    "Settings": [
+        st.Page(str(PAGE_DIR / "webhooks.py"), title="Webhooks", icon=":material/webhook:"),
+    ],
 }
 
 with st.sidebar:

@@ -41,6 +41,8 @@ from campaigns.core.store.models import (
 )
 from campaigns.email.flows import FlowError, layout
 from campaigns.email.results import email_results as results_of
+from campaigns.integrations.delivery import deliveries as webhook_delivery_log
+from campaigns.integrations.endpoints import list_endpoints
 from campaigns.social.posting_slots import best_slot
 from campaigns.warehouse.serving import MartsUnavailable, available_marts, query_marts
 
@@ -734,10 +736,28 @@ def automations(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
 
 
 # --- the caches of the store's reads -----------------------------------------------------------
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def webhook_endpoints(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
+    with session_scope(settings().store_url) as session:
+        return [{"id": e.id, "url": e.url, "events": ", ".join(e.events), "enabled": e.enabled, "disabled_reason": e.disabled_reason or "",
+                 "description": e.description, "rotating": e.previous_secret_expires_at is not None and e.previous_secret_expires_at > datetime.now(UTC)}
+                for e in list_endpoints(session, merchant_id)]
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def webhook_deliveries(source_key: str, merchant_id: str, status: str | None = None, limit: int = 200) -> pl.DataFrame:
+    with session_scope(settings().store_url) as session:
+        rows = [{"id": d.id, "event": e.type, "webhook_id": e.event_id, "endpoint": d.endpoint_id, "status": d.status, "attempts": d.attempts,
+                 "http": d.last_status_code, "next_attempt_at": d.next_attempt_at if d.status == "PENDING" else None, "last_error": d.last_error or ""}
+                for d, e in webhook_delivery_log(session, merchant_id, status=status, limit=limit)]
+    return pl.DataFrame(rows, schema={"id": pl.Int64, "event": pl.String, "webhook_id": pl.String, "endpoint": pl.String, "status": pl.String,
+                                      "attempts": pl.Int64, "http": pl.Int64, "next_attempt_at": pl.Datetime("us", "UTC"), "last_error": pl.String})
+
+
 STORE_READS = (merchants, merchant_profile, campaigns, campaign_detail, social_accounts, saved_segments, segment_size, contact_count,
                problem_posts, awaiting_approval, awaiting_approval_count, store_campaign_totals, social_queue, account_heatmap, repurposed,
                latest_budget_allocations, budget_applies, campaign_budget, workflow_campaigns, workflow_view, llm_usage, channel_audiences, email_templates, preview_contacts,
-               merge_contact, email_results, ab_tests, ab_test_report, automations)
+               merge_contact, email_results, ab_tests, ab_test_report, automations, webhook_endpoints, webhook_deliveries)
 
 
 def clear_store_caches() -> None:

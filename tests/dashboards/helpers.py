@@ -24,6 +24,7 @@ PAGES = {
     "Content Studio": "views/studio.py",
     "Orchestration": "views/orchestration.py",
     "Email Designer": "views/email_designer.py",
+    "Webhooks": "views/webhooks.py",
 }
 
 

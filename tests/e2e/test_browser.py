@@ -175,7 +175,7 @@ def test_every_page_of_the_navigation_renders(page, app_url: str, screenshots: P
     links = page.locator('[data-testid="stSidebarNavLink"]')
     titles = [t.strip().splitlines()[-1].strip() for t in links.all_inner_texts()]  # the text after the icon
     assert titles == ["Overview", "Analytics", "Budget", "Campaigns", "Campaign builder", "Templates", "Audiences", "Social Scheduler",
-                      "Content Studio", "Orchestration", "Email Designer"]
+                      "Content Studio", "Orchestration", "Email Designer", "Webhooks"]
     for number, title in enumerate(titles, start=1):
         links.nth(number - 1).click()
         settled(page, title)
