@@ -14,7 +14,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from campaigns.core.store.models import Campaign, CampaignMetric
@@ -88,3 +88,19 @@ def replace_results(session: Session, results: pl.DataFrame, attribution_model: 
             written += 1
     session.flush()
     return written
+
+
+def spend_to_date(session: Session, merchant_id: str) -> dict[str, dict[str, Decimal]]:
+    """Campaign id → channel → spend over all its results, and each campaign's `spent` set to its total.
+
+    The budget context sets its allocations' `spent` from the same figures, so the campaign page's
+    plan-vs-actual reads one truth.
+    """
+    totals: dict[str, dict[str, Decimal]] = {}
+    rows = session.execute(select(CampaignMetric.campaign_id, CampaignMetric.channel, func.sum(CampaignMetric.spend))
+                           .where(CampaignMetric.merchant_id == merchant_id).group_by(CampaignMetric.campaign_id, CampaignMetric.channel))
+    for campaign_id, channel, spend in rows:
+        totals.setdefault(campaign_id, {})[channel] = Decimal(spend or 0).quantize(Decimal("0.01"))
+    for campaign in session.scalars(select(Campaign).where(Campaign.merchant_id == merchant_id, Campaign.id.in_(list(totals)))):
+        campaign.spent = sum(totals[campaign.id].values(), Decimal("0"))
+    return totals

@@ -14,7 +14,7 @@ from assets.results.campaign_metrics import campaign_metrics
 from campaigns.core.enums import QueueStatus
 from campaigns.core.merchants import ensure_merchant
 from campaigns.core.store.db import migrate, session_scope
-from campaigns.core.store.models import CampaignMetric, SocialAccount, SocialQueueItem
+from campaigns.core.store.models import BudgetAllocation, Campaign, CampaignMetric, SocialAccount, SocialQueueItem
 from campaigns.lifecycle import service as svc
 from campaigns.warehouse.connection import DuckDBWarehouse
 
@@ -34,6 +34,8 @@ def test_the_asset_writes_each_campaigns_day_once(home: Path) -> None:
     with session_scope(url) as s:
         ensure_merchant(s, "m")
         cid = svc.create_campaign(s, "m", svc.CampaignInput(name="Spring", type="CONVERSION"), actor="t").id
+        s.add_all([BudgetAllocation(merchant_id="m", campaign_id=cid, channel="google_ads", allocated=Decimal("1000")),
+                   BudgetAllocation(merchant_id="m", campaign_id=cid, channel="meta_ads", allocated=Decimal("500"))])
         account = SocialAccount(merchant_id="m", platform="x", handle="@m")
         s.add(account)
         s.flush()
@@ -60,3 +62,7 @@ def test_the_asset_writes_each_campaigns_day_once(home: Path) -> None:
     assert set(rows) == {"google_ads", "email", "x"}
     assert (rows["google_ads"].roas, rows["google_ads"].cpa) == (Decimal("3.5000"), Decimal("50.00"))
     assert rows["email"].email_sends == 500 and rows["x"].social_engagements == 42
+    with session_scope(url) as s:  # the Budget tab's plan vs actual: spent per channel and in total, from the results
+        spent = {a.channel: a.spent for a in s.scalars(select(BudgetAllocation))}
+        assert spent == {"google_ads": Decimal("200.00"), "meta_ads": Decimal("0.00")}
+        assert s.get(Campaign, cid).spent == Decimal("200.00")
