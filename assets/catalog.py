@@ -13,6 +13,7 @@ from assets.ingest.ga4 import ga4_sessions_asset
 from assets.ingest.post_metrics import post_metrics_asset
 from assets.ingest.raw_tables import raw_assets, touchpoints_present
 from assets.optimization.budget import budget_allocation, response_curves
+from assets.results.campaign_metrics import campaign_metrics
 from assets.serving.snapshots import serving_asset
 from campaigns.core.settings import Settings
 
@@ -34,7 +35,7 @@ def asset_catalog() -> Catalog:
     served = [*mart_keys(dbt_models), *(a.key for a in attribution), *(a.key for a in optimization)]
     return Catalog(
         assets=[*raw_assets(), ad_spend_asset(start), ga4_sessions_asset(start), post_metrics_asset(start), dbt_models, *attribution,
-                *optimization, repurposed_drafts, serving_asset(served)],
+                *optimization, repurposed_drafts, campaign_metrics, serving_asset(served)],
         checks=[touchpoints_present, *attribution_checks(), *freshness],
         sensors=[new_blog_posts_sensor, freshness_sensor(freshness)],
     )

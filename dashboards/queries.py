@@ -33,6 +33,7 @@ from campaigns.core.store.models import (
     CampaignMetric,
     CampaignWorkflow,
     Contact,
+    EmailCampaign,
     Merchant,
     RepurposedContent,
     Segment,
@@ -55,6 +56,7 @@ OVERVIEW = "overview_daily"
 ATTRIBUTION_BY_CHANNEL_ALL = "attribution_by_channel_all_models"
 ATTRIBUTION_DAILY_ALL = "attribution_daily_all_models"
 ROI_ALL = "roi_by_model_all_models"
+SOCIAL_PERFORMANCE = "social_post_performance"
 
 
 def settings() -> Settings:
@@ -330,6 +332,45 @@ def campaign_roi_by_model(source_key: str, merchant_id: str, campaign_id: str) -
         f"from marts.{ROI_ALL} where merchant_id = ? and campaign_id = ? group by model order by model",
         [merchant_id, campaign_id],
     )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def campaign_plan_vs_actual(source_key: str, merchant_id: str, campaign_id: str) -> pl.DataFrame:
+    """Per channel: the allocated budget against what the campaign's results say it spent, with its return (store)."""
+    with session_scope(settings().store_url) as session:
+        allocated = budget_apply.current_allocations(session, merchant_id, campaign_id)
+        actual = session.execute(
+            select(CampaignMetric.channel, func.sum(CampaignMetric.spend), func.sum(CampaignMetric.revenue), func.sum(CampaignMetric.conversions))
+            .where(CampaignMetric.merchant_id == merchant_id, CampaignMetric.campaign_id == campaign_id).group_by(CampaignMetric.channel)).all()
+    spent = {ch: (float(sp or 0), float(rev or 0), float(conv or 0)) for ch, sp, rev, conv in actual}
+    rows = [{"channel": ch, "allocated": allocated.get(ch, 0.0), "spent": spent.get(ch, (0.0, 0.0, 0.0))[0],
+             "revenue": spent.get(ch, (0.0, 0.0, 0.0))[1], "conversions": spent.get(ch, (0.0, 0.0, 0.0))[2]}
+            for ch in sorted({*allocated, *spent})]
+    return pl.DataFrame(rows, schema={"channel": pl.String, "allocated": pl.Float64, "spent": pl.Float64, "revenue": pl.Float64,
+                                      "conversions": pl.Float64})
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def campaign_posts_and_emails(source_key: str, merchant_id: str, campaign_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The campaign's posts (with their latest engagement from the platforms) and its emails (with their counts)."""
+    with session_scope(settings().store_url) as session:
+        posts = [{"item": i.id, "platform": a.platform, "status": i.status.value, "published_at": i.published_at, "text": i.text[:120]}
+                 for i, a in session.execute(select(SocialQueueItem, SocialAccount).join(SocialAccount, SocialAccount.id == SocialQueueItem.account_id)
+                                              .where(SocialQueueItem.merchant_id == merchant_id, SocialQueueItem.campaign_id == campaign_id)
+                                              .order_by(SocialQueueItem.scheduled_at))]
+        emails = [{"email": e.id, "subject": e.subject, "status": e.status.value, "sent_at": e.sent_at,
+                   **{k: int((e.stats or {}).get(k) or 0) for k in ("sent", "failed", "suppressed")}}
+                  for e in session.scalars(select(EmailCampaign).where(EmailCampaign.merchant_id == merchant_id, EmailCampaign.campaign_id == campaign_id)
+                                           .order_by(EmailCampaign.id))]
+    post_frame = pl.DataFrame(posts, schema={"item": pl.Int64, "platform": pl.String, "status": pl.String, "published_at": pl.Datetime("us", "UTC"),
+                                             "text": pl.String})
+    if post_frame.height and SOCIAL_PERFORMANCE in marts(source_key):
+        measured = _marts(f"select queue_item_id as item, impressions, engagements from marts.{SOCIAL_PERFORMANCE} where merchant_id = ?", [merchant_id])
+        if measured.height:
+            post_frame = post_frame.join(measured.cast({"item": pl.Int64}), on="item", how="left")
+    email_frame = pl.DataFrame(emails, schema={"email": pl.Int64, "subject": pl.String, "status": pl.String, "sent_at": pl.Datetime("us", "UTC"),
+                                               "sent": pl.Int64, "failed": pl.Int64, "suppressed": pl.Int64})
+    return post_frame, email_frame
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -756,8 +797,9 @@ def webhook_deliveries(source_key: str, merchant_id: str, status: str | None = N
 
 STORE_READS = (merchants, merchant_profile, campaigns, campaign_detail, social_accounts, saved_segments, segment_size, contact_count,
                problem_posts, awaiting_approval, awaiting_approval_count, store_campaign_totals, social_queue, account_heatmap, repurposed,
-               latest_budget_allocations, budget_applies, campaign_budget, workflow_campaigns, workflow_view, llm_usage, channel_audiences, email_templates, preview_contacts,
-               merge_contact, email_results, ab_tests, ab_test_report, automations, webhook_endpoints, webhook_deliveries)
+               latest_budget_allocations, budget_applies, campaign_budget, campaign_plan_vs_actual, campaign_posts_and_emails, workflow_campaigns,
+               workflow_view, llm_usage, channel_audiences, email_templates, preview_contacts, merge_contact, email_results, ab_tests, ab_test_report,
+               automations, webhook_endpoints, webhook_deliveries)
 
 
 def clear_store_caches() -> None:

@@ -209,8 +209,9 @@ def run_publish(ctx: StepContext) -> Outcome:
 
 
 def campaign_metrics(ctx: StepContext) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-    columns = (CampaignMetric.spend, CampaignMetric.revenue, CampaignMetric.conversions, CampaignMetric.clicks, CampaignMetric.impressions)
-    names = ("spend", "revenue", "conversions", "clicks", "impressions")
+    columns = (CampaignMetric.spend, CampaignMetric.revenue, CampaignMetric.conversions, CampaignMetric.clicks, CampaignMetric.impressions,
+               CampaignMetric.social_engagements, CampaignMetric.email_clicks)
+    names = ("spend", "revenue", "conversions", "clicks", "impressions", "social_engagements", "email_clicks")
     where = (CampaignMetric.merchant_id == ctx.merchant_id, CampaignMetric.campaign_id == ctx.campaign_id, CampaignMetric.date <= ctx.now.date())
     total_row = ctx.session.execute(select(*(func.coalesce(func.sum(c), 0) for c in columns)).where(*where)).one()
     totals = {n: float(v or 0) for n, v in zip(names, total_row)}
@@ -234,7 +235,9 @@ def run_monitor(ctx: StepContext) -> Outcome:
     kpi = plan.get("kpi", "conversions")
     expected = float((plan.get("prediction") or {}).get("expected") or 0)
     spend = totals["spend"]
-    kpi_value = totals["revenue"] / spend if kpi == "roas" and spend else totals.get("clicks" if kpi == "engagements" else kpi, 0.0)
+    # engagements: people acting on the campaign anywhere (ad clicks, post likes/shares/comments/clicks, email clicks)
+    engagements = totals["clicks"] + totals["social_engagements"] + totals["email_clicks"]
+    kpi_value = totals["revenue"] / spend if kpi == "roas" and spend else engagements if kpi == "engagements" else totals.get(kpi, 0.0)
     planned_kpi = expected if kpi == "roas" else expected * share
     failed_posts = ctx.session.scalar(select(func.count()).select_from(SocialQueueItem).where(
         SocialQueueItem.merchant_id == ctx.merchant_id, SocialQueueItem.campaign_id == ctx.campaign_id,

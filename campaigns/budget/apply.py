@@ -132,6 +132,21 @@ def current_allocations(session: Session, merchant_id: str, campaign_id: str) ->
     return {ch: float(r.allocated or 0) for ch, r in latest_allocation_rows(session, merchant_id, campaign_id).items()}
 
 
+def record_spent(session: Session, merchant_id: str, campaign_id: str, spent_by_channel: Mapping[str, Decimal]) -> int:
+    """Set each channel's latest allocation's `spent` to what the campaign's results say it spent; returns rows changed.
+
+    Spend is a measurement, not a decision: no audit entry, and a channel without an allocation is left alone
+    (its spend still shows in the campaign's results).
+    """
+    changed = 0
+    for channel, row in latest_allocation_rows(session, merchant_id, campaign_id).items():
+        spent = spent_by_channel.get(channel, Decimal("0"))
+        if row.spent != spent:
+            row.spent = spent
+            changed += 1
+    return changed
+
+
 def apply_plan(session: Session, merchant_id: str, plan: RebalancePlan, actor: str, today: date | None = None) -> BudgetRebalance:
     """Set each channel's latest allocation to the plan (creating a row for a channel without one) and record it.
 

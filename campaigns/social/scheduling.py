@@ -236,3 +236,10 @@ def resolve_review(
         raise QueueError("outcome must be published, requeue or failed")
     record(session, merchant_id, actor, "social.review", "social_queue", str(item.id), outcome=outcome, platform_post_id=platform_post_id, note=note)
     return item
+
+
+def campaigns_of_posts(session: Session, merchant_ids: Sequence[str]) -> dict[int, str]:
+    """Queue item id → campaign id for the merchants' posts that belong to a campaign (results are credited to it)."""
+    rows = session.execute(select(SocialQueueItem.id, SocialQueueItem.campaign_id).where(
+        SocialQueueItem.merchant_id.in_(list(merchant_ids)), SocialQueueItem.campaign_id.is_not(None)))
+    return {item_id: campaign_id for item_id, campaign_id in rows}

@@ -211,8 +211,9 @@ def detail(campaign_id: str, merchant_id: str, profile: dict[str, str]) -> None:
         workflow_tab(row, tz)
     with performance:
         performance_tab(row, merchant_id, currency)
+        posts_and_emails(row, merchant_id)
     with budget:
-        budget_tab(row, currency)
+        budget_tab(row, merchant_id, currency)
 
 
 def summary_tab(row: dict[str, Any], tz: str, currency: str) -> None:
@@ -336,19 +337,42 @@ def performance_tab(row: dict[str, Any], merchant_id: str, currency: str) -> Non
                                     "roas": st.column_config.NumberColumn(format="%.2fx"), "roi": st.column_config.NumberColumn(format="percent")})
 
 
-def budget_tab(row: dict[str, Any], currency: str) -> None:
+def budget_tab(row: dict[str, Any], merchant_id: str, currency: str) -> None:
     budget, spent = row["budget"], row["spent"]
     st.write(f"Planned {fmt.money(budget, currency)} · spent {fmt.money(spent, currency)}"
              + (f" ({fmt.percent(spent / budget, 0)})" if budget else ""))
-    if not row["allocations"]:
+    st.caption("Spent comes from the campaign's results (ad spend per channel), updated by every build.")
+    plan = queries.campaign_plan_vs_actual(queries.source(), merchant_id, row["id"])
+    if plan.is_empty():
         st.info("No per-channel split yet. Set one in the campaign builder (Channels and budget); "
                 "the optimizer adds recommendations here once the campaign has results.", icon=":material/pie_chart:")
         return
-    frame = pl.DataFrame(row["allocations"])
-    st.altair_chart(allocation_bars(frame), width="stretch")
-    st.dataframe(frame, hide_index=True, width="stretch",
+    st.markdown("**Plan vs actual**")
+    st.altair_chart(allocation_bars(plan), width="stretch")
+    shown = plan.with_columns(
+        pl.when(pl.col("allocated") > 0).then(pl.col("spent") / pl.col("allocated")).alias("used"),
+        pl.when(pl.col("spent") > 0).then(pl.col("revenue") / pl.col("spent")).alias("roas"))
+    st.dataframe(shown, hide_index=True, width="stretch",
                  column_config={"allocated": st.column_config.NumberColumn(format="%.2f"), "spent": st.column_config.NumberColumn(format="%.2f"),
-                                "recommended": st.column_config.NumberColumn(format="%.2f")})
+                                "revenue": st.column_config.NumberColumn(format="%.2f"), "conversions": st.column_config.NumberColumn(format="%.1f"),
+                                "used": st.column_config.NumberColumn("used of plan", format="percent"),
+                                "roas": st.column_config.NumberColumn(format="%.2fx")})
+    recommended = [a for a in row["allocations"] if a["recommended"] is not None]
+    if recommended:
+        st.caption("Recommendations: " + " · ".join(f"{a['channel']}: {fmt.money(a['recommended'], currency)}" for a in recommended))
+
+
+def posts_and_emails(row: dict[str, Any], merchant_id: str) -> None:
+    """The campaign's own posts and emails with their results."""
+    posts, emails = queries.campaign_posts_and_emails(queries.source(), merchant_id, row["id"])
+    st.markdown("**Posts and emails**")
+    if posts.is_empty() and emails.is_empty():
+        st.caption("No post or email of this campaign yet.")
+        return
+    if not posts.is_empty():
+        st.dataframe(posts, hide_index=True, width="stretch")
+    if not emails.is_empty():
+        st.dataframe(emails, hide_index=True, width="stretch")
 
 
 # --- page --------------------------------------------------------------------------------------

@@ -75,6 +75,10 @@ def test_every_page_renders_with_the_demo(built_home, app) -> None:
     assert labels[:5] == ["Spend", "Revenue", "ROAS", "ROI", "Conversions"]
     assert at.metric[0].value.startswith("$") and at.metric[0].value != "$0"
     assert "ROI by attribution model" in _texts(at)
+    # plan vs actual: spent per channel comes from the campaign's results, no longer $0
+    assert "Plan vs actual" in _texts(at) and "Posts and emails" in _texts(at)
+    plan = next(d.value for d in at.dataframe if "used" in d.value.columns)
+    assert plan["spent"].sum() > 0
 
     at.switch_page(PAGES["Campaign builder"]).run()
     assert_clean(at)

@@ -43,6 +43,25 @@ def _check_marts(settings, frames) -> None:
     markov = warehouse.query("select sum(revenue) as revenue from marts.attribution_daily_all_models where model = ?", ["markov"])["revenue"][0]
     assert math.isclose(markov, frames[CONVERSIONS.name]["revenue"].sum(), rel_tol=1e-9)
     assert warehouse.count("marts", "social_post_history") == warehouse.count("raw", "social_posts") > 0
+    _check_campaign_results(settings, frames)
+
+
+def _check_campaign_results(settings, frames) -> None:
+    """The store's campaign_metrics against the generator: every campaign's spend, per channel, to the cent per row."""
+    from sqlalchemy import func, select
+
+    from campaigns.core.store.db import session_scope
+    from campaigns.core.store.models import Campaign, CampaignMetric
+
+    spend = frames[AD_SPEND.name].filter(pl.col("campaign_id").is_not_null()).group_by("campaign_id").agg(pl.col("spend").sum(), pl.len().alias("days"))
+    with session_scope(settings.store_url) as session:
+        stored = dict(session.execute(select(CampaignMetric.campaign_id, func.sum(CampaignMetric.spend)).group_by(CampaignMetric.campaign_id)).all())
+        spent = dict(session.execute(select(Campaign.id, Campaign.spent)).all())
+    assert stored, "campaign_metrics is empty after the build"
+    for row in spend.iter_rows(named=True):
+        if row["campaign_id"] in spent:  # campaigns the demo writes to the store
+            assert math.isclose(float(stored[row["campaign_id"]]), row["spend"], abs_tol=0.005 * row["days"] + 0.01), row["campaign_id"]
+            assert math.isclose(float(spent[row["campaign_id"]]), row["spend"], abs_tol=0.005 * row["days"] + 0.01), row["campaign_id"]
 
 
 @pytest.mark.slow

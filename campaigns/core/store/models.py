@@ -118,6 +118,14 @@ class CampaignMetric(Base, TenantOwned):
     conversions: Mapped[int] = mapped_column(default=0)
     spend: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     revenue: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # written daily from the marts by the campaign_metrics asset (campaigns/lifecycle/results.py)
+    attribution_model: Mapped[str] = mapped_column(String(40), default="linear")  # conversions and revenue are credited by it
+    roas: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))  # revenue / spend; null without spend
+    cpa: Mapped[Decimal | None] = mapped_column(Money)  # spend / conversions; null without conversions
+    email_sends: Mapped[int] = mapped_column(default=0)
+    email_opens: Mapped[int] = mapped_column(default=0)  # unique contacts who opened that day
+    email_clicks: Mapped[int] = mapped_column(default=0)  # unique contacts who clicked that day
+    social_engagements: Mapped[int] = mapped_column(default=0)  # likes + shares + comments + clicks of the campaign's posts
     __table_args__ = (UniqueConstraint("campaign_id", "date", "channel", name="uq_campaign_metrics_day"),)
 
 

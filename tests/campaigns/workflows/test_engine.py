@@ -111,7 +111,7 @@ def test_a_plan_runs_from_drafts_to_the_final_report(store_url, posts_dir, tmp_p
             session.add(CampaignMetric(merchant_id="acme", campaign_id=campaign_id, date=START + timedelta(days=day), channel="google_ads",
                                        impressions=1000, clicks=30, conversions=1, spend=Decimal("100"), revenue=Decimal("20")))
             session.add(CampaignMetric(merchant_id="acme", campaign_id=campaign_id, date=START + timedelta(days=day), channel="email",
-                                       impressions=500, clicks=20, conversions=2, spend=Decimal("10"), revenue=Decimal("50")))
+                                       impressions=500, clicks=20, conversions=2, spend=Decimal("10"), revenue=Decimal("50"), email_clicks=7))
 
     middle = datetime(2026, 12, 11, 12, tzinfo=UTC)
     third = _run(store_url, middle)
@@ -119,6 +119,7 @@ def test_a_plan_runs_from_drafts_to_the_final_report(store_url, posts_dir, tmp_p
     monitor = _steps(store_url, campaign_id)[5].result
     triggers = {t["trigger"] for t in monitor["triggered"]}
     assert {"under_pacing", "roas_below_target"} <= triggers
+    assert monitor["metrics"]["spend"] == 1100 and monitor["metrics"]["email_clicks"] == 70  # read from campaign_metrics
     rebalance = _steps(store_url, campaign_id)[6].result
     assert rebalance["rebalanced"] is True
     with session_scope(store_url) as session:

@@ -1,0 +1,47 @@
+"""The campaign page's plan vs actual and its posts and emails, on a fresh store with hand-written results."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from campaigns.core.enums import QueueStatus
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import BudgetAllocation, CampaignMetric, EmailCampaign, SocialAccount, SocialQueueItem
+from campaigns.lifecycle import service as svc
+from tests.dashboards.helpers import assert_clean
+
+PAGE = "views/campaigns.py"
+
+
+def test_budget_tab_shows_allocated_against_spent_and_the_campaigns_posts_and_emails(home, app) -> None:
+    url = get_settings().store_url
+    migrate(url)
+    with session_scope(url) as s:
+        ensure_merchant(s, "demo")
+        cid = svc.create_campaign(s, "demo", svc.CampaignInput(name="Spring <b>sale</b>", type="CONVERSION", budget=1500), actor="t").id
+        s.add_all([BudgetAllocation(merchant_id="demo", campaign_id=cid, channel="google_ads", allocated=Decimal("1000")),
+                   BudgetAllocation(merchant_id="demo", campaign_id=cid, channel="email", allocated=Decimal("500"))])
+        for day, spend, revenue in ((1, "100", "300"), (2, "150", "0")):
+            s.add(CampaignMetric(merchant_id="demo", campaign_id=cid, channel="google_ads", date=date(2026, 6, day), spend=Decimal(spend),
+                                 revenue=Decimal(revenue), conversions=2))
+        account = SocialAccount(merchant_id="demo", platform="x", handle="@shop")
+        s.add(account)
+        s.flush()
+        s.add(SocialQueueItem(merchant_id="demo", account_id=account.id, campaign_id=cid, text="New arrivals", content_hash="0" * 64,
+                              idempotency_key="k", status=QueueStatus.PUBLISHED, scheduled_at=datetime(2026, 6, 1, 9, tzinfo=UTC)))
+        s.add(EmailCampaign(merchant_id="demo", campaign_id=cid, subject="Spring is here", stats={"sent": 40, "failed": 1, "suppressed": 2}))
+    at = app(get_settings())
+    at.switch_page(PAGE).run()
+    at.selectbox(key="campaign_pick").set_value(cid).run()
+    assert_clean(at)
+    plan = next(d.value for d in at.dataframe if "used" in d.value.columns)
+    rows = {r["channel"]: r for r in plan.to_dict("records")}  # AppTest hands tables back as pandas
+    assert rows["google_ads"]["allocated"] == 1000 and rows["google_ads"]["spent"] == 250 and rows["google_ads"]["used"] == 0.25
+    assert rows["google_ads"]["roas"] == 300 / 250 and rows["email"]["spent"] == 0 and rows["email"]["roas"] != rows["email"]["roas"]  # NaN: no ratio without spend
+    posts = next(d.value for d in at.dataframe if "platform" in d.value.columns)
+    emails = next(d.value for d in at.dataframe if "subject" in d.value.columns)
+    assert posts["text"].to_list() == ["New arrivals"] and posts["status"].to_list() == ["PUBLISHED"]
+    assert tuple(emails[["sent", "failed", "suppressed"]].iloc[0]) == (40, 1, 2)
