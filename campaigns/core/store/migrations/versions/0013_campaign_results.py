@@ -1,7 +1,7 @@
 """campaign results: the attribution model, ROAS, CPA, email and social measures on campaign_metrics
 
 Revision ID: 0013
-Revises: 0005
+Revises: 0012
 Create Date: 2026-12-05
 
 Rows written before keep their numbers; the new measures start at 0 (server defaults) until
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision = '0013'
-down_revision = '0005'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
