@@ -76,7 +76,7 @@ def start_connection(
     platform: str,
     *,
     actor: str,
-    client: OAuthClient,
+    clients: Mapping[str, OAuthClient],
     redirect_uri: str,
     cipher: TokenCipher | None,
     now: datetime | None = None,
@@ -88,6 +88,7 @@ def start_connection(
     require_merchant(session, merchant_id)
     if platform not in OAUTH_PLATFORMS:
         raise ConnectError(f"unknown platform {platform!r}; use one of {', '.join(OAUTH_PLATFORMS)}")
+    client = clients[platform]
     valid_timezone(timezone)
     key = require_cipher(cipher, "store the tokens of the account being connected")
     now = now or utcnow()
@@ -107,13 +108,13 @@ def start_connection(
     return StartedConnection(row.id, platform, url, redirect_uri, row.expires_at)
 
 
-def connection_status(session: Session, merchant_id: str, connection_id: int) -> ConnectionResult:
+def connection_status(session: Session, merchant_id: str, connection_id: int, now: datetime | None = None) -> ConnectionResult:
     row = session.scalar(select(OAuthConnection).where(OAuthConnection.merchant_id == merchant_id, OAuthConnection.id == connection_id))
     if row is None:
         raise ConnectError(f"no account connection {connection_id} for merchant {merchant_id!r}; start one with `campaigns accounts connect`")
     handles = dict(session.execute(select(SocialAccount.id, SocialAccount.handle).where(
         SocialAccount.merchant_id == merchant_id, SocialAccount.id.in_(row.account_ids or []))).tuples().all())
-    status = FAILED if row.status == PENDING and row.expires_at < utcnow() else row.status
+    status = FAILED if row.status == PENDING and row.expires_at < (now or utcnow()) else row.status
     error = row.error if status == row.status else "the connection expired before the platform called back; start it again"
     return ConnectionResult(row.id, merchant_id, row.platform, status, tuple((i, handles.get(i, "")) for i in row.account_ids or []), error)
 
