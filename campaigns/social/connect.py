@@ -35,7 +35,6 @@ from publishers.oauth import OAUTH_PLATFORMS, OAuthClient, OAuthError, PlatformA
 
 PENDING, EXCHANGING, CONNECTED, FAILED = "PENDING", "EXCHANGING", "CONNECTED", "FAILED"
 SYSTEM_ACTOR = "oauth-callback"
-REFRESH_MARGIN = timedelta(minutes=10)  # refresh tokens this close to their expiry before using them
 
 
 class ConnectError(ValueError):
@@ -275,10 +274,6 @@ def store_refreshed(session: Session, account: SocialAccount, tokens: TokenSet, 
         account.refresh_token_enc = cipher.encrypt(tokens.refresh_token.get_secret_value())
     _set_expiry(account, tokens, now)
     record(session, account.merchant_id, actor, "account.token_refresh", "social_account", str(account.id), platform=account.platform)
-
-
-def expires_soon(account: SocialAccount, now: datetime, margin: timedelta = REFRESH_MARGIN) -> bool:
-    return account.token_expires_at is not None and account.token_expires_at - now <= margin
 
 
 def refresh_account(session: Session, account: SocialAccount, client: OAuthClient, cipher: TokenCipher | None, now: datetime, actor: str) -> TokenSet:

@@ -5,6 +5,8 @@ Lifecycle of an item::
     QUEUED --claim--> PUBLISHING --publisher ok------------------> PUBLISHED
                           |------ Retryable (backoff, reset time) --> QUEUED
                           |------ AuthExpired: refresh once, retry; still refused --> FAILED (+ account NEEDS_REAUTH)
+                          |------ token expiring: refreshed before sending; refused --> FAILED (+ account NEEDS_REAUTH)
+                          |------ token unreadable with the key ---------> FAILED (+ account NEEDS_REAUTH)
                           |------ Duplicate / Rejected ------------> FAILED
                           |------ Ambiguous: reconcile: found -----> PUBLISHED
                           |                             not found --> NEEDS_REVIEW

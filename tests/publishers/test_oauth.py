@@ -238,3 +238,23 @@ def test_error_shapes_map_to_kinds(status, body, kind) -> None:
 def test_the_factory_builds_every_platform() -> None:
     clients = build_oauth_clients(OAuthConfig(x_client_id="id"))
     assert sorted(clients) == ["facebook", "instagram", "linkedin", "x"] and "id" in repr(clients["x"])
+
+
+def test_malformed_answers_are_unavailable_not_a_crash(httpserver) -> None:
+    """A token endpoint or profile that answers 200 without what the protocol promises (a proxy's page, a partial body)."""
+    httpserver.expect_request("/2/oauth2/token", method="POST").respond_with_json({"token_type": "bearer"})
+    httpserver.expect_request("/2/users/me").respond_with_json({"data": {}})
+    httpserver.expect_request("/v21.0/oauth/access_token").respond_with_data("<html>maintenance</html>", content_type="text/html")
+    config = OAuthConfig(x_client_id="id", x_base_url=httpserver.url_for(""), facebook_app_id="app", facebook_app_secret=SecretStr("s"),
+                         facebook_base_url=httpserver.url_for("/v21.0"))
+    client = XOAuth(config)
+    with pytest.raises(OAuthError, match="without an access_token") as no_token:
+        client.refresh("r-1")
+    assert no_token.value.kind == "unavailable"
+    from publishers.oauth import TokenSet
+
+    with pytest.raises(OAuthError, match="without a user id"):
+        client.accounts(TokenSet(SecretStr("a")))
+    with pytest.raises(OAuthError, match="without a JSON object") as html:
+        FacebookOAuth(config).exchange("c", redirect_uri=REDIRECT)
+    assert html.value.kind == "unavailable"

@@ -200,3 +200,23 @@ def test_key_rotation_re_encrypts_every_token_and_marks_unreadable_ones(store_ur
         audit = {e.merchant_id: e.details for e in s.scalars(select(AuditLog).where(AuditLog.action == "keys.rotate"))}
         assert audit == {"acme": {"tokens": 2, "unreadable": 0}, "globex": {"tokens": 1, "unreadable": 1}}
         assert [e.action for e in entries(s, "globex", str(c))][0] == "account.needs_reauth"
+
+
+def test_a_verifier_stored_under_another_key_fails_the_connection_clearly(store_url, clients, cipher) -> None:
+    started = _start(store_url, clients, cipher, "x")
+    location = follow_consent(started.authorization_url)
+    result = complete_from_redirect_url(store_url, location, clients=clients, cipher=TokenCipher(generate_key()), now=NOW)
+    assert result.status == FAILED and result.error_kind == "misconfigured" and "PKCE verifier" in result.error
+    with pytest.raises(ConnectError, match="no state parameter"):
+        complete_connection(store_url, "", code="c", clients=clients, cipher=cipher)
+
+
+def test_refreshing_an_account_without_a_refresh_token_asks_for_a_reconnection(store_url, clients, cipher) -> None:
+    from campaigns.social.connect import refresh_account
+    from publishers.oauth import OAuthError
+
+    with session_scope(store_url) as s:
+        account = add_account(s, "acme", "x", "@acme", actor="ana", access_token="a", cipher=cipher)
+        with pytest.raises(OAuthError) as refused:
+            refresh_account(s, account, clients["x"], cipher, NOW, "ops")
+        assert refused.value.kind == "expired" and refused.value.reconnect
