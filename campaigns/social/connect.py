@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from campaigns.core.audit import record
@@ -287,15 +287,24 @@ def refresh_account(session: Session, account: SocialAccount, client: OAuthClien
     return tokens
 
 
+def purge_connections(session: Session, now: datetime, keep: timedelta = timedelta(days=7)) -> int:
+    """Forget started connections whose time ran out more than `keep` ago (their outcome was shown long since)."""
+    return session.execute(delete(OAuthConnection).where(OAuthConnection.expires_at < now - keep)
+                           .execution_options(synchronize_session=False)).rowcount or 0
+
+
 def refresh_due(store_url: str, clients: Mapping[str, OAuthClient], cipher: TokenCipher | None, *, now: datetime | None = None,
                 margin: timedelta = timedelta(days=1), actor: str = "token-refresher") -> dict[str, list[str]]:
     """Refresh every ACTIVE account whose token expires within `margin`; refusals mark it "reconnect needed".
+
+    Also forgets connections that expired more than a week ago.
 
     Returns the handles by outcome (refreshed, reconnect, later).
     """
     now = now or utcnow()
     out: dict[str, list[str]] = {"refreshed": [], "reconnect": [], "later": []}
     with session_scope(store_url) as session:
+        purge_connections(session, now)
         due = session.execute(select(SocialAccount.id, SocialAccount.merchant_id).where(
             SocialAccount.status == ACTIVE, SocialAccount.token_expires_at.is_not(None), SocialAccount.token_expires_at <= now + margin,
             SocialAccount.refresh_token_enc.is_not(None))).tuples().all()

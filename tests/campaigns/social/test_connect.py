@@ -167,7 +167,6 @@ def test_refresh_due_renews_expiring_tokens_and_marks_refused_ones(store_url, cl
         assert li.token_expires_at == later + timedelta(days=60)
         gone = s.get(SocialAccount, x.accounts[0][0])
         assert gone.status == NEEDS_REAUTH and status_label(gone) == "reconnect needed" and "refreshed" in gone.reauth_reason
-    fakes["linkedin"].fail_next("token", "500")  # the LinkedIn fake has no 500 on its token route: nothing due anyway
     assert refresh_due(store_url, clients, cipher, now=later) == {"refreshed": [], "reconnect": [], "later": []}
     fakes["x"].fail_next("token", "500")
     with session_scope(store_url) as s:
@@ -175,6 +174,8 @@ def test_refresh_due_renews_expiring_tokens_and_marks_refused_ones(store_url, cl
     assert refresh_due(store_url, clients, cipher, now=later)["later"] == ["x @juniperfinch"]
     assert refresh_due(store_url, clients, None, now=later)["later"] == ["x @juniperfinch"]
     assert refresh_due(store_url, clients, TokenCipher(generate_key()), now=later)["reconnect"] == ["x @juniperfinch"]
+    with session_scope(store_url) as s:
+        assert s.scalars(select(OAuthConnection)).all() == []  # the connections expired long before `later`: forgotten
 
 
 def test_key_rotation_re_encrypts_every_token_and_marks_unreadable_ones(store_url, cipher, clients) -> None:
