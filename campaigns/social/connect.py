@@ -198,7 +198,14 @@ def complete_connection(
                              f"({_no_accounts_hint(row.platform)})", platform=row.platform)
     except OAuthError as exc:
         return _finish(store_url, row, now, kind=exc.kind, error=exc.reason)
-    return _finish(store_url, row, now, accounts=found, cipher=cipher)
+    except Exception as exc:
+        # a bug must not leave the connection claimed for ever: record it, then let it surface
+        _finish(store_url, row, now, kind="error", error=f"unexpected error: {type(exc).__name__}")
+        raise
+    try:
+        return _finish(store_url, row, now, accounts=found, cipher=cipher)
+    except (ValueError, LookupError, TokenKeyError) as exc:  # an account the store refuses (QueueError), a key gone meanwhile
+        return _finish(store_url, row, now, kind="misconfigured", error=f"the accounts could not be stored: {exc}")
 
 
 def _no_accounts_hint(platform: str) -> str:

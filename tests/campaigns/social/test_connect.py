@@ -221,3 +221,22 @@ def test_refreshing_an_account_without_a_refresh_token_asks_for_a_reconnection(s
         with pytest.raises(OAuthError) as refused:
             refresh_account(s, account, clients["x"], cipher, NOW, "ops")
         assert refused.value.kind == "expired" and refused.value.reconnect
+
+
+def test_a_failure_while_storing_or_a_bug_never_leaves_the_connection_claimed(store_url, clients, cipher, monkeypatch) -> None:
+    import campaigns.social.connect as service
+    from campaigns.social.accounts import QueueError
+
+    started = _start(store_url, clients, cipher, "x")
+    location = follow_consent(started.authorization_url)
+    monkeypatch.setattr(service, "add_account", lambda *a, **k: (_ for _ in ()).throw(QueueError("handle refused")))
+    stored = complete_from_redirect_url(store_url, location, clients=clients, cipher=cipher, now=NOW)
+    assert stored.status == FAILED and "could not be stored: handle refused" in stored.error
+    started = _start(store_url, clients, cipher, "x")
+    location = follow_consent(started.authorization_url)
+    monkeypatch.setattr(clients["x"], "accounts", lambda tokens: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        complete_from_redirect_url(store_url, location, clients=clients, cipher=cipher, now=NOW)
+    with session_scope(store_url) as s:
+        row = s.get(OAuthConnection, started.connection_id)
+        assert row.status == FAILED and row.error == "unexpected error: ZeroDivisionError"
