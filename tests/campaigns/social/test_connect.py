@@ -240,3 +240,22 @@ def test_a_failure_while_storing_or_a_bug_never_leaves_the_connection_claimed(st
     with session_scope(store_url) as s:
         row = s.get(OAuthConnection, started.connection_id)
         assert row.status == FAILED and row.error == "unexpected error: ZeroDivisionError"
+
+
+def test_two_callbacks_at_once_complete_the_connection_once(store_url, clients, cipher, fakes) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    started = _start(store_url, clients, cipher, "x")
+    location = follow_consent(started.authorization_url)
+
+    def callback(_):
+        try:
+            return complete_from_redirect_url(store_url, location, clients=clients, cipher=cipher, now=NOW).status
+        except ConnectError as exc:
+            return str(exc)
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(callback, range(4)))
+    assert answers.count(CONNECTED) == 1, answers
+    assert all("already used" in a or "another request" in a for a in answers if a != CONNECTED)
+    assert fakes["x"].count("POST", "/2/oauth2/token") == 1  # the code was exchanged once
