@@ -162,7 +162,8 @@ def campaign_detail(source_key: str, merchant_id: str, campaign_id: str) -> dict
 def social_accounts(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
     with session_scope(settings().store_url) as session:
         rows = session.scalars(select(SocialAccount).where(SocialAccount.merchant_id == merchant_id).order_by(SocialAccount.platform, SocialAccount.handle))
-        return [{"id": a.id, "platform": a.platform, "handle": a.handle, "timezone": a.timezone, "status": a.status} for a in rows]
+        return [{"id": a.id, "platform": a.platform, "handle": a.handle, "timezone": a.timezone, "status": a.status,
+                 "reauth_reason": a.reauth_reason} for a in rows]
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

@@ -51,6 +51,7 @@ LAZY_GROUPS = {
     "export": Lazy("campaigns.cli.export_commands:app", "Export attribution and ROI tables as CSV.", group=True),
     "accounts": Lazy("campaigns.cli.social_commands:accounts_app", "Connect social accounts.", group=True),
     "social": Lazy("campaigns.cli.social_commands:social_app", "Schedule, list and publish social posts.", group=True),
+    "keys": Lazy("campaigns.cli.connect_commands:keys_app", "The key that encrypts platform tokens: generate a new one, rotate to it.", group=True),
     "email": Lazy("campaigns.cli.email_commands:app", "Create and send email campaigns; unsubscribe and suppress addresses.", group=True),
     "workflow": Lazy("campaigns.cli.agent_commands:workflow_app", "Run and steer campaign workflows.", group=True),
     "automations": Lazy("campaigns.cli.automation_commands:app",

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+
+from campaigns.cli import connect_commands
 
 from campaigns.cli.output import console, fail
 from campaigns.cli.context import merchant_or_default as _merchant
@@ -37,36 +42,70 @@ def _session():
 def accounts_add(
     platform: Annotated[str, typer.Option(help="x, facebook, instagram or linkedin.")],
     handle: Annotated[str, typer.Option(help="The account's id on the platform (X user id or @handle, page id, Instagram user id, LinkedIn URN).")],
-    access_token: Annotated[str | None, typer.Option(help="OAuth access token (stored encrypted with CAMPAIGNS_TOKEN_KEY).")] = None,
-    refresh_token: Annotated[str | None, typer.Option(help="OAuth refresh token, where the platform has one.")] = None,
+    access_token: Annotated[str | None, typer.Option(
+        help="OAuth access token, stored encrypted; '-' reads it from stdin (a value on the command line shows in `ps`).")] = None,
+    access_token_file: Annotated[Path | None, typer.Option(help="Read the access token from this file.")] = None,
+    ask_token: Annotated[bool, typer.Option("--ask-token", help="Prompt for the access token (typing hidden).")] = False,
+    refresh_token: Annotated[str | None, typer.Option(help="OAuth refresh token, where the platform has one; '-' reads it from stdin.")] = None,
+    refresh_token_file: Annotated[Path | None, typer.Option(help="Read the refresh token from this file.")] = None,
     timezone: Annotated[str, typer.Option(help="The account's time zone, e.g. America/New_York.")] = "UTC",
     merchant: MerchantOption = None,
     actor: Annotated[str, typer.Option(help="Who connects it, for the audit log.")] = "cli",
 ) -> None:
-    """Connect (or reconnect) a social account."""
+    """Add (or reconnect) a social account with tokens you already have; `accounts connect` gets them by OAuth."""
     from campaigns.core.crypto import TokenKeyError, cipher_from_settings
     from campaigns.social.accounts import QueueError, add_account
     from campaigns.core.merchants import UnknownMerchantError
 
+    if ask_token and (access_token or access_token_file):
+        fail("give the access token one way: --access-token, --access-token-file or --ask-token")
+    if ask_token:
+        access_token = typer.prompt("Access token", hide_input=True)
+    access_token = _secret_input("access token", access_token, access_token_file)
+    refresh_token = _secret_input("refresh token", refresh_token, refresh_token_file)
     try:
         with _session() as session:
             account = add_account(session, _merchant(merchant), platform, handle, actor=actor, access_token=access_token,
                                     refresh_token=refresh_token, timezone=timezone, cipher=cipher_from_settings(get_settings()))
-            console.print(f"account {account.id}: {account.platform} {account.handle} ({account.timezone}) is {account.status}")
+            console.print(f"account {account.id}: {account.platform} {escape(account.handle)} ({account.timezone}) is {account.status}")
     except (QueueError, TokenKeyError, UnknownMerchantError) as exc:
         fail(str(exc))
 
 
+def _secret_input(what: str, value: str | None, path: Path | None) -> str | None:
+    """A token from the option, stdin ('-') or a file; surrounding whitespace (a file's newline) is dropped."""
+    if value is not None and path is not None:
+        fail(f"give the {what} one way: --{what.replace(' ', '-')} or --{what.replace(' ', '-')}-file")
+    if path is not None:
+        try:
+            value = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"cannot read the {what} from {path}: {exc.__class__.__name__}; give a readable UTF-8 text file")
+    elif value == "-":
+        value = sys.stdin.readline()
+    if value is not None:
+        value = value.strip()
+        if not value:
+            fail(f"the {what} is empty; give the token itself")
+    return value
+
+
 @accounts_app.command("list")
 def accounts_list(merchant: MerchantOption = None) -> None:
-    """List connected accounts."""
-    from campaigns.social.accounts import list_accounts
+    """List connected accounts ("reconnect needed" when a token was refused or cannot be read)."""
+    from campaigns.social.accounts import list_accounts, status_label
 
-    table = Table("id", "platform", "handle", "time zone", "status")
+    table = Table("id", "platform", "handle", "time zone", "status", "token expires (UTC)")
     with _session() as session:
         for a in list_accounts(session, _merchant(merchant)):
-            table.add_row(str(a.id), a.platform, a.handle, a.timezone, a.status + (f" ({a.reauth_reason})" if a.reauth_reason else ""))
+            expires = f"{a.token_expires_at:%Y-%m-%d %H:%M}" if a.token_expires_at else ""
+            table.add_row(str(a.id), a.platform, escape(a.handle), a.timezone, status_label(a) + (f" ({escape(a.reauth_reason)})" if a.reauth_reason else ""),
+                          expires)
     console.print(table)
+
+
+accounts_app.command("connect")(connect_commands.connect)
+accounts_app.command("refresh")(connect_commands.refresh)
 
 
 @social_app.command("schedule")

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlparse
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from publishers.config import PublisherConfig
+from publishers.config import OAuthConfig, PublisherConfig
 
 
 class Settings(BaseSettings):
@@ -59,6 +59,16 @@ class Settings(BaseSettings):
     x_client_id: str | None = None
     x_client_secret: SecretStr | None = None
     linkedin_version: str = Field(default="202510", description="LinkedIn-Version header (YYYYMM); must be a version LinkedIn still serves.")
+    # OAuth apps of the platforms (accounts connect); the authorization pages are settings so tests can redirect them too
+    x_authorize_url: str = "https://x.com/i/oauth2/authorize"
+    linkedin_client_id: str | None = None
+    linkedin_client_secret: SecretStr | None = None
+    linkedin_authorize_url: str = "https://www.linkedin.com/oauth/v2/authorization"
+    linkedin_oauth_base_url: str = "https://www.linkedin.com/oauth/v2"
+    facebook_app_id: str | None = None
+    facebook_app_secret: SecretStr | None = None
+    facebook_authorize_url: str = "https://www.facebook.com/v21.0/dialog/oauth"
+    oauth_connect_minutes: int = Field(default=15, gt=0, description="How long a started account connection waits for the platform's callback.")
     email_provider: Literal["sandbox", "smtp", "sendgrid", "mailgun"] = "sandbox"
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
@@ -101,6 +111,23 @@ class Settings(BaseSettings):
             linkedin_version=self.linkedin_version, smtp_host=self.smtp_host, smtp_port=self.smtp_port, smtp_starttls=self.smtp_starttls,
             sendgrid_base_url=self.sendgrid_base_url, mailgun_base_url=self.mailgun_base_url,
         )
+
+    def oauth_config(self) -> OAuthConfig:
+        """What the OAuth clients need of these settings (apps, authorization pages, token endpoints)."""
+        return OAuthConfig(
+            x_client_id=self.x_client_id, x_client_secret=self.x_client_secret, x_authorize_url=self.x_authorize_url, x_base_url=self.x_base_url,
+            linkedin_client_id=self.linkedin_client_id, linkedin_client_secret=self.linkedin_client_secret,
+            linkedin_authorize_url=self.linkedin_authorize_url, linkedin_oauth_base_url=self.linkedin_oauth_base_url,
+            linkedin_base_url=self.linkedin_base_url, linkedin_version=self.linkedin_version, facebook_app_id=self.facebook_app_id,
+            facebook_app_secret=self.facebook_app_secret, facebook_authorize_url=self.facebook_authorize_url, facebook_base_url=self.facebook_base_url,
+        )
+
+    def oauth_redirect_uri(self, platform: str) -> str:
+        """Where a platform sends the person back: the public server's callback route."""
+        if not self.public_url:
+            raise ValueError("CAMPAIGNS_PUBLIC_URL is not set; set it to this installation's public https address "
+                             "(the platform apps' redirect URI is CAMPAIGNS_PUBLIC_URL/oauth/callback/<platform>)")
+        return f"{self.public_url.rstrip('/')}/oauth/callback/{platform}"
 
     @property
     def store_url(self) -> str:

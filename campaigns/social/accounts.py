@@ -12,14 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campaigns.core.audit import record
-from campaigns.core.crypto import TokenCipher, require_cipher
+from campaigns.core.crypto import TokenCipher, TokenKeyError, require_cipher
 from campaigns.core.merchants import require_merchant
-from campaigns.core.store.models import SocialAccount
+from campaigns.core.store.models import OAuthConnection, SocialAccount
 from publishers.base import SOCIAL_PLATFORMS, Credentials
 
 ACTIVE = "ACTIVE"
 NEEDS_REAUTH = "NEEDS_REAUTH"
-REAUTH_HINT = "reconnect it with `campaigns accounts add`, then requeue the post"
+REAUTH_HINT = "reconnect it (`campaigns accounts connect` or the Social Scheduler's Connect button), then requeue the post"
 
 
 class QueueError(ValueError):
@@ -79,6 +79,7 @@ def add_account(
         session.add(account)
     account.timezone = timezone
     account.status = ACTIVE
+    account.reauth_reason = None
     for name, value in encrypted.items():
         setattr(account, name, value)
     session.flush()
@@ -120,3 +121,45 @@ def mark_needs_reauth(session: Session, merchant_id: str, account_id: int, reaso
         account.status = NEEDS_REAUTH
         account.reauth_reason = reason
         record(session, merchant_id, actor, "account.needs_reauth", "social_account", str(account.id), reason=reason)
+
+
+def status_label(account: SocialAccount) -> str:
+    """How the app and the CLI show an account's state."""
+    return "reconnect needed" if account.status == NEEDS_REAUTH else account.status.lower()
+
+
+def rotate_token_key(session: Session, cipher: TokenCipher, actor: str) -> dict[str, int]:
+    """Re-encrypt every stored token (and pending PKCE verifier) with the first key of `cipher`, audited per merchant.
+
+    Run with ``CAMPAIGNS_TOKEN_KEY=new,old``: the old keys still decrypt, the new one encrypts.
+    A token no key can read is dropped and its account marked "reconnect needed".
+    """
+    counts = {"accounts": 0, "tokens": 0, "unreadable": 0, "connections": 0}
+    by_merchant: dict[str, dict[str, int]] = {}
+    for account in session.scalars(select(SocialAccount).order_by(SocialAccount.id).with_for_update()):
+        if not account.access_token_enc and not account.refresh_token_enc:
+            continue
+        mine = by_merchant.setdefault(account.merchant_id, {"tokens": 0, "unreadable": 0})
+        try:
+            rotated = {name: cipher.rotate(value) for name in ("access_token_enc", "refresh_token_enc") if (value := getattr(account, name))}
+        except TokenKeyError:
+            mine["unreadable"] += 1
+            counts["unreadable"] += 1
+            account.access_token_enc = account.refresh_token_enc = None
+            mark_needs_reauth(session, account.merchant_id, account.id, "its stored token could not be decrypted with any CAMPAIGNS_TOKEN_KEY "
+                              "key during key rotation", actor)
+            continue
+        for name, value in rotated.items():
+            setattr(account, name, value)
+        counts["accounts"] += 1
+        counts["tokens"] += len(rotated)
+        mine["tokens"] += len(rotated)
+    for connection in session.scalars(select(OAuthConnection).where(OAuthConnection.code_verifier_enc.is_not(None)).with_for_update()):
+        try:
+            connection.code_verifier_enc = cipher.rotate(connection.code_verifier_enc)
+            counts["connections"] += 1
+        except TokenKeyError:
+            connection.code_verifier_enc = None  # that connection can no longer complete; it fails with a clear reason
+    for merchant_id, mine in sorted(by_merchant.items()):
+        record(session, merchant_id, actor, "keys.rotate", "social_account", "*", tokens=mine["tokens"], unreadable=mine["unreadable"])
+    return counts

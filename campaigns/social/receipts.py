@@ -78,6 +78,7 @@ class Prepared:
     publisher: Any
     credentials: Credentials
     post: SocialPost
+    token_expires_at: datetime | None = None
 
 
 @dataclass
@@ -88,6 +89,7 @@ class Run:
     now: datetime
     cipher: TokenCipher | None
     max_attempts: int
+    oauth: Mapping[str, Any] = field(default_factory=dict)  # OAuth clients by platform, for refreshing tokens
     started: float = field(default_factory=time.monotonic)
 
     def clock(self) -> datetime:

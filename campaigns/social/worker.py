@@ -5,6 +5,8 @@ Lifecycle of an item::
     QUEUED --claim--> PUBLISHING --publisher ok------------------> PUBLISHED
                           |------ Retryable (backoff, reset time) --> QUEUED
                           |------ AuthExpired: refresh once, retry; still refused --> FAILED (+ account NEEDS_REAUTH)
+                          |------ token expiring: refreshed before sending; refused --> FAILED (+ account NEEDS_REAUTH)
+                          |------ token unreadable with the key ---------> FAILED (+ account NEEDS_REAUTH)
                           |------ Duplicate / Rejected ------------> FAILED
                           |------ Ambiguous: reconcile: found -----> PUBLISHED
                           |                             not found --> NEEDS_REVIEW
@@ -39,7 +41,7 @@ from sqlalchemy.orm import Session
 from campaigns.content.approvals import KIND_CONTENT, KIND_QUEUE_TEXT, content_hash, hash_of_content, is_approved
 from campaigns.core import queue
 from campaigns.core.audit import record
-from campaigns.core.crypto import TokenCipher, TokenKeyError, cipher_from_settings, require_cipher
+from campaigns.core.crypto import MissingTokenKeyError, TokenCipher, TokenKeyError, cipher_from_settings, require_cipher
 from campaigns.core.enums import QueueStatus
 from campaigns.core.outbox import emit
 from campaigns.core.settings import Settings
@@ -47,6 +49,7 @@ from campaigns.core.store.db import session_scope, with_session as _with_session
 from campaigns.core.store.models import CampaignContent, PublishReceipt, SocialAccount, SocialQueueItem
 from campaigns.core.store.types import utcnow
 from campaigns.social.accounts import ACTIVE, REAUTH_HINT, account_ref, credentials_for, mark_needs_reauth
+from campaigns.social.connect import clients_from_settings, store_refreshed
 from campaigns.social.receipts import ItemView, Outcome, Prepared, PublishReport, Run, receipt_entry, receipt_row
 from campaigns.social.scheduling import rendered_text
 
@@ -55,6 +58,7 @@ _EVENTS = {"PUBLISHED": "post.published", "FAILED": "post.failed", "NEEDS_REVIEW
 from publishers import build_publishers
 from publishers.base import Credentials, Publisher, Reconciles, RefreshesTokens, SocialPost
 from publishers.errors import Ambiguous, AuthExpired, Duplicate, PublishError, Rejected, Retryable
+from publishers.oauth import OAuthClient, OAuthError
 from publishers.text import fingerprint
 
 log = logging.getLogger(__name__)
@@ -63,6 +67,7 @@ QUEUE = "social"  # the attempt log's name for this queue
 DEFAULT_LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 6
 RECONCILE_SLACK = timedelta(minutes=5)
+REFRESH_BEFORE = timedelta(minutes=10)  # a token this close to its expiry is refreshed before it is used
 
 
 # --- claiming ----------------------------------------------------------------------------
@@ -116,9 +121,14 @@ def publish_due(
     cipher: TokenCipher | None = None,
     max_attempts: int = MAX_ATTEMPTS,
     merchant_id: str | None = None,
+    oauth: Mapping[str, OAuthClient] | None = None,
 ) -> PublishReport:
-    """One worker pass: reconcile items whose worker died, then claim and publish up to `limit` due items."""
-    run = Run(url, publishers, worker_id, now or utcnow(), cipher, max_attempts)
+    """One worker pass: reconcile items whose worker died, then claim and publish up to `limit` due items.
+
+    `oauth` (clients by platform) refreshes tokens before they expire and after a 401; without
+    one, a publisher that refreshes tokens itself (X) is asked.
+    """
+    run = Run(url, publishers, worker_id, now or utcnow(), cipher, max_attempts, oauth=dict(oauth or {}))
     report = PublishReport(worker_id)
     for item, previous_claim in claim_stale(url, worker_id, run.now, lease, limit, merchant_id):
         view = ItemView.of(item)
@@ -210,11 +220,13 @@ def _prepare(run: Run, item: ItemView, *, for_reconcile: bool = False) -> Prepar
     When reconciling (`for_reconcile`), the post may already be out: nothing here may put it
     back in the queue, so every gap sends it to a person instead.
     """
-    key_problem = problem = None
+    key_problem = problem = expires_at = None
+    key_lost = False
     with session_scope(run.url) as session:
         account = session.scalar(select(SocialAccount).where(SocialAccount.id == item.account_id, SocialAccount.merchant_id == item.merchant_id))
         if account is not None:
             platform, handle, status, account_id = account.platform, account.handle, account.status, account.id
+            expires_at, reauth_reason = account.token_expires_at, account.reauth_reason
             publisher = run.publishers.get(platform)
             sandbox = bool(getattr(publisher, "sandbox", False))
             if not for_reconcile:
@@ -223,6 +235,11 @@ def _prepare(run: Run, item: ItemView, *, for_reconcile: bool = False) -> Prepar
                 credentials = Credentials.of(account_ref(account)) if sandbox else credentials_for(account, run.cipher)
             except TokenKeyError as exc:
                 key_problem = str(exc)
+                # no key at all is a configuration gap (wait for it); a key that cannot read the token never will
+                key_lost = not isinstance(exc, MissingTokenKeyError)
+                if key_lost and not for_reconcile and status == ACTIVE:
+                    mark_needs_reauth(session, item.merchant_id, account_id, f"its stored token cannot be decrypted: {exc}", run.worker_id)
+                    status, reauth_reason = "NEEDS_REAUTH", f"its stored token cannot be decrypted: {exc}"
     if account is None:
         status_ = QueueStatus.NEEDS_REVIEW if for_reconcile else QueueStatus.FAILED
         return _finish(run, item, status_, reason="the social account was removed", receipts=[receipt_entry(item, "not_sent")])
@@ -232,7 +249,8 @@ def _prepare(run: Run, item: ItemView, *, for_reconcile: bool = False) -> Prepar
                        receipts=[receipt_entry(item, "reconcile_failed", platform=platform)])
     if not for_reconcile:
         if status != ACTIVE:
-            return _finish(run, item, QueueStatus.FAILED, reason=f"{platform} account {handle} needs re-authentication; {REAUTH_HINT}",
+            why = f" ({reauth_reason})" if reauth_reason else ""
+            return _finish(run, item, QueueStatus.FAILED, reason=f"{platform} account {handle} needs re-authentication{why}; {REAUTH_HINT}",
                            receipts=[receipt_entry(item, "not_sent", platform=platform)])
         if problem:
             return _finish(run, item, QueueStatus.FAILED, reason=problem, receipts=[receipt_entry(item, "not_sent", platform=platform)])
@@ -248,7 +266,7 @@ def _prepare(run: Run, item: ItemView, *, for_reconcile: bool = False) -> Prepar
     if not for_reconcile and (issues := publisher.validate(post)):
         reason = "refused before sending: " + "; ".join(map(str, issues))
         return _finish(run, item, QueueStatus.FAILED, reason=reason, receipts=[receipt_entry(item, "not_sent", platform=platform, sandbox=sandbox)])
-    return Prepared(account_id, platform, publisher, credentials, post)
+    return Prepared(account_id, platform, publisher, credentials, post, expires_at)
 
 
 def _render(item: ItemView, platform: str) -> SocialPost:
@@ -264,7 +282,25 @@ def _publish_one(run: Run, item: ItemView) -> Outcome:
         return prepared
     if not _heartbeat(run, item):
         return Outcome(item.id, item.merchant_id, "LEASE_LOST", "another worker took the item over before it was sent")
-    return _attempt(run, item, prepared, prepared.credentials, receipts=[], may_refresh=True)
+    credentials, receipts = prepared.credentials, []
+    if _can_refresh(run, prepared, credentials) and prepared.token_expires_at is not None and prepared.token_expires_at - run.clock() <= REFRESH_BEFORE:
+        # refresh a token about to expire instead of spending an attempt on a certain 401
+        try:
+            credentials = _refresh_tokens(run, item, prepared, credentials)
+        except AuthExpired as refused:
+            return _needs_reauth(run, item, prepared, f"the access token expires and the refresh was refused ({refused.reason})", receipts, refused)
+        except Retryable as later:
+            return _retry_later(run, item, later, platform=prepared.platform, receipts=receipts, outcome="refresh_failed")
+        except TokenKeyError as key_problem:
+            return _retry_later(run, item, Retryable(str(key_problem), platform=prepared.platform), platform=prepared.platform, receipts=receipts,
+                                outcome="refresh_failed")
+    return _attempt(run, item, prepared, credentials, receipts=receipts, may_refresh=True)
+
+
+def _can_refresh(run: Run, prepared: Prepared, credentials: Credentials) -> bool:
+    if credentials.refresh_token is None or getattr(prepared.publisher, "sandbox", False):
+        return False
+    return prepared.platform in run.oauth or isinstance(prepared.publisher, RefreshesTokens)
 
 
 def _attempt(run: Run, item: ItemView, prepared: Prepared, credentials: Credentials, *, receipts: list[dict[str, Any]], may_refresh: bool) -> Outcome:
@@ -274,7 +310,7 @@ def _attempt(run: Run, item: ItemView, prepared: Prepared, credentials: Credenti
         receipt = publisher.publish(prepared.post, credentials)
     except AuthExpired as exc:
         receipts.append(receipt_entry(item, "auth_expired", platform=platform, sandbox=sandbox, error=exc.as_dict()))
-        if may_refresh and isinstance(publisher, RefreshesTokens) and credentials.refresh_token is not None:
+        if may_refresh and _can_refresh(run, prepared, credentials):
             try:
                 fresh = _refresh_tokens(run, item, prepared, credentials)
             except AuthExpired as refused:
@@ -360,6 +396,16 @@ def _refresh_tokens(run: Run, item: ItemView, prepared: Prepared, failed: Creden
             return current  # another worker refreshed meanwhile
         # X rotates refresh tokens: once spent, the new ones must be storable, so check the key first
         key = require_cipher(run.cipher, "store the refreshed token")
+        client = run.oauth.get(prepared.platform)
+        if client is not None:
+            try:
+                tokens = client.renew(current.account_ref, current.refresh_token.get_secret_value())
+            except OAuthError as exc:
+                if exc.kind == "unavailable":
+                    raise Retryable(f"refreshing the token failed: {exc.reason}", platform=prepared.platform) from None
+                raise AuthExpired(f"{exc.kind}: {exc.reason}", platform=prepared.platform) from None
+            store_refreshed(session, account, tokens, key, run.clock(), run.worker_id)
+            return credentials_for(account, key)
         fresh = prepared.publisher.refresh(current)
         account.access_token_enc = key.encrypt(fresh.access_token.get_secret_value())
         if fresh.refresh_token is not None:
@@ -450,10 +496,13 @@ def _recover(run: Run, item: ItemView, previous_claim: datetime | None) -> Outco
 def run_worker(settings: Settings, *, worker_id: str, now: datetime | None = None, live: bool = False, limit: int = 50) -> PublishReport:
     """What a schedule or the CLI calls: publishers, token key and store all from settings."""
     publishers = build_publishers(settings.publisher_config(), live=live)
+    oauth = clients_from_settings(settings) if live else {}
     try:
         return publish_due(settings.store_url, publishers, worker_id, now, limit=limit, cipher=cipher_from_settings(settings),
-                           lease=timedelta(seconds=settings.publish_lease_seconds))
+                           lease=timedelta(seconds=settings.publish_lease_seconds), oauth=oauth)
     finally:
+        for client in oauth.values():
+            client.close()
         for publisher in publishers.values():
             close = getattr(publisher, "close", None)
             if close:

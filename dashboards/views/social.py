@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import streamlit as st
 
+from campaigns.core.crypto import TokenKeyError, cipher_from_settings
 from campaigns.social import accounts as social_accounts
-from campaigns.social import scheduling, worker
+from campaigns.social import connect, scheduling, worker
 from dashboards import queries, ui
 from dashboards import formatting as fmt
 from dashboards.charts import posting_heatmap, week_calendar
@@ -23,9 +24,12 @@ WORKER_ID = "app-sandbox"
 PROBLEMS = ("FAILED", "NEEDS_REVIEW")
 
 
+CONNECTABLE = ("x", "linkedin", "facebook", "instagram")
+
+
 def account_label(account: dict[str, Any]) -> str:
-    flag = "" if account["status"] == social_accounts.ACTIVE else f" ({account['status']})"
-    return f"{fmt.channel_label(account['platform'])} @{account['handle']} · {account['timezone']}{flag}"
+    flag = "" if account["status"] == social_accounts.ACTIVE else " (reconnect needed)"
+    return f"{fmt.channel_label(account['platform'])} @{account['handle'].removeprefix('@')} · {account['timezone']}{flag}"
 
 
 # --- calendar and heatmap ----------------------------------------------------------------------
@@ -174,15 +178,57 @@ def preview_html(platform: str, text: str) -> str:
 
 
 # --- page --------------------------------------------------------------------------------------
+# --- connecting accounts ---------------------------------------------------------------------------
+def start_connect(merchant_id: str, platform: str) -> None:
+    """Keep a pending connection and remember its authorization URL for the link button."""
+    settings = queries.settings()
+    clients = connect.clients_from_settings(settings)
+    try:
+        started = ui.write(connect.start_connection, merchant_id, platform, actor=ui.ACTOR, clients=clients,
+                           redirect_uri=settings.oauth_redirect_uri(platform), cipher=cipher_from_settings(settings),
+                           ttl=timedelta(minutes=settings.oauth_connect_minutes))
+    except (ValueError, LookupError, TokenKeyError) as exc:
+        ui.flash(f"Cannot connect {fmt.channel_label(platform)}: {exc}", "warning")
+        st.session_state.pop("connect_url", None)
+    else:
+        st.session_state["connect_url"] = (platform, started.authorization_url, f"{started.expires_at:%H:%M} UTC")
+    finally:
+        for client in clients.values():
+            client.close()
+
+
+def connect_section(merchant_id: str, accounts: list[dict[str, Any]], *, expanded: bool = False) -> None:
+    for account in accounts:
+        if account["status"] != social_accounts.ACTIVE:
+            reason = f": {account['reauth_reason']}" if account.get("reauth_reason") else ""
+            st.warning(f"{fmt.channel_label(account['platform'])} {account['handle']} needs to be reconnected{reason}. "
+                       "Its queued posts stop until then; connect it again below.", icon=":material/link_off:")
+    with st.expander("Connect account", expanded=expanded or any(a["status"] != social_accounts.ACTIVE for a in accounts), icon=":material/add_link:"):
+        st.caption("Sign in on the platform and grant access; the accounts you manage there are added here, their tokens encrypted. "
+                   "LinkedIn adds the organization pages you administer, Facebook your pages, Instagram the professional accounts linked to them.")
+        for column, platform in zip(st.columns(len(CONNECTABLE)), CONNECTABLE, strict=True):
+            if column.button(f"Connect {fmt.channel_label(platform)}", key=f"connect_{platform}", icon=":material/link:"):
+                start_connect(merchant_id, platform)
+                st.rerun()
+        pending = st.session_state.get("connect_url")
+        if pending:
+            platform, url, until = pending
+            st.link_button(f"Open {fmt.channel_label(platform)} to grant access", url, type="primary", icon=":material/open_in_new:")
+            st.caption(f"The link works until {until}. After granting access you return to this installation's public address; "
+                       "reload this page to see the account.")
+
+
 def main() -> None:
     st.title("Social Scheduler")
     ui.show_flash()
     merchant_id = ui.current_merchant()
     accounts = queries.social_accounts(queries.source(), merchant_id)
     if not accounts:
-        ui.empty_state("No social accounts connected yet. Connect one, then come back to plan posts:\n\n"
-                       "```\ncampaigns accounts add x @yourshop --timezone Europe/Berlin\n```", icon=":material/share:")
+        ui.empty_state("No social accounts connected yet. Connect one with the buttons below (or `campaigns accounts connect --platform x`), "
+                       "then come back to plan posts.", icon=":material/share:")
+        connect_section(merchant_id, accounts, expanded=True)
         st.stop()
+    connect_section(merchant_id, accounts)
     by_id = {a["id"]: a for a in accounts}
     account_id = st.selectbox("Account", list(by_id), key="social_account", format_func=lambda i: account_label(by_id[i]))
     account = by_id[account_id]

@@ -155,6 +155,9 @@ class SocialAccount(Base, TenantOwned, Timestamped):
     refresh_token_enc: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
     reauth_reason: Mapped[str | None] = mapped_column(Text)
+    token_expires_at: Mapped[datetime | None]  # when the access token stops working (None: no known expiry)
+    refresh_expires_at: Mapped[datetime | None]  # when the refresh token (or Facebook's long-lived user token) does
+    scopes: Mapped[str | None] = mapped_column(Text)  # space-separated scopes the platform granted
     __table_args__ = (UniqueConstraint("merchant_id", "platform", "handle", name="uq_social_accounts_handle"),)
 
 
@@ -619,3 +622,30 @@ class WebhookDelivery(Base, TenantOwned):
         UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
     )
+
+
+# --- OAuth connection of social accounts -------------------------------------------------
+
+
+class OAuthConnection(Base, TenantOwned, Timestamped):
+    """A connection started (authorization URL handed out) and waiting for the platform's callback.
+
+    Only a hash of ``state`` is kept, so a copy of the store cannot answer a callback; the PKCE
+    verifier is encrypted like the tokens. A connection is completed once, before ``expires_at``.
+    """
+
+    __tablename__ = "oauth_connections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_verifier_enc: Mapped[str | None] = mapped_column(Text)
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[str] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    target: Mapped[str | None] = mapped_column(String(200))  # only this page / organization, when given
+    started_by: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="PENDING")
+    error: Mapped[str | None] = mapped_column(Text)
+    account_ids: Mapped[list[Any]] = mapped_column(default=list)
+    expires_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]

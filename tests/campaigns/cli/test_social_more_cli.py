@@ -43,8 +43,8 @@ def test_queue_table_and_a_live_publish_without_a_token(home: Path, monkeypatch:
     assert "QUEUED" in _line(before, "Due long ago") and "2020-01-01T10:00" in _line(before, "Due long ago")
     published = _ok("social", "publish-due", "--live")
     assert published.startswith("live: 1 failed")
-    assert ("post 1: FAILED - x account @acme has no access token; reconnect it with `campaigns accounts add`, then requeue the post"
-            in _line(published, "post 1:"))
+    assert ("post 1: FAILED - x account @acme has no access token; reconnect it (`campaigns accounts connect` or the Social Scheduler's "
+            "Connect button), then requeue the post" in _line(published, "post 1:"))
     after = _ok("social", "queue", "--merchant", "acme")
     due = _line(after, "Due long ago")
     assert "FAILED" in due and "has no access token" in due and " 1 " in due  # one attempt, and the reason
