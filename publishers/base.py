@@ -116,12 +116,17 @@ class SocialPost(BaseModel):
 
     text: str
     media: tuple[str, ...] = ()
+    media_alt: tuple[str, ...] = ()  # alt text per image, in the order of `media` ("" where none)
     posted_part_ids: tuple[str, ...] = ()
 
-    @field_validator("media", mode="before")
+    @field_validator("media", "media_alt", mode="before")
     @classmethod
     def _media_list(cls, value: Any) -> Any:
         return tuple(value) if isinstance(value, list) else value
+
+    def alt(self, number: int) -> str:
+        """The alt text of image `number` (0-based), "" when none was given."""
+        return self.media_alt[number] if number < len(self.media_alt) else ""
 
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")

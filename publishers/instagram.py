@@ -73,10 +73,14 @@ class InstagramPublisher(HttpPublisher):
         used, allowed = self.publishing_quota(credentials)
         if allowed and used >= allowed:
             raise Retryable(f"publishing limit reached ({used} of {allowed} posts in 24 hours)", platform="instagram", retry_after=QUOTA_RETRY_SECONDS)
-        response = self.send("POST", f"/{user}/media", creates=False, credentials=credentials,
-                             data={"image_url": post.media[0], "caption": post.text, "access_token": token})
-        raise_for_graph(response, "instagram", creates=False, credentials=credentials)
-        container = str(response.json()["id"])
+        if len(post.media) == 1:
+            container = self._container(user, credentials, {"image_url": post.media[0], "caption": post.text, **self._alt(post, 0)})
+        else:  # a carousel: one container per image, then the carousel's own container with the caption
+            children = [self._container(user, credentials, {"image_url": url, "is_carousel_item": "true", **self._alt(post, n)})
+                        for n, url in enumerate(post.media)]
+            for child in children:
+                self._wait_until_finished(child, credentials)
+            container = self._container(user, credentials, {"media_type": "CAROUSEL", "children": ",".join(children), "caption": post.text})
         self._wait_until_finished(container, credentials)
         response = self.send("POST", f"/{user}/media_publish", creates=True, credentials=credentials,
                              data={"creation_id": container, "access_token": token})
@@ -86,6 +90,20 @@ class InstagramPublisher(HttpPublisher):
         except (ValueError, KeyError, TypeError):
             raise Ambiguous(f"media_publish answered {response.status_code} without a media id", platform="instagram") from None
         return Receipt("instagram", media_id, detail={"container_id": container})
+
+    @staticmethod
+    def _alt(post: SocialPost, number: int) -> dict[str, str]:
+        return {"alt_text": post.alt(number)} if post.alt(number) else {}
+
+    def _container(self, user: str, credentials: Credentials, fields: dict[str, str]) -> str:
+        """Create a media container (nothing is public until media_publish); returns its id."""
+        response = self.send("POST", f"/{user}/media", creates=False, credentials=credentials,
+                             data={**fields, "access_token": credentials.access_token.get_secret_value()})
+        raise_for_graph(response, "instagram", creates=False, credentials=credentials)
+        try:
+            return str(response.json()["id"])
+        except (ValueError, KeyError, TypeError):
+            raise Retryable(f"Instagram answered {response.status_code} without a container id; a new one will be created", platform="instagram") from None
 
     def _wait_until_finished(self, container: str, credentials: Credentials) -> None:
         status = "IN_PROGRESS"

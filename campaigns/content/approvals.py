@@ -41,8 +41,12 @@ class ContentNotFoundError(LookupError):
     pass
 
 
-def content_hash(text: str, media: Sequence[str] = ()) -> str:
-    payload = json.dumps({"text": normalise(text), "media": [m.strip() for m in media]}, ensure_ascii=False, separators=(",", ":"))
+def content_hash(text: str, media: Sequence[str] = (), media_alt: Sequence[str] = ()) -> str:
+    """The hash an approval is bound to: the text, the images and their alt texts (absent when none, so older hashes hold)."""
+    fields: dict[str, object] = {"text": normalise(text), "media": [m.strip() for m in media]}
+    if any(a.strip() for a in media_alt):
+        fields["media_alt"] = [a.strip() for a in media_alt]
+    payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -140,6 +140,11 @@ class Settings(BaseSettings):
         return self.home_path / "warehouse.duckdb"
 
     @property
+    def media_dir(self) -> Path:
+        """Images attached to posts, content-addressed (served at CAMPAIGNS_PUBLIC_URL/media/...)."""
+        return self.home_path / "media"
+
+    @property
     def landing_dir(self) -> Path:
         return self.home_path / "landing"
 

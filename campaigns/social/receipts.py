@@ -64,11 +64,12 @@ class ItemView:
     attempts: int
     platform_post_id: str | None
     claimed_at: datetime | None
+    media_alt: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, item: SocialQueueItem) -> ItemView:
         return cls(item.id, item.merchant_id, item.account_id, item.campaign_id, item.content_id, item.text, tuple(item.media or ()),
-                   item.content_hash, item.attempts, item.platform_post_id, item.claimed_at)
+                   item.content_hash, item.attempts, item.platform_post_id, item.claimed_at, tuple(item.media_alt or ()))
 
 
 @dataclass

@@ -98,9 +98,10 @@ def _add_item(
     campaign_id: str | None,
     content_id: int | None,
     idempotency_key: str | None,
+    media_alt: Sequence[str] = (),
 ) -> tuple[SocialQueueItem, bool]:
     """(item, created): the item already queued under the same idempotency key comes back instead of a second one."""
-    hash_ = content_hash(text, media)
+    hash_ = content_hash(text, media, media_alt)
     key = idempotency_key or _idempotency_key(merchant_id, account.id, hash_, scheduled_at)
     existing = session.scalar(select(SocialQueueItem).where(SocialQueueItem.idempotency_key == key))
     if existing is not None:
@@ -110,6 +111,7 @@ def _add_item(
     _check_postable(account.platform, rendered_text(text, account.platform, campaign_id, content_id, None), media)
     item = SocialQueueItem(
         merchant_id=merchant_id, account_id=account.id, campaign_id=campaign_id, content_id=content_id, text=text, media=list(media),
+        media_alt=list(media_alt),
         content_hash=hash_, scheduled_at=scheduled_at.astimezone(UTC), status=QueueStatus.QUEUED, idempotency_key=key,
     )
     session.add(item)
@@ -156,13 +158,14 @@ def schedule_text(
     scheduled_at: datetime,
     author: str,
     media: Sequence[str] = (),
+    media_alt: Sequence[str] = (),
     campaign_id: str | None = None,
     idempotency_key: str | None = None,
 ) -> SocialQueueItem:
     """Queue text a person wrote themselves: scheduling it counts as their approval (recorded as such)."""
     account = _schedulable_account(session, merchant_id, account_id, scheduled_at)
     item, created = _add_item(session, merchant_id, account, text=text, media=media, scheduled_at=scheduled_at, campaign_id=campaign_id,
-                              content_id=None, idempotency_key=idempotency_key)
+                              content_id=None, idempotency_key=idempotency_key, media_alt=media_alt)
     if not created:
         return item
     approval = record_author_approval(session, merchant_id, KIND_QUEUE_TEXT, item.id, item.content_hash, author)

@@ -200,7 +200,7 @@ def _heartbeat(run: Run, item: ItemView) -> bool:
 
 
 def _approval_problem(session: Session, item: ItemView) -> str | None:
-    current = content_hash(item.text, item.media)
+    current = content_hash(item.text, item.media, item.media_alt)
     if current != item.content_hash:
         return "the text or media changed after approval; approve the new version and schedule it again"
     if item.content_id is not None:
@@ -273,7 +273,7 @@ def _render(item: ItemView, platform: str) -> SocialPost:
     """The post as sent; parts of a thread posted by an earlier attempt are kept in platform_post_id."""
     posted = tuple(p for p in (item.platform_post_id or "").split(",") if p)
     text = rendered_text(item.text, platform, item.campaign_id, item.content_id, item.id)
-    return SocialPost(text=text, media=item.media, posted_part_ids=posted)
+    return SocialPost(text=text, media=item.media, media_alt=item.media_alt, posted_part_ids=posted)
 
 
 def _publish_one(run: Run, item: ItemView) -> Outcome:

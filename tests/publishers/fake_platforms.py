@@ -113,6 +113,7 @@ class FakeX(FakePlatform):
         self.valid_refresh = {refresh_token}
         self.client_id = client_id
         self.tweets: list[dict[str, Any]] = []
+        self.uploads: dict[str, dict[str, Any]] = {}  # media id -> {"data", "mime", "category", "alt_text"}
         self._ids = itertools.count(1_860_000_000_000_000_001)
         self._token_n = itertools.count(2)
         self.reset_epoch = 1_900_000_000
@@ -146,6 +147,16 @@ class FakeX(FakePlatform):
             return _json({"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}, 401)
         if path == "/2/tweets" and request.method == "POST":
             return self._create(request)
+        if path == "/2/media/upload" and request.method == "POST":
+            return self._upload(request)
+        if path == "/2/media/metadata" and request.method == "POST":
+            body = request.get_json(silent=True) or {}
+            with self.lock:
+                item = self.uploads.get(str(body.get("id")))
+                if item is None:
+                    return _json({"errors": [{"message": "media not found"}], "title": "Invalid Request", "status": 400}, 400)
+                item["alt_text"] = ((body.get("metadata") or {}).get("alt_text") or {}).get("text")
+            return _json({"data": {"associated_metadata": True}})
         if path == "/2/users/me":
             return _json({"data": {"id": self.USER_ID, "name": "Acme", "username": "acme"}})
         if m := re.fullmatch(r"/2/users/(\d+)/tweets", path):
@@ -174,15 +185,36 @@ class FakeX(FakePlatform):
         text = body.get("text")
         if not isinstance(text, str) or not text:
             return _json({"errors": [{"message": "text is required"}], "title": "Invalid Request", "status": 400}, 400)
+        media_ids = [str(m) for m in ((body.get("media") or {}).get("media_ids") or [])]
         with self.lock:
+            if any(m not in self.uploads for m in media_ids):
+                return _json({"errors": [{"message": "Your media IDs are invalid."}], "title": "Invalid Request", "status": 400}, 400)
             if any(t["text"] == text for t in self.tweets):
                 return _json({"detail": "You are not allowed to create a Tweet with duplicate content.", "type": "about:blank",
                               "title": "Forbidden", "status": 403}, 403)
             tweet_id = self.add_tweet(text)
             self.tweets[-1]["reply_to"] = (body.get("reply") or {}).get("in_reply_to_tweet_id")
+            self.tweets[-1]["media_ids"] = media_ids
         if fault == "timeout_after_create":
             return self.hang()
         return _json({"data": {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}}, 201)
+
+    def _upload(self, request: Request) -> Response:
+        """One-shot media upload (multipart: `media`, `media_category`, `media_type`), as X's v2 endpoint takes it."""
+        if self._fault("upload") == "500":
+            return _json({"title": "Internal Server Error", "status": 500}, 500)
+        file = request.files.get("media")
+        category = request.form.get("media_category", "")
+        if file is None:
+            return _json({"errors": [{"message": "media is required"}], "title": "Invalid Request", "status": 400}, 400)
+        data = file.read()
+        if category not in ("tweet_image", "tweet_gif", "tweet_video") or len(data) > 5 * 1024 * 1024:
+            return _json({"errors": [{"message": "media type unrecognized or too large"}], "title": "Invalid Request", "status": 400}, 400)
+        with self.lock:
+            media_id = str(next(self._ids))
+            self.uploads[media_id] = {"data": data, "mime": request.form.get("media_type"), "category": category, "alt_text": None}
+        return _json({"data": {"id": media_id, "media_key": f"3_{media_id}", "size": len(data), "expires_after_secs": 86400,
+                               "image": {"image_type": request.form.get("media_type"), "w": 0, "h": 0}}})
 
     def _timeline(self, request: Request, user_id: str) -> Response:
         if user_id != self.USER_ID:
@@ -231,6 +263,7 @@ class FakeGraph(FakePlatform):
         self.media: list[dict[str, Any]] = []
         self.containers: dict[str, dict[str, Any]] = {}
         self.container_statuses: list[str] = ["IN_PROGRESS", "FINISHED"]
+        self.fetch_images = False  # True: download each image_url as Instagram does (tests that serve real images)
         self.quota_usage, self.quota_total = 3, 50
         self._ids = itertools.count(1000)
 
@@ -310,13 +343,37 @@ class FakeGraph(FakePlatform):
         if response := self._common_fault("media"):
             return response
         form = request.form
+        if form.get("media_type") == "CAROUSEL":
+            children = [c for c in form.get("children", "").split(",") if c]
+            with self.lock:
+                if not 2 <= len(children) <= 10 or any(self.containers.get(c, {}).get("status") != "FINISHED" for c in children):
+                    return self.error("Invalid children: a carousel takes 2 to 10 finished item containers", 100)
+                container = str(next(self._ids))
+                self.containers[container] = {"user": user, "caption": form.get("caption", ""), "children": children,
+                                              "statuses": deque(self.container_statuses), "status": "IN_PROGRESS"}
+            return _json({"id": container})
         if not form.get("image_url"):
             return self.error("The parameter image_url is required", 100)
+        fetched = self._fetch(form["image_url"]) if self.fetch_images else b"\xff\xd8"
         with self.lock:
             container = str(next(self._ids))
             self.containers[container] = {"user": user, "caption": form.get("caption", ""), "image_url": form["image_url"],
-                                          "statuses": deque(self.container_statuses), "status": "IN_PROGRESS"}
+                                          "alt_text": form.get("alt_text"), "carousel_item": form.get("is_carousel_item") == "true",
+                                          "image": fetched,
+                                          "statuses": deque(self.container_statuses) if fetched else deque(["ERROR"]), "status": "IN_PROGRESS"}
         return _json({"id": container})
+
+    @staticmethod
+    def _fetch(url: str) -> bytes | None:
+        """What Instagram does with image_url: download it; a JPEG it can read becomes the post, anything else an ERROR container."""
+        import httpx
+
+        try:
+            response = httpx.get(url, timeout=5)
+        except httpx.HTTPError:
+            return None
+        ok = response.status_code == 200 and response.headers.get("content-type", "").startswith("image/jpeg") and response.content[:2] == b"\xff\xd8"
+        return response.content if ok else None
 
     def _node(self, request: Request, node: str) -> Response:
         with self.lock:
@@ -344,7 +401,7 @@ class FakeGraph(FakePlatform):
                 return self.error("The media is not ready for publishing, please wait for a moment", 9007, subcode=2207027)
             container["status"] = "PUBLISHED"
             media_id = str(next(self._ids))
-            self.media.append({"id": media_id, "user": user, "caption": container["caption"],
+            self.media.append({"id": media_id, "user": user, "caption": container["caption"], "children": container.get("children", []),
                                "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")})
         if self._fault("media_publish_after") == "timeout_after_create":
             return self.hang()

@@ -143,3 +143,56 @@ def test_instagram_only_media_publish_can_be_ambiguous(fake_graph) -> None:
 def test_instagram_metrics(instagram, fake_graph) -> None:
     receipt = instagram.publish(SocialPost(text="likes?", media=[IMAGE]), IG_USER)
     assert instagram.fetch_metrics(receipt.post_id, IG_USER).values == {"likes": 21, "comments": 5}
+
+
+def _jpeg_server():
+    import io
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (1080, 1080), (200, 30, 60)).save(buffer, "JPEG")
+    body = buffer.getvalue()
+
+    class Images(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("content-type", "image/jpeg")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Images)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/media", body
+
+
+def test_instagram_carousel_with_alt_text_publishes_once_after_every_item_is_ready(instagram, fake_graph) -> None:
+    fake_graph.fetch_images = True  # the fake downloads each image_url, as Instagram does
+    server, base, body = _jpeg_server()
+    try:
+        post = SocialPost(text="Three looks for the weekend", media=[f"{base}/1.jpg", f"{base}/2.jpg", f"{base}/3.jpg"],
+                          media_alt=["Red coat", "", "Green scarf"])
+        receipt = instagram.publish(post, IG_USER)
+    finally:
+        server.shutdown()
+        server.server_close()
+    items = [c for c in fake_graph.containers.values() if c.get("carousel_item")]
+    assert [c["image"] for c in items] == [body] * 3
+    assert [c["alt_text"] for c in items] == ["Red coat", None, "Green scarf"]
+    (carousel,) = [c for c in fake_graph.containers.values() if "children" in c]
+    assert carousel["caption"] == "Three looks for the weekend" and len(carousel["children"]) == 3
+    assert fake_graph.media == [m for m in fake_graph.media if m["id"] == receipt.post_id] and len(fake_graph.media) == 1
+    assert fake_graph.media[0]["children"] == carousel["children"]
+
+
+def test_instagram_image_it_cannot_fetch_fails_the_container_and_publishes_nothing(instagram, fake_graph) -> None:
+    fake_graph.fetch_images = True
+    with pytest.raises(Rejected, match="could not process the media"):
+        instagram.publish(SocialPost(text="hello", media=["http://127.0.0.1:9/media/missing.jpg"], media_alt=["x"]), IG_USER)
+    assert fake_graph.media == []

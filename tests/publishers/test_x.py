@@ -139,3 +139,75 @@ def test_tokens_never_appear_in_errors_or_reprs(fake_x) -> None:
     with pytest.raises(AuthExpired) as caught:
         x.refresh(secret)
     assert "SECRET" not in str(caught.value)
+
+
+def _image_server(body: bytes, content_type: str = "image/png"):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    import threading
+
+    class Images(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            found = self.path.startswith("/media/")
+            self.send_response(200 if found else 404)
+            self.send_header("content-type", content_type)
+            self.send_header("content-length", str(len(body) if found else 0))
+            self.end_headers()
+            if found:
+                self.wfile.write(body)
+
+        def log_message(self, *a) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Images)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def test_images_are_uploaded_with_alt_text_and_attached_to_the_first_part(x, fake_x) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+    server, base = _image_server(png)
+    try:
+        post = SocialPost(text="1/2 New range\n---\n2/2 In store now", media=(f"{base}/media/a.png", f"{base}/media/b.png"),
+                          media_alt=("Blue jacket on a hanger", ""))
+        receipt = x.publish(post, CREDS)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(receipt.post_ids) == 2
+    first, second = fake_x.tweets
+    assert len(first["media_ids"]) == 2 and second["media_ids"] == []
+    uploads = [fake_x.uploads[m] for m in first["media_ids"]]
+    assert [u["data"] for u in uploads] == [png, png] and {u["category"] for u in uploads} == {"tweet_image"}
+    assert [u["alt_text"] for u in uploads] == ["Blue jacket on a hanger", None]  # alt text only where given
+
+
+def test_a_missing_image_is_rejected_before_anything_is_posted(x, fake_x) -> None:
+    server, base = _image_server(b"")
+    try:
+        with pytest.raises(Rejected, match="answered HTTP 404"):
+            x.publish(SocialPost(text="hello", media=(f"{base}/gone.png",)), CREDS)
+        with pytest.raises(Rejected, match="not an image"):
+            _server, other = _image_server(b"<html>", "text/html")
+            try:
+                x.publish(SocialPost(text="hello", media=(f"{other}/media/page",)), CREDS)
+            finally:
+                _server.shutdown()
+                _server.server_close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert fake_x.created == 0 and fake_x.uploads == {}
+
+
+def test_an_upload_outage_is_retryable_and_posts_nothing(x, fake_x) -> None:
+    server, base = _image_server(b"GIF89a" + b"\0" * 16, "image/gif")
+    fake_x.fail_next("upload", "500")
+    try:
+        with pytest.raises(Retryable):
+            x.publish(SocialPost(text="hello", media=(f"{base}/media/a.gif",)), CREDS)
+        receipt = x.publish(SocialPost(text="hello", media=(f"{base}/media/a.gif",)), CREDS)  # the retry uploads again and posts once
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert fake_x.created == 1 and fake_x.tweets[0]["id"] == receipt.post_id
+    assert [fake_x.uploads[m]["category"] for m in fake_x.tweets[0]["media_ids"]] == ["tweet_gif"]

@@ -170,6 +170,7 @@ class SocialQueueItem(Base, TenantOwned, Timestamped):
     content_kind: Mapped[str | None] = mapped_column(String(30))  # what the approval was given for
     text: Mapped[str] = mapped_column(Text)
     media: Mapped[list[Any]] = mapped_column(default=list)
+    media_alt: Mapped[list[Any]] = mapped_column(default=list)  # alt text per image, in the order of media
     content_hash: Mapped[str] = mapped_column(String(64))
     scheduled_at: Mapped[datetime]
     status: Mapped[QueueStatus] = mapped_column(_enum(QueueStatus), default=QueueStatus.QUEUED)

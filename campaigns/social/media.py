@@ -1,0 +1,101 @@
+"""Images on posts: checked per platform, stored content-addressed under CAMPAIGNS_HOME/media, served by URL.
+
+Platforms fetch or receive images from a URL: Instagram downloads `image_url` itself, and X
+takes an upload this product makes from the same URL. So every image is stored once under its
+SHA-256 (the same file attached twice is one file) and served at
+``CAMPAIGNS_PUBLIC_URL/media/<sha256>.<ext>`` by the public endpoint. A file is read with
+Pillow before anything is stored: its real type (not its name), its pixels, and each target
+platform's rules from `publishers.limits`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from publishers.limits import ImageFacts, check_image
+
+from campaigns.social.accounts import QueueError
+
+FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "GIF": ("image/gif", "gif"), "WEBP": ("image/webp", "webp")}
+MIME_OF_EXT = {ext: mime for mime, ext in FORMATS.values()}
+MAX_BYTES = 15 * 1024 * 1024  # the largest any platform takes; each platform's own limit is checked too
+MAX_PIXELS = 50_000_000  # refuse decompression bombs before decoding
+NAME = re.compile(r"^[0-9a-f]{64}\.(jpg|png|gif|webp)$")
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    name: str  # <sha256>.<ext>
+    path: Path
+    facts: ImageFacts
+
+
+def read_image(data: bytes, where: str) -> ImageFacts:
+    """The type and pixels of an image file, or a QueueError naming the file and the fix."""
+    from PIL import Image, UnidentifiedImageError  # Pillow loads only when an image is attached
+
+    if not data:
+        raise QueueError(f"{where} is empty; attach the image file itself")
+    if len(data) > MAX_BYTES:
+        raise QueueError(f"{where} is {len(data) / 1024 / 1024:.1f} MB; images of up to {MAX_BYTES // 1024 // 1024} MB can be attached: compress it")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise QueueError(f"{where} is {image.width}x{image.height} px; resize it under {MAX_PIXELS // 1_000_000} megapixels")
+            kind = image.format
+            image.verify()  # a truncated or corrupt file fails here, not on the platform
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
+        raise QueueError(f"{where} is not a readable image; attach a JPEG, PNG, GIF or WebP file") from None
+    if kind not in FORMATS:
+        raise QueueError(f"{where} is a {kind} image; attach a JPEG, PNG, GIF or WebP file")
+    with Image.open(io.BytesIO(data)) as image:
+        width, height = image.size
+    return ImageFacts(FORMATS[kind][0], len(data), width, height)
+
+
+def store_image(media_dir: Path, data: bytes, where: str) -> StoredImage:
+    """Check and store one image under its content hash (idempotent: the same bytes give the same name)."""
+    facts = read_image(data, where)
+    name = f"{hashlib.sha256(data).hexdigest()}.{FORMATS[next(k for k, v in FORMATS.items() if v[0] == facts.mime)][1]}"
+    media_dir.mkdir(parents=True, exist_ok=True)
+    path = media_dir / name
+    if not path.exists():
+        tmp = media_dir / f".{name}.{os.getpid()}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, path)  # readers see the whole file or none
+    return StoredImage(name, path, facts)
+
+
+def public_url(base: str | None, name: str) -> str:
+    if not base:
+        raise QueueError("CAMPAIGNS_PUBLIC_URL is not set, so platforms cannot fetch the image; set it to the https address "
+                         "serving `campaigns api` (the public endpoint), then attach the image again")
+    return f"{base.rstrip('/')}/media/{name}"
+
+
+def attach_images(media_dir: Path, base_url: str | None, platform: str, files: list[tuple[str, bytes]],
+                  alts: list[str]) -> tuple[list[str], list[str]]:
+    """Store each (name, bytes) file and check it against `platform`'s rules; returns (URLs, alt texts) for the post."""
+    if len(alts) > len(files):
+        raise QueueError(f"{len(alts)} alt texts for {len(files)} images; give at most one alt text per image, in order")
+    urls = []
+    for number, (filename, data) in enumerate(files):
+        stored = store_image(media_dir, data, filename)
+        alt = alts[number] if number < len(alts) else ""
+        if issues := check_image(platform, stored.facts, alt, where=filename):
+            raise QueueError(f"cannot attach {filename} to a {platform} post: " + "; ".join(str(i) for i in issues))
+        urls.append(public_url(base_url, stored.name))
+    return urls, [alts[n] if n < len(alts) else "" for n in range(len(files))]
+
+
+def open_stored(media_dir: Path, name: str) -> tuple[Path, str] | None:
+    """(path, MIME type) of a stored image for the public endpoint, or None: only names this module wrote are served."""
+    if not NAME.match(name):
+        return None
+    path = media_dir / name
+    return (path, MIME_OF_EXT[name.rsplit(".", 1)[1]]) if path.is_file() else None
