@@ -41,7 +41,7 @@ def import_contacts(
     from campaigns.core.store.db import session_scope
 
     url, merchant_id = _store_and_merchant(merchant)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"), TimeElapsedColumn(),
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task(f"{file.name}: reading", total=None)
 
@@ -56,9 +56,9 @@ def import_contacts(
             fail(str(exc))
     console.print(f"{file.name}: {result.rows:,} rows for {merchant_id}: {result.created:,} new, {result.updated:,} updated, "
                   f"{result.unchanged:,} already there" + ("" if update_existing or not result.unchanged else " (add --update-existing to update them)"),
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
     if result.kept_suppressed:
-        console.print(f"{result.kept_suppressed:,} addresses are on the suppression list and stay unsubscribed", highlight=False)
+        console.print(f"{result.kept_suppressed:,} addresses are on the suppression list and stay unsubscribed", highlight=False, soft_wrap=True)
 
 
 @contacts_app.command("list")
@@ -83,7 +83,7 @@ def list_contacts(
         console.print(f"no contacts{' match ' + repr(search) if search else ''}; import some with [bold]campaigns contacts import FILE.csv[/]")
         return
     console.print(table)
-    console.print(f"{len(rows):,} of {total:,} shown", highlight=False)
+    console.print(f"{len(rows):,} of {total:,} shown", highlight=False, soft_wrap=True)
 
 
 @contacts_app.command("show")
@@ -106,9 +106,9 @@ def show(contact: Annotated[str, typer.Argument(help="Contact id or email addres
         segments = segment_memberships(session, merchant_id, c.id)
         events = service.contact_events(session, merchant_id, c.id, limit=10)
         for name, value in fields.items():
-            console.print(f"[bold]{name}[/]: {value}", highlight=False)
-        console.print(f"[bold]suppressed[/]: {suppressed.value if suppressed else 'no'}", highlight=False)
-        console.print(f"[bold]segments[/]: {', '.join(s['name'] for s in segments) or 'none'}", highlight=False)
+            console.print(f"[bold]{name}[/]: {value}", highlight=False, soft_wrap=True)
+        console.print(f"[bold]suppressed[/]: {suppressed.value if suppressed else 'no'}", highlight=False, soft_wrap=True)
+        console.print(f"[bold]segments[/]: {', '.join(s['name'] for s in segments) or 'none'}", highlight=False, soft_wrap=True)
         history = Table("when", "consent", "purpose", "source", "wording", title="consent history")
         for r in consents:
             history.add_row(f"{r.occurred_at:%Y-%m-%d %H:%M}", "granted" if r.granted else "withdrawn", r.purpose, r.source, r.wording)
@@ -152,7 +152,7 @@ def update(
             contact_id = c.id
     except (LookupError, ValueError) as exc:
         fail(str(exc))
-    console.print(f"contact {contact_id}: " + (f"changed {', '.join(changed)}" if changed else "nothing to change"), highlight=False)
+    console.print(f"contact {contact_id}: " + (f"changed {', '.join(changed)}" if changed else "nothing to change"), highlight=False, soft_wrap=True)
 
 
 @contacts_app.command("delete")
@@ -174,7 +174,7 @@ def delete(
             contact_id = service.delete_contact(session, merchant_id, contact, actor=actor)
     except LookupError as exc:
         fail(str(exc))
-    console.print(f"deleted contact {contact_id}", highlight=False)
+    console.print(f"deleted contact {contact_id}", highlight=False, soft_wrap=True)
 
 
 @contacts_app.command("export")
@@ -200,7 +200,7 @@ def export(
             _write_csv(handle, header, rows)
     except OSError as exc:
         fail(f"{out}: cannot be written ({exc.strerror}); choose a writable path")
-    console.print(f"wrote {len(rows):,} contacts to {out}", highlight=False)
+    console.print(f"wrote {len(rows):,} contacts to {out}", highlight=False, soft_wrap=True)
 
 
 def _write_csv(handle, header: list[str], rows: list[dict]) -> None:
@@ -235,7 +235,7 @@ def export_data(
         out.write_text(text + "\n", encoding="utf-8")
     except OSError as exc:
         fail(f"{out}: cannot be written ({exc.strerror}); choose a writable path")
-    console.print(f"wrote what {merchant_id} holds about {data['email']} ({len(data['contacts'])} contact(s)) to {out}", highlight=False)
+    console.print(f"wrote what {merchant_id} holds about {data['email']} ({len(data['contacts'])} contact(s)) to {out}", highlight=False, soft_wrap=True)
 
 
 @contacts_app.command("erase")
@@ -259,7 +259,7 @@ def erase(
     except (ContactError, privacy.NobodyToErase) as exc:
         fail(str(exc))
     console.print(f"erased: {result.contacts} contact(s), {result.events_anonymised:,} events anonymised, {result.sends_cleared:,} sent emails "
-                  f"cleared, {result.values_redacted:,} other mentions redacted; the address is now suppressed as a hash", highlight=False)
+                  f"cleared, {result.values_redacted:,} other mentions redacted; the address is now suppressed as a hash", highlight=False, soft_wrap=True)
 
 
 @contacts_app.command("import-events")
@@ -281,4 +281,4 @@ def import_events(
     except ImportValidationError as exc:
         fail(str(exc))
     console.print(f"{file.name}: {result.rows:,} rows, {result.added:,} new events for {merchant_id}, "
-                  f"{result.already_there:,} already imported", highlight=False)
+                  f"{result.already_there:,} already imported", highlight=False, soft_wrap=True)
