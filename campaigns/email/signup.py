@@ -117,6 +117,13 @@ def parse_form(data: dict[str, object]) -> SignupForm:
     return form
 
 
+def parse_request(data: dict[str, object], default_merchant: str) -> tuple[str, SignupForm]:
+    """(merchant id, form) from a sign-up request's fields: ``merchant`` (default `default_merchant`) plus the form's fields."""
+    values = dict(data)
+    merchant = str(values.pop("merchant", "") or "").strip() or default_merchant
+    return merchant, parse_form(values)
+
+
 # --- tokens -------------------------------------------------------------------------------------
 
 

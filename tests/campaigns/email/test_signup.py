@@ -44,6 +44,8 @@ def _link(mailer: su.SignupMailer) -> str:
 
 def test_form_validation_names_each_field() -> None:
     assert su.parse_form(FORM).tags == ["newsletter", "spring"]
+    assert su.parse_request({**FORM, "merchant": "globex"}, "acme")[0] == "globex"
+    assert su.parse_request(FORM, "acme")[0] == "acme"
     with pytest.raises(su.SignupError) as caught:
         su.parse_form({"email": "nope", "consent": "", "timezone": "Mars/Base"})
     assert caught.value.problems.keys() == {"consent"}
