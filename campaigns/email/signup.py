@@ -270,3 +270,44 @@ def confirm_signup(session: Session, token: str, signer: ConfirmationSigner, *, 
     record_event(session, merchant_id, contact_id, "signed_up", now, event_key=f"signup:{contact_id}:{int(issued.timestamp())}",
                  details={"source": request.source if request else "signup"})
     return ConfirmResult(merchant_id, contact_id, True)
+
+
+# --- pages for the public endpoint (the HTTP shell serves them as they are) -----------------------
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!doctype html><html lang='en'><meta charset='utf-8'><meta name='viewport' content='width=device-width,initial-scale=1'>"
+            f"<title>{html.escape(title)}</title><body style='font:16px sans-serif;margin:3em auto;max-width:34em;padding:0 1em'>{body}</body></html>")
+
+
+def signup_page(merchant_id: str, merchant_name: str, *, action: str = "/signup", values: dict[str, object] | None = None,
+                problems: dict[str, str] | None = None, consent_text: str = DEFAULT_CONSENT_TEXT) -> str:
+    """The sign-up form (GET /signup), or the form again with each problem under its field after a refused POST."""
+    values, problems = values or {}, problems or {}
+    esc = lambda value: html.escape(str(value or ""), quote=True)  # noqa: E731
+
+    def field(name: str, label: str, kind: str = "text", required: bool = False) -> str:
+        problem = f"<div style='color:#b00020' role='alert'>{esc(problems[name])}</div>" if name in problems else ""
+        return (f"<p><label>{label}<br><input type='{kind}' name='{name}' value='{esc(values.get(name))}'{' required' if required else ''} "
+                f"style='width:100%;padding:.4em'></label>{problem}</p>")
+
+    consent_problem = f"<div style='color:#b00020' role='alert'>{esc(problems['consent'])}</div>" if "consent" in problems else ""
+    form = (f"<h1>Get email from {esc(merchant_name)}</h1><form method='post' action='{esc(action)}'>"
+            f"<input type='hidden' name='merchant' value='{esc(merchant_id)}'><input type='hidden' name='consent_text' value='{esc(consent_text)}'>"
+            + field("email", "Email", "email", required=True) + field("first_name", "First name") + field("last_name", "Last name")
+            + f"<p><label><input type='checkbox' name='consent' value='on'> {esc(consent_text)}</label>{consent_problem}</p>"
+            + "<button type='submit'>Subscribe</button></form>")
+    return _page(f"Subscribe to {merchant_name}", form)
+
+
+def signup_sent_page() -> str:
+    """After a POST that was accepted: the same words whatever happened to the address (no one's status is revealed)."""
+    return _page("Check your inbox", "<h1>Check your inbox</h1><p>If the address can receive our email, a message with a confirmation "
+                                     "link is on its way. Click it within 7 days to subscribe.</p>")
+
+
+def confirm_page(error: str | None = None) -> str:
+    """GET /signup/confirm: subscribed, or why not."""
+    if error:
+        return _page("Not confirmed", f"<h1>Not confirmed</h1><p>{html.escape(error)}</p>")
+    return _page("Subscribed", "<h1>You are subscribed</h1><p>Thank you. Every email has a link to unsubscribe.</p>")

@@ -139,3 +139,15 @@ def test_unsubscribe_keeps_a_withdrawal_in_the_consent_history(store_url: str, p
         data = privacy.export_data(s, "acme", EMAIL, actor="dpo", now=NOW)
     assert [(c["granted"], c["source"]) for c in data["contacts"][0]["consent_history"]][-1] == (False, "one-click")
 
+
+
+def test_an_address_only_on_the_suppression_list_is_hashed_too(store_url: str) -> None:
+    with session_scope(store_url) as s:
+        add_suppression(s, "acme", "Old@Example.org", "UNSUBSCRIBED", actor="recipient", note="left in 2024")
+    with session_scope(store_url) as s:
+        result = privacy.erase(s, "acme", "old@example.org", actor="dpo")
+    assert result.contacts == 0 and result.values_redacted >= 1  # the unsubscribe's audit entry named the address
+    assert _clear_text_hits(store_url, "old@example.org") == []
+    with session_scope(store_url) as s:
+        assert suppressed_emails(s, "acme", ["old@example.org"]) == {}
+        assert privacy.export_data(s, "acme", "OLD@example.org", actor="dpo", now=NOW)["erased_before"] is True

@@ -10,6 +10,7 @@ import typer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from campaigns.audiences.events import record_event
 from campaigns.cli.contact_commands import contacts_app
 from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import get_settings
@@ -66,10 +67,12 @@ def test_import_a_bad_file_writes_nothing_then_the_fixed_file_imports(store: str
 def test_list_show_update_export_delete(store: str, tmp_path: Path) -> None:
     assert "import some with" in _run("contacts", "list", "--merchant", "acme")
     _run("contacts", "import", _file(tmp_path, GOOD), "--merchant", "acme")
+    with session_scope(store) as s:
+        record_event(s, "acme", s.scalar(select(Contact.id).where(Contact.email == "ana@example.com")), "purchased", value=12)
     out = _run("contacts", "list", "--merchant", "acme", "--search", "LOPEZ")
     assert "Ana Lopez" in out and "Ben" not in out and "1 of 1 shown" in out
     out = _run("contacts", "show", "ana@example.com", "--merchant", "acme")
-    assert "checkout opt-in" in out and "granted" in out and "segments[/]" not in out and "VIPs" in out and "suppressed: no" in out
+    assert "checkout opt-in" in out and "granted" in out and "purchased" in out and "segments[/]" not in out and "VIPs" in out and "suppressed: no" in out
     _run("contacts", "show", "nobody@example.com", "--merchant", "acme", code=2)
     out = _run("contacts", "update", "ben@example.com", "--merchant", "acme", "--first-name", "Benji", "--attr", "tier=silver", "--tags", "a;b")
     assert "changed first_name, tags, attributes" in out

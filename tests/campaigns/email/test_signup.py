@@ -173,3 +173,11 @@ def test_pending_contacts_get_no_marketing_email(store_url: str) -> None:
     assert rows == {"a@example.com": None, "p2@example.com": "no_consent", "p@example.com": "no_consent"}
     assert status["a@example.com"] is EmailSendStatus.PENDING
 
+
+
+def test_pages_escape_what_they_show() -> None:
+    page = su.signup_page("acme", "<Acme & Co>", values={"email": "x'><script>"}, problems={"email": "not <valid>", "consent": "tick it"})
+    assert "&lt;Acme &amp; Co&gt;" in page and "<script>" not in page and "not &lt;valid&gt;" in page and "tick it" in page
+    assert "name='merchant' value='acme'" in page and "method='post' action='/signup'" in page
+    assert "confirmation link" in su.signup_sent_page()
+    assert "You are subscribed" in su.confirm_page() and "&lt;b&gt;" in su.confirm_page("<b>old</b>")
