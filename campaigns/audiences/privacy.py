@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from campaigns.audiences import segments as segment_rules
 from campaigns.audiences.contacts import ERASED, contact_fields, normalise_address
+from campaigns.audiences.events import anonymise_events
 from campaigns.audiences.suppression import erased_addresses, suppress_erased, suppressed_emails
 from campaigns.core.audit import record
 from campaigns.core.merchants import require_merchant
@@ -136,8 +137,7 @@ def erase(session: Session, merchant_id: str, email: str, *, actor: str) -> Eras
     ids = [c.id for c in contacts]
     events = sends = 0
     if ids:
-        events = session.execute(update(ContactEvent).where(ContactEvent.merchant_id == merchant_id, ContactEvent.contact_id.in_(ids))
-                                 .values(details={}).execution_options(synchronize_session=False)).rowcount
+        events = anonymise_events(session, merchant_id, ids)
         session.execute(ContactConsent.__table__.delete().where(ContactConsent.merchant_id == merchant_id, ContactConsent.contact_id.in_(ids)))
         enrollment_ids = select(AutomationEnrollment.id).where(AutomationEnrollment.merchant_id == merchant_id, AutomationEnrollment.contact_id.in_(ids))
         session.execute(update(AutomationStepRun).where(AutomationStepRun.enrollment_id.in_(enrollment_ids)).values(result={})

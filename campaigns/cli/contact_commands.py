@@ -36,6 +36,8 @@ def import_contacts(
     """Import contacts: all or nothing, every problem named by row and column; suppressed addresses stay suppressed."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from sqlalchemy.exc import IntegrityError
+
     from campaigns.audiences.contact_import import import_contacts as run_import
     from campaigns.core.problems import ImportValidationError
     from campaigns.core.store.db import session_scope
@@ -54,6 +56,10 @@ def import_contacts(
         except ImportValidationError as exc:
             bar.stop()
             fail(str(exc))
+        except IntegrityError:
+            bar.stop()
+            fail(f"{file.name} was not imported; nothing was written: another writer added some of these contacts at the same moment. "
+                 "Run the import again: it matches them now")
     console.print(f"{file.name}: {result.rows:,} rows for {merchant_id}: {result.created:,} new, {result.updated:,} updated, "
                   f"{result.unchanged:,} already there" + ("" if update_existing or not result.unchanged else " (add --update-existing to update them)"),
                   highlight=False, soft_wrap=True)

@@ -108,3 +108,16 @@ def test_export_data_and_erase(store: str, tmp_path: Path) -> None:
     assert "holds nothing about" in _run("contacts", "erase", "zed@example.com", "--merchant", "acme", "--yes", code=2)
     out = _run("contacts", "import", _file(tmp_path, GOOD), "--merchant", "acme", code=2)
     assert "row 1 (line 2), column 'email': this person's data was erased" in out
+
+
+def test_a_concurrent_writer_is_reported_without_a_traceback(store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from campaigns.audiences import contact_import
+
+    def collide(*args, **kwargs):
+        raise IntegrityError("INSERT INTO contacts", {}, Exception("uq_contacts_merchant_email"))
+
+    monkeypatch.setattr(contact_import, "import_contacts", collide)
+    out = _run("contacts", "import", _file(tmp_path, GOOD), "--merchant", "acme", code=2)
+    assert "Run the import again" in out and "Traceback" not in out
