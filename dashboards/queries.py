@@ -18,7 +18,10 @@ from sqlalchemy import func, select
 
 from agents.usage import usage_by_campaign
 from campaigns.audiences.segments import channel_audiences as audiences_for
+from campaigns.audiences import contacts as contact_service
+from campaigns.audiences.privacy import segment_memberships
 from campaigns.audiences.segments import count_contacts
+from campaigns.audiences.suppression import suppressed_emails
 from campaigns.budget import apply as budget_apply
 from campaigns.budget.curves import CAMPAIGN_CURVES_MART
 from campaigns.core.enums import ContentStatus, QueueStatus
@@ -183,7 +186,36 @@ def segment_size(source_key: str, merchant_id: str, rules_json: str, subscribed_
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def contact_count(source_key: str, merchant_id: str) -> int:
     with session_scope(settings().store_url) as session:
-        return int(session.scalar(select(func.count()).select_from(Contact).where(Contact.merchant_id == merchant_id)) or 0)
+        return int(session.scalar(select(func.count()).select_from(Contact).where(Contact.merchant_id == merchant_id, Contact.status != "erased")) or 0)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def contact_list(source_key: str, merchant_id: str, search: str = "", limit: int = 100, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """A page of the merchant's contacts (search on address, names and tags) and how many match."""
+    with session_scope(settings().store_url) as session:
+        rows, total = contact_service.list_contacts(session, merchant_id, search, limit, offset)
+        return [{"id": c.id, "email": c.email, "name": f"{c.first_name} {c.last_name}".strip(), "tags": ", ".join(map(str, c.tags or [])),
+                 "subscribed": c.subscribed, "status": c.status} for c in rows], total
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def contact_page(source_key: str, merchant_id: str, contact_id: int) -> dict[str, Any] | None:
+    """One contact whole: fields, consent history, suppression, segment memberships and latest events; None when gone."""
+    with session_scope(settings().store_url) as session:
+        try:
+            contact = contact_service.get_contact(session, merchant_id, contact_id)
+        except LookupError:
+            return None
+        suppressed = suppressed_emails(session, merchant_id, [contact.email]).get(contact.email.lower())
+        return {
+            **contact_service.contact_fields(contact),
+            "suppressed": suppressed.value if suppressed is not None else None,
+            "segments": segment_memberships(session, merchant_id, contact.id),
+            "consents": [{"When": c.occurred_at, "Consent": "granted" if c.granted else "withdrawn", "Purpose": c.purpose, "Source": c.source,
+                          "Wording": c.wording} for c in contact_service.consent_history(session, merchant_id, contact.id)],
+            "events": [{"When": e.occurred_at, "Event": e.kind, "Value": None if e.value is None else float(e.value)}
+                       for e in contact_service.contact_events(session, merchant_id, contact.id, limit=50)],
+        }
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -797,6 +829,7 @@ def webhook_deliveries(source_key: str, merchant_id: str, status: str | None = N
 
 
 STORE_READS = (merchants, merchant_profile, campaigns, campaign_detail, social_accounts, saved_segments, segment_size, contact_count,
+               contact_list, contact_page,
                problem_posts, awaiting_approval, awaiting_approval_count, store_campaign_totals, social_queue, account_heatmap, repurposed,
                latest_budget_allocations, budget_applies, campaign_budget, campaign_plan_vs_actual, campaign_posts_and_emails, workflow_campaigns,
                workflow_view, llm_usage, channel_audiences, email_templates, preview_contacts, merge_contact, email_results, ab_tests, ab_test_report,

@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from campaigns.core.problems import ImportValidationError, Problem
@@ -234,3 +234,15 @@ def _parse_row(record: dict[str, str], number: int, merchant_id: str, contacts: 
         key = "csv:" + hashlib.sha256(content.encode()).hexdigest()[:40]
     return {"merchant_id": merchant_id, "contact_id": contact_id, "kind": kind, "occurred_at": occurred_at, "value": value,
             "event_key": key, "email_campaign_id": campaign_id, "details": {"source": "csv"}}
+
+
+def anonymise_events(session: Session, merchant_id: str, contact_ids: Sequence[int]) -> int:
+    """Clear the details of the contacts' events (an erasure): kind, time, email campaign and value stay for the counts.
+
+    The events keep pointing at the contact ids, whose rows the erasure turns into husks; the warehouse's
+    ``raw.email_events`` holds contact ids only, so it needs no rewrite. Returns how many events were touched.
+    """
+    if not contact_ids:
+        return 0
+    return session.execute(update(ContactEvent).where(ContactEvent.merchant_id == merchant_id, ContactEvent.contact_id.in_(list(contact_ids)))
+                           .values(details={}).execution_options(synchronize_session=False)).rowcount

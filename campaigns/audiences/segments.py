@@ -403,7 +403,8 @@ def _text_condition(column, op: str, value: Any, path: str) -> ColumnElement[boo
 
 # --- counting --------------------------------------------------------------------------------
 def contacts_query(merchant_id: str, rules: Mapping[str, Any] | None, now: datetime | None = None, subscribed_only: bool = False) -> Select:
-    query = select(Contact).where(Contact.merchant_id == merchant_id, compile_rules(rules, now, merchant_id))
+    # an erased contact is a husk kept for its events' counts: it belongs to no segment
+    query = select(Contact).where(Contact.merchant_id == merchant_id, Contact.status != "erased", compile_rules(rules, now, merchant_id))
     return query.where(Contact.subscribed == literal(True, Boolean())) if subscribed_only else query
 
 

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import html
 import json
+import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,7 @@ from campaigns.core.outbox import emit
 from campaigns.core.merchants import require_merchant
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope, dialect_insert as _insert
-from campaigns.core.store.models import Contact, EmailSend, Suppression, SuppressionReason
+from campaigns.core.store.models import Contact, ContactConsent, EmailSend, PrivacySalt, Suppression, SuppressionReason
 from campaigns.core.store.types import utcnow
 
 TOKEN_VERSION = "u1"
@@ -104,6 +105,50 @@ def suppressed_emails(session: Session, merchant_id: str, emails: Iterable[str])
     return found
 
 
+# --- erased addresses: kept only as a salted hash -------------------------------------------------
+
+ERASED_PREFIX = "erased:"
+
+
+def _salt(session: Session, merchant_id: str, create: bool) -> str | None:
+    salt = session.scalar(select(PrivacySalt.salt).where(PrivacySalt.merchant_id == merchant_id))
+    if salt is None and create:
+        session.execute(_insert(session)(PrivacySalt).values(merchant_id=merchant_id, salt=secrets.token_hex(32), created_at=utcnow())
+                        .on_conflict_do_nothing())
+        salt = session.scalar(select(PrivacySalt.salt).where(PrivacySalt.merchant_id == merchant_id))
+    return salt
+
+
+def erased_hash(salt: str, email: str) -> str:
+    """What the suppression list keeps of an erased address: the merchant-salted SHA-256 of it, lower-cased."""
+    return ERASED_PREFIX + hashlib.sha256(f"{salt}|{normalise_email(email)}".encode()).hexdigest()
+
+
+def suppress_erased(session: Session, merchant_id: str, email: str, *, actor: str) -> Suppression:
+    """Put an erased person's address on the list as a salted hash only (MANUAL, source "erasure"); drop its clear row."""
+    digest = erased_hash(_salt(session, merchant_id, create=True) or "", email)
+    session.execute(Suppression.__table__.delete().where(Suppression.merchant_id == merchant_id, Suppression.email == normalise_email(email)))
+    session.execute(_insert(session)(Suppression).values(merchant_id=merchant_id, email=digest, reason=SuppressionReason.MANUAL,
+                                                         source="erasure", note="erased at the person's request", created_at=utcnow())
+                    .on_conflict_do_nothing())
+    row = session.scalar(select(Suppression).where(Suppression.merchant_id == merchant_id, Suppression.email == digest))
+    record(session, merchant_id, actor, "email.suppress", "suppression", str(row.id), email=digest, reason="MANUAL", source="erasure")  # type: ignore[union-attr]
+    return row  # type: ignore[return-value]
+
+
+def erased_addresses(session: Session, merchant_id: str, emails: Iterable[str]) -> set[str]:
+    """The given addresses (lower-cased) that belong to a person whose data was erased."""
+    salt = _salt(session, merchant_id, create=False)
+    if salt is None:
+        return set()
+    by_hash = {erased_hash(salt, e): normalise_email(e) for e in emails}
+    found: set[str] = set()
+    for chunk in _chunks(sorted(by_hash), _CHUNK):
+        rows = session.scalars(select(Suppression.email).where(Suppression.merchant_id == merchant_id, Suppression.email.in_(chunk)))
+        found.update(by_hash[digest] for digest in rows)
+    return found
+
+
 def list_suppressions(session: Session, merchant_id: str, reason: SuppressionReason | None = None) -> list[Suppression]:
     query = select(Suppression).where(Suppression.merchant_id == merchant_id)
     if reason is not None:
@@ -136,6 +181,9 @@ def unsubscribe_contacts(session: Session, merchant_id: str, address: str, actor
         if normalise_email(contact.email) == address and contact.subscribed:
             contact.subscribed = False
             changed.append(contact.id)
+            # the consent history keeps the withdrawal beside the grant it ends
+            session.add(ContactConsent(merchant_id=merchant_id, contact_id=contact.id, purpose="email_marketing", granted=False,
+                                       source=why[:200], wording="", occurred_at=utcnow(), recorded_by=actor[:200]))
             record(session, merchant_id, actor, "contact.unsubscribe", "contact", str(contact.id), why=why)
             emit(session, merchant_id, "contact.unsubscribed", {"contact_id": contact.id, "email": contact.email, "why": why})
     return changed

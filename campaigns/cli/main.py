@@ -60,7 +60,7 @@ LAZY_GROUPS = {
                      "Preview, save and list audience segments (rules on fields, tags, events, RFM).", group=True),
     "webhooks": Lazy("campaigns.cli.webhook_commands:app",
                      "Outbound webhooks: subscribe URLs to events, rotate secrets, delivery log and replay.", group=True),
-    "contacts": Lazy("campaigns.cli.segment_commands:contacts_app", "Import contact events (opens, clicks, purchases) from CSV.", group=True),
+    "contacts": Lazy("campaigns.cli.contact_commands:contacts_app", "Contacts: import, browse, edit, export; consent, data export and erasure.", group=True),
 }
 
 

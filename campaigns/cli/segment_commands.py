@@ -1,4 +1,4 @@
-"""`campaigns segments ...` (preview, save, list) and `campaigns contacts import-events`.
+"""`campaigns segments ...` (preview, save, list); the contact commands use its store helper (campaigns.cli.contact_commands).
 
 Rules files hold the JSON rule language of `campaigns.audiences.segments`; a bad file or rule
 exits with code 2 and names the file and the path inside the rule (``rules.all[1].days``).
@@ -7,8 +7,7 @@ exits with code 2 and names the file and the path inside the rule (``rules.all[1
 from __future__ import annotations
 
 # Start-up cost: the store, the audience services and SQLAlchemy and polars with them are imported inside the
-# commands that use them, so `campaigns --help`, `campaigns segments --help` and `campaigns contacts --help`
-# do not load them.
+# commands that use them, so `campaigns --help` and `campaigns segments --help` do not load them.
 
 import json
 from pathlib import Path
@@ -21,7 +20,6 @@ from campaigns.cli.output import console, fail
 from campaigns.core.settings import get_settings
 
 segments_app = typer.Typer(no_args_is_help=True, help="Preview, save and list audience segments.")
-contacts_app = typer.Typer(no_args_is_help=True, help="Contacts: import their events (opens, clicks, purchases).")
 
 MerchantOption = Annotated[str | None, typer.Option("--merchant", help="Merchant id (default CAMPAIGNS_DEFAULT_MERCHANT).")]
 RulesOption = Annotated[Path, typer.Option("--rules", help='A JSON rules file, e.g. {"all": [{"event": "opened", "op": "within_days", "days": 30}]}.')]
@@ -138,25 +136,3 @@ def list_segments(merchant: MerchantOption = None) -> None:
         console.print(f"{merchant_id} has no segments yet; preview one with [bold]campaigns segments preview --rules FILE.json[/]")
         return
     console.print(table)
-
-
-@contacts_app.command("import-events")
-def import_events(
-    file: Annotated[Path, typer.Argument(help="CSV: email or contact_id, kind, occurred_at (with zone), value, event_key, email_campaign_id.")],
-    merchant: MerchantOption = None,
-) -> None:
-    """Import contact events from CSV: all or nothing; re-importing the same events adds nothing."""
-    from campaigns.audiences import events as contact_events
-    from campaigns.core.store.db import session_scope
-    from campaigns.core.problems import ImportValidationError
-
-    if file.is_dir():
-        fail(f"{file} is a folder; give a CSV file of events")
-    url, merchant_id = _store_and_merchant(merchant)
-    try:
-        with console.status(f"importing {file.name}"), session_scope(url) as session:
-            result = contact_events.import_events_csv(session, merchant_id, file)
-    except ImportValidationError as exc:
-        fail(str(exc))
-    console.print(f"{file.name}: {result.rows:,} rows, {result.added:,} new events for {merchant_id}, "
-                  f"{result.already_there:,} already imported", highlight=False)

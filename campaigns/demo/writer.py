@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import polars as pl
@@ -20,7 +21,7 @@ from campaigns.email.templates import install_starters
 from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import migrate, session_scope
-from campaigns.core.store.models import Campaign, Contact, Merchant, Segment, SocialAccount
+from campaigns.core.store.models import Campaign, Contact, ContactConsent, Merchant, Segment, SocialAccount
 from campaigns.warehouse.landing import clear_landing, write_landing
 from campaigns.warehouse.schema import LANDED_TABLES, SOCIAL_POSTS
 
@@ -58,6 +59,11 @@ def write_demo(settings: Settings, data: DemoData, progress=None) -> dict[str, i
         }
         session.add_all(contacts.values())
         session.flush()
+        # every demo contact opted in on the shop's newsletter form a year before the demo's "today"
+        consented_at = datetime.combine(data.as_of - timedelta(days=365), time(12), UTC)
+        session.add_all(ContactConsent(merchant_id=DEMO_MERCHANT, contact_id=c.id, purpose="email_marketing", granted=True,
+                                       source="demo: newsletter form", wording="Yes, send me news and offers by email.",
+                                       occurred_at=consented_at, recorded_by="demo-data") for c in contacts.values() if c.subscribed)
         events = demo_contact_events(data, {demo_id: c.id for demo_id, c in contacts.items()})
         added_events = store_events(session, events)
         session.add(Segment(merchant_id=DEMO_MERCHANT, name="Engaged readers",

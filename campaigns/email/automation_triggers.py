@@ -61,7 +61,8 @@ def _enroll(session: Session, automation: Automation, flow: Flow, now: datetime)
     if isinstance(trigger, SignupTrigger):
         key = literal("signup", String())
         sources.append(select(Contact.id.label("contact_id"), key.label("trigger_key")).where(
-            Contact.merchant_id == automation.merchant_id, Contact.created_at >= since, Contact.created_at <= now))
+            Contact.merchant_id == automation.merchant_id, Contact.created_at >= since, Contact.created_at <= now,
+            Contact.status == "active"))  # a pending sign-up enrols when confirmed, through its signed_up event
         sources.append(select(ContactEvent.contact_id, key).where(*_event(automation, "signed_up", since, now)).distinct())
     else:
         key = literal("event:", String()) + cast(ContactEvent.id, String())

@@ -1,7 +1,7 @@
 """The recipient snapshot: who gets an email campaign, frozen into ``email_sends`` rows before anything is sent.
 
-`prepare_send` writes one row per address (PENDING, or SUPPRESSED for the suppression list and
-unsubscribed contacts) and moves the email campaign to SENDING, in the caller's transaction.
+`prepare_send` writes one row per address (PENDING, or SUPPRESSED for the suppression list, unsubscribed
+contacts and contacts without consent) and moves the email campaign to SENDING, in the caller's transaction.
 *Who* the recipients are, and *when* each copy is due, come from a `RecipientSelection`: the
 segment by default (`SegmentRecipients`); an A/B test passes its own for its cells and its
 remainder (campaigns.email.ab_tests), so this module knows nothing of A/B tests.
@@ -110,7 +110,8 @@ def prepare_send(session: Session, merchant_id: str, email_campaign_id: int, act
     session.refresh(ec)
     if moved != 1:
         return PrepareResult(ec.id, 0, campaign_counts(session, merchant_id, ec.id))
-    columns = (Contact.id, Contact.email, Contact.first_name, Contact.last_name, Contact.subscribed, Contact.timezone, Contact.attributes)
+    columns = (Contact.id, Contact.email, Contact.first_name, Contact.last_name, Contact.subscribed, Contact.timezone, Contact.attributes,
+               Contact.status)
     contacts = session.execute(query.with_only_columns(*columns).order_by(Contact.id)).all()
     send_at = recipients.send_times(session, ec, [(c.id, c.timezone) for c in contacts], now, hourly_capacity(provider or get_settings().email_provider))
     suppressed = suppressed_emails(session, merchant_id, (c.email for c in contacts))
@@ -132,6 +133,9 @@ def prepare_send(session: Session, merchant_id: str, email_campaign_id: int, act
             reason = suppressed[address]
             row.update(status=EmailSendStatus.SUPPRESSED, reason_code=reason.value.lower(), finished_at=now,
                        reason=f"on the suppression list ({reason.value})")
+        elif contact.status != "active":
+            row.update(status=EmailSendStatus.SUPPRESSED, reason_code="no_consent", finished_at=now,
+                       reason="the contact has not confirmed their sign-up" if contact.status == "pending" else "the contact was erased")
         elif not contact.subscribed:
             row.update(status=EmailSendStatus.SUPPRESSED, reason_code="unsubscribed", finished_at=now, reason="the contact is unsubscribed")
         rows.append(row)

@@ -215,6 +215,8 @@ class Contact(Base, TenantOwned, Timestamped):
     tags: Mapped[list[Any]] = mapped_column(default=list)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     subscribed: Mapped[bool] = mapped_column(default=True)
+    # active; pending (signed up, confirmation link not clicked yet); erased (a pseudonymous husk keeping its events' counts)
+    status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
     __table_args__ = (UniqueConstraint("merchant_id", "email", name="uq_contacts_merchant_email"),)
 
 
@@ -650,3 +652,37 @@ class OAuthConnection(Base, TenantOwned, Timestamped):
     account_ids: Mapped[list[Any]] = mapped_column(default=list)
     expires_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+
+
+# --- contacts: consent and data protection ------------------------------------------------------
+
+
+class ContactConsent(Base, TenantOwned):
+    """One consent decision of one contact, never updated: the latest row per (contact, purpose) is the current state.
+
+    ``granted`` False records a withdrawal (unsubscribe, complaint, an edit). ``ip`` and ``user_agent``
+    are kept only for consent given through a web form, as evidence of the opt-in.
+    """
+
+    __tablename__ = "contact_consents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(40), default="email_marketing")
+    granted: Mapped[bool]
+    source: Mapped[str] = mapped_column(String(200))  # where: "import:customers.csv", "signup form", "cli"
+    wording: Mapped[str] = mapped_column(Text, default="")  # what the person agreed to, as shown to them
+    occurred_at: Mapped[datetime]
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(400))
+    recorded_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (Index("ix_contact_consents_contact", "contact_id", "purpose", "occurred_at"),)
+
+
+class PrivacySalt(Base):
+    """The merchant's random salt for hashing erased addresses on the suppression list (one row per merchant)."""
+
+    __tablename__ = "privacy_salts"
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True)
+    salt: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

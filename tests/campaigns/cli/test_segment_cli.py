@@ -11,7 +11,8 @@ import typer
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from campaigns.cli.segment_commands import contacts_app, segments_app
+from campaigns.cli.contact_commands import contacts_app
+from campaigns.cli.segment_commands import segments_app
 from campaigns.audiences.events import record_event
 from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import get_settings
