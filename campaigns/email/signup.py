@@ -24,7 +24,7 @@ import html
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
@@ -306,8 +306,15 @@ def signup_sent_page() -> str:
                                      "link is on its way. Click it within 7 days to subscribe.</p>")
 
 
+def confirm_form_page(token: str, *, action: str = "/signup/confirm") -> str:
+    """GET /signup/confirm: one button that POSTs the token. Mail scanners follow links; only a person presses the button."""
+    target = html.escape(f"{action}?{urlencode({'token': token})}", quote=True)
+    return _page("Confirm your subscription", f"<h1>Confirm your subscription</h1><form method='post' action='{target}'>"
+                                              "<button type='submit'>Yes, subscribe me</button></form>")
+
+
 def confirm_page(error: str | None = None) -> str:
-    """GET /signup/confirm: subscribed, or why not."""
+    """POST /signup/confirm: subscribed, or why not."""
     if error:
         return _page("Not confirmed", f"<h1>Not confirmed</h1><p>{html.escape(error)}</p>")
     return _page("Subscribed", "<h1>You are subscribed</h1><p>Thank you. Every email has a link to unsubscribe.</p>")
