@@ -35,7 +35,7 @@ run_coordinator:
   module: dagster.core.run_coordinator
   class: QueuedRunCoordinator
   config:
-    max_concurrent_runs: 6
+    max_concurrent_runs: 10
     tag_concurrency_limits:
       - key: {POOL_TAG}
         value:
