@@ -112,7 +112,7 @@ def serve_both(settings: Settings, dagster_port: int, app_port: int) -> None:
     if abandoned:
         console.print(f"[yellow]note:[/] marked {len(abandoned)} run(s) a stopped serve or build left unfinished failed")
     env = {**os.environ, **settings.dbt_env(), "CAMPAIGNS_HOME": str(settings.home_path), "DAGSTER_HOME": str(ensure_dagster_home(settings))}
-    children = Children()
+    children = Children(grace_seconds=GRACE_SECONDS)
     with stop_requested() as stop:
         try:
             for args in child_commands(settings, dagster_port, app_port).values():
