@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import dagster as dg
 import pytest
 import yaml
-from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
-from dagster._core.utils import make_new_run_id
-from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
 from typer.testing import CliRunner
 
 import pipelines
@@ -26,6 +23,7 @@ from pipelines.instance import DAGSTER_YAML, MARKER, POOL_TAG, WAREHOUSE_POOL, e
 from pipelines.jobs import ad_spend, build_all
 from pipelines.recovery import OWNER_TAG, SERVE_PID_FILE, claim_serve, owner_tags, release_serve
 
+IN_PROGRESS = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 WORK_JOBS = {"publish_due_job", "workflow_job", "automations_job", "email_ab_job", "scheduled_emails_job"}
 
 
@@ -44,18 +42,32 @@ def instance(home: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def _run(instance: dg.DagsterInstance, job: str, status: dg.DagsterRunStatus, tags: dict[str, str]) -> str:
-    run_id = make_new_run_id()
-    origin = RemoteJobOrigin(RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("pipelines"), "__repository__"), job)
-    instance.add_run(dg.DagsterRun(job_name=job, run_id=run_id, status=status, tags=tags, remote_job_origin=origin))
+    run_id = str(uuid.uuid4())
+    instance.add_run(dg.DagsterRun(job_name=job, run_id=run_id, status=status, tags=tags))
     return run_id
 
 
-def _dequeued(instance: dg.DagsterInstance) -> set[str]:
-    """The queued runs Dagster's run queue would start now (the daemon's own choice, with our dagster.yaml)."""
-    with QueuedRunCoordinatorDaemon(interval_seconds=1) as daemon:
-        daemon._logger = logging.getLogger("test")  # noqa: SLF001
-        runs = daemon._get_runs_to_dequeue(instance, instance.get_concurrency_config(), None)  # noqa: SLF001
-    return {run.job_name for run in runs}
+def _waits(instance: dg.DagsterInstance, tags: dict[str, str]) -> bool:
+    """Whether Dagster's run queue, configured by our dagster.yaml, holds back a run with `tags` now.
+
+    The queue's rule (QueuedRunCoordinator): a run waits while the instance runs max_concurrent_runs runs, or while
+    a tag limit is reached; with applyLimitPerUniqueValue, each value of the tag (each pool) has its own count.
+    """
+    queue = instance.get_concurrency_config().run_queue_config
+    in_progress = instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS))
+    if len(in_progress) >= queue.max_concurrent_runs:
+        return True
+    for limit in queue.tag_concurrency_limits:
+        key = limit["key"]
+        assert limit["value"] == {"applyLimitPerUniqueValue": True}
+        if key in tags and sum(run.tags.get(key) == tags[key] for run in in_progress) >= limit["limit"]:
+            return True
+    return False
+
+
+def _queued_that_start(instance: dg.DagsterInstance) -> set[str]:
+    jobs = {"build_all": build_all.tags, **{w.job.name: w.job.tags for w in WORK_SENSORS}}
+    return {name for name, tags in jobs.items() if not _waits(instance, dict(tags))}
 
 
 def test_dagster_yaml_turns_on_run_monitoring_and_pools(instance: dg.DagsterInstance, home: Path) -> None:
@@ -94,17 +106,14 @@ def test_a_killed_builds_run_is_failed_on_the_next_start_and_never_blocked_work(
     killed = _run(instance, "__ASSET_JOB", dg.DagsterRunStatus.STARTED, {**RUN_TAGS, OWNER_TAG: f"{host}:{_dead_pid()}"})
 
     # while the dead build still holds the warehouse pool, due work is started and a second build waits
-    for job in (*WORK_JOBS, "build_all"):
-        tags = build_all.tags if job == "build_all" else next(w.job.tags for w in WORK_SENSORS if w.job.name == job)
-        _run(instance, job, dg.DagsterRunStatus.QUEUED, dict(tags))
-    assert _dequeued(instance) == WORK_JOBS
+    assert _queued_that_start(instance) == WORK_JOBS
 
     running = _run(instance, "__ASSET_JOB", dg.DagsterRunStatus.STARTED, {**RUN_TAGS, **owner_tags()})  # this process: alive
     elsewhere = _run(instance, "__ASSET_JOB", dg.DagsterRunStatus.STARTED, {**RUN_TAGS, OWNER_TAG: f"other-host:{_dead_pid()}"})
     launched = _run(instance, "build_all", dg.DagsterRunStatus.STARTING, dict(build_all.tags))  # launched by Dagster: not the build's
 
     assert pipelines.fail_abandoned_runs(get_settings()) == [killed]
-    assert _dequeued(instance) == WORK_JOBS  # the live build's run still holds the warehouse pool
+    assert _queued_that_start(instance) == WORK_JOBS  # the live build's run still holds the warehouse pool
     statuses = {run_id: instance.get_run_by_id(run_id).status for run_id in (killed, running, elsewhere, launched)}
     assert statuses == {killed: dg.DagsterRunStatus.FAILURE, running: dg.DagsterRunStatus.STARTED,
                         elsewhere: dg.DagsterRunStatus.STARTED, launched: dg.DagsterRunStatus.STARTING}
