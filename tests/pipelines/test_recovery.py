@@ -35,7 +35,7 @@ def _dead_pid() -> int:
 
 @pytest.fixture
 def instance(home: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))  # restored after the test (ensure_dagster_home sets it)
     ensure_dagster_home(get_settings())
     with dg.DagsterInstance.get() as opened:
         yield opened
@@ -90,7 +90,7 @@ def test_every_job_has_a_pool_and_a_maximum_runtime() -> None:
 
 
 def test_an_older_cli_written_dagster_yaml_is_upgraded_and_an_edited_one_kept(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))  # restored after the test (ensure_dagster_home sets it)
     config = home / "dagster" / "dagster.yaml"
     config.parent.mkdir(parents=True)
     config.write_text(f"{MARKER} Telemetry off; one run at a time.\nrun_coordinator: {{}}\n")
@@ -150,6 +150,6 @@ def test_campaigns_build_fails_its_killed_runs_first(instance: dg.DagsterInstanc
 
 
 def test_a_fresh_home_has_nothing_to_recover(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # ensure_dagster_home sets it; restored after the test
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "fresh" / "dagster"))  # restored after the test (ensure_dagster_home sets it)
     assert pipelines.fail_abandoned_runs(Settings(home=tmp_path / "fresh")) == []
     assert (tmp_path / "fresh" / "dagster" / "dagster.yaml").exists()

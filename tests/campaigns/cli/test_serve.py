@@ -164,3 +164,27 @@ def test_the_real_serve_leaves_nothing_listening_after_sigterm(home: Path) -> No
                 os.kill(pid, signal.SIGKILL)
         if serve.poll() is None:
             serve.kill()
+
+
+def test_the_children_are_dagster_and_streamlit_on_the_given_ports(home: Path) -> None:
+    from campaigns.cli.serve import child_commands
+    from campaigns.core.settings import get_settings
+
+    commands = child_commands(get_settings(), 3999, 8599)
+    dagster, streamlit = commands["Dagster UI"], commands["Streamlit app"]
+    assert Path(dagster[0]).name == "dagster" and dagster[1:3] == ["dev", "-w"] and dagster[-2:] == ["-p", "3999"]
+    assert Path(streamlit[0]).name == "streamlit" and streamlit[1] == "run" and "8599" in streamlit
+
+
+def test_a_second_serve_of_the_same_instance_is_refused(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from campaigns.cli.main import app
+
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))  # restored after the test (ensure_dagster_home sets it)
+    (home / "dagster").mkdir(parents=True)
+    (home / "dagster" / "serve.pid").write_text(str(os.getppid()))  # a live process holds the instance
+    result = CliRunner().invoke(app, ["serve", "--dagster-port", "3999", "--app-port", "8599"])
+    assert result.exit_code == 2
+    assert "another `campaigns serve` runs the Dagster instance" in " ".join(result.output.split())
+    assert (home / "dagster" / "serve.pid").read_text() == str(os.getppid())

@@ -74,7 +74,7 @@ def test_landing_files_warehouse_and_dagster_home_are_owner_only(tmp_path: Path,
         pass
     assert mode(settings.duckdb_path) == 0o600 and mode(settings.home_path) == 0o700
 
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(settings.home_path / "dagster"))  # restored after the test (ensure_dagster_home sets it)
     dagster_home = ensure_dagster_home(settings)
     assert mode(dagster_home) == 0o700 and mode(dagster_home / "dagster.yaml") == 0o600
 
@@ -96,3 +96,9 @@ def test_the_cli_makes_what_it_creates_owner_only(home: Path) -> None:
     created.write_text("x")
     assert mode(created) == FILE_MODE and mode(home) == 0o700 and mode(home / "app.db") == 0o600
     assert restrict_umask() == 0o077
+
+
+def test_pid_alive() -> None:
+    from campaigns.core.processes import pid_alive
+
+    assert pid_alive(os.getpid()) and not pid_alive(0) and not pid_alive(-5)
