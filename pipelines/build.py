@@ -26,8 +26,8 @@ from pipelines.recovery import owner_tags
 STAGE_ORDER = ("ingest", "analytics", "attribution", "optimization", "content", "publishing", "serving")
 
 
-# The build's runs count against the warehouse pool (a queued build_all waits for them, work jobs do not), and
-# name this process, so a later start fails them if it is killed (pipelines.recovery).
+# The build's runs count against the warehouse pool (a queued build_all waits for them, work jobs do not); they
+# also name this process (owner_tags), so a later start fails them if it is killed (pipelines.recovery).
 RUN_TAGS = pool_tags(WAREHOUSE_POOL, BUILD_MAX_RUNTIME)
 
 # The console shows a progress bar; the full event log stays in the Dagster instance (and UI).
