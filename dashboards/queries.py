@@ -48,7 +48,9 @@ from campaigns.email.results import email_results as results_of
 from campaigns.integrations.delivery import deliveries as webhook_delivery_log
 from campaigns.integrations.endpoints import list_endpoints
 from campaigns.social.posting_slots import best_slot
+from campaigns.warehouse import staleness
 from campaigns.warehouse.serving import MartsUnavailable, available_marts, query_marts
+from campaigns.warehouse.staleness import STAMPS_TABLE
 
 TTL_SECONDS = 60
 PERFORMANCE = "campaign_performance_daily"
@@ -299,6 +301,14 @@ def marts(source_key: str) -> list[str]:
         return available_marts(settings())
     except Exception:  # an unreachable warehouse reads as "no marts yet"; pages say what to do
         return []
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def data_driven_staleness(source_key: str) -> str | None:
+    """A warning when Markov and Shapley are older than the rule-based marts (see campaigns.warehouse.staleness)."""
+    if STAMPS_TABLE not in marts(source_key):
+        return None
+    return staleness.data_driven_staleness(lambda sql: _marts(sql, []))
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

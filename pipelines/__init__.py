@@ -15,7 +15,37 @@ if TYPE_CHECKING:
     from campaigns.core.settings import Settings
     from pipelines.build import StageResult
 
-__all__ = ["ensure_dagster_home", "run_build"]
+__all__ = ["ServeAlreadyRunning", "ensure_dagster_home", "fail_abandoned_runs", "release_serve", "run_build"]
+
+
+class ServeAlreadyRunning(RuntimeError):
+    """Another `campaigns serve` runs this Dagster instance."""
+
+
+def fail_abandoned_runs(settings: Settings, *, serving: bool = False) -> list[str]:
+    """Mark failed the runs a killed `campaigns build` (or, with `serving`, a killed `campaigns serve`) left unfinished.
+
+    With `serving`, this process also becomes the instance's serve (see `pipelines.recovery`);
+    raises ServeAlreadyRunning when another live one holds it. Returns the failed runs' ids.
+    """
+    # Imported here: Dagster loads only for the commands that use the instance.
+    import dagster as dg
+
+    from pipelines.recovery import claim_serve
+    from pipelines.recovery import fail_abandoned_runs as fail_runs
+
+    home = ensure_dagster_home(settings)
+    if serving and not claim_serve(home):
+        raise ServeAlreadyRunning(f"another `campaigns serve` runs the Dagster instance in {home}; stop it first (its pid is in {home / 'serve.pid'})")
+    with dg.DagsterInstance.get() as instance:
+        return fail_runs(instance, launched_runs_abandoned=serving)
+
+
+def release_serve(settings: Settings) -> None:
+    """Forget this process as the instance's serve (when `campaigns serve` stops)."""
+    from pipelines.recovery import release_serve as release
+
+    release(ensure_dagster_home(settings))
 
 
 def run_build(

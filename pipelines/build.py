@@ -19,11 +19,16 @@ from campaigns.warehouse.connection import open_warehouse
 from campaigns.warehouse.ingest import landed_dates, loaded_dates
 from campaigns.warehouse.schema import RAW_TABLES
 from pipelines.definitions import defs as load_defs
-from pipelines.instance import ensure_dagster_home
+from pipelines.instance import BUILD_MAX_RUNTIME, WAREHOUSE_POOL, ensure_dagster_home, pool_tags
+from pipelines.recovery import owner_tags
 
 # Groups run in this order; a group's prefix before "_" names its stage (analytics_marts -> analytics).
 STAGE_ORDER = ("ingest", "analytics", "attribution", "optimization", "content", "publishing", "serving")
 
+
+# The build's runs count against the warehouse pool (a queued build_all waits for them, work jobs do not); they
+# also name this process (owner_tags), so a later start fails them if it is killed (pipelines.recovery).
+RUN_TAGS = pool_tags(WAREHOUSE_POOL, BUILD_MAX_RUNTIME)
 
 # The console shows a progress bar; the full event log stays in the Dagster instance (and UI).
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -122,7 +127,7 @@ def _materialize(settings, select, on_stage, on_done) -> list[StageResult]:
             outcomes.append(
                 job.execute_in_process(
                     instance=instance, asset_selection=group, raise_on_error=False, partition_key=partition_key,
-                    tags={"campaigns/stage": stage, **range_tags}, run_config=QUIET,
+                    tags={"campaigns/stage": stage, **RUN_TAGS, **owner_tags(), **range_tags}, run_config=QUIET,
                 )
             )
             if not outcomes[-1].success:

@@ -18,6 +18,7 @@ from assets.ingest.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_ST
 from assets.resources import CampaignsResource
 from campaigns.warehouse.landing import landing_files
 from campaigns.warehouse.schema import AD_SPEND
+from pipelines.instance import BUILD_MAX_RUNTIME, WAREHOUSE_POOL, pool_tags
 
 AD_SPEND_KEY = dg.AssetKey(["raw", "ad_spend"])
 
@@ -25,12 +26,14 @@ build_all = dg.define_asset_job(
     "build_all",
     selection=dg.AssetSelection.all() - dg.AssetSelection.assets(AD_SPEND_KEY),
     description="Ingest, dbt, analytics and serving: everything the app shows (ad spend days: the `ad_spend` job).",
+    tags=pool_tags(WAREHOUSE_POOL, BUILD_MAX_RUNTIME),
 )
 
 ad_spend = dg.define_asset_job(
     "ad_spend",
     selection=dg.AssetSelection.assets(AD_SPEND_KEY),
     description="Load imported ad spend into raw.ad_spend: pick days or a range (one run replaces those days).",
+    tags=pool_tags(WAREHOUSE_POOL, BUILD_MAX_RUNTIME),
 )
 
 @dg.sensor(job=ad_spend, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,

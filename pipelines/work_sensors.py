@@ -23,6 +23,7 @@ import dagster as dg
 
 from assets.resources import CampaignsResource
 from campaigns.core.settings import Settings
+from pipelines.instance import WORK_MAX_RUNTIME, pool_tags
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,11 @@ def work_sensor(
     """The op `name` calling `work`, its job `job_name`, and the sensor `sensor_name` that runs it while `pending` > 0.
 
     `count_tag` carries the pending count on each run; run keys start with `key_prefix` (one run
-    per interval); `idle` is the skip reason; `tags` go on the job (and so on every run).
+    per interval); `idle` is the skip reason; `tags` go on the job (and so on every run). Each
+    job is its own pool (one run at a time, never queued behind a build or another job) and a
+    run is failed by run monitoring after WORK_MAX_RUNTIME seconds.
     """
+    tags = {**pool_tags(job_name, WORK_MAX_RUNTIME), **(tags or {})}
 
     @dg.op(name=name, description=description)
     def _op(context: dg.OpExecutionContext, campaigns: CampaignsResource) -> dg.Output:

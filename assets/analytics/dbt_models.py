@@ -8,7 +8,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from assets.dbt_project import campaigns_dbt_project
+from assets.dbt_project import campaigns_dbt_project, run_target_path
 from assets.resources import CampaignsResource, dbt_env_mismatches
 
 
@@ -43,7 +43,9 @@ def dbt_model_assets() -> dg.AssetsDefinition:
                 "Start Dagster with `campaigns serve`, or export the variables `Settings.dbt_env()` derives."
             )
         # One `dbt build` for the whole selection: each dbt start costs seconds here.
-        yield from dbt.cli(["build", "--target", expected["CAMPAIGNS_DBT_TARGET"]], context=context).stream()
+        # Its artifacts and log go under CAMPAIGNS_HOME (old runs' folders removed), not into the install tree.
+        target_path = run_target_path(campaigns.settings().home_path, context.run_id)
+        yield from dbt.cli(["build", "--target", expected["CAMPAIGNS_DBT_TARGET"]], context=context, target_path=target_path).stream()
 
     return _dbt_models
 

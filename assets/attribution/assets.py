@@ -20,12 +20,14 @@ would drop the views over it on PostgreSQL.
 """
 
 import time
+from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
 
 from assets.attribution import compute
 from campaigns.warehouse.connection import Warehouse
+from campaigns.warehouse.staleness import DATA_DRIVEN, STAMPS_TABLE, stamp
 from assets.resources import CampaignsResource
 
 GROUP = "attribution"
@@ -177,6 +179,8 @@ def data_driven_attribution(campaigns: CampaignsResource) -> dg.MaterializeResul
         "attribution_by_campaign_data_driven": warehouse.replace_contents(MARTS, "attribution_by_campaign_data_driven", campaigns_frame),
         "roi_by_model_data_driven": warehouse.replace_contents(MARTS, "roi_by_model_data_driven", roi),
     }
+    # Last: the data-driven family is as new as the rule-based marts only once all of it is written.
+    warehouse.replace_rows(MARTS, STAMPS_TABLE, stamp(DATA_DRIVEN, datetime.now(UTC)), {"family": DATA_DRIVEN})
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": credits.height,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from campaigns.cli.output import console, fail
 from campaigns.core.settings import get_settings
@@ -84,6 +85,8 @@ def _read(kind: Level | str, models: list[str], merchant: str) -> pl.DataFrame:
     """Rows of `models` for `merchant` from the dbt mart over every model."""
     import polars as pl
 
+    from campaigns.warehouse.staleness import STAMPS_TABLE, data_driven_staleness
+
     warehouse, available = _open()
     mart, sql = SOURCES[kind]
     if mart not in available:
@@ -98,6 +101,10 @@ def _read(kind: Level | str, models: list[str], merchant: str) -> pl.DataFrame:
         if len(models) == 1:
             fail(f"no {models[0]} rows in {MARTS}.{mart} yet; run `campaigns build --select attribution` to compute {models[0]}")
         console.print(f"[yellow]note:[/] no markov/shapley rows yet in {MARTS}.{mart}; run `campaigns build --select attribution`")
+    elif wanted_data_driven and STAMPS_TABLE in available:
+        stale = data_driven_staleness(warehouse.query)
+        if stale:
+            console.print(f"[yellow]warning:[/] {escape(stale)}")
     order = {name: i for i, name in enumerate(MODELS)}
     return (
         frame.filter(pl.col("model").is_in(models))

@@ -126,6 +126,15 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _private_files() -> None:
+    """Campaign Orchestrator: plan, publish and measure marketing campaigns."""
+    from campaigns.core.private import restrict_umask
+
+    # What the commands create under CAMPAIGNS_HOME (and what `serve`'s children create) is owner-only.
+    restrict_umask()
+
+
 class ImportKind(StrEnum):
     touchpoints = "touchpoints"
     conversions = "conversions"
@@ -216,9 +225,12 @@ def import_file(
 def build(select: Annotated[str | None, typer.Option(help="Only this asset group or stage (ingest, analytics, serving, ...).")] = None) -> None:
     """Materialize every asset in this process on the configured store and warehouse."""
     from campaigns.core.settings import get_settings
-    from pipelines import run_build
+    from pipelines import fail_abandoned_runs, run_build
 
     settings = get_settings()
+    abandoned = fail_abandoned_runs(settings)
+    if abandoned:
+        console.print(f"[yellow]note:[/] marked {len(abandoned)} run(s) of a killed build failed: {', '.join(r[:8] for r in abandoned)}")
     with _progress() as progress:
         task = progress.add_task("loading definitions", total=None)
         stages: list = []

@@ -23,6 +23,7 @@ import duckdb
 import polars as pl
 import psycopg
 
+from campaigns.core.private import private_dir, private_file
 from campaigns.warehouse.schema import LOADED_AT, RAW_SCHEMA, RawTable
 
 
@@ -150,7 +151,7 @@ class DuckDBWarehouse(Warehouse):
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
         elif not self.path.exists():
             raise FileNotFoundError(f"no warehouse at {self.path}; run `campaigns build` first")
         try:
@@ -159,6 +160,8 @@ class DuckDBWarehouse(Warehouse):
             if "lock" in str(exc).lower():
                 raise WarehouseBusyError(f"the warehouse {self.path} is being written by another process; try again when the run ends") from exc
             raise
+        if not read_only:
+            private_file(self.path)
         try:
             con.execute("set TimeZone = 'UTC'")
             yield con

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
+from campaigns.core.private import FILE_MODE, private_dir
+from campaigns.core.processes import pid_alive
 from campaigns.warehouse.schema import RawTable
+
+# A temporary file without its writer's pid (written before the pid was part of the name) is left for this long.
+UNNAMED_TMP_SECONDS = 3600
 
 
 def landing_files(landing_dir: Path, table: RawTable) -> list[Path]:
@@ -40,17 +46,36 @@ def write_landing(landing_dir: Path, table: RawTable, frame: pl.DataFrame) -> tu
     if len(merchants) != 1:
         raise ValueError(f"a landing file holds one merchant's rows; got {merchants}")
     digest = _digest(frame)
-    folder = landing_dir / table.name / merchants[0]
-    folder.mkdir(parents=True, exist_ok=True)
+    remove_abandoned_tmp(landing_dir)
+    folder = private_dir(landing_dir / table.name / merchants[0])
     existing = next(iter(folder.glob(f"*-{digest}.parquet")), None)
     if existing is not None:
         return existing, False
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     target = folder / f"{stamp}-{digest}.parquet"
-    tmp = folder / f".{target.name}.tmp"
+    tmp = folder / f".{target.name}.{os.getpid()}.tmp"  # the writer's pid: a later import knows whether it was abandoned
     frame.write_parquet(tmp, compression="zstd", statistics=True)
+    os.chmod(tmp, FILE_MODE)
     os.replace(tmp, target)  # readers see the whole file or none of it
     return target, True
+
+
+def remove_abandoned_tmp(landing_dir: Path) -> list[Path]:
+    """Remove the temporary files of imports that were killed before their rename (their writer is gone).
+
+    A temporary file whose writer still runs belongs to an import in progress and is kept.
+    """
+    removed = []
+    for tmp in landing_dir.glob("*/*/.*.tmp") if landing_dir.exists() else []:
+        writer = tmp.name.removesuffix(".tmp").rsplit(".", 1)[-1]
+        if writer.isdigit():
+            abandoned = not pid_alive(int(writer))
+        else:
+            abandoned = time.time() - tmp.stat().st_mtime > UNNAMED_TMP_SECONDS
+        if abandoned:
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
 
 
 def _digest(frame: pl.DataFrame) -> str:

@@ -123,6 +123,9 @@ def main() -> None:
     if not available & needed:
         st.info(NO_MARTS, icon=":material/rocket_launch:")
         st.stop()
+    stale = queries.data_driven_staleness(source)
+    if stale:
+        st.warning(stale, icon=":material/history:")
     currency = ui.merchant_profile(merchant_id)["currency"]
     names = dict(zip(*queries.campaigns(source, merchant_id).select("id", "name").to_dict(as_series=False).values(), strict=True))
     first_day, last_day, campaign_ids = filters(merchant_id)

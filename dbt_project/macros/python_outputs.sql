@@ -21,3 +21,24 @@
     {%- endif -%}
     select 1
 {%- endmacro %}
+
+{#- on-run-end: when this run built a mart, record its start (UTC) as the rule-based marts'
+    build time in marts.build_stamps, which the data-driven asset stamps after it. Exports and
+    the app compare the two: Markov and Shapley older than the rule-based marts get a warning. -#}
+{% macro stamp_rule_based_marts(results) -%}
+    {%- if execute -%}
+        {%- set built = [] -%}
+        {%- for result in results -%}
+            {%- if result.node.resource_type == 'model' and result.status == 'success' and result.node.fqn[1] == 'marts' -%}
+                {%- do built.append(result.node.name) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if built -%}
+            {%- set stamps = source('attribution', 'build_stamps') -%}
+            {%- do run_query("delete from " ~ stamps ~ " where family = 'rule_based'") -%}
+            {%- do run_query("insert into " ~ stamps ~ " (family, built_at) values ('rule_based', cast('"
+                              ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S') ~ "' as timestamp))") -%}
+        {%- endif -%}
+    {%- endif -%}
+    select 1
+{%- endmacro %}

@@ -69,7 +69,7 @@ def test_a_run_with_problems_logs_them_and_fails(tmp_path, migrations) -> None:
         return WorkResult({"done": 2}, "two done", problems=["item 7: provider refused"], warnings=["item 9 needs a person"])
 
     job = _pattern(work).job
-    assert job.tags == {"team": "growth"}
+    assert job.tags == {"team": "growth", "campaigns/pool": "try_job", "dagster/max_runtime": "1800"}  # its own pool
     instance = dg.DagsterInstance.ephemeral()
     result = job.execute_in_process(resources={"campaigns": CampaignsResource(home=str(tmp_path))}, instance=instance, raise_on_error=False)
     assert not result.success and seen[0].startswith("dagster-")

@@ -37,6 +37,7 @@ import pytest
 from assets.attribution import attribution_assets, attribution_checks, compute
 from assets.attribution.checks import fct_attribution_conserves
 from campaigns.warehouse.connection import DuckDBWarehouse
+from campaigns.warehouse.staleness import data_driven_staleness
 from assets.dbt_project import DBT_PROJECT_DIR
 from assets.resources import CampaignsResource
 
@@ -212,3 +213,12 @@ def test_asset_dependencies_are_dbt_models() -> None:
             if name.endswith("_attribution"):
                 continue
             assert list(DBT_PROJECT_DIR.glob(f"models/**/{name}.sql")), f"{name} is not a dbt model"
+
+
+def test_data_driven_attribution_stamps_its_build_after_writing(materialized) -> None:
+    warehouse, _ = materialized
+    stamps = warehouse.query("select family, built_at from marts.build_stamps").rows()
+    assert [family for family, _ in stamps] == ["data_driven"]
+    (_, built_at), = stamps
+    assert built_at.tzinfo is None and abs((datetime.now(UTC).replace(tzinfo=None) - built_at).total_seconds()) < 3600
+    assert data_driven_staleness(warehouse.query) is None  # no rule-based stamp here (dbt did not run): nothing to compare

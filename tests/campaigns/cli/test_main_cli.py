@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 import pipelines
-from campaigns.cli import serve as serve_module
 from campaigns.cli.main import app
 from campaigns.core.settings import Settings, get_settings
 from campaigns.warehouse.landing import landing_files
@@ -133,83 +132,6 @@ def test_migrate_creates_the_store_and_is_repeatable(home: Path) -> None:
         engine.dispose()
     assert {"merchants", "campaigns", "alembic_version"} <= tables
     assert runner.invoke(app, ["migrate"]).exit_code == 0
-
-
-class FakeProcess:
-    """Stands in for a child process: exits by itself after `lives` polls, or on SIGINT unless `stubborn`."""
-
-    def __init__(self, args, *, lives: int | None = None, stubborn: bool = False, **kwargs) -> None:
-        self.args, self.kwargs = args, kwargs
-        self.lives, self.stubborn = lives, stubborn
-        self.returncode = None
-        self.signals: list[int] = []
-        self.killed = False
-
-    def poll(self):
-        if self.lives is not None:
-            self.lives -= 1
-            if self.lives <= 0:
-                self.returncode = 1
-        return self.returncode
-
-    def send_signal(self, sig) -> None:
-        self.signals.append(sig)
-        if not self.stubborn:
-            self.returncode = 0
-
-    def wait(self, timeout=None):
-        if self.returncode is None:
-            raise serve_module.subprocess.TimeoutExpired(self.args, timeout)
-        return self.returncode
-
-    def kill(self) -> None:
-        self.killed = True
-        self.returncode = -9
-
-
-def _launcher(monkeypatch: pytest.MonkeyPatch, behaviours: list[dict]) -> list[FakeProcess]:
-    started: list[FakeProcess] = []
-
-    def popen(args, **kwargs):
-        process = FakeProcess(args, **behaviours[len(started)], **kwargs)
-        started.append(process)
-        return process
-
-    monkeypatch.setattr(serve_module.subprocess, "Popen", popen)
-    monkeypatch.setattr(serve_module.time, "sleep", lambda seconds: None)
-    return started
-
-
-@pytest.fixture
-def dagster_env(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))  # serve sets it in os.environ; restored after the test
-    return home
-
-
-def test_serve_stops_the_other_child_when_one_exits(dagster_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    started = _launcher(monkeypatch, [{"lives": 3}, {}])
-    result = runner.invoke(app, ["serve", "--dagster-port", "3999", "--app-port", "8599"])
-    assert result.exit_code == 0, result.output
-    dagster, streamlit = started
-    assert dagster.args[1:3] == ["dev", "-w"] and dagster.args[-2:] == ["-p", "3999"]
-    assert streamlit.args[1] == "run" and "8599" in streamlit.args
-    assert dagster.kwargs["env"]["CAMPAIGNS_HOME"] == str(dagster_env)
-    assert "http://localhost:3999" in result.output and "http://localhost:8599" in result.output
-    assert dagster.signals == []  # it had already exited
-    assert streamlit.signals == [serve_module.signal.SIGINT] and not streamlit.killed
-
-
-def test_serve_on_ctrl_c_interrupts_both_and_kills_one_that_hangs(dagster_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    started = _launcher(monkeypatch, [{"stubborn": True}, {}])
-
-    def interrupted(seconds) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(serve_module.time, "sleep", interrupted)
-    serve_module.serve_both(get_settings(), 3000, 8501)
-    dagster, streamlit = started
-    assert dagster.signals == [serve_module.signal.SIGINT] and dagster.killed
-    assert streamlit.signals == [serve_module.signal.SIGINT] and not streamlit.killed
 
 
 def test_shell_completion_lists_lazy_and_local_commands(home: Path) -> None:
