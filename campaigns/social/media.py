@@ -17,9 +17,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from publishers.limits import ImageFacts, check_image
-
+from campaigns.core.private import private_dir, private_file
 from campaigns.social.accounts import QueueError
+from publishers.limits import ImageFacts, check_image
 
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "GIF": ("image/gif", "gif"), "WEBP": ("image/webp", "webp")}
 MIME_OF_EXT = {ext: mime for mime, ext in FORMATS.values()}
@@ -62,11 +62,12 @@ def store_image(media_dir: Path, data: bytes, where: str) -> StoredImage:
     """Check and store one image under its content hash (idempotent: the same bytes give the same name)."""
     facts = read_image(data, where)
     name = f"{hashlib.sha256(data).hexdigest()}.{FORMATS[next(k for k, v in FORMATS.items() if v[0] == facts.mime)][1]}"
-    media_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(media_dir)  # owner-only like the rest of the home: only the public endpoint serves it
     path = media_dir / name
     if not path.exists():
         tmp = media_dir / f".{name}.{os.getpid()}.tmp"
         tmp.write_bytes(data)
+        private_file(tmp)
         os.replace(tmp, path)  # readers see the whole file or none
     return StoredImage(name, path, facts)
 
