@@ -181,7 +181,7 @@ def main() -> None:
     accounts = queries.social_accounts(queries.source(), merchant_id)
     if not accounts:
         ui.empty_state("No social accounts connected yet. Connect one, then come back to plan posts:\n\n"
-                       "```\ncampaigns accounts add x @yourshop --timezone Europe/Berlin\n```", icon=":material/share:")
+                       "```\ncampaigns accounts add --platform x --handle @yourshop --timezone Europe/Berlin\n```", icon=":material/share:")
         st.stop()
     by_id = {a["id"]: a for a in accounts}
     account_id = st.selectbox("Account", list(by_id), key="social_account", format_func=lambda i: account_label(by_id[i]))
