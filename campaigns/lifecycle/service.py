@@ -8,8 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from campaigns.core.enums import MARKETING_CHANNELS, CampaignStatus, CampaignType, Channel
 from campaigns.lifecycle.states import CampaignFacts, TransitionError, check_transition
@@ -157,13 +158,25 @@ def delete_campaign(session: Session, merchant_id: str, campaign_id: str, actor:
     record(session, merchant_id, actor, "campaign.delete", "campaign", campaign_id, name=campaign.name)
 
 
-def transition(session: Session, merchant_id: str, campaign_id: str, action: str, actor: str) -> Campaign:
-    """Apply a lifecycle action (schedule, launch, pause, resume, complete, unschedule)."""
+class ConcurrentChangeError(TransitionError):
+    """Another person or scheduler tick changed the campaign's status between reading and writing it."""
+
+
+def transition(session: Session, merchant_id: str, campaign_id: str, action: str, actor: str, **detail: Any) -> Campaign:
+    """Apply a lifecycle action (schedule, launch, pause, resume, complete, cancel, unschedule).
+
+    The write is a compare-and-set on the status read, so of two concurrent changes (two scheduler
+    ticks, a tick and a person) one wins and the other gets ConcurrentChangeError: never two audit entries.
+    """
     campaign = get_campaign(session, merchant_id, campaign_id)
     before = campaign.status
-    campaign.status = check_transition(action, facts_of(campaign))
-    session.flush()
-    record(session, merchant_id, actor, f"campaign.{action}", "campaign", campaign.id, before=before.value, after=campaign.status.value)
+    after = check_transition(action, facts_of(campaign))
+    done = session.execute(update(Campaign).where(Campaign.merchant_id == merchant_id, Campaign.id == campaign_id, Campaign.status == before)
+                           .values(status=after).execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise ConcurrentChangeError(f"campaign {campaign_id} changed meanwhile (it is no longer {before.value}); reload it and try again")
+    set_committed_value(campaign, "status", after)
+    record(session, merchant_id, actor, f"campaign.{action}", "campaign", campaign.id, before=before.value, after=after.value, **detail)
     return campaign
 
 
@@ -189,3 +202,19 @@ def _refuse_duplicate_name(session: Session, merchant_id: str, name: str) -> Non
     exists = session.scalar(select(Campaign.id).where(Campaign.merchant_id == merchant_id, Campaign.name == name))
     if exists:
         raise ValueError(f"a campaign named {name!r} already exists ({exists}); pick another name")
+
+
+def due_changes(session: Session, now: datetime, merchant_id: str | None = None) -> list[tuple[str, str, str]]:
+    """(merchant id, campaign id, action) for every campaign whose start or end instant has come at `now`.
+
+    A SCHEDULED campaign launches at its start; an ACTIVE one completes at its end. Dates are instants (the
+    wizard, the planner and the CLI turn the merchant's local dates into them), so comparing with `now`
+    is the same as comparing in the merchant's time zone. A PAUSED campaign waits for a person.
+    """
+    query = select(Campaign.merchant_id, Campaign.id, Campaign.status).where(
+        ((Campaign.status == CampaignStatus.SCHEDULED) & (Campaign.start_date <= now))
+        | ((Campaign.status == CampaignStatus.ACTIVE) & (Campaign.end_date <= now)))
+    if merchant_id is not None:
+        query = query.where(Campaign.merchant_id == merchant_id)
+    rows = session.execute(query.order_by(Campaign.merchant_id, Campaign.start_date, Campaign.id)).all()
+    return [(m, c, "launch" if s is CampaignStatus.SCHEDULED else "complete") for m, c, s in rows]

@@ -25,7 +25,9 @@ ACTIONS: dict[str, tuple[frozenset[S], S]] = {
     "resume": (frozenset({S.PAUSED}), S.ACTIVE),
     "complete": (frozenset({S.ACTIVE, S.PAUSED}), S.COMPLETED),
     "unschedule": (frozenset({S.SCHEDULED}), S.DRAFT),
+    "cancel": (frozenset({S.SCHEDULED, S.ACTIVE, S.PAUSED}), S.CANCELLED),
 }
+FINAL = frozenset({S.COMPLETED, S.CANCELLED})
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,8 @@ def explain_refusal(action: str, facts: CampaignFacts) -> str | None:
         return f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}"
     sources, _ = ACTIONS[action]
     if facts.status not in sources:
-        if facts.status is S.COMPLETED:
-            return f"cannot {action} a COMPLETED campaign: completed campaigns are final; duplicate it to run again"
+        if facts.status in FINAL:
+            return f"cannot {action} a {facts.status.value} campaign: {facts.status.value.lower()} campaigns are final; duplicate it to run again"
         allowed = ", ".join(sorted(s.value for s in sources))
         return f"cannot {action} a {facts.status.value} campaign: {action} needs status {allowed}"
     if action in {"schedule", "launch"}:
