@@ -54,7 +54,11 @@ class StatusChange:
     cancelled: list[QueuedItem] = field(default_factory=list)  # complete, cancel, and a resume's passed items
 
     def summary(self) -> str:
-        parts = [f"{self.campaign_id} is now {self.after}"]
+        return "; ".join([f"{self.campaign_id} is now {self.after}", *self.effects()])
+
+    def effects(self) -> list[str]:
+        """What happened to the campaign's queued items, one phrase each."""
+        parts: list[str] = []
         if self.action == "pause":
             parts.append(f"{len(self.held)} queued items held ({queue.HELD}): they keep their place until you resume")
         if self.action == "resume":
@@ -66,7 +70,7 @@ class StatusChange:
                              f"({'; '.join(i.label for i in self.passed[:5])})")
         if self.action in ENDING:
             parts.append(f"{len(self.cancelled)} queued items cancelled")
-        return "; ".join(parts)
+        return parts
 
 
 def workflow_steps(session: Session, merchant_id: str, campaign_id: str) -> list[QueuedItem]:
