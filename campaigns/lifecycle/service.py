@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from campaigns.core.enums import MARKETING_CHANNELS, CampaignStatus, CampaignType, Channel
-from campaigns.lifecycle.states import CampaignFacts, TransitionError, check_transition
+from campaigns.lifecycle.states import CampaignFacts, TransitionError, check_transition, explain_edit_refusal
 from campaigns.core.audit import record
 from campaigns.core.merchants import require_merchant
 from campaigns.core.store.models import Campaign
@@ -127,25 +127,44 @@ def get_campaign(session: Session, merchant_id: str, campaign_id: str) -> Campai
 
 def update_campaign(session: Session, merchant_id: str, campaign_id: str, changes: CampaignUpdate, actor: str) -> Campaign:
     campaign = get_campaign(session, merchant_id, campaign_id)
-    if campaign.status is CampaignStatus.COMPLETED:
-        raise TransitionError("cannot edit a COMPLETED campaign: completed campaigns are final; duplicate it to run again")
     fields = changes.model_dump(exclude_unset=True)
+    refusals = [reason for key in fields if fields[key] != getattr(campaign, key)
+                and (reason := explain_edit_refusal(CampaignStatus(campaign.status), key)) is not None]
+    if refusals:
+        raise TransitionError(refusals[0])
     if "name" in fields and fields["name"] != campaign.name:
         _refuse_duplicate_name(session, merchant_id, fields["name"])
     start = fields.get("start_date", campaign.start_date)
     end = fields.get("end_date", campaign.end_date)
     if start and end and end <= start:
         raise ValueError("end_date must be after start_date")
-    if campaign.status in (CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE) and any(
+    if campaign.status in (CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE, CampaignStatus.PAUSED) and any(
         fields.get(k, 1) is None for k in ("budget", "start_date", "end_date")
     ):
-        raise TransitionError(f"a {campaign.status.value} campaign needs its dates and budget; pause or unschedule it first")
+        raise TransitionError(f"a {campaign.status.value} campaign keeps its dates and budget; only a DRAFT (unschedule a SCHEDULED one) can have them cleared")
     before = {k: getattr(campaign, k) for k in fields}
     for key, value in fields.items():
         setattr(campaign, key, value)
     session.flush()
     record(session, merchant_id, actor, "campaign.update", "campaign", campaign.id, before=before, after=fields)
     return campaign
+
+
+def duplicate_campaign(session: Session, merchant_id: str, campaign_id: str, actor: str, name: str | None = None) -> Campaign:
+    """A DRAFT copy of any campaign (type, description, channels, budget, audience, goals; no dates, no queued items).
+
+    The copy gets dates of its own: a finished campaign's dates have passed, and a running one's belong to it.
+    """
+    source = get_campaign(session, merchant_id, campaign_id)
+    if name is None:
+        taken = set(session.scalars(select(Campaign.name).where(Campaign.merchant_id == merchant_id)))
+        base = f"{source.name} (copy)"[:200]
+        name = next(candidate for n in range(1, len(taken) + 2) if (candidate := base if n == 1 else f"{base[:195]} {n}") not in taken)
+    data = CampaignInput(name=name, type=source.type, description=source.description or "", channels=list(source.channels or []),
+                         budget=source.budget, target_audience=dict(source.target_audience or {}), goals=dict(source.goals or {}))
+    copy = create_campaign(session, merchant_id, data, actor)
+    record(session, merchant_id, actor, "campaign.duplicate", "campaign", copy.id, source=source.id)
+    return copy
 
 
 def delete_campaign(session: Session, merchant_id: str, campaign_id: str, actor: str) -> None:

@@ -73,3 +73,27 @@ def check_transition(action: str, facts: CampaignFacts) -> S:
     if reason is not None:
         raise TransitionError(reason)
     return ACTIONS[action][1]
+
+
+# Which fields a person may change in each status, and why not the others.
+EDITABLE: dict[S, frozenset[str]] = {
+    S.DRAFT: frozenset({"name", "type", "description", "channels", "budget", "start_date", "end_date", "target_audience", "goals"}),
+    S.SCHEDULED: frozenset({"name", "type", "description", "channels", "budget", "start_date", "end_date", "target_audience", "goals"}),
+    S.ACTIVE: frozenset({"name", "description", "channels", "budget", "end_date", "target_audience", "goals"}),
+    S.PAUSED: frozenset({"name", "description", "channels", "budget", "end_date", "target_audience", "goals"}),
+    S.COMPLETED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+_RUNNING_REASONS = {
+    "type": "its goal type shaped its plan, KPI and attribution since it started; duplicate it to run it with another type",
+    "start_date": "it has already started; change its end date instead, or duplicate it for a new flight",
+}
+
+
+def explain_edit_refusal(status: S, field: str) -> str | None:
+    """Why `field` cannot be changed in `status` (None when it can)."""
+    if field in EDITABLE[status]:
+        return None
+    if status in FINAL:
+        return f"cannot edit a {status.value} campaign: {status.value.lower()} campaigns are final; duplicate it to run again"
+    return f"cannot change {field} of a {status.value} campaign: {_RUNNING_REASONS.get(field, 'not editable now')}"

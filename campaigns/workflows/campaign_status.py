@@ -119,7 +119,7 @@ def change_status(session: Session, merchant_id: str, campaign_id: str, action: 
     if action == "resume":
         change.passed = [i for i in items if i.passed(now)]
         change.released = [i for i in items if not i.passed(now)]
-        change.rescheduled_to = reschedule_to
+        change.rescheduled_to = reschedule_to.astimezone(UTC) if reschedule_to else None
         detail = {"released": len(change.released), "passed": len(change.passed),
                   "rescheduled_to": reschedule_to.isoformat() if reschedule_to else None}
     elif action == "pause":
