@@ -174,11 +174,15 @@ def test_resume_can_reschedule_what_passed_and_cancel_cancels_what_remains(store
     campaign_id = _campaign(store_url)
     ids = _channels(store_url, campaign_id)
     campaign_status.tick(store_url, START)
+    with session_scope(store_url) as s:
+        recipients.prepare_send(s, "acme", ids["email"], "ana", now=START)
     _change(store_url, campaign_id, "pause", START + timedelta(minutes=5))
     late = POST1 + timedelta(days=1)
     resumed = _change(store_url, campaign_id, "resume", late, reschedule_to=late + timedelta(hours=1))
-    assert [i.id for i in resumed.passed] == [ids["post1"]]
-    assert "1 whose moment passed while paused rescheduled to" in resumed.summary()
+    assert [(i.channel, i.id) for i in resumed.passed] == [("social", ids["post1"]), ("email", ids["email"])]
+    with session_scope(store_url) as s:
+        assert {r.next_attempt_at for r in s.scalars(select(EmailSend))} == {late + timedelta(hours=1)}  # both recipients moved
+    assert "2 whose moment passed while paused rescheduled to 2026-12-02 10:00 UTC" in resumed.summary()
     assert _posts(store_url)[ids["post1"]].scheduled_at == late + timedelta(hours=1)
 
     cancelled = _change(store_url, campaign_id, "cancel", late + timedelta(minutes=1))
@@ -189,6 +193,7 @@ def test_resume_can_reschedule_what_passed_and_cancel_cancels_what_remains(store
     with session_scope(store_url) as s:
         ec = s.get(EmailCampaign, ids["email"])
         assert ec.status is EmailCampaignStatus.CANCELLED
+        assert {(r.status, r.reason) for r in s.scalars(select(EmailSend))} == {(EmailSendStatus.CANCELLED, "cancelled: campaign cancelled")}
         assert [e.details["reason"] for e in entries(s, "acme", entity_id=str(ids["email"])) if e.action == "email.cancel"] == [
             "cancelled: campaign cancelled"]
     with pytest.raises(service.TransitionError, match="CANCELLED campaign: cancelled campaigns are final"):
