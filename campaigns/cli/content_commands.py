@@ -5,6 +5,7 @@ from __future__ import annotations
 # Start-up cost: the store, the social context and the agents' store are imported inside the commands,
 # so `campaigns content --help` loads only Typer.
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -67,3 +68,33 @@ def schedule(
             console.print(f"queued post {item.id} (cc-{content_id}) for {item.scheduled_at:%Y-%m-%d %H:%M} UTC: {note}", highlight=False)
     except (QueueError, NotApprovedError, LookupError, ValueError) as exc:
         fail(str(exc))
+
+
+GOOGLE_FILE, META_FILE = "google_ads_editor.csv", "meta_bulk_upload.csv"
+
+
+@app.command("export-ads")
+def export_ads(
+    campaign: Annotated[str, typer.Option("--campaign", help="Campaign id (cmp_...) whose approved ads copy to export.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for google_ads_editor.csv and meta_bulk_upload.csv (created if missing).")],
+    merchant: MerchantOption = None,
+) -> None:
+    """Write the campaign's approved ads copy as a Google Ads Editor CSV and a Meta bulk-upload CSV, to import in those tools."""
+    from agents.leo.ads_export import export_ads as build
+
+    merchant_id = _merchant(merchant)
+    try:
+        with _session() as session:
+            report = build(session, merchant_id, campaign)
+    except LookupError as exc:
+        fail(str(exc))
+    for repurposed_id, reason in report.skipped.items():
+        console.print(f"[yellow]skipped rc-{repurposed_id}:[/] {reason}", highlight=False)
+    if not report.exported:
+        fail(f"campaign {campaign} has no approved ads copy to export; repurpose a post with --campaign {campaign} --formats ads and approve it")
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in ((GOOGLE_FILE, report.google_csv), (META_FILE, report.meta_csv)):
+        partial = out / f".{name}.partial"
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(out / name)  # atomic: an importer never reads half a file
+    console.print(f"exported {len(report.exported)} ads to {out / GOOGLE_FILE} and {out / META_FILE}", highlight=False)

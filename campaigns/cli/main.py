@@ -57,7 +57,7 @@ LAZY_GROUPS = {
                         "Automation workflows: create from a flow file, activate, pause, run due steps.", group=True),
     "segments": Lazy("campaigns.cli.segment_commands:segments_app",
                      "Preview, save and list audience segments (rules on fields, tags, events, RFM).", group=True),
-    "content": Lazy("campaigns.cli.content_commands:app", "Approved drafts onto the channels: queue social posts.", group=True),
+    "content": Lazy("campaigns.cli.content_commands:app", "Approved drafts onto the channels: queue social posts, export ads copy for the ad platforms.", group=True),
     "contacts": Lazy("campaigns.cli.segment_commands:contacts_app", "Import contact events (opens, clicks, purchases) from CSV.", group=True),
 }
 
