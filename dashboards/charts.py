@@ -7,7 +7,7 @@ import polars as pl
 
 PALETTE = ["#2E6F57", "#E07A3F", "#3D5A80", "#B8336A", "#8D6A9F", "#6C8EAD", "#C9A227"]
 AXIS_ALLOWANCE = 80  # Streamlit fits a chart's height around its axes: room for the x axis and its title
-STATUS_COLOURS = {"DRAFT": "#8A8F98", "SCHEDULED": "#3D5A80", "ACTIVE": "#2E6F57", "PAUSED": "#C9A227", "COMPLETED": "#5B5F66"}
+STATUS_COLOURS = {"DRAFT": "#8A8F98", "SCHEDULED": "#3D5A80", "ACTIVE": "#2E6F57", "PAUSED": "#C9A227", "COMPLETED": "#5B5F66", "CANCELLED": "#9B2C2C"}
 
 
 def theme() -> dict:

@@ -24,7 +24,8 @@ from campaigns.audiences.segments import count_contacts
 from campaigns.audiences.suppression import suppressed_emails
 from campaigns.budget import apply as budget_apply
 from campaigns.budget.curves import CAMPAIGN_CURVES_MART
-from campaigns.core.enums import ContentStatus, QueueStatus
+from campaigns.core.enums import CampaignStatus, ContentStatus, QueueStatus
+from campaigns.core.queue import HELD
 from campaigns.core.merchants import list_merchants
 from campaigns.core.settings import Settings, get_settings
 from campaigns.core.store.db import session_scope
@@ -481,8 +482,9 @@ def social_queue(source_key: str, merchant_id: str) -> pl.DataFrame:
         rows = session.execute(
             select(SocialQueueItem.id, SocialQueueItem.status, SocialQueueItem.scheduled_at, SocialQueueItem.published_at, SocialQueueItem.account_id,
                    SocialAccount.platform, SocialAccount.handle, SocialAccount.timezone, SocialQueueItem.text, SocialQueueItem.attempts,
-                   SocialQueueItem.last_error)
+                   SocialQueueItem.last_error, Campaign.status.label("campaign_status"))
             .join(SocialAccount, SocialAccount.id == SocialQueueItem.account_id)
+            .outerjoin(Campaign, Campaign.id == SocialQueueItem.campaign_id)
             .where(SocialQueueItem.merchant_id == merchant_id)
             .order_by(SocialQueueItem.scheduled_at, SocialQueueItem.id)
             .limit(1000)
@@ -490,7 +492,8 @@ def social_queue(source_key: str, merchant_id: str) -> pl.DataFrame:
     return pl.DataFrame(
         [{"id": r.id, "status": r.status.value, "scheduled_at": r.scheduled_at, "published_at": r.published_at, "account_id": r.account_id,
           "account": f"{r.platform} @{r.handle}", "platform": r.platform, "timezone": r.timezone or "UTC", "text": r.text or "",
-          "attempts": r.attempts, "reason": r.last_error or ""} for r in rows],
+          "attempts": r.attempts,
+          "reason": HELD if r.status is QueueStatus.QUEUED and r.campaign_status is CampaignStatus.PAUSED else r.last_error or ""} for r in rows],
         schema={"id": pl.Int64, "status": pl.String, "scheduled_at": pl.Datetime("us", "UTC"), "published_at": pl.Datetime("us", "UTC"),
                 "account_id": pl.Int64, "account": pl.String, "platform": pl.String, "timezone": pl.String, "text": pl.String,
                 "attempts": pl.Int64, "reason": pl.String},

@@ -5,6 +5,7 @@ import dagster as dg
 from assets.catalog import asset_catalog
 from assets.resources import build_resources
 from pipelines.automations import automations
+from pipelines.campaign_status import campaign_status
 from pipelines.email_ab import email_ab
 from pipelines.email_sends import scheduled_emails
 from pipelines.jobs import JOBS, SCHEDULES, landed_spend_sensor
@@ -12,7 +13,7 @@ from pipelines.outbound_webhooks import outbound_webhooks
 from pipelines.publishing import publishing
 from pipelines.workflows import workflows
 
-WORK_SENSORS = [publishing, workflows, automations, email_ab, scheduled_emails, outbound_webhooks]
+WORK_SENSORS = [publishing, workflows, automations, email_ab, scheduled_emails, campaign_status, outbound_webhooks]
 
 
 @dg.definitions

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 
+from campaigns.core import queue
 from campaigns.core.enums import EmailCampaignStatus
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
@@ -28,7 +29,8 @@ def due_broadcasts(store_url: str, now: datetime) -> list[tuple[str, int]]:
         rows = session.execute(
             select(EmailCampaign.merchant_id, EmailCampaign.id).distinct()
             .join(EmailSend, EmailSend.email_campaign_id == EmailCampaign.id)
-            .where(EmailCampaign.status == EmailCampaignStatus.SENDING, EmailCampaign.kind == BROADCAST, due)
+            .where(EmailCampaign.status == EmailCampaignStatus.SENDING, EmailCampaign.kind == BROADCAST, due,
+                   queue.not_held(EmailCampaign.campaign_id))  # a paused campaign's rows wait without starting runs
             .order_by(EmailCampaign.id)
         ).all()
     return [(merchant_id, ec_id) for merchant_id, ec_id in rows]

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from campaigns.core import queue
 from campaigns.core.enums import QueueStatus
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
@@ -26,7 +27,8 @@ def due_count(settings: Settings, now: datetime) -> int:
     with session_scope(settings.store_url) as session:
         return session.scalar(
             select(func.count()).select_from(SocialQueueItem).where(
-                SocialQueueItem.status == QueueStatus.QUEUED, SocialQueueItem.scheduled_at <= now
+                SocialQueueItem.status == QueueStatus.QUEUED, SocialQueueItem.scheduled_at <= now,
+                queue.not_held(SocialQueueItem.campaign_id),  # a paused campaign's posts wait without starting runs
             )
         ) or 0
 

@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select
 
 from agents.ava.execution import run_due_steps
 from campaigns.core.enums import WorkflowStepStatus
-from campaigns.core.queue import lease_expired
+from campaigns.core.queue import lease_expired, not_held
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import CampaignWorkflow
@@ -35,7 +35,8 @@ def open_steps(settings: Settings, now: datetime) -> int:
             select(func.count()).select_from(CampaignWorkflow).where(
                 or_(CampaignWorkflow.status.in_([WorkflowStepStatus.PENDING, WorkflowStepStatus.WAITING]),
                     # a step whose runner died: the engine takes it over once its lease has run out
-                    and_(CampaignWorkflow.status == WorkflowStepStatus.RUNNING, lease_expired(CampaignWorkflow, now, DEFAULT_LEASE)))
+                    and_(CampaignWorkflow.status == WorkflowStepStatus.RUNNING, lease_expired(CampaignWorkflow, now, DEFAULT_LEASE))),
+                not_held(CampaignWorkflow.campaign_id),  # a paused campaign's steps wait without starting runs
             )
         ) or 0
 

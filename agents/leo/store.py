@@ -71,6 +71,11 @@ def _output_of(row: RepurposedContent) -> Output:
     return Output.model_validate(payload)
 
 
+def output_of(row: RepurposedContent) -> Output:
+    """The stored output of a repurposed row (its payload, validated)."""
+    return _output_of(row)
+
+
 def save_result(session: Session, merchant_id: str, result: RepurposeResult, *, actor: str, campaign_id: str | None = None) -> list[Saved]:
     return save_outputs(session, merchant_id, result.outputs, source_title=result.source.title, source_url=result.source.url,
                         source_hash=result.source.source_hash, engine=result.engine, actor=actor, campaign_id=campaign_id)

@@ -14,7 +14,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from campaigns.cli.output import console, fail
+from campaigns.cli.output import EXIT_UNDELIVERED, console, fail
 from campaigns.cli.context import merchant_or_default as _merchant
 from campaigns.core.enums import CampaignStatus, CampaignType
 from campaigns.lifecycle.states import ACTIONS, TransitionError
@@ -108,27 +108,155 @@ def _when(value: str | None, flag: str) -> datetime | None:
     return parsed
 
 
+def _change(action: str, campaign_id: str, merchant: str | None, actor: str, reschedule_to: datetime | None = None) -> None:
+    from campaigns.workflows.campaign_status import change_status
+
+    try:
+        with _session() as session:
+            change = change_status(session, _merchant(merchant), campaign_id, action, actor, reschedule_to=reschedule_to)
+    except (TransitionError, LookupError) as exc:
+        fail(str(exc))
+    console.print(change.summary(), highlight=False)
+
+
 def _transition(action: str):
     def command(
         campaign_id: Annotated[str, typer.Argument(help="Campaign id (cmp_...).")],
         merchant: MerchantOption = None,
         actor: ActorOption = "cli",
     ) -> None:
-        from campaigns.lifecycle import service
+        _change(action, campaign_id, merchant, actor)
 
-        try:
-            with _session() as session:
-                campaign = service.transition(session, _merchant(merchant), campaign_id, action, actor)
-                console.print(f"{campaign.id} is now {campaign.status.value}")
-        except (TransitionError, LookupError) as exc:
-            fail(str(exc))
-
-    command.__doc__ = f"{action.capitalize()} a campaign (refused with the reason when not allowed)."
+    command.__doc__ = f"{action.capitalize()} a campaign (refused with the reason when not allowed); says what happened to its queued items."
     return command
 
 
 for _action in ACTIONS:
-    app.command(_action)(_transition(_action))
+    if _action != "resume":
+        app.command(_action)(_transition(_action))
+
+
+@app.command()
+def resume(
+    campaign_id: Annotated[str, typer.Argument(help="Campaign id (cmp_...).")],
+    reschedule_to: Annotated[str | None, typer.Option("--reschedule-to", help="Send what missed its moment while paused at this ISO-8601 "
+                                                      "time instead of dropping it (e.g. 2026-12-03T09:00:00+01:00).")] = None,
+    merchant: MerchantOption = None,
+    actor: ActorOption = "cli",
+) -> None:
+    """Resume a PAUSED campaign: held items still in their window go out; those whose moment passed are reported (or rescheduled)."""
+    _change("resume", campaign_id, merchant, actor, _when(reschedule_to, "--reschedule-to"))
+
+
+@app.command()
+def tick(
+    at: Annotated[str | None, typer.Option("--at", help="Act as of this ISO-8601 instant (default: now).")] = None,
+    merchant: Annotated[str | None, typer.Option("--merchant", help="Only this merchant (default: every merchant).")] = None,
+) -> None:
+    """Activate SCHEDULED campaigns whose start has come and complete ACTIVE ones whose end has (for cron; the Dagster sensor does the same)."""
+    from campaigns.core.store.db import migrate
+    from campaigns.workflows.campaign_status import tick as run_tick
+
+    url = get_settings().store_url
+    migrate(url)
+    report = run_tick(url, _when(at, "--at"), merchant_id=merchant)
+    for change in report.changed:
+        console.print(change.line(), highlight=False)
+    if not report.changed:
+        console.print("no campaign starts or ends now")
+    for campaign_id, reason in report.refused.items():
+        console.print(f"[yellow]{campaign_id} could not start:[/] {reason}", highlight=False)
+    if report.refused:
+        raise typer.Exit(EXIT_UNDELIVERED)
+
+
+@app.command()
+def show(
+    campaign_id: Annotated[str, typer.Argument(help="Campaign id (cmp_...).")],
+    merchant: MerchantOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """One campaign: its fields, what it allows now, and its queued items (held while it is paused)."""
+    from campaigns.core import queue
+    from campaigns.lifecycle import service
+    from campaigns.lifecycle.states import allowed_actions
+    from campaigns.workflows.campaign_status import waiting_items
+
+    try:
+        with _session() as session:
+            merchant_id = _merchant(merchant)
+            c = service.get_campaign(session, merchant_id, campaign_id)
+            held = queue.is_held(session, c.id)
+            data = {"id": c.id, "name": c.name, "type": str(c.type), "status": str(c.status), "description": c.description, "channels": c.channels,
+                    "budget": float(c.budget) if c.budget is not None else None,
+                    "start_date": c.start_date.isoformat() if c.start_date else None, "end_date": c.end_date.isoformat() if c.end_date else None,
+                    "goals": c.goals, "allowed_actions": allowed_actions(service.facts_of(c)),
+                    "queued": [{"channel": i.channel, "id": i.id, "due_at": i.due_at.isoformat() if i.due_at else None, "label": i.label,
+                                "held": held} for i in waiting_items(session, merchant_id, c.id)]}
+    except LookupError as exc:
+        fail(str(exc))
+    if as_json:
+        console.print_json(json.dumps(data, default=str))
+        return
+    for key in ("id", "name", "type", "status", "channels", "budget", "start_date", "end_date"):
+        console.print(f"{key}: {data[key]}", highlight=False)
+    console.print(f"allowed now: {', '.join(data['allowed_actions']) or 'nothing (final)'}", highlight=False)
+    table = Table("channel", "id", "due (UTC)", "item", "state", title="queued items")
+    for item in data["queued"]:
+        table.add_row(item["channel"], str(item["id"]), (item["due_at"] or "when reached")[:16], item["label"], queue.HELD if item["held"] else "waiting")
+    console.print(table)
+
+
+@app.command()
+def update(
+    campaign_id: Annotated[str, typer.Argument(help="Campaign id (cmp_...).")],
+    name: Annotated[str | None, typer.Option(help="New name.")] = None,
+    type: Annotated[CampaignType | None, typer.Option("--type", help="Goal type (DRAFT or SCHEDULED only).")] = None,
+    description: Annotated[str | None, typer.Option(help="New description.")] = None,
+    channels: Annotated[str | None, typer.Option(help="Comma-separated channels, replacing the current ones.")] = None,
+    budget: Annotated[float | None, typer.Option(help="New total budget.")] = None,
+    start: Annotated[str | None, typer.Option(help="New start, ISO-8601 with zone (not once it has started).")] = None,
+    end: Annotated[str | None, typer.Option(help="New end, ISO-8601 with zone.")] = None,
+    merchant: MerchantOption = None,
+    actor: ActorOption = "cli",
+) -> None:
+    """Change a campaign's fields; each status allows some (refused with the reason for the others)."""
+    from campaigns.lifecycle import service
+
+    given = {"name": name, "type": type, "description": description, "budget": budget,
+             "channels": None if channels is None else [c for c in channels.split(",") if c.strip()],
+             "start_date": _when(start, "--start"), "end_date": _when(end, "--end")}
+    given = {k: v for k, v in given.items() if v is not None}
+    if not given:
+        fail("nothing to change; give at least one of --name, --type, --description, --channels, --budget, --start, --end")
+    try:
+        changes = service.CampaignUpdate(**given)
+        with _session() as session:
+            c = service.update_campaign(session, _merchant(merchant), campaign_id, changes, actor)
+            console.print(f"updated {c.id}: {', '.join(sorted(given))}", highlight=False)
+    except ValidationError as exc:
+        fail(_validation_message(exc))
+    except (ValueError, LookupError) as exc:
+        fail(str(exc))
+
+
+@app.command()
+def duplicate(
+    campaign_id: Annotated[str, typer.Argument(help="Campaign id (cmp_...).")],
+    name: Annotated[str | None, typer.Option(help="The copy's name (default: \"<name> (copy)\").")] = None,
+    merchant: MerchantOption = None,
+    actor: ActorOption = "cli",
+) -> None:
+    """Copy a campaign (any status) as a new DRAFT without dates or queued items."""
+    from campaigns.lifecycle import service
+
+    try:
+        with _session() as session:
+            copy = service.duplicate_campaign(session, _merchant(merchant), campaign_id, actor, name=name)
+            console.print(f"created {copy.id} ({copy.name}) as DRAFT; set its dates with "
+                          f"`campaigns campaigns update {copy.id} --start ISO --end ISO`", highlight=False)
+    except (ValueError, LookupError) as exc:
+        fail(str(exc))
 
 
 @app.command()

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from campaigns.cli import ab_commands, email_template_commands
 from campaigns.cli.context import merchant_or_default as _merchant, migrated_store as _store, worker_id as _worker_id
-from campaigns.cli.output import console, fail
+from campaigns.cli.output import EXIT_UNDELIVERED, console, fail
 from campaigns.core.enums import EmailCampaignStatus
 
 if TYPE_CHECKING:
@@ -132,6 +132,11 @@ def send(
     _summary(report)
     if report.stopped:
         fail(report.stopped)
+    failed, review = report.stats.get("failed", 0), report.stats.get("needs_review", 0)
+    if failed or review:
+        # a script sending from cron must notice recipients who did not get the email
+        fail(f"{failed} recipients FAILED and {review} NEED REVIEW in email campaign {report.email_campaign_id}; "
+             f"see `campaigns email status --campaign {report.email_campaign_id}` and settle reviews with `campaigns email review SEND_ID`", code=EXIT_UNDELIVERED)
 
 
 def _summary(report: DeliveryReport) -> None:

@@ -60,6 +60,7 @@ LAZY_GROUPS = {
                      "Preview, save and list audience segments (rules on fields, tags, events, RFM).", group=True),
     "webhooks": Lazy("campaigns.cli.webhook_commands:app",
                      "Outbound webhooks: subscribe URLs to events, rotate secrets, delivery log and replay.", group=True),
+    "content": Lazy("campaigns.cli.content_commands:app", "Approved drafts onto the channels: queue social posts, export ads copy for the ad platforms.", group=True),
     "contacts": Lazy("campaigns.cli.contact_commands:contacts_app", "Contacts: import, browse, edit, export; consent, data export and erasure.", group=True),
 }
 

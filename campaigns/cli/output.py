@@ -11,6 +11,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 EXIT_INVALID = 2  # bad input: a file, an argument, a state the action does not allow
+EXIT_UNDELIVERED = 3  # the command ran, but some items ended FAILED or waiting for a person's review
 
 
 def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:

@@ -17,6 +17,7 @@ class CampaignStatus(StrEnum):
     ACTIVE = "ACTIVE"
     PAUSED = "PAUSED"
     COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
 
 
 class Channel(StrEnum):
@@ -38,6 +39,7 @@ class QueueStatus(StrEnum):
     PUBLISHED = "PUBLISHED"
     FAILED = "FAILED"
     NEEDS_REVIEW = "NEEDS_REVIEW"
+    CANCELLED = "CANCELLED"  # its campaign completed or was cancelled before it went out
 
 
 class EmailCampaignStatus(StrEnum):
@@ -46,6 +48,7 @@ class EmailCampaignStatus(StrEnum):
     SENDING = "SENDING"
     SENT = "SENT"
     FAILED = "FAILED"
+    CANCELLED = "CANCELLED"  # its campaign completed or was cancelled before it was sent
 
 
 class WorkflowStepStatus(StrEnum):

@@ -16,6 +16,9 @@ is due and what an outcome means; the mechanics live here once:
   so a burst of failures does not come back at one instant, yet a retry time is reproducible.
 * **attempt log**: ``work_attempts`` gets one row per attempt, written in the transaction that
   records the outcome.
+* **hold**: an item of a PAUSED campaign is never claimed (``not_held``). Pausing changes no item:
+  every queue adds the one rule to its claim, so the items keep their place and their due times,
+  show "held: campaign paused", and go out again the moment the campaign resumes.
 
 Every function takes the caller's session; the caller's transaction decides when it commits.
 """
@@ -31,7 +34,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
-from campaigns.core.store.models import WorkAttempt
+from campaigns.core.enums import CampaignStatus
+from campaigns.core.store.models import Campaign, WorkAttempt
 
 DEFAULT_BASE = timedelta(minutes=1)
 DEFAULT_CAP = timedelta(hours=1)
@@ -54,6 +58,40 @@ def lease_expired(model: Any, now: datetime, lease: timedelta) -> ColumnElement[
 def free_or_expired(model: Any, now: datetime, lease: timedelta) -> ColumnElement[bool]:
     """Rows nobody holds, or whose holder's lease ran out."""
     return or_(model.claimed_by.is_(None), lease_expired(model, now, lease))
+
+
+HELD = "held: campaign paused"
+
+
+def not_held(campaign_id: Any) -> ColumnElement[bool]:
+    """Items whose campaign is not PAUSED (or that belong to no campaign): the one hold rule every queue's claim adds.
+
+    `campaign_id` is the item's campaign column, or a scalar sub-select of it for items that reach their
+    campaign through a parent row (an email send through its email campaign).
+    """
+    paused = select(Campaign.id).where(Campaign.status == CampaignStatus.PAUSED)
+    return or_(campaign_id.is_(None), campaign_id.not_in(paused))
+
+
+def is_held(session: Session, campaign_id: str | None) -> bool:
+    """Whether the items of `campaign_id` are held now (to say so instead of "nothing was due")."""
+    if campaign_id is None:
+        return False
+    return session.scalar(select(Campaign.status).where(Campaign.id == campaign_id)) == CampaignStatus.PAUSED
+
+
+@dataclass(frozen=True)
+class QueuedItem:
+    """One not-yet-done item of a campaign on some channel's queue, as the campaign's status changes see it."""
+
+    channel: str  # "social", "email", "workflow"
+    id: int
+    due_at: datetime | None  # None: as soon as it is reached
+    label: str
+    until: datetime | None = None  # the last moment it may still go out (None: no limit); a resume after it does not send it
+
+    def passed(self, now: datetime) -> bool:
+        return self.until is not None and self.until < now
 
 
 def claim(

@@ -113,10 +113,11 @@ def require_approved(session: Session, ec: EmailCampaign) -> None:
 
 
 def campaign_counts(session: Session, merchant_id: str, email_campaign_id: int) -> dict[str, int]:
-    """Rows per status, lower-cased, always with total, sent, suppressed, failed, needs_review, pending and sending."""
+    """Rows per status, lower-cased, always with total, sent, suppressed, failed, needs_review, pending and sending
+    (and cancelled when its campaign ended before some went out)."""
     rows = session.execute(select(EmailSend.status, func.count()).where(EmailSend.merchant_id == merchant_id, EmailSend.email_campaign_id == email_campaign_id)
                            .group_by(EmailSend.status)).all()
-    counts = {s.value.lower(): 0 for s in EmailSendStatus}
+    counts = {s.value.lower(): 0 for s in EmailSendStatus if s is not EmailSendStatus.CANCELLED}
     for status, n in rows:
         counts[EmailSendStatus(status).value.lower()] = int(n)
     return {"total": sum(counts.values()), **counts}

@@ -248,7 +248,8 @@ def _open_rows(session: Session, merchant_id: str, ec_id: int) -> int:
 def _claim(run: _Run, limit: int) -> list[_Row]:
     now = run.clock()
     due = [EmailSend.merchant_id == run.merchant_id, EmailSend.email_campaign_id == run.ec_id, EmailSend.status == EmailSendStatus.PENDING,
-           (EmailSend.next_attempt_at.is_(None)) | (EmailSend.next_attempt_at <= now)]
+           (EmailSend.next_attempt_at.is_(None)) | (EmailSend.next_attempt_at <= now),
+           queue.not_held(select(EmailCampaign.campaign_id).where(EmailCampaign.id == EmailSend.email_campaign_id).scalar_subquery())]
     with session_scope(run.url) as session:
         claimed = queue.claim(session, EmailSend, where=due, worker_id=run.worker_id, now=now, limit=limit,
                               values={"status": EmailSendStatus.SENDING, "handed_off_at": None, "provider": run.provider, "updated_at": now})
@@ -533,4 +534,6 @@ def _finalize(run: _Run) -> None:
         session.flush()
         session.refresh(ec)
         run.report.campaign_status, run.report.stats = ec.status.value, counts
+        if counts["pending"] and run.report.stopped is None and queue.is_held(session, ec.campaign_id):
+            run.report.stopped = f"{queue.HELD}: {counts['pending']} recipients wait; resume campaign {ec.campaign_id} to send them"
 

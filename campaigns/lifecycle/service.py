@@ -8,11 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from campaigns.core.enums import MARKETING_CHANNELS, CampaignStatus, CampaignType, Channel
-from campaigns.lifecycle.states import CampaignFacts, TransitionError, check_transition
+from campaigns.lifecycle.states import CampaignFacts, TransitionError, check_transition, explain_edit_refusal
 from campaigns.core.audit import record
 from campaigns.core.outbox import emit
 from campaigns.core.merchants import require_merchant
@@ -127,25 +128,44 @@ def get_campaign(session: Session, merchant_id: str, campaign_id: str) -> Campai
 
 def update_campaign(session: Session, merchant_id: str, campaign_id: str, changes: CampaignUpdate, actor: str) -> Campaign:
     campaign = get_campaign(session, merchant_id, campaign_id)
-    if campaign.status is CampaignStatus.COMPLETED:
-        raise TransitionError("cannot edit a COMPLETED campaign: completed campaigns are final; duplicate it to run again")
     fields = changes.model_dump(exclude_unset=True)
+    refusals = [reason for key in fields if fields[key] != getattr(campaign, key)
+                and (reason := explain_edit_refusal(CampaignStatus(campaign.status), key)) is not None]
+    if refusals:
+        raise TransitionError(refusals[0])
     if "name" in fields and fields["name"] != campaign.name:
         _refuse_duplicate_name(session, merchant_id, fields["name"])
     start = fields.get("start_date", campaign.start_date)
     end = fields.get("end_date", campaign.end_date)
     if start and end and end <= start:
         raise ValueError("end_date must be after start_date")
-    if campaign.status in (CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE) and any(
+    if campaign.status in (CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE, CampaignStatus.PAUSED) and any(
         fields.get(k, 1) is None for k in ("budget", "start_date", "end_date")
     ):
-        raise TransitionError(f"a {campaign.status.value} campaign needs its dates and budget; pause or unschedule it first")
+        raise TransitionError(f"a {campaign.status.value} campaign keeps its dates and budget; only a DRAFT (unschedule a SCHEDULED one) can have them cleared")
     before = {k: getattr(campaign, k) for k in fields}
     for key, value in fields.items():
         setattr(campaign, key, value)
     session.flush()
     record(session, merchant_id, actor, "campaign.update", "campaign", campaign.id, before=before, after=fields)
     return campaign
+
+
+def duplicate_campaign(session: Session, merchant_id: str, campaign_id: str, actor: str, name: str | None = None) -> Campaign:
+    """A DRAFT copy of any campaign (type, description, channels, budget, audience, goals; no dates, no queued items).
+
+    The copy gets dates of its own: a finished campaign's dates have passed, and a running one's belong to it.
+    """
+    source = get_campaign(session, merchant_id, campaign_id)
+    if name is None:
+        taken = set(session.scalars(select(Campaign.name).where(Campaign.merchant_id == merchant_id)))
+        base = f"{source.name} (copy)"[:200]
+        name = next(candidate for n in range(1, len(taken) + 2) if (candidate := base if n == 1 else f"{base[:195]} {n}") not in taken)
+    data = CampaignInput(name=name, type=source.type, description=source.description or "", channels=list(source.channels or []),
+                         budget=source.budget, target_audience=dict(source.target_audience or {}), goals=dict(source.goals or {}))
+    copy = create_campaign(session, merchant_id, data, actor)
+    record(session, merchant_id, actor, "campaign.duplicate", "campaign", copy.id, source=source.id)
+    return copy
 
 
 def delete_campaign(session: Session, merchant_id: str, campaign_id: str, actor: str) -> None:
@@ -158,16 +178,28 @@ def delete_campaign(session: Session, merchant_id: str, campaign_id: str, actor:
     record(session, merchant_id, actor, "campaign.delete", "campaign", campaign_id, name=campaign.name)
 
 
-def transition(session: Session, merchant_id: str, campaign_id: str, action: str, actor: str) -> Campaign:
-    """Apply a lifecycle action (schedule, launch, pause, resume, complete, unschedule)."""
+class ConcurrentChangeError(TransitionError):
+    """Another person or scheduler tick changed the campaign's status between reading and writing it."""
+
+
+def transition(session: Session, merchant_id: str, campaign_id: str, action: str, actor: str, **detail: Any) -> Campaign:
+    """Apply a lifecycle action (schedule, launch, pause, resume, complete, cancel, unschedule).
+
+    The write is a compare-and-set on the status read, so of two concurrent changes (two scheduler
+    ticks, a tick and a person) one wins and the other gets ConcurrentChangeError: never two audit entries.
+    """
     campaign = get_campaign(session, merchant_id, campaign_id)
     before = campaign.status
-    campaign.status = check_transition(action, facts_of(campaign))
-    session.flush()
-    record(session, merchant_id, actor, f"campaign.{action}", "campaign", campaign.id, before=before.value, after=campaign.status.value)
-    if campaign.status is not before:
+    after = check_transition(action, facts_of(campaign))
+    done = session.execute(update(Campaign).where(Campaign.merchant_id == merchant_id, Campaign.id == campaign_id, Campaign.status == before)
+                           .values(status=after).execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise ConcurrentChangeError(f"campaign {campaign_id} changed meanwhile (it is no longer {before.value}); reload it and try again")
+    set_committed_value(campaign, "status", after)
+    record(session, merchant_id, actor, f"campaign.{action}", "campaign", campaign.id, before=before.value, after=after.value, **detail)
+    if after is not before:
         emit(session, merchant_id, "campaign.status_changed",
-             {"campaign_id": campaign.id, "name": campaign.name, "action": action, "from": before.value, "to": campaign.status.value})
+             {"campaign_id": campaign.id, "name": campaign.name, "action": action, "from": before.value, "to": after.value})
     return campaign
 
 
@@ -193,3 +225,19 @@ def _refuse_duplicate_name(session: Session, merchant_id: str, name: str) -> Non
     exists = session.scalar(select(Campaign.id).where(Campaign.merchant_id == merchant_id, Campaign.name == name))
     if exists:
         raise ValueError(f"a campaign named {name!r} already exists ({exists}); pick another name")
+
+
+def due_changes(session: Session, now: datetime, merchant_id: str | None = None) -> list[tuple[str, str, str]]:
+    """(merchant id, campaign id, action) for every campaign whose start or end instant has come at `now`.
+
+    A SCHEDULED campaign launches at its start; an ACTIVE one completes at its end. Dates are instants (the
+    wizard, the planner and the CLI turn the merchant's local dates into them), so comparing with `now`
+    is the same as comparing in the merchant's time zone. A PAUSED campaign waits for a person.
+    """
+    query = select(Campaign.merchant_id, Campaign.id, Campaign.status).where(
+        ((Campaign.status == CampaignStatus.SCHEDULED) & (Campaign.start_date <= now))
+        | ((Campaign.status == CampaignStatus.ACTIVE) & (Campaign.end_date <= now)))
+    if merchant_id is not None:
+        query = query.where(Campaign.merchant_id == merchant_id)
+    rows = session.execute(query.order_by(Campaign.merchant_id, Campaign.start_date, Campaign.id)).all()
+    return [(m, c, "launch" if s is CampaignStatus.SCHEDULED else "complete") for m, c, s in rows]

@@ -25,7 +25,9 @@ ACTIONS: dict[str, tuple[frozenset[S], S]] = {
     "resume": (frozenset({S.PAUSED}), S.ACTIVE),
     "complete": (frozenset({S.ACTIVE, S.PAUSED}), S.COMPLETED),
     "unschedule": (frozenset({S.SCHEDULED}), S.DRAFT),
+    "cancel": (frozenset({S.SCHEDULED, S.ACTIVE, S.PAUSED}), S.CANCELLED),
 }
+FINAL = frozenset({S.COMPLETED, S.CANCELLED})
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,8 @@ def explain_refusal(action: str, facts: CampaignFacts) -> str | None:
         return f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}"
     sources, _ = ACTIONS[action]
     if facts.status not in sources:
-        if facts.status is S.COMPLETED:
-            return f"cannot {action} a COMPLETED campaign: completed campaigns are final; duplicate it to run again"
+        if facts.status in FINAL:
+            return f"cannot {action} a {facts.status.value} campaign: {facts.status.value.lower()} campaigns are final; duplicate it to run again"
         allowed = ", ".join(sorted(s.value for s in sources))
         return f"cannot {action} a {facts.status.value} campaign: {action} needs status {allowed}"
     if action in {"schedule", "launch"}:
@@ -71,3 +73,27 @@ def check_transition(action: str, facts: CampaignFacts) -> S:
     if reason is not None:
         raise TransitionError(reason)
     return ACTIONS[action][1]
+
+
+# Which fields a person may change in each status, and why not the others.
+EDITABLE: dict[S, frozenset[str]] = {
+    S.DRAFT: frozenset({"name", "type", "description", "channels", "budget", "start_date", "end_date", "target_audience", "goals"}),
+    S.SCHEDULED: frozenset({"name", "type", "description", "channels", "budget", "start_date", "end_date", "target_audience", "goals"}),
+    S.ACTIVE: frozenset({"name", "description", "channels", "budget", "end_date", "target_audience", "goals"}),
+    S.PAUSED: frozenset({"name", "description", "channels", "budget", "end_date", "target_audience", "goals"}),
+    S.COMPLETED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+_RUNNING_REASONS = {
+    "type": "its goal type shaped its plan, KPI and attribution since it started; duplicate it to run it with another type",
+    "start_date": "it has already started; change its end date instead, or duplicate it for a new flight",
+}
+
+
+def explain_edit_refusal(status: S, field: str) -> str | None:
+    """Why `field` cannot be changed in `status` (None when it can)."""
+    if field in EDITABLE[status]:
+        return None
+    if status in FINAL:
+        return f"cannot edit a {status.value} campaign: {status.value.lower()} campaigns are final; duplicate it to run again"
+    return f"cannot change {field} of a {status.value} campaign: {_RUNNING_REASONS.get(field, 'not editable now')}"

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from campaigns.content.approvals import (
@@ -26,6 +26,7 @@ from campaigns.content.approvals import (
 )
 from campaigns.core.audit import record
 from campaigns.core.enums import QueueStatus
+from campaigns.core.queue import QueuedItem
 from campaigns.core.store.models import Approval, SocialAccount, SocialQueueItem
 from campaigns.core.store.types import utcnow
 from campaigns.social.accounts import ACTIVE, REAUTH_HINT, QueueError, get_account, valid_timezone
@@ -246,3 +247,41 @@ def campaigns_of_posts(session: Session, merchant_ids: Sequence[str]) -> dict[in
     rows = session.execute(select(SocialQueueItem.id, SocialQueueItem.campaign_id).where(
         SocialQueueItem.merchant_id.in_(list(merchant_ids)), SocialQueueItem.campaign_id.is_not(None)))
     return {item_id: campaign_id for item_id, campaign_id in rows}
+
+
+# --- a campaign's posts, as its status changes (pause holds them by the queue's rule; see campaigns/core/queue.py) ---
+
+
+POST_GRACE = timedelta(minutes=30)  # a post may go out this late after its time; later, a resumed campaign does not send it
+
+
+def campaign_posts(session: Session, merchant_id: str, campaign_id: str) -> list[QueuedItem]:
+    """The campaign's QUEUED posts (the ones its pause holds and its end cancels), soonest first."""
+    rows = session.scalars(select(SocialQueueItem).where(SocialQueueItem.merchant_id == merchant_id, SocialQueueItem.campaign_id == campaign_id,
+                                                         SocialQueueItem.status == QueueStatus.QUEUED)
+                           .order_by(SocialQueueItem.scheduled_at, SocialQueueItem.id))
+    return [QueuedItem("social", r.id, r.scheduled_at, f"post {r.id}: {r.text[:60]}", r.scheduled_at + POST_GRACE) for r in rows]
+
+
+def cancel_campaign_posts(session: Session, merchant_id: str, campaign_id: str, reason: str, actor: str,
+                          ids: Sequence[int] | None = None) -> int:
+    """Cancel the campaign's QUEUED posts nobody is publishing (or only `ids`), with `reason`; returns how many."""
+    where = [SocialQueueItem.merchant_id == merchant_id, SocialQueueItem.campaign_id == campaign_id,
+             SocialQueueItem.status == QueueStatus.QUEUED, SocialQueueItem.claimed_by.is_(None)]
+    if ids is not None:
+        where.append(SocialQueueItem.id.in_(list(ids)))
+    done = list(session.scalars(update(SocialQueueItem).where(*where).values(status=QueueStatus.CANCELLED, last_error=reason)
+                                .returning(SocialQueueItem.id).execution_options(synchronize_session=False)))
+    if done:
+        record(session, merchant_id, actor, "social.cancel_campaign", "campaign", campaign_id, posts=sorted(done), reason=reason)
+    return len(done)
+
+
+def reschedule_campaign_posts(session: Session, merchant_id: str, campaign_id: str, ids: Sequence[int], at: datetime, actor: str) -> int:
+    """Move the campaign's QUEUED posts `ids` to `at` (a resume's choice for posts whose moment passed while paused)."""
+    done = list(session.scalars(update(SocialQueueItem).where(
+        SocialQueueItem.merchant_id == merchant_id, SocialQueueItem.campaign_id == campaign_id, SocialQueueItem.status == QueueStatus.QUEUED,
+        SocialQueueItem.id.in_(list(ids))).values(scheduled_at=at).returning(SocialQueueItem.id).execution_options(synchronize_session=False)))
+    if done:
+        record(session, merchant_id, actor, "social.reschedule_campaign", "campaign", campaign_id, posts=sorted(done), at=at.isoformat())
+    return len(done)

@@ -76,7 +76,7 @@ REFRESH_BEFORE = timedelta(minutes=10)  # a token this close to its expiry is re
 def _claim(session: Session, worker_id: str, now: datetime, limit: int, merchant_id: str | None,
            lease: timedelta | None) -> list[tuple[SocialQueueItem, datetime | None]]:
     if lease is None:
-        where = [SocialQueueItem.status == QueueStatus.QUEUED, SocialQueueItem.scheduled_at <= now]
+        where = [SocialQueueItem.status == QueueStatus.QUEUED, SocialQueueItem.scheduled_at <= now, queue.not_held(SocialQueueItem.campaign_id)]
         values: dict[str, Any] = {"status": QueueStatus.PUBLISHING, "attempts": SocialQueueItem.attempts + 1}
     else:
         where = [SocialQueueItem.status == QueueStatus.PUBLISHING, queue.lease_expired(SocialQueueItem, now, lease)]

@@ -119,7 +119,7 @@ def _stale(now: datetime, lease: timedelta) -> Any:
 
 
 def _claimable(now: datetime, lease: timedelta) -> Any:
-    return and_(or_(CampaignWorkflow.due_at.is_(None), CampaignWorkflow.due_at <= now),
+    return and_(or_(CampaignWorkflow.due_at.is_(None), CampaignWorkflow.due_at <= now), queue.not_held(CampaignWorkflow.campaign_id),
                 or_(and_(CampaignWorkflow.status.in_(OPEN), queue.free_or_expired(CampaignWorkflow, now, lease)), _stale(now, lease)))
 
 
@@ -160,6 +160,9 @@ def run_due_steps(store_url: str, now: datetime | None = None, *, handlers: Hand
             query = query.where(CampaignWorkflow.merchant_id == merchant_id)
         workflows = sorted(set(session.execute(query).all()))
     for merchant, campaign in workflows:
+        with session_scope(store_url) as session:
+            if queue.is_held(session, campaign):
+                continue  # held: campaign paused (its claim would skip the steps anyway)
         ran: set[int] = set()
         progressed = True
         while progressed:

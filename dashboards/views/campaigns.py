@@ -18,6 +18,7 @@ from campaigns.lifecycle import drafts
 from campaigns.lifecycle import service as campaign_service
 from campaigns.lifecycle import templates as ct
 from campaigns.lifecycle.states import ACTIONS, CampaignFacts, TransitionError, explain_refusal
+from campaigns.workflows import campaign_status
 from dashboards import queries, ui, wizard
 from dashboards import formatting as fmt
 from dashboards.charts import STATUS_COLOURS, allocation_bars, channel_bars, spend_revenue_trend
@@ -36,11 +37,21 @@ class CampaignAction:
 
 
 CAMPAIGN_ACTIONS = (
-    CampaignAction("schedule", "Schedule", ":material/event:", "It becomes SCHEDULED and goes live on its start date."),
-    CampaignAction("launch", "Launch", ":material/rocket_launch:", "It becomes ACTIVE now: posts, emails and ads start and spend begins."),
-    CampaignAction("pause", "Pause", ":material/pause:", "It becomes PAUSED: nothing more is published or spent until you resume it."),
-    CampaignAction("resume", "Resume", ":material/play_arrow:", "It becomes ACTIVE again and picks up its schedule."),
-    CampaignAction("complete", "Complete", ":material/flag:", "It becomes COMPLETED. This is final: a completed campaign cannot be restarted."),
+    CampaignAction("schedule", "Schedule", ":material/event:",
+                   "It becomes SCHEDULED: it turns ACTIVE by itself at its start time and COMPLETED at its end time."),
+    CampaignAction("launch", "Launch", ":material/rocket_launch:",
+                   "It becomes ACTIVE now: its queued posts, emails and workflow steps go out at their scheduled times."),
+    CampaignAction("pause", "Pause", ":material/pause:",
+                   "It becomes PAUSED: its queued posts, email sends and workflow steps are held where they are "
+                   "(“held: campaign paused”) until you resume. Ads running on the ad platforms are not paused from here."),
+    CampaignAction("resume", "Resume", ":material/play_arrow:",
+                   "It becomes ACTIVE again: held items still within their time go out; those whose moment passed while "
+                   "paused are not sent, and you are told which (`campaigns campaigns resume --reschedule-to` sends them later instead)."),
+    CampaignAction("complete", "Complete", ":material/flag:",
+                   "It becomes COMPLETED, which is final: every queued post, email and workflow step not yet sent is cancelled."),
+    CampaignAction("cancel", "Cancel", ":material/cancel:",
+                   "It becomes CANCELLED, which is final: every queued post, email and workflow step not yet sent is cancelled. "
+                   "Duplicate it to run it again."),
     CampaignAction("unschedule", "Unschedule", ":material/event_busy:", "It goes back to DRAFT and will not start on its own."),
     CampaignAction("delete", "Delete draft", ":material/delete:", "The draft and its contents are deleted. This cannot be undone."),
 )
@@ -154,7 +165,7 @@ def action_bar(row: dict[str, Any], merchant_id: str) -> None:
             st.warning(f"**{BY_NAME[refused['action']].label} is not possible now:** {reason}.",
                        icon=":material/block:")
     allowed = [a.label.lower() for a in CAMPAIGN_ACTIONS if refusal(a.name, row) is None]
-    st.caption("Available now: " + (", ".join(allowed) if allowed else "nothing; completed campaigns are final") +
+    st.caption("Available now: " + (", ".join(allowed) if allowed else "nothing; completed and cancelled campaigns are final") +
                ". Hover over a button to see why it is not.")
 
 
@@ -168,7 +179,7 @@ def confirm(row: dict[str, Any], merchant_id: str, action_name: str) -> None:
         if action_name == "delete":
             ui.write(campaign_service.delete_campaign, merchant_id, row["id"], ui.ACTOR)
         else:
-            status = ui.write(campaign_service.transition, merchant_id, row["id"], action_name, ui.ACTOR).status.value
+            change = ui.write(campaign_status.change_status, merchant_id, row["id"], action_name, ui.ACTOR)
     except (TransitionError, ValueError, LookupError) as exc:
         ui.flash(f"{action.label} did not happen: {exc}", "warning")
     else:
@@ -176,7 +187,7 @@ def confirm(row: dict[str, Any], merchant_id: str, action_name: str) -> None:
             st.session_state.pop(PICK_KEY, None)
             ui.flash(f"Deleted the draft “{row['name']}”.")
         else:
-            ui.flash(f"“{row['name']}” is now {status}.")
+            ui.flash(f"“{row['name']}” is now {change.after}." + "".join(f" {e[0].upper()}{e[1:]}." for e in change.effects()))
     st.rerun()
 
 

@@ -70,7 +70,7 @@ def queue_section(queue: pl.DataFrame, merchant_id: str, tz_of: dict[int, str]) 
                        "`campaigns social schedule`.", icon=":material/schedule_send:")
         return
     counts = dict(queue.group_by("status").len().iter_rows())
-    st.markdown("  ".join(f"**{s}** {counts.get(s, 0)}" for s in ("QUEUED", "PUBLISHING", "PUBLISHED", "FAILED", "NEEDS_REVIEW")))
+    st.markdown("  ".join(f"**{s}** {counts.get(s, 0)}" for s in ("QUEUED", "PUBLISHING", "PUBLISHED", "FAILED", "NEEDS_REVIEW", "CANCELLED")))
     problems = queue.filter(pl.col("status").is_in(PROBLEMS))
     if not problems.is_empty():
         st.warning(f"{problems.height} post(s) failed or need review; see the highlighted rows and their reasons.", icon=":material/warning:")

@@ -102,7 +102,7 @@ def main() -> None:
     with studio:
         if not rows:
             ui.empty_state("No repurposed content yet. Ask Leo to turn a blog post into posts, emails and ads:\n\n"
-                           "```\ncampaigns agents repurpose https://yourshop.example/blog/post\n```", icon=":material/auto_fix_high:")
+                           "```\ncampaigns repurpose blog/post.md --url https://yourshop.example/blog/post\n```", icon=":material/auto_fix_high:")
         else:
             sources = {}
             for r in rows:

@@ -38,11 +38,11 @@ def test_the_work_sensors_keep_their_names_jobs_and_intervals() -> None:
     assert found == {
         ("due_posts_sensor", "publish_due_job", 60), ("workflow_sensor", "workflow_job", 60), ("automations_sensor", "automations_job", 60),
         ("email_ab_sensor", "email_ab_job", 300), ("scheduled_emails_sensor", "scheduled_emails_job", 60),
-        ("webhooks_sensor", "webhooks_job", 60),
+        ("campaign_status_sensor", "campaign_status_job", 60), ("webhooks_sensor", "webhooks_job", 60),
     }
     assert all(w.sensor.default_status == dg.DefaultSensorStatus.RUNNING for w in WORK_SENSORS)
     assert {w.job.graph.node_defs[0].name for w in WORK_SENSORS} == {
-        "publish_due_posts", "run_workflow_steps", "run_automations", "run_email_ab_tests", "deliver_scheduled_emails",
+        "publish_due_posts", "run_workflow_steps", "run_automations", "run_email_ab_tests", "deliver_scheduled_emails", "tick_campaign_status",
         "deliver_webhooks"}
 
 

@@ -334,6 +334,7 @@ class EmailSendStatus(StrEnum):
     FAILED = "FAILED"
     SUPPRESSED = "SUPPRESSED"
     NEEDS_REVIEW = "NEEDS_REVIEW"
+    CANCELLED = "CANCELLED"  # its campaign completed or was cancelled before it went out
 
 
 class SuppressionReason(StrEnum):

@@ -79,12 +79,14 @@ def test_review_settles_sent_and_resend_sends_only_that_one(sent: int, home: Pat
     assert _sends() == {"ana@example.com": "NEEDS_REVIEW", "ben@example.com": "PENDING"}
     again = _run("email", "review", str(ben), "--outcome", "failed", "--merchant", "acme", code=2)
     assert "is PENDING, not NEEDS_REVIEW; nothing to settle" in again
-    summary = _run("email", "send", "--merchant", "acme", "--campaign", "1")
+    summary = _run("email", "send", "--merchant", "acme", "--campaign", "1", code=3)  # a script must notice
     assert "1 recipients need a person:" in summary  # ana is still waiting for a person
+    assert "0 recipients FAILED and 1 NEED REVIEW in email campaign 1" in summary
     outbox = read_outbox(home / "outbox" / "email.jsonl")
     assert [r["email"] for r in outbox[-1]["recipients"]] == ["ben@example.com"] and len(outbox) == 2
-    assert _run("email", "review", str(ana), "--outcome", "sent", "--merchant", "acme") == f"email send {ana} is now SENT"
-    assert _sends() == {"ana@example.com": "SENT", "ben@example.com": "SENT"}
+    assert _run("email", "review", str(ana), "--outcome", "failed", "--merchant", "acme") == f"email send {ana} is now FAILED"
+    assert _sends() == {"ana@example.com": "FAILED", "ben@example.com": "SENT"}
+    assert "1 recipients FAILED and 0 NEED REVIEW" in _run("email", "send", "--merchant", "acme", "--campaign", "1", code=3)
 
 
 def test_serve_unsubscribe_needs_the_token_key(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

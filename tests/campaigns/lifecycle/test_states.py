@@ -24,6 +24,9 @@ LEGAL = {
     (S.ACTIVE, "complete"): S.COMPLETED,
     (S.PAUSED, "resume"): S.ACTIVE,
     (S.PAUSED, "complete"): S.COMPLETED,
+    (S.SCHEDULED, "cancel"): S.CANCELLED,
+    (S.ACTIVE, "cancel"): S.CANCELLED,
+    (S.PAUSED, "cancel"): S.CANCELLED,
 }
 
 
@@ -41,6 +44,8 @@ def test_transition_table_matches_the_lifecycle(status: S, action: str) -> None:
 def test_launching_a_completed_campaign_says_completed_is_final() -> None:
     with pytest.raises(TransitionError, match="COMPLETED campaign: completed campaigns are final"):
         check_transition("launch", facts(S.COMPLETED))
+    with pytest.raises(TransitionError, match="CANCELLED campaign: cancelled campaigns are final; duplicate it"):
+        check_transition("resume", facts(S.CANCELLED))
 
 
 @pytest.mark.parametrize(
@@ -62,6 +67,7 @@ def test_scheduling_or_launching_needs_dates_budget_and_channels(kwargs: dict, r
 
 
 def test_allowed_actions_and_unknown_action() -> None:
-    assert allowed_actions(facts(S.ACTIVE)) == ["pause", "complete"]
+    assert allowed_actions(facts(S.ACTIVE)) == ["pause", "complete", "cancel"]
+    assert allowed_actions(facts(S.CANCELLED)) == []
     assert allowed_actions(facts(S.COMPLETED)) == []
     assert "unknown action 'archive'" in explain_refusal("archive", facts(S.DRAFT))

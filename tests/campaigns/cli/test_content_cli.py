@@ -1,0 +1,62 @@
+"""`campaigns content schedule`: an approved draft onto the queue from the shell; refusals exit 2 naming the fix."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import time_machine
+from typer.testing import CliRunner
+
+from campaigns.cli.main import app
+from campaigns.content.approvals import approve_content
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.settings import get_settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.models import CampaignContent, RepurposedContent
+from campaigns.lifecycle import service
+from campaigns.social.accounts import add_account
+
+runner = CliRunner()
+
+
+def _run(*args: str, code: int = 0) -> str:
+    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def test_schedule_an_approved_draft_at_a_time_or_its_best_slot(home: Path) -> None:
+    url = get_settings().store_url
+    migrate(url)
+    with session_scope(url) as s:
+        ensure_merchant(s, "acme", timezone="Europe/Berlin")
+        c = service.create_campaign(s, "acme", service.CampaignInput(name="Winter", type="AWARENESS", channels=["x"], budget=Decimal("100"),
+                                                                     start_date=datetime(2026, 12, 1, tzinfo=UTC), end_date=datetime(2026, 12, 5, tzinfo=UTC)),
+                                    actor="ana")
+        draft = CampaignContent(merchant_id="acme", campaign_id=c.id, channel="SOCIAL", platform="x", body="Winter is here")
+        unapproved = CampaignContent(merchant_id="acme", campaign_id=c.id, channel="SOCIAL", platform="x", body="Not yet")
+        s.add_all([draft, unapproved])
+        s.flush()
+        approve_content(s, "acme", draft.id, "ana")
+        loose = RepurposedContent(merchant_id="acme", source_title="Post", source_hash="h", format="x", engine="offline", payload={})
+        linked = RepurposedContent(merchant_id="acme", source_title="Post", source_hash="h", format="x", engine="offline",
+                                   payload={"campaign_content_id": draft.id})
+        s.add_all([loose, linked])
+        s.flush()
+        account = add_account(s, "acme", "x", "@acme", actor="ana", timezone="Europe/Berlin")
+        ids = (draft.id, unapproved.id, loose.id, linked.id, account.id)
+    draft_id, unapproved_id, loose_id, linked_id, account_id = ids
+
+    at = _run("content", "schedule", "--draft", f"cc-{draft_id}", "--account", str(account_id), "--at", "2026-12-02T10:00", "--merchant", "acme")
+    assert f"(cc-{draft_id}) for 2026-12-02 09:00 UTC: at the time given" in at  # local Berlin time
+    with time_machine.travel(datetime(2026, 11, 20, tzinfo=UTC), tick=False):
+        best = _run("content", "schedule", "--draft", f"rc-{linked_id}", "--account", str(account_id), "--merchant", "acme")
+    assert f"(cc-{draft_id}) for 2026-12-0" in best and "best slot" in best
+    assert "has no approval for its current version" in _run("content", "schedule", "--draft", str(unapproved_id), "--account", str(account_id),
+                                  "--at", "2026-12-02T12:00", "--merchant", "acme", code=2)
+    assert "outside campaign" in _run("content", "schedule", "--draft", f"cc-{draft_id}", "--account", str(account_id),
+                                      "--at", "2027-01-02T12:00", "--merchant", "acme", code=2)
+    assert "is not stored with a campaign" in _run("content", "schedule", "--draft", f"rc-{loose_id}", "--account", str(account_id),
+                                                   "--merchant", "acme", code=2)
+    assert "is not a draft id" in _run("content", "schedule", "--draft", "post-7", "--account", str(account_id), "--merchant", "acme", code=2)
+    assert "not both" in _run("content", "schedule", "--draft", "cc-1", "--account", "1", "--at", "2026-12-02T10:00", "--best", code=2)
