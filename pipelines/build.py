@@ -23,7 +23,7 @@ from pipelines.instance import BUILD_MAX_RUNTIME, WAREHOUSE_POOL, ensure_dagster
 from pipelines.recovery import owner_tags
 
 # Groups run in this order; a group's prefix before "_" names its stage (analytics_marts -> analytics).
-STAGE_ORDER = ("ingest", "analytics", "attribution", "optimization", "content", "publishing", "serving")
+STAGE_ORDER = ("ingest", "analytics", "attribution", "optimization", "content", "publishing", "results", "serving")
 
 
 # The build's runs count against the warehouse pool (a queued build_all waits for them, work jobs do not); they

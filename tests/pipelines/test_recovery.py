@@ -24,7 +24,7 @@ from pipelines.jobs import ad_spend, build_all
 from pipelines.recovery import OWNER_TAG, SERVE_PID_FILE, claim_serve, owner_tags, release_serve
 
 IN_PROGRESS = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
-WORK_JOBS = {"publish_due_job", "workflow_job", "automations_job", "email_ab_job", "scheduled_emails_job"}
+WORK_JOBS = {"publish_due_job", "workflow_job", "automations_job", "email_ab_job", "scheduled_emails_job", "campaign_status_job", "webhooks_job"}
 
 
 def _dead_pid() -> int:
