@@ -42,6 +42,7 @@ LAZY_COMMANDS = {
     "plan": Lazy("campaigns.cli.agent_commands:plan", "Plan a campaign: channels, budget split to the cent, content, schedule, contingencies, prediction."),
     "approve": Lazy("campaigns.cli.agent_commands:approve", "Approve content exactly as it is now; any later edit needs a new approval."),
     "optimize": Lazy("campaigns.cli.optimize_commands:optimize", "Allocate a budget across channels to the provable optimum of their response curves."),
+    "api": Lazy("campaigns.cli.api_commands:api", "Serve the REST API under /marketing (docs at /docs) and the public endpoints."),
     "rebalance": Lazy("campaigns.cli.budget_commands:rebalance",
                       "Recommend (and with --apply, write) the revenue-optimal split of a campaign's budget across its channels."),
 }
@@ -57,6 +58,7 @@ LAZY_GROUPS = {
                         "Automation workflows: create from a flow file, activate, pause, run due steps.", group=True),
     "segments": Lazy("campaigns.cli.segment_commands:segments_app",
                      "Preview, save and list audience segments (rules on fields, tags, events, RFM).", group=True),
+    "api-keys": Lazy("campaigns.cli.api_commands:keys_app", "Per-merchant API keys: create (shown once), list, revoke.", group=True),
     "contacts": Lazy("campaigns.cli.segment_commands:contacts_app", "Import contact events (opens, clicks, purchases) from CSV.", group=True),
 }
 
