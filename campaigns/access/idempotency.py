@@ -8,6 +8,7 @@ other finds the record and replays it. The same key with a different request is 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from campaigns.core.store.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 200
+KEY_PATTERN = r"^[!-~]{1,200}$"  # visible ASCII, no spaces: what a UUID or a request id looks like
 
 
 class IdempotencyMismatch(ValueError):
@@ -33,9 +35,8 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
 
 
 def check_key(key: str) -> str:
-    key = key.strip()
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise ValueError(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters, e.g. a UUID")
+    if not re.fullmatch(KEY_PATTERN, key):
+        raise ValueError(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters without spaces, e.g. a UUID")
     return key
 
 

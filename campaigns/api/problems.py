@@ -76,7 +76,7 @@ def _validation(errors: list[dict[str, Any]]) -> JSONResponse:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": title, "content": {PROBLEM: {}}}
     for status, title in ((401, "Missing, invalid, revoked or expired API key"), (403, "The key's role may not do this"),
-                          (404, "No such resource for this merchant"), (413, "Body too large"), (422, "Invalid request"),
+                          (404, "No such resource for this merchant"), (409, "The resource's state does not allow this"), (413, "Body too large"), (422, "Invalid request"),
                           (429, "Rate limit reached; retry after Retry-After seconds"))
 }
 

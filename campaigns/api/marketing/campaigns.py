@@ -15,16 +15,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
 
 from campaigns.access.idempotency import request_fingerprint
 from campaigns.access.roles import Permission
-from campaigns.api.auth import CallerDep, run, run_idempotent
+from campaigns.api.auth import CallerDep, IdempotencyKey, run, run_idempotent
 from campaigns.api.problems import PROBLEM_RESPONSES, ApiProblem
 from campaigns.core.enums import CampaignStatus, CampaignType
 from campaigns.core.store.models import Campaign
 from campaigns.lifecycle import service
 
+# Amounts as strings with two decimals, as the store keeps them (a float would lose cents).
+Money = Annotated[Decimal, PlainSerializer(lambda amount: f"{amount:.2f}", return_type=str, when_used="json"),
+                  WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["2500.00"]}, mode="serialization")]
 router = APIRouter(prefix="/marketing/campaigns", tags=["campaigns"], responses=PROBLEM_RESPONSES)
 MAX_PAGE = 200
 
@@ -38,8 +41,8 @@ class CampaignOut(BaseModel):
     status: CampaignStatus
     description: str
     channels: list[str]
-    budget: Decimal | None
-    spent: Decimal
+    budget: Money | None
+    spent: Money
     start_date: datetime | None
     end_date: datetime | None
     target_audience: dict[str, Any]
@@ -88,7 +91,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 @router.post("", status_code=201, response_model=CampaignOut, summary="Create a campaign (a draft)")
 def create(who: CallerDep, request: Request, data: Annotated[service.CampaignInput, Body(openapi_examples=CREATE_EXAMPLES)],
-           idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JSONResponse:
+           idempotency_key: IdempotencyKey = None) -> JSONResponse:
     def work(session):  # noqa: ANN001
         return 201, _out(service.create_campaign(session, who.merchant_id, data, who.actor))
 
@@ -147,12 +150,12 @@ def delete(who: CallerDep, campaign_id: str) -> Response:
 
 
 @router.post("/{campaign_id}/launch", response_model=CampaignOut, summary="Launch a campaign (it needs dates, a budget and channels)")
-def launch(who: CallerDep, request: Request, campaign_id: str, idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JSONResponse:
+def launch(who: CallerDep, request: Request, campaign_id: str, idempotency_key: IdempotencyKey = None) -> JSONResponse:
     return run_idempotent(who, Permission.APPROVE, idempotency_key, request_fingerprint("POST", request.url.path, b""),
                           lambda session: (200, _out(service.launch_campaign(session, who.merchant_id, campaign_id, who.actor))))
 
 
 @router.post("/{campaign_id}/pause", response_model=CampaignOut, summary="Pause an active campaign")
-def pause(who: CallerDep, request: Request, campaign_id: str, idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JSONResponse:
+def pause(who: CallerDep, request: Request, campaign_id: str, idempotency_key: IdempotencyKey = None) -> JSONResponse:
     return run_idempotent(who, Permission.APPROVE, idempotency_key, request_fingerprint("POST", request.url.path, b""),
                           lambda session: (200, _out(service.pause_campaign(session, who.merchant_id, campaign_id, who.actor))))
