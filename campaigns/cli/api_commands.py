@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from campaigns.cli.context import merchant_or_default as _merchant, migrated_store as _store
 from campaigns.cli.output import console, fail
@@ -74,10 +73,16 @@ def list_(merchant: MerchantOption = None) -> None:
             rows = [(k.id, k.prefix, k.name, k.role, k.created_at, k.expires_at, k.revoked_at, k.last_used_at) for k in list_keys(session, _merchant(merchant))]
     except UnknownMerchantError as exc:
         fail(escape(str(exc)))
-    table = Table("id", "prefix", "name", "role", "created", "expires", "revoked", "last used")
-    for row in rows:
-        table.add_row(*[escape(str(v)) if v is not None else "-" for v in row])
-    console.print(table)
+    if not rows:
+        console.print("no API keys yet; create one with `campaigns api-keys create --name NAME --role ROLE`")
+    for key_id, prefix, name, role, created, expires, revoked, used in rows:
+        state = f"revoked {_when(revoked)}" if revoked else f"expires {_when(expires)}" if expires else "no expiry"
+        console.print(f"{key_id}  co_{prefix}_…  {role:<8}  {escape(name)}  (created {_when(created)}, {state}, last used {_when(used)})",
+                      highlight=False, soft_wrap=True)
+
+
+def _when(moment) -> str:  # noqa: ANN001
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
 
 
 @keys_app.command("revoke")

@@ -260,12 +260,13 @@ def migrate() -> None:
 def serve(
     dagster_port: Annotated[int, typer.Option(help="Dagster UI port.")] = 3000,
     app_port: Annotated[int, typer.Option(help="Streamlit port.")] = 8501,
+    api_port: Annotated[int, typer.Option(help="REST API port (on 127.0.0.1).")] = 8700,
 ) -> None:
-    """Serve the Dagster UI and the Streamlit app until interrupted."""
+    """Serve the Dagster UI, the Streamlit app and the REST API until interrupted."""
     from campaigns.cli.serve import serve_both
     from campaigns.core.settings import get_settings
 
-    serve_both(get_settings(), dagster_port, app_port)
+    serve_both(get_settings(), dagster_port, app_port, api_port)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from pipelines import ensure_dagster_home
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def serve_both(settings: Settings, dagster_port: int, app_port: int) -> None:
+def serve_both(settings: Settings, dagster_port: int, app_port: int, api_port: int = 8700) -> None:
     ensure_dagster_home(settings)
     env = {**os.environ, **settings.dbt_env(), "CAMPAIGNS_HOME": str(settings.home_path)}
     bin_dir = Path(sys.executable).parent
@@ -26,10 +26,13 @@ def serve_both(settings: Settings, dagster_port: int, app_port: int) -> None:
             [str(bin_dir / "streamlit"), "run", str(ROOT / "dashboards" / "app.py"), "--server.port", str(app_port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env,
         ),
+        # the REST API on 127.0.0.1 only (it is not for the public internet without a TLS proxy in front)
+        subprocess.Popen([sys.executable, "-m", "campaigns.cli.main", "api", "--host", "127.0.0.1", "--port", str(api_port)], cwd=ROOT, env=env),
     ]
     console.print(f"Dagster UI:    http://localhost:{dagster_port}")
     console.print(f"Streamlit app: http://localhost:{app_port}")
-    console.print("Press Ctrl+C to stop both.")
+    console.print(f"REST API:      http://127.0.0.1:{api_port}/marketing (docs: http://127.0.0.1:{api_port}/docs)")
+    console.print("Press Ctrl+C to stop them.")
     try:
         while all(p.poll() is None for p in processes):
             time.sleep(1)

@@ -187,10 +187,12 @@ def dagster_env(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_serve_stops_the_other_child_when_one_exits(dagster_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    started = _launcher(monkeypatch, [{"lives": 3}, {}])
-    result = runner.invoke(app, ["serve", "--dagster-port", "3999", "--app-port", "8599"])
+    started = _launcher(monkeypatch, [{"lives": 3}, {}, {}])
+    result = runner.invoke(app, ["serve", "--dagster-port", "3999", "--app-port", "8599", "--api-port", "8799"])
     assert result.exit_code == 0, result.output
-    dagster, streamlit = started
+    dagster, streamlit, api = started
+    assert api.args[-5:] == ["api", "--host", "127.0.0.1", "--port", "8799"] and "http://127.0.0.1:8799/marketing" in result.output
+    assert api.signals == [serve_module.signal.SIGINT]
     assert dagster.args[1:3] == ["dev", "-w"] and dagster.args[-2:] == ["-p", "3999"]
     assert streamlit.args[1] == "run" and "8599" in streamlit.args
     assert dagster.kwargs["env"]["CAMPAIGNS_HOME"] == str(dagster_env)
@@ -200,14 +202,14 @@ def test_serve_stops_the_other_child_when_one_exits(dagster_env: Path, monkeypat
 
 
 def test_serve_on_ctrl_c_interrupts_both_and_kills_one_that_hangs(dagster_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    started = _launcher(monkeypatch, [{"stubborn": True}, {}])
+    started = _launcher(monkeypatch, [{"stubborn": True}, {}, {}])
 
     def interrupted(seconds) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(serve_module.time, "sleep", interrupted)
     serve_module.serve_both(get_settings(), 3000, 8501)
-    dagster, streamlit = started
+    dagster, streamlit, _api = started
     assert dagster.signals == [serve_module.signal.SIGINT] and dagster.killed
     assert streamlit.signals == [serve_module.signal.SIGINT] and not streamlit.killed
 
