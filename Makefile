@@ -14,7 +14,7 @@ ifeq ($(UV),)
 UV := $(TOOLS)/bin/uv
 endif
 
-.PHONY: demo test setup build serve bench bench-attribution bench-attribution-maths bench-optimizer bench-publishing bench-app bench-cli screenshots clean
+.PHONY: demo test setup build serve bench bench-attribution bench-attribution-maths bench-optimizer bench-publishing bench-app bench-cli bench-api screenshots clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -64,6 +64,9 @@ bench-publishing: setup
 
 bench-app: setup
 	$(VENV)/bin/python bench/bench_app.py --scale bench
+
+bench-api: setup
+	$(VENV)/bin/python bench/bench_api.py --clients 50 --requests 1000
 
 bench-cli: setup
 	$(VENV)/bin/python bench/bench_cli.py --runs 10
