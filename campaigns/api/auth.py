@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -85,6 +85,7 @@ def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials
 
 
 CallerDep = Annotated[Caller, Depends(caller)]
+CampaignId = Annotated[str, Path(min_length=1, max_length=40, description="A campaign id (cmp_...)", examples=["cmp_1a2b3c4d"])]
 IdempotencyKey = Annotated[str | None, Header(pattern=idempotency.KEY_PATTERN, description=(
     "Any unique string (a UUID is usual) for this request: sending it again with the same body replays the first response "
     "instead of acting twice; with a different body it is refused (422)."), examples=["5f0c9a8e-2b1d-4c3e-9f7a-1b2c3d4e5f60"])]

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from campaigns.access.roles import Permission, require
-from campaigns.api.auth import CallerDep, run
+from campaigns.api.auth import CallerDep, CampaignId, run
 from campaigns.api.problems import PROBLEM_RESPONSES
 from campaigns.budget import apply as allocations
 from campaigns.lifecycle import service as lifecycle
@@ -68,18 +68,18 @@ class Suggestion(BaseModel):
     recommendation: str
 
 
-def _campaign(who, campaign_id: str) -> None:  # noqa: ANN001
+def _campaign(who, campaign_id: CampaignId) -> None:  # noqa: ANN001
     run(who, Permission.READ, lambda session: lifecycle.get_campaign(session, who.merchant_id, campaign_id))
 
 
 @router.get("/campaigns/{campaign_id}/roi", response_model=list[RoiRow], summary="A campaign's spend, revenue, ROAS and ROI per channel and model")
-def roi(who: CallerDep, request: Request, campaign_id: str, model: ModelQuery = None) -> list[dict]:
+def roi(who: CallerDep, request: Request, campaign_id: CampaignId, model: ModelQuery = None) -> list[dict]:
     _campaign(who, campaign_id)
     return analytics.campaign_roi(request.app.state.settings, who.merchant_id, campaign_id, model)
 
 
 @router.get("/campaigns/{campaign_id}/metrics", response_model=list[MetricsRow], summary="A campaign's daily performance")
-def metrics(who: CallerDep, request: Request, campaign_id: str, start: date | None = None, end: date | None = None,
+def metrics(who: CallerDep, request: Request, campaign_id: CampaignId, start: date | None = None, end: date | None = None,
             model: ModelQuery = None) -> list[dict]:
     _campaign(who, campaign_id)
     return analytics.campaign_daily_metrics(request.app.state.settings, who.merchant_id, campaign_id, start, end, model)

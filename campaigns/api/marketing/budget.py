@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from campaigns.access.idempotency import request_fingerprint
 from campaigns.access.roles import Permission
-from campaigns.api.auth import CallerDep, IdempotencyKey, run, run_idempotent
+from campaigns.api.auth import CallerDep, CampaignId, IdempotencyKey, run, run_idempotent
 from campaigns.api.problems import PROBLEM_RESPONSES
 from campaigns.budget import apply as allocations
 from campaigns.budget.recommend import rebalance as rebalance_campaign
@@ -57,7 +57,7 @@ class Recommendation(BaseModel):
 
 
 @router.get("/campaigns/{campaign_id}/allocation", response_model=Allocation, summary="A campaign's current budget per channel")
-def allocation(who: CallerDep, campaign_id: str) -> Allocation:
+def allocation(who: CallerDep, campaign_id: CampaignId) -> Allocation:
     def work(session):  # noqa: ANN001
         lifecycle.get_campaign(session, who.merchant_id, campaign_id)
         return Allocation(campaign_id=campaign_id, channels=allocations.current_allocations(session, who.merchant_id, campaign_id))
@@ -67,7 +67,7 @@ def allocation(who: CallerDep, campaign_id: str) -> Allocation:
 
 @router.post("/campaigns/{campaign_id}/rebalance", response_model=RebalanceOut,
              summary="The revenue-optimal split of a campaign's budget; with apply=true, written (approve role)")
-def rebalance(who: CallerDep, request: Request, campaign_id: str,
+def rebalance(who: CallerDep, request: Request, campaign_id: CampaignId,
               body: Annotated[RebalanceRequest, Body(openapi_examples={"preview": {"value": {"apply": False, "max_change": 0.3}}})] = RebalanceRequest(),
               idempotency_key: IdempotencyKey = None) -> JSONResponse:
     def work(session):  # noqa: ANN001

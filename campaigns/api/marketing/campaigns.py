@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
 
 from campaigns.access.idempotency import request_fingerprint
 from campaigns.access.roles import Permission
-from campaigns.api.auth import CallerDep, IdempotencyKey, run, run_idempotent
+from campaigns.api.auth import CallerDep, CampaignId, IdempotencyKey, run, run_idempotent
 from campaigns.api.problems import PROBLEM_RESPONSES, ApiProblem
 from campaigns.core.enums import CampaignStatus, CampaignType
 from campaigns.core.store.models import Campaign
@@ -116,7 +116,7 @@ def list_(who: CallerDep, status: CampaignStatus | None = None, type: CampaignTy
 
 
 @router.get("/{campaign_id}", response_model=CampaignOut, summary="Get a campaign (its ETag comes in the ETag header)")
-def get(who: CallerDep, campaign_id: str, response: Response) -> dict[str, Any]:
+def get(who: CallerDep, campaign_id: CampaignId, response: Response) -> dict[str, Any]:
     body = run(who, Permission.READ, lambda session: _out(service.get_campaign(session, who.merchant_id, campaign_id)))
     response.headers["ETag"] = etag_of(body)
     return body
@@ -125,7 +125,7 @@ def get(who: CallerDep, campaign_id: str, response: Response) -> dict[str, Any]:
 @router.patch("/{campaign_id}", response_model=CampaignOut, summary="Update a campaign; If-Match with its ETag is required",
               responses={412: {"description": "The campaign changed since the ETag was read", "content": {"application/problem+json": {}}},
                          428: {"description": "If-Match is missing", "content": {"application/problem+json": {}}}})
-def update(who: CallerDep, campaign_id: str, changes: Annotated[service.CampaignUpdate, Body(openapi_examples=UPDATE_EXAMPLES)], response: Response,
+def update(who: CallerDep, campaign_id: CampaignId, changes: Annotated[service.CampaignUpdate, Body(openapi_examples=UPDATE_EXAMPLES)], response: Response,
            if_match: Annotated[str | None, Header(max_length=200, description="The ETag of the campaign as last read")] = None) -> dict[str, Any]:
     if not if_match:
         raise ApiProblem(428, "Precondition Required", "If-Match: send the ETag from GET /marketing/campaigns/{id} so that a concurrent edit "
@@ -144,18 +144,18 @@ def update(who: CallerDep, campaign_id: str, changes: Annotated[service.Campaign
 
 
 @router.delete("/{campaign_id}", status_code=204, summary="Delete a draft campaign")
-def delete(who: CallerDep, campaign_id: str) -> Response:
+def delete(who: CallerDep, campaign_id: CampaignId) -> Response:
     run(who, Permission.EDIT, lambda session: service.delete_campaign(session, who.merchant_id, campaign_id, who.actor))
     return Response(status_code=204)
 
 
 @router.post("/{campaign_id}/launch", response_model=CampaignOut, summary="Launch a campaign (it needs dates, a budget and channels)")
-def launch(who: CallerDep, request: Request, campaign_id: str, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+def launch(who: CallerDep, request: Request, campaign_id: CampaignId, idempotency_key: IdempotencyKey = None) -> JSONResponse:
     return run_idempotent(who, Permission.APPROVE, idempotency_key, request_fingerprint("POST", request.url.path, b""),
                           lambda session: (200, _out(service.launch_campaign(session, who.merchant_id, campaign_id, who.actor))))
 
 
 @router.post("/{campaign_id}/pause", response_model=CampaignOut, summary="Pause an active campaign")
-def pause(who: CallerDep, request: Request, campaign_id: str, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+def pause(who: CallerDep, request: Request, campaign_id: CampaignId, idempotency_key: IdempotencyKey = None) -> JSONResponse:
     return run_idempotent(who, Permission.APPROVE, idempotency_key, request_fingerprint("POST", request.url.path, b""),
                           lambda session: (200, _out(service.pause_campaign(session, who.merchant_id, campaign_id, who.actor))))

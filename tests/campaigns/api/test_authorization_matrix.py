@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
+
+from campaigns.core.store.db import session_scope
+from campaigns.social.accounts import add_account
+from campaigns.social.scheduling import schedule_text
 
 from campaigns.access.roles import Permission, Role, allows
 from tests.campaigns.api.conftest import Api, write_marts
@@ -52,7 +57,24 @@ ROUTES = [
         f"/marketing/budget/campaigns/{c['id']}/rebalance", json={"apply": True}, headers=h)),
     Route("GET", "/marketing/budget/recommendations", Permission.READ, lambda api, c, h: api.client.get(
         "/marketing/budget/recommendations", headers=h), by_id=False),
+    Route("POST", "/marketing/social/posts", Permission.EDIT, lambda api, c, h: api.client.post(
+        "/marketing/social/posts", json={"account_id": _account(api), "text": f"Matrix {h['Authorization'][-8:]}",
+                                         "scheduled_at": "2027-03-01T09:00:00Z", "campaign_id": c["id"]}, headers=h)),
+    Route("GET", "/marketing/social/queue", Permission.READ, lambda api, c, h: api.client.get("/marketing/social/queue", headers=h), by_id=False),
+    Route("GET", "/marketing/social/posts/{post_id}", Permission.READ, lambda api, c, h: api.client.get(
+        f"/marketing/social/posts/{_post(api, c)}", headers=h)),
 ]
+
+
+def _account(api: Api) -> int:
+    with session_scope(api.store_url) as s:
+        return add_account(s, "acme", "x", "matrix", actor="test").id  # reconnects the same account after the first call
+
+
+def _post(api: Api, campaign: dict) -> int:
+    with session_scope(api.store_url) as s:
+        return schedule_text(s, "acme", account_id=_account(api), text=f"Post of {campaign['id']}", scheduled_at=datetime(2027, 3, 1, tzinfo=UTC),
+                             author="test").id
 
 
 def test_the_matrix_covers_every_route_in_the_openapi_document(api: Api) -> None:
