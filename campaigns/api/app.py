@@ -15,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from campaigns.api import marketing, public
 from campaigns.api.auth import RateLimiter
-from campaigns.api.limits import API_BODY_BYTES, BodyLimitMiddleware
+from campaigns.api import limits
 from campaigns.api.problems import install as install_problems
 from campaigns.core.settings import Settings
 from campaigns.email.webhooks import MAX_BODY_BYTES as WEBHOOK_BODY_BYTES
@@ -30,7 +30,7 @@ def _modules(package: ModuleType) -> list[ModuleType]:
 
 
 def body_limit_for(path: str) -> int:
-    return WEBHOOK_BODY_BYTES if path.startswith("/webhooks/") else API_BODY_BYTES
+    return WEBHOOK_BODY_BYTES if path.startswith("/webhooks/") else limits.API_BODY_BYTES
 
 
 def create_app(settings: Settings, store_url: str | None = None, *, api: bool = True) -> FastAPI:
@@ -51,5 +51,5 @@ def create_app(settings: Settings, store_url: str | None = None, *, api: bool = 
     if settings.api_cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.api_cors_origins, allow_methods=["GET", "POST", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"], expose_headers=["ETag", "Location", "Retry-After"])
-    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for)
+    app.add_middleware(limits.BodyLimitMiddleware, limit_for=body_limit_for, body_timeout=limits.BODY_TIMEOUT_SECONDS)
     return app

@@ -124,7 +124,9 @@ def install(app: FastAPI) -> None:
         return problem_response(exc.status, titles[exc.status], exc.detail, headers={"Connection": "close"})
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, BodyRefused):  # FastAPI wraps what failed while it read the body in a 400
+            return await _body(request, exc.__cause__)
         return problem_response(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail), headers=getattr(exc, "headers", None))
 
 

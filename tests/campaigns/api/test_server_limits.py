@@ -19,7 +19,11 @@ import pytest
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 
+from campaigns.api import limits
+from campaigns.api.app import create_app
 from campaigns.api.server import HeaderTimeoutProtocol, redact
+from campaigns.core.settings import Settings
+from campaigns.core.store.db import migrate
 from tests.campaigns.api.live import LiveServer
 
 MAILGUN_KEY = "mg-signing-key"
@@ -181,3 +185,23 @@ def test_headers_that_take_too_long_close_the_connection() -> None:
         start = time.monotonic()
         assert sock.recv(1024) == b""  # closed by the server, not by our timeout
         assert time.monotonic() - start < 3
+
+
+def test_a_body_that_stops_arriving_gets_408(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "BODY_TIMEOUT_SECONDS", 0.5)
+    settings = Settings(home=home, token_key=Fernet.generate_key().decode(), mailgun_webhook_signing_key=MAILGUN_KEY)
+    migrate(settings.store_url)
+    with LiveServer(create_app(settings, api=False)) as live:
+        response, took = _exchange(live.port, b"POST /webhooks/mailgun HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{\"half", timeout=5)
+    assert _status(response) == 408 and b"did not arrive within 0.5 seconds" in response and took < 3
+
+
+def test_a_chunked_api_body_over_the_limit_is_a_problem_413(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "API_BODY_BYTES", 1000)
+    settings = Settings(home=home, token_key=Fernet.generate_key().decode())
+    migrate(settings.store_url)
+    with LiveServer(create_app(settings)) as live:
+        body = b"x" * 3000
+        response, _ = _exchange(live.port, b"POST /marketing/campaigns HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer co_x_y\r\n"
+                                b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+    assert _status(response) == 413 and b"application/problem+json" in response
