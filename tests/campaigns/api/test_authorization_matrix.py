@@ -3,13 +3,16 @@ another merchant's key gets 404 for acme's ids (never 403, never data)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
 
+from campaigns.audiences.segments import save_segment
 from campaigns.core.store.db import session_scope
+from campaigns.email.broadcasts import create_email_campaign
 from campaigns.social.accounts import add_account
 from campaigns.social.scheduling import schedule_text
 
@@ -63,7 +66,25 @@ ROUTES = [
     Route("GET", "/marketing/social/queue", Permission.READ, lambda api, c, h: api.client.get("/marketing/social/queue", headers=h), by_id=False),
     Route("GET", "/marketing/social/posts/{post_id}", Permission.READ, lambda api, c, h: api.client.get(
         f"/marketing/social/posts/{_post(api, c)}", headers=h)),
+    Route("POST", "/marketing/email/campaigns", Permission.EDIT, lambda api, c, h: api.client.post(
+        "/marketing/email/campaigns", json={"campaign_id": c["id"], "segment_id": _segment(api), "subject": "Matrix"}, headers=h)),
+    Route("GET", "/marketing/email/campaigns/{email_id}", Permission.READ, lambda api, c, h: api.client.get(
+        f"/marketing/email/campaigns/{_email(api, c)}", headers=h)),
+    Route("POST", "/marketing/email/campaigns/{email_id}/send", Permission.APPROVE, lambda api, c, h: api.client.post(
+        f"/marketing/email/campaigns/{_email(api, c)}/send", headers=h)),
+    Route("GET", "/marketing/email/templates", Permission.READ, lambda api, c, h: api.client.get("/marketing/email/templates", headers=h),
+          by_id=False),
 ]
+
+
+def _segment(api: Api) -> int:
+    with session_scope(api.store_url) as s:
+        return save_segment(s, "acme", f"Matrix {time.perf_counter_ns()}", {}, actor="test").id
+
+
+def _email(api: Api, campaign: dict) -> int:
+    with session_scope(api.store_url) as s:
+        return create_email_campaign(s, "acme", campaign_id=campaign["id"], segment_id=_segment(api), subject="Matrix", actor="test").id
 
 
 def _account(api: Api) -> int:
