@@ -1,4 +1,4 @@
-"""Provider event webhooks over real HTTP (wsgiref on 127.0.0.1), on SQLite and PostgreSQL.
+"""Provider event webhooks over real HTTP (the public app on uvicorn, 127.0.0.1), on SQLite and PostgreSQL.
 
 Sends go out through the local fake SendGrid / Mailgun or the sandbox, so the provider message
 ids are exactly what delivery stores; payloads are signed the way the providers sign them.
@@ -275,7 +275,7 @@ def test_mailgun_events_verified_stored_once_with_bounce_suppression(store_url: 
 # --- serving -----------------------------------------------------------------------------------
 
 
-def test_webhooks_off_without_keys_and_other_paths_reach_the_unsubscribe_app(store_url: str, tmp_path) -> None:
+def test_webhooks_off_without_keys_and_the_unsubscribe_route_beside_them(store_url: str, tmp_path) -> None:
     with _serve(store_url, _settings(tmp_path)) as server:
         sendgrid = httpx.post(f"{server.url}/webhooks/sendgrid", content=b"[]", timeout=10)
         mailgun = httpx.post(f"{server.url}/webhooks/mailgun", content=b"{}", timeout=10)
