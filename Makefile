@@ -46,7 +46,7 @@ serve: setup
 screenshots: setup
 	CAMPAIGNS_SCREENSHOT_DIR=$(CURDIR)/docs/guides/images $(VENV)/bin/pytest tests/e2e/test_browser.py -p no:cacheprovider
 
-bench: bench-attribution bench-optimizer bench-publishing bench-app bench-cli
+bench: bench-attribution bench-optimizer bench-publishing bench-app bench-cli bench-api
 
 # The bench extra holds the GPL peer (ChannelAttribution) and nlopt; never a runtime dependency.
 # Offline without those wheels in uv's cache the sync fails: the benches still run and print the peer legs as skipped.
