@@ -20,13 +20,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import html
 import json
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -308,45 +307,6 @@ def _unsubscribe(session: Session, claim: UnsubscribeClaim, actor: str, source: 
     _, created = add_suppression(session, claim.merchant_id, address, SuppressionReason.UNSUBSCRIBED, actor=actor, source=where)
     changed = unsubscribe_contacts(session, claim.merchant_id, normalise_email(address), actor, why=where)
     return UnsubscribeResult(claim.merchant_id, normalise_email(address), contact.id if contact is not None else None, created or bool(changed))
-
-
-# --- the web endpoint --------------------------------------------------------------------------
-
-
-def unsubscribe_app(store_url: str, signer: UnsubscribeSigner) -> Callable[[dict[str, Any], Callable[..., Any]], Iterator[bytes]]:
-    """A WSGI app serving ``/unsubscribe?token=...`` to mount behind the public URL.
-
-    POST (what mail clients send for ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``,
-    and what the confirmation button sends) unsubscribes. GET only shows that button: link
-    scanners and previews fetch GETs, and must not unsubscribe anyone.
-    """
-
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
-        def respond(status: str, body: str) -> Iterator[bytes]:
-            data = f"<!doctype html><meta charset='utf-8'><title>Unsubscribe</title><body style='font:16px sans-serif;margin:3em'>{body}</body>".encode()
-            start_response(status, [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(data))), ("Cache-Control", "no-store")])
-            return iter([data])
-
-        if environ.get("PATH_INFO", "").rstrip("/") != "/unsubscribe":
-            return respond("404 Not Found", "<p>Not found.</p>")
-        token = (parse_qs(environ.get("QUERY_STRING", "")).get("token") or [""])[0]
-        method = environ.get("REQUEST_METHOD", "GET").upper()
-        if method == "POST":
-            try:
-                unsubscribe(store_url, token, signer)
-            except UnsubscribeTokenError as exc:
-                return respond("400 Bad Request", f"<p>{html.escape(str(exc))}</p>")
-            return respond("200 OK", "<p>You are unsubscribed and will get no more of these emails.</p>")
-        if method in ("GET", "HEAD"):
-            try:
-                signer.verify(token)
-            except UnsubscribeTokenError as exc:
-                return respond("400 Bad Request", f"<p>{html.escape(str(exc))}</p>")
-            action = html.escape(f"?token={quote(token, safe='')}", quote=True)
-            return respond("200 OK", f"<form method='post' action='{action}'><p>Stop getting these emails?</p><button type='submit'>Unsubscribe</button></form>")
-        return respond("405 Method Not Allowed", "<p>Use GET or POST.</p>")
-
-    return app
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

@@ -238,28 +238,30 @@ def serve_unsubscribe(
     host: Annotated[str, typer.Option(help="Interface to listen on; put it behind CAMPAIGNS_PUBLIC_URL with TLS.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8600,
 ) -> None:
-    """Serve the one-click unsubscribe endpoint (RFC 8058: POST unsubscribes, GET shows a confirm button).
+    """Serve the public endpoints: one-click unsubscribe (RFC 8058: POST unsubscribes, GET shows a confirm button), tracking, webhooks.
+
+    The same app as `campaigns api` without the /marketing API, on the same server and limits (uvicorn).
 
     It also receives provider event webhooks at POST /webhooks/sendgrid and /webhooks/mailgun (opens, clicks,
     bounces, complaints, unsubscribes), each on when CAMPAIGNS_SENDGRID_WEBHOOK_PUBLIC_KEY / CAMPAIGNS_MAILGUN_WEBHOOK_SIGNING_KEY is set.
     """
-    from wsgiref.simple_server import make_server
-
-    from campaigns.audiences.suppression import MissingUnsubscribeKeyError, signer_from_settings, unsubscribe_app
+    from campaigns.api.app import create_app
+    from campaigns.api.server import serve
+    from campaigns.audiences.suppression import MissingUnsubscribeKeyError, signer_from_settings
     from campaigns.core.settings import get_settings
-    from campaigns.email.webhooks import WebhookConfigError, webhook_app
+    from campaigns.email.webhooks import WebhookConfigError
 
     settings = get_settings()
     try:
-        app_ = webhook_app(_store(), settings, unsubscribe_app(_store(), signer_from_settings(settings)))
+        signer_from_settings(settings)  # the one endpoint this command exists for needs the key: refuse to start without it
+        app_ = create_app(settings, _store(), api=False)
     except (MissingUnsubscribeKeyError, WebhookConfigError) as exc:
         fail(str(exc))
     on = [name for name, key in (("sendgrid", settings.sendgrid_webhook_public_key), ("mailgun", settings.mailgun_webhook_signing_key)) if key]
-    with make_server(host, port, app_) as server:
-        console.print(f"unsubscribe endpoint on http://{host}:{port}/ (links point at {settings.public_url or 'CAMPAIGNS_PUBLIC_URL, unset'})")
-        console.print(f"provider webhooks: {', '.join(f'POST /webhooks/{n}' for n in on) if on else 'off (set CAMPAIGNS_SENDGRID_WEBHOOK_PUBLIC_KEY or CAMPAIGNS_MAILGUN_WEBHOOK_SIGNING_KEY)'}")
-        console.print("open and click tracking: GET /t/o/<token> and /t/c/<token> (emails carry them when CAMPAIGNS_EMAIL_TRACKING is on)")
-        server.serve_forever()
+    console.print(f"unsubscribe endpoint on http://{host}:{port}/ (links point at {settings.public_url or 'CAMPAIGNS_PUBLIC_URL, unset'})")
+    console.print(f"provider webhooks: {', '.join(f'POST /webhooks/{n}' for n in on) if on else 'off (set CAMPAIGNS_SENDGRID_WEBHOOK_PUBLIC_KEY or CAMPAIGNS_MAILGUN_WEBHOOK_SIGNING_KEY)'}")
+    console.print("open and click tracking: GET /t/o/<token> and /t/c/<token> (emails carry them when CAMPAIGNS_EMAIL_TRACKING is on)")
+    serve(app_, host, port, settings.api_max_concurrency)
 
 
 # Registered last, so they are listed after the commands above.

@@ -42,6 +42,7 @@ LAZY_COMMANDS = {
     "plan": Lazy("campaigns.cli.agent_commands:plan", "Plan a campaign: channels, budget split to the cent, content, schedule, contingencies, prediction."),
     "approve": Lazy("campaigns.cli.agent_commands:approve", "Approve content exactly as it is now; any later edit needs a new approval."),
     "optimize": Lazy("campaigns.cli.optimize_commands:optimize", "Allocate a budget across channels to the provable optimum of their response curves."),
+    "api": Lazy("campaigns.cli.api_commands:api", "Serve the REST API under /marketing (docs at /docs) and the public endpoints."),
     "rebalance": Lazy("campaigns.cli.budget_commands:rebalance",
                       "Recommend (and with --apply, write) the revenue-optimal split of a campaign's budget across its channels."),
 }
@@ -61,6 +62,7 @@ LAZY_GROUPS = {
     "webhooks": Lazy("campaigns.cli.webhook_commands:app",
                      "Outbound webhooks: subscribe URLs to events, rotate secrets, delivery log and replay.", group=True),
     "content": Lazy("campaigns.cli.content_commands:app", "Approved drafts onto the channels: queue social posts, export ads copy for the ad platforms.", group=True),
+    "api-keys": Lazy("campaigns.cli.api_commands:keys_app", "Per-merchant API keys: create (shown once), list, revoke.", group=True),
     "contacts": Lazy("campaigns.cli.contact_commands:contacts_app", "Contacts: import, browse, edit, export; consent, data export and erasure.", group=True),
 }
 
@@ -274,12 +276,13 @@ def migrate() -> None:
 def serve(
     dagster_port: Annotated[int, typer.Option(help="Dagster UI port.")] = 3000,
     app_port: Annotated[int, typer.Option(help="Streamlit port.")] = 8501,
+    api_port: Annotated[int, typer.Option(help="REST API port (on 127.0.0.1).")] = 8700,
 ) -> None:
-    """Serve the Dagster UI and the Streamlit app until interrupted."""
+    """Serve the Dagster UI, the Streamlit app and the REST API until interrupted."""
     from campaigns.cli.serve import serve_both
     from campaigns.core.settings import get_settings
 
-    serve_both(get_settings(), dagster_port, app_port)
+    serve_both(get_settings(), dagster_port, app_port, api_port)
 
 
 if __name__ == "__main__":

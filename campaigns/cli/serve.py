@@ -28,7 +28,7 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 GRACE_SECONDS = 15  # for a child group to stop after SIGINT, then after SIGTERM
 
 
-def child_commands(settings: Settings, dagster_port: int, app_port: int) -> dict[str, list[str]]:
+def child_commands(settings: Settings, dagster_port: int, app_port: int, api_port: int = 8700) -> dict[str, list[str]]:
     """The processes `campaigns serve` runs, by name."""
     bin_dir = Path(sys.executable).parent
     return {
@@ -37,6 +37,8 @@ def child_commands(settings: Settings, dagster_port: int, app_port: int) -> dict
             str(bin_dir / "streamlit"), "run", str(ROOT / "dashboards" / "app.py"), "--server.port", str(app_port),
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
         ],
+        # the REST API and public endpoints on 127.0.0.1 only (put a TLS proxy in front to publish them)
+        "REST API": [sys.executable, "-m", "campaigns.cli.main", "api", "--host", "127.0.0.1", "--port", str(api_port)],
     }
 
 
@@ -104,7 +106,7 @@ def stop_requested() -> Iterator[threading.Event]:
             signal.signal(sig, handler)
 
 
-def serve_both(settings: Settings, dagster_port: int, app_port: int) -> None:
+def serve_both(settings: Settings, dagster_port: int, app_port: int, api_port: int = 8700) -> None:
     try:
         abandoned = fail_abandoned_runs(settings, serving=True)
     except ServeAlreadyRunning as exc:
@@ -115,10 +117,11 @@ def serve_both(settings: Settings, dagster_port: int, app_port: int) -> None:
     children = Children(grace_seconds=GRACE_SECONDS)
     with stop_requested() as stop:
         try:
-            for args in child_commands(settings, dagster_port, app_port).values():
+            for args in child_commands(settings, dagster_port, app_port, api_port).values():
                 children.start(args, env)
             console.print(f"Dagster UI:    http://localhost:{dagster_port}")
             console.print(f"Streamlit app: http://localhost:{app_port}")
+            console.print(f"REST API:      http://127.0.0.1:{api_port}/marketing (docs: http://127.0.0.1:{api_port}/docs)")
             console.print("Press Ctrl+C to stop both.")
             while children.all_running() and not stop.wait(1):
                 pass

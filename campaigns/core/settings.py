@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     )
     curve_model: str = Field(default="markov", description="Attribution model whose revenue response curves are fitted on.")
     token_key: SecretStr | None = Field(default=None, description="Key that encrypts platform tokens at rest.")
+    api_cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the HTTP API from a browser (CORS); off when empty.")
+    api_rate_limit_per_minute: int = Field(default=600, ge=1, description="Requests per minute each API key may make before 429.")
+    api_max_concurrency: int = Field(default=200, ge=1, description="Connections and requests the HTTP server handles at once before 503.")
 
     @field_validator("database_url", "warehouse_url")
     @classmethod

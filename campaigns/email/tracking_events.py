@@ -5,31 +5,20 @@ and contact), keyed so that repeats add nothing: ``track:open:<send id>`` (a con
 email count once) and ``track:click:<send id>:<sha1(url)[:16]>`` (once per link). A click with no
 open before it also records the open: the reader saw the email, with images blocked.
 
-The pixel answers a transparent GIF whatever happens (a bad token writes nothing but never shows a
-broken image); a click whose signature does not match its URL answers 400 and redirects nowhere.
-The rewriting and the signatures are in `campaigns.email.tracking`.
+The endpoints themselves are in `campaigns.api.public.tracking`; the rewriting and the signatures are
+in `campaigns.email.tracking`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import logging
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
 
 from sqlalchemy import select
 
-from campaigns.email.tracking import (
-    CLICK_PATH,
-    OPEN_PATH,
-    TRANSPARENT_GIF,
-    TrackingSigner,
-    TrackingTokenError,
-    redirect_location,
-)
+from campaigns.email.tracking import TrackingSigner, TrackingTokenError
 from campaigns.audiences.events import store_events
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
@@ -38,8 +27,6 @@ from campaigns.core.store.types import utcnow
 
 log = logging.getLogger(__name__)
 
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterator[bytes]]
-NO_CACHE = [("Cache-Control", "no-cache, no-store, must-revalidate, private"), ("Pragma", "no-cache"), ("Expires", "0")]
 
 
 class TrackingConfigError(ValueError):
@@ -119,41 +106,3 @@ def record_click(store_url: str, signer: TrackingSigner, token: str, url: str, s
         if opened is None:
             store_events(session, [_event(send, "opened", open_key(send.id), {"source": "click"})])
         return new_click
-
-
-def tracking_app(store_url: str, settings: Settings, fallback: WsgiApp) -> WsgiApp:
-    """GET /t/o/<token> (pixel) and /t/c/<token>?u=..&s=.. (redirect); every other path goes to `fallback`.
-
-    Served whenever CAMPAIGNS_TOKEN_KEY is set, even with CAMPAIGNS_EMAIL_TRACKING off, so links in
-    emails sent while it was on keep working.
-    """
-    key = settings.token_key.get_secret_value().strip() if settings.token_key else ""
-    if not key:
-        return fallback
-    signer = TrackingSigner.from_keys(key)
-
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if not path.startswith((OPEN_PATH, CLICK_PATH)):
-            return fallback(environ, start_response)
-        token = path[len(OPEN_PATH):].strip("/")
-        if path.startswith(OPEN_PATH):
-            try:
-                record_open(store_url, signer, token)
-            except Exception:  # the store being down must not show a broken image; the open is lost, logged
-                log.exception("recording an email open failed")
-            start_response("200 OK", [("Content-Type", "image/gif"), ("Content-Length", str(len(TRANSPARENT_GIF))), *NO_CACHE])
-            return iter([TRANSPARENT_GIF])
-        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        url, signature = (query.get("u") or [""])[0], (query.get("s") or [""])[0]
-        try:
-            record_click(store_url, signer, token, url, signature)
-        except TrackingTokenError as exc:
-            body = (f"<!doctype html><meta charset='utf-8'><title>Link not valid</title><body style='font:16px sans-serif;margin:3em'>"
-                    f"<p>This link is not valid ({html.escape(str(exc))}). Use the link from the email as it is.</p></body>").encode()
-            start_response("400 Bad Request", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))), *NO_CACHE])
-            return iter([body])
-        start_response("302 Found", [("Location", redirect_location(url)), ("Content-Length", "0"), *NO_CACHE])
-        return iter([b""])
-
-    return app

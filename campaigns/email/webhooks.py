@@ -30,7 +30,7 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -43,7 +43,6 @@ from sqlalchemy.orm import Session
 
 from campaigns.audiences.events import MAX_KEY, store_events
 from campaigns.audiences.suppression import unsubscribe_contacts, add_suppression, normalise_email, record_bounce, record_complaint
-from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import ContactEvent, EmailSend, SuppressionReason
 
@@ -383,60 +382,3 @@ def handle_mailgun(store_url: str, signing_key: str, body: bytes, tokens: Mailgu
     if tokens is not None:
         tokens.remember(token, when, time.time() if now is None else now)
     return report
-
-
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterator[bytes]]
-
-
-def webhook_app(store_url: str, settings: Settings, fallback: WsgiApp) -> WsgiApp:
-    """POST /webhooks/sendgrid and /webhooks/mailgun; every other path goes to `fallback` (the unsubscribe app).
-
-    A webhook whose key setting is unset answers 404 naming the setting. A bad key setting
-    raises WebhookConfigError here, at start-up, rather than on the first event.
-    """
-    sendgrid_key = load_sendgrid_key(settings.sendgrid_webhook_public_key) if (settings.sendgrid_webhook_public_key or "").strip() else None
-    mailgun_key = settings.mailgun_webhook_signing_key.get_secret_value().strip() if settings.mailgun_webhook_signing_key else ""
-    tokens = MailgunTokens()
-    from campaigns.email.tracking_events import tracking_app  # GET /t/o/..., /t/c/... (first-party open and click tracking)
-
-    fallback = tracking_app(store_url, settings, fallback)
-
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
-        path = environ.get("PATH_INFO", "").rstrip("/")
-        if path not in ("/webhooks/sendgrid", "/webhooks/mailgun"):
-            return fallback(environ, start_response)
-
-        def respond(status: int, payload: dict[str, Any]) -> Iterator[bytes]:
-            data = json.dumps(payload).encode()
-            start_response(f"{status} {_REASONS.get(status, 'Error')}", [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
-                                                                         ("Cache-Control", "no-store")])
-            return iter([data])
-
-        provider = path.rsplit("/", 1)[1]
-        if provider == "sendgrid" and sendgrid_key is None:
-            return respond(404, {"error": "the SendGrid webhook is off: set CAMPAIGNS_SENDGRID_WEBHOOK_PUBLIC_KEY to the Signed Event Webhook verification key"})
-        if provider == "mailgun" and not mailgun_key:
-            return respond(404, {"error": "the Mailgun webhook is off: set CAMPAIGNS_MAILGUN_WEBHOOK_SIGNING_KEY to the HTTP webhook signing key"})
-        if environ.get("REQUEST_METHOD", "GET").upper() != "POST":
-            return respond(405, {"error": f"use POST; this is {provider}'s event webhook endpoint"})
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return respond(400, {"error": "Content-Length is not a number"})
-        if length > MAX_BODY_BYTES:
-            return respond(413, {"error": f"the body is {length} bytes; at most {MAX_BODY_BYTES}"})
-        body = environ["wsgi.input"].read(length) if length else b""
-        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
-        try:
-            if provider == "sendgrid":
-                report = handle_sendgrid(store_url, sendgrid_key, headers, body)  # type: ignore[arg-type]
-            else:
-                report = handle_mailgun(store_url, mailgun_key, body, tokens)
-        except WebhookError as exc:
-            return respond(exc.status, {"error": str(exc)})
-        return respond(200, report.to_dict())
-
-    return app
-
-
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed", 413: "Content Too Large"}

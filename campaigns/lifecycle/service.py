@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -107,8 +107,17 @@ def list_campaigns(
     status: CampaignStatus | None = None,
     type: CampaignType | None = None,
     search: str | None = None,
+    *,
+    after: tuple[datetime, str] | None = None,
+    limit: int | None = None,
 ) -> list[Campaign]:
+    """Newest first (then by id). `after` (created_at, id) of the last row seen and `limit` page through them (keyset pagination)."""
     query = select(Campaign).where(Campaign.merchant_id == merchant_id)
+    if after is not None:
+        created, last_id = after
+        query = query.where(or_(Campaign.created_at < created, and_(Campaign.created_at == created, Campaign.id > last_id)))
+    if limit is not None:
+        query = query.limit(limit)
     if status is not None:
         query = query.where(Campaign.status == status)
     if type is not None:

@@ -1,13 +1,14 @@
 """`campaigns email status | suppress | review | send | serve-unsubscribe`: refusals, settling reviews, the endpoint's start-up."""
 
-import wsgiref.simple_server
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from campaigns.api import server as api_server
 from campaigns.audiences.segments import save_segment
 from campaigns.cli.main import app
 from campaigns.core.merchants import ensure_merchant
@@ -109,22 +110,11 @@ def test_serve_unsubscribe_listens_where_asked_and_lists_the_endpoints(home: Pat
     monkeypatch.setenv("CAMPAIGNS_MAILGUN_WEBHOOK_SIGNING_KEY", "key-123")
     get_settings.cache_clear()
     served: list = []
-
-    class FakeServer:
-        def __init__(self, host, port, wsgi_app) -> None:
-            served.append((host, port, wsgi_app))
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc) -> None:
-            return None
-
-        def serve_forever(self) -> None:
-            served.append("serving")
-
-    monkeypatch.setattr(wsgiref.simple_server, "make_server", FakeServer)
+    monkeypatch.setattr(api_server, "serve", lambda app, host, port, concurrency: served.extend([(host, port, app), "serving"]))
     out = _run("email", "serve-unsubscribe", "--host", "0.0.0.0", "--port", "8611")
-    assert served[0][:2] == ("0.0.0.0", 8611) and callable(served[0][2]) and served[1] == "serving"
+    assert served[0][:2] == ("0.0.0.0", 8611) and served[1] == "serving"
+    client = TestClient(served[0][2])  # the public app only: no API, no API documentation
+    assert client.get("/unsubscribe?token=u1.x.y").status_code == 400 and client.get("/webhooks/mailgun").status_code == 405
+    assert client.get("/marketing/campaigns").status_code == client.get("/openapi.json").status_code == 404
     assert "unsubscribe endpoint on http://0.0.0.0:8611/ (links point at CAMPAIGNS_PUBLIC_URL, unset)" in out
     assert "provider webhooks: POST /webhooks/mailgun" in out and "sendgrid" not in out.split("provider webhooks:")[1].split("open and")[0]

@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 from werkzeug import Request, Response
-from werkzeug.test import Client
+from fastapi.testclient import TestClient
 
 from campaigns.core import queue
 from campaigns.core.enums import EmailCampaignStatus
@@ -27,7 +27,8 @@ from campaigns.content.approvals import NotApprovedError
 from campaigns.core.audit import entries
 from campaigns.core.merchants import ensure_merchant
 from campaigns.audiences.segments import save_segment
-from campaigns.audiences.suppression import UnsubscribeSigner, add_suppression, record_bounce, record_complaint, suppressed_emails, unsubscribe_app
+from campaigns.api.app import create_app
+from campaigns.audiences.suppression import UnsubscribeSigner, add_suppression, record_bounce, record_complaint, suppressed_emails
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.core.store.models import Contact, EmailCampaign, Merchant, EmailSend, EmailSendStatus, EmailTemplate, SuppressionReason, WorkAttempt
@@ -234,7 +235,7 @@ def test_one_click_unsubscribe_from_the_email_stops_later_sends(store_url: str, 
     _prepare(store_url, first)
     _deliver(store_url, settings, first)
     by_rcpt = {rcpts[0]: message_from_bytes(raw, policy=policy.default) for _, rcpts, raw in inbox.messages}
-    client = Client(unsubscribe_app(store_url, UnsubscribeSigner(KEY)))
+    client = TestClient(create_app(settings, store_url, api=False))  # the public app, as served
     # what a mail client does for List-Unsubscribe-Post: a POST with the one-click body to the https URL
     assert client.post(f"/unsubscribe?token={_token_of(by_rcpt['user1@example.com'])}", data={"List-Unsubscribe": "One-Click"}).status_code == 200
     with session_scope(store_url) as s:

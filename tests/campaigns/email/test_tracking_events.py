@@ -10,7 +10,6 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import quote, urlparse
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 from cryptography.fernet import Fernet
@@ -21,9 +20,9 @@ from campaigns.email.tracking import TRANSPARENT_GIF
 from campaigns.lifecycle import service as campaign_service
 from campaigns.email import broadcasts, config, delivery, errors, recipients, rendering
 from campaigns.email.results import email_results
-from campaigns.email.webhooks import webhook_app
+from campaigns.api.app import create_app
+from tests.campaigns.api.live import LiveServer
 from campaigns.audiences.segments import save_segment
-from campaigns.audiences.suppression import signer_from_settings, unsubscribe_app
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import Contact, ContactEvent, EmailSend, EmailTemplate, Merchant
@@ -77,23 +76,11 @@ def _path(public_link: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def served(store_url: str, tmp_path) -> Iterator[tuple[str, int]]:
     settings = _settings(tmp_path)
-    app = webhook_app(store_url, settings, unsubscribe_app(store_url, signer_from_settings(settings)))  # what serve-unsubscribe serves
-    server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield store_url, server.server_port
-    finally:
-        server.shutdown()
-        server.server_close()
+    with LiveServer(create_app(settings, store_url, api=False)) as server:  # what `campaigns email serve-unsubscribe` serves
+        yield store_url, server.port
 
 
 def _get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:

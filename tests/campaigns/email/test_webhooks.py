@@ -1,4 +1,4 @@
-"""Provider event webhooks over real HTTP (wsgiref on 127.0.0.1), on SQLite and PostgreSQL.
+"""Provider event webhooks over real HTTP (the public app on uvicorn, 127.0.0.1), on SQLite and PostgreSQL.
 
 Sends go out through the local fake SendGrid / Mailgun or the sandbox, so the provider message
 ids are exactly what delivery stores; payloads are signed the way the providers sign them.
@@ -13,7 +13,6 @@ import json
 import threading
 import time
 from datetime import UTC, datetime
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import httpx
 import pytest
@@ -25,9 +24,10 @@ from sqlalchemy import func, select
 from campaigns.lifecycle import service as campaign_service
 from campaigns.email import broadcasts, delivery, recipients, throttle
 from campaigns.email.results import email_results
-from campaigns.email.webhooks import WebhookConfigError, WebhookError, load_sendgrid_key, verify_sendgrid, webhook_app
+from campaigns.email.webhooks import WebhookConfigError, WebhookError, load_sendgrid_key, verify_sendgrid
 from campaigns.audiences.segments import save_segment
-from campaigns.audiences.suppression import UnsubscribeSigner, unsubscribe_app
+from campaigns.api.app import create_app
+from tests.campaigns.api.live import LiveServer
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import Contact, ContactEvent, EmailSend, Suppression
@@ -40,26 +40,6 @@ MAILGUN_KEY = "mg-webhook-signing-key-1"
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args) -> None:  # keep test output clean
-        pass
-
-
-class Server:
-    def __init__(self, app) -> None:
-        self.httpd = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> Server:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
@@ -77,8 +57,8 @@ def _settings(tmp_path, **overrides) -> Settings:
     return Settings(home=tmp_path / "home", token_key=KEY, **overrides)
 
 
-def _serve(store_url: str, settings: Settings) -> Server:
-    return Server(webhook_app(store_url, settings, unsubscribe_app(store_url, UnsubscribeSigner(KEY))))
+def _serve(store_url: str, settings: Settings) -> LiveServer:
+    return LiveServer(create_app(settings, store_url, api=False))  # what `campaigns email serve-unsubscribe` serves
 
 
 def _post_sendgrid(url: str, private: ec.EllipticCurvePrivateKey, events, *, tamper: bool = False, raw: bytes | None = None) -> httpx.Response:
@@ -295,7 +275,7 @@ def test_mailgun_events_verified_stored_once_with_bounce_suppression(store_url: 
 # --- serving -----------------------------------------------------------------------------------
 
 
-def test_webhooks_off_without_keys_and_other_paths_reach_the_unsubscribe_app(store_url: str, tmp_path) -> None:
+def test_webhooks_off_without_keys_and_the_unsubscribe_route_beside_them(store_url: str, tmp_path) -> None:
     with _serve(store_url, _settings(tmp_path)) as server:
         sendgrid = httpx.post(f"{server.url}/webhooks/sendgrid", content=b"[]", timeout=10)
         mailgun = httpx.post(f"{server.url}/webhooks/mailgun", content=b"{}", timeout=10)
@@ -309,4 +289,4 @@ def test_webhooks_off_without_keys_and_other_paths_reach_the_unsubscribe_app(sto
 
 def test_bad_sendgrid_key_setting_stops_the_server_from_starting(store_url: str, tmp_path) -> None:
     with pytest.raises(WebhookConfigError, match="CAMPAIGNS_SENDGRID_WEBHOOK_PUBLIC_KEY"):
-        webhook_app(store_url, _settings(tmp_path, sendgrid_webhook_public_key="paste-me"), unsubscribe_app(store_url, UnsubscribeSigner(KEY)))
+        create_app(_settings(tmp_path, sendgrid_webhook_public_key="paste-me"), store_url, api=False)

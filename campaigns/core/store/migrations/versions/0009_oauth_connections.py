@@ -1,7 +1,7 @@
 """OAuth connection of social accounts: pending connections, token expiry and granted scopes
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-05
 
 ``oauth_connections`` holds a started connection (hashed state, encrypted PKCE verifier) until
@@ -17,7 +17,7 @@ from alembic import op
 import campaigns.core.store.types
 
 revision = '0009'
-down_revision = '0006'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

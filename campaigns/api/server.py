@@ -1,0 +1,103 @@
+"""Serving the HTTP app with uvicorn behind the same limits everywhere.
+
+- headers must be complete within ``HEADER_TIMEOUT_SECONDS`` of the connection opening (or of the
+  previous response on a kept-alive connection), and may be at most ``MAX_HEADER_BYTES``;
+- an idle kept-alive connection closes after ``KEEP_ALIVE_SECONDS``;
+- bodies: see `campaigns.api.limits` (size enforced while reading, read timeout);
+- at most ``Settings.api_max_concurrency`` connections and requests at once, 503 beyond;
+- the access log never shows unsubscribe or tracking tokens, nor link signatures.
+
+The server is asynchronous, so a slow or idle client holds one connection, never the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+import h11
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+HEADER_TIMEOUT_SECONDS = 10.0
+KEEP_ALIVE_SECONDS = 5
+MAX_HEADER_BYTES = 16 * 1024
+
+_SECRETS_IN_PATHS = [
+    (re.compile(r"(/t/[oc]/)[^/?\s\"]+"), r"\1[redacted]"),  # tracking tokens in the path
+    (re.compile(r"([?&](?:token|s|key|api_key)=)[^&\s\"]*", re.IGNORECASE), r"\1[redacted]"),  # tokens and signatures in query strings
+]
+
+
+def redact(path: str) -> str:
+    for pattern, replacement in _SECRETS_IN_PATHS:
+        path = pattern.sub(replacement, path)
+    return path
+
+
+class RedactTokens(logging.Filter):
+    """Rewrites the path of uvicorn's access log lines ('%s - "%s %s HTTP/%s" %d')."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3 and isinstance(record.args[2], str):
+            args = list(record.args)
+            args[2] = redact(args[2])
+            record.args = tuple(args)
+        return True
+
+
+class HeaderTimeoutProtocol(H11Protocol):
+    """h11 with a deadline for a request's headers: a client dripping one header line at a time is cut off."""
+
+    header_timeout = HEADER_TIMEOUT_SECONDS
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._header_deadline: asyncio.TimerHandle | None = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.conn.their_state is not h11.IDLE and self._header_deadline is not None:
+            self._header_deadline.cancel()  # the headers are in; the body has its own timeout
+            self._header_deadline = None
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and self._header_deadline is None:
+            self._header_deadline = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+            self._header_deadline = None
+        super().connection_lost(exc)
+
+    def _headers_too_slow(self) -> None:
+        self._header_deadline = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
+
+
+def server_config(app: Any, host: str, port: int, max_concurrency: int, *, log_level: str = "info") -> uvicorn.Config:
+    return uvicorn.Config(
+        app, host=host, port=port, http=HeaderTimeoutProtocol, ws="none", lifespan="off", log_level=log_level,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS, h11_max_incomplete_event_size=MAX_HEADER_BYTES, limit_concurrency=max_concurrency,
+        server_header=False, proxy_headers=False, timeout_graceful_shutdown=10,
+    )
+
+
+def install_log_redaction() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactTokens) for f in access.filters):
+        access.addFilter(RedactTokens())
+
+
+def serve(app: Any, host: str, port: int, max_concurrency: int) -> None:
+    """Serve until interrupted (SIGINT / SIGTERM end it gracefully)."""
+    config = server_config(app, host, port, max_concurrency)
+    server = uvicorn.Server(config)
+    config.load()  # configures uvicorn's loggers; the redaction filter goes on after that
+    install_log_redaction()
+    server.run()

@@ -1,0 +1,63 @@
+"""Campaign analytics read from the served marts, scoped to one merchant: ROI by model, attribution, daily metrics.
+
+Thin, typed reads for callers outside the app (the HTTP API): each returns plain rows, newest data as
+the last build left it. `MartsUnavailable` when nothing was built yet.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from campaigns.core.settings import Settings
+from campaigns.warehouse.serving import MartsUnavailable, available_marts, query_marts
+
+ROI = "roi_by_model_all_models"
+ATTRIBUTION = "attribution_by_channel_all_models"
+PERFORMANCE = "campaign_performance_daily"
+
+
+def _need(settings: Settings, mart: str) -> None:
+    if mart not in available_marts(settings):
+        raise MartsUnavailable(f"no analytics yet ({mart} is not built): import data, then run `campaigns build`")
+
+
+def _rows(settings: Settings, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    return query_marts(settings, sql, params).to_dicts()
+
+
+def models(settings: Settings, merchant_id: str) -> list[str]:
+    _need(settings, ROI)
+    return [r["model"] for r in _rows(settings, f"select distinct model from marts.{ROI} where merchant_id = ? order by model", [merchant_id])]
+
+
+def campaign_roi(settings: Settings, merchant_id: str, campaign_id: str, model: str | None = None) -> list[dict[str, Any]]:
+    """Spend, conversions, revenue, ROAS and ROI of one campaign per channel, for one attribution model or all."""
+    _need(settings, ROI)
+    sql = (f"select model, model_family, channel, spend, conversions, revenue, roas, roi from marts.{ROI} "
+           "where merchant_id = ? and campaign_id = ?")
+    params: list[Any] = [merchant_id, campaign_id]
+    if model:
+        sql, params = sql + " and model = ?", [*params, model]
+    return _rows(settings, sql + " order by model, channel", params)
+
+
+def attribution_by_channel(settings: Settings, merchant_id: str, model: str | None = None) -> list[dict[str, Any]]:
+    _need(settings, ATTRIBUTION)
+    sql = f"select model, model_family, channel, conversions, revenue from marts.{ATTRIBUTION} where merchant_id = ?"
+    params: list[Any] = [merchant_id]
+    if model:
+        sql, params = sql + " and model = ?", [*params, model]
+    return _rows(settings, sql + " order by model, channel", params)
+
+
+def campaign_daily_metrics(settings: Settings, merchant_id: str, campaign_id: str, start: date | None = None, end: date | None = None,
+                           model: str | None = None) -> list[dict[str, Any]]:
+    _need(settings, PERFORMANCE)
+    sql = (f"select activity_date, channel, attribution_model, impressions, clicks, conversions, spend, revenue, ctr, cvr, cpc, cpa, roas, roi "
+           f"from marts.{PERFORMANCE} where merchant_id = ? and campaign_id = ?")
+    params: list[Any] = [merchant_id, campaign_id]
+    for clause, value in (("activity_date >= ?", start), ("activity_date <= ?", end), ("attribution_model = ?", model)):
+        if value is not None:
+            sql, params = f"{sql} and {clause}", [*params, value]
+    return _rows(settings, sql + " order by activity_date, channel, attribution_model", params)
