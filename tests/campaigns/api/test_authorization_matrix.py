@@ -74,7 +74,40 @@ ROUTES = [
         f"/marketing/email/campaigns/{_email(api, c)}/send", headers=h)),
     Route("GET", "/marketing/email/templates", Permission.READ, lambda api, c, h: api.client.get("/marketing/email/templates", headers=h),
           by_id=False),
+    Route("GET", "/marketing/webhooks/events", Permission.READ, lambda api, c, h: api.client.get("/marketing/webhooks/events", headers=h),
+          by_id=False),
+    Route("POST", "/marketing/webhooks", Permission.ADMIN, lambda api, c, h: api.client.post(
+        "/marketing/webhooks", json={"url": "https://hooks.example.com/matrix", "events": ["post.published"]}, headers=h), by_id=False),
+    Route("GET", "/marketing/webhooks", Permission.ADMIN, lambda api, c, h: api.client.get("/marketing/webhooks", headers=h), by_id=False),
+    Route("DELETE", "/marketing/webhooks/{endpoint_id}", Permission.ADMIN, lambda api, c, h: api.client.delete(
+        f"/marketing/webhooks/{_endpoint(api)}", headers=h)),
+    Route("POST", "/marketing/webhooks/{endpoint_id}/rotate-secret", Permission.ADMIN, lambda api, c, h: api.client.post(
+        f"/marketing/webhooks/{_endpoint(api)}/rotate-secret", headers=h)),
+    Route("GET", "/marketing/webhooks/deliveries", Permission.ADMIN, lambda api, c, h: api.client.get("/marketing/webhooks/deliveries", headers=h),
+          by_id=False),
+    Route("POST", "/marketing/webhooks/deliveries/{delivery_id}/replay", Permission.ADMIN, lambda api, c, h: api.client.post(
+        f"/marketing/webhooks/deliveries/{_delivery(api, c)}/replay", headers=h)),
 ]
+
+
+def _endpoint(api: Api) -> str:
+    from campaigns.core.crypto import TokenCipher, generate_key
+    from campaigns.integrations.endpoints import add_endpoint
+
+    with session_scope(api.store_url) as s:
+        return add_endpoint(s, "acme", "https://hooks.example.com/acme", None, actor="test", cipher=TokenCipher(generate_key()))[0].id
+
+
+def _delivery(api: Api, campaign: dict) -> int:
+    from campaigns.core.outbox import emit
+    from campaigns.integrations.delivery import deliveries, dispatch
+
+    endpoint_id = _endpoint(api)
+    with session_scope(api.store_url) as s:
+        emit(s, "acme", "campaign.status_changed", {"campaign_id": campaign["id"]})
+    with session_scope(api.store_url) as s:
+        dispatch(s, datetime.now(UTC))
+        return next(d.id for d, _ in deliveries(s, "acme", endpoint_id=endpoint_id))
 
 
 def _segment(api: Api) -> int:
