@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlparse
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from campaigns.core.identifiers import validate_merchant_id
 from publishers.config import PublisherConfig
 
 
@@ -80,6 +81,11 @@ class Settings(BaseSettings):
     )
     curve_model: str = Field(default="markov", description="Attribution model whose revenue response curves are fitted on.")
     token_key: SecretStr | None = Field(default=None, description="Key that encrypts platform tokens at rest.")
+
+    @field_validator("default_merchant")
+    @classmethod
+    def _merchant_id(cls, value: str) -> str:
+        return validate_merchant_id(value)  # the id names a landing-zone folder: one grammar everywhere
 
     @field_validator("database_url", "warehouse_url")
     @classmethod

@@ -19,6 +19,7 @@ from agents.ava.views import allocation_frame, allocation_total, contingency_row
 from campaigns.workflows import engine as workflow
 from agents.leo.store import reject_campaign_content
 from agents.limits import FORMATS
+from campaigns.core import json_input
 from campaigns.core.enums import MARKETING_CHANNELS, CampaignType
 from dashboards import charts, queries, ui
 
@@ -239,9 +240,9 @@ def edit_section(merchant_id: str, campaign_id: str, steps: list[dict[str, Any]]
         for key, value in values.items():
             if key == "slots":
                 try:
-                    value = json.loads(value)
-                except json.JSONDecodeError as exc:
-                    problems["slots"] = f"not JSON ({exc.msg} at line {exc.lineno}); give a list of objects"
+                    value = json_input.loads(value, what="slots")  # depth and size limits before parsing
+                except json_input.JsonInputError as exc:
+                    problems["slots"] = f"{exc}; give a list of objects"
                     continue
             if value != current.get(key):
                 changes[key] = value

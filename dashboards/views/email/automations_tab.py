@@ -8,6 +8,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
+from campaigns.core import json_input
 from campaigns.email import automations as auto
 from campaigns.email.flows import FlowError
 from dashboards import queries, ui
@@ -69,9 +70,9 @@ STARTER_FLOW = {
 def _create(merchant_id: str, text: str) -> tuple[int | None, list[str]]:
     """A DRAFT automation from the editor's JSON, or the problems (each with its path) and nothing written."""
     try:
-        definition = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, [f"line {exc.lineno}, column {exc.colno}: not JSON ({exc.msg})"]
+        definition = json_input.loads(text, what="the flow")  # depth and size limits before parsing
+    except json_input.JsonInputError as exc:
+        return None, [str(exc)]
     try:
         return ui.write(auto.create_automation, merchant_id, definition, ui.ACTOR).id, []
     except FlowError as exc:
