@@ -31,6 +31,7 @@ from campaigns.email.tracking import (
     redirect_location,
 )
 from campaigns.audiences.events import store_events
+from campaigns.core.crypto import TokenKeyError, settings_token_keys
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import ContactEvent, EmailSend
@@ -48,14 +49,16 @@ class TrackingConfigError(ValueError):
 
 def tracker_from_settings(settings: Settings, public_url: str | None = None) -> TrackingSigner:
     """The signer for tracking links; CAMPAIGNS_EMAIL_TRACKING needs CAMPAIGNS_PUBLIC_URL and CAMPAIGNS_TOKEN_KEY."""
-    missing = [name for name, value in (("CAMPAIGNS_PUBLIC_URL", public_url or settings.public_url),
-                                        ("CAMPAIGNS_TOKEN_KEY", settings.token_key.get_secret_value().strip() if settings.token_key else ""))
-               if not value]
+    try:
+        keys = settings_token_keys(settings)
+    except TokenKeyError as exc:
+        raise TrackingConfigError(str(exc)) from None
+    missing = [name for name, value in (("CAMPAIGNS_PUBLIC_URL", public_url or settings.public_url), ("CAMPAIGNS_TOKEN_KEY", keys)) if not value]
     if missing:
         raise TrackingConfigError(f"CAMPAIGNS_EMAIL_TRACKING is on but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set; "
                                   "set them (the public https address serving `campaigns email serve-unsubscribe`, and the token key), "
                                   "or set CAMPAIGNS_EMAIL_TRACKING=false")
-    return TrackingSigner.from_keys(settings.token_key.get_secret_value())  # type: ignore[union-attr]
+    return TrackingSigner.from_keys(keys)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -127,10 +130,10 @@ def tracking_app(store_url: str, settings: Settings, fallback: WsgiApp) -> WsgiA
     Served whenever CAMPAIGNS_TOKEN_KEY is set, even with CAMPAIGNS_EMAIL_TRACKING off, so links in
     emails sent while it was on keep working.
     """
-    key = settings.token_key.get_secret_value().strip() if settings.token_key else ""
-    if not key:
+    keys = settings_token_keys(settings)  # a weak or malformed key stops the server at start-up, naming it
+    if keys is None:
         return fallback
-    signer = TrackingSigner.from_keys(key)
+    signer = TrackingSigner.from_keys(keys)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
         path = environ.get("PATH_INFO", "")
