@@ -110,7 +110,7 @@ class LazyGroup(TyperGroup):
         """Runs the command under the one top-level error handler (`handle_error`)."""
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except (click.exceptions.Exit, click.ClickException, click.Abort, typer.Exit, typer.Abort):
             raise
         except Exception as exc:  # noqa: BLE001 - the one place every command's unexpected errors end
             raise typer.Exit(handle_error(exc, debug=bool(ctx.meta.get(DEBUG_KEY)))) from None
