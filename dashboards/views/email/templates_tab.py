@@ -83,6 +83,8 @@ def render(merchant_id: str) -> None:
                 ui.field_error(str(problem))
         elif html.strip():
             st.caption(":green[:material/check_circle: no problems]")
+        for warning in tpl.sanitize_html(html)[1]:  # stripped on save and on every send
+            st.warning(f"{warning}; they are stripped when the template is saved.", icon=":material/shield:")
         if st.button("Save template", key="tpl_save", type="primary", disabled=not html.strip() or bool(problems)):
             try:
                 ui.write(service.save_template, merchant_id, st.session_state["tpl_name"], html, actor=ui.ACTOR, subject=subject,
