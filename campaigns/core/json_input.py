@@ -36,23 +36,26 @@ def nesting_depth(data: str | bytes) -> int:
     return max(0, max(accumulate(b - 1 for b in brackets.translate(_DELTA))))
 
 
-def check_limits(data: str | bytes, *, what: str = "the JSON", max_depth: int = MAX_DEPTH, max_bytes: int = MAX_BYTES) -> None:
+def check_limits(data: str | bytes, *, what: str | None = None, max_depth: int = MAX_DEPTH, max_bytes: int = MAX_BYTES) -> None:
+    """JsonInputError when `data` is longer than `max_bytes` or nests deeper than `max_depth`; messages start with `what: `."""
+    where = f"{what}: " if what else ""
     size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
     if size > max_bytes:
-        raise JsonInputError(f"{what} is {size:,} bytes; at most {max_bytes:,} are read")
+        raise JsonInputError(f"{where}{size:,} bytes of JSON; at most {max_bytes:,} are read")
     depth = nesting_depth(data)
     if depth > max_depth:
-        raise JsonInputError(f"{what} nests {depth:,} levels deep; at most {max_depth} are allowed (flatten it)")
+        raise JsonInputError(f"{where}JSON nested {depth:,} levels deep; at most {max_depth} levels are allowed (flatten it)")
 
 
-def loads(data: str | bytes, *, what: str = "the JSON", max_depth: int = MAX_DEPTH, max_bytes: int = MAX_BYTES) -> Any:
+def loads(data: str | bytes, *, what: str | None = None, max_depth: int = MAX_DEPTH, max_bytes: int = MAX_BYTES) -> Any:
     """`json.loads` within the depth and size limits; JsonInputError (with line and column when malformed) otherwise."""
     check_limits(data, what=what, max_depth=max_depth, max_bytes=max_bytes)
+    where = f"{what}: " if what else ""
     try:
         return json.loads(data)
     except UnicodeDecodeError:
-        raise JsonInputError(f"{what} is not UTF-8 text; save it as UTF-8 JSON") from None
+        raise JsonInputError(f"{where}not UTF-8 text; save it as UTF-8 JSON") from None
     except json.JSONDecodeError as exc:
-        raise JsonInputError(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+        raise JsonInputError(f"{where}not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:  # not reachable within MAX_DEPTH; kept so a raised limit still fails cleanly
-        raise JsonInputError(f"{what} nests too deeply; at most {max_depth} levels are allowed") from None
+        raise JsonInputError(f"{where}JSON nested too deeply; at most {max_depth} levels are allowed") from None
