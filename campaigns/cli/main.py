@@ -246,8 +246,10 @@ def import_file(
     from campaigns.warehouse.schema import IMPORTABLE
     from campaigns.warehouse.validate import ImportValidationError, validate_file
 
+    from campaigns.cli.context import merchant_or_default
+
     settings = get_settings()
-    merchant_id = merchant or settings.default_merchant
+    merchant_id = merchant_or_default(merchant)  # the id grammar: it names the landing folder
     migrate(settings.store_url)
     try:
         with session_scope(settings.store_url) as session:
