@@ -299,8 +299,8 @@ def plan(
             fail(f"--history {history}: cannot be read ({exc.strerror if isinstance(exc, OSError) else 'not UTF-8 text'}); save it as UTF-8 JSON")
         except OSError as exc:
             fail(f"--history {history}: {exc.strerror}")
-        except json.JSONDecodeError as exc:
-            fail(f"--history {history}: not JSON ({exc.msg} at line {exc.lineno}); see `campaigns plan --help`")
+        except json_input.JsonInputError as exc:
+            fail(f"{exc}; see `campaigns plan --help`")
     plan_history: PlanHistory | None = None
     if history is None and _merchant_exists(merchant_id):
         # no file given: the curves the pipeline fitted for this merchant, when there are any

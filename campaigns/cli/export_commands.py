@@ -92,6 +92,8 @@ def _read(kind: Level | str, models: list[str], merchant: str) -> pl.DataFrame:
     frame = warehouse.query(sql, [merchant])
     if frame.height == 0:
         # never name other merchants here: the caller learns only about its own id
+        if warehouse.query(f"select count(*) as n from {MARTS}.{mart}")["n"][0] == 0:
+            fail(f"no attribution rows for merchant {merchant!r}: the warehouse has no conversions yet; {BUILD_HINT}")
         fail(f"no attribution rows for merchant {merchant!r}; check the merchant id, or {BUILD_HINT} for it")
     wanted_data_driven = [m for m in models if m in DATA_DRIVEN_MODELS]
     if wanted_data_driven and not frame.filter(pl.col("model_family") == "data_driven").height:

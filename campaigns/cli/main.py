@@ -83,6 +83,16 @@ class _Unloaded(TyperCommand):
         return typer.main.get_group(holder).commands[self.name]
 
 
+# Typer ships its own copy of Click (typer._click) besides the click package others import: both are let through
+_CLI_EXITS: tuple[type[BaseException], ...] = (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException, click.Abort)
+try:
+    from typer import _click as _typer_click
+
+    _CLI_EXITS += (_typer_click.ClickException,)
+except ImportError:  # older Typer: it uses the click package itself
+    pass
+
+
 class LazyGroup(TyperGroup):
     """The top-level group: imports a command's module only when that command is resolved (run, or its help shown).
 
@@ -110,7 +120,7 @@ class LazyGroup(TyperGroup):
         """Runs the command under the one top-level error handler (`handle_error`)."""
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, typer.Exit, typer.Abort):
+        except _CLI_EXITS:  # usage errors, --help, Ctrl-C and `fail`: Click and Typer report these themselves
             raise
         except Exception as exc:  # noqa: BLE001 - the one place every command's unexpected errors end
             raise typer.Exit(handle_error(exc, debug=bool(ctx.meta.get(DEBUG_KEY)))) from None

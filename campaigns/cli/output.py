@@ -21,7 +21,8 @@ EXIT_INVALID = 2  # bad input: a file, an argument, a state the action does not 
 EXIT_INTERNAL = 1  # an unexpected error (a bug); the message says how to see the traceback
 
 # the styles the CLI's own messages use; any other tag in printed text is shown literally
-ALLOWED_STYLES = frozenset({"bold", "dim", "italic", "underline", "red", "green", "yellow", "blue", "cyan", "magenta"})
+_COLOURS = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
+ALLOWED_STYLES = frozenset({"bold", "dim", "italic", "underline", "strike", "reverse", *_COLOURS, *(f"bright_{c}" for c in _COLOURS)})
 
 
 def esc(value: object) -> str:
