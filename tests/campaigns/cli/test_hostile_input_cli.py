@@ -203,3 +203,12 @@ def test_templates_add_strips_scripts_and_handlers_with_a_warning(store: str, tm
         html = s.query(EmailTemplate).filter_by(merchant_id="acme", name="Promo").one().html
     assert "<script" not in html and "onclick" not in html and "Hi {{ first_name }}" in html
     assert "they are stripped" in _run("email", "templates", "check", "--file", str(page))
+
+
+# --- 8 and 10: a malformed or weak token key is an input error for every use ----------------------------------------------
+@pytest.mark.parametrize("key", ["a", "not-a-key,also-not", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="])
+def test_publish_due_with_a_bad_key_is_exit_2_without_traceback(store: str, monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    monkeypatch.setenv("CAMPAIGNS_TOKEN_KEY", key)
+    get_settings.cache_clear()
+    out = _run("social", "publish-due", "--live", code=2)
+    assert "CAMPAIGNS_TOKEN_KEY" in out and (len(key) < 8 or key not in out)  # the key itself is never printed
