@@ -15,14 +15,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import click
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
-from campaigns.cli.output import EXIT_INTERNAL, EXIT_INVALID, console, err_console, fail
+from campaigns.cli.output import EXIT_INTERNAL, EXIT_INVALID, SafeConsole, console, err_console, fail
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -83,14 +81,16 @@ class _Unloaded(TyperCommand):
         return typer.main.get_group(holder).commands[self.name]
 
 
-# Typer ships its own copy of Click (typer._click) besides the click package others import: both are let through
-_CLI_EXITS: tuple[type[BaseException], ...] = (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException, click.Abort)
+# Recent Typer ships its own copy of Click (typer._click); older ones use the click package. Either way its usage
+# errors, --help exits and aborts are let through to Typer, which reports them itself.
 try:
-    from typer import _click as _typer_click
-
-    _CLI_EXITS += (_typer_click.ClickException,)
-except ImportError:  # older Typer: it uses the click package itself
-    pass
+    from typer import _click as _click_impl
+except ImportError:  # pragma: no cover - older Typer
+    import click as _click_impl  # type: ignore[no-redef]
+_CLI_EXITS: tuple[type[BaseException], ...] = (
+    typer.Exit, typer.Abort, _click_impl.ClickException,
+    *(getattr(_click_impl.exceptions, name) for name in ("Exit", "Abort") if hasattr(_click_impl.exceptions, name)),
+)
 
 
 class LazyGroup(TyperGroup):
@@ -209,7 +209,7 @@ def _progress() -> Progress:
     # Bound to the real stdout, so it keeps drawing while a build redirects library output to a log.
     return Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-        console=Console(file=sys.stdout),
+        console=SafeConsole(file=sys.stdout),
     )
 
 
