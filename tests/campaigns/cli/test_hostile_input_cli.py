@@ -212,3 +212,27 @@ def test_publish_due_with_a_bad_key_is_exit_2_without_traceback(store: str, monk
     get_settings.cache_clear()
     out = _run("social", "publish-due", "--live", code=2)
     assert "CAMPAIGNS_TOKEN_KEY" in out and (len(key) < 8 or key not in out)  # the key itself is never printed
+
+
+@pytest.mark.parametrize(("markup", "shown"), [
+    ("oops [/]", "oops [/]"),
+    ("[link=file:///etc/passwd]x[/link]", "[link=file:///etc/passwd]x[/link]"),
+    ("Next: [bold]campaigns build[/]", "Next: campaigns build"),
+    ("[yellow]note:[/] a [/] b", "note: a [/] b"),
+    ("[red]x[/red] [/bold]", "x [/bold]"),
+    ("\\[bold] literal", "[bold] literal"),
+    ("[bold red]e[/] [white]w[/white]", "e w"),
+])
+def test_only_the_clis_own_style_tags_are_markup(markup: str, shown: str) -> None:
+    from campaigns.cli.output import SafeConsole, defuse_markup, esc
+
+    console = SafeConsole(width=200, color_system=None)
+    with console.capture() as captured:
+        console.print(markup)
+    assert captured.get().rstrip("\n") == shown
+    assert defuse_markup(esc(markup)) == esc(markup)  # escaped text stays escaped
+
+
+def test_memory_errors_are_input_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main.handle_error(MemoryError(), debug=False) == 2
+    assert "too large" in capsys.readouterr().err
