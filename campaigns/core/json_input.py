@@ -57,5 +57,5 @@ def loads(data: str | bytes, *, what: str | None = None, max_depth: int = MAX_DE
         raise JsonInputError(f"{where}not UTF-8 text; save it as UTF-8 JSON") from None
     except json.JSONDecodeError as exc:
         raise JsonInputError(f"{where}not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-    except RecursionError:  # not reachable within MAX_DEPTH; kept so a raised limit still fails cleanly
+    except RecursionError:  # pragma: no cover - not reachable within MAX_DEPTH; kept so a raised limit still fails cleanly
         raise JsonInputError(f"{where}JSON nested too deeply; at most {max_depth} levels are allowed") from None
