@@ -16,7 +16,7 @@ from campaigns.core import json_input
 from campaigns.core.crypto import MissingTokenKeyError, TokenCipher, TokenKeyError, cipher_from_settings, token_keys
 from campaigns.core.identifiers import InvalidMerchantIdError, is_merchant_id, validate_merchant_id
 from campaigns.core.merchants import UnknownMerchantError, add_or_update_merchant, ensure_merchant, require_merchant
-from campaigns.core.safe_csv import looks_like_formula, neutralise, safe_frame, write_csv
+from campaigns.core.safe_csv import csv_bytes, looks_like_formula, neutralise, safe_frame, write_csv
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
 from campaigns.email.tracking import TrackingSigner
@@ -85,6 +85,7 @@ def test_write_csv_neutralises_text_columns_and_keeps_numbers() -> None:
     rows = list(csv.reader(io.StringIO(write_csv(frame))))
     assert rows[1:] == [["'=cmd()", "-1.5", "'-x"], ["email", "2.0", "y"], ["", "3.0", "z"], ['a,b\n"c"', "4.0", "w"]]
     assert safe_frame(frame)["revenue"].to_list() == [-1.5, 2.0, 3.0, 4.0]
+    assert csv_bytes(frame).decode().splitlines()[1] == "'=cmd(),-1.5,'-x"  # what the app's download buttons send
 
 
 # --- JSON ------------------------------------------------------------------------------------------------------------
