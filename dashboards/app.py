@@ -12,6 +12,7 @@ if str(ROOT) not in sys.path:
 
 from dashboards import queries, ui  # noqa: E402
 from dashboards.charts import register_theme  # noqa: E402
+from dashboards.formatting import plain  # noqa: E402
 
 st.set_page_config(page_title="Campaign Orchestrator", page_icon=":material/campaign:", layout="wide")
 register_theme()
@@ -45,7 +46,7 @@ with st.sidebar:
         merchants = queries.merchants(queries.source())
     except Exception as exc:  # the store may be unreachable; say so instead of a traceback
         merchants = []
-        st.error(f"The operational store is not reachable: {exc}")
+        st.error(f"The operational store is not reachable: {plain(exc)}")
     if merchants:
         ids = [m[0] for m in merchants]
         names = dict(merchants)

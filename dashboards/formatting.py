@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -67,6 +68,22 @@ def moment(value: datetime | None, zone: str = "UTC") -> str:
         return MISSING
     local = value.astimezone(ZoneInfo(zone))
     return f"{local:%d %b %Y %H:%M} {local.tzname()}"
+
+
+# Characters that give Markdown, its GitHub extensions, Streamlit's directives (:red[...]) or math ($...$) a meaning
+# anywhere in a line: escaping "[" alone defeats images, links and directives; "<" autolinks and HTML; the rest
+# emphasis, code, headings, quotes, tables, strikethrough and formulas. "_" only where it could open or close emphasis.
+_ANYWHERE = re.compile(r"""([\\`*\[\]<>#|~$])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])""")
+# what only means something at the start of a line: list items, setext underlines, ordered lists
+_LINE_START = re.compile(r"^(\s*\d*)([-+=.)])", re.M)
+
+
+def plain(value: object) -> str:
+    """User text (a campaign, segment or template name, a draft, an error quoting input) for a Markdown element, shown as
+    written: no image is fetched (``![x](http://...)``), no link, heading, colour or formula is made. Line breaks stay."""
+    text = _ANYWHERE.sub(lambda m: "\\" + m.group(0), str(value))
+    text = _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2) if m.group(1).strip() or m.group(2) in "-+=" else m.group(0), text)
+    return text.replace("\n", "  \n")
 
 
 def status_badge(status: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from campaigns.audiences.events import EVENT_KINDS
+from campaigns.core import json_input
 from campaigns.audiences.rfm import BUCKET_NAMES, BUCKETS
 from campaigns.audiences.segments import EVENT_OPS, EVERYONE, FIELD_OPS, MAX_DAYS, OP_LABELS, RuleError, describe, validate_rules
 from dashboards import formatting as fmt
@@ -115,9 +116,9 @@ def _json_editor(key: str) -> tuple[dict[str, Any], str | None]:
     seed(f"{key}_json_text", json.dumps(rules_of(key), indent=2))
     text = st.text_area("Rules (JSON)", key=f"{key}_json_text", height=180)
     try:
-        rules = json.loads(text or "{}")
-    except json.JSONDecodeError as exc:
-        message = f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        rules = json_input.loads(text or "{}")  # depth and size limits before parsing
+    except json_input.JsonInputError as exc:
+        message = str(exc)
         field_error(message)
         return {}, message
     try:
@@ -271,5 +272,5 @@ def render_segment_builder(merchant_id: str, key: str, initial: dict[str, Any] |
         source = queries.source()
         st.metric("Contacts matching", fmt.number(queries.segment_size(source, merchant_id, rules_json(rules))), border=True)
         st.metric("Of them subscribed to email", fmt.number(queries.segment_size(source, merchant_id, rules_json(rules), True)), border=True)
-        st.caption(f"Who: {describe(rules)}. Membership is taken again when the email is sent.")
+        st.caption(f"Who: {fmt.plain(describe(rules))}. Membership is taken again when the email is sent.")
     return rules

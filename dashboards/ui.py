@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from campaigns.core.store.db import migrate, session_scope
 from dashboards import queries
+from dashboards.formatting import plain
 from publishers import build_publishers
 from publishers.base import Publisher, SocialPost
 
@@ -75,7 +76,7 @@ def seed(key: str, value: object) -> None:
 
 def field_error(message: str) -> None:
     """A validation message right under the field it is about."""
-    st.markdown(f":red[:material/error: {message}]")
+    st.markdown(f":red[:material/error: {plain(message)}]")  # messages quote user input: shown as text
 
 
 @st.cache_resource(show_spinner=False)
@@ -142,7 +143,7 @@ def change(service: Callable[..., object], *args: object, done: str, refused: st
     try:
         write(service, *args, **kwargs)
     except (LookupError, ValueError) as exc:
-        flash(f"{refused}: {exc}", "warning")
+        flash(f"{refused}: {plain(exc)}", "warning")
     else:
         flash(done)
     st.rerun()
@@ -181,7 +182,7 @@ def run_page(body: Callable[[], None]) -> None:
     except Exception as exc:  # st.stop/st.rerun are BaseExceptions and pass through
         log.exception("page failed")
         st.error(
-            f"Something went wrong on this page: {type(exc).__name__}: {exc}\n\n"
+            f"Something went wrong on this page: {type(exc).__name__}: {plain(exc)}\n\n"
             "Try again in a moment; if it keeps happening, check the app's log for details.",
             icon=":material/error:",
         )

@@ -353,7 +353,26 @@ def optimize(problem: AllocationProblem | Mapping[str, Any], *, method: str = "a
     x = np.clip(solved.x, lo, hi)
     if roas is not None and not _roas_ok(mean_bank, x, roas):
         raise AllocationError(_roas_message(problem, mean_bank, lo, hi, None))
+    _check_solution(problem, x, solved)
     return _build_result(problem, banks, mean_bank, x, solved, cost, risk, start)
+
+
+BUDGET_TOLERANCE = 1e-6  # relative: an exact budget must be spent to within a millionth (cents are split afterwards)
+
+
+def _check_solution(problem: AllocationProblem, x: np.ndarray, solved: _Solved) -> None:
+    """A solution that breaks a constraint or is not finite is an error, never a "suboptimal" answer."""
+    names = [c.name for c in problem.channels]
+    broken = [name for name, value in zip(names, x) if not math.isfinite(float(value))]
+    if broken:
+        raise AllocationError(f"the solver returned no finite spend for {', '.join(broken)} ({solved.method}); "
+                              "check the curves' parameters and the budget's scale")
+    total = float(np.sum(x))
+    if problem.budget_mode == "exact" and abs(total - problem.budget) > BUDGET_TOLERANCE * max(problem.budget, 1.0):
+        raise AllocationError(f"the solver's allocation spends {_fmt(total)} where the budget is exactly {_fmt(problem.budget)} "
+                              f"({solved.method}); the budget constraint is broken, so no allocation is returned")
+    if problem.budget_mode == "at_most" and total > problem.budget * (1 + BUDGET_TOLERANCE) + BUDGET_TOLERANCE:
+        raise AllocationError(f"the solver's allocation spends {_fmt(total)}, over the budget of {_fmt(problem.budget)} ({solved.method})")
 
 
 def _roas_message(problem, bank, lo, hi, best: float | None) -> str:

@@ -12,13 +12,21 @@ from .curves import CurveSpec
 from .errors import AllocationError
 
 
+# Money amounts (budget, spends, bounds) above this are input errors, not budgets: at 1e12 the cent splitting
+# still has exact integers (1e14 cents < 2**53), while 1e308 overflows sums and leaves "solutions" that break
+# the budget constraint by orders of magnitude.
+MAX_AMOUNT = 1e12
+
+
 def _check_finite(name: str, value: float | None, *, nonnegative: bool = True) -> float | None:
-    """None passes (optional field); otherwise finite and, for spends and budgets, >= 0."""
+    """None passes (optional field); otherwise finite, at most MAX_AMOUNT in size and, for spends and budgets, >= 0."""
     if value is None:
         return value
     if not math.isfinite(value) or (nonnegative and value < 0):
         need = "a finite number >= 0" if nonnegative else "a finite number"
         raise ValueError(f"'{name}' must be {need}, got {value!r}")
+    if abs(value) > MAX_AMOUNT:
+        raise ValueError(f"'{name}' is {value:g}; amounts may be at most {MAX_AMOUNT:g} (check the unit: one currency unit, not cents of cents)")
     return value
 
 
@@ -81,7 +89,7 @@ class AllocationProblem(BaseModel):
     gap_tolerance: float = Field(1e-6, gt=0, lt=1, description="relative optimality gap accepted as optimal")
     channels: list[ChannelSpec] = Field(min_length=1)
 
-    @field_validator("budget", "max_change", "min_roas", mode="after")
+    @field_validator("budget", "max_change", "min_roas", mode="after")  # each at most MAX_AMOUNT
     @classmethod
     def _finite(cls, value: float | None, info: Any) -> float | None:
         return _check_finite(info.field_name, value)

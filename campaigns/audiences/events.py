@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from campaigns.core.problems import ImportValidationError, Problem
+from campaigns.core.problems import ImportValidationError, Problem, encoding_problem
 from campaigns.core.store.db import dialect_insert as _insert
 from campaigns.core.store.models import Contact, ContactEvent, EmailCampaign
 from campaigns.core.store.types import utcnow
@@ -109,6 +109,8 @@ def import_events_csv(session: Session, merchant_id: str, path: Path) -> EventIm
     Raises `ImportValidationError` naming file, row (1-based data row and file line) and column.
     """
     path = Path(path)
+    if (problem := encoding_problem(path)) is not None:
+        raise ImportValidationError(path, [problem])
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)

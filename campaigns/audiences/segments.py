@@ -126,6 +126,7 @@ EVENT_VERBS = {
 MAX_DEPTH = 4
 MAX_CONDITIONS = 50
 MAX_TEXT = 320
+MAX_IN_VALUES = 10_000  # values of one "in"/"not_in" list: each is a bound parameter of one query
 MAX_DAYS = 3650
 MAX_COUNT = 100_000
 EVERYONE: dict[str, Any] = {"all": []}
@@ -388,6 +389,8 @@ def _text_condition(column, op: str, value: Any, path: str) -> ColumnElement[boo
     if op in ("in", "not_in"):
         if not isinstance(value, list) or not value:
             raise RuleError(path, f'"{op}" needs a non-empty list of text, e.g. ["Europe/London", "Europe/Berlin"]')
+        if len(value) > MAX_IN_VALUES:
+            raise RuleError(path, f'"{op}" lists {len(value):,} values; at most {MAX_IN_VALUES:,} (use a tag or a saved segment for larger groups)')
         values = [_text(v, f"{path}[{i}]") for i, v in enumerate(value)]
         return column.in_(values) if op == "in" else column.not_in(values)
     text = _text(value, path, allow_empty=op in ("eq", "ne"))

@@ -30,7 +30,7 @@ from urllib.parse import quote
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from campaigns.core.crypto import GENERATE_HINT
+from campaigns.core.crypto import GENERATE_HINT, MissingTokenKeyError, settings_token_keys, token_keys
 from campaigns.core.audit import record
 from campaigns.core.outbox import emit
 from campaigns.core.merchants import require_merchant
@@ -49,7 +49,7 @@ class UnsubscribeTokenError(ValueError):
     """The token is malformed, forged, or signed with a key that is no longer configured."""
 
 
-class MissingUnsubscribeKeyError(RuntimeError):
+class MissingUnsubscribeKeyError(MissingTokenKeyError):
     pass
 
 
@@ -210,10 +210,11 @@ def _unb64(text: str) -> bytes:
 
 
 class UnsubscribeSigner:
-    def __init__(self, keys: str) -> None:
-        parts = [k.strip() for k in keys.split(",") if k.strip()]
-        if not parts:
+    def __init__(self, keys: str | tuple[str, ...]) -> None:
+        text = ",".join(keys) if isinstance(keys, tuple) else keys
+        if not text.replace(",", "").strip():
             raise MissingUnsubscribeKeyError(f"CAMPAIGNS_TOKEN_KEY is empty, so unsubscribe links cannot be signed; {GENERATE_HINT}")
+        parts = token_keys(text)  # the one key loader: the same strength check as token storage
         self._keys = [hmac.new(k.encode(), _KEY_LABEL, hashlib.sha256).digest() for k in parts]
 
     def __repr__(self) -> str:
@@ -250,9 +251,10 @@ def _int_or_none(value: Any) -> int | None:
 
 
 def signer_from_settings(settings: Settings) -> UnsubscribeSigner:
-    if settings.token_key is None or not settings.token_key.get_secret_value().strip():
+    keys = settings_token_keys(settings)
+    if keys is None:
         raise MissingUnsubscribeKeyError(f"CAMPAIGNS_TOKEN_KEY is not set, so unsubscribe links cannot be signed or checked; {GENERATE_HINT}")
-    return UnsubscribeSigner(settings.token_key.get_secret_value())
+    return UnsubscribeSigner(keys)
 
 
 def unsubscribe_url(public_url: str, token: str) -> str:

@@ -31,6 +31,7 @@ from rich.table import Table
 from agents.source import SourceError, read_post
 from campaigns.cli.context import merchant_or_default as _merchant
 from campaigns.cli.output import console, err_console, fail
+from campaigns.core import json_input
 from campaigns.core.enums import CampaignType
 
 workflow_app = typer.Typer(no_args_is_help=True, help="Run and steer campaign workflows (Ava).")
@@ -293,13 +294,13 @@ def plan(
     history_data: dict[str, Any] = {}
     if history is not None:
         try:
-            history_data = json.loads(history.read_text(encoding="utf-8"))
+            history_data = json_input.loads(history.read_text(encoding="utf-8"), what=f"--history {history}")
         except (IsADirectoryError, UnicodeDecodeError) as exc:
             fail(f"--history {history}: cannot be read ({exc.strerror if isinstance(exc, OSError) else 'not UTF-8 text'}); save it as UTF-8 JSON")
         except OSError as exc:
             fail(f"--history {history}: {exc.strerror}")
-        except json.JSONDecodeError as exc:
-            fail(f"--history {history}: not JSON ({exc.msg} at line {exc.lineno}); see `campaigns plan --help`")
+        except json_input.JsonInputError as exc:
+            fail(f"{exc}; see `campaigns plan --help`")
     plan_history: PlanHistory | None = None
     if history is None and _merchant_exists(merchant_id):
         # no file given: the curves the pipeline fitted for this merchant, when there are any
@@ -515,8 +516,10 @@ def workflow_edit(
         if not sep or not key.strip():
             fail(f"--set {item!r}: use KEY=VALUE")
         try:
-            changes[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
+            changes[key.strip()] = json_input.loads(value, what=f"--set {key.strip()}")
+        except json_input.JsonInputError:
+            if json_input.nesting_depth(value) > json_input.MAX_DEPTH:
+                raise
             changes[key.strip()] = value
     row = _workflow_call(edit_step, _merchant(merchant), campaign_id, step, changes, actor)
     console.print(f"step {row.step_order} ({row.step_type}) updated: {', '.join(sorted(changes))}")

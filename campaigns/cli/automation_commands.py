@@ -9,7 +9,6 @@ from __future__ import annotations
 # and Rich's progress bars are imported inside the commands that use them, so `campaigns --help`,
 # `campaigns automations --help` and each command load only what they run.
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -43,16 +42,17 @@ def create(
     actor: ActorOption = "cli",
 ) -> None:
     """Create a DRAFT automation from a flow file (validated; every problem is named by its path)."""
+    from campaigns.core import json_input
     from campaigns.core.store.db import session_scope
     from campaigns.email import automations as auto
     from campaigns.email.flows import FlowError
 
     try:
-        definition = json.loads(file.read_text(encoding="utf-8"))
+        definition = json_input.loads(file.read_text(encoding="utf-8"), what=str(file))  # depth and size limits before parsing
     except FileNotFoundError:
         fail(f"{file}: no such file")
-    except json.JSONDecodeError as exc:
-        fail(f"{file}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+    except json_input.JsonInputError as exc:
+        fail(str(exc))
     except (OSError, UnicodeDecodeError) as exc:  # a folder, no permission, not UTF-8
         fail(f"{file}: cannot be read ({exc.strerror if isinstance(exc, OSError) else 'not UTF-8 text'}); save the flow as UTF-8 JSON")
     url = _store()

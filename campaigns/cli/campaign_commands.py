@@ -47,10 +47,15 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List a merchant's campaigns."""
+    from campaigns.core.merchants import UnknownMerchantError, require_merchant
     from campaigns.lifecycle import service
 
     with _session() as session:
-        rows = service.list_campaigns(session, _merchant(merchant), status=status, search=search)
+        try:
+            merchant_id = require_merchant(session, _merchant(merchant)).id  # refused like every other command's
+        except UnknownMerchantError as exc:
+            fail(str(exc))
+        rows = service.list_campaigns(session, merchant_id, status=status, search=search)
         data = [
             {"id": c.id, "name": c.name, "type": str(c.type), "status": str(c.status), "channels": c.channels,
              "budget": float(c.budget) if c.budget is not None else None,
@@ -276,18 +281,26 @@ def delete(campaign_id: str, merchant: MerchantOption = None, actor: ActorOption
 def merchants_add(
     merchant_id: str,
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
-    timezone: Annotated[str, typer.Option(help="IANA zone, e.g. Europe/Berlin.")] = "UTC",
+    timezone: Annotated[str | None, typer.Option(help="IANA zone, e.g. Europe/Berlin (default UTC for a new merchant).")] = None,
 ) -> None:
-    """Add a merchant (tenant)."""
-    from campaigns.core.merchants import ensure_merchant
+    """Add a merchant (tenant); on an existing one, --name and --timezone update it and the change is shown."""
+    from campaigns.core.merchants import add_or_update_merchant
 
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        fail(f"unknown time zone {timezone!r}; use an IANA name such as Europe/Berlin")
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            fail(f"unknown time zone {timezone!r}; use an IANA name such as Europe/Berlin")
     with _session() as session:
-        ensure_merchant(session, merchant_id, name, timezone, actor="cli")
-    console.print(f"merchant {merchant_id} is ready")
+        change = add_or_update_merchant(session, merchant_id, name, timezone, actor="cli")
+        current = f"name {change.merchant.name!r}, time zone {change.merchant.timezone}"
+    if change.created:
+        console.print(f"merchant {merchant_id} is ready ({current})")
+    elif change.changed:
+        what = "; ".join(f"{attr} {old!r} -> {new!r}" for attr, (old, new) in change.changed.items())
+        console.print(f"merchant {merchant_id} already exists; updated {what}")
+    else:
+        console.print(f"merchant {merchant_id} already exists; nothing changed ({current}); give --name or --timezone to change it")
 
 
 @merchants_app.command("list")

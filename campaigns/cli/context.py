@@ -21,9 +21,16 @@ def migrated_store() -> str:
 
 
 def merchant_or_default(merchant: str | None) -> str:
+    """The --merchant value or CAMPAIGNS_DEFAULT_MERCHANT, checked against the merchant id grammar (exit 2 naming the rule)."""
+    from campaigns.cli.output import fail
+    from campaigns.core.identifiers import InvalidMerchantIdError, validate_merchant_id
     from campaigns.core.settings import get_settings
 
-    return merchant or get_settings().default_merchant
+    value = merchant if merchant is not None else get_settings().default_merchant
+    try:
+        return validate_merchant_id(value)
+    except InvalidMerchantIdError as exc:
+        fail(f"{exc}{'' if merchant is not None else ' (from CAMPAIGNS_DEFAULT_MERCHANT)'}")
 
 
 def worker_id() -> str:

@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from campaigns.cli.context import merchant_or_default as _merchant, migrated_store as _store
-from campaigns.cli.output import console, fail
+from campaigns.cli.output import console, err_console, fail
 from campaigns.email import errors
 
 if TYPE_CHECKING:
@@ -144,10 +144,12 @@ def add(
     """Add or update a template after checking it (problems exit 2 with line numbers)."""
     from campaigns.core.store.db import session_scope
     from campaigns.email import templates as service
-    from campaigns.email.template_engine import TemplateProblemsError
+    from campaigns.email.template_engine import TemplateProblemsError, sanitize_html
 
     html = _read(file)
     url, merchant_id = _store(), _merchant(merchant)
+    for warning in sanitize_html(html)[1]:  # the service stores the template without them
+        err_console.print(f"[yellow]warning:[/] {file}: {warning}")
     try:
         with session_scope(url) as session:
             saved = service.save_template(session, merchant_id, name, html, actor=actor, subject=subject, category=category, layout=layout,
@@ -168,9 +170,12 @@ def check(
     layout: Annotated[str, typer.Option("--layout", help="base or none.")] = "base",
 ) -> None:
     """Check a template file without saving it: exit 0 when clean, 2 with every problem's line and fix."""
-    from campaigns.email.template_engine import check_template
+    from campaigns.email.template_engine import check_template, sanitize_html
 
-    problems = check_template(_read(file), category=category, subject=subject, layout=layout)
+    html = _read(file)
+    problems = check_template(html, category=category, subject=subject, layout=layout)
+    for warning in sanitize_html(html)[1]:
+        err_console.print(f"[yellow]warning:[/] {file}: {warning} (they are stripped when the template is saved or sent)")
     if problems:
         _fail_problems(str(file), problems)
     console.print(f"{file}: no problems")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
+from campaigns.cli.context import merchant_or_default
 from campaigns.cli.output import console, fail
 from campaigns.core.settings import get_settings
 
@@ -93,9 +94,10 @@ def _read(kind: Level | str, models: list[str], merchant: str) -> pl.DataFrame:
         fail(f"{MARTS}.{mart} does not exist yet; {BUILD_HINT}")
     frame = warehouse.query(sql, [merchant])
     if frame.height == 0:
-        known = sorted(warehouse.query(f"select distinct merchant_id from {MARTS}.{mart}")["merchant_id"].to_list())
-        hint = f"merchants with attribution: {', '.join(known)}" if known else f"the warehouse has no conversions yet; {BUILD_HINT}"
-        fail(f"no attribution rows for merchant {merchant!r}; {hint}")
+        # never name other merchants here: the caller learns only about its own id
+        if warehouse.query(f"select count(*) as n from {MARTS}.{mart}")["n"][0] == 0:
+            fail(f"no attribution rows for merchant {merchant!r}: the warehouse has no conversions yet; {BUILD_HINT}")
+        fail(f"no attribution rows for merchant {merchant!r}; check the merchant id, or {BUILD_HINT} for it")
     wanted_data_driven = [m for m in models if m in DATA_DRIVEN_MODELS]
     if wanted_data_driven and not frame.filter(pl.col("model_family") == "data_driven").height:
         if len(models) == 1:
@@ -115,12 +117,14 @@ def _read(kind: Level | str, models: list[str], merchant: str) -> pl.DataFrame:
 
 
 def _write(frame: pl.DataFrame, out: Path) -> None:
+    from campaigns.core.safe_csv import write_csv  # polars: loaded only when an export runs
+
     if out.is_dir():
         fail(f"--out {out} is a folder; give a file name such as {out / 'attribution.csv'}")
     if not out.parent.exists():
         fail(f"folder {out.parent} does not exist; create it or choose another --out")
     try:
-        frame.write_csv(out)
+        write_csv(frame, out)  # cells a spreadsheet would run as formulas are neutralised
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror or exc}; choose a writable --out path")
     console.print(f"wrote {frame.height:,} rows to {out}")
@@ -135,7 +139,7 @@ def attribution(
 ) -> None:
     """Attributed conversions and revenue per model and channel (or campaign)."""
     models = _model_names(model)
-    frame = _read(level, models, merchant or get_settings().default_merchant)
+    frame = _read(level, models, merchant_or_default(merchant))
     _write(frame, out)
 
 
@@ -147,5 +151,5 @@ def roi(
 ) -> None:
     """Spend, attributed conversions and revenue, ROAS and ROI per model, campaign and channel."""
     models = _model_names(model)
-    frame = _read("roi", models, merchant or get_settings().default_merchant)
+    frame = _read("roi", models, merchant_or_default(merchant))
     _write(frame, out)

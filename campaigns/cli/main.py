@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import traceback
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -15,11 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
-from campaigns.cli.output import console, fail
+from campaigns.cli.output import EXIT_INTERNAL, EXIT_INVALID, SafeConsole, console, err_console, fail
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -86,6 +87,18 @@ class _Unloaded(TyperCommand):
         return typer.main.get_group(holder).commands[self.name]
 
 
+# Recent Typer ships its own copy of Click (typer._click); older ones use the click package. Either way its usage
+# errors, --help exits and aborts are let through to Typer, which reports them itself.
+try:
+    from typer import _click as _click_impl
+except ImportError:  # pragma: no cover - older Typer
+    import click as _click_impl  # type: ignore[no-redef]
+_CLI_EXITS: tuple[type[BaseException], ...] = (
+    typer.Exit, typer.Abort, _click_impl.ClickException,
+    *(getattr(_click_impl.exceptions, name) for name in ("Exit", "Abort") if hasattr(_click_impl.exceptions, name)),
+)
+
+
 class LazyGroup(TyperGroup):
     """The top-level group: imports a command's module only when that command is resolved (run, or its help shown).
 
@@ -109,6 +122,15 @@ class LazyGroup(TyperGroup):
             command = self.commands[cmd_name] = command.load()
         return command
 
+    def invoke(self, ctx):
+        """Runs the command under the one top-level error handler (`handle_error`)."""
+        try:
+            return super().invoke(ctx)
+        except _CLI_EXITS:  # usage errors, --help, Ctrl-C and `fail`: Click and Typer report these themselves
+            raise
+        except Exception as exc:  # noqa: BLE001 - the one place every command's unexpected errors end
+            raise typer.Exit(handle_error(exc, debug=bool(ctx.meta.get(DEBUG_KEY)))) from None
+
     def format_help(self, ctx, formatter) -> None:
         self._listing = True
         try:
@@ -127,6 +149,53 @@ class LazyGroup(TyperGroup):
 app = typer.Typer(
     cls=LazyGroup, help="Campaign Orchestrator: plan, publish and measure marketing campaigns.", no_args_is_help=True, pretty_exceptions_enable=False,
 )
+
+DEBUG_KEY = "campaigns.debug"
+DEBUG_HINT = "rerun with `campaigns --debug ...` (or CAMPAIGNS_DEBUG=1) to see the traceback"
+
+
+def expected_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean bad input or a state the action does not allow: a message and exit 2, never a traceback.
+
+    ValueError covers the contexts' own errors (rules, problems, imports, pydantic validation, JSON limits,
+    merchant ids) and LookupError the unknown ones (merchants, campaigns, templates); RuntimeError
+    subclasses are listed one by one, because a bare RuntimeError is a bug.
+    """
+    from campaigns.audiences.suppression import MissingUnsubscribeKeyError
+    from campaigns.core.crypto import TokenKeyError
+
+    return (ValueError, LookupError, TokenKeyError, MissingUnsubscribeKeyError)
+
+
+def handle_error(exc: BaseException, *, debug: bool) -> int:
+    """Print one clear line for `exc` (the traceback too with --debug); returns the exit code."""
+    if debug:
+        err_console.print(Text("".join(traceback.format_exception(exc)).rstrip()), highlight=False, soft_wrap=True)
+    if isinstance(exc, RecursionError):
+        message, code = "the input is nested too deeply to read; flatten it (JSON inputs allow at most 64 levels)", EXIT_INVALID
+    elif isinstance(exc, MemoryError):
+        message, code = "the input is too large to process; split it into smaller files", EXIT_INVALID
+    elif isinstance(exc, OSError) and exc.filename is not None:
+        message, code = f"{exc.filename}: {exc.strerror or exc}; check the path and its permissions", EXIT_INVALID
+    elif isinstance(exc, expected_errors()):
+        message, code = str(exc).strip() or type(exc).__name__, EXIT_INVALID
+    else:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        message = f"internal error: {type(exc).__name__}{': ' + first[:300] if first else ''}"
+        if not debug:
+            message += f"; {DEBUG_HINT}"
+        code = EXIT_INTERNAL
+    err_console.print(Text.assemble(Text("error:", style="bold red"), " ", message), highlight=False, soft_wrap=True)
+    return code
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", envvar="CAMPAIGNS_DEBUG", help="Print the full traceback of an error.")] = False,
+) -> None:
+    """Campaign Orchestrator: plan, publish and measure marketing campaigns."""
+    ctx.meta[DEBUG_KEY] = debug
 
 
 @app.callback()
@@ -155,7 +224,7 @@ def _progress() -> Progress:
     # Bound to the real stdout, so it keeps drawing while a build redirects library output to a log.
     return Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-        console=Console(file=sys.stdout),
+        console=SafeConsole(file=sys.stdout),
     )
 
 
@@ -202,8 +271,10 @@ def import_file(
     from campaigns.warehouse.schema import IMPORTABLE
     from campaigns.warehouse.validate import ImportValidationError, validate_file
 
+    from campaigns.cli.context import merchant_or_default
+
     settings = get_settings()
-    merchant_id = merchant or settings.default_merchant
+    merchant_id = merchant_or_default(merchant)  # the id grammar: it names the landing folder
     migrate(settings.store_url)
     try:
         with session_scope(settings.store_url) as session:

@@ -5,7 +5,6 @@ from __future__ import annotations
 # Start-up cost: the optimizer (scipy, numpy) is imported inside the command, so `campaigns --help` and
 # `campaigns optimize --help` do not load it.
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +12,7 @@ import typer
 from rich.table import Table
 
 from campaigns.cli.output import console, fail
+from campaigns.core import json_input
 from optimizers.errors import AllocationError
 
 
@@ -26,11 +26,11 @@ def optimize(
     from optimizers.recommendations import moves_for_result
 
     try:
-        raw = json.loads(curves.read_text(encoding="utf-8"))
+        raw = json_input.loads(curves.read_text(encoding="utf-8"), what=str(curves))  # depth and size limits before parsing
     except FileNotFoundError:
         fail(f"{curves} does not exist; give the path of a JSON problem file")
-    except json.JSONDecodeError as exc:
-        fail(f"{curves} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
+    except json_input.JsonInputError as exc:
+        fail(str(exc))
     except (OSError, UnicodeDecodeError) as exc:  # a folder, no permission, not UTF-8
         fail(f"{curves} cannot be read ({exc.strerror if isinstance(exc, OSError) else 'not UTF-8 text'}); give a UTF-8 JSON problem file")
     try:

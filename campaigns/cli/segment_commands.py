@@ -9,7 +9,6 @@ from __future__ import annotations
 # Start-up cost: the store, the audience services and SQLAlchemy and polars with them are imported inside the
 # commands that use them, so `campaigns --help` and `campaigns segments --help` do not load them.
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -43,6 +42,7 @@ def _store_and_merchant(merchant: str | None) -> tuple[str, str]:
 def read_rules(path: Path) -> dict[str, Any]:
     """The rules in `path`, validated; exits 2 naming the file and the rule path on any problem."""
     from campaigns.audiences import segments as sg
+    from campaigns.core import json_input
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -51,9 +51,9 @@ def read_rules(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"{path}: cannot be read ({exc}); save it as UTF-8 JSON")
     try:
-        rules = json.loads(text or "{}")
-    except json.JSONDecodeError as exc:
-        fail(f"{path.name}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
+        rules = json_input.loads(text or "{}", what=path.name)  # depth and size limits before parsing
+    except json_input.JsonInputError as exc:
+        fail(str(exc))
     try:
         sg.validate_rules(rules)
     except sg.RuleError as exc:

@@ -28,6 +28,21 @@ class Problem:
         return f"{', '.join(where)}: {self.message}"
 
 
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def encoding_problem(path: Path) -> Problem | None:
+    """A file-level problem when a text file is UTF-16 (or UTF-32): what spreadsheets often save as "Unicode text"."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return None  # the reader reports missing and unreadable files itself
+    if head.startswith(_UTF16_BOMS) or (len(head) >= 2 and head.count(0) * 4 >= len(head)):
+        return Problem(None, None, "the file is UTF-16 encoded (often saved as \"Unicode text\"); save it as CSV UTF-8 and import again")
+    return None
+
+
 class ImportValidationError(ValueError):
     def __init__(self, file: Path, problems: list[Problem], total: int | None = None):
         self.file = file

@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlparse
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from campaigns.core.identifiers import validate_merchant_id
 from publishers.config import OAuthConfig, PublisherConfig
 
 
@@ -93,6 +94,11 @@ class Settings(BaseSettings):
     api_cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the HTTP API from a browser (CORS); off when empty.")
     api_rate_limit_per_minute: int = Field(default=600, ge=1, description="Requests per minute each API key may make before 429.")
     api_max_concurrency: int = Field(default=200, ge=1, description="Connections and requests the HTTP server handles at once before 503.")
+
+    @field_validator("default_merchant")
+    @classmethod
+    def _merchant_id(cls, value: str) -> str:
+        return validate_merchant_id(value)  # the id names a landing-zone folder: one grammar everywhere
 
     @field_validator("database_url", "warehouse_url")
     @classmethod

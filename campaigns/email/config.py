@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from email.utils import parseaddr
 
-from campaigns.audiences.suppression import MissingUnsubscribeKeyError, UnsubscribeSigner, signer_from_settings
+from campaigns.audiences.suppression import UnsubscribeSigner, signer_from_settings
+from campaigns.core.crypto import TokenKeyError
 from campaigns.core.settings import Settings
 from campaigns.email import tracking
 from campaigns.email.errors import EmailDeliveryError
@@ -39,7 +40,7 @@ def provider_config(settings: Settings, provider: str, merchant_name: str, sende
                     mailto: str | None) -> tuple[UnsubscribeSigner, Credentials, str, str, str]:
     try:
         signer = signer_from_settings(settings)
-    except MissingUnsubscribeKeyError as exc:
+    except TokenKeyError as exc:  # missing (MissingUnsubscribeKeyError), malformed or too weak
         raise EmailDeliveryError(str(exc)) from None
     credentials = _credentials(settings, provider)
     sender = _sender(settings, provider, merchant_name, sender)

@@ -70,7 +70,7 @@ def render_campaign(subject: str, preview_text: str, template_html: str, merchan
             raise EmailTemplateError(f"the rendered email still holds {{{{ {', '.join(sorted(stray))} }}}}; remove the braces from the subject or preview text")
     if not rendered.subject:
         raise EmailTemplateError("the subject renders empty; write a subject line")
-    return RenderedCampaign(rendered.subject, rendered.html, text, rendered.merge)
+    return RenderedCampaign(rendered.subject, rendered.html, text, rendered.merge, rendered.warnings)
 
 
 def display_name(values: Mapping[str, str]) -> str:

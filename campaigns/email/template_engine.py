@@ -10,6 +10,11 @@ Two defences, both always on:
    globals and only an allow-list of filters, so ``''.__class__`` and friends raise `SecurityError`
    even if the check were skipped.
 
+Active content is stripped, with a warning: ``<script>`` elements, ``on*=`` event handler attributes and
+``javascript:`` URLs never reach a recipient (`sanitize_html`). Mail clients drop them anyway; stripping
+them here means previews, stored templates and sent mail all show what recipients get. Templates are
+stripped when saved and every rendering is stripped again, so HTML from any source is covered.
+
 Per-recipient merge tags (first_name, last_name, email, ``attributes.<name>``, unsubscribe_url)
 render as the publishers' placeholders (``{{first_name}}``), so one rendering serves a whole batch
 (SendGrid substitutions, Mailgun recipient variables). A tag with filters, e.g.
@@ -57,6 +62,50 @@ DANGEROUS_ATTRS = {"mro", "gi_frame", "gi_code", "cr_frame", "f_globals", "func_
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 _UNSUBSCRIBE_HREF = re.compile(r"""href\s*=\s*(["'])\s*\{\{-?\s*unsubscribe_url\s*-?\}\}\s*\1""", re.I)
 UNSUBSCRIBE_FIX = 'add <a href="{{ unsubscribe_url }}">Unsubscribe</a> (or use the base layout, whose footer has one)'
+
+
+# --- active content -------------------------------------------------------------------------------
+
+_SCRIPT_ELEMENT = re.compile(r"<script\b[^>]*>.*?</script\s*>", re.I | re.S)
+_SCRIPT_TAG = re.compile(r"</?script\b[^>]*>?", re.I)  # a stray opening or closing tag
+_TAG = re.compile(r"""<[a-zA-Z][^\s/>]*(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_HANDLER = re.compile(r"""(?<=[\s/"'}])on[a-z0-9_:-]+\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]*)""", re.I)
+_SCRIPT_URL = re.compile(r"""(\b(?:href|src|action|formaction|background|xlink:href)\s*=\s*)(["']?)\s*(?:javascript|vbscript|data:text/html)[^"'>]*\2""", re.I)
+
+
+def sanitize_html(html: str) -> tuple[str, list[str]]:
+    """`html` without <script> elements, on*= event handlers and javascript: URLs, and a warning for each kind removed.
+
+    Applied until nothing changes, so pieces that join up once their inside is removed (``<scr<script></script>ipt>``)
+    are removed as well.
+    """
+    counts = {"script": 0, "handler": 0, "url": 0}
+
+    def drop_handlers(tag: re.Match[str]) -> str:
+        cleaned, n = _HANDLER.subn("", tag.group(0))
+        counts["handler"] += n
+        return cleaned
+
+    def drop_url(match: re.Match[str]) -> str:
+        counts["url"] += 1
+        return f"{match.group(1)}{match.group(2)}#{match.group(2)}"
+
+    previous = None
+    while previous != html:
+        previous = html
+        html, n_elements = _SCRIPT_ELEMENT.subn("", html)
+        html, n_tags = _SCRIPT_TAG.subn("", html)
+        counts["script"] += n_elements + n_tags
+        html = _TAG.sub(drop_handlers, html)
+        html = _SCRIPT_URL.sub(drop_url, html)
+    warnings = []
+    if counts["script"]:
+        warnings.append(f"removed {counts['script']} <script> element(s): email clients never run scripts")
+    if counts["handler"]:
+        warnings.append(f"removed {counts['handler']} on*= event handler attribute(s) (onclick, onerror, ...): email clients never run them")
+    if counts["url"]:
+        warnings.append(f"replaced {counts['url']} javascript: link(s) with #")
+    return html, warnings
 
 
 class TemplateProblemsError(ValueError):
@@ -356,6 +405,7 @@ class RenderedEmail:
     html: str
     text: str
     merge: Mapping[str, MergeVar] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # active content stripped from the HTML (see sanitize_html)
 
     @property
     def attribute_names(self) -> tuple[str, ...]:
@@ -405,11 +455,12 @@ def render_email(subject: str, preview_text: str, source: str, merchant_name: st
     body = HTML_ENV.from_string(body_source).render(context)
     if layout == LAYOUT_BASE:
         body = HTML_ENV.from_string(BASE_LAYOUT).render({**context, "body": Markup(body)})
+    body, warnings = sanitize_html(body)  # whatever the source, no script or handler reaches a recipient
     if re.search(r"<style", body, re.I):
         body = _INLINER.inline(body)
     text = html_to_text(body)
     printed = {m.group(1) for part in (rendered_subject, body, text) for m in _PLACEHOLDER.finditer(part)}
-    return RenderedEmail(rendered_subject, body, text, {k: v for k, v in plan.vars.items() if k in printed})
+    return RenderedEmail(rendered_subject, body, text, {k: v for k, v in plan.vars.items() if k in printed}, tuple(warnings))
 
 
 def problems_of(exc: BaseException) -> list[Problem]:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,8 @@ from campaigns.core.settings import Settings
 from campaigns.core.store.models import Contact, EmailTemplate
 from publishers import build_email_publisher
 from publishers.base import EmailMessage, EmailRecipient
+
+log = logging.getLogger(__name__)
 
 PREVIEW_UNSUBSCRIBE = "https://unsubscribe.preview.invalid/unsubscribe?preview=1"
 SAMPLE_CONTACT = {"first_name": "Alex", "last_name": "Sample", "email": "alex.sample@example.com"}
@@ -83,6 +86,9 @@ def save_template(session: Session, merchant_id: str, name: str, html: str, *, a
         raise ValueError(f"layout: use one of {', '.join(LAYOUTS)}")
     if not html.strip():
         raise ValueError("html: the template is empty; write the body or start from a gallery template")
+    html, removed = tpl.sanitize_html(html)  # stored without scripts and event handlers; callers show `removed` first
+    if removed:
+        log.warning("template %r of merchant %s: %s", name, merchant_id, "; ".join(removed))
     if problems := tpl.check_template(html, category=category, subject=subject, layout=layout):
         raise TemplateProblemsError(problems, f"template {name!r}")
     template = session.scalar(select(EmailTemplate).where(EmailTemplate.merchant_id == merchant_id, EmailTemplate.name == name))

@@ -30,6 +30,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from campaigns.core.crypto import token_keys
+
 TOKEN_VERSION = "t1"
 OPEN_PATH = "/t/o/"
 CLICK_PATH = "/t/c/"
@@ -65,10 +67,9 @@ class TrackingSigner:
     _click_keys: tuple[bytes, ...]
 
     @classmethod
-    def from_keys(cls, keys: str) -> TrackingSigner:
-        parts = [k.strip() for k in keys.split(",") if k.strip()]
-        if not parts:
-            raise ValueError("CAMPAIGNS_TOKEN_KEY is empty, so tracking links cannot be signed")
+    def from_keys(cls, keys: str | tuple[str, ...]) -> TrackingSigner:
+        """Signer for CAMPAIGNS_TOKEN_KEY's keys, taken through the one key loader (TokenKeyError when missing or weak)."""
+        parts = token_keys(",".join(keys) if isinstance(keys, tuple) else keys)
         return cls(tuple(hmac.new(k.encode(), _TOKEN_LABEL, hashlib.sha256).digest() for k in parts),
                    tuple(hmac.new(k.encode(), _CLICK_LABEL, hashlib.sha256).digest() for k in parts))
 

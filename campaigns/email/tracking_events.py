@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from campaigns.email.tracking import TrackingSigner, TrackingTokenError
 from campaigns.audiences.events import store_events
+from campaigns.core.crypto import TokenKeyError, settings_token_keys
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import ContactEvent, EmailSend
@@ -35,14 +36,16 @@ class TrackingConfigError(ValueError):
 
 def tracker_from_settings(settings: Settings, public_url: str | None = None) -> TrackingSigner:
     """The signer for tracking links; CAMPAIGNS_EMAIL_TRACKING needs CAMPAIGNS_PUBLIC_URL and CAMPAIGNS_TOKEN_KEY."""
-    missing = [name for name, value in (("CAMPAIGNS_PUBLIC_URL", public_url or settings.public_url),
-                                        ("CAMPAIGNS_TOKEN_KEY", settings.token_key.get_secret_value().strip() if settings.token_key else ""))
-               if not value]
+    try:
+        keys = settings_token_keys(settings)
+    except TokenKeyError as exc:
+        raise TrackingConfigError(str(exc)) from None
+    missing = [name for name, value in (("CAMPAIGNS_PUBLIC_URL", public_url or settings.public_url), ("CAMPAIGNS_TOKEN_KEY", keys)) if not value]
     if missing:
         raise TrackingConfigError(f"CAMPAIGNS_EMAIL_TRACKING is on but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set; "
                                   "set them (the public https address serving `campaigns email serve-unsubscribe`, and the token key), "
                                   "or set CAMPAIGNS_EMAIL_TRACKING=false")
-    return TrackingSigner.from_keys(settings.token_key.get_secret_value())  # type: ignore[union-attr]
+    return TrackingSigner.from_keys(keys)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from campaigns.audiences.events import MAX_KEY, store_events
 from campaigns.audiences.suppression import unsubscribe_contacts, add_suppression, normalise_email, record_bounce, record_complaint
+from campaigns.core import json_input
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import ContactEvent, EmailSend, SuppressionReason
 
@@ -183,6 +184,11 @@ def verify_mailgun(signing_key: str, signature: Any, now: float | None = None, t
 
 
 def _json(body: bytes) -> Any:
+    """The body parsed within the JSON limits: a 100k-deep body is refused by a linear scan, before parsing or any signature work."""
+    try:
+        json_input.check_limits(body, what="the body", max_bytes=MAX_BODY_BYTES)
+    except json_input.JsonInputError as exc:
+        raise WebhookError(400, str(exc)) from None
     try:
         return json.loads(body)
     except UnicodeDecodeError:

@@ -17,6 +17,7 @@ import polars as pl
 
 from campaigns.core.private import FILE_MODE, private_dir
 from campaigns.core.processes import pid_alive
+from campaigns.core.identifiers import validate_merchant_id
 from campaigns.warehouse.schema import RawTable
 
 # A temporary file without its writer's pid (written before the pid was part of the name) is left for this long.
@@ -32,6 +33,7 @@ def landing_files(landing_dir: Path, table: RawTable) -> list[Path]:
 
 def clear_landing(landing_dir: Path, merchant_id: str) -> int:
     """Remove one merchant's landing files (the demo generator replaces its tenant)."""
+    validate_merchant_id(merchant_id)  # a glob: "*" would remove every merchant's files
     removed = 0
     for path in landing_dir.glob(f"*/{merchant_id}/*.parquet"):
         path.unlink()
@@ -44,10 +46,11 @@ def write_landing(landing_dir: Path, table: RawTable, frame: pl.DataFrame) -> tu
     frame = frame.select(table.column_names).cast(table.polars_schema)  # type: ignore[arg-type]
     merchants = frame["merchant_id"].unique().to_list()
     if len(merchants) != 1:
-        raise ValueError(f"a landing file holds one merchant's rows; got {merchants}")
+        raise ValueError(f"a landing file holds one merchant's rows; got {len(merchants)} merchants")
     digest = _digest(frame)
     remove_abandoned_tmp(landing_dir)
-    folder = private_dir(landing_dir / table.name / merchants[0])
+    # paths are built from validated ids only: "../../x" or "x/y" would land outside the merchant's folder
+    folder = private_dir(landing_dir / table.name / validate_merchant_id(merchants[0]))
     existing = next(iter(folder.glob(f"*-{digest}.parquet")), None)
     if existing is not None:
         return existing, False

@@ -7,6 +7,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
+from campaigns.core.safe_csv import csv_bytes
 from dashboards import formatting as fmt
 from dashboards import queries, ui
 from dashboards.charts import model_comparison, spend_revenue_trend
@@ -21,7 +22,7 @@ MEASURES = {"revenue": "Attributed revenue", "conversions": "Attributed conversi
 
 
 def csv_button(frame: pl.DataFrame, label: str, file_name: str, key: str) -> None:
-    st.download_button(label, frame.write_csv().encode(), file_name=file_name, mime="text/csv", key=key,
+    st.download_button(label, csv_bytes(frame), file_name=file_name, mime="text/csv", key=key,
                        icon=":material/download:", disabled=frame.is_empty())
 
 

@@ -51,7 +51,7 @@ def builder(merchant_id: str, segments: list[dict]) -> dict | None:
             except ValueError as exc:
                 field_error(str(exc))
             else:
-                ui.flash(f"Saved the segment “{name.strip()}”.")
+                ui.flash(f"Saved the segment “{fmt.plain(name.strip())}”.")
                 st.rerun()
     return None if problem else rules
 
@@ -68,14 +68,14 @@ def channel_audiences(merchant_id: str, rules: dict | None) -> None:
     columns = st.columns(min(len(found), 4))
     for i, audience in enumerate(found):
         with columns[i % len(columns)].container(border=True):
-            st.markdown(f"**{fmt.channel_label(audience.channel)}** :gray-badge[{audience.kind}]")
+            st.markdown(f"**{fmt.plain(fmt.channel_label(audience.channel))}** :gray-badge[{fmt.plain(audience.kind)}]")
             if audience.kind == "email":
                 st.markdown(f"{fmt.number(audience.size)} subscribed contacts")
             elif audience.kind == "social":
-                st.markdown(", ".join(audience.accounts) or "no account connected")
-            st.caption(audience.note)
+                st.markdown(fmt.plain(", ".join(audience.accounts)) or "no account connected")
+            st.caption(fmt.plain(audience.note))
             for problem in audience.problems:
-                st.markdown(f":orange[:material/warning: {problem}]")
+                st.markdown(f":orange[:material/warning: {fmt.plain(problem)}]")
 
 
 def upload(merchant_id: str) -> None:

@@ -67,7 +67,7 @@ def allocation(recs: pl.DataFrame, currency: str) -> None:
         st.warning(f"The optimiser reported {', '.join(statuses)}: treat the recommendation with care.", icon=":material/warning:")
     outside = recs.filter(pl.col("outside_observed_range"))["channel"].to_list()
     if outside:
-        st.warning(f"Recommended spend for {', '.join(fmt.channel_label(c) for c in outside)} lies outside the spend seen so far: "
+        st.warning(f"Recommended spend for {fmt.plain(', '.join(fmt.channel_label(c) for c in outside))} lies outside the spend seen so far: "
                    "the curve is extrapolating there, so move in steps and watch the results.", icon=":material/explore:")
 
 
@@ -107,7 +107,7 @@ def recommendations(merchant_id: str, currency: str) -> pl.DataFrame:
     moves = [m.strip() for t in texts for m in t.split(";") if m.strip()]
     period = f"{fmt.day(rows['period_start'].min())} → {fmt.day(rows['period_end'].max())}"
     if moves:
-        st.markdown("\n".join(f"- {m[0].upper()}{m[1:]}" for m in moves))
+        st.markdown("\n".join(f"- {fmt.plain(m[0].upper() + m[1:])}" for m in moves))
     else:
         st.caption("The current split is already the recommended one.")
     st.caption(f"Allocations for {period}, the latest period stored.")
@@ -217,7 +217,7 @@ def campaign_rebalance(merchant_id: str, currency: str) -> None:
                 "predicted gain": r["predicted_gain"], "undone": r["undone_at"]} for r in stored]
     plan = campaign_plan(source, merchant_id, campaign_id, tuple(sorted(current.items())))
     if isinstance(plan, str):
-        st.warning(f"No recommendation for {campaign_id}: {plan}", icon=":material/warning:")
+        st.warning(f"No recommendation for {fmt.plain(campaign_id)}: {fmt.plain(plan)}", icon=":material/warning:")
         plan = None
     if plan is not None:
         a, b, c = st.columns(3)
@@ -225,7 +225,7 @@ def campaign_rebalance(merchant_id: str, currency: str) -> None:
         b.metric("Predicted revenue per 30 days", fmt.money(plan.predicted_revenue, currency),
                  fmt.signed_percent(fmt.change(plan.predicted_revenue, plan.current_revenue)), border=True)
         c.metric("Optimality gap", f"{plan.gap:.1e}", border=True, help="Relative distance to an independent upper bound: 0 proves the split optimal.")
-        st.markdown("\n".join(f"- {m[0].upper()}{m[1:]}" for m in plan.moves) or "The current split is already the best within ±30% per channel.")
+        st.markdown("\n".join(f"- {fmt.plain(m[0].upper() + m[1:])}" for m in plan.moves) or "The current split is already the best within ±30% per channel.")
         if plan.predicted_revenue_range:
             low, high = plan.predicted_revenue_range
             st.caption(f"Over the bootstrap curves the recommended split earns {fmt.money(low, currency)}–{fmt.money(high, currency)} "
@@ -237,7 +237,7 @@ def campaign_rebalance(merchant_id: str, currency: str) -> None:
                                     "recommended": st.column_config.NumberColumn("recommended / 30 days", format="dollar"),
                                     "marginal_roas": st.column_config.NumberColumn("marginal ROAS", format="%.2fx")})
         by_channel = {cv.channel: cv for cv in curves}
-        tabs = st.tabs([fmt.channel_label(ch.channel) for ch in plan.changes])
+        tabs = st.tabs([fmt.plain(fmt.channel_label(ch.channel)) for ch in plan.changes])
         for tab, ch in zip(tabs, plan.changes):
             cv = by_channel[ch.channel]
             tab.altair_chart(_curve_chart(cv, ch.before / PERIOD_DAYS, ch.after / PERIOD_DAYS), width="stretch")

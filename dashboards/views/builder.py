@@ -96,9 +96,9 @@ def step_audience(draft: dict[str, Any], slots: dict[str, Any], merchant_id: str
             draft.update(rules=segment["rules"], segment_id=segment_id, segment_name=segment["name"])
             try:
                 validate_rules(segment["rules"])
-                st.caption(f"Contacts who are {describe(segment['rules'])}.")
+                st.caption(f"Contacts who are {fmt.plain(describe(segment['rules']))}.")
             except RuleError as exc:
-                st.caption(f"This segment uses a rule the builder cannot count: {exc}")
+                st.caption(f"This segment uses a rule the builder cannot count: {fmt.plain(exc)}")
     else:
         rules, _problem = rule_builder("wiz_rules", draft["rules"], seed_name=f"{draft['campaign_id']}|{draft.get('template_id')}")
         draft.update(rules=rules, segment_id=None, segment_name="")
@@ -233,18 +233,18 @@ def step_schedule(draft: dict[str, Any], slots: dict[str, Any]) -> None:
 # --- the whole campaign at a glance -------------------------------------------------------------
 def preview(draft: dict[str, Any], merchant_id: str, currency: str, errors: dict[str, list[str]]) -> None:
     tz = draft["timezone"]
-    st.markdown(f"#### {draft['name'] or 'Untitled campaign'}")
+    st.markdown(f"#### {fmt.plain(draft['name']) or 'Untitled campaign'}")
     st.markdown(f"{fmt.status_badge('DRAFT') if draft['campaign_id'] else ':gray-badge[not saved yet]'} "
                 f":gray-badge[{draft['type'].title()}]" + (f" :violet-badge[{ct.get_template(draft['template_id']).name}]" if draft.get("template_id") else ""))
     if draft["description"]:
-        st.caption(draft["description"])
+        st.caption(fmt.plain(draft["description"]))
     goal = ct.GOALS.get(draft["goal"], "Something else")
     target = f" · target {fmt.number(draft['target'])}" if draft.get("target") else ""
-    st.markdown(f"**Goal** {goal} · **KPI** {ct.KPIS.get(draft['kpi'], draft['kpi'])}{target}")
+    st.markdown(f"**Goal** {fmt.plain(goal)} · **KPI** {fmt.plain(ct.KPIS.get(draft['kpi'], draft['kpi']))}{fmt.plain(target)}")
     audience = describe(draft["rules"]) if _valid(draft["rules"]) else "an invalid rule"
     if draft.get("segment_name"):
         audience = f"segment “{draft['segment_name']}” ({audience})"
-    st.markdown(f"**Audience** {audience}")
+    st.markdown(f"**Audience** {fmt.plain(audience)}")
     if _valid(draft["rules"]):
         size = queries.segment_size(queries.source(), merchant_id, wizard.rules_json(draft["rules"]))
         st.caption(f"{fmt.number(size)} contacts")
@@ -271,7 +271,7 @@ def preview(draft: dict[str, Any], merchant_id: str, currency: str, errors: dict
         for step in wizard.STEPS[:-1]:
             for messages in wizard.step_errors(draft, step, errors).values():
                 for message in messages:
-                    st.caption(f"{step}: {message}")
+                    st.caption(f"{step}: {fmt.plain(message)}")
     else:
         st.markdown(":green[:material/check_circle: Ready to save]")
     if draft.get("saved_at"):
@@ -301,7 +301,7 @@ def main() -> None:
     st.caption(" → ".join(f"**{s}**" if i == step_index else s for i, s in enumerate(wizard.STEPS)))
 
     if draft.get("finished"):
-        st.success(f"Saved **{draft['name']}** ({draft['campaign_id']}) as a draft. Schedule or launch it from Campaigns.",
+        st.success(f"Saved **{fmt.plain(draft['name'])}** ({draft['campaign_id']}) as a draft. Schedule or launch it from Campaigns.",
                    icon=":material/check_circle:")
         open_col, again_col = st.columns(2)
         if open_col.button("Open in Campaigns", key="wiz_open", type="primary", icon=":material/campaign:"):
@@ -378,7 +378,7 @@ def _persist(draft: dict[str, Any], merchant_id: str, step_index: int) -> bool:
         if "already exists" in message:
             draft.update(save_errors={"name": message}, save_errors_for=draft["name"], step=0)
         else:
-            ui.flash(f"Could not save the draft: {message}", "warning")
+            ui.flash(f"Could not save the draft: {fmt.plain(message)}", "warning")
         return False
     draft["saved_at"] = datetime.now().astimezone()
     return True

@@ -171,7 +171,7 @@ def action_bar(row: dict[str, Any], merchant_id: str) -> None:
 
 def confirm(row: dict[str, Any], merchant_id: str, action_name: str) -> None:
     action = BY_NAME[action_name]
-    answer = ui.confirm(f"**{action.label} “{row['name']}”?** {action.confirm}", key="action", pending=PENDING_KEY,
+    answer = ui.confirm(f"**{action.label} “{fmt.plain(row['name'])}”?** {action.confirm}", key="action", pending=PENDING_KEY,
                         yes=f"Confirm {action.label.lower()}", icon=action.icon)
     if answer is None:
         return
@@ -181,13 +181,13 @@ def confirm(row: dict[str, Any], merchant_id: str, action_name: str) -> None:
         else:
             change = ui.write(campaign_status.change_status, merchant_id, row["id"], action_name, ui.ACTOR)
     except (TransitionError, ValueError, LookupError) as exc:
-        ui.flash(f"{action.label} did not happen: {exc}", "warning")
+        ui.flash(f"{action.label} did not happen: {fmt.plain(exc)}", "warning")
     else:
         if action_name == "delete":
             st.session_state.pop(PICK_KEY, None)
-            ui.flash(f"Deleted the draft “{row['name']}”.")
+            ui.flash(f"Deleted the draft “{fmt.plain(row['name'])}”.")
         else:
-            ui.flash(f"“{row['name']}” is now {change.after}." + "".join(f" {e[0].upper()}{e[1:]}." for e in change.effects()))
+            ui.flash(f"“{fmt.plain(row['name'])}” is now {change.after}." + "".join(f" {e[0].upper()}{e[1:]}." for e in change.effects()))
     st.rerun()
 
 
@@ -201,8 +201,8 @@ def detail(campaign_id: str, merchant_id: str, profile: dict[str, str]) -> None:
     tz, currency = profile["timezone"], profile["currency"]
     with st.container(border=True):
         title_col, edit_col = st.columns([5, 1], vertical_alignment="center")
-        title_col.markdown(f"### {row['name']}")
-        title_col.markdown(f"{fmt.status_badge(row['status'])} :gray-badge[{row['type'].title()}] :gray-badge[{row['id']}]")
+        title_col.markdown(f"### {fmt.plain(row['name'])}")
+        title_col.markdown(f"{fmt.status_badge(row['status'])} :gray-badge[{row['type'].title()}] :gray-badge[{fmt.plain(row['id'])}]")
         if row["status"] == CampaignStatus.DRAFT.value and edit_col.button("Edit in builder", key="campaign_edit", icon=":material/edit_note:"):
             saved = ui.write(drafts.load_draft, merchant_id, row["id"])
             st.session_state["wizard"] = {**wizard.from_saved(saved, tz), "merchant_id": merchant_id}
@@ -210,7 +210,7 @@ def detail(campaign_id: str, merchant_id: str, profile: dict[str, str]) -> None:
                 del st.session_state[key]
             st.switch_page(ui.PAGE_FILES["builder"])
         if row["description"]:
-            st.caption(row["description"])
+            st.caption(fmt.plain(row["description"]))
         action_bar(row, merchant_id)
 
     summary, content, workflow, performance, budget = st.tabs(["Summary", "Content", "Workflow", "Performance", "Budget"])
@@ -240,14 +240,14 @@ def summary_tab(row: dict[str, Any], tz: str, currency: str) -> None:
         st.write(f"{fmt.money(row['budget'], currency)} planned · {fmt.money(row['spent'], currency)} spent (store)")
         st.markdown("**Channels**")
         cadence = row["goals"].get("cadence", {})
-        st.write(", ".join(f"{fmt.channel_label(c)}" + (f" ({cadence[c]:g}/wk)" if c in cadence else "") for c in row["channels"]) or "none yet")
+        st.write(fmt.plain(", ".join(f"{fmt.channel_label(c)}" + (f" ({cadence[c]:g}/wk)" if c in cadence else "") for c in row["channels"])) or "none yet")
     with goal_col:
         goals = row["goals"]
         st.markdown("**Goal and KPI**")
         goal = ct.GOALS.get(goals.get("goal", ""), "Something else" if goals.get("goal") == wizard.OTHER_GOAL else goals.get("goal") or "not set")
         kpi = ct.KPIS.get(goals.get("kpi", ""), goals.get("kpi") or "not set")
         target = f", target {fmt.number(goals['target'])}" if goals.get("target") else ""
-        st.write(f"{goal} · {kpi}{target}")
+        st.write(fmt.plain(f"{goal} · {kpi}{target}"))
         audience = row["target_audience"]
         st.markdown("**Audience**")
         rules = audience.get("rules")
@@ -257,9 +257,9 @@ def summary_tab(row: dict[str, Any], tz: str, currency: str) -> None:
         except RuleError:
             words = "a rule the app cannot read"
         name = audience.get("segment_name")
-        st.write(f"{'Segment “' + name + '”: ' if name else ''}{words if rules is not None else 'not set'}")
+        st.write(fmt.plain(f"{'Segment “' + name + '”: ' if name else ''}{words if rules is not None else 'not set'}"))
         if audience.get("ads_note"):
-            st.caption(f"Ads: {audience['ads_note']}")
+            st.caption(f"Ads: {fmt.plain(audience['ads_note'])}")
 
 
 def content_tab(row: dict[str, Any], merchant_id: str, tz: str) -> None:
@@ -268,15 +268,15 @@ def content_tab(row: dict[str, Any], merchant_id: str, tz: str) -> None:
                 + (", with **Edit in builder** above." if row["status"] == "DRAFT" else "."), icon=":material/edit_note:")
         return
     for channel in sorted({c["channel"] for c in row["contents"]}):
-        st.markdown(f"**{fmt.channel_label(channel)}**")
+        st.markdown(f"**{fmt.plain(fmt.channel_label(channel))}**")
         for item in [c for c in row["contents"] if c["channel"] == channel]:
             with st.container(border=True):
                 head, button = st.columns([5, 1], vertical_alignment="center")
                 when = f" · scheduled {fmt.moment(item['scheduled_at'], tz)}" if item["scheduled_at"] else ""
-                head.markdown(f"{fmt.status_badge(item['status'])} {item['title'] or item['content_type']}{when}")
+                head.markdown(f"{fmt.status_badge(item['status'])} {fmt.plain(item['title'] or item['content_type'])}{when}")
                 if item["status"] == "DRAFT" and item["body"].strip() and button.button("Approve", key=f"approve_{item['id']}", icon=":material/verified:"):
                     ui.write(approve_content, merchant_id, item["id"], ui.ACTOR)
-                    ui.flash(f"Approved the {fmt.channel_label(channel)} content; it may now be scheduled.")
+                    ui.flash(f"Approved the {fmt.plain(fmt.channel_label(channel))} content; it may now be scheduled.")
                     st.rerun()
                 st.text(item["body"] or "(empty)")
 

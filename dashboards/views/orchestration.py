@@ -19,8 +19,10 @@ from agents.ava.views import allocation_frame, allocation_total, contingency_row
 from campaigns.workflows import engine as workflow
 from agents.leo.store import reject_campaign_content
 from agents.limits import FORMATS
+from campaigns.core import json_input
 from campaigns.core.enums import MARKETING_CHANNELS, CampaignType
 from dashboards import charts, queries, ui
+from dashboards import formatting as fmt
 
 STEP_COLOURS = {"DONE": "#2E6F57", "SKIPPED": "#8A8F98", "WAITING": "#C9A227", "PENDING": "#3D5A80", "RUNNING": "#6C8EAD",
                 "FAILED": "#B8336A", "CANCELLED": "#5B5F66"}
@@ -105,7 +107,7 @@ def confirmation(merchant_id: str, campaign_id: str, drafts: list[dict[str, Any]
     try:
         call = override_call(merchant_id, campaign_id, pending, answer.reason, drafts)
     except LookupError as exc:
-        ui.flash(f"That did not happen: {exc}", "warning")
+        ui.flash(f"That did not happen: {fmt.plain(exc)}", "warning")
         st.rerun()
     ui.change(*call, done=f"Workflow of {campaign_id}: {pending['action']}{target} done.")
 
@@ -115,8 +117,8 @@ def plan_section(plan: dict[str, Any], steps: list[dict[str, Any]]) -> None:
     if not plan:
         st.info("This workflow holds no plan.")
         return
-    st.markdown(plan.get("summary") or "")
-    st.caption(f"{plan.get('start')} to {plan.get('end')} ({plan.get('timezone')}) · engine: {plan.get('engine', 'offline')}"
+    st.markdown(fmt.plain(plan.get("summary") or ""))
+    st.caption(fmt.plain(f"{plan.get('start')} to {plan.get('end')} ({plan.get('timezone')}) · engine: {plan.get('engine', 'offline')}")
                + (" · offline engine, no model was asked" if str(plan.get("engine", "offline")).startswith("offline") else ""))
     st.markdown("**Timeline**")
     st.altair_chart(timeline_chart(timeline_frame(plan, steps)), width="stretch")
@@ -158,7 +160,7 @@ def steps_section(merchant_id: str, campaign_id: str, data: dict[str, Any], cont
                                  "error": pl.String, "detail": pl.String})
     st.dataframe(table, hide_index=True, width="stretch", key="orch_steps")
     for e in data["escalations"][:3]:
-        st.warning(f"Needs a person (step {e.get('step')}): {e.get('reason')}", icon=":material/support_agent:")
+        st.warning(f"Needs a person (step {e.get('step')}): {fmt.plain(e.get('reason'))}", icon=":material/support_agent:")
     confirmation(merchant_id, campaign_id, contents)
 
     st.markdown("**Overrides**")
@@ -239,9 +241,9 @@ def edit_section(merchant_id: str, campaign_id: str, steps: list[dict[str, Any]]
         for key, value in values.items():
             if key == "slots":
                 try:
-                    value = json.loads(value)
-                except json.JSONDecodeError as exc:
-                    problems["slots"] = f"not JSON ({exc.msg} at line {exc.lineno}); give a list of objects"
+                    value = json_input.loads(value)  # depth and size limits before parsing
+                except json_input.JsonInputError as exc:
+                    problems["slots"] = f"{exc}; give a list of objects"
                     continue
             if value != current.get(key):
                 changes[key] = value
@@ -371,10 +373,10 @@ def create_plan(merchant_id: str, values: dict[str, Any]) -> None:
     try:
         campaign, _ = ui.write(execution.create_campaign_from_plan, merchant_id, plan, actor=ui.ACTOR)
     except (LookupError, ValueError) as exc:
-        ui.flash(f"The plan was not saved: {exc}", "warning")
+        ui.flash(f"The plan was not saved: {fmt.plain(exc)}", "warning")
     else:
         st.session_state[NEXT_CAMPAIGN_KEY] = campaign.id
-        ui.flash(f"Planned and saved {campaign.id} (DRAFT) with its workflow: {plan.summary}")
+        ui.flash(f"Planned and saved {campaign.id} (DRAFT) with its workflow: {fmt.plain(plan.summary)}")
     st.rerun()
 
 

@@ -128,7 +128,7 @@ def compose(merchant_id: str, accounts: list[dict[str, Any]], account: dict[str,
     with left:
         account_id = account["id"]  # the account picked at the top of the page: calendar, best times and compose agree
         target = by_id[account_id]
-        st.markdown(f"Posting as **{account_label(target)}** (change it with **Account** at the top).")
+        st.markdown(f"Posting as **{fmt.plain(account_label(target))}** (change it with **Account** at the top).")
         text = st.text_area("Text", key="compose_text", height=160, placeholder="What to post…",
                             help="For X, a line holding only --- splits the post into a thread.")
         when_kind = st.radio("When", [BEST_SLOT, PICK_TIME], key="compose_when", horizontal=True)
@@ -154,7 +154,7 @@ def compose(merchant_id: str, accounts: list[dict[str, Any]], account: dict[str,
                     scheduled_at = scheduling.schedule_time(datetime.combine(on_day, at_time), target["timezone"])
                 item = ui.write(scheduling.schedule_text, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at, author=ui.ACTOR)
             except (social_accounts.QueueError, LookupError, ValueError) as exc:
-                ui.flash(f"Not scheduled: {exc}", "warning")
+                ui.flash(f"Not scheduled: {fmt.plain(exc)}", "warning")
             else:
                 ui.flash(f"Scheduled post #{item.id} for {fmt.moment(item.scheduled_at, target['timezone'])}.")
                 st.session_state.pop("compose_text", None)
@@ -167,7 +167,7 @@ def compose(merchant_id: str, accounts: list[dict[str, Any]], account: dict[str,
             try:
                 st.html(preview_html(target["platform"], text))
             except Exception as exc:  # a preview is a help, never a blocker
-                st.caption(f"No preview: {exc}")
+                st.caption(f"No preview: {fmt.plain(exc)}")
         else:
             st.caption("The preview appears as you type.")
 

@@ -31,12 +31,12 @@ def variant_card(row: dict[str, Any], merchant_id: str) -> None:
     with st.container(border=True):
         st.markdown(f"**Variant {row['variant']}** {STATUS_ICONS.get(row['status'], row['status'])} {engine_badge(row['engine'])}")
         if row["angle"]:
-            st.caption(f"Angle: {row['angle']} · rc-{row['id']}")
+            st.caption(f"Angle: {fmt.plain(row['angle'])} · rc-{row['id']}")
         if row["format"] in SOCIAL_PLATFORMS:
             try:
                 st.html(ui.publishers()[row["format"]].preview(SocialPost(text=row["text"])))
             except Exception as exc:  # a preview is a help, never a blocker
-                st.caption(f"No preview: {exc}")
+                st.caption(f"No preview: {fmt.plain(exc)}")
         else:
             st.text(row["text"][:1200])
         field = EDIT_FIELD.get(row["format"])
@@ -58,7 +58,7 @@ def variant_card(row: dict[str, Any], merchant_id: str) -> None:
 
 def source_section(rows: list[dict[str, Any]], merchant_id: str) -> None:
     formats = sorted({r["format"] for r in rows})
-    tabs = st.tabs([fmt.channel_label(f) for f in formats])
+    tabs = st.tabs([fmt.plain(fmt.channel_label(f)) for f in formats])
     for tab, format_ in zip(tabs, formats, strict=True):
         with tab:
             variants = [r for r in rows if r["format"] == format_]

@@ -102,7 +102,7 @@ def test_a_flow_is_created_from_the_editor_or_its_problems_listed(url: str) -> N
     assert "steps.b.else" in shown and "nowhere" in shown
     at.text_area(key="automation_new_json").input("{not json")
     at.button(key="automation_create").click().run()
-    assert "line 1, column 2: not JSON" in _texts(at)
+    assert "not valid JSON: Expecting property name enclosed in double quotes at line 1, column 2" in _texts(at)
     with session_scope(url) as s:
         assert auto.list_automations(s, "acme") == []
     # the starter flow as it is: a DRAFT automation drawn as a flow

@@ -207,3 +207,41 @@ def test_lagrangian_bound_is_above_the_brute_force_optimum_for_any_multiplier(la
     assert bound >= grid_best - 1e-9 * grid_best
     if lam == 0.9:  # near the optimal multiplier the bound is nearly tight
         assert bound <= optimize(problem).objective_value * 1.05
+
+
+def test_amounts_beyond_the_limit_are_input_errors() -> None:
+    from optimizers.errors import AllocationError
+    from optimizers.problem import MAX_AMOUNT, parse_problem
+
+    channel = {"name": "a", "curve": {"family": "log", "a": 10, "b": 5}, "current_spend": 1}
+    for change in ({"budget": 1e308}, {"budget": MAX_AMOUNT * 10}, {"channels": [{**channel, "current_spend": 1e300}]},
+                   {"channels": [{**channel, "max": 1e200}]}):
+        with pytest.raises(AllocationError, match="amounts may be at most 1e\\+12"):
+            parse_problem({"budget": 100, "channels": [channel], **change})
+    assert parse_problem({"budget": MAX_AMOUNT, "channels": [channel]}).budget == MAX_AMOUNT
+
+
+def test_a_solution_that_breaks_the_budget_is_an_error_not_suboptimal() -> None:
+    import numpy as np
+
+    from optimizers import allocation
+    from optimizers.errors import AllocationError
+    from optimizers.problem import parse_problem
+
+    problem = parse_problem({"budget": 100, "budget_mode": "exact", "channels": [
+        {"name": "a", "curve": {"family": "log", "a": 10, "b": 5}, "current_spend": 1},
+        {"name": "b", "curve": {"family": "log", "a": 10, "b": 5}, "current_spend": 1}]})
+    solved = allocation._Solved(np.array([40.0, 50.0]), 0.0, 0.0, 1.0, "test", {})
+    with pytest.raises(AllocationError, match="spends 90 where the budget is exactly 100"):
+        allocation._check_solution(problem, np.array([40.0, 50.0]), solved)
+    with pytest.raises(AllocationError, match="no finite spend for b"):
+        allocation._check_solution(problem, np.array([50.0, np.nan]), solved)
+    at_most = problem.model_copy(update={"budget_mode": "at_most"})
+    with pytest.raises(AllocationError, match="over the budget"):
+        allocation._check_solution(at_most, np.array([60.0, 50.0]), solved)
+    allocation._check_solution(problem, np.array([50.0, 50.0]), solved)
+    big = parse_problem({"budget": 1e12, "budget_mode": "exact", "channels": [
+        {"name": "a", "curve": {"family": "log", "a": 10, "b": 5}, "current_spend": 1},
+        {"name": "b", "curve": {"family": "hill", "a": 9000, "k": 3000, "s": 2.2}, "current_spend": 1}]})
+    result = allocation.optimize(big)
+    assert abs(sum(result.allocation.values()) - 1e12) <= 1e12 * allocation.BUDGET_TOLERANCE

@@ -6,6 +6,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
+from dashboards import formatting as fmt
 from dashboards import queries, ui
 
 VARIABLE_HELP = {"subject": "one subject line per line", "content": "one email template name per line", "send_time": "one local hour (0-23) per line"}
@@ -101,7 +102,7 @@ def results(merchant_id: str) -> None:
     st.altair_chart(interval_chart(frame, rep.metric), width="stretch")
     st.dataframe(frame.rename({"p_beat_control": "P(beats control)", "p_best": "P(best)"}), hide_index=True, width="stretch")
     words = {"winner": "Winner", "control": "The control wins", "fallback": "Fallback", "wait": "No decision yet"}[rep.decision.outcome]
-    (st.success if rep.decided else st.info)(f"{words}: {rep.decision.reason}")
+    (st.success if rep.decided else st.info)(f"{words}: {fmt.plain(rep.decision.reason)}")
     st.caption(f"Rule: {rep.rule} Remainder: {rep.remainder_size} contacts.")
 
 

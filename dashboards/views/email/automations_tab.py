@@ -8,8 +8,10 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
+from campaigns.core import json_input
 from campaigns.email import automations as auto
 from campaigns.email.flows import FlowError
+from dashboards import formatting as fmt
 from dashboards import queries, ui
 
 BOX_W, BOX_H = 0.44, 0.32  # half-width and half-height of a step box, in layout units
@@ -69,9 +71,9 @@ STARTER_FLOW = {
 def _create(merchant_id: str, text: str) -> tuple[int | None, list[str]]:
     """A DRAFT automation from the editor's JSON, or the problems (each with its path) and nothing written."""
     try:
-        definition = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, [f"line {exc.lineno}, column {exc.colno}: not JSON ({exc.msg})"]
+        definition = json_input.loads(text)  # depth and size limits before parsing
+    except json_input.JsonInputError as exc:
+        return None, [str(exc)]
     try:
         return ui.write(auto.create_automation, merchant_id, definition, ui.ACTOR).id, []
     except FlowError as exc:
@@ -100,7 +102,7 @@ def render(merchant_id: str) -> None:
     automations = queries.automations(queries.source(), merchant_id)
     for a in automations:
         if a["problem"]:
-            st.warning(f"Automation {a['id']} has an invalid definition: {a['problem']}")
+            st.warning(f"Automation {a['id']} has an invalid definition: {fmt.plain(a['problem'])}")
     new_automation(merchant_id, expanded=not automations)
     if not automations:
         ui.empty_state("No automations yet. Create one above, or from a flow file:\n\n"

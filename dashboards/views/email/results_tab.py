@@ -6,6 +6,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
+from campaigns.core.safe_csv import csv_bytes
 from dashboards import formatting as fmt
 from dashboards import queries, ui
 
@@ -50,4 +51,4 @@ def render(merchant_id: str) -> None:
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.1f") for c in ("Open %", "Click %", "Conversion %")})
     st.caption("Rates are distinct contacts per delivered email; revenue sums purchases attributed to the email.")
-    st.download_button("Download CSV", table.write_csv(), file_name="email_results.csv", mime="text/csv", key="email_results_csv")
+    st.download_button("Download CSV", csv_bytes(table), file_name="email_results.csv", mime="text/csv", key="email_results_csv")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from campaigns.audiences.segments import describe, save_segment
+from dashboards import formatting as fmt
 from dashboards import queries, ui
 from dashboards.rule_builder import render_segment_builder
 
@@ -29,7 +30,7 @@ def render(merchant_id: str) -> None:
             except ValueError as exc:  # RuleError and a missing or duplicate name
                 ui.field_error(str(exc))
             else:
-                ui.flash(f"Saved segment {segment_id} ({describe(rules or {})}). Use it with `campaigns email create --segment {segment_id}`.")
+                ui.flash(f"Saved segment {segment_id} ({fmt.plain(describe(rules or {}))}). Use it with `campaigns email create --segment {segment_id}`.")
                 st.rerun()
     if saved:
-        st.caption("Saved segments: " + ", ".join(f"{s['name']} (id {s['id']})" for s in saved))
+        st.caption("Saved segments: " + fmt.plain(", ".join(f"{s['name']} (id {s['id']})" for s in saved)))

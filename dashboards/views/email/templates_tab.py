@@ -19,6 +19,7 @@ from campaigns.email.errors import EmailDeliveryError
 from campaigns.email.gallery import starters
 from campaigns.email.layout import LAYOUTS, with_layout
 from campaigns.email.rendering import render_for_recipient
+from dashboards import formatting as fmt
 from dashboards import queries, ui
 
 NEW = "(new template)"
@@ -83,11 +84,13 @@ def render(merchant_id: str) -> None:
                 ui.field_error(str(problem))
         elif html.strip():
             st.caption(":green[:material/check_circle: no problems]")
+        for warning in tpl.sanitize_html(html)[1]:  # stripped on save and on every send
+            st.warning(f"{warning}; they are stripped when the template is saved.", icon=":material/shield:")
         if st.button("Save template", key="tpl_save", type="primary", disabled=not html.strip() or bool(problems)):
             try:
                 ui.write(service.save_template, merchant_id, st.session_state["tpl_name"], html, actor=ui.ACTOR, subject=subject,
                          category=category, layout=layout)
-                ui.flash(f"Saved template “{st.session_state['tpl_name']}”.")
+                ui.flash(f"Saved template “{fmt.plain(st.session_state['tpl_name'])}”.")
                 st.rerun()
             except (ValueError, LookupError) as exc:
                 ui.field_error(str(exc))
@@ -103,7 +106,7 @@ def render(merchant_id: str) -> None:
                     person = queries.merge_contact(source, merchant_id, labels[who]) or person
                 snapshot = tpl.merge_snapshot(person["first_name"], person["last_name"], person["email"], person.get("attributes"), rendered)
                 filled = render_for_recipient(rendered, snapshot, service.PREVIEW_UNSUBSCRIBE)
-                st.markdown(f"**Subject:** {html_lib.escape(filled.subject)}")
+                st.markdown(f"**Subject:** {fmt.plain(filled.subject)}")
                 components.html(sandboxed_frame(filled.html), height=640)
                 with st.expander("Text part"):
                     st.code(filled.text, language=None)

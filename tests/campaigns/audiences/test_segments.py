@@ -148,3 +148,11 @@ def test_describe_reads_like_a_sentence() -> None:
                      {"field": "timezone", "op": "in", "value": ["Europe/London", "Europe/Berlin"]}]}
     assert sg.describe(rules) == "(tagged 'customer' and timezone is one of Europe/London, Europe/Berlin)"
     assert sg.describe({}) == "every contact"
+
+
+def test_in_lists_are_capped() -> None:
+    at_limit = {"all": [{"field": "email", "op": "in", "value": [f"p{i}@example.com" for i in range(sg.MAX_IN_VALUES)]}]}
+    sg.validate_rules(at_limit)
+    too_many = {"all": [{"field": "email", "op": "not_in", "value": [f"p{i}@example.com" for i in range(200_000)]}]}
+    with pytest.raises(sg.RuleError, match=r"rules.all\[0\].value: \"not_in\" lists 200,000 values; at most 10,000"):
+        sg.validate_rules(too_many)

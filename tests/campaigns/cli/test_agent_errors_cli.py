@@ -109,7 +109,7 @@ def test_plan_history_file_must_exist_and_be_json(home: Path, tmp_path: Path) ->
     broken.write_text('{"curves": [\n', encoding="utf-8")
     bad = runner.invoke(app, [*PLAN, "--budget", "1000", "--history", str(broken)])
     assert bad.exit_code == 2
-    assert "not JSON (" in bad.output and "at line 2); see `campaigns plan --help`" in _flat(bad.output)
+    assert "not valid JSON: Expecting value at line 2, column 1; see `campaigns plan --help`" in _flat(bad.output)
 
 
 def test_plan_save_with_out_creates_the_draft_and_says_what_is_next(home: Path, tmp_path: Path) -> None:

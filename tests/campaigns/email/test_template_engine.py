@@ -151,3 +151,28 @@ def test_call_to_action_buttons_keep_white_text_after_inlining(item) -> None:
     for style in buttons:
         colours = dict(part.split(":", 1) for part in style.split(";") if part.strip())
         assert colours["color"].strip() == "#ffffff" and colours["background-color"].strip() == "#4f46e5"
+
+
+@pytest.mark.parametrize(("html", "kept", "warning"), [
+    ('<p onclick="steal()">Hi</p><script>alert(1)</script>', "<p >Hi</p>", "<script>"),
+    ("<img src=x onerror=alert(1)>", "<img src=x >", "event handler"),
+    ("<img/onerror='a()' src=y>", "<img/ src=y>", "event handler"),
+    ("<scr<script>x</script>ipt>alert(1)</script>", "alert(1)", "<script>"),
+    ('<a href="javascript:alert(1)">x</a>', '<a href="#">x</a>', "javascript:"),
+    ("<SCRIPT src=//evil.example/x.js>", "", "<script>"),
+])
+def test_active_content_is_stripped_with_a_warning(html: str, kept: str, warning: str) -> None:
+    cleaned, warnings = tpl.sanitize_html(html)
+    assert cleaned == kept and any(warning in w for w in warnings)
+
+
+def test_ordinary_text_and_merge_tags_are_untouched() -> None:
+    html = '<p>Only onward = fine, online</p><a href="{{ unsubscribe_url }}" data-online="1">Unsubscribe</a>'
+    assert tpl.sanitize_html(html) == (html, [])
+
+
+def test_rendering_strips_active_content_whatever_the_source() -> None:
+    source = '<p onmouseover="x()">Hi {{ first_name }}</p><script>document.cookie</script><a href="{{ unsubscribe_url }}">Unsubscribe</a>'
+    rendered = tpl.render_email("Hello", "", source, "Acme")
+    assert "<script" not in rendered.html.lower() and "onmouseover" not in rendered.html and "document.cookie" not in rendered.text
+    assert any("<script>" in w for w in rendered.warnings) and any("event handler" in w for w in rendered.warnings)

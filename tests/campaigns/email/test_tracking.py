@@ -8,6 +8,7 @@ import io
 import re
 
 import pytest
+from cryptography.fernet import Fernet
 from PIL import Image
 
 from campaigns.email.tracking import (
@@ -23,7 +24,9 @@ from campaigns.email.tracking import (
     track_html,
 )
 
-SIGNER = TrackingSigner.from_keys("test-key")
+KEY = Fernet.generate_key().decode()
+NEW_KEY = Fernet.generate_key().decode()
+SIGNER = TrackingSigner.from_keys(KEY)
 
 
 def _expected_signature(key: str, ec_id: int, url: str) -> str:
@@ -45,8 +48,8 @@ def test_links_are_rewritten_with_a_signature_and_the_rest_untouched() -> None:
     out = track_html(HTML, 17, SIGNER)
     boots = "https://shop.example/boots?size=42&colour=red"  # the attribute's &amp; is the URL's &
     assert ('href="{{click_url}}&amp;u=https%3A%2F%2Fshop.example%2Fboots%3Fsize%3D42%26colour%3Dred'
-            f'&amp;s={_expected_signature("test-key", 17, boots)}" style="color:#000"') in out
-    assert f"href='{{{{click_url}}}}&amp;u=http%3A%2F%2Fshop.example%2Fsale&amp;s={_expected_signature('test-key', 17, 'http://shop.example/sale')}'" in out
+            f'&amp;s={_expected_signature(KEY, 17, boots)}" style="color:#000"') in out
+    assert f"href='{{{{click_url}}}}&amp;u=http%3A%2F%2Fshop.example%2Fsale&amp;s={_expected_signature(KEY, 17, 'http://shop.example/sale')}'" in out
     for untouched in ('href="mailto:help@shop.example"', 'href="#top"', 'href="tel:+3312345"', 'href="{{unsubscribe_url}}"',
                       'href="https://shop.example/me?e={{email}}"', 'href="https://cdn.example/style.css"'):
         assert untouched in out
@@ -58,14 +61,14 @@ def test_links_are_rewritten_with_a_signature_and_the_rest_untouched() -> None:
 
 def test_signature_depends_on_campaign_and_url_and_key() -> None:
     url = "https://shop.example/a"
-    assert SIGNER.click_ok(3, url, _expected_signature("test-key", 3, url))
-    assert not SIGNER.click_ok(4, url, _expected_signature("test-key", 3, url))  # another email campaign
-    assert not SIGNER.click_ok(3, "https://evil.example/a", _expected_signature("test-key", 3, url))  # tampered u
+    assert SIGNER.click_ok(3, url, _expected_signature(KEY, 3, url))
+    assert not SIGNER.click_ok(4, url, _expected_signature(KEY, 3, url))  # another email campaign
+    assert not SIGNER.click_ok(3, "https://evil.example/a", _expected_signature(KEY, 3, url))  # tampered u
     assert not SIGNER.click_ok(3, url, "0" * 32) and not SIGNER.click_ok(3, url, "")
     # rotation: a new key first still verifies links signed with the old one
-    rotated = TrackingSigner.from_keys("new-key, test-key")
-    assert rotated.click_ok(3, url, _expected_signature("test-key", 3, url))
-    assert rotated.click_signature(3, url) == _expected_signature("new-key", 3, url)
+    rotated = TrackingSigner.from_keys(f"{NEW_KEY}, {KEY}")
+    assert rotated.click_ok(3, url, _expected_signature(KEY, 3, url))
+    assert rotated.click_signature(3, url) == _expected_signature(NEW_KEY, 3, url)
 
 
 def test_pixel_without_body_goes_at_the_end_and_only_before_the_last_body() -> None:
@@ -83,7 +86,7 @@ def test_tokens_name_the_send_only_and_refuse_tampering() -> None:
         with pytest.raises(TrackingTokenError):
             SIGNER.send_id(bad)
     with pytest.raises(TrackingTokenError):
-        TrackingSigner.from_keys("other-key").send_id(token)
+        TrackingSigner.from_keys(NEW_KEY).send_id(token)
     assert open_url("https://t.example/", token) == f"https://t.example/t/o/{token}"
     assert click_url("https://t.example", token) == f"https://t.example/t/c/{token}?"
 

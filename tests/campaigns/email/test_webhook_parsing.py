@@ -62,3 +62,19 @@ def test_an_event_without_an_id_gets_a_stable_content_key() -> None:
     (with_id,) = parse_sendgrid(json.dumps([_event(sg_event_id="evt-9")]).encode())
     assert first.event_key.startswith("sendgrid:sha256:") and first.event_key == again.event_key and other.event_key != first.event_key
     assert with_id.event_key == "sendgrid:evt-9" and first.email == "ana@example.com"
+
+
+def test_a_deeply_nested_body_is_refused_before_parsing_or_verifying(monkeypatch: pytest.MonkeyPatch) -> None:
+    from campaigns.email import webhooks
+
+    def never(*_args, **_kwargs):
+        raise AssertionError("the body must be refused before anything else looks at it")
+
+    monkeypatch.setattr(webhooks.json, "loads", never)
+    monkeypatch.setattr(webhooks, "verify_mailgun", never)
+    deep = b'{"signature": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with pytest.raises(WebhookError) as caught:
+        webhooks.handle_mailgun("sqlite:///unused.db", SIGNING_KEY, deep)
+    assert caught.value.status == 400 and "JSON nested 100,001 levels deep; at most 64" in str(caught.value)
+    with pytest.raises(WebhookError, match="levels deep"):
+        parse_sendgrid(b"[" * 5_000 + b"]" * 5_000)

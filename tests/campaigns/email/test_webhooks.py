@@ -290,3 +290,11 @@ def test_webhooks_off_without_keys_and_the_unsubscribe_route_beside_them(store_u
 def test_bad_sendgrid_key_setting_stops_the_server_from_starting(store_url: str, tmp_path) -> None:
     with pytest.raises(WebhookConfigError, match="CAMPAIGNS_SENDGRID_WEBHOOK_PUBLIC_KEY"):
         create_app(_settings(tmp_path, sendgrid_webhook_public_key="paste-me"), store_url, api=False)
+
+
+def test_a_100k_deep_mailgun_body_is_a_400_not_a_500(store_url: str, tmp_path) -> None:
+    settings = _settings(tmp_path, mailgun_webhook_signing_key=MAILGUN_KEY)
+    deep = b'{"signature": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with _serve(store_url, settings) as server:
+        answer = httpx.post(f"{server.url}/webhooks/mailgun", content=deep, timeout=10, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400 and "levels deep; at most 64" in answer.json()["error"]
