@@ -13,6 +13,7 @@ import logging
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from campaigns.core.crypto import settings_token_keys
 from campaigns.email.tracking import TRANSPARENT_GIF, TrackingSigner, TrackingTokenError, redirect_location
 from campaigns.email.tracking_events import record_click, record_open
 
@@ -22,9 +23,8 @@ NO_CACHE = {"Cache-Control": "no-cache, no-store, must-revalidate, private", "Pr
 
 
 def setup(app: FastAPI) -> None:
-    settings = app.state.settings
-    key = settings.token_key.get_secret_value().strip() if settings.token_key else ""
-    app.state.tracking_signer = TrackingSigner.from_keys(key) if key else None
+    keys = settings_token_keys(app.state.settings)  # the one key loader: a weak or malformed key stops the server at start-up, naming it
+    app.state.tracking_signer = TrackingSigner.from_keys(keys) if keys else None
 
 
 @router.get("/t/o/{token:path}")
