@@ -2,7 +2,11 @@
 
 Everything Leo writes is traced back to the numbered sentences made here (``s1``, ``s2``,
 ...). Code blocks and tables are counted but never quoted: they do not survive a social
-post. Sentences that read like instructions to a language model ("ignore previous
+post. MDX imports, JSX/HTML components, admonition and callout markers (``:::tip``,
+``> [!NOTE]``, "💡 Tip:"), footnotes and image syntax never reach a sentence; callouts are
+kept but marked (``role="callout"``), quotations are marked ``role="quote"``, image alt
+texts are kept apart (`SourcePost.images`), and a short all-bold line ("**FAQs**") is read
+as the heading it looks like. Sentences that read like instructions to a language model ("ignore previous
 instructions ...") are flagged: they stay part of the content, are never quoted, and the
 live engine is told the whole post is data, not instructions.
 
@@ -37,6 +41,8 @@ class Sentence:
     kind: Literal["heading", "paragraph", "list_item"]
     position: int  # 0-based order in the post
     paragraph: int  # sentences of one paragraph or list share this number
+    level: int = 0  # heading level (1-6) of a heading, 0 otherwise
+    role: str = ""  # "callout" (a tip or note box), "quote" (a blockquote), "" for plain text
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,9 @@ class SourcePost:
     flagged: frozenset[str] = frozenset()  # ids of sentences that read like instructions to a model
     notes: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    description: str = ""  # front matter description / subtitle / summary, or the HTML meta description
+    images: tuple[str, ...] = ()  # alt texts of the post's images
+    ordered_items: int = 0  # items of numbered lists (steps)
 
     @property
     def by_id(self) -> dict[str, Sentence]:
@@ -67,11 +76,12 @@ class SourcePost:
     @property
     def prose(self) -> str:
         """Title, tags and every sentence: what outputs may draw words and figures from."""
-        return "\n".join([self.title, " ".join(self.tags), *(s.text for s in self.sentences)])
+        return "\n".join([self.title, self.description, " ".join(self.tags), *(s.text for s in self.sentences)])
 
     def summary(self) -> dict:
         return {
             "title": self.title, "url": self.url, "tags": list(self.tags), "language": self.language, "format": self.format,
+            "description": self.description,
             "sentences": len(self.sentences), "code_blocks": self.code_blocks, "truncated": self.truncated,
             "flagged_sentences": sorted(self.flagged, key=lambda i: int(i[1:])), "notes": list(self.notes), "source_hash": self.source_hash,
         }
@@ -169,7 +179,7 @@ def parse_front_matter(text: str) -> tuple[dict[str, object], str]:
 
 # --------------------------------------------------------------------------- blocks
 
-Block = tuple[Literal["heading", "paragraph", "list_item"], str, int]  # kind, text, heading level (0 otherwise)
+Block = tuple[Literal["heading", "paragraph", "list_item"], str, int, str]  # kind, text, heading level (0 otherwise), role
 
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_AUTOLINK = re.compile(r"<(https?://[^>]+)>")
@@ -179,9 +189,30 @@ _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(.*)$")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
 
-def _inline_markdown(text: str) -> str:
+_FOOTNOTE = re.compile(r"\[\^[^\]]+\]")
+_JSX_EXPR = re.compile(r"\{[^{}]*\}")
+_CALLOUT_LABEL = re.compile(
+    r"^(?:[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50\u2757\u2139\uFE0F]\s*)+(?:[\w'’ ]{0,30}?(?:tip|note|hint|info|warning|caution|important)\s*:\s*)?"
+    r"|^\[!(?:note|tip|important|warning|caution|info)\]\s*"
+    r"|^(?:pro tip|tip|note|hint|heads up|warning|caution|important|info|n\.b\.)\s*:\s*",
+    re.IGNORECASE,
+)
+_ADMONITION = re.compile(r"^(:{3,}|!{3}|\?{3}\+?)\s*(\w+)?")
+
+
+def strip_callout_label(text: str) -> tuple[str, bool]:
+    """"💡 Acme Tip: Want more?" → ("Want more?", True): the marker and label of a callout, which are never copy."""
+    stripped = _CALLOUT_LABEL.sub("", text, count=1).strip()
+    return (stripped, True) if stripped != text.strip() else (text, False)
+
+
+def _inline_markdown(text: str, images: list[str] | None = None) -> str:
     text = re.sub(r"<!--.*?-->", "", text)
+    if images is not None:
+        images.extend(alt.strip() for alt in re.findall(r"!\[([^\]]*)\]\([^)]*\)", text) if alt.strip())
     text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", text)  # images carry no prose
+    text = _FOOTNOTE.sub("", text)
+    text = _JSX_EXPR.sub("", text)
     text = _MD_LINK.sub(r"\1", text)
     text = _MD_AUTOLINK.sub("", text)
     text = _BARE_URL.sub("", text)
@@ -189,24 +220,43 @@ def _inline_markdown(text: str) -> str:
     for _ in range(2):
         text = _MD_EMPHASIS.sub(r"\2", text)
     text = re.sub(r"<[^>]+>", "", text)
+    text = re.sub(r"\s+([,.;:!?])", r"\1", text)
     return " ".join(text.split())
 
 
-def markdown_blocks(text: str) -> tuple[list[Block], int]:
+_BOLD_LINE = re.compile(r"^(\*\*|__)([^*_]{2,60})\1:?$")
+_JSX_OPEN = re.compile(r"^<([A-Za-z][\w.]*)\b")
+_MDX_STATEMENT = re.compile(r"^(import\s.+\sfrom\s|import\s+['\"]|export\s+(const|default|function|let)\b)")
+_CALLOUT_COMPONENT = re.compile(r"(?i)^(callout|admonition|note|tip|info|warning|alert|aside|hint)$")
+
+
+def markdown_blocks(text: str, images: list[str] | None = None) -> tuple[list[Block], int, int]:
+    """Blocks of a Markdown (or MDX) body, the number of code blocks and of numbered list items."""
     blocks: list[Block] = []
     code_blocks = 0
+    ordered = 0
     paragraph: list[str] = []
     fence: str | None = None
     previous_blank = True
     in_comment = False
     in_indented_code = False
+    in_tag = False  # inside a multi-line JSX/HTML opening tag (its attributes are not prose)
+    callout_depth = 0  # inside :::tip ... ::: or <Callout> ... </Callout>
+    role = ""
 
     def flush() -> None:
+        nonlocal role
         if paragraph:
-            joined = _inline_markdown(" ".join(paragraph))
-            if joined:
-                blocks.append(("paragraph", joined, 0))
+            joined = _inline_markdown(" ".join(paragraph), images)
+            joined, labelled = strip_callout_label(joined)
+            this_role = "callout" if (callout_depth or labelled or role == "callout") else role
+            bold = _BOLD_LINE.match(" ".join(paragraph).strip())
+            if bold and not this_role and not re.search(r"[.!?]$", bold.group(2)):
+                blocks.append(("heading", _inline_markdown(bold.group(2)), 6, ""))
+            elif joined:
+                blocks.append(("paragraph", joined, 0, this_role))
             paragraph.clear()
+        role = ""
 
     for line in text.split("\n"):
         stripped = line.strip()
@@ -214,6 +264,36 @@ def markdown_blocks(text: str) -> tuple[list[Block], int]:
             if stripped.startswith(fence):
                 fence = None
             continue
+        if in_tag:
+            in_tag = ">" not in stripped
+            continue
+        if _MDX_STATEMENT.match(stripped) and not paragraph:
+            continue
+        admonition = _ADMONITION.match(stripped)
+        if admonition and (stripped.startswith(":::") or admonition.group(2)):
+            flush()
+            if stripped.startswith(":::") and not admonition.group(2):
+                callout_depth = max(callout_depth - 1, 0)
+            else:
+                callout_depth += 1
+            continue
+        jsx = _JSX_OPEN.match(stripped) or re.match(r"^</([A-Za-z][\w.]*)\s*>", stripped)
+        if jsx and not paragraph:
+            # a component or HTML tag on its own line: markup, not prose
+            name = jsx.group(1)
+            closing = stripped.startswith("</")
+            inner = _inline_markdown(stripped)
+            if _CALLOUT_COMPONENT.match(name.split(".")[-1]):
+                callout_depth += -1 if closing else (0 if stripped.endswith("/>") else 1)
+                callout_depth = max(callout_depth, 0)
+            if not closing and not re.search(r">", stripped):
+                in_tag = True
+                continue
+            if not inner or inner == stripped or stripped.endswith("/>"):
+                flush()
+                continue
+            # a tag wrapping text on one line: keep the text
+            stripped = inner
         if in_comment:
             in_comment = "-->" not in line
             continue
@@ -238,35 +318,49 @@ def markdown_blocks(text: str) -> tuple[list[Block], int]:
             continue
         in_indented_code = False
         previous_blank = False
-        if stripped.startswith("|") and stripped.endswith("|"):
+        if (stripped.startswith("|") and stripped.endswith("|")) or stripped.count("|") >= 2 or re.fullmatch(r"[|:\- ]{3,}", stripped):
             flush()
             continue  # tables do not read as sentences
+        if re.match(r"^\[\^[^\]]+\]:", stripped) or re.match(r"^\[[^\]]+\]:\s*\S+$", stripped):
+            flush()
+            continue  # footnote and link definitions
         if re.fullmatch(r"(-{3,}|\*{3,}|_{3,})", stripped):
             flush()
             continue
         heading = _HEADING.match(stripped)
         if heading:
             flush()
-            content = _inline_markdown(heading.group(2))
+            content = _inline_markdown(re.sub(r"\s*\{#[\w-]+\}\s*$", "", heading.group(2)), images)
             if content:
-                blocks.append(("heading", content, len(heading.group(1))))
+                blocks.append(("heading", content, len(heading.group(1)), ""))
             continue
         item = _LIST_ITEM.match(line)
         if item:
             flush()
-            content = _inline_markdown(item.group(1))
+            if re.match(r"^\s*\d", line):
+                ordered += 1
+            content = re.sub(r"^\[[ xX]\]\s*", "", _inline_markdown(item.group(1), images))
+            content, labelled = strip_callout_label(content)
             if content:
-                blocks.append(("list_item", content, 0))
+                blocks.append(("list_item", content, 0, "callout" if (callout_depth or labelled) else ""))
             continue
         if stripped.startswith(">"):
             stripped = stripped.lstrip("> ").strip()
+            if re.fullmatch(r"(?i)\[!(note|tip|important|warning|caution|info)\]", stripped):
+                flush()
+                role = "callout"
+                continue
+            if not paragraph and role != "callout":
+                role = "quote"
+            if not stripped:
+                continue
         if blocks and blocks[-1][0] == "list_item" and not paragraph and line.startswith((" ", "\t")):
-            kind, content, level = blocks.pop()
-            blocks.append((kind, f"{content} {_inline_markdown(stripped)}", level))
+            kind, content, level, item_role = blocks.pop()
+            blocks.append((kind, f"{content} {_inline_markdown(stripped, images)}", level, item_role))
             continue
         paragraph.append(stripped)
     flush()
-    return blocks, code_blocks
+    return blocks, code_blocks, ordered
 
 
 class _HTMLBlocks(HTMLParser):
@@ -280,6 +374,10 @@ class _HTMLBlocks(HTMLParser):
         self.code_blocks = 0
         self._buffer: list[str] = []
         self._kind: tuple[str, int] = ("paragraph", 0)
+        self._role = ""
+        self.images: list[str] = []
+        self.ordered = 0
+        self._lists: list[str] = []
         self._skip = 0
         self._pre = 0
         self._in_title = False
@@ -295,6 +393,10 @@ class _HTMLBlocks(HTMLParser):
             self._pre += 1
             self.code_blocks += 1
             return
+        if tag == "img" and values.get("alt", "").strip() and not self._skip:
+            self.images.append(values["alt"].strip())
+        if tag in ("ol", "ul"):
+            self._lists.append(tag)
         if tag == "title":
             self._in_title = True
         elif tag == "meta":
@@ -303,6 +405,8 @@ class _HTMLBlocks(HTMLParser):
                 self.meta.setdefault("url", values["content"])
             elif prop in ("og:title",) and values.get("content"):
                 self.meta.setdefault("og_title", values["content"])
+            elif prop in ("description", "og:description") and values.get("content"):
+                self.meta.setdefault("description", values["content"])
             elif prop in ("keywords", "article:tag") and values.get("content"):
                 tags = [t.strip() for t in values["content"].split(",") if t.strip()]
                 self.meta["tags"] = [*self.meta.get("tags", []), *tags]  # type: ignore[misc]
@@ -314,8 +418,15 @@ class _HTMLBlocks(HTMLParser):
                 self._kind = ("heading", int(tag[1]))
             elif tag == "li":
                 self._kind = ("list_item", 0)
+                if self._lists and self._lists[-1] == "ol":
+                    self.ordered += 1
             else:
                 self._kind = ("paragraph", 0)
+            css = values.get("class", "").lower()
+            if tag == "blockquote":
+                self._role = "quote"
+            if re.search(r"\b(callout|admonition|alert|note|tip|warning)\b", css):
+                self._role = "callout"
         elif tag == "br":
             self._buffer.append(" ")
 
@@ -326,10 +437,14 @@ class _HTMLBlocks(HTMLParser):
         if tag == "pre":
             self._pre = max(self._pre - 1, 0)
             return
+        if tag in ("ol", "ul") and self._lists:
+            self._lists.pop()
         if tag == "title":
             self._in_title = False
         elif tag in self.BLOCK_TAGS:
             self._flush()
+            if tag in ("blockquote", "div", "aside", "section"):
+                self._role = ""
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
@@ -339,8 +454,9 @@ class _HTMLBlocks(HTMLParser):
 
     def _flush(self) -> None:
         text = _BARE_URL.sub("", " ".join("".join(self._buffer).split()))
+        text, labelled = strip_callout_label(text)
         if text:
-            self.blocks.append((self._kind[0], text, self._kind[1]))  # type: ignore[arg-type]
+            self.blocks.append((self._kind[0], text, self._kind[1], "callout" if labelled else self._role))  # type: ignore[arg-type]
         self._buffer = []
         self._kind = ("paragraph", 0)
 
@@ -352,11 +468,11 @@ class _HTMLBlocks(HTMLParser):
             self.meta["html_title"] = re.split(r"\s+[|–—·]\s+|\s+-\s+", " ".join("".join(self._title).split()))[0]
 
 
-def html_blocks(text: str) -> tuple[list[Block], dict[str, object], int]:
+def html_blocks(text: str) -> tuple[list[Block], dict[str, object], int, list[str], int]:
     parser = _HTMLBlocks()
     parser.feed(text)
     parser.close()
-    return parser.blocks, parser.meta, parser.code_blocks
+    return parser.blocks, parser.meta, parser.code_blocks, parser.images, parser.ordered
 
 
 def text_blocks(text: str) -> list[Block]:
@@ -366,9 +482,9 @@ def text_blocks(text: str) -> list[Block]:
         if not lines:
             continue
         if all(_LIST_ITEM.match(ln) for ln in lines):
-            blocks.extend(("list_item", " ".join(_LIST_ITEM.match(ln).group(1).split()), 0) for ln in lines)  # type: ignore[union-attr]
+            blocks.extend(("list_item", " ".join(_LIST_ITEM.match(ln).group(1).split()), 0, "") for ln in lines)  # type: ignore[union-attr]
         else:
-            blocks.append(("paragraph", _BARE_URL.sub("", " ".join(" ".join(lines).split())), 0))
+            blocks.append(("paragraph", _BARE_URL.sub("", " ".join(" ".join(lines).split())), 0, ""))
     return [b for b in blocks if b[1]]
 
 
@@ -478,6 +594,12 @@ def _truncate_blocks(blocks: list[Block], max_chars: int) -> tuple[list[Block], 
         total += len(block[1]) + 1
         if total > max_chars and kept:
             return kept, True
+        if total > max_chars:
+            # one paragraph longer than the limit: keep its whole sentences that fit
+            room, text = max_chars, block[1][: max_chars + 1]
+            cut = max((m.end() for m in re.finditer(r"[.!?。！？](?=\s|$)", text) if m.end() <= room), default=0)
+            kept.append((block[0], text[:cut].strip() if cut else text[:room].rsplit(" ", 1)[0], block[2], block[3]))
+            return kept, True
         kept.append(block)
     return kept, False
 
@@ -488,12 +610,19 @@ def parse_post(data: bytes | str, *, filename: str | None = None, max_bytes: int
     text = decode(data, max_bytes=max_bytes)
     fmt = sniff_format(text, filename)
     meta: dict[str, object] = {}
-    code_blocks = 0
+    code_blocks = ordered = 0
+    images: list[str] = []
+    # bound the work: only the head of a very long text can survive `max_chars` anyway
+    # (HTML keeps more, as markup takes room)
+    head_limit = max_chars * (20 if fmt == "html" else 3)
+    clipped = len(text) > head_limit
+    if clipped:
+        text = text[:head_limit]
     if fmt == "markdown":
         meta, body = parse_front_matter(text)
-        blocks, code_blocks = markdown_blocks(body)
+        blocks, code_blocks, ordered = markdown_blocks(body, images)
     elif fmt == "html":
-        blocks, meta, code_blocks = html_blocks(text)
+        blocks, meta, code_blocks, images, ordered = html_blocks(text)
     else:
         meta, body = parse_front_matter(text)
         blocks = text_blocks(body)
@@ -519,6 +648,7 @@ def parse_post(data: bytes | str, *, filename: str | None = None, max_bytes: int
     found_title = _inline_markdown(found_title)
 
     blocks, truncated = _truncate_blocks(blocks, max_chars)
+    truncated = truncated or clipped
     if truncated:
         notes.append(f"the post is longer than {max_chars:,} characters: only the part before that (whole paragraphs) was used")
     if code_blocks:
@@ -526,14 +656,14 @@ def parse_post(data: bytes | str, *, filename: str | None = None, max_bytes: int
 
     sentences: list[Sentence] = []
     section = ""
-    for paragraph_no, (kind, content, _level) in enumerate(blocks):
+    for paragraph_no, (kind, content, level, role) in enumerate(blocks):
         if kind == "heading":
             section = content
             pieces = [content]
         else:
             pieces = split_sentences(content)
         for piece in pieces:
-            sentences.append(Sentence(f"s{len(sentences) + 1}", piece, section, kind, len(sentences), paragraph_no))
+            sentences.append(Sentence(f"s{len(sentences) + 1}", piece, section, kind, len(sentences), paragraph_no, level, role))
     if not [s for s in sentences if s.kind != "heading"]:
         raise SourceError("the post has a title but no paragraphs or list items to repurpose; add some text")
 
@@ -560,9 +690,14 @@ def parse_post(data: bytes | str, *, filename: str | None = None, max_bytes: int
     headings = tuple(s.text for s in sentences if s.kind == "heading")
     keywords = keywords_of(found_title, list(headings), [s.text for s in sentences if s.kind != "heading" and s.id not in flagged], list(tags))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    raw_description = meta.get("description") or meta.get("subtitle") or meta.get("summary") or meta.get("excerpt") or ""
+    description = _inline_markdown(str(raw_description)) if isinstance(raw_description, str) else ""
+    if looks_like_instruction(description):
+        description = ""
     return SourcePost(
         title=found_title, url=found_url, tags=tags, language=language, sentences=tuple(sentences), headings=headings, format=fmt,
         source_hash=digest, code_blocks=code_blocks, truncated=truncated, flagged=flagged, notes=tuple(notes), keywords=tuple(keywords),
+        description=description, images=tuple(dict.fromkeys(images)), ordered_items=ordered,
     )
 
 
