@@ -76,7 +76,7 @@ class SourcePost:
     @property
     def prose(self) -> str:
         """Title, tags and every sentence: what outputs may draw words and figures from."""
-        return "\n".join([self.title, self.description, " ".join(self.tags), *(s.text for s in self.sentences)])
+        return "\n".join([self.title, self.description, " ".join(self.tags), *self.images, *(s.text for s in self.sentences)])
 
     def summary(self) -> dict:
         return {
@@ -278,11 +278,12 @@ def markdown_blocks(text: str, images: list[str] | None = None) -> tuple[list[Bl
                 callout_depth += 1
             continue
         jsx = _JSX_OPEN.match(stripped) or re.match(r"^</([A-Za-z][\w.]*)\s*>", stripped)
-        if jsx and not paragraph:
+        inner = _inline_markdown(stripped) if jsx else ""
+        if jsx and (not paragraph or not inner or stripped.startswith("</")):
             # a component or HTML tag on its own line: markup, not prose
+            flush()
             name = jsx.group(1)
             closing = stripped.startswith("</")
-            inner = _inline_markdown(stripped)
             if _CALLOUT_COMPONENT.match(name.split(".")[-1]):
                 callout_depth += -1 if closing else (0 if stripped.endswith("/>") else 1)
                 callout_depth = max(callout_depth, 0)

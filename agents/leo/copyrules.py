@@ -51,6 +51,10 @@ _SIGNPOSTS = frozenset(
     |the short version|the long version|the story|our story|the backstory|what happened|what changed|what's new|whats new
     |the verdict|verdict|our take|my take|final words|last words|more|other|miscellaneous|bonus|extras|odds and ends""".replace("\n", "").split("|")
 )
+_LEANS_ON_CONTEXT = re.compile(
+    r"(?i)^(?:we|i|you)\s+(?:think|believe|hope|guess|doubt)\s+(?:so|not)\b|^let me explain|^here(?:'s| is) (?:why|how)|^read on\b"
+    r"|\b(?:see|shown|described|listed) (?:below|above)\b|\b(?:below|above)[.:]?$|^(?:yes|no|sure|right|exactly|indeed)\b[.,!]"
+)
 _MID_CONTRAST = re.compile(r"(?i)^[^,.;:]{1,60},\s*(?:though|however|then|too|instead|therefore|anyway|of course|as well),")
 
 # tags that name a blog category rather than the post's subject
@@ -137,6 +141,8 @@ def standalone_problem(text: str, *, min_words: int = 3) -> str | None:
         return f"starts with a connector ({stripped.split()[0]}) that needs the previous sentence"
     if _POINTING.match(stripped) and not re.match(r"(?i)^(?:this|these|that) (?:year|week|month|season|spring|summer|autumn|fall|winter|guide|post|article)\b", stripped):
         return f"starts with {stripped.split()[0]!r}, which points back to an earlier sentence"
+    if _LEANS_ON_CONTEXT.search(stripped):
+        return "refers to what comes before or after it"
     if _MID_CONTRAST.match(stripped):
         return "leans on the previous sentence (a contrast such as “, though,”)"
     if re.search(r"[:–—-]\s*$", stripped):

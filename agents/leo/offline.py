@@ -155,7 +155,9 @@ def material(d: Digest, angle: str, shift: int = 0, *, fmt: str = "linkedin") ->
         if pool:
             chosen = pool[shift % len(pool)]
             p = phrases(source.language)
-            text = chosen.text.strip().strip("“”\"")
+            text = chosen.text.strip()
+            if re.search(r"[“”\"„「]", text):  # already a quotation, with its speaker
+                return Material(angle, text, [c.text for c in d.support({chosen.id}, 1)], ids=[chosen.id])
             return Material(angle, f"{p['quote_open']}{text}{p['quote_close']}", [p["quote_from"].format(title=title_core(source.title))],
                             ids=[chosen.id])
         return with_support(main)
@@ -216,14 +218,14 @@ def _voice_mood(voice: str) -> str:
 
 
 def subject_line(source: SourcePost) -> str:
-    """The title, cut at a word boundary to 60 characters (its part before a colon first)."""
+    """The title, cut at a word boundary to 60 characters: its part before a colon, else before a phrase ("to ...", "for ...")."""
     title = source.title.strip()
     if len(title) <= SUBJECT_MAX and standalone_problem(title, min_words=1) is None:
         return title
     core = title_core(title)
     if len(core) <= SUBJECT_MAX and standalone_problem(core, min_words=1) is None:
         return core
-    return trim_to_word(core, SUBJECT_MAX) or trim_to_word(title, SUBJECT_MAX)
+    return _before_preposition(core, SUBJECT_MAX, len) or trim_to_word(core, SUBJECT_MAX) or trim_to_word(title, SUBJECT_MAX)
 
 
 def email_draft(d: Digest, m: Material, *, frame: str | None = None) -> EmailDraft:
@@ -266,7 +268,7 @@ def headline_pool(d: Digest, m: Material) -> tuple[list[str], list[str]]:
     rotating += [h.text for h in d.claim_headings if ad_width(h.text) <= HEADLINE_MAX and not h.text.endswith("?")]
     rotating += [_headline_form(c.text) for c in d.ranked if ad_width(_headline_form(c.text)) <= HEADLINE_MAX and not c.question]
     anchored = f"{source.title} {source.description} {' '.join(h.text for h in d.claim_headings)}".lower()
-    rotating += [k[:1].upper() + k[1:] for k in d.key_phrases if ad_width(k) <= HEADLINE_MAX and k.lower() in anchored]
+    rotating += [k[:1].upper() + k[1:] for k in d.key_phrases if ad_width(k) <= HEADLINE_MAX and k.lower() in anchored][:3]
     if source.description and ad_width(source.description) <= HEADLINE_MAX:
         rotating.append(_headline_form(source.description))
     ctas = [p["learn_more"], p["cta"], p["find_out_more"], *([p["read_guide"]] if d.howto else [])]
@@ -276,14 +278,17 @@ def headline_pool(d: Digest, m: Material) -> tuple[list[str], list[str]]:
 _PREPOSITIONS = frozenset("for in on with at from without to of into during before after by via über für mit ohne im in".split())
 
 
-def _before_preposition(title: str) -> str:
+_NO_CUT_AFTER = frozenset("guide introduction way ways how what where why us you them me it beginner".split())
+
+
+def _before_preposition(title: str, limit: int = HEADLINE_MAX, measure: Callable[[str], int] = ad_width) -> str:
     """"Five quiet campsites for the off-season" → "Five quiet campsites": a title cut where a phrase starts, never mid-phrase."""
     words = title.split()
     best = ""
     for i in range(2, len(words)):
-        if words[i].lower() in _PREPOSITIONS:
+        if words[i].lower() in _PREPOSITIONS and words[i - 1].lower().strip("'’s") not in _NO_CUT_AFTER:
             candidate = " ".join(words[:i]).rstrip(",;")
-            if ad_width(candidate) <= HEADLINE_MAX:
+            if measure(candidate) <= limit:
                 best = candidate
     return best
 
@@ -303,7 +308,11 @@ def pick_headlines(candidates: list[str], limit: int = MAX_HEADLINES) -> list[st
 
 
 def complete_sentence(text: str) -> bool:
-    return bool(re.search(r"[.!?。！？]$", text.strip())) and standalone_problem(text) is None
+    """Ends like a sentence, stands alone, and is more than a label ("A head torch.")."""
+    return bool(re.search(r"[.!?。！？]$", text.strip())) and standalone_problem(text) is None and (word_count(text) >= 4 or bool(_CJK.search(text)))
+
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 def description_pool(d: Digest) -> list[str]:

@@ -153,7 +153,8 @@ def key_phrases(source: SourcePost, usable: list[Sentence], limit: int = 12) -> 
     spelled: dict[str, str] = {}
     texts = [(3, source.title), (2, source.description), *((2, h) for h in source.headings if not is_generic_heading(h)),
              *((1, s.text) for s in usable)]
-    for weight, text in texts:
+    places: dict[str, set[int]] = {}
+    for index, (weight, text) in enumerate(texts):
         for chunk in re.split(r"[,.;:!?()“”\"'—–]+", text):
             words = _WORD.findall(chunk)
             for size in (2, 3):
@@ -164,8 +165,10 @@ def key_phrases(source: SourcePost, usable: list[Sentence], limit: int = 12) -> 
                         continue
                     key = " ".join(stem(w) for w in gram)
                     scores[key] += weight
+                    places.setdefault(key, set()).add(index)
                     spelled.setdefault(key, " ".join(gram))
-    phrases = [spelled[k] for k, v in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])) if v >= 2]
+    # a phrase found in two places of the post (title, description, a heading, a sentence) is a phrase the post uses
+    phrases = [spelled[k] for k, v in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])) if v >= 2 and len(places[k]) >= 2]
     out: list[str] = []
     for phrase in phrases:
         if not any(stem(phrase.split()[0]) in (stem(w) for w in o.split()) and len(set(map(stem, phrase.split())) & set(map(stem, o.split()))) >= 1
