@@ -81,8 +81,8 @@ def supported_angles(d: Digest) -> list[str]:
         out.append("question")
     if d.howto and len(d.steps) >= 2:
         out.append("how-to")
-    if len(d.ranked) >= 4 or (len(d.steps) >= 3 and main is not None):
-        out.append("takeaways")
+    if "how-to" not in out and (len(d.ranked) >= 4 or (len(d.steps) >= 3 and main is not None)):
+        out.append("takeaways")  # a how-to already lists its points under the title
     if d.quotations:
         out.append("quote")
     if d.lead is not None and main is not None and d.lead.id != main.id and len({c.sentence.paragraph for c in d.in_order}) >= 2:
@@ -106,7 +106,8 @@ def title_line(source: SourcePost) -> str:
     return title if standalone_problem(title) is None else title_core(title)
 
 
-def material(d: Digest, angle: str, shift: int = 0, *, fmt: str = "linkedin") -> Material:
+def material(d: Digest, angle: str, shift: int = 0, *, fmt: str = "linkedin", offset: int = 0) -> Material:
+    """The hook and support of one variant; `offset` (its place in the plan) moves the support along, so variants differ."""
     source = d.source
     hook_max = HOOK_MAX.get(fmt, 400)
     main = d.best(shift=shift, max_chars=hook_max) or d.best(shift=shift, prose=False, max_chars=hook_max)
@@ -115,7 +116,9 @@ def material(d: Digest, angle: str, shift: int = 0, *, fmt: str = "linkedin") ->
         return Material(angle, title_line(source))
 
     def with_support(hook: Candidate, extra_exclude: set[str] = frozenset()) -> Material:
-        support = d.support({hook.id, *extra_exclude}, count + shift)[shift:] or d.support({hook.id, *extra_exclude}, count)
+        # the benefit angle leads with the main claim; every other angle leaves it out, so no two variants share their support
+        exclude = {hook.id, *extra_exclude, *([main.id] if angle != "benefit" and d.main_claim and main.id == d.main_claim.id else [])}
+        support = d.support(exclude, count, skip=shift + offset)
         return Material(angle, hook.text, [c.text for c in support], ids=[hook.id, *(c.id for c in support)])
 
     if angle == "benefit":
@@ -145,11 +148,18 @@ def material(d: Digest, angle: str, shift: int = 0, *, fmt: str = "linkedin") ->
         return Material(angle, hook, [intro.text] if intro and fmt != "x" else [], bullets=[_bullet(s.text) for s in steps],
                         ids=[*([intro.id] if intro else []), *(s.id for s in steps)])
     if angle == "takeaways":
+        # the title heads the key points, unless it is a question (the question angle opens with it)
+        head, head_ids = title_line(source), []
+        if _title_question(source):
+            alternative = (source.description if source.description and standalone_problem(source.description) is None else None)
+            second = d.best({main.id}, max_chars=hook_max)
+            head, head_ids = (alternative, []) if alternative else ((second.text, [second.id]) if second else (head, []))
         if len(d.steps) >= 3 and not d.howto:
             points = [s for s in d.steps][:4]
-            return Material(angle, title_line(source), bullets=[_bullet(s.text) for s in points], ids=[s.id for s in points])
-        points = d.support(set(), 3 + shift, max_chars=200)[shift:] or d.support(set(), 3, max_chars=200)
-        return Material(angle, title_line(source), bullets=[c.text for c in points], ids=[c.id for c in points])
+            return Material(angle, head, bullets=[_bullet(s.text) for s in points], ids=[*head_ids, *(s.id for s in points)])
+        exclude = set(head_ids)
+        points = d.support(exclude, 3 + shift, max_chars=200)[shift:] or d.support(exclude, 3, max_chars=200)
+        return Material(angle, head, bullets=[c.text for c in points], ids=[*head_ids, *(c.id for c in points)])
     if angle == "quote":
         pool = d.quotations or [c for c in d.ranked if 6 <= word_count(c.text) <= 28 and not c.question]
         if pool:
@@ -382,7 +392,7 @@ class OfflineEngine:
         frames = frames or {}
         out: list[Draft] = []
         for index, (angle, shift) in enumerate(plan):
-            m = material(d, angle, shift, fmt=fmt)
+            m = material(d, angle, shift, fmt=fmt, offset=index)
             frame = frames.get(index)
             if fmt == "email":
                 out.append(email_draft(d, m, frame=frame))

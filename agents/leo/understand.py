@@ -134,10 +134,13 @@ class Digest:
     def _has_prose(self) -> bool:
         return any(c.sentence.kind == "paragraph" for c in self.ranked)
 
-    def support(self, exclude: set[str], count: int, *, max_chars: int = 400) -> list[Candidate]:
-        """The next `count` most salient sentences not in `exclude`, in the post's order."""
-        chosen = [c for c in self.ranked if c.id not in exclude and len(c.text) <= max_chars and not c.question][:count]
-        return sorted(chosen, key=lambda c: c.sentence.position)
+    def support(self, exclude: set[str], count: int, *, max_chars: int = 400, skip: int = 0) -> list[Candidate]:
+        """The next `count` most salient sentences not in `exclude` (after skipping `skip`, wrapping round), in the post's order."""
+        pool = [c for c in self.ranked if c.id not in exclude and len(c.text) <= max_chars and not c.question]
+        if pool and skip:
+            k = (skip * max(1, min(count, len(pool) - count))) % len(pool) if len(pool) > count else skip % len(pool)
+            pool = pool[k:] + pool[:k]
+        return sorted(pool[:count], key=lambda c: c.sentence.position)
 
 
 def _number_claim(text: str) -> bool:
