@@ -227,9 +227,15 @@ def _voice_mood(voice: str) -> str:
     return first.rstrip(".")
 
 
-def subject_line(source: SourcePost) -> str:
-    """The title, cut at a word boundary to 60 characters: its part before a colon, else before a phrase ("to ...", "for ...")."""
+def subject_line(source: SourcePost, d: Digest | None = None) -> str:
+    """The title, cut at a word boundary to 60 characters: its part before a colon, else before a phrase ("to ...", "for ...").
+
+    A title holding a word the brand voice avoids gives way to the post's main claim."""
     title = source.title.strip()
+    if d is not None and not d.voice.allows(title):
+        claim = d.best(max_chars=SUBJECT_MAX) or d.best(prose=False, max_chars=SUBJECT_MAX)
+        if claim is not None:
+            return claim.text
     if len(title) <= SUBJECT_MAX and standalone_problem(title, min_words=1) is None:
         return title
     core = title_core(title)
@@ -241,7 +247,7 @@ def subject_line(source: SourcePost) -> str:
 def email_draft(d: Digest, m: Material, *, frame: str | None = None) -> EmailDraft:
     source = d.source
     p = phrases(source.language)
-    title_subject = subject_line(source)
+    title_subject = subject_line(source, d)
     own = m.hook.strip("“”„「」")
     hook_subject = own if (m.angle in ("stat", "question") and len(own) <= SUBJECT_MAX and standalone_problem(own) is None) else None
     subject = hook_subject or title_subject
@@ -252,7 +258,8 @@ def email_draft(d: Digest, m: Material, *, frame: str | None = None) -> EmailDra
     body_sentences = [*m.body, *(c.text for c in extra)]
     preview_candidates = [s for s in ([m.hook] if hook_subject is None else []) + body_sentences
                           if s.strip("“”") != subject and standalone_problem(s) is None]
-    preview = preview_candidates[0] if preview_candidates else (source.description or title_line(source))
+    fallback = source.description if source.description and d.voice.allows(source.description) else title_line(source)
+    preview = preview_candidates[0] if preview_candidates else fallback
     paragraphs = [m.hook, *m.body] if not m.bullets else [m.hook, *m.body[:1]]
     paragraphs.append(join_sentences(source.language, [c.text for c in extra]))
     return EmailDraft(angle=m.angle, subject=subject, preview_text=preview, paragraphs=[x for x in paragraphs if x], bullets=list(m.bullets),
@@ -269,7 +276,7 @@ def headline_pool(d: Digest, m: Material) -> tuple[list[str], list[str]]:
     p = phrases(source.language)
     first: list[str] = []
     for option in (source.title, title_core(source.title), _before_preposition(title_core(source.title))):
-        if option and ad_width(option) <= HEADLINE_MAX and standalone_problem(option, min_words=1) is None and not is_generic_heading(option):
+        if option and d.voice.allows(option) and ad_width(option) <= HEADLINE_MAX and standalone_problem(option, min_words=1) is None and not is_generic_heading(option):
             first.append(_headline_form(option))
             break
     if m.angle in ("question", "stat") and ad_width(m.hook) <= HEADLINE_MAX:
@@ -279,7 +286,7 @@ def headline_pool(d: Digest, m: Material) -> tuple[list[str], list[str]]:
     rotating += [_headline_form(c.text) for c in d.ranked if ad_width(_headline_form(c.text)) <= HEADLINE_MAX and not c.question]
     anchored = f"{source.title} {source.description} {' '.join(h.text for h in d.claim_headings)}".lower()
     rotating += [k[:1].upper() + k[1:] for k in d.key_phrases if ad_width(k) <= HEADLINE_MAX and k.lower() in anchored][:3]
-    if source.description and ad_width(source.description) <= HEADLINE_MAX:
+    if source.description and ad_width(source.description) <= HEADLINE_MAX and d.voice.allows(source.description):
         rotating.append(_headline_form(source.description))
     ctas = [p["learn_more"], p["cta"], p["find_out_more"], *([p["read_guide"]] if d.howto else [])]
     return first, rotating + ctas
@@ -327,7 +334,8 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 
 def description_pool(d: Digest) -> list[str]:
     pool = [c.text for c in d.ranked if ad_width(c.text) <= DESCRIPTION_MAX and complete_sentence(c.text) and not c.question]
-    if d.source.description and ad_width(d.source.description) <= DESCRIPTION_MAX and complete_sentence(d.source.description):
+    description = d.source.description
+    if description and ad_width(description) <= DESCRIPTION_MAX and complete_sentence(description) and d.voice.allows(description):
         pool.insert(min(1, len(pool)), d.source.description)
     return list(dict.fromkeys(pool))
 

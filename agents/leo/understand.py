@@ -117,6 +117,7 @@ class Digest:
     howto: bool
     lead: Candidate | None
     hashtag_words: list[str] = field(default_factory=list)
+    voice: BrandVoice = field(default_factory=BrandVoice)
 
     @property
     def main_claim(self) -> Candidate | None:
@@ -231,9 +232,9 @@ def digest(source: SourcePost, voice: BrandVoice | None = None) -> Digest:
                 questions.append(c)
     quotations = [c for c in in_order if (c.sentence.role == "quote" or _QUOTATION.search(c.text)) and c.id in by_id]
     lead = next((c for c in in_order if c.sentence.kind == "paragraph"), None)
-    phrases = key_phrases(source, usable)
+    phrases = [k for k in key_phrases(source, usable) if voice.allows(k)]
     return Digest(source, ranked, in_order, claim_headings, phrases, steps, questions, quotations, howto, lead,
-                  hashtag_words=_hashtag_words(source, phrases))
+                  hashtag_words=[w for w in _hashtag_words(source, phrases) if voice.allows(w)], voice=voice)
 
 
 def _hashtag_words(source: SourcePost, phrases: list[str]) -> list[str]:

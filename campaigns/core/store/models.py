@@ -554,3 +554,18 @@ class WorkAttempt(Base, TenantOwned):
     outcome: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str] = mapped_column(Text, default="")
     __table_args__ = (Index("ix_work_attempts_item", "queue", "item_id"),)
+
+
+# --- brand voice (Leo's copy rules per merchant) --------------------------------------------------
+
+
+class MerchantBrandVoice(Base, Timestamped):
+    """How a merchant's copy sounds: words to avoid, emoji on or off, hashtags per post, a sign-off; read by both of Leo's engines."""
+
+    __tablename__ = "merchant_brand_voices"
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    words_to_avoid: Mapped[list[Any]] = mapped_column(default=list)
+    emoji: Mapped[bool] = mapped_column(default=False)
+    hashtag_count: Mapped[int | None]
+    sign_off: Mapped[str] = mapped_column(String(200), default="")
