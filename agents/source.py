@@ -651,7 +651,7 @@ def parse_post(data: bytes | str, *, filename: str | None = None, max_bytes: int
     blocks, truncated = _truncate_blocks(blocks, max_chars)
     truncated = truncated or clipped
     if truncated:
-        notes.append(f"the post is longer than {max_chars:,} characters: only the part before that (whole paragraphs) was used")
+        notes.append(f"the post is longer than {max_chars:,} characters: only the part before that was used (whole paragraphs, or whole sentences of one longer paragraph)")
     if code_blocks:
         notes.append(f"{code_blocks} code block(s) left out: code does not survive a social post")
 

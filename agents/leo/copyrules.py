@@ -219,6 +219,12 @@ def _first_sentence(text: str) -> str:
 
 def tied_to_post(subject: str, source: SourcePost) -> bool:
     """The subject is the title (or part of it) or a claim the post makes."""
+    for table in PHRASES.values():  # a frame that tells variants apart ("In short: ...") is not part of the subject
+        for frame in ("in_short", "worth_reading", "new_post"):
+            if subject.startswith(table[frame] + " "):
+                subject = subject[len(table[frame]) + 1 :]
+    if _norm(subject) and _norm(subject) in {_norm(source.title), _norm(source.title.split(":")[0])}:
+        return True
     words = content_words(subject)
     title = content_words(source.title) | content_words(source.description)
     if words and len(words & title) / len(words) >= 0.5:
@@ -231,13 +237,16 @@ def copy_problems(output: Output, source: SourcePost, voice: BrandVoice | None =
     """Every way `output` breaks the copy rules, as "field: reason" lines (empty when it passes)."""
     problems: list[str] = []
 
+    titles = {_norm(source.title), _norm(re.split(r"[:：]", source.title, maxsplit=1)[0])}
+
     def line(field: str, text: str | None, *, min_words: int = 3) -> None:
         if not text:
             return
         if is_generic_heading(text):
             problems.append(f"{field}: {text!r} is a generic heading, not copy")
             return
-        reason = standalone_problem(text, min_words=min_words)
+        # the post's own title is its headline, however short
+        reason = standalone_problem(text, min_words=1 if _norm(text) in titles else min_words)
         if reason:
             problems.append(f"{field}: {text[:60]!r} {reason}")
 

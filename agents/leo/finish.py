@@ -130,21 +130,41 @@ def _tag_line(tags: list[str]) -> str:
 _TOKEN = re.compile(r"[^\W_]+")
 
 
+_TRACE_CACHE: dict[str, list[tuple[str, str, set[str]]]] = {}
+
+
+def _sentence_tokens(source: SourcePost) -> list[tuple[str, str, set[str]]]:
+    """(id, lowered body, tokens) of each quotable sentence, computed once per post."""
+    key = f"{source.source_hash}:{len(source.sentences)}:{source.title}"
+    if key not in _TRACE_CACHE:
+        if len(_TRACE_CACHE) > 32:
+            _TRACE_CACHE.clear()
+        rows = []
+        for sentence in source.sentences:
+            if sentence.id in source.flagged:
+                continue
+            body = sentence.text.lower().rstrip(".!?。！？")
+            rows.append((sentence.id, body, set(_TOKEN.findall(body))))
+        _TRACE_CACHE[key] = rows
+    return _TRACE_CACHE[key]
+
+
 def trace(source: SourcePost, claimed: list[str], text: str) -> list[SourceRef]:
     """Claimed sentence ids that exist, plus any sentence the text visibly quotes or closely follows."""
     by_id = source.by_id
     ids = [i for i in claimed if i in by_id and i not in source.flagged]
     lowered = text.lower()
     out_tokens = set(_TOKEN.findall(lowered))
-    for sentence in source.sentences:
-        if sentence.id in ids or sentence.id in source.flagged:
+    seen = set(ids)
+    for sid, body, tokens in _sentence_tokens(source):
+        if sid in seen or not tokens & out_tokens:
             continue
-        body = sentence.text.lower().rstrip(".!?。！？")
-        tokens = set(_TOKEN.findall(body))
         if len(body) >= 12 and body in lowered:
-            ids.append(sentence.id)
+            ids.append(sid)
+            seen.add(sid)
         elif len(tokens) >= 5 and len(tokens & out_tokens) / len(tokens) >= 0.8:
-            ids.append(sentence.id)
+            ids.append(sid)
+            seen.add(sid)
     ids.sort(key=lambda i: by_id[i].position)
     return [SourceRef(id=i, text=by_id[i].text) for i in ids]
 
