@@ -16,6 +16,7 @@ import pytest
 
 from agents.leo.copyrules import copy_problems, is_generic_heading, near_duplicate, standalone_problem
 from agents.leo.outputs import Output
+from agents.leo.voice import BrandVoice
 from agents.leo.repurpose import repurpose
 from agents.settings import AgentSettings
 from agents.source import read_post
@@ -180,3 +181,35 @@ def test_a_model_style_output_with_a_fragment_hook_fails_the_copy_check() -> Non
     mail = Output(format="email", variant=1, angle="benefit", engine="m", source_sentences=[], subject="Unrelated words entirely here",
                   preview_text="Clicks show intent.")
     assert any("neither the title" in p for p in copy_problems(mail, source))
+
+
+def test_each_copy_rule_names_its_reason() -> None:
+    source = _result("05-opinion.md").source
+    assert standalone_problem("  ") == "empty"
+    assert "colon" in standalone_problem("Three things matter here:")
+    assert "markup" in standalone_problem("Use the <Tabs> component today")
+    assert "unbalanced" in standalone_problem("Clicks show intent (and trust today")
+    assert is_generic_heading("Step 3") and is_generic_heading("About the author") and is_generic_heading("What to look for")
+    assert is_generic_heading("On the trek") and is_generic_heading("Anything else") and is_generic_heading("1. Conclusion")
+    post = Output(format="x", variant=1, angle="benefit", engine="m", source_sentences=[], text="Clicks show intent, replies show trust.",
+                  hashtags=["Guides", "metrics"], thread=["Clicks show intent, replies show trust.", "**Replies** show trust.",
+                                                          "Read the full post:\nhttps://x.example/p"])
+    found = " ".join(copy_problems(post, source, BrandVoice(hashtag_count=1)))
+    assert "#Guides is a blog category" in found and "the brand voice allows 1" in found and "markup" in found
+    assert "thread[2]" not in found  # the closing link line is not a hook
+    emoji = post.model_copy(update={"text": "Clicks show intent, replies show trust 🎉", "thread": None, "hashtags": []})
+    assert "emoji" in " ".join(copy_problems(emoji, source, BrandVoice(emoji=False)))
+    assert copy_problems(emoji, source, BrandVoice(emoji=True)) == []
+    mail = Output(format="email", variant=1, angle="benefit", engine="m", source_sentences=[], subject="Stop measuring email success by open rates",
+                  preview_text="Stop measuring email success by open rates")
+    assert "preview_text repeats the subject" in copy_problems(mail, source)
+
+
+def test_a_post_that_cannot_carry_the_variations_asked_gets_fewer_with_a_note() -> None:
+    from agents.source import parse_post
+
+    source = parse_post("# Weekend trip\n\nWe packed the car and drove to the lake.\n", filename="trip.md")
+    result = repurpose(source, ["linkedin"], 12, settings=AgentSettings(llm_engine="offline"))
+    assert result.passed, result.failures()
+    assert 1 <= len(result.outputs) < 12 and [o.variant for o in result.outputs] == list(range(1, len(result.outputs) + 1))
+    assert any(n.startswith(f"linkedin: {len(result.outputs)} variation(s) instead of 12") for n in result.notes)

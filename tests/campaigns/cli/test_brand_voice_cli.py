@@ -53,3 +53,15 @@ def test_bad_settings_exit_2_with_the_fix(home: Path) -> None:
     assert result.exit_code == 2 and "0 to 30" in result.output
     result = runner.invoke(app, ["merchants", "brand-voice", "nosuch", "--emoji"])
     assert result.exit_code == 2 and "unknown merchant" in result.output
+
+
+def test_repurpose_a_short_post_prints_a_note_not_a_traceback(home: Path, tmp_path: Path) -> None:
+    post = tmp_path / "trip.md"
+    post.write_text("# Weekend trip\n\nWe packed the car and drove to the lake.\n", encoding="utf-8")
+    out = tmp_path / "out.json"
+    result = runner.invoke(app, ["repurpose", str(post), "--no-save", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output and "ValidationError" not in result.output
+    assert "ads left out: the post is too short" in " ".join(result.output.split())
+    data = json.loads(out.read_text())
+    assert {o["format"] for o in data["outputs"]} == {"x", "linkedin", "facebook", "instagram", "email"} and data["passed"]
