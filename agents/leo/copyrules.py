@@ -121,9 +121,22 @@ def is_generic_heading(text: str, company: str | None = None) -> bool:
         return True
     if re.match(r"^(?:on|after|before|during|in|at|with|without|into|beyond|inside|behind|under)\s+(?:the\s+|a\s+|your\s+|our\s+)?\w+(?:\s+\w+)?$", norm):
         return True  # "On the trek", "After the last descent": where we are in the post, not what it says
+    if re.match(r"^what (?:this|it|that) means\b|^why (?:this|it|that) matters\b|^how (?:it|this) works$", norm):
+        return True
     if re.match(r"^(?:what|how|why|when|where|which)\s+(?:to|you|we)\s+\w+(?:\s+(?:for|about|with|up|out|next|first|now))?$", norm):
         return True  # "What to look for", "How to start": a signpost, not a claim
     return False
+
+
+_BOILERPLATE_SECTION = re.compile(
+    r"(?i)^(?:about\b|press|media|contacts?\b|contact us|further reading|related|table of contents|contents$|disclaimer|references|"
+    r"sources|credits|acknowledg|share\b|subscribe|comments|author\b|written by|newsletter|sign up)"
+)
+
+
+def is_boilerplate_section(heading: str) -> bool:
+    """A section whose text is about the company, the author or the page, not the post's subject ("About Acme", "Press contacts")."""
+    return bool(_BOILERPLATE_SECTION.match(_norm(heading)))
 
 
 def standalone_problem(text: str, *, min_words: int = 3) -> str | None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from agents.leo.copyrules import GENERIC_TAGS, content_words, is_generic_heading, standalone_problem
+from agents.leo.copyrules import GENERIC_TAGS, content_words, is_boilerplate_section, is_generic_heading, standalone_problem
 from agents.leo.voice import BrandVoice
 from agents.source import STOPWORDS, Sentence, SourcePost
 
@@ -185,7 +185,8 @@ def key_phrases(source: SourcePost, usable: list[Sentence], limit: int = 12) -> 
 
 def digest(source: SourcePost, voice: BrandVoice | None = None) -> Digest:
     voice = voice or BrandVoice()
-    usable = [s for s in source.usable if s.role != "callout"][: MAX_GRAPH * 2]
+    # callouts and the text of boilerplate sections ("About Acme", "Press contacts") are never copy
+    usable = [s for s in source.usable if s.role != "callout" and not is_boilerplate_section(s.section)][: MAX_GRAPH * 2]
     candidates_s = [s for s in usable if standalone_problem(s.text) is None and not is_generic_heading(s.text)
                     and voice.allows(s.text) and 3 <= word_count(s.text) <= 60][:MAX_GRAPH]
     focus = {stem(w) for w in _terms(f"{source.title} {source.description}")}
