@@ -186,10 +186,6 @@ def _bullet(text: str) -> str:
     return text.strip()
 
 
-def hashtag_words(source: SourcePost, limit: int = 8) -> list[str]:
-    return digest(source).hashtag_words[:limit]
-
-
 def social_draft(d: Digest, m: Material, fmt: str, *, voice: BrandVoice, shift: int = 0, frame: str | None = None) -> SocialDraft:
     source = d.source
     p = phrases(source.language)
