@@ -42,6 +42,17 @@ class BrandVoice:
             sign_off=(getattr(stored, "sign_off", "") or "").strip(),
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        """The merchant's settings as JSON (kept in a workflow step's config, so the step writes in the voice it was planned with)."""
+        return {"words_to_avoid": list(self.words_to_avoid), "emoji": self.emoji, "hashtag_count": self.hashtag_count, "sign_off": self.sign_off}
+
+    @classmethod
+    def from_dict(cls, description: str, data: dict[str, Any] | None) -> BrandVoice:
+        if not data:
+            return cls(description=description)
+        return cls(description=description, words_to_avoid=tuple(str(w) for w in data.get("words_to_avoid") or ()),
+                   emoji=bool(data.get("emoji", False)), hashtag_count=data.get("hashtag_count"), sign_off=str(data.get("sign_off") or ""))
+
     def hashtag_limit(self, format_max: int) -> int:
         return format_max if self.hashtag_count is None else max(0, min(self.hashtag_count, format_max))
 
