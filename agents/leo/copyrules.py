@@ -54,6 +54,7 @@ _SIGNPOSTS = frozenset(
 _LEANS_ON_CONTEXT = re.compile(
     r"(?i)^(?:we|i|you)\s+(?:think|believe|hope|guess|doubt)\s+(?:so|not)\b|^let me explain|^here(?:'s| is) (?:why|how)|^read on\b"
     r"|\b(?:see|shown|described|listed) (?:below|above)\b|\b(?:below|above)[.:]?$|^(?:yes|no|sure|right|exactly|indeed)\b[.,!]"
+    r"|\b(?:on|in|from|of) (?:this|that|the following) (?:list|table|chart|checklist)\b|\bthe (?:list|table|chart|steps) (?:below|above)\b"
 )
 _MID_CONTRAST = re.compile(r"(?i)^[^,.;:]{1,60},\s*(?:though|however|then|too|instead|therefore|anyway|of course|as well),")
 
@@ -183,7 +184,7 @@ def leaked_markup(text: str) -> str | None:
 
 
 def content_words(text: str) -> set[str]:
-    return {w.lower().strip("'’") for w in _WORD.findall(unicodedata.normalize("NFKC", text))
+    return {re.sub(r"['’]s$", "", w.lower()).strip("'’") for w in _WORD.findall(unicodedata.normalize("NFKC", text))
             if len(w) > 2 and w.lower() not in STOPWORDS}
 
 

@@ -85,7 +85,9 @@ def supported_angles(d: Digest) -> list[str]:
         out.append("takeaways")  # a how-to already lists its points under the title
     if d.quotations:
         out.append("quote")
-    if d.lead is not None and main is not None and d.lead.id != main.id and len({c.sentence.paragraph for c in d.in_order}) >= 2:
+    hook = d.best() or main
+    paragraphs = [c for c in d.in_order if c.sentence.kind == "paragraph"]
+    if hook is not None and len(paragraphs) >= 2 and any(c.id != hook.id for c in paragraphs[:-1]):
         out.append("story")
     return out
 
@@ -173,8 +175,9 @@ def material(d: Digest, angle: str, shift: int = 0, *, fmt: str = "linkedin", of
         return with_support(main)
     if angle == "story":
         paragraphs = [c for c in d.in_order if c.sentence.kind == "paragraph"]
-        if len(paragraphs) >= 2:
-            opening = paragraphs[shift % len(paragraphs)]
+        openings = [c for c in paragraphs[:-1] if c.id != main.id]  # the benefit angle already leads with the main claim
+        if len(paragraphs) >= 2 and openings:
+            opening = openings[shift % len(openings)]
             closing = paragraphs[-1 - (shift % len(paragraphs))]
             if closing.id != opening.id and len(opening.text) <= hook_max:
                 return Material(angle, opening.text, [closing.text], ids=[opening.id, closing.id])
@@ -182,8 +185,13 @@ def material(d: Digest, angle: str, shift: int = 0, *, fmt: str = "linkedin", of
     raise ValueError(f"unknown angle {angle!r}; use one of {', '.join(ANGLE_ORDER)}")
 
 
+def _unnumbered(text: str) -> str:
+    """"2. Noodle soup with an egg" → "Noodle soup with an egg": the post's numbering is not copy."""
+    return re.sub(r"^(?:step\s+)?\d{1,2}[.):]\s+", "", text.strip(), flags=re.I) or text.strip()
+
+
 def _bullet(text: str) -> str:
-    return text.strip()
+    return _unnumbered(text)
 
 
 def social_draft(d: Digest, m: Material, fmt: str, *, voice: BrandVoice, shift: int = 0, frame: str | None = None) -> SocialDraft:
@@ -278,7 +286,8 @@ def headline_pool(d: Digest, m: Material) -> tuple[list[str], list[str]]:
     if m.angle in ("question", "stat") and ad_width(m.hook) <= HEADLINE_MAX:
         first.append(_headline_form(m.hook))
     rotating: list[str] = []
-    rotating += [h.text for h in d.claim_headings if ad_width(h.text) <= HEADLINE_MAX and not h.text.endswith("?")]
+    headings = [_unnumbered(h.text) for h in d.claim_headings]
+    rotating += [h for h in headings if ad_width(h) <= HEADLINE_MAX and not h.endswith("?")]
     rotating += [_headline_form(c.text) for c in d.ranked if ad_width(_headline_form(c.text)) <= HEADLINE_MAX and not c.question]
     anchored = f"{source.title} {source.description} {' '.join(h.text for h in d.claim_headings)}".lower()
     rotating += [k[:1].upper() + k[1:] for k in d.key_phrases if ad_width(k) <= HEADLINE_MAX and k.lower() in anchored][:3]
