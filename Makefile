@@ -14,7 +14,7 @@ ifeq ($(UV),)
 UV := $(TOOLS)/bin/uv
 endif
 
-.PHONY: demo test setup build serve bench bench-attribution bench-attribution-maths bench-optimizer bench-publishing bench-app bench-cli bench-contacts bench-api screenshots clean
+.PHONY: demo test setup build serve bench bench-attribution bench-attribution-maths bench-optimizer bench-publishing bench-app bench-cli bench-contacts bench-api bench-leo screenshots clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -46,7 +46,7 @@ serve: setup
 screenshots: setup
 	CAMPAIGNS_SCREENSHOT_DIR=$(CURDIR)/docs/guides/images $(VENV)/bin/pytest tests/e2e/test_browser.py -p no:cacheprovider
 
-bench: bench-attribution bench-optimizer bench-publishing bench-app bench-cli bench-contacts bench-api
+bench: bench-attribution bench-optimizer bench-publishing bench-app bench-cli bench-contacts bench-api bench-leo
 
 # The bench extra holds the GPL peer (ChannelAttribution) and nlopt; never a runtime dependency.
 # Offline without those wheels in uv's cache the sync fails: the benches still run and print the peer legs as skipped.
@@ -73,6 +73,9 @@ bench-cli: setup
 
 bench-contacts: setup
 	$(VENV)/bin/python bench/bench_contacts.py --contacts 100000
+
+bench-leo: setup
+	$(VENV)/bin/python bench/bench_leo.py --runs 3
 
 bench-optimizer: setup
 	@$(BENCH_EXTRA)

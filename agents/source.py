@@ -2,7 +2,11 @@
 
 Everything Leo writes is traced back to the numbered sentences made here (``s1``, ``s2``,
 ...). Code blocks and tables are counted but never quoted: they do not survive a social
-post. Sentences that read like instructions to a language model ("ignore previous
+post. MDX imports, JSX/HTML components, admonition and callout markers (``:::tip``,
+``> [!NOTE]``, "💡 Tip:"), footnotes and image syntax never reach a sentence; callouts are
+kept but marked (``role="callout"``), quotations are marked ``role="quote"``, image alt
+texts are kept apart (`SourcePost.images`), and a short all-bold line ("**FAQs**") is read
+as the heading it looks like. Sentences that read like instructions to a language model ("ignore previous
 instructions ...") are flagged: they stay part of the content, are never quoted, and the
 live engine is told the whole post is data, not instructions.
 
@@ -18,9 +22,10 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Literal
+
+from agents.blocks import Block, html_blocks, inline_markdown, markdown_blocks, text_blocks
 
 SourceFormat = Literal["markdown", "html", "text"]
 
@@ -37,6 +42,8 @@ class Sentence:
     kind: Literal["heading", "paragraph", "list_item"]
     position: int  # 0-based order in the post
     paragraph: int  # sentences of one paragraph or list share this number
+    level: int = 0  # heading level (1-6) of a heading, 0 otherwise
+    role: str = ""  # "callout" (a tip or note box), "quote" (a blockquote), "" for plain text
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,9 @@ class SourcePost:
     flagged: frozenset[str] = frozenset()  # ids of sentences that read like instructions to a model
     notes: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    description: str = ""  # front matter description / subtitle / summary, or the HTML meta description
+    images: tuple[str, ...] = ()  # alt texts of the post's images
+    ordered_items: int = 0  # items of numbered lists (steps)
 
     @property
     def by_id(self) -> dict[str, Sentence]:
@@ -67,11 +77,12 @@ class SourcePost:
     @property
     def prose(self) -> str:
         """Title, tags and every sentence: what outputs may draw words and figures from."""
-        return "\n".join([self.title, " ".join(self.tags), *(s.text for s in self.sentences)])
+        return "\n".join([self.title, self.description, " ".join(self.tags), *self.images, *(s.text for s in self.sentences)])
 
     def summary(self) -> dict:
         return {
             "title": self.title, "url": self.url, "tags": list(self.tags), "language": self.language, "format": self.format,
+            "description": self.description,
             "sentences": len(self.sentences), "code_blocks": self.code_blocks, "truncated": self.truncated,
             "flagged_sentences": sorted(self.flagged, key=lambda i: int(i[1:])), "notes": list(self.notes), "source_hash": self.source_hash,
         }
@@ -165,211 +176,6 @@ def parse_front_matter(text: str) -> tuple[dict[str, object], str]:
         else:
             meta[key] = []
     return meta, rest
-
-
-# --------------------------------------------------------------------------- blocks
-
-Block = tuple[Literal["heading", "paragraph", "list_item"], str, int]  # kind, text, heading level (0 otherwise)
-
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_MD_AUTOLINK = re.compile(r"<(https?://[^>]+)>")
-_BARE_URL = re.compile(r"\bhttps?://\S+")
-_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|~~)(?=\S)(.+?)(?<=\S)\1")
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(.*)$")
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-
-
-def _inline_markdown(text: str) -> str:
-    text = re.sub(r"<!--.*?-->", "", text)
-    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", text)  # images carry no prose
-    text = _MD_LINK.sub(r"\1", text)
-    text = _MD_AUTOLINK.sub("", text)
-    text = _BARE_URL.sub("", text)
-    text = re.sub(r"`([^`]*)`", r"\1", text)
-    for _ in range(2):
-        text = _MD_EMPHASIS.sub(r"\2", text)
-    text = re.sub(r"<[^>]+>", "", text)
-    return " ".join(text.split())
-
-
-def markdown_blocks(text: str) -> tuple[list[Block], int]:
-    blocks: list[Block] = []
-    code_blocks = 0
-    paragraph: list[str] = []
-    fence: str | None = None
-    previous_blank = True
-    in_comment = False
-    in_indented_code = False
-
-    def flush() -> None:
-        if paragraph:
-            joined = _inline_markdown(" ".join(paragraph))
-            if joined:
-                blocks.append(("paragraph", joined, 0))
-            paragraph.clear()
-
-    for line in text.split("\n"):
-        stripped = line.strip()
-        if fence is not None:
-            if stripped.startswith(fence):
-                fence = None
-            continue
-        if in_comment:
-            in_comment = "-->" not in line
-            continue
-        if stripped.startswith("<!--") and "-->" not in stripped:
-            flush()
-            in_comment = True
-            continue
-        if stripped.startswith(("```", "~~~")):
-            flush()
-            fence = stripped[:3]
-            code_blocks += 1
-            continue
-        if not stripped:
-            flush()
-            previous_blank = True
-            continue
-        indented = line.startswith(("    ", "\t"))
-        if indented and (in_indented_code or (previous_blank and not paragraph and not (blocks and blocks[-1][0] == "list_item"))):
-            if not in_indented_code:
-                code_blocks += 1
-            in_indented_code = True
-            continue
-        in_indented_code = False
-        previous_blank = False
-        if stripped.startswith("|") and stripped.endswith("|"):
-            flush()
-            continue  # tables do not read as sentences
-        if re.fullmatch(r"(-{3,}|\*{3,}|_{3,})", stripped):
-            flush()
-            continue
-        heading = _HEADING.match(stripped)
-        if heading:
-            flush()
-            content = _inline_markdown(heading.group(2))
-            if content:
-                blocks.append(("heading", content, len(heading.group(1))))
-            continue
-        item = _LIST_ITEM.match(line)
-        if item:
-            flush()
-            content = _inline_markdown(item.group(1))
-            if content:
-                blocks.append(("list_item", content, 0))
-            continue
-        if stripped.startswith(">"):
-            stripped = stripped.lstrip("> ").strip()
-        if blocks and blocks[-1][0] == "list_item" and not paragraph and line.startswith((" ", "\t")):
-            kind, content, level = blocks.pop()
-            blocks.append((kind, f"{content} {_inline_markdown(stripped)}", level))
-            continue
-        paragraph.append(stripped)
-    flush()
-    return blocks, code_blocks
-
-
-class _HTMLBlocks(HTMLParser):
-    BLOCK_TAGS = {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "figcaption", "dd", "dt", "td", "th", "div", "section", "article"}
-    SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "nav", "footer", "header", "form", "button"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.blocks: list[Block] = []
-        self.meta: dict[str, object] = {}
-        self.code_blocks = 0
-        self._buffer: list[str] = []
-        self._kind: tuple[str, int] = ("paragraph", 0)
-        self._skip = 0
-        self._pre = 0
-        self._in_title = False
-        self._title: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: (v or "") for k, v in attrs}
-        if tag in self.SKIP_TAGS:
-            self._skip += 1
-            return
-        if tag == "pre":
-            self._flush()
-            self._pre += 1
-            self.code_blocks += 1
-            return
-        if tag == "title":
-            self._in_title = True
-        elif tag == "meta":
-            prop = (values.get("property") or values.get("name") or "").lower()
-            if prop in ("og:url",) and values.get("content"):
-                self.meta.setdefault("url", values["content"])
-            elif prop in ("og:title",) and values.get("content"):
-                self.meta.setdefault("og_title", values["content"])
-            elif prop in ("keywords", "article:tag") and values.get("content"):
-                tags = [t.strip() for t in values["content"].split(",") if t.strip()]
-                self.meta["tags"] = [*self.meta.get("tags", []), *tags]  # type: ignore[misc]
-        elif tag == "link" and values.get("rel", "").lower() == "canonical" and values.get("href"):
-            self.meta["url"] = values["href"]
-        elif tag in self.BLOCK_TAGS:
-            self._flush()
-            if tag.startswith("h") and len(tag) == 2:
-                self._kind = ("heading", int(tag[1]))
-            elif tag == "li":
-                self._kind = ("list_item", 0)
-            else:
-                self._kind = ("paragraph", 0)
-        elif tag == "br":
-            self._buffer.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP_TAGS:
-            self._skip = max(self._skip - 1, 0)
-            return
-        if tag == "pre":
-            self._pre = max(self._pre - 1, 0)
-            return
-        if tag == "title":
-            self._in_title = False
-        elif tag in self.BLOCK_TAGS:
-            self._flush()
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self._title.append(data)
-        elif not self._skip and not self._pre:
-            self._buffer.append(data)
-
-    def _flush(self) -> None:
-        text = _BARE_URL.sub("", " ".join("".join(self._buffer).split()))
-        if text:
-            self.blocks.append((self._kind[0], text, self._kind[1]))  # type: ignore[arg-type]
-        self._buffer = []
-        self._kind = ("paragraph", 0)
-
-    def close(self) -> None:
-        super().close()
-        self._flush()
-        if self._title and "title" not in self.meta:
-            # "Post title | Site name": the site's name is not part of the post's title
-            self.meta["html_title"] = re.split(r"\s+[|–—·]\s+|\s+-\s+", " ".join("".join(self._title).split()))[0]
-
-
-def html_blocks(text: str) -> tuple[list[Block], dict[str, object], int]:
-    parser = _HTMLBlocks()
-    parser.feed(text)
-    parser.close()
-    return parser.blocks, parser.meta, parser.code_blocks
-
-
-def text_blocks(text: str) -> list[Block]:
-    blocks: list[Block] = []
-    for chunk in re.split(r"\n\s*\n", text):
-        lines = [ln.strip() for ln in chunk.split("\n") if ln.strip()]
-        if not lines:
-            continue
-        if all(_LIST_ITEM.match(ln) for ln in lines):
-            blocks.extend(("list_item", " ".join(_LIST_ITEM.match(ln).group(1).split()), 0) for ln in lines)  # type: ignore[union-attr]
-        else:
-            blocks.append(("paragraph", _BARE_URL.sub("", " ".join(" ".join(lines).split())), 0))
-    return [b for b in blocks if b[1]]
 
 
 # --------------------------------------------------------------------------- sentences
@@ -478,6 +284,12 @@ def _truncate_blocks(blocks: list[Block], max_chars: int) -> tuple[list[Block], 
         total += len(block[1]) + 1
         if total > max_chars and kept:
             return kept, True
+        if total > max_chars:
+            # one paragraph longer than the limit: keep its whole sentences that fit
+            room, text = max_chars, block[1][: max_chars + 1]
+            cut = max((m.end() for m in re.finditer(r"[.!?。！？](?=\s|$)", text) if m.end() <= room), default=0)
+            kept.append((block[0], text[:cut].strip() if cut else text[:room].rsplit(" ", 1)[0], block[2], block[3]))
+            return kept, True
         kept.append(block)
     return kept, False
 
@@ -488,12 +300,19 @@ def parse_post(data: bytes | str, *, filename: str | None = None, max_bytes: int
     text = decode(data, max_bytes=max_bytes)
     fmt = sniff_format(text, filename)
     meta: dict[str, object] = {}
-    code_blocks = 0
+    code_blocks = ordered = 0
+    images: list[str] = []
+    # bound the work: only the head of a very long text can survive `max_chars` anyway
+    # (HTML keeps more, as markup takes room)
+    head_limit = max_chars * (20 if fmt == "html" else 3)
+    clipped = len(text) > head_limit
+    if clipped:
+        text = text[:head_limit]
     if fmt == "markdown":
         meta, body = parse_front_matter(text)
-        blocks, code_blocks = markdown_blocks(body)
+        blocks, code_blocks, ordered = markdown_blocks(body, images)
     elif fmt == "html":
-        blocks, meta, code_blocks = html_blocks(text)
+        blocks, meta, code_blocks, images, ordered = html_blocks(text)
     else:
         meta, body = parse_front_matter(text)
         blocks = text_blocks(body)
@@ -516,24 +335,25 @@ def parse_post(data: bytes | str, *, filename: str | None = None, max_bytes: int
         first = split_sentences(candidates[0])[0]
         found_title = first if len(first) <= 120 else first[:117].rsplit(" ", 1)[0]
         notes.append("no title found: the first sentence stands in for it; add `title:` front matter or a # heading")
-    found_title = _inline_markdown(found_title)
+    found_title = inline_markdown(found_title)
 
     blocks, truncated = _truncate_blocks(blocks, max_chars)
+    truncated = truncated or clipped
     if truncated:
-        notes.append(f"the post is longer than {max_chars:,} characters: only the part before that (whole paragraphs) was used")
+        notes.append(f"the post is longer than {max_chars:,} characters: only the part before that was used (whole paragraphs, or whole sentences of one longer paragraph)")
     if code_blocks:
         notes.append(f"{code_blocks} code block(s) left out: code does not survive a social post")
 
     sentences: list[Sentence] = []
     section = ""
-    for paragraph_no, (kind, content, _level) in enumerate(blocks):
+    for paragraph_no, (kind, content, level, role) in enumerate(blocks):
         if kind == "heading":
             section = content
             pieces = [content]
         else:
             pieces = split_sentences(content)
         for piece in pieces:
-            sentences.append(Sentence(f"s{len(sentences) + 1}", piece, section, kind, len(sentences), paragraph_no))
+            sentences.append(Sentence(f"s{len(sentences) + 1}", piece, section, kind, len(sentences), paragraph_no, level, role))
     if not [s for s in sentences if s.kind != "heading"]:
         raise SourceError("the post has a title but no paragraphs or list items to repurpose; add some text")
 
@@ -560,9 +380,14 @@ def parse_post(data: bytes | str, *, filename: str | None = None, max_bytes: int
     headings = tuple(s.text for s in sentences if s.kind == "heading")
     keywords = keywords_of(found_title, list(headings), [s.text for s in sentences if s.kind != "heading" and s.id not in flagged], list(tags))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    raw_description = meta.get("description") or meta.get("subtitle") or meta.get("summary") or meta.get("excerpt") or ""
+    description = inline_markdown(str(raw_description)) if isinstance(raw_description, str) else ""
+    if looks_like_instruction(description):
+        description = ""
     return SourcePost(
         title=found_title, url=found_url, tags=tags, language=language, sentences=tuple(sentences), headings=headings, format=fmt,
         source_hash=digest, code_blocks=code_blocks, truncated=truncated, flagged=flagged, notes=tuple(notes), keywords=tuple(keywords),
+        description=description, images=tuple(dict.fromkeys(images)), ordered_items=ordered,
     )
 
 

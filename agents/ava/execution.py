@@ -28,9 +28,11 @@ from agents.ava.edits import check_step_changes, editable_fields
 from agents.ava.models import Plan
 from agents.ava.steps import HANDLERS
 from agents.leo.store import approve_campaign_content
+from agents.leo.voice import BrandVoice
 from agents.settings import AgentSettings, get_agent_settings
 from agents.usage import campaign_usage, persist
 from campaigns.core.enums import WorkflowStepStatus as S
+from campaigns.core.merchants import get_brand_voice
 from campaigns.core.store.models import BudgetAllocation, CampaignWorkflow
 from campaigns.lifecycle.service import CampaignInput, create_campaign
 from campaigns.workflows import engine
@@ -76,6 +78,9 @@ def create_workflow(session: Session, merchant_id: str, campaign_id: str, plan: 
         if step_type == "generate_content":
             if source_markdown is not None and plan.content is None:
                 step.update(source_markdown=source_markdown, source_name=source_name)
+                stored = get_brand_voice(session, merchant_id)
+                if stored is not None:  # the step writes in the voice the merchant had when the workflow was made
+                    step["brand_voice"] = BrandVoice.from_settings("", stored).to_dict()
             elif plan.content is None:
                 status, result = S.SKIPPED, {"reason": "no post to repurpose; add drafts to the campaign yourself"}
         specs.append(StepSpec(order, step_type, step, status, result))

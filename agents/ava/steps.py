@@ -21,6 +21,7 @@ from agents.ava.models import PlanHistory
 from agents.leo.outputs import Output
 from agents.leo.repurpose import repurpose
 from agents.leo.store import save_outputs
+from agents.leo.voice import BrandVoice
 from agents.settings import AgentSettings
 from agents.source import parse_post
 from agents.usage import persist
@@ -61,7 +62,8 @@ def prepare_generate(step: CampaignWorkflow, settings: AgentSettings) -> Any:
     source = parse_post(config["source_markdown"], filename=config.get("source_name"), max_bytes=settings.max_source_bytes,
                         max_chars=settings.max_source_chars)
     return repurpose(source, config.get("formats") or ["x", "linkedin", "facebook", "instagram", "email", "ads"],
-                     int(config.get("variations", 2)), campaign_id=step.campaign_id, settings=settings)
+                     int(config.get("variations", 2)), campaign_id=step.campaign_id, settings=settings,
+                     voice=BrandVoice.from_dict(settings.brand_voice, config.get("brand_voice")))
 
 
 def run_generate(ctx: StepContext) -> Outcome:

@@ -8,6 +8,8 @@ no_cut_words        no word was cut: every word is a whole word of the post, of 
 tracked_link        the link carries utm_source, utm_medium, utm_campaign and utm_content, where the format has a link
 no_invented_numbers every figure shown appears in the post (links excluded)
 no_injected_text    nothing of a sentence that tried to instruct the model is repeated, and no instruction-like text appears
+copy                the copy rules (`agents.leo.copyrules`): no generic heading, no fragment hook, an email subject
+                    tied to the title or the main claim, no duplicate headline, no leaked markup, the brand voice
 distinct            (per format) variants pairwise different
 """
 
@@ -21,15 +23,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
+from agents.leo.copyrules import copy_problems
 from agents.leo.outputs import Output
 from agents.leo.phrases import frame_words
+from agents.leo.voice import BrandVoice
 from agents.limits import rules_for
 from agents.source import SourcePost, looks_like_instruction
 from agents.textfit import measure_for
 from publishers.text import find_urls, hashtags, url_spans
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
-CHECK_NAMES = ("limits", "no_cut_words", "tracked_link", "no_invented_numbers", "no_injected_text", "distinct")
+CHECK_NAMES = ("limits", "no_cut_words", "tracked_link", "no_invented_numbers", "no_injected_text", "copy", "distinct")
 
 
 @dataclass(frozen=True)
@@ -193,7 +197,13 @@ def check_injection(output: Output, source: SourcePost) -> Check:
     return Check("no_injected_text", not problems, "; ".join(problems) or "nothing injected")
 
 
-def check_output(output: Output, source: SourcePost, *, vocabulary: set[str] | None = None, allowed_extra: Sequence[str] = ()) -> list[Check]:
+def check_copy(output: Output, source: SourcePost, voice: BrandVoice | None = None) -> Check:
+    problems = copy_problems(output, source, voice)
+    return Check("copy", not problems, "; ".join(problems[:6]) or "reads as copy")
+
+
+def check_output(output: Output, source: SourcePost, *, vocabulary: set[str] | None = None, allowed_extra: Sequence[str] = (),
+                 voice: BrandVoice | None = None) -> list[Check]:
     vocab = vocabulary if vocabulary is not None else source_vocabulary(source, allowed_extra)
     return [
         check_limits(output),
@@ -201,6 +211,7 @@ def check_output(output: Output, source: SourcePost, *, vocabulary: set[str] | N
         check_tracked_link(output, source),
         check_numbers(output, source, allowed_extra),
         check_injection(output, source),
+        check_copy(output, source, voice),
     ]
 
 

@@ -11,10 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agents.gateway import ToolSpec
 
-ANGLES = ("question", "benefit", "how-to", "story", "takeaways", "quote")
+ANGLES = ("benefit", "stat", "question", "how-to", "takeaways", "quote", "story")
 ANGLE_HINTS = {
     "question": "open with a question the post answers",
-    "benefit": "lead with the most concrete benefit or figure the post states",
+    "benefit": "lead with the post's main claim or most concrete benefit",
+    "stat": "lead with the strongest figure the post states",
     "how-to": "show the steps or parts the post walks through",
     "story": "start where the post starts and end where it lands",
     "takeaways": "list the key points",

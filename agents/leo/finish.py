@@ -9,7 +9,12 @@ Deterministic repairs, the same for both engines:
 * text is cut to the limit at a sentence end, else at a space ("…"), never inside a word or
   a URL; X is measured by its weighted count (URLs 23);
 * ads: headlines <= 30 and descriptions <= 90 characters, counts within 3-15 and 2-4;
-* email: HTML is rendered here from plain paragraphs, everything escaped.
+* email: HTML is rendered here from plain paragraphs, everything escaped;
+* copy rules (`agents.leo.copyrules`): an ad headline that is a generic heading, a fragment or a
+  near-duplicate is dropped and replaced from the post's own title, headings, key phrases and
+  calls to action; a description that is not a complete, standalone sentence is dropped;
+* brand voice (`agents.leo.voice`): emoji removed when off, hashtags capped at its count, its
+  sign-off added to social posts and emails.
 """
 
 from __future__ import annotations
@@ -19,8 +24,21 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from agents.leo.copyrules import strip_emoji
 from agents.leo.drafts import AdsDraft, Draft, EmailDraft, SocialDraft
-from agents.leo.offline import first_clause
+from agents.leo.offline import (
+    MIN_DESCRIPTIONS,
+    MIN_HEADLINES,
+    Material,
+    NotEnoughMaterial,
+    complete_sentence,
+    description_pool,
+    first_clause,
+    headline_pool,
+    pick_headlines,
+)
+from agents.leo.understand import digest
+from agents.leo.voice import BrandVoice
 from agents.leo.outputs import Output, SourceRef
 from agents.leo.phrases import phrases
 from agents.limits import UTM_SOURCE_MEDIUM, rules_for
@@ -112,21 +130,41 @@ def _tag_line(tags: list[str]) -> str:
 _TOKEN = re.compile(r"[^\W_]+")
 
 
+_TRACE_CACHE: dict[str, list[tuple[str, str, set[str]]]] = {}
+
+
+def _sentence_tokens(source: SourcePost) -> list[tuple[str, str, set[str]]]:
+    """(id, lowered body, tokens) of each quotable sentence, computed once per post."""
+    key = f"{source.source_hash}:{len(source.sentences)}:{source.title}"
+    if key not in _TRACE_CACHE:
+        if len(_TRACE_CACHE) > 32:
+            _TRACE_CACHE.clear()
+        rows = []
+        for sentence in source.sentences:
+            if sentence.id in source.flagged:
+                continue
+            body = sentence.text.lower().rstrip(".!?。！？")
+            rows.append((sentence.id, body, set(_TOKEN.findall(body))))
+        _TRACE_CACHE[key] = rows
+    return _TRACE_CACHE[key]
+
+
 def trace(source: SourcePost, claimed: list[str], text: str) -> list[SourceRef]:
     """Claimed sentence ids that exist, plus any sentence the text visibly quotes or closely follows."""
     by_id = source.by_id
     ids = [i for i in claimed if i in by_id and i not in source.flagged]
     lowered = text.lower()
     out_tokens = set(_TOKEN.findall(lowered))
-    for sentence in source.sentences:
-        if sentence.id in ids or sentence.id in source.flagged:
+    seen = set(ids)
+    for sid, body, tokens in _sentence_tokens(source):
+        if sid in seen or not tokens & out_tokens:
             continue
-        body = sentence.text.lower().rstrip(".!?。！？")
-        tokens = set(_TOKEN.findall(body))
         if len(body) >= 12 and body in lowered:
-            ids.append(sentence.id)
+            ids.append(sid)
+            seen.add(sid)
         elif len(tokens) >= 5 and len(tokens & out_tokens) / len(tokens) >= 0.8:
-            ids.append(sentence.id)
+            ids.append(sid)
+            seen.add(sid)
     ids.sort(key=lambda i: by_id[i].position)
     return [SourceRef(id=i, text=by_id[i].text) for i in ids]
 
@@ -134,30 +172,50 @@ def trace(source: SourcePost, claimed: list[str], text: str) -> list[SourceRef]:
 # --------------------------------------------------------------------------- formats
 
 
+def _voiced(text: str, voice: BrandVoice) -> str:
+    return text if voice.emoji else strip_emoji(text)
+
+
+def apply_voice(draft: Draft, voice: BrandVoice) -> Draft:
+    """Emoji off removes them from every text field, a model's included."""
+    if voice.emoji:
+        return draft
+    data = draft.model_dump()
+    for key, value in data.items():
+        if isinstance(value, str) and key != "angle":
+            data[key] = strip_emoji(value)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            data[key] = [strip_emoji(v) for v in value if strip_emoji(v)]
+    return type(draft).model_validate(data)
+
+
 def finish(draft: Draft, *, fmt: str, variant: int, engine: str, source: SourcePost, link: LinkContext,
-           brand_hashtags: list[str], notes: list[str] | None = None) -> Output:
+           brand_hashtags: list[str], notes: list[str] | None = None, voice: BrandVoice | None = None) -> Output:
+    voice = voice or BrandVoice()
+    draft = apply_voice(draft, voice)
     content = f"{fmt}-v{variant}-{draft.angle}"[:60]
     if fmt == "email":
         assert isinstance(draft, EmailDraft)
-        return _finish_email(draft, variant=variant, engine=engine, source=source, url=link.tracked("email", content), notes=notes)
+        return _finish_email(draft, variant=variant, engine=engine, source=source, url=link.tracked("email", content), notes=notes, voice=voice)
     if fmt == "ads":
         assert isinstance(draft, AdsDraft)
         return _finish_ads(draft, variant=variant, engine=engine, source=source, google=link.tracked("google_ads", content),
                            meta=link.tracked("meta_ads", content), notes=notes)
     assert isinstance(draft, SocialDraft)
     return _finish_social(draft, fmt=fmt, variant=variant, engine=engine, source=source, url=link.tracked(fmt, content),
-                          brand_hashtags=brand_hashtags, notes=notes)
+                          brand_hashtags=brand_hashtags, notes=notes, voice=voice)
 
 
 def _finish_social(draft: SocialDraft, *, fmt: str, variant: int, engine: str, source: SourcePost, url: str | None,
-                   brand_hashtags: list[str], notes: list[str] | None) -> Output:
+                   brand_hashtags: list[str], notes: list[str] | None, voice: BrandVoice) -> Output:
     rules = rules_for(fmt)
     p = phrases(source.language)
     limit = rules.fields["text"]
     measure = measure_for(limit.length_rule)
     body, moved = split_trailing_hashtags(clean_model_text(draft.text))
     inline = find_hashtags(body)
-    tags = pick_hashtags([*draft.hashtags, *moved], brand_hashtags, max(rules.max_hashtags - len(inline), 0))
+    tags = pick_hashtags([*draft.hashtags, *moved], brand_hashtags, max(voice.hashtag_limit(rules.max_hashtags) - len(inline), 0))
+    sign_off = _voiced(voice.sign_off, voice)
 
     if fmt == "instagram":
         link_line = p["link_in_bio"] if source.url else ""
@@ -168,8 +226,8 @@ def _finish_social(draft: SocialDraft, *, fmt: str, variant: int, engine: str, s
 
     def tail(tag_list: list[str]) -> str:
         if fmt == "x":
-            return " ".join(x for x in (link_line, _tag_line(tag_list)) if x)
-        return "\n\n".join(x for x in (link_line, _tag_line(tag_list)) if x)
+            return " ".join(x for x in (sign_off, link_line, _tag_line(tag_list)) if x)
+        return "\n\n".join(x for x in (sign_off, link_line, _tag_line(tag_list)) if x)
 
     # hashtags give way before the words do
     while tags and limit.max_length - measure("\n\n" + tail(tags)) < min(measure(body), 120):
@@ -219,7 +277,6 @@ def _fit_clause(text: str, limit: int, measure=None) -> str:
 def _finish_ads(draft: AdsDraft, *, variant: int, engine: str, source: SourcePost, google: str | None, meta: str | None,
                 notes: list[str] | None) -> Output:
     rules = rules_for("ads")
-    p = phrases(source.language)
     head_max, desc_max = rules.fields["headlines"].max_length, rules.fields["descriptions"].max_length
     headlines: list[str] = []
 
@@ -230,23 +287,28 @@ def _finish_ads(draft: AdsDraft, *, variant: int, engine: str, source: SourcePos
 
     for h in draft.headlines:
         add_headline(h)
-    for fallback in (source.title, *source.keywords, p["learn_more"], p["read_guide"], p["cta"]):
-        if len(headlines) >= rules.min_items["headlines"]:  # type: ignore[index]
-            break
-        add_headline(fallback)
+    # generic headings, fragments and near-duplicates go; the post's own lines fill the gap
+    headlines = pick_headlines(headlines)
+    if len(headlines) < MIN_HEADLINES:
+        first, rotating = headline_pool(digest(source), Material(draft.angle, draft.primary_text))
+        headlines = pick_headlines([*headlines, *first, *rotating])
+    if len(headlines) < MIN_HEADLINES:
+        raise NotEnoughMaterial(f"ads need {MIN_HEADLINES} headlines that stand alone; the post gives {len(headlines)}")
 
-    max_desc, min_desc = rules.max_items["descriptions"], rules.min_items["descriptions"]  # type: ignore[index]
+    max_desc = rules.max_items["descriptions"]  # type: ignore[index]
     descriptions: list[str] = []
     for d in draft.descriptions:
         short = _fit_clause(d, desc_max, ad_width)
-        if short and short not in descriptions and len(descriptions) < max_desc:
+        if short and complete_sentence(short) and short not in descriptions and len(descriptions) < max_desc:
             descriptions.append(short)
-    for sentence in source.usable:
-        if len(descriptions) >= min_desc:
-            break
-        short = _fit_clause(sentence.text, desc_max, ad_width)
-        if short and short not in descriptions:
-            descriptions.append(short)
+    if len(descriptions) < MIN_DESCRIPTIONS:
+        for sentence in description_pool(digest(source)):
+            if len(descriptions) >= MIN_DESCRIPTIONS:
+                break
+            if sentence not in descriptions:
+                descriptions.append(sentence)
+    if len(descriptions) < MIN_DESCRIPTIONS:
+        raise NotEnoughMaterial(f"ads need {MIN_DESCRIPTIONS} complete sentences of at most {desc_max} characters; the post gives {len(descriptions)}")
 
     primary = _fit_clause(draft.primary_text, rules.fields["primary_text"].max_length) or trim_to_word(source.title, 125)
     text = "\n".join([*headlines, *descriptions, primary])
@@ -256,13 +318,16 @@ def _finish_ads(draft: AdsDraft, *, variant: int, engine: str, source: SourcePos
     )
 
 
-def _finish_email(draft: EmailDraft, *, variant: int, engine: str, source: SourcePost, url: str | None, notes: list[str] | None) -> Output:
+def _finish_email(draft: EmailDraft, *, variant: int, engine: str, source: SourcePost, url: str | None, notes: list[str] | None,
+                  voice: BrandVoice) -> Output:
     rules = rules_for("email")
     subject = trim_to_word(clean_model_text(draft.subject).replace("\n", " "), rules.fields["subject"].max_length)
     if not subject:
         subject = trim_to_word(source.title, rules.fields["subject"].max_length) or truncate(source.title, rules.fields["subject"].max_length)
     preview = truncate(clean_model_text(draft.preview_text).replace("\n", " "), rules.fields["preview_text"].max_length)
     paragraphs = [clean_model_text(x) for x in draft.paragraphs if clean_model_text(x)]
+    if voice.sign_off:
+        paragraphs.append(_voiced(voice.sign_off, voice))
     bullets = [clean_model_text(x) for x in draft.bullets if clean_model_text(x)]
     cta = trim_to_word(clean_model_text(draft.cta_label), 40) or phrases(source.language)["cta"]
     html_body, text_body = render_email(subject=subject, preview=preview, paragraphs=paragraphs, bullets=bullets, cta=cta, url=url,

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from agents.gateway import LLMGateway, Task, ToolSpec
 from agents.leo.drafts import ALL_TOOLS, ANGLE_HINTS, TOOLS, Draft
+from agents.leo.voice import BrandVoice
 from agents.limits import SOCIAL_FORMATS
 from agents.source import SourcePost
 
@@ -30,6 +31,9 @@ Rules that always hold:
 4. Never write links or URLs: the system adds a tracked link to every variant.
 5. Give each variant its own angle, as asked, so no two read alike.
 6. For every variant, list the ids (s1, s2, ...) of the sentences it draws on.
+7. Every line must stand on its own: never open with a connector or pronoun that needs an earlier sentence ("But", "To avoid this", "This", "For example"), never end on a colon, no question of fewer than five words, no date line, e-mail address or URL.
+8. Section headings such as "Conclusion", "Introduction", "Summary", "FAQ", "tl;dr", "Further reading", "About <company>" or "Press contacts" are structure, never copy: never use them as a headline, subject or hook.
+9. An email subject is the post's title or its main claim; an ad description is a complete sentence.
 
 Brand voice: {voice}"""
 
@@ -90,9 +94,9 @@ CLAIM_TOOL = ToolSpec("report_unsupported_claims", "Claims in the variants that 
 
 
 class LiveEngine:
-    def __init__(self, gateway: LLMGateway, voice: str) -> None:
+    def __init__(self, gateway: LLMGateway, voice: BrandVoice | str) -> None:
         self.gateway = gateway
-        self.voice = voice
+        self.voice = voice.prompt() if isinstance(voice, BrandVoice) else voice
 
     def model_for(self, fmt: str) -> str:
         return self.gateway.model_for(task_for(fmt))

@@ -1,48 +1,59 @@
 """The offline engine: deterministic, extractive drafts (no network, no model).
 
-It ranks the post's sentences by the keywords they carry (title and headings weigh more),
-their place (openings of the post and of paragraphs) and their length, then builds each
-angle from them:
+It reads the post once (`agents.leo.understand.digest`: standalone candidate sentences ranked
+by TextRank salience, claim headings, key phrases, steps, questions, quotations), then writes
+each variation from one **angle**, chosen only when the post supports it:
 
-* question   a question the post asks (or its title framed as one), answered by its best sentence
-* benefit    the best sentence with a figure (else a benefit word, else the best sentence)
-* how-to     the post's headings or list items as steps
-* story      the post's opening and its closing
-* takeaways  its three best sentences, in the post's order
-* quote      its most quotable sentence, in quotation marks
+* benefit    the post's main claim, then the next most salient sentences
+* stat       its strongest sentence with a figure (posts with figures)
+* question   a question the post asks and answers, or its title when it is one
+* how-to     its steps: numbered lists or step headings (how-to posts only)
+* takeaways  its title, then its key points as bullets (three or more points)
+* quote      a quotation from the post (posts that quote someone)
+* story      where it starts and where it lands (posts of several paragraphs)
 
-Everything it writes is either a sentence of the post or one of the frames in
-`agents.leo.phrases`, so figures and words come from the post by construction. Flagged
-sentences (instructions to a model) are never used.
+Per format: a social hook is the main claim or a real question, then one to three supporting
+sentences; an X thread is whole sentences in the post's order; an email subject is the title
+(cut at a word to 60 characters) or the main claim, with a preview that adds the next fact;
+ads take 15 headlines from the title, claim headings, key phrases and a few calls to action
+(no generic heading, no near-duplicate), four descriptions that are complete sentences and a
+primary text stating the main claim.
+
+Everything it writes is either a sentence of the post, its title, headings and key phrases,
+or one of the short frames in `agents.leo.phrases`, so figures and words come from the post
+by construction.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agents.leo.drafts import ANGLES, AdsDraft, Draft, EmailDraft, SocialDraft
-from agents.limits import RULES
+from agents.leo.copyrules import is_generic_heading, near_duplicate, standalone_problem
+from agents.leo.drafts import AdsDraft, Draft, EmailDraft, SocialDraft
 from agents.leo.phrases import phrases
-from agents.source import Sentence, SourcePost
-from agents.textfit import ad_width, fit_block, trim_to_word
+from agents.leo.understand import Candidate, Digest, digest, title_core, word_count
+from agents.leo.voice import BrandVoice
+from agents.limits import RULES
+from agents.source import SourcePost
+from agents.textfit import ad_width, trim_to_word
 
-# the lengths a draft aims for, from the format rules (`agents.limits`)
-SOFT_LENGTH = {fmt: RULES[fmt].soft_length or RULES[fmt].fields["text"].max_length for fmt in ("linkedin", "facebook", "instagram")}
-SUBJECT_MAX = RULES["email"].fields["subject"].max_length
+SUBJECT_MAX = 60  # house rule: a subject that fits a phone's inbox row (the hard limit is RULES["email"])
 HEADLINE_MAX = RULES["ads"].fields["headlines"].max_length
 DESCRIPTION_MAX = RULES["ads"].fields["descriptions"].max_length
+PRIMARY_MAX = RULES["ads"].fields["primary_text"].max_length
 MAX_HEADLINES = (RULES["ads"].max_items or {})["headlines"]
+MIN_HEADLINES = (RULES["ads"].min_items or {})["headlines"]
 MAX_DESCRIPTIONS = (RULES["ads"].max_items or {})["descriptions"]
+MIN_DESCRIPTIONS = (RULES["ads"].min_items or {})["descriptions"]
+HOOK_MAX = {"x": 200, "linkedin": 400, "facebook": 400, "instagram": 400}
+SUPPORT_COUNT = {"x": 1, "linkedin": 3, "facebook": 2, "instagram": 2}
+ANGLE_ORDER = ("benefit", "stat", "question", "how-to", "takeaways", "quote", "story")
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
-_DIGIT = re.compile(r"\d")
-_BENEFIT = re.compile(
-    r"(?i)\b(keep|keeps|save|saves|help|helps|better|faster|easier|less|more|lighter|warmer|drier|cheaper|free|avoid|prevent|"
-    r"spart|hilft|besser|schneller|leichter|weniger|mehr|wärmer|trocken|vermeiden)\b|できる|防ぐ|快適|簡単|軽い"
-)
-_CONTEXT_OPENERS = re.compile(r"(?i)^(this|that|these|those|it|they|here|there|such|dies|das|diese|es|sie|hier|それ|これ|この|その)\b")
+
+class NotEnoughMaterial(ValueError):
+    """The post is too short for this format (e.g. ads need two complete sentences of at most 90 characters)."""
 
 
 @dataclass
@@ -58,145 +69,161 @@ def join_sentences(language: str, sentences: list[str]) -> str:
     return ("" if language in ("ja", "zh") else " ").join(s.strip() for s in sentences if s.strip())
 
 
-def word_count(text: str) -> int:
-    cjk = len(_CJK.findall(text))
-    return len(text.split()) + cjk // 2
+def supported_angles(d: Digest) -> list[str]:
+    """The angles this post can carry, best first; benefit whenever the post makes a claim."""
+    main = d.main_claim
+    out: list[str] = []
+    if main is not None:
+        out.append("benefit")
+    if any(c.id != (main.id if main else None) for c in d.numbers):
+        out.append("stat")
+    if _title_question(d.source) or d.questions:
+        out.append("question")
+    if d.howto and len(d.steps) >= 2:
+        out.append("how-to")
+    if "how-to" not in out and (len(d.ranked) >= 4 or (len(d.steps) >= 3 and main is not None)):
+        out.append("takeaways")  # a how-to already lists its points under the title
+    if d.quotations:
+        out.append("quote")
+    hook = d.best() or main
+    paragraphs = [c for c in d.in_order if c.sentence.kind == "paragraph"]
+    if hook is not None and len(paragraphs) >= 2 and any(c.id != hook.id for c in paragraphs[:-1]):
+        out.append("story")
+    return out
 
 
-class Ranking:
-    """The post's usable sentences, best first."""
-
-    def __init__(self, source: SourcePost) -> None:
-        self.source = source
-        usable = source.usable
-        keywords = [k.lower() for k in source.keywords]
-        n = max(len(keywords), 1)
-        first_in_paragraph = {}
-        for s in usable:
-            first_in_paragraph.setdefault(s.paragraph, s.id)
-        first_id = usable[0].id if usable else None
-        scored = []
-        for s in usable:
-            lowered = s.text.lower()
-            kw = sum((n - i) / n for i, k in enumerate(keywords) if k and k in lowered)
-            words = word_count(s.text)
-            factor = 1.0 if 6 <= words <= 30 else 0.55 if words < 6 else 0.7 if words <= 50 else 0.4
-            if _CONTEXT_OPENERS.match(s.text):
-                factor *= 0.75
-            if s.kind == "list_item":
-                factor *= 0.9
-            bonus = (0.6 if s.id == first_id else 0.0) + (0.2 if first_in_paragraph.get(s.paragraph) == s.id else 0.0)
-            scored.append(((kw + 0.3 + bonus) * factor, -s.position, s))
-        scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
-        self.ranked: list[Sentence] = [s for _, _, s in scored]
-        self.in_order: list[Sentence] = list(usable)
-
-    def pick(self, candidates: list[Sentence], shift: int, exclude: Collection[str] = ()) -> Sentence | None:
-        pool = [s for s in candidates if s.id not in exclude]
-        return pool[shift % len(pool)] if pool else None
-
-    def top(self, count: int, shift: int = 0, exclude: Collection[str] = ()) -> list[Sentence]:
-        pool = [s for s in self.ranked if s.id not in exclude]
-        if not pool:
-            return []
-        start = (shift * count) % len(pool) if len(pool) > count else 0
-        chosen = (pool[start:] + pool[:start])[:count]
-        return sorted(chosen, key=lambda s: s.position)
+def angle_plan(variations: int, angles: list[str] | None = None) -> list[tuple[str, int]]:
+    """(angle, shift) per variant: each supported angle once, then again with the next-best sentences."""
+    angles = angles or list(ANGLE_ORDER)
+    return [(angles[i % len(angles)], i // len(angles)) for i in range(variations)]
 
 
-def title_core(title: str) -> str:
-    """The title to embed in a frame: its part before a colon when that part can stand alone, no end punctuation."""
-    title = title.strip()
-    head = re.split(r"[:：]", title, maxsplit=1)[0].strip()
-    if head != title and word_count(head) >= 2:
-        title = head
-    return title.rstrip(".:;!?。：？！").strip()
+def _title_question(source: SourcePost) -> bool:
+    return source.title.rstrip().endswith(("?", "？")) and standalone_problem(source.title) is None
 
 
-def material(source: SourcePost, ranking: Ranking, angle: str, shift: int = 0) -> Material:
-    p = phrases(source.language)
-    core = title_core(source.title)
-    ranked = ranking.ranked
-    if not ranked:
-        return Material(angle, core)
-    best = ranking.pick(ranked, shift) or ranked[0]
+def title_line(source: SourcePost) -> str:
+    """The title as a line of copy (None-safe: a title that cannot stand alone gives way to its core)."""
+    title = source.title.strip()
+    return title if standalone_problem(title) is None else title_core(title)
 
-    if angle == "question":
-        questions = [s for s in ranking.in_order if s.text.rstrip().endswith(("?", "？"))]
-        if source.title.rstrip().endswith(("?", "？")) and shift == 0:
-            answer = ranking.pick(ranked, 0) or best
-            return Material(angle, source.title.strip(), [answer.text], ids=[answer.id])
-        if questions:
-            q = questions[shift % len(questions)]
-            answer = ranking.pick(ranked, 0, {q.id})
-            return Material(angle, q.text, [answer.text] if answer else [], ids=[q.id, *([answer.id] if answer else [])])
-        return Material(angle, p["question"].format(title=core), [best.text], ids=[best.id])
+
+def material(d: Digest, angle: str, shift: int = 0, *, fmt: str = "linkedin", offset: int = 0) -> Material:
+    """The hook and support of one variant; `offset` (its place in the plan) moves the support along, so variants differ."""
+    source = d.source
+    hook_max = HOOK_MAX.get(fmt, 400)
+    main = d.best(shift=shift, max_chars=hook_max) or d.best(shift=shift, prose=False, max_chars=hook_max)
+    count = SUPPORT_COUNT.get(fmt, 2)
+    if main is None:
+        return Material(angle, title_line(source))
+
+    def with_support(hook: Candidate, extra_exclude: set[str] = frozenset()) -> Material:
+        # the benefit angle leads with the main claim; every other angle leaves it out, so no two variants share their support
+        exclude = {hook.id, *extra_exclude, *([main.id] if angle != "benefit" and d.main_claim and main.id == d.main_claim.id else [])}
+        support = d.support(exclude, count, skip=shift + offset)
+        return Material(angle, hook.text, [c.text for c in support], ids=[hook.id, *(c.id for c in support)])
 
     if angle == "benefit":
-        figures = [s for s in ranked if _DIGIT.search(s.text)]
-        cues = [s for s in ranked if _BENEFIT.search(s.text)]
-        lead = ranking.pick(figures, shift) or ranking.pick(cues, shift) or best
-        support = next((s for s in ranked if s.id != lead.id and s.paragraph != lead.paragraph), None) or ranking.pick(ranked, 0, {lead.id})
-        return Material(angle, lead.text, [support.text] if support else [], ids=[lead.id, *([support.id] if support else [])])
-
+        return with_support(main)
+    if angle == "stat":
+        numbers = [c for c in d.numbers if len(c.text) <= hook_max and c.id != (d.main_claim.id if d.main_claim else "")] or \
+                  [c for c in d.numbers if len(c.text) <= hook_max]
+        if numbers:
+            return with_support(numbers[shift % len(numbers)])
+        return with_support(main)
+    if angle == "question":
+        if _title_question(source) and shift == 0:
+            answer = d.support(set(), count)
+            return Material(angle, source.title.strip(), [c.text for c in answer], ids=[c.id for c in answer])
+        if d.questions:
+            q = d.questions[shift % len(d.questions)]
+            after = [c for c in d.in_order if c.sentence.position > q.sentence.position and not c.question][:count]
+            return Material(angle, q.text, [c.text for c in after], ids=[q.id, *(c.id for c in after)])
+        return with_support(main)
     if angle == "how-to":
-        headings = [s for s in source.sentences if s.kind == "heading" and s.id not in source.flagged]
-        items = [s for s in ranking.in_order if s.kind == "list_item"]
-        steps = headings if len(headings) >= 2 else items if len(items) >= 2 else ranking.top(3, shift)
-        if len(steps) > 4:
+        steps = d.steps
+        if len(steps) > 5:
             start = (shift * 2) % len(steps)
-            steps = sorted((steps[start:] + steps[:start])[:4], key=lambda s: s.position)
-        return Material(angle, p["howto"].format(title=core), bullets=[s.text for s in steps], ids=[s.id for s in steps])
-
-    if angle == "story":
-        opening = ranking.in_order[shift % len(ranking.in_order)]
-        closing = ranking.in_order[-1 - (shift % len(ranking.in_order))]
-        body = [closing.text] if closing.id != opening.id else []
-        return Material(angle, opening.text, body, ids=[opening.id, *([closing.id] if body else [])])
-
+            steps = sorted((steps[start:] + steps[:start])[:5], key=lambda s: s.position)
+        hook = title_line(source) if d.howto else main.text
+        intro = d.lead if d.lead is not None and d.lead.text != hook else None
+        return Material(angle, hook, [intro.text] if intro and fmt != "x" else [], bullets=[_bullet(s.text) for s in steps],
+                        ids=[*([intro.id] if intro else []), *(s.id for s in steps)])
     if angle == "takeaways":
-        points = ranking.top(3, shift)
-        return Material(angle, p["takeaways"].format(title=core), bullets=[s.text for s in points], ids=[s.id for s in points])
-
+        # the title heads the key points, unless it is a question (the question angle opens with it)
+        head, head_ids = title_line(source), []
+        if _title_question(source):
+            alternative = (source.description if source.description and standalone_problem(source.description) is None else None)
+            second = d.best({main.id}, max_chars=hook_max)
+            head, head_ids = (alternative, []) if alternative else ((second.text, [second.id]) if second else (head, []))
+        if len(d.steps) >= 3 and not d.howto:
+            points = [s for s in d.steps][:4]
+            return Material(angle, head, bullets=[_bullet(s.text) for s in points], ids=[*head_ids, *(s.id for s in points)])
+        exclude = set(head_ids)
+        points = d.support(exclude, 3 + shift, max_chars=200)[shift:] or d.support(exclude, 3, max_chars=200)
+        return Material(angle, head, bullets=[c.text for c in points], ids=[*head_ids, *(c.id for c in points)])
     if angle == "quote":
-        def quotable(s: Sentence) -> bool:
-            words = word_count(s.text)
-            return 6 <= words <= 28 and not s.text.rstrip().endswith(("?", "？"))
-
-        chosen = ranking.pick([s for s in ranked if quotable(s)], shift + 1) or best
-        text = chosen.text.strip()
-        return Material(angle, f"{p['quote_open']}{text}{p['quote_close']}", [p["quote_from"].format(title=core)], ids=[chosen.id])
-
-    raise ValueError(f"unknown angle {angle!r}; use one of {', '.join(ANGLES)}")
-
-
-def _stem(word: str) -> str:
-    word = word.lower()
-    for suffix in ("ing", "es", "s", "en", "e"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
-def _body_count(source: SourcePost, word: str) -> int:
-    lowered = word.lower()
-    return sum(s.text.lower().count(lowered) for s in source.sentences if s.id not in source.flagged)
+        pool = d.quotations or [c for c in d.ranked if 6 <= word_count(c.text) <= 28 and not c.question]
+        if pool:
+            chosen = pool[shift % len(pool)]
+            p = phrases(source.language)
+            text = chosen.text.strip()
+            if re.search(r"[“”\"„「]", text):  # already a quotation, with its speaker
+                return Material(angle, text, [c.text for c in d.support({chosen.id}, 1)], ids=[chosen.id])
+            return Material(angle, f"{p['quote_open']}{text}{p['quote_close']}", [p["quote_from"].format(title=title_core(source.title))],
+                            ids=[chosen.id])
+        return with_support(main)
+    if angle == "story":
+        paragraphs = [c for c in d.in_order if c.sentence.kind == "paragraph"]
+        openings = [c for c in paragraphs[:-1] if c.id != main.id]  # the benefit angle already leads with the main claim
+        if len(paragraphs) >= 2 and openings:
+            opening = openings[shift % len(openings)]
+            closing = paragraphs[-1 - (shift % len(paragraphs))]
+            if closing.id != opening.id and len(opening.text) <= hook_max:
+                return Material(angle, opening.text, [closing.text], ids=[opening.id, closing.id])
+        return with_support(main)
+    raise ValueError(f"unknown angle {angle!r}; use one of {', '.join(ANGLE_ORDER)}")
 
 
-def hashtag_words(source: SourcePost, limit: int = 8) -> list[str]:
-    """The post's tags, then keywords the body repeats (German: nouns only); one word per stem (no #layer next to #layers)."""
-    out: list[str] = []
-    stems: set[str] = set()
-    repeated = [k for k in source.keywords[:8] if k not in source.tags and _body_count(source, k) >= 2
-                and (source.language != "de" or k[:1].isupper())]
-    for word in [*source.tags, *repeated[:5]]:
-        stem = _stem(word)
-        if stem not in stems:
-            out.append(word)
-            stems.add(stem)
-        if len(out) == limit:
-            break
-    return out
+def _unnumbered(text: str) -> str:
+    """"2. Noodle soup with an egg" → "Noodle soup with an egg": the post's numbering is not copy."""
+    return re.sub(r"^(?:step\s+)?\d{1,2}[.):]\s+", "", text.strip(), flags=re.I) or text.strip()
+
+
+def _bullet(text: str) -> str:
+    return _unnumbered(text)
+
+
+def social_draft(d: Digest, m: Material, fmt: str, *, voice: BrandVoice, shift: int = 0, frame: str | None = None) -> SocialDraft:
+    source = d.source
+    p = phrases(source.language)
+    hook = f"{p[frame]} {m.hook}" if frame else m.hook
+    ids = list(m.ids)
+    paragraphs = [hook]
+    if fmt == "x":
+        body = m.body[:1]
+        text = "\n".join([hook, *(f"• {b}" for b in m.bullets[:3])]) if m.bullets else join_sentences(source.language, [hook, *body])
+    else:
+        if m.body:
+            paragraphs.append(join_sentences(source.language, m.body))
+        if m.bullets:
+            paragraphs.append("\n".join(f"• {b}" for b in m.bullets))
+        text = "\n\n".join(paragraphs)
+    thread: list[str] = []
+    if fmt == "x":
+        follow = [c for c in d.in_order if c.id not in set(m.ids) and len(c.text) <= 250 and not c.question]
+        follow = d.support(set(m.ids), 3 + shift, max_chars=250)[shift:] or follow[:3]
+        if len(follow) >= 2:
+            thread = [hook if len(hook) <= 250 else m.hook, *(c.text for c in follow), p["read_more"]]
+            ids += [c.id for c in follow]
+    alt_text = image_brief = ""
+    if fmt == "instagram":
+        subjects = p["joiner"].join(d.key_phrases[:3]) or title_core(source.title)
+        overlay = trim_to_word(title_core(source.title), 40) or trim_to_word(source.title, 40)
+        image_brief = p["image_brief"].format(subjects=subjects, overlay=overlay, voice=_voice_mood(voice.description))
+        alt_text = source.images[0] if source.images and len(source.images[0]) <= 100 else p["alt_text"].format(subjects=subjects, overlay=overlay)
+    return SocialDraft(angle=m.angle, text=text, hashtags=list(d.hashtag_words), thread=thread, alt_text=alt_text,
+                       image_brief=image_brief, source_sentence_ids=list(dict.fromkeys(ids)))
 
 
 def _voice_mood(voice: str) -> str:
@@ -204,99 +231,145 @@ def _voice_mood(voice: str) -> str:
     return first.rstrip(".")
 
 
-def social_draft(source: SourcePost, m: Material, fmt: str, *, voice: str, thread_from: Ranking | None = None, frame: str | None = None) -> SocialDraft:
-    p = phrases(source.language)
-    hook = f"{p[frame]} {m.hook}" if frame else m.hook
-    lines = [hook]
-    if m.bullets:
-        lines.append("\n".join(f"• {b}" for b in m.bullets))
-    if m.body:
-        lines.append(join_sentences(source.language, m.body))
-    ids = list(m.ids)
-    if fmt == "x":
-        text = "\n".join([hook, *(f"• {b}" for b in m.bullets)]) if m.bullets else join_sentences(source.language, [hook, *m.body])
-    elif fmt == "linkedin":
-        extra = [s for s in (thread_from.top(2, exclude=set(ids)) if thread_from else [])]
-        ids += [s.id for s in extra]
-        paragraphs = [hook]
-        support = join_sentences(source.language, [*m.body, *(s.text for s in extra)])
-        if support:
-            paragraphs.append(support)
-        if m.bullets:
-            paragraphs.append("\n".join(f"• {b}" for b in m.bullets))
-        text = fit_block("\n\n".join(paragraphs), SOFT_LENGTH["linkedin"])
-    else:
-        text = "\n\n".join(lines)
-        text = fit_block(text, SOFT_LENGTH[fmt])
-    thread: list[str] = []
-    if fmt == "x" and thread_from is not None and len(thread_from.in_order) >= 3:
-        follow = thread_from.top(3, exclude=set(m.ids))
-        thread = [hook, *(s.text for s in follow), p["read_more"]]
-        ids += [s.id for s in follow]
-    alt_text = image_brief = ""
-    if fmt == "instagram":
-        subjects = p["joiner"].join(source.keywords[:3]) or title_core(source.title)
-        overlay = trim_to_word(title_core(source.title), 40) or trim_to_word(source.title, 40)
-        image_brief = p["image_brief"].format(subjects=subjects, overlay=overlay, voice=_voice_mood(voice))
-        alt_text = p["alt_text"].format(subjects=subjects, overlay=overlay)
-    return SocialDraft(angle=m.angle, text=text, hashtags=hashtag_words(source), thread=thread, alt_text=alt_text,
-                       image_brief=image_brief, source_sentence_ids=list(dict.fromkeys(ids)))
+def subject_line(source: SourcePost, d: Digest | None = None) -> str:
+    """The title, cut at a word boundary to 60 characters: its part before a colon, else before a phrase ("to ...", "for ...").
+
+    A title holding a word the brand voice avoids gives way to the post's main claim."""
+    title = source.title.strip()
+    if d is not None and not d.voice.allows(title):
+        claim = d.best(max_chars=SUBJECT_MAX) or d.best(prose=False, max_chars=SUBJECT_MAX)
+        if claim is not None:
+            return claim.text
+    if len(title) <= SUBJECT_MAX and standalone_problem(title, min_words=1) is None:
+        return title
+    core = title_core(title)
+    if len(core) <= SUBJECT_MAX and standalone_problem(core, min_words=1) is None:
+        return core
+    return _before_preposition(core, SUBJECT_MAX, len) or trim_to_word(core, SUBJECT_MAX) or trim_to_word(title, SUBJECT_MAX)
 
 
-def email_draft(source: SourcePost, m: Material, ranking: Ranking, *, frame: str | None = None) -> EmailDraft:
+def email_draft(d: Digest, m: Material, *, frame: str | None = None) -> EmailDraft:
+    source = d.source
     p = phrases(source.language)
-    core = title_core(source.title)
-    subjects = {
-        "question": m.hook,
-        "benefit": m.hook,
-        "how-to": p["howto_subject"].format(title=core),
-        "story": core,
-        "takeaways": p["takeaways_subject"].format(title=core),
-        "quote": m.hook,
-    }
-    subject = subjects.get(m.angle, core)
-    if len(subject) > SUBJECT_MAX:
-        subject = first_clause(subject, SUBJECT_MAX) or core
+    title_subject = subject_line(source, d)
+    own = m.hook.strip("“”„「」")
+    hook_subject = own if (m.angle in ("stat", "question") and len(own) <= SUBJECT_MAX and standalone_problem(own) is None) else None
+    subject = hook_subject or title_subject
     if frame:
         subject = f"{p[frame]} {subject}"
-    support = ranking.top(3, exclude=set(m.ids))
-    paragraphs = [m.hook, *m.body, join_sentences(source.language, [s.text for s in support])] if not m.bullets else [m.hook, *(s.text for s in support[:2])]
-    preview_source = (m.body[0] if m.body else support[0].text if support else core)
-    return EmailDraft(
-        angle=m.angle, subject=subject, preview_text=preview_source, paragraphs=[x for x in paragraphs if x], bullets=list(m.bullets),
-        cta_label=p["cta"], source_sentence_ids=list(dict.fromkeys([*m.ids, *(s.id for s in support)])),
-    )
+    used = set(m.ids)
+    extra = d.support(used, 2)
+    body_sentences = [*m.body, *(c.text for c in extra)]
+    preview_candidates = [s for s in ([m.hook] if hook_subject is None else []) + body_sentences
+                          if s.strip("“”") != subject and standalone_problem(s) is None]
+    fallback = source.description if source.description and d.voice.allows(source.description) else title_line(source)
+    preview = preview_candidates[0] if preview_candidates else fallback
+    paragraphs = [m.hook, *m.body] if not m.bullets else [m.hook, *m.body[:1]]
+    paragraphs.append(join_sentences(source.language, [c.text for c in extra]))
+    return EmailDraft(angle=m.angle, subject=subject, preview_text=preview, paragraphs=[x for x in paragraphs if x], bullets=list(m.bullets),
+                      cta_label=p["cta"], source_sentence_ids=list(dict.fromkeys([*m.ids, *(c.id for c in extra)])))
 
 
-def ads_draft(source: SourcePost, m: Material, ranking: Ranking, variant: int, *, frame: str | None = None) -> AdsDraft:
+def _headline_form(text: str) -> str:
+    return text.strip().rstrip(".。").strip()
+
+
+def headline_pool(d: Digest, m: Material) -> tuple[list[str], list[str]]:
+    """(first, rotating) headline candidates: the title first, then headings, key phrases, short claims and calls to action."""
+    source = d.source
     p = phrases(source.language)
-    core = title_core(source.title)
-    headings = [s.text for s in source.sentences if s.kind == "heading" and s.id not in source.flagged]
-    keywords = [k[:1].upper() + k[1:] for k in hashtag_words(source, limit=6)]
-    pool = [*headings, *(s.text for s in ranking.ranked if ad_width(s.text) <= HEADLINE_MAX), p["read_guide"], p["learn_more"], p["cta"], *keywords]
-    if m.angle == "question" and m.hook.endswith(("?", "？")) and ad_width(m.hook) <= HEADLINE_MAX:
-        pool.insert(0, m.hook)
-    start = (variant * 3) % max(len(pool), 1)
-    ordered = [core, *pool[start:], *pool[:start]]
-    # headlines that fit whole first; cut ones only to reach the minimum of three
-    candidates = ([h for h in ordered if ad_width(h) <= HEADLINE_MAX]
-                  + [trim_to_word(h, HEADLINE_MAX, ad_width) for h in ordered if ad_width(h) > HEADLINE_MAX])
-    headlines: list[str] = []
-    for short in candidates:
-        if short and short.lower() not in {x.lower() for x in headlines}:
-            headlines.append(short)
-        if len(headlines) == MAX_HEADLINES:
+    first: list[str] = []
+    for option in (source.title, title_core(source.title), _before_preposition(title_core(source.title))):
+        if option and d.voice.allows(option) and ad_width(option) <= HEADLINE_MAX and standalone_problem(option, min_words=1) is None and not is_generic_heading(option):
+            first.append(_headline_form(option))
             break
-    fitting = [s for s in ranking.ranked if ad_width(s.text) <= DESCRIPTION_MAX]
-    rest = [s for s in ranking.ranked if ad_width(s.text) > DESCRIPTION_MAX]
-    pool_desc = fitting + rest
-    start = (variant * 2) % max(len(pool_desc), 1)
-    descriptions = [s.text for s in (pool_desc[start:] + pool_desc[:start])[:MAX_DESCRIPTIONS]]
-    if m.body and ad_width(m.body[0]) <= DESCRIPTION_MAX:
-        descriptions.insert(0, m.body[0])
-    primary = f"{p[frame]} {m.hook}" if frame else m.hook
-    return AdsDraft(angle=m.angle, headlines=headlines, descriptions=descriptions[:MAX_DESCRIPTIONS] or [core, core], primary_text=primary,
-                    source_sentence_ids=list(dict.fromkeys([*m.ids])))
+    if m.angle in ("question", "stat") and ad_width(m.hook) <= HEADLINE_MAX:
+        first.append(_headline_form(m.hook))
+    rotating: list[str] = []
+    headings = [_unnumbered(h.text) for h in d.claim_headings]
+    rotating += [h for h in headings if ad_width(h) <= HEADLINE_MAX and not h.endswith("?")]
+    rotating += [_headline_form(c.text) for c in d.ranked if ad_width(_headline_form(c.text)) <= HEADLINE_MAX and not c.question]
+    anchored = f"{source.title} {source.description} {' '.join(h.text for h in d.claim_headings)}".lower()
+    rotating += [k[:1].upper() + k[1:] for k in d.key_phrases if ad_width(k) <= HEADLINE_MAX and k.lower() in anchored][:3]
+    if source.description and ad_width(source.description) <= HEADLINE_MAX and d.voice.allows(source.description):
+        rotating.append(_headline_form(source.description))
+    ctas = [p["learn_more"], p["cta"], p["find_out_more"], *([p["read_guide"]] if d.howto else [])]
+    return first, rotating + ctas
+
+
+_PREPOSITIONS = frozenset("for in on with at from without to of into during before after by via über für mit ohne im in".split())
+
+
+_NO_CUT_AFTER = frozenset("guide introduction way ways how what where why us you them me it beginner".split())
+
+
+def _before_preposition(title: str, limit: int = HEADLINE_MAX, measure: Callable[[str], int] = ad_width) -> str:
+    """"Five quiet campsites for the off-season" → "Five quiet campsites": a title cut where a phrase starts, never mid-phrase."""
+    words = title.split()
+    best = ""
+    for i in range(2, len(words)):
+        if words[i].lower() in _PREPOSITIONS and words[i - 1].lower().strip("'’s") not in _NO_CUT_AFTER:
+            candidate = " ".join(words[:i]).rstrip(",;")
+            if measure(candidate) <= limit:
+                best = candidate
+    return best
+
+
+def pick_headlines(candidates: list[str], limit: int = MAX_HEADLINES) -> list[str]:
+    out: list[str] = []
+    for h in candidates:
+        h = " ".join(h.split())
+        if not h or ad_width(h) > HEADLINE_MAX or is_generic_heading(h) or standalone_problem(h, min_words=1) is not None:
+            continue
+        if any(near_duplicate(h, o) for o in out):
+            continue
+        out.append(h)
+        if len(out) == limit:
+            break
+    return out
+
+
+def complete_sentence(text: str) -> bool:
+    """Ends like a sentence, stands alone, and is more than a label ("A head torch.")."""
+    return bool(re.search(r"[.!?。！？]$", text.strip())) and standalone_problem(text) is None and (word_count(text) >= 4 or bool(_CJK.search(text)))
+
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+def description_pool(d: Digest) -> list[str]:
+    pool = [c.text for c in d.ranked if ad_width(c.text) <= DESCRIPTION_MAX and complete_sentence(c.text) and not c.question]
+    description = d.source.description
+    if description and ad_width(description) <= DESCRIPTION_MAX and complete_sentence(description) and d.voice.allows(description):
+        pool.insert(min(1, len(pool)), d.source.description)
+    return list(dict.fromkeys(pool))
+
+
+def ads_draft(d: Digest, m: Material, variant: int, *, frame: str | None = None) -> AdsDraft:
+    source = d.source
+    p = phrases(source.language)
+    first, rotating = headline_pool(d, m)
+    start = (variant * 3) % max(len(rotating), 1)
+    headlines = pick_headlines([*first, *rotating[start:], *rotating[:start]])
+    descriptions_pool = description_pool(d)
+    if len(headlines) < MIN_HEADLINES or len(descriptions_pool) < MIN_DESCRIPTIONS:
+        raise NotEnoughMaterial(
+            f"ads need {MIN_HEADLINES} headlines of at most {HEADLINE_MAX} characters and {MIN_DESCRIPTIONS} complete sentences of at most "
+            f"{DESCRIPTION_MAX}; the post has {len(headlines)} and {len(descriptions_pool)}"
+        )
+    hook_text = m.hook.strip("“”„「」")
+    lead = [hook_text] if hook_text in descriptions_pool else []
+    start = (variant * 2) % len(descriptions_pool)
+    rotated = descriptions_pool[start:] + descriptions_pool[:start]
+    descriptions = list(dict.fromkeys([*lead, *rotated]))[:MAX_DESCRIPTIONS]
+    primary = hook_text if len(hook_text) <= PRIMARY_MAX and standalone_problem(hook_text) is None else None
+    if primary is None:
+        best = d.best(max_chars=PRIMARY_MAX) or d.best(prose=False, max_chars=PRIMARY_MAX)
+        primary = best.text if best else title_line(source)
+    if frame:
+        primary = f"{p[frame]} {primary}"
+    ids = [*m.ids]
+    return AdsDraft(angle=m.angle, headlines=headlines, descriptions=descriptions, primary_text=primary, source_sentence_ids=list(dict.fromkeys(ids)))
 
 
 def first_clause(text: str, limit: int, measure: Callable[[str], int] = len) -> str:
@@ -311,29 +384,33 @@ def first_clause(text: str, limit: int, measure: Callable[[str], int] = len) -> 
     return out.rstrip(",;、，").strip()
 
 
-def angle_plan(variations: int) -> list[tuple[str, int]]:
-    """(angle, shift) for each variant: the six angles, then again with the next-best sentences."""
-    return [(ANGLES[i % len(ANGLES)], i // len(ANGLES)) for i in range(variations)]
-
-
 class OfflineEngine:
     name = "offline"
 
-    def __init__(self, voice: str) -> None:
-        self.voice = voice
+    def __init__(self, voice: BrandVoice | str | None = None) -> None:
+        self.voice = voice if isinstance(voice, BrandVoice) else BrandVoice(description=voice) if voice else BrandVoice()
+        self._digests: dict[str, Digest] = {}
+
+    def digest(self, source: SourcePost) -> Digest:
+        key = source.source_hash + source.title
+        if key not in self._digests:
+            self._digests[key] = digest(source, self.voice)
+        return self._digests[key]
+
+    def plan(self, source: SourcePost, variations: int) -> list[tuple[str, int]]:
+        return angle_plan(variations, supported_angles(self.digest(source)) or ["benefit"])
 
     def drafts(self, source: SourcePost, fmt: str, plan: list[tuple[str, int]], *, frames: dict[int, str] | None = None) -> list[Draft]:
-        ranking = Ranking(source)
+        d = self.digest(source)
         frames = frames or {}
         out: list[Draft] = []
         for index, (angle, shift) in enumerate(plan):
-            m = material(source, ranking, angle, shift)
+            m = material(d, angle, shift, fmt=fmt, offset=index)
             frame = frames.get(index)
             if fmt == "email":
-                out.append(email_draft(source, m, ranking, frame=frame))
+                out.append(email_draft(d, m, frame=frame))
             elif fmt == "ads":
-                out.append(ads_draft(source, m, ranking, index, frame=frame))
+                out.append(ads_draft(d, m, index, frame=frame))
             else:
-                out.append(social_draft(source, m, fmt, voice=self.voice, thread_from=ranking, frame=frame))
+                out.append(social_draft(d, m, fmt, voice=self.voice, shift=shift, frame=frame))
         return out
-

@@ -7,6 +7,10 @@ The engine is the live model when the settings allow it (``ANTHROPIC_API_KEY``),
 offline engine. A live format that fails (timeouts after retries, no valid answer within
 the repair bound) falls back to offline drafts for that format, and the output says so in
 its ``notes``; the run never fails for want of a model.
+
+A post too short for a format (ads need three headlines and two complete sentences) leaves
+that format out with a note; a post that cannot carry as many distinct variations as asked
+gets fewer, also with a note. Both engines write in the merchant's brand voice (`voice`).
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ from agents.leo.checks import Check, check_distinct, check_output, source_vocabu
 from agents.leo.drafts import Draft
 from agents.leo.finish import LinkContext, campaign_slug, finish
 from agents.leo.live import LiveEngine, draft_words
-from agents.leo.offline import OfflineEngine, angle_plan
+from agents.leo.offline import NotEnoughMaterial, OfflineEngine
 from agents.leo.outputs import Output
 from agents.leo.performance import NoHistory, PerformanceHistory
 from agents.leo.phrases import DISTINCT_FRAMES
+from agents.leo.voice import BrandVoice
 from agents.limits import FORMATS
 from agents.settings import AgentSettings, get_agent_settings
 from agents.source import SourcePost
@@ -80,23 +85,25 @@ def repurpose(
     settings: AgentSettings | None = None,
     gateway: LLMGateway | None = None,
     history: PerformanceHistory | None = None,
+    voice: BrandVoice | None = None,
 ) -> RepurposeResult:
     settings = settings or get_agent_settings()
+    voice = voice or BrandVoice.from_settings(settings.brand_voice)
     formats = parse_formats(list(formats))
     if not 1 <= variations <= MAX_VARIATIONS:
         raise ValueError(f"variations must be between 1 and {MAX_VARIATIONS}, got {variations}")
     history = history or NoHistory()
     link = LinkContext(source.url, campaign_slug(source.title, source.source_hash, campaign_id))
-    brand_extra = [" ".join(settings.brand_hashtags), settings.brand_voice]
+    brand_extra = [" ".join(settings.brand_hashtags), voice.description, voice.sign_off]
     base_vocabulary = source_vocabulary(source, brand_extra)
-    plan = angle_plan(variations)
-    offline = OfflineEngine(settings.brand_voice)
+    offline = OfflineEngine(voice)
+    plan = offline.plan(source, variations)
     live: LiveEngine | None = None
     if settings.live:
         gateway = gateway or LLMGateway(settings)
         if campaign_id and gateway.ledger.campaign_id is None:
             gateway.ledger.campaign_id = campaign_id
-        live = LiveEngine(gateway, settings.brand_voice)
+        live = LiveEngine(gateway, voice)
 
     notes = list(source.notes)
     outputs: list[Output] = []
@@ -105,7 +112,8 @@ def repurpose(
 
     def finish_all(drafts: Sequence[Draft], engine: str, extra_notes: list[str]) -> list[Output]:
         return [
-            finish(d, fmt=fmt, variant=i, engine=engine, source=source, link=link, brand_hashtags=settings.brand_hashtags, notes=extra_notes)
+            finish(d, fmt=fmt, variant=i, engine=engine, source=source, link=link, brand_hashtags=settings.brand_hashtags, notes=extra_notes,
+                   voice=voice)
             for i, d in enumerate(drafts, start=1)
         ]
 
@@ -120,10 +128,13 @@ def repurpose(
                 problems: list[str] = []
                 if len(drafts) < variations:
                     problems.append(f"write exactly {variations} variants; there are {len(drafts)}")
-                outs = finish_all(drafts[:variations], model, [])
+                try:
+                    outs = finish_all(drafts[:variations], model, [])
+                except NotEnoughMaterial as exc:
+                    return [*problems, f"{exc}; write complete, standalone lines"]
                 for out, draft in zip(outs, drafts):
                     vocab = base_vocabulary | words(draft_words(draft))
-                    for check in check_output(out, source, vocabulary=vocab, allowed_extra=brand_extra):
+                    for check in check_output(out, source, vocabulary=vocab, allowed_extra=brand_extra, voice=voice):
                         if not check.ok and check.name != "limits":  # limits are repaired, never asked again
                             problems.append(f"variant {out.variant}: {check.detail}")
                     vocab_by_variant[out.variant] = vocab
@@ -145,18 +156,20 @@ def repurpose(
                 finished = []
                 vocab_by_variant = {}
                 fallback_note = [f"offline fallback: {exc.kind}"]
-                finished = _offline_outputs(offline, source, fmt, plan, lambda d: finish_all(d, "offline", fallback_note))
+                finished = _offline_outputs(offline, source, fmt, plan, lambda d: finish_all(d, "offline", fallback_note), notes)
                 engines_used.add("offline")
         else:
-            finished = _offline_outputs(offline, source, fmt, plan, lambda d: finish_all(d, "offline", []))
+            finished = _offline_outputs(offline, source, fmt, plan, lambda d: finish_all(d, "offline", []), notes)
             engines_used.add("offline")
+        if not finished:
+            continue
 
         for out in finished:
             prediction, reason = history.predict(fmt)
             out.predicted_performance = prediction
             out.prediction_note = reason
             checks[f"{fmt}:v{out.variant}"] = check_output(out, source, vocabulary=vocab_by_variant.get(out.variant, base_vocabulary),
-                                                          allowed_extra=brand_extra)
+                                                          allowed_extra=brand_extra, voice=voice)
         checks[f"{fmt}:distinct"] = [check_distinct(finished)]
         outputs.extend(finished)
 
@@ -165,25 +178,42 @@ def repurpose(
     return RepurposeResult(source, outputs, checks, engine, link.campaign, usage, notes)
 
 
-def _offline_outputs(engine: OfflineEngine, source: SourcePost, fmt: str, plan: list[tuple[str, int]], finish_all) -> list[Output]:
-    """Offline drafts, re-framed where two variants would read the same."""
-    outs: list[Output] = finish_all(engine.drafts(source, fmt, plan))
+def _offline_outputs(engine: OfflineEngine, source: SourcePost, fmt: str, plan: list[tuple[str, int]], finish_all,
+                     notes: list[str]) -> list[Output]:
+    """Offline drafts, re-framed where two variants would read the same; none (with a note) when the post is too short for `fmt`."""
     frames: dict[int, str] = {}
-    for attempt in range(len(DISTINCT_FRAMES) + 1):
-        seen: dict[str, int] = {}
-        dupes = []
-        for index, out in enumerate(outs):
-            key = " ".join(out.signature().split()).lower()
-            if key in seen:
-                dupes.append(index)
-            else:
-                seen[key] = index
-        if not dupes or attempt == len(DISTINCT_FRAMES):
-            break
-        for k, index in enumerate(dupes):
-            frames[index] = DISTINCT_FRAMES[(attempt + k) % len(DISTINCT_FRAMES)]
-        outs = finish_all(engine.drafts(source, fmt, plan, frames=frames))
-    return outs
+    try:
+        drafts = engine.drafts(source, fmt, plan)
+        outs: list[Output] = finish_all(drafts)
+        for attempt in range(len(DISTINCT_FRAMES)):
+            dupes = _duplicates(outs)
+            if not dupes:
+                return outs
+            for k, index in enumerate(dupes):
+                frames[index] = DISTINCT_FRAMES[(attempt + k) % len(DISTINCT_FRAMES)]
+            drafts = engine.drafts(source, fmt, plan, frames=frames)
+            outs = finish_all(drafts)
+        dupes = set(_duplicates(outs))
+        if not dupes:
+            return outs
+        # the post cannot carry this many different variations: keep the distinct ones
+        kept = [d for i, d in enumerate(drafts) if i not in dupes]
+        notes.append(f"{fmt}: {len(kept)} variation(s) instead of {len(drafts)}: the post does not hold enough different material")
+        return finish_all(kept)
+    except NotEnoughMaterial as exc:
+        notes.append(f"{fmt} left out: the post is too short for it ({exc})")
+        return []
+
+
+def _duplicates(outs: list[Output]) -> list[int]:
+    seen: set[str] = set()
+    dupes = []
+    for index, out in enumerate(outs):
+        key = " ".join(out.signature().split()).lower()
+        if key in seen:
+            dupes.append(index)
+        seen.add(key)
+    return dupes
 
 
 def _claim_notes(live: LiveEngine, source: SourcePost, outputs: list[Output]) -> None:

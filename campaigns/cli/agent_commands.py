@@ -59,6 +59,15 @@ def _merchant_exists(merchant_id: str) -> bool:
         return session.get(Merchant, merchant_id) is not None
 
 
+def _voice(merchant_id: str, settings):
+    """The merchant's brand voice (its stored settings over CAMPAIGNS_BRAND_VOICE)."""
+    from agents.leo.voice import BrandVoice
+    from campaigns.core.merchants import get_brand_voice
+
+    with _store() as session:
+        return BrandVoice.from_settings(settings.brand_voice, get_brand_voice(session, merchant_id))
+
+
 def _write_json(data: Any, out: Path | None) -> None:
     text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
     if out is None:
@@ -129,7 +138,8 @@ def repurpose(
     do_save = exists if save is None else save
     if campaign and not do_save:
         fail("--campaign stores drafts on the campaign; drop --no-save or drop --campaign")
-    result = run_repurpose(source, wanted, variations, campaign_id=campaign, settings=settings, history=_history(merchant_id) if exists else None)
+    result = run_repurpose(source, wanted, variations, campaign_id=campaign, settings=settings, history=_history(merchant_id) if exists else None,
+                           voice=_voice(merchant_id, settings) if exists else None)
     data = result.to_dict()
     if do_save:
         from agents.leo.store import save_result

@@ -311,3 +311,35 @@ def merchants_list() -> None:
     with _session() as session:
         for m in list_merchants(session):
             console.print(f"{m.id}\t{m.name}\t{m.timezone}")
+
+
+@merchants_app.command("brand-voice")
+def merchants_brand_voice(
+    merchant_id: str,
+    avoid: Annotated[str | None, typer.Option(help="Words or phrases Leo never uses, comma-separated (an empty string clears them).")] = None,
+    emoji: Annotated[bool | None, typer.Option("--emoji/--no-emoji", help="Allow emoji in Leo's copy (default: off).")] = None,
+    hashtags: Annotated[int | None, typer.Option(help="At most this many hashtags per social post (0-30); -1 for the format's default.")] = None,
+    sign_off: Annotated[str | None, typer.Option(help="A closing line added to every social post and email (an empty string removes it).")] = None,
+    description: Annotated[str | None, typer.Option(help="How the brand sounds, in a few sentences (given to the model).")] = None,
+    actor: ActorOption = "cli",
+) -> None:
+    """Show or set a merchant's brand voice, which Leo applies offline and with a model."""
+    from campaigns.core.merchants import BrandVoiceError, UnknownMerchantError, get_brand_voice, set_brand_voice
+
+    changes = (avoid, emoji, hashtags, sign_off, description)
+    try:
+        with _session() as session:
+            if all(c is None for c in changes):
+                voice = get_brand_voice(session, merchant_id)
+            else:
+                voice = set_brand_voice(
+                    session, merchant_id, actor=actor, description=description, emoji=emoji, sign_off=sign_off,
+                    words_to_avoid=[w for w in avoid.split(",")] if avoid is not None else None,
+                    hashtag_count=hashtags if hashtags is not None and hashtags >= 0 else None, clear_hashtag_count=hashtags == -1,
+                )
+            data = {"merchant": merchant_id, "words_to_avoid": list(voice.words_to_avoid) if voice else [],
+                    "emoji": bool(voice.emoji) if voice else False, "hashtag_count": voice.hashtag_count if voice else None,
+                    "sign_off": voice.sign_off if voice else "", "description": voice.description if voice else ""}
+    except (BrandVoiceError, UnknownMerchantError) as exc:
+        fail(str(exc).replace("[", "\\["))
+    console.print_json(json.dumps(data))

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from campaigns.core.audit import record
 from campaigns.core.identifiers import InvalidMerchantIdError, validate_merchant_id
-from campaigns.core.store.models import Merchant
+from campaigns.core.store.models import Merchant, MerchantBrandVoice
 
 __all__ = ["InvalidMerchantIdError", "MerchantChange", "UnknownMerchantError", "add_or_update_merchant", "ensure_merchant",
            "list_merchants", "require_merchant"]
@@ -81,3 +81,54 @@ def require_merchant(session: Session, merchant_id: str) -> Merchant:
 
 def list_merchants(session: Session) -> list[Merchant]:
     return list(session.scalars(select(Merchant).order_by(Merchant.id)))
+
+
+# --- brand voice -----------------------------------------------------------------------------------
+
+MAX_WORDS_TO_AVOID = 100
+
+
+class BrandVoiceError(ValueError):
+    """A brand voice setting out of range; the message names the setting and the fix."""
+
+
+def get_brand_voice(session: Session, merchant_id: str) -> MerchantBrandVoice | None:
+    """The merchant's brand voice, or None when it has none (Leo then uses CAMPAIGNS_BRAND_VOICE and the format defaults)."""
+    require_merchant(session, merchant_id)
+    return session.get(MerchantBrandVoice, merchant_id)
+
+
+def set_brand_voice(session: Session, merchant_id: str, *, actor: str, description: str | None = None,
+                    words_to_avoid: list[str] | None = None, emoji: bool | None = None, hashtag_count: int | None = None,
+                    clear_hashtag_count: bool = False, sign_off: str | None = None) -> MerchantBrandVoice:
+    """Create or change the merchant's brand voice; only the settings given change. Audited as ``merchant.brand_voice``."""
+    require_merchant(session, merchant_id)
+    voice = session.get(MerchantBrandVoice, merchant_id)
+    if voice is None:
+        voice = MerchantBrandVoice(merchant_id=merchant_id, description="", words_to_avoid=[], emoji=False, hashtag_count=None, sign_off="")
+        session.add(voice)
+    if description is not None:
+        if len(description) > 2000:
+            raise BrandVoiceError("description: at most 2,000 characters; describe the tone in a few sentences")
+        voice.description = description.strip()
+    if words_to_avoid is not None:
+        words = list(dict.fromkeys(w.strip() for w in words_to_avoid if w and w.strip()))
+        if len(words) > MAX_WORDS_TO_AVOID or any(len(w) > 60 for w in words):
+            raise BrandVoiceError(f"words to avoid: at most {MAX_WORDS_TO_AVOID} words or phrases of at most 60 characters each")
+        voice.words_to_avoid = words
+    if emoji is not None:
+        voice.emoji = emoji
+    if clear_hashtag_count:
+        voice.hashtag_count = None
+    elif hashtag_count is not None:
+        if not 0 <= hashtag_count <= 30:
+            raise BrandVoiceError(f"hashtag count {hashtag_count}: use a number from 0 to 30")
+        voice.hashtag_count = hashtag_count
+    if sign_off is not None:
+        if len(sign_off) > 200 or "\n" in sign_off.strip():
+            raise BrandVoiceError("sign-off: one line of at most 200 characters")
+        voice.sign_off = sign_off.strip()
+    session.flush()
+    record(session, merchant_id, actor, "merchant.brand_voice", "merchant", merchant_id, words_to_avoid=list(voice.words_to_avoid),
+           emoji=voice.emoji, hashtag_count=voice.hashtag_count, sign_off=voice.sign_off)
+    return voice

@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from agents.leo.drafts import ANGLE_HINTS
 from agents.leo.store import approve_campaign_content, approve_repurposed, edit_repurposed, reject_campaign_content, reject_repurposed
 from dashboards import queries, ui
 from dashboards import formatting as fmt
@@ -27,6 +28,21 @@ def engine_badge(engine: str) -> str:
 
 
 # --- one variant -------------------------------------------------------------------------------
+def why_leo_wrote_this(row: dict[str, Any]) -> None:
+    """The variant's angle and the post's sentences it draws on (the traceability kept in its JSON), shown as plain text."""
+    payload = row["payload"]
+    refs = [r for r in payload.get("source_sentences") or [] if isinstance(r, dict) and r.get("text")]
+    angle = row["angle"] or "unknown"
+    with st.expander(f"Why Leo wrote this: {angle} angle, {len(refs)} source sentence(s)", icon=":material/format_quote:"):
+        st.caption(f"Angle: {angle} — {ANGLE_HINTS.get(angle, 'no description for this angle')}.")
+        if not refs:
+            st.caption("No source sentences recorded for this variant.")
+        for ref in refs:
+            st.text(f"{ref.get('id', '?')}: {ref['text']}")  # the post's own words, never rendered as Markdown
+        for note in payload.get("notes") or []:
+            st.caption(f"Note: {note}")
+
+
 def variant_card(row: dict[str, Any], merchant_id: str) -> None:
     with st.container(border=True):
         st.markdown(f"**Variant {row['variant']}** {STATUS_ICONS.get(row['status'], row['status'])} {engine_badge(row['engine'])}")
@@ -39,6 +55,7 @@ def variant_card(row: dict[str, Any], merchant_id: str) -> None:
                 st.caption(f"No preview: {fmt.plain(exc)}")
         else:
             st.text(row["text"][:1200])
+        why_leo_wrote_this(row)
         field = EDIT_FIELD.get(row["format"])
         with st.expander("Edit", icon=":material/edit:"):
             current = str(row["payload"].get(field) or "")

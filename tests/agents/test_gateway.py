@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import BaseModel, Field
 
 from agents.gateway import GatewayError, LLMGateway, StructuredOutputError, Task, ToolSpec
+from agents.leo.copyrules import is_generic_heading, standalone_problem
 from agents.leo.drafts import TOOLS
 from agents.leo.repurpose import repurpose
 from agents.settings import AgentSettings
@@ -150,7 +153,8 @@ def test_unpriced_models_are_reported_not_guessed(live_settings, fake_api) -> No
 def _drafts_for(body: dict, *, overlong: bool = False) -> dict:
     """A well-behaved model: variants quoting the post's own sentences, one per requested angle."""
     tool = body["tool_choice"]["name"]
-    sentences = [(i, t) for i, t in _sentences(body) if not t.endswith(":")]
+    sentences = [(i, t) for i, t in _sentences(body) if standalone_problem(t) is None and not is_generic_heading(t)]
+    title = re.search(r"^title: (.+)$", body["messages"][0]["content"][0]["text"], flags=re.M).group(1)
     count = int(body["messages"][0]["content"][1]["text"].split()[1])
     variants = []
     for n in range(count):
@@ -158,7 +162,8 @@ def _drafts_for(body: dict, *, overlong: bool = False) -> dict:
         other_id, other = sentences[(n + 1) % len(sentences)]
         lead = f"{['Worth knowing', 'In short', 'From the blog', 'Quick read'][n % 4]}: {text}"
         if tool == "write_emails":
-            variants.append({"angle": "question", "subject": lead[:60], "preview_text": other, "paragraphs": [lead, other],
+            variants.append({"angle": "question", "subject": title if n == 0 else f"{lead.split(':')[0]}: {title}", "preview_text": other,
+                             "paragraphs": [lead, other],
                              "cta_label": "Read the post", "source_sentence_ids": [sid, other_id]})
         elif tool == "write_ads":
             variants.append({"angle": "benefit", "headlines": [["Worth knowing", "In short", "From the blog", "Quick read"][n % 4], "Read the guide", "Learn more"],
@@ -171,8 +176,6 @@ def _drafts_for(body: dict, *, overlong: bool = False) -> dict:
 
 
 def _sentences(body: dict) -> list[tuple[str, str]]:
-    import re
-
     text = body["messages"][0]["content"][0]["text"]
     return re.findall(r"^\[(s\d+)\] (?:## |- )?(.+)$", text, flags=re.M)
 

@@ -129,3 +129,91 @@ def test_trim_to_word_drops_dangling_joiners() -> None:
 def test_pack_keeps_the_tail() -> None:
     out = pack("https://example.com/x", ["First sentence is here.", "Second sentence is a bit longer than that."], 60)
     assert out.endswith("https://example.com/x") and len(out) <= 60
+
+
+# --------------------------------------------------------------------------- structure that is never copy
+
+MDX = """---
+title: Edge caching
+description: Faster images for far-away visitors.
+---
+
+import { Callout } from '@/components/callout'
+export const meta = {draft: false}
+
+Serving images from the edge cuts load times.[^1] See the [docs](https://x.example/docs).
+
+<p>A wrapped line of text stays.</p>
+
+<Image
+  src="/img/purge.png"
+  alt="The purge button"
+/>
+
+<Callout type="warning">
+💡Pinecone Tip: Want to know more? Join our webinar.
+</Callout>
+
+:::note Heads up
+Purges reach every location in seconds.
+:::
+
+> [!TIP]
+> Use immutable file names.
+
+> Speed is a feature, said nobody wrong.
+
+**FAQs**
+
+## Setup {#setup}
+
+- [x] Turn the cache on
+  for every image route.
+- [ ] Purge on change
+
+| a | b |
+|---|---|
+| 1 | 2 |
+
+[^1]: Measured in Sydney.
+[docs]: https://x.example/docs
+
+![A map of edge locations](/img/map.png)
+"""
+
+
+def test_mdx_components_callouts_footnotes_and_tables_never_reach_a_sentence() -> None:
+    post = parse_post(MDX, filename="post.mdx")
+    by_text = {s.text: s for s in post.sentences}
+    texts = " ".join(by_text)
+    for leaked in ("import", "export", "Callout", "src=", ":::", "[!TIP]", "[^1]", "| a |", "Measured in Sydney", "{#setup}", "💡", "Tip:", "[x]"):
+        assert leaked not in texts, leaked
+    assert post.description == "Faster images for far-away visitors." and post.images == ("A map of edge locations",)
+    assert by_text["A wrapped line of text stays."].role == ""
+    assert by_text["Want to know more?"].role == "callout" and by_text["Purges reach every location in seconds."].role == "callout"
+    assert by_text["Use immutable file names."].role == "callout"
+    assert by_text["Speed is a feature, said nobody wrong."].role == "quote"
+    assert by_text["FAQs"].kind == "heading" and by_text["Setup"].kind == "heading" and by_text["Setup"].level == 2
+    assert by_text["Turn the cache on for every image route."].kind == "list_item"
+    assert "Serving images from the edge cuts load times." in by_text
+
+
+def test_html_lists_quotes_callouts_images_and_the_meta_description() -> None:
+    html = """<html><head><title>Support in an hour | Brightdesk</title><meta name="description" content="Three changes."></head>
+    <body><article><h1>Support in an hour</h1><p>We answer fast.</p><img src="a.png" alt="The team at work">
+    <ol><li>Route tickets by rule.</li><li>Write answers once.</li><li>Move the rota.</li></ol>
+    <blockquote><p>Speed came from fewer hand-offs.</p></blockquote><div class="callout tip"><p>Start small.</p></div>
+    <pre>code()</pre></article></body></html>"""
+    post = parse_post(html, filename="p.html")
+    roles = {s.text: s.role for s in post.sentences}
+    assert post.description == "Three changes." and post.images == ("The team at work",) and post.ordered_items == 3
+    assert roles["Speed came from fewer hand-offs."] == "quote" and roles["Start small."] == "callout"
+    assert post.code_blocks == 1 and "code()" not in " ".join(roles)
+
+
+def test_a_post_without_a_title_uses_its_first_sentence_and_one_huge_paragraph_is_cut_at_a_sentence() -> None:
+    post = parse_post("Just one paragraph here. And a second sentence.", filename="p.md")
+    assert post.title == "Just one paragraph here." and any("no title found" in n for n in post.notes)
+    huge = parse_post("# Walk\n\n" + "The trail climbs past the mill. " * 5000, filename="p.md", max_chars=5000)
+    assert huge.truncated and huge.sentences[-1].text == "The trail climbs past the mill."
+    assert sum(len(s.text) + 1 for s in huge.sentences) <= 5000

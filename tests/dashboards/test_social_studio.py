@@ -156,3 +156,30 @@ def test_the_approvals_inbox_approves_and_rejects_campaign_content_and_drafts(ho
         assert s.scalar(select(Approval).where(Approval.content_id == content.id, Approval.content_hash == content.content_hash)) is not None
         assert s.get(RepurposedContent, loose[0].repurposed_id).status is ContentStatus.REJECTED
     assert f"campaign content {saved[0].content_id}" not in {o.split(" · ")[0] for o in at.selectbox(key="studio_inbox_item").options}
+
+
+def test_each_variant_shows_its_angle_and_its_source_sentences(home, app) -> None:
+    from agents.leo.repurpose import repurpose
+    from agents.leo.store import save_result
+    from agents.settings import AgentSettings
+    from agents.source import read_post
+    from campaigns.core.merchants import ensure_merchant
+
+    url = get_settings().store_url
+    migrate(url)
+    post = read_post(Path(__file__).resolve().parents[1] / "agents" / "leo" / "corpus" / "05-opinion.md")
+    result = repurpose(post, ["linkedin"], 2, settings=AgentSettings(llm_engine="offline"))
+    with session_scope(url) as s:
+        ensure_merchant(s, "acme")
+        save_result(s, "acme", result, actor="test")
+    at = app(get_settings())
+    at.switch_page(STUDIO).run()
+    assert_clean(at)
+    labels = [e.label for e in at.expander if e.label.startswith("Why Leo wrote this")]
+    assert len(labels) == 2
+    for output in result.outputs:
+        assert any(f"{output.angle} angle, {len(output.source_sentences)} source sentence(s)" in label for label in labels)
+    shown = {t.value for t in at.text}
+    for ref in result.outputs[0].source_sentences:
+        assert f"{ref.id}: {ref.text}" in shown
+    assert any("Angle: benefit — lead with the post's main claim" in c.value for c in at.caption)

@@ -720,3 +720,18 @@ class IdempotencyRecord(Base, TenantOwned):
     response_body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     __table_args__ = (UniqueConstraint("api_key_id", "key", name="uq_idempotency_records_api_key_id_key"),)
+
+
+# --- brand voice (Leo's copy rules per merchant) --------------------------------------------------
+
+
+class MerchantBrandVoice(Base, Timestamped):
+    """How a merchant's copy sounds: words to avoid, emoji on or off, hashtags per post, a sign-off; read by both of Leo's engines."""
+
+    __tablename__ = "merchant_brand_voices"
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    words_to_avoid: Mapped[list[Any]] = mapped_column(default=list)
+    emoji: Mapped[bool] = mapped_column(default=False)
+    hashtag_count: Mapped[int | None]
+    sign_off: Mapped[str] = mapped_column(String(200), default="")

@@ -13,7 +13,7 @@ EXPECTED_TABLES = {
     "budget_allocations", "campaign_workflows", "social_accounts", "contacts", "segments", "email_templates", "approvals", "audit_log",
     "publish_receipts", "email_sends", "suppressions", "contact_events", "ab_tests", "ab_test_variants", "ab_test_assignments",
     "automations", "automation_enrollments", "automation_step_runs", "llm_usage", "budget_rebalances", "work_attempts",
-    "webhook_endpoints", "outbox_events", "webhook_deliveries", "oauth_connections", "contact_consents", "privacy_salts", "api_keys", "idempotency_records",
+    "webhook_endpoints", "outbox_events", "webhook_deliveries", "oauth_connections", "contact_consents", "privacy_salts", "api_keys", "idempotency_records", "merchant_brand_voices",
 }
 
 

@@ -260,6 +260,21 @@ def test_a_workflow_without_content_in_the_plan_repurposes_the_post_itself(store
     assert {c["format"] for c in contents} == {"x", "email"}
 
 
+def test_the_generate_step_writes_in_the_merchants_brand_voice(store_url, posts_dir) -> None:
+    from campaigns.core.merchants import set_brand_voice
+
+    with session_scope(store_url) as session:
+        set_brand_voice(session, "acme", actor="test", sign_off="Stay warm, the Juniper Finch team", hashtag_count=0)
+    campaign_id = _create(store_url, _plan(None, channels=("x", "email")), source_markdown=(posts_dir / "short.md").read_text(),
+                          source_name="short.md")
+    assert _steps(store_url, campaign_id)[1].config["brand_voice"]["sign_off"] == "Stay warm, the Juniper Finch team"
+    _run(store_url, NOW)
+    with session_scope(store_url) as session:
+        bodies = session.scalars(select(CampaignContent.body).where(CampaignContent.campaign_id == campaign_id)).all()
+    assert bodies and all("Stay warm, the Juniper Finch team" in b for b in bodies)
+    assert all("#" not in b.split("utm_content")[0].split("http")[0] for b in bodies)
+
+
 def test_a_campaign_gets_one_workflow(store_url, posts_dir) -> None:
     plan = _plan(None)
     campaign_id = _create(store_url, plan)

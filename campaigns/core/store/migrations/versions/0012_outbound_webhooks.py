@@ -1,7 +1,7 @@
 """outbound webhooks: endpoints, the event outbox, deliveries
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-05
 
 Events are written to ``outbox_events`` in the transaction of the change they report; a worker
@@ -16,7 +16,7 @@ from alembic import op
 import campaigns.core.store.types
 
 revision = '0012'
-down_revision = '0009'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
