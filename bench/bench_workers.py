@@ -6,7 +6,8 @@ approved, due posts, and that many separate processes calling the real worker
 publishes to one local fake X (the seeding and the fake come from bench_publishing.py), which
 counts what it received. Reports, per worker count: posts per second, duplicates at the platform
 (must be 0), lost posts (must be 0), items not PUBLISHED (must be 0) and the peak RSS of the
-largest worker process.
+largest worker process; also the workers' CPU time per post and the 1-minute load average before and
+after the drain, so a run on a busy machine can be recognised as such.
 
 Run: `make bench-workers`, or
 `python bench/bench_workers.py --posts 20000 [--workers 1,2,4,8] [--server postgresql://postgres@127.0.0.1:5432]`.
@@ -46,12 +47,14 @@ def worker(url: str, base_url: str, key: str, name: str, batch: int, ready: mp.Q
     published = 0
     ready.put(name)
     start.wait()
+    before = resource.getrusage(resource.RUSAGE_SELF)
     try:
         while outcomes := publish_due(url, {"x": publisher}, name, limit=batch, cipher=cipher).outcomes:
             published += len(outcomes)
     finally:
         publisher.close()
-    out.put({"worker": name, "outcomes": published, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out.put({"worker": name, "outcomes": published, "peak_rss_mb": usage.ru_maxrss / 1024, "cpu_seconds": usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime})
 
 
 def database(server: str, name: str, *, drop: bool) -> None:
@@ -78,9 +81,11 @@ def run_once(server: str, base_url: str, posts: int, workers: int, batch: int) -
         for _ in procs:  # every process has imported and built its publisher before the clock starts
             ready.get(timeout=300)
         started = time.perf_counter()
+        load_before = os.getloadavg()[0]
         start.set()
         reports = [out.get() for _ in procs]
         seconds = time.perf_counter() - started
+        load_after = os.getloadavg()[0]
         for p in procs:
             p.join()
         failed = [p.exitcode for p in procs if p.exitcode]
@@ -95,6 +100,8 @@ def run_once(server: str, base_url: str, posts: int, workers: int, batch: int) -
         "duplicates": sum(n - 1 for n in sent.values() if n > 1), "lost": posts - len(sent), "not_published": posts - published,
         "peak_rss_mb_one_worker": round(max(r["peak_rss_mb"] for r in reports), 1),
         "per_worker_outcomes": sorted(r["outcomes"] for r in reports), "failed_processes": len(failed),
+        "worker_cpu_ms_per_post": round(1000 * sum(r["cpu_seconds"] for r in reports) / posts, 1),
+        "load_average": [round(load_before, 1), round(load_after, 1)],
     }
 
 
@@ -122,9 +129,11 @@ def main() -> None:
             results.append(result)
     finally:
         http.shutdown()
-    print(f"\n| workers | posts/s | seconds | duplicates | lost | not published | peak RSS of one worker (MB) |\n|---|---|---|---|---|---|---|")
+    print("\n| workers | posts/s | seconds | duplicates | lost | not published | peak RSS of one worker (MB) | worker CPU ms/post | load before/after |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['workers']} | {r['posts_per_second']:,} | {r['seconds']} | {r['duplicates']} | {r['lost']} | {r['not_published']} | {r['peak_rss_mb_one_worker']} |")
+        print(f"| {r['workers']} | {r['posts_per_second']:,} | {r['seconds']} | {r['duplicates']} | {r['lost']} | {r['not_published']} "
+              f"| {r['peak_rss_mb_one_worker']} | {r['worker_cpu_ms_per_post']} | {r['load_average'][0]} / {r['load_average'][1]} |")
     if any(r["duplicates"] or r["lost"] or r["not_published"] or r["failed_processes"] for r in results):
         raise SystemExit("exactly-once violated (or a worker process failed)")
 
