@@ -14,7 +14,7 @@ ifeq ($(UV),)
 UV := $(TOOLS)/bin/uv
 endif
 
-.PHONY: demo test setup build serve bench bench-attribution bench-attribution-maths bench-optimizer bench-publishing bench-app bench-cli bench-contacts bench-api bench-leo screenshots clean
+.PHONY: demo test setup build serve bench bench-attribution bench-attribution-maths bench-optimizer bench-publishing bench-workers bench-app bench-cli bench-contacts bench-api bench-leo screenshots clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -61,6 +61,10 @@ bench-attribution-maths: setup
 
 bench-publishing: setup
 	$(VENV)/bin/python bench/bench_publishing.py --posts 10000 --workers 2
+
+# Worker scaling on PostgreSQL (127.0.0.1:5432, user postgres; creates and drops its own databases).
+bench-workers: setup
+	$(VENV)/bin/python bench/bench_workers.py --posts 20000 --workers 1,2,4,8
 
 bench-app: setup
 	$(VENV)/bin/python bench/bench_app.py --scale bench
