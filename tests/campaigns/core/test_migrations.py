@@ -13,6 +13,8 @@ EXPECTED_TABLES = {
     "budget_allocations", "campaign_workflows", "social_accounts", "contacts", "segments", "email_templates", "approvals", "audit_log",
     "publish_receipts", "email_sends", "suppressions", "contact_events", "ab_tests", "ab_test_variants", "ab_test_assignments",
     "automations", "automation_enrollments", "automation_step_runs", "llm_usage", "budget_rebalances", "work_attempts",
+    # access
+    "users", "memberships", "login_attempts", "user_sessions", "merchant_policies",
 }
 
 
