@@ -58,6 +58,8 @@ LAZY_GROUPS = {
     "segments": Lazy("campaigns.cli.segment_commands:segments_app",
                      "Preview, save and list audience segments (rules on fields, tags, events, RFM).", group=True),
     "contacts": Lazy("campaigns.cli.segment_commands:contacts_app", "Import contact events (opens, clicks, purchases) from CSV.", group=True),
+    "users": Lazy("campaigns.cli.access_commands:users_app", "Users who sign in to the app, and their role on each merchant.", group=True),
+    "audit": Lazy("campaigns.cli.access_commands:audit_app", "Read and export a merchant's audit log.", group=True),
 }
 
 
