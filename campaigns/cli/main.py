@@ -260,12 +260,14 @@ def migrate() -> None:
 def serve(
     dagster_port: Annotated[int, typer.Option(help="Dagster UI port.")] = 3000,
     app_port: Annotated[int, typer.Option(help="Streamlit port.")] = 8501,
+    host: Annotated[str, typer.Option(help="Interface both UIs listen on; keep 127.0.0.1 unless a proxy with sign-in and TLS is in front.")]
+    = "127.0.0.1",
 ) -> None:
     """Serve the Dagster UI and the Streamlit app until interrupted."""
     from campaigns.cli.serve import serve_both
     from campaigns.core.settings import get_settings
 
-    serve_both(get_settings(), dagster_port, app_port)
+    serve_both(get_settings(), dagster_port, app_port, host)
 
 
 if __name__ == "__main__":
