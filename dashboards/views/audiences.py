@@ -46,7 +46,7 @@ def builder(merchant_id: str, segments: list[dict]) -> dict | None:
         if save_col.button("Save segment", key="audience_save", type="primary", icon=":material/save:",
                            disabled=problem is not None, width="stretch"):
             try:
-                ui.write(save_segment, merchant_id, name, rules, ui.ACTOR)
+                ui.write("segment.save", save_segment, merchant_id, name, rules, ui.actor())
             except ValueError as exc:
                 field_error(str(exc))
             else:

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from campaigns.access import signin, users
+from campaigns.access.roles import Role
+from campaigns.core.merchants import list_merchants
 from campaigns.core.settings import Settings, get_settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.demo.owner import DEMO_OWNER
+from dashboards.ui import TOKEN_KEY
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboards" / "app.py")
 PAGES = {
@@ -25,6 +31,27 @@ PAGES = {
     "Orchestration": "views/orchestration.py",
     "Email Designer": "views/email_designer.py",
 }
+ADMIN_PAGES = {"Members": "views/members.py", "Audit log": "views/audit.py"}  # in the navigation of owners only
+
+
+def session_token(settings: Settings, email: str = DEMO_OWNER, roles: dict[str, Role] | None = None) -> str:
+    """A live app session for `email` (created if missing), with `roles` per merchant (default: owner of every merchant
+    the user has no role on yet, so the demo owner keeps theirs and no audit entry is added for them)."""
+    migrate(settings.store_url)
+    with session_scope(settings.store_url) as s:
+        user = users.find_user(s, email) or users.add_user(s, email, "tests")
+        if roles is None:
+            mine = {m.merchant_id for m in users.memberships_of(s, user.id)}
+            roles = {m.id: Role.OWNER for m in list_merchants(s) if m.id not in mine}
+        for merchant_id, role in roles.items():
+            users.grant(s, email, merchant_id, role, "tests")
+        return signin.start_session(s, user, "password")
+
+
+def signed_in(at: AppTest, settings: Settings, email: str = DEMO_OWNER, roles: dict[str, Role] | None = None) -> AppTest:
+    """The AppTest with a signed-in session, as the sign-in form would leave it."""
+    at.session_state[TOKEN_KEY] = session_token(settings, email, roles)
+    return at
 
 
 def point_at(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
