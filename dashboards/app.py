@@ -48,14 +48,13 @@ except Exception as exc:  # the store may be unreachable; say so instead of a tr
     st.error(f"The operational store is not reachable: {exc}")
     st.stop()
 if person is None:  # a signed-out visitor sees the sign-in and nothing else
-    for key in ("merchant_id", ui.ROLE_KEY, "_actor"):
+    for key in ("merchant_id", ui.ROLE_KEY):
         st.session_state.pop(key, None)
     auth.sign_in_page()
     st.stop()
 
 with st.sidebar:
     st.markdown("### Campaign Orchestrator")
-    st.session_state["_actor"] = person.email
     if person.memberships:  # only the merchants this person has a role on
         ids = [m.merchant_id for m in person.memberships]
         names = {m.merchant_id: m.merchant_name for m in person.memberships}

@@ -29,6 +29,12 @@ def identity_provider() -> dict[str, Any] | None:
     return {**auth, "providers": providers} if providers else None
 
 
+def _provider_user() -> dict[str, Any]:
+    """What the identity provider's cookie says about the visitor ({} when nobody signed in there)."""
+    claims = st.user.to_dict()
+    return claims if claims.get("is_logged_in") else {}
+
+
 def _sign_in_with(email: str) -> None:
     with session_scope(queries.settings().store_url) as session:
         outcome = signin.sign_in_external(session, email)
@@ -44,8 +50,9 @@ def sign_in_page() -> None:
     show_flash()
     provider = identity_provider()
     if provider is not None:
-        if st.user.is_logged_in:  # the provider vouched for this person; they still need an account here
-            _sign_in_with(str(st.user.get("email") or ""))
+        claims = _provider_user()
+        if claims:  # the provider vouched for this person; they still need an account here
+            _sign_in_with(str(claims.get("email") or ""))
             if st.button("Sign out of the identity provider", key="idp_logout"):
                 st.logout()
             return
@@ -76,6 +83,6 @@ def sign_out() -> None:
         with session_scope(queries.settings().store_url) as session:
             signin.sign_out(session, token)
     flash("Signed out.", "info")
-    if identity_provider() is not None and st.user.is_logged_in:
+    if identity_provider() is not None and _provider_user():
         st.logout()
     st.rerun()

@@ -94,11 +94,12 @@ def viewer() -> Viewer | None:
 
 
 def actor() -> str:
-    """Who the audit log names for a change made now: the signed-in person's email (write() checks the session)."""
-    email = st.session_state.get("_actor")
-    if not email:
-        raise AccessDenied(None, Permission.READ)
-    return email
+    """Who the audit log names for a change made now: the email of the live session's user (AccessDenied without one)."""
+    with session_scope(queries.settings().store_url) as session:
+        try:
+            return signin.session_user(session, st.session_state.get(TOKEN_KEY) or "").email
+        except signin.SessionInvalidError:
+            raise AccessDenied(None, Permission.READ) from None
 
 
 def viewer_id() -> int:

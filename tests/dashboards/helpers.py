@@ -15,7 +15,7 @@ from campaigns.core.merchants import list_merchants
 from campaigns.core.settings import Settings, get_settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.demo.owner import DEMO_OWNER
-from dashboards.ui import TOKEN_KEY
+from dashboards.ui import ROLE_KEY, TOKEN_KEY
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboards" / "app.py")
 PAGES = {
@@ -82,3 +82,11 @@ def copy_built_home(built: Settings, home: Path) -> Path:
         target.close()
     shutil.copytree(built.home_path / "serving", home / "serving")
     return home
+
+
+def as_member(at: AppTest, merchant_id: str, role: Role = Role.OWNER, email: str = "tester@example.com") -> AppTest:
+    """For a page or tab run on its own (AppTest.from_function): signed in with `role` on `merchant_id`, which is picked,
+    as app.py's sidebar would leave the session."""
+    signed_in(at, get_settings(), email, {merchant_id: role})
+    at.session_state["merchant_id"], at.session_state[ROLE_KEY] = merchant_id, role
+    return at
