@@ -188,11 +188,15 @@ def dagster_env(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_serve_stops_the_other_child_when_one_exits(dagster_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     started = _launcher(monkeypatch, [{"lives": 3}, {}])
+    (dagster_env / "demo").mkdir(parents=True, exist_ok=True)
+    (dagster_env / "demo" / "SIGN-IN.txt").write_text("email: demo-owner@example.com\npassword: pw-of-this-demo\n")
     result = runner.invoke(app, ["serve", "--dagster-port", "3999", "--app-port", "8599"])
     assert result.exit_code == 0, result.output
     dagster, streamlit = started
-    assert dagster.args[1:3] == ["dev", "-w"] and dagster.args[-2:] == ["-p", "3999"]
+    assert dagster.args[1:3] == ["dev", "-w"] and dagster.args[-4:] == ["-h", "127.0.0.1", "-p", "3999"]
     assert streamlit.args[1] == "run" and "8599" in streamlit.args
+    assert " ".join(streamlit.args).count("--server.address 127.0.0.1") == 1 and "--client.toolbarMode viewer" in " ".join(streamlit.args)
+    assert "password: pw-of-this-demo" in result.output
     assert dagster.kwargs["env"]["CAMPAIGNS_HOME"] == str(dagster_env)
     assert "http://localhost:3999" in result.output and "http://localhost:8599" in result.output
     assert dagster.signals == []  # it had already exited
