@@ -133,8 +133,8 @@ def new_tab(browser):
 
 def sign_in(page, email: str, password: str) -> None:
     """Fill the sign-in form that a signed-out visitor gets."""
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
+    page.get_by_role("textbox", name="Email", exact=True).fill(email)
+    page.get_by_role("textbox", name="Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in", exact=True).click()
 
 
