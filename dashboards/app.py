@@ -50,6 +50,8 @@ except Exception as exc:  # the store may be unreachable; say so instead of a tr
 if person is None:  # a signed-out visitor sees the sign-in and nothing else
     for key in ("merchant_id", ui.ROLE_KEY):
         st.session_state.pop(key, None)
+    # Registered but hidden and never run: a deep link (/campaigns) stays the page asked for, shown after the sign-in.
+    st.navigation(PAGES, position="hidden")
     auth.sign_in_page()
     st.stop()
 
@@ -71,6 +73,6 @@ with st.sidebar:
         auth.sign_out()
 
 admin = allows(st.session_state.get(ui.ROLE_KEY), Permission.ADMIN)
-page = st.navigation({**PAGES, "Administer": ADMIN_PAGES} if admin else PAGES)
+page = st.navigation({**PAGES, "Administer": ADMIN_PAGES} if admin else PAGES, expanded=True)  # owners have 13 pages: show all
 ui.run_page(page.run)
 ui.warm_up()  # after the page, so the first render never shares the CPU with it

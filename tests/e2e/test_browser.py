@@ -22,10 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.access import users
-from campaigns.access.roles import Role
 from campaigns.core.settings import Settings
-from campaigns.core.store.db import session_scope
 from campaigns.demo.owner import DEMO_OWNER, SIGN_IN_FILE
 from tests.dashboards.helpers import copy_built_home
 
@@ -326,38 +323,3 @@ def test_the_guides_screenshots(page, screenshots: Path) -> None:
         assert_no_errors(page, f"the Email Designer's {tab} tab")
         shoot(page, screenshots, f"email-{number}-{tab.lower().replace('/', '').replace(' ', '-')}")
 
-
-def test_a_signed_out_visitor_sees_only_the_sign_in(browser, app_url: str, demo_password: str) -> None:
-    tab = new_tab(browser)
-    try:
-        tab.goto(f"{app_url}/budget")
-        settled(tab)
-        tab.get_by_role("button", name="Sign in", exact=True).wait_for()
-        assert tab.locator('[data-testid="stSidebarNavLink"]').count() == 0
-        assert tab.get_by_role("heading", name="Budget").count() == 0 and tab.get_by_text("Merchant").count() == 0
-        sign_in(tab, DEMO_OWNER, "not the password at all")
-        tab.locator('[data-testid="stAlertContentError"]', has_text="wrong email or password").wait_for()
-        assert tab.locator('[data-testid="stSidebarNavLink"]').count() == 0
-    finally:
-        tab.context.close()
-
-
-def test_a_viewer_signs_in_and_sees_no_launch_or_approve_button(browser, app_url: str, served_home: Path) -> None:
-    with session_scope(f"sqlite:///{served_home / 'app.db'}") as s:
-        users.add_user(s, "viewer@example.com", "tests", password="a viewer's passphrase")
-        users.grant(s, "viewer@example.com", "demo", Role.VIEWER, "tests")
-    tab = new_tab(browser)
-    try:
-        tab.goto(app_url)
-        settled(tab)
-        sign_in(tab, "viewer@example.com", "a viewer's passphrase")
-        tab.get_by_text("Signed in as").wait_for()
-        links = tab.locator('[data-testid="stSidebarNavLink"]')
-        assert "Members" not in links.all_inner_texts()[-1]
-        links.filter(has_text="Campaigns").first.click()
-        settled(tab, "Campaigns")
-        assert_no_errors(tab, "Campaigns for a viewer")
-        for label in ("Launch", "Schedule", "Approve", "Delete draft", "Edit in builder"):
-            assert tab.get_by_role("button", name=label, exact=True).count() == 0, f"a viewer sees {label}"
-    finally:
-        tab.context.close()
