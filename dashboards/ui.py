@@ -238,7 +238,7 @@ def write(action: str, service: Callable[Concatenate[Session, P], T], *args: P.a
     try:
         with session_scope(queries.settings().store_url) as session:
             merchant_id, _ = _checked(session, permission)
-            if merchant_id not in args and merchant_id not in kwargs.values():
+            if not any(isinstance(arg, str) and arg == merchant_id for arg in (*args, *kwargs.values())):
                 raise AccessDenied(None, permission)  # a page acting on another merchant than the one checked
             return service(session, *args, **kwargs)
     finally:
