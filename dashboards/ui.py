@@ -34,7 +34,7 @@ FLASH_KEY = "_flash"
 TOKEN_KEY = "_auth_token"  # the signed-in session's token (server-side session state; only its hash is in the store)
 ROLE_KEY = "_role"  # the role on the picked merchant as of this run: for showing buttons only, never for a check
 
-E, A, O, R = Permission.EDIT, Permission.APPROVE, Permission.ADMIN, Permission.READ
+E, A, O = Permission.EDIT, Permission.APPROVE, Permission.ADMIN
 # Every change the app can make, and the permission it needs. Launching, approving, sending and rebalancing need
 # APPROVE; writing and stopping things need EDIT; members and policy need ADMIN (roles.py has the matrix).
 ACTIONS: dict[str, Permission] = {

@@ -173,3 +173,16 @@ def test_four_eyes_rule_stops_authors_approving_their_own_content(store: str) ->
         users.set_four_eyes(s, "acme", False, "ana@example.com")
         assert approvals.record_author_approval(s, "acme", approvals.KIND_QUEUE_TEXT, 99, "0" * 64, "bo@example.com").note == approvals.AUTHOR_NOTE
         assert [e.details["on"] for e in entries(s, "acme") if e.action == "policy.four_eyes"] == [False, True]
+
+
+def test_password_policy_edges() -> None:
+    from campaigns.access import passwords
+
+    with pytest.raises(passwords.PasswordPolicyError, match="only spaces"):
+        passwords.hash_password(" " * 12)
+    with pytest.raises(passwords.PasswordPolicyError, match="shorter one"):
+        passwords.hash_password("x" * (passwords.MAX_LENGTH + 1))
+    stored = passwords.hash_password("a long enough passphrase")
+    assert passwords.verify_password(stored, "a long enough passphrase") and not passwords.needs_rehash(stored)
+    assert not passwords.verify_password("not-a-hash", "a long enough passphrase")
+    assert not passwords.verify_password(None, "a long enough passphrase")
