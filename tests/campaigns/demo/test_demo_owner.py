@@ -35,3 +35,10 @@ def test_the_app_binds_to_loopback_with_the_toolbar_for_viewers() -> None:
     assert flags[flags.index("--server.address") + 1] == "127.0.0.1"
     assert flags[flags.index("--client.toolbarMode") + 1] == "viewer"
     assert flags[flags.index("--server.port") + 1] == "8501"
+
+
+def test_the_projects_streamlit_config_hides_the_toolbar_and_binds_to_loopback() -> None:
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).resolve().parents[3] / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["toolbarMode"] == "viewer" and config["server"]["address"] == "127.0.0.1"
