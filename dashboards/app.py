@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from dashboards import queries, ui  # noqa: E402
+from campaigns.access.roles import Permission, allows  # noqa: E402
+from dashboards import auth, queries, ui  # noqa: E402
 from dashboards.charts import register_theme  # noqa: E402
 from dashboards.formatting import plain  # noqa: E402
 
@@ -34,28 +35,46 @@ PAGES = {
         st.Page(str(PAGE_DIR / "orchestration.py"), title="Orchestration", icon=":material/account_tree:"),
         st.Page(str(PAGE_DIR / "email_designer.py"), title="Email Designer", icon=":material/mail:"),
     ],
-    "Settings": [
-        st.Page(str(PAGE_DIR / "webhooks.py"), title="Webhooks", icon=":material/webhook:"),
-    ],
 }
+
+ADMIN_PAGES = [  # shown to owners only; each page checks the role again itself
+    st.Page(str(PAGE_DIR / "members.py"), title="Members", icon=":material/manage_accounts:"),
+    st.Page(str(PAGE_DIR / "audit.py"), title="Audit log", icon=":material/history:"),
+    st.Page(str(PAGE_DIR / "webhooks.py"), title="Webhooks", icon=":material/webhook:"),
+]
+
+try:
+    ui.ensure_store()
+    person = ui.viewer()
+except Exception as exc:  # the store may be unreachable; say so instead of a traceback
+    st.error(f"The operational store is not reachable: {plain(exc)}")
+    st.stop()
+if person is None:  # a signed-out visitor sees the sign-in and nothing else
+    for key in ("merchant_id", ui.ROLE_KEY):
+        st.session_state.pop(key, None)
+    # Registered but hidden and never run: a deep link (/campaigns) stays the page asked for, shown after the sign-in.
+    st.navigation(PAGES, position="hidden")
+    auth.sign_in_page()
+    st.stop()
 
 with st.sidebar:
     st.markdown("### Campaign Orchestrator")
-    try:
-        ui.ensure_store()
-        merchants = queries.merchants(queries.source())
-    except Exception as exc:  # the store may be unreachable; say so instead of a traceback
-        merchants = []
-        st.error(f"The operational store is not reachable: {plain(exc)}")
-    if merchants:
-        ids = [m[0] for m in merchants]
-        names = dict(merchants)
-        default = ids.index(queries.settings().default_merchant) if queries.settings().default_merchant in ids else 0
-        st.session_state["merchant_id"] = st.selectbox("Merchant", ids, index=default, format_func=lambda m: names[m], key="merchant_select")
+    if person.memberships:  # only the merchants this person has a role on
+        ids = [m.merchant_id for m in person.memberships]
+        names = {m.merchant_id: m.merchant_name for m in person.memberships}
+        roles = {m.merchant_id: m.role for m in person.memberships}
+        preferred = queries.settings().default_merchant
+        default = ids.index(preferred) if preferred in ids else 0
+        picked = st.selectbox("Merchant", ids, index=default, format_func=lambda m: names[m], key="merchant_select")
+        st.session_state["merchant_id"], st.session_state[ui.ROLE_KEY] = picked, roles[picked]
+        st.caption(f"Signed in as **{plain(person.email)}** · {roles[picked].value}")
     else:
-        st.session_state["merchant_id"] = None
-        st.caption("No merchant yet.")
+        st.session_state["merchant_id"], st.session_state[ui.ROLE_KEY] = None, None
+        st.caption(f"Signed in as **{plain(person.email)}** · no merchant yet")
+    if st.button("Sign out", key="sign_out", icon=":material/logout:"):
+        auth.sign_out()
 
-page = st.navigation(PAGES)
+admin = allows(st.session_state.get(ui.ROLE_KEY), Permission.ADMIN)
+page = st.navigation({**PAGES, "Administer": ADMIN_PAGES} if admin else PAGES, expanded=True)  # owners have 13 pages: show all
 ui.run_page(page.run)
 ui.warm_up()  # after the page, so the first render never shares the CPU with it

@@ -34,7 +34,7 @@ def import_upload(merchant_id: str, name: str, data: bytes, update_existing: boo
         path = Path(folder) / safe  # the file's own name, so problems name it as the person knows it
         path.write_bytes(data)
         try:
-            result = ui.write(import_contacts, merchant_id, path, update_existing=update_existing, actor=ui.ACTOR)
+            result = ui.write("contact.import", import_contacts, merchant_id, path, update_existing=update_existing, actor=ui.actor())
         except ImportValidationError as exc:
             csv = path.suffix.lower() == ".csv"
             rows = [{"Row": p.row, "Line": p.row + 1 if csv and p.row is not None else None, "Column": p.column, "Problem": p.message}

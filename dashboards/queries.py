@@ -17,6 +17,7 @@ import streamlit as st
 from sqlalchemy import func, select
 
 from agents.usage import usage_by_campaign
+from campaigns.access import users as access_users
 from campaigns.audiences.segments import channel_audiences as audiences_for
 from campaigns.audiences import contacts as contact_service
 from campaigns.audiences.privacy import segment_memberships
@@ -24,7 +25,11 @@ from campaigns.audiences.segments import count_contacts
 from campaigns.audiences.suppression import suppressed_emails
 from campaigns.budget import apply as budget_apply
 from campaigns.budget.curves import CAMPAIGN_CURVES_MART
+from campaigns.core.audit import AuditFilter
+from campaigns.core.audit import search as audit_search
+from campaigns.core.audit import to_csv as audit_to_csv
 from campaigns.core.enums import CampaignStatus, ContentStatus, QueueStatus
+from campaigns.core.policy import four_eyes
 from campaigns.core.queue import HELD
 from campaigns.core.merchants import list_merchants
 from campaigns.core.settings import Settings, get_settings
@@ -839,6 +844,29 @@ def webhook_deliveries(source_key: str, merchant_id: str, status: str | None = N
                 for d, e in webhook_delivery_log(session, merchant_id, status=status, limit=limit)]
     return pl.DataFrame(rows, schema={"id": pl.Int64, "event": pl.String, "webhook_id": pl.String, "endpoint": pl.String, "status": pl.String,
                                       "attempts": pl.Int64, "http": pl.Int64, "next_attempt_at": pl.Datetime("us", "UTC"), "last_error": pl.String})
+
+
+# --- access: members and the audit log (never cached: who may do what, and what happened, must be current) ------------
+def members(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
+    with session_scope(settings().store_url) as session:
+        return [{"email": m.email, "name": m.display_name, "role": m.role.value, "disabled": m.disabled}
+                for m in access_users.members(session, merchant_id)]
+
+
+def four_eyes_on(source_key: str, merchant_id: str) -> bool:
+    with session_scope(settings().store_url) as session:
+        return four_eyes(session, merchant_id)
+
+
+def audit_entries(source_key: str, merchant_id: str, where: AuditFilter) -> list[dict[str, Any]]:
+    with session_scope(settings().store_url) as session:
+        return [{"id": e.id, "when": e.created_at, "actor": e.actor, "action": e.action, "entity": f"{e.entity_type} {e.entity_id}",
+                 "details": json.dumps(e.details, ensure_ascii=False, sort_keys=True)} for e in audit_search(session, merchant_id, where)]
+
+
+def audit_csv(source_key: str, merchant_id: str, where: AuditFilter) -> str:
+    with session_scope(settings().store_url) as session:
+        return audit_to_csv(audit_search(session, merchant_id, where))
 
 
 STORE_READS = (merchants, merchant_profile, campaigns, campaign_detail, social_accounts, saved_segments, segment_size, contact_count,

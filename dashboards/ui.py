@@ -1,5 +1,11 @@
-"""Small pieces every page uses: the merchant guard, empty states, flash messages, field errors, the confirmation
-box, and `write`, the one way a page changes the store."""
+"""Small pieces every page uses: the signed-in person and their role, the merchant guard, empty states, flash
+messages, field errors, the confirmation box, and `write`, the one way a page changes the store.
+
+Authorisation happens here, on the server, on every run: `current_merchant()` refuses a page to someone without the
+role it needs, and `write()` checks the signed-in session and the role for the named action against the store in
+the same transaction as the change. Pages hide the buttons a role may not use (`can`), but hiding is only courtesy:
+a forged action reaches `write()` and is refused there.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,8 @@ from typing import Concatenate, ParamSpec, TypeVar
 import streamlit as st
 from sqlalchemy.orm import Session
 
+from campaigns.access import signin, users
+from campaigns.access.roles import AccessDenied, Permission, Role, allows
 from campaigns.core.store.db import migrate, session_scope
 from dashboards import queries
 from dashboards.formatting import plain
@@ -23,8 +31,34 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 log = logging.getLogger("dashboards")
-ACTOR = "app"  # who the audit log names for writes made in the app (no sign-in yet)
 FLASH_KEY = "_flash"
+TOKEN_KEY = "_auth_token"  # the signed-in session's token (server-side session state; only its hash is in the store)
+ROLE_KEY = "_role"  # the role on the picked merchant as of this run: for showing buttons only, never for a check
+
+E, A, O = Permission.EDIT, Permission.APPROVE, Permission.ADMIN
+# Every change the app can make, and the permission it needs. Launching, approving, sending and rebalancing need
+# APPROVE; writing and stopping things need EDIT; members and policy need ADMIN (roles.py has the matrix).
+ACTIONS: dict[str, Permission] = {
+    "campaign.save_draft": E, "campaign.edit_draft": E, "campaign.delete": E, "campaign.create_from_plan": E,
+    "campaign.schedule": A, "campaign.launch": A, "campaign.resume": A,
+    "campaign.pause": E, "campaign.unschedule": E, "campaign.complete": E,
+    "content.edit": E, "content.approve": A, "content.reject": A,
+    "workflow.edit_step": E, "workflow.pause": E, "workflow.cancel": E,
+    "workflow.resume": A, "workflow.skip": A, "workflow.retry": A,
+    "segment.save": E,
+    "post.cancel": E, "post.resolve_review": A,
+    "post.schedule_own_text": A,  # scheduling one's own text counts as approving it
+    "automation.create": E, "automation.pause": E, "automation.activate": A,
+    "template.save": E, "template.send_test": E,
+    "ab_test.launch": A,
+    "budget.apply": A, "budget.undo": A,
+    "post.publish_due": A,
+    "member.grant": O, "member.revoke": O, "user.reset_password": O, "policy.four_eyes": O,
+    "campaign.cancel": E,
+    "contact.import": E, "contact.edit": E, "contact.delete": E,
+    "account.connect": O,  # a platform grant speaks for the merchant on that platform
+    "webhook.add": O, "webhook.toggle": O, "webhook.rotate": O, "webhook.remove": O, "webhook.replay": O,
+}
 
 PAGE_FILES = {
     "overview": "views/overview.py",
@@ -39,16 +73,90 @@ def empty_state(message: str, icon: str = ":material/lightbulb:") -> None:
     st.info(message, icon=icon)
 
 
-def current_merchant() -> str:
-    """The merchant picked in the sidebar; without one, say how to get one and stop the page."""
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in person, as the store knows them this run."""
+
+    user_id: int
+    email: str
+    name: str
+    memberships: tuple[users.MerchantRole, ...]
+
+
+def viewer() -> Viewer | None:
+    """The signed-in person, checked against the store on every run: an expired or revoked session signs out at once."""
+    token = st.session_state.get(TOKEN_KEY)
+    if not token:
+        return None
+    try:
+        with session_scope(queries.settings().store_url) as session:
+            user = signin.session_user(session, token)
+            return Viewer(user.id, user.email, user.display_name or user.email, tuple(users.memberships_of(session, user.id)))
+    except signin.SessionInvalidError as exc:
+        st.session_state.pop(TOKEN_KEY, None)
+        flash(str(exc), "warning")
+        return None
+
+
+def actor() -> str:
+    """Who the audit log names for a change made now: the email of the live session's user (AccessDenied without one)."""
+    with session_scope(queries.settings().store_url) as session:
+        try:
+            return signin.session_user(session, st.session_state.get(TOKEN_KEY) or "").email
+        except signin.SessionInvalidError:
+            raise AccessDenied(None, Permission.READ) from None
+
+
+def viewer_id() -> int:
+    """The signed-in user's id, from the live session (AccessDenied without one)."""
+    with session_scope(queries.settings().store_url) as session:
+        try:
+            return signin.session_user(session, st.session_state.get(TOKEN_KEY) or "").id
+        except signin.SessionInvalidError:
+            raise AccessDenied(None, Permission.READ) from None
+
+
+def _checked(session: Session, permission: Permission) -> tuple[str, Role]:
+    """(merchant, role) when the live session's user may `permission` on the picked merchant; AccessDenied otherwise."""
+    token, merchant_id = st.session_state.get(TOKEN_KEY), st.session_state.get("merchant_id")
+    if not token or not merchant_id:
+        raise AccessDenied(None, permission)
+    try:
+        user = signin.session_user(session, token)
+    except signin.SessionInvalidError:
+        raise AccessDenied(None, permission) from None
+    return merchant_id, users.authorize(session, user.id, merchant_id, permission)
+
+
+def require(action: str) -> None:
+    """Check, against the store, that the signed-in person may `action` on the picked merchant (for changes that do
+    not go through write(), such as running the publishing worker); AccessDenied otherwise."""
+    with session_scope(queries.settings().store_url) as session:
+        _checked(session, ACTIONS[action])
+
+
+def can(action: str) -> bool:
+    """Whether to show the control for `action` (display only: write() makes the real check)."""
+    return allows(st.session_state.get(ROLE_KEY), ACTIONS[action])
+
+
+def current_merchant(needs: Permission = Permission.READ) -> str:
+    """The merchant picked in the sidebar when the signed-in person's role there allows `needs`; otherwise stop the page."""
     merchant_id = st.session_state.get("merchant_id")
     if not merchant_id:
         empty_state(
-            "No merchant yet. Load the demo merchant and build the pipeline:\n\n"
-            "```\ncampaigns demo-data\ncampaigns build\n```\n\n"
-            "or add your own with `campaigns merchants add ACME --name \"Acme\" --timezone Europe/Berlin`.",
+            "You have no role on any merchant yet. An owner gives you one with\n\n"
+            "```\ncampaigns users grant YOUR-EMAIL viewer --merchant MERCHANT\n```\n\n"
+            "To try the product, load the demo merchant and build the pipeline (`campaigns demo-data`, `campaigns build`); "
+            "`campaigns serve` prints the demo owner's sign-in.",
             icon=":material/rocket_launch:",
         )
+        st.stop()
+    try:
+        with session_scope(queries.settings().store_url) as session:
+            _checked(session, needs)
+    except AccessDenied as exc:
+        st.error(f"This page is not open to you on {merchant_id}: {exc}.", icon=":material/block:")
         st.stop()
     return merchant_id
 
@@ -122,27 +230,36 @@ def warm_up() -> None:
     _background_imports()
 
 
-def write(service: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run one service function, `service(session, *args, **kwargs)`, in one transaction on the app's store.
+def write(action: str, service: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run one service function, `service(session, *args, **kwargs)`, in one transaction on the app's store, if allowed.
 
-    The store's cached reads are cleared afterwards, whether it worked or not, so the next run shows the store as it is.
-    The service's own errors pass through for the page to show.
+    `action` names the change (a key of ACTIONS). In the same transaction, before the service runs, the signed-in
+    session must be live and its user's role on the picked merchant must allow the action, and the service must be
+    acting on that merchant; otherwise AccessDenied and nothing is written. The store's cached reads are cleared
+    afterwards, whether it worked or not, so the next run shows the store as it is. The service's own errors pass
+    through for the page to show.
     """
+    permission = ACTIONS[action]
     try:
         with session_scope(queries.settings().store_url) as session:
+            merchant_id, _ = _checked(session, permission)
+            if not any(isinstance(arg, str) and arg == merchant_id for arg in (*args, *kwargs.values())):
+                raise AccessDenied(None, permission)  # a page acting on another merchant than the one checked
             return service(session, *args, **kwargs)
     finally:
         queries.clear_store_caches()
 
 
-def change(service: Callable[..., object], *args: object, done: str, refused: str = "That did not happen", **kwargs: object) -> None:
-    """`write(service, ...)`, then say on the next run that it happened (`done`) or why it did not, and rerun.
+def change(action: str, service: Callable[..., object], *args: object, done: str, refused: str = "That did not happen",
+           **kwargs: object) -> None:
+    """`write(action, service, ...)`, then say on the next run that it happened (`done`) or why it did not, and rerun.
 
-    A domain refusal (the services raise LookupError or ValueError subclasses) becomes a warning, never a traceback.
+    A domain refusal (the services raise LookupError or ValueError subclasses) or a refused role becomes a warning,
+    never a traceback.
     """
     try:
-        write(service, *args, **kwargs)
-    except (LookupError, ValueError) as exc:
+        write(action, service, *args, **kwargs)
+    except (LookupError, ValueError, AccessDenied) as exc:
         flash(f"{refused}: {plain(exc)}", "warning")
     else:
         flash(done)
@@ -154,14 +271,21 @@ class Confirmed:
     reason: str = ""  # what the person typed in the reason field, when one was asked for
 
 
-def confirm(question: str, *, key: str, pending: str, yes: str, no: str = "Cancel", icon: str = ":material/help:",
+def confirm(question: str, *, action: str, key: str, pending: str, yes: str, no: str = "Cancel", icon: str = ":material/help:",
             reason: str | None = None) -> Confirmed | None:
     """Ask before a change: the question, an optional reason field, and the confirm and cancel buttons.
 
-    `pending` is the session-state key holding the request being confirmed; either answer clears it. Cancel reruns
-    the page at once. Returns `Confirmed` when the person confirmed (the caller then makes the change and reruns),
-    None while the question waits. Widget keys: `{key}_confirm`, `{key}_cancel` and `{key}_reason`.
+    `action` names the change (a key of ACTIONS): a role that may not make it gets a refusal instead of the
+    question (and the change itself is refused again by write()). `pending` is the session-state key holding the
+    request being confirmed; either answer clears it. Cancel reruns the page at once. Returns `Confirmed` when the
+    person confirmed (the caller then makes the change and reruns), None while the question waits. Widget keys:
+    `{key}_confirm`, `{key}_cancel` and `{key}_reason`.
     """
+    if not can(action):
+        st.session_state.pop(pending, None)
+        st.warning(f"Your role ({st.session_state.get(ROLE_KEY) or 'none'}) may not do this here; ask an owner of the merchant.",
+                   icon=":material/block:")
+        return None
     with st.container(border=True):
         st.warning(question, icon=icon)
         typed = st.text_input(reason, key=f"{key}_reason") if reason else ""
@@ -179,6 +303,8 @@ def run_page(body: Callable[[], None]) -> None:
     """Run a page; an unexpected error becomes a message, never a traceback."""
     try:
         body()
+    except AccessDenied as exc:
+        st.error(f"Refused: {exc}.", icon=":material/block:")
     except Exception as exc:  # st.stop/st.rerun are BaseExceptions and pass through
         log.exception("page failed")
         st.error(

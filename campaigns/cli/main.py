@@ -65,6 +65,8 @@ LAZY_GROUPS = {
     "content": Lazy("campaigns.cli.content_commands:app", "Approved drafts onto the channels: queue social posts, export ads copy for the ad platforms.", group=True),
     "api-keys": Lazy("campaigns.cli.api_commands:keys_app", "Per-merchant API keys: create (shown once), list, revoke.", group=True),
     "contacts": Lazy("campaigns.cli.contact_commands:contacts_app", "Contacts: import, browse, edit, export; consent, data export and erasure.", group=True),
+    "users": Lazy("campaigns.cli.access_commands:users_app", "Users who sign in to the app, and their role on each merchant.", group=True),
+    "audit": Lazy("campaigns.cli.access_commands:audit_app", "Read and export a merchant's audit log.", group=True),
 }
 
 
@@ -348,12 +350,14 @@ def serve(
     dagster_port: Annotated[int, typer.Option(help="Dagster UI port.")] = 3000,
     app_port: Annotated[int, typer.Option(help="Streamlit port.")] = 8501,
     api_port: Annotated[int, typer.Option(help="REST API port (on 127.0.0.1).")] = 8700,
+    host: Annotated[str, typer.Option(help="Interface both UIs listen on; keep 127.0.0.1 unless a proxy with sign-in and TLS is in front.")]
+    = "127.0.0.1",
 ) -> None:
     """Serve the Dagster UI, the Streamlit app and the REST API until interrupted."""
     from campaigns.cli.serve import serve_both
     from campaigns.core.settings import get_settings
 
-    serve_both(get_settings(), dagster_port, app_port, api_port)
+    serve_both(get_settings(), dagster_port, app_port, api_port, host)
 
 
 if __name__ == "__main__":

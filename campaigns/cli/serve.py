@@ -21,6 +21,7 @@ from pathlib import Path
 
 from campaigns.cli.output import console, fail
 from campaigns.core.settings import Settings
+from campaigns.demo.owner import SIGN_IN_FILE, demo_sign_in
 from pipelines import ServeAlreadyRunning, ensure_dagster_home, fail_abandoned_runs, release_serve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,15 +29,23 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 GRACE_SECONDS = 15  # for a child group to stop after SIGINT, then after SIGTERM
 
 
-def child_commands(settings: Settings, dagster_port: int, app_port: int, api_port: int = 8700) -> dict[str, list[str]]:
+# Both UIs listen on the loopback interface unless told otherwise: put them on a network only behind the identity
+# provider or an authenticating reverse proxy with TLS (docs/deployment.md).
+DEFAULT_HOST = "127.0.0.1"
+
+
+def streamlit_flags(host: str, port: int) -> list[str]:
+    """How the app is started: bound to `host`, and with the developer toolbar (Deploy, rerun settings) hidden."""
+    return ["--server.address", host, "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            "--client.toolbarMode", "viewer"]
+
+
+def child_commands(settings: Settings, dagster_port: int, app_port: int, api_port: int = 8700, host: str = DEFAULT_HOST) -> dict[str, list[str]]:
     """The processes `campaigns serve` runs, by name."""
     bin_dir = Path(sys.executable).parent
     return {
-        "Dagster UI": [str(bin_dir / "dagster"), "dev", "-w", str(ROOT / "workspace.yaml"), "-h", "0.0.0.0", "-p", str(dagster_port)],
-        "Streamlit app": [
-            str(bin_dir / "streamlit"), "run", str(ROOT / "dashboards" / "app.py"), "--server.port", str(app_port),
-            "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        ],
+        "Dagster UI": [str(bin_dir / "dagster"), "dev", "-w", str(ROOT / "workspace.yaml"), "-h", host, "-p", str(dagster_port)],
+        "Streamlit app": [str(bin_dir / "streamlit"), "run", str(ROOT / "dashboards" / "app.py"), *streamlit_flags(host, app_port)],
         # the REST API and public endpoints on 127.0.0.1 only (put a TLS proxy in front to publish them)
         "REST API": [sys.executable, "-m", "campaigns.cli.main", "api", "--host", "127.0.0.1", "--port", str(api_port)],
     }
@@ -106,7 +115,7 @@ def stop_requested() -> Iterator[threading.Event]:
             signal.signal(sig, handler)
 
 
-def serve_both(settings: Settings, dagster_port: int, app_port: int, api_port: int = 8700) -> None:
+def serve_both(settings: Settings, dagster_port: int, app_port: int, api_port: int = 8700, host: str = DEFAULT_HOST) -> None:
     try:
         abandoned = fail_abandoned_runs(settings, serving=True)
     except ServeAlreadyRunning as exc:
@@ -117,12 +126,16 @@ def serve_both(settings: Settings, dagster_port: int, app_port: int, api_port: i
     children = Children(grace_seconds=GRACE_SECONDS)
     with stop_requested() as stop:
         try:
-            for args in child_commands(settings, dagster_port, app_port, api_port).values():
+            for args in child_commands(settings, dagster_port, app_port, api_port, host).values():
                 children.start(args, env)
-            console.print(f"Dagster UI:    http://localhost:{dagster_port}")
-            console.print(f"Streamlit app: http://localhost:{app_port}")
+            shown = "localhost" if host in (DEFAULT_HOST, "localhost") else host
+            console.print(f"Dagster UI:    http://{shown}:{dagster_port}")
+            console.print(f"Streamlit app: http://{shown}:{app_port}")
             console.print(f"REST API:      http://127.0.0.1:{api_port}/marketing (docs: http://127.0.0.1:{api_port}/docs)")
-            console.print("Press Ctrl+C to stop both.")
+            sign_in = demo_sign_in(settings.home_path)
+            if sign_in:
+                console.print(f"Demo sign-in (from {settings.home_path / 'demo' / SIGN_IN_FILE}):\n{sign_in}", highlight=False)
+            console.print("Press Ctrl+C to stop them.")
             while children.all_running() and not stop.wait(1):
                 pass
         finally:

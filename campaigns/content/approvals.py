@@ -8,6 +8,10 @@ change the hash.
 
 Text a person writes and schedules themselves counts as approved by that person; that
 approval is recorded like any other, with a note saying so.
+
+Under the merchant's four-eyes rule (`campaigns.core.policy.four_eyes`) nobody approves content they wrote or
+edited (the audit log's authoring entries name them), and writing and scheduling one's own text no longer counts
+as an approval: someone else approves it.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from campaigns.core.enums import ContentStatus
 from campaigns.core.audit import record
 from campaigns.core.outbox import emit
 from campaigns.core.merchants import require_merchant
-from campaigns.core.store.models import Approval, CampaignContent
+from campaigns.core.policy import four_eyes
+from campaigns.core.store.models import Approval, AuditLog, CampaignContent
 from publishers.text import normalise
 
 KIND_CONTENT = "campaign_content"
@@ -31,6 +36,7 @@ KIND_REPURPOSED = "repurposed_content"
 KIND_QUEUE_TEXT = "social_queue"  # text written straight into the social queue
 KIND_EMAIL = "email_campaign"
 AUTHOR_NOTE = "written and scheduled by this person; scheduling their own text counts as their approval"
+AUTHORING_ACTIONS = ("content.create", "content.edit")
 
 
 class NotApprovedError(PermissionError):
@@ -39,6 +45,10 @@ class NotApprovedError(PermissionError):
 
 class ContentNotFoundError(LookupError):
     pass
+
+
+class FourEyesError(ValueError):
+    """The merchant's four-eyes rule: the approver wrote or edited this content."""
 
 
 def content_hash(text: str, media: Sequence[str] = (), media_alt: Sequence[str] = ()) -> str:
@@ -68,6 +78,16 @@ def is_approved(session: Session, merchant_id: str, kind: str, content_id: int, 
     return approval_for(session, merchant_id, kind, content_id, current_hash) is not None
 
 
+def authors(session: Session, merchant_id: str, kind: str, content_id: int) -> set[str]:
+    """Who wrote or edited the content, from the audit log (and who approved it as its author)."""
+    logged = session.scalars(select(AuditLog.actor).where(
+        AuditLog.merchant_id == merchant_id, AuditLog.entity_type == kind, AuditLog.entity_id == str(content_id),
+        AuditLog.action.in_(AUTHORING_ACTIONS)))
+    own = session.scalars(select(Approval.approved_by).where(
+        Approval.merchant_id == merchant_id, Approval.content_kind == kind, Approval.content_id == content_id, Approval.note == AUTHOR_NOTE))
+    return set(logged) | set(own)
+
+
 def approve(session: Session, merchant_id: str, kind: str, content_id: int, content_hash_: str, actor: str, note: str = "") -> Approval:
     """Record that `actor` approved exactly this version (idempotent for the same version)."""
     require_merchant(session, merchant_id)
@@ -76,6 +96,9 @@ def approve(session: Session, merchant_id: str, kind: str, content_id: int, cont
     existing = approval_for(session, merchant_id, kind, content_id, content_hash_)
     if existing is not None:
         return existing
+    if four_eyes(session, merchant_id) and (note == AUTHOR_NOTE or actor in authors(session, merchant_id, kind, content_id)):
+        raise FourEyesError(f"{actor} wrote or edited {kind} {content_id}, and this merchant requires a second person's approval "
+                            "(four-eyes rule): ask another approver to approve it")
     approval = Approval(merchant_id=merchant_id, content_kind=kind, content_id=content_id, content_hash=content_hash_, approved_by=actor, note=note)
     session.add(approval)
     session.flush()

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -31,3 +36,52 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What to look for in one merchant's audit log; every field optional. Times are UTC, `until` exclusive."""
+
+    actor: str | None = None
+    action: str | None = None  # an exact action, or a prefix ending in "." ("content." for every content action)
+    entity_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 500
+
+
+def search(session: Session, merchant_id: str, where: AuditFilter = AuditFilter()) -> list[AuditLog]:
+    """The merchant's audit entries matching `where`, newest first."""
+    if where.limit < 1:
+        raise ValueError(f"limit is {where.limit}; give a positive number of entries")
+    query = select(AuditLog).where(AuditLog.merchant_id == merchant_id)
+    if where.actor:
+        query = query.where(AuditLog.actor == where.actor)
+    if where.action:
+        query = query.where(AuditLog.action.startswith(where.action) if where.action.endswith(".") else AuditLog.action == where.action)
+    if where.entity_id:
+        query = query.where(AuditLog.entity_id == where.entity_id)
+    if where.since:
+        query = query.where(AuditLog.created_at >= where.since)
+    if where.until:
+        query = query.where(AuditLog.created_at < where.until)
+    return list(session.scalars(query.order_by(AuditLog.id.desc()).limit(where.limit)))
+
+
+CSV_COLUMNS = ("id", "created_at", "actor", "action", "entity_type", "entity_id", "details")
+
+
+def to_csv(rows: list[AuditLog]) -> str:
+    """The entries as CSV (details as JSON); cells that a spreadsheet would run as a formula are quoted with a '."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        cells = [row.id, row.created_at.isoformat(), row.actor, row.action, row.entity_type, row.entity_id,
+                 json.dumps(row.details, ensure_ascii=False, sort_keys=True)]
+        writer.writerow([_inert(str(cell)) for cell in cells])
+    return out.getvalue()
+
+
+def _inert(cell: str) -> str:
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell

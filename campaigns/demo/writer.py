@@ -19,6 +19,7 @@ from campaigns.core.audit import record
 from campaigns.audiences.events import store_events
 from campaigns.email.templates import install_starters
 from campaigns.core.merchants import ensure_merchant
+from campaigns.demo.owner import create_demo_owner
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.core.store.models import Campaign, Contact, ContactConsent, Merchant, Segment, SocialAccount
@@ -71,6 +72,7 @@ def write_demo(settings: Settings, data: DemoData, progress=None) -> dict[str, i
         session.add(Segment(merchant_id=DEMO_MERCHANT, name="Customers", rules={"all": [{"field": "tags", "op": "contains", "value": "customer"}]}))
         session.add(Segment(merchant_id=DEMO_MERCHANT, name="Win back", rules={"all": [{"rfm": ["at_risk", "cant_lose"]}]}))
         planned = plan_demo_campaign(session, DEMO_MERCHANT, data.as_of, "America/New_York")
+        create_demo_owner(session, DEMO_MERCHANT, settings.home_path / "demo")
         record(session, DEMO_MERCHANT, "demo-data", "demo.generate", "merchant", DEMO_MERCHANT, seed=data.seed, scale=data.scale.name,
                as_of=data.as_of.isoformat(), planned_campaign=planned)
         counts["campaigns"] = len(data.campaigns)

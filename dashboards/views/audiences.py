@@ -47,7 +47,7 @@ def builder(merchant_id: str, segments: list[dict]) -> dict | None:
         if save_col.button("Save segment", key="audience_save", type="primary", icon=":material/save:",
                            disabled=problem is not None, width="stretch"):
             try:
-                ui.write(save_segment, merchant_id, name, rules, ui.ACTOR)
+                ui.write("segment.save", save_segment, merchant_id, name, rules, ui.actor())
             except ValueError as exc:
                 field_error(str(exc))
             else:
@@ -155,7 +155,7 @@ def edit(merchant_id: str, contact: dict) -> None:
             field_error("Custom fields: " + "; ".join(problems))
             return
         try:
-            _, changed = ui.write(update_contact, merchant_id, contact["id"], changes, actor=ui.ACTOR)
+            _, changed = ui.write("contact.edit", update_contact, merchant_id, contact["id"], changes, actor=ui.actor())
         except (LookupError, ValueError) as exc:
             field_error(str(exc))
             return
@@ -171,10 +171,10 @@ def remove(merchant_id: str, contact: dict) -> None:
             st.rerun()
         return
     answer = ui.confirm(f"Delete {contact['email']} with their events and consent history? (For a person's erasure request, "
-                        f"use `campaigns contacts erase`.)", key="contact_delete", pending=pending, yes="Delete")
+                        f"use `campaigns contacts erase`.)", action="contact.delete", key="contact_delete", pending=pending, yes="Delete")
     if answer is not None:
         st.session_state.pop("contact_open", None)
-        ui.change(delete_contact, merchant_id, contact["id"], actor=ui.ACTOR, done=f"Deleted {contact['email']}.", refused="Not deleted")
+        ui.change("contact.delete", delete_contact, merchant_id, contact["id"], actor=ui.actor(), done=f"Deleted {contact['email']}.", refused="Not deleted")
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 import streamlit as st
 
+from campaigns.access.roles import AccessDenied
 from campaigns.budget import apply as budget_apply
 from campaigns.budget.curves import curves_from_frame
 from campaigns.budget.errors import RebalanceError
@@ -118,14 +119,14 @@ def recommendations(merchant_id: str, currency: str) -> pl.DataFrame:
     return rows
 
 
-def _change(service: Callable[..., T], *args: Any, done: Callable[[T], str] | None = None, kind: str = "success") -> None:
+def _change(action: str, service: Callable[..., T], *args: Any, done: Callable[[T], str] | None = None, kind: str = "success") -> None:
     """One budget service call through `ui.write` (its own transaction, fresh reads after), then say how it went and rerun.
 
     A refusal (`RebalanceError`: the plan is stale, an undo would overwrite a later change) becomes a warning.
     """
     try:
-        result = ui.write(service, *args)
-    except RebalanceError as exc:
+        result = ui.write(action, service, *args)
+    except (RebalanceError, AccessDenied) as exc:
         ui.flash(str(exc), "warning")
     else:
         if done is not None:
@@ -141,8 +142,8 @@ def apply_controls(merchant_id: str, rows: pl.DataFrame, currency: str) -> None:
                    + "; ".join(f"{fmt.channel_label(c)} {fmt.money(latest.previous[c], currency)} → {fmt.money(v, currency)}"
                                for c, v in latest.applied.items())
                    + f" ({latest.applied_by}, {latest.applied_at:%Y-%m-%d %H:%M} UTC).", icon=":material/check_circle:")
-        if st.button("Undo", icon=":material/undo:", key="budget_undo"):
-            _change(budget_apply.undo_recommendation, merchant_id, latest.id, ui.ACTOR,
+        if ui.can("budget.undo") and st.button("Undo", icon=":material/undo:", key="budget_undo"):
+            _change("budget.undo", budget_apply.undo_recommendation, merchant_id, latest.id, ui.actor(),
                     done=lambda _: "Undone: the allocations are back to what they were before.", kind="info")
     _apply_history(applies, currency)
     pending = rows.filter(pl.col("recommended").is_not_null() & (pl.col("recommended") != pl.col("allocated")))
@@ -151,7 +152,7 @@ def apply_controls(merchant_id: str, rows: pl.DataFrame, currency: str) -> None:
             st.caption("The stored allocations already match the recommendation.")
         return
     if not st.session_state.get(APPLY_PENDING):
-        if st.button("Apply recommendation", icon=":material/published_with_changes:", type="primary", key="budget_apply"):
+        if ui.can("budget.apply") and st.button("Apply recommendation", icon=":material/published_with_changes:", type="primary", key="budget_apply"):
             st.session_state[APPLY_PENDING] = True
             st.rerun()
         return
@@ -159,8 +160,8 @@ def apply_controls(merchant_id: str, rows: pl.DataFrame, currency: str) -> None:
                  key="budget_confirm_table",
                  column_config={k: st.column_config.NumberColumn(k, format="dollar") for k in ("now", "after")})
     if ui.confirm("**Apply this allocation?** The latest period's allocation per channel becomes the recommended amount "
-                  "(recorded in the audit log; you can undo it).", key="budget_apply", pending=APPLY_PENDING, yes="Confirm"):
-        _change(budget_apply.apply_recommendation, merchant_id, ui.ACTOR)  # the page then shows what was applied
+                  "(recorded in the audit log; you can undo it).", action="budget.apply", key="budget_apply", pending=APPLY_PENDING, yes="Confirm"):
+        _change("budget.apply", budget_apply.apply_recommendation, merchant_id, ui.actor())  # the page then shows what was applied
 
 
 def _apply_history(applies: list[budget_apply.RecommendationApply], currency: str) -> None:
@@ -251,13 +252,13 @@ def _apply_plan_controls(merchant_id: str, plan: RebalancePlan) -> None:
     if not plan.moved:
         return
     if st.session_state.get(CAMPAIGN_PENDING) != plan.campaign_id:
-        if st.button("Apply to campaign", icon=":material/published_with_changes:", key="rebalance_apply"):
+        if ui.can("budget.apply") and st.button("Apply to campaign", icon=":material/published_with_changes:", key="rebalance_apply"):
             st.session_state[CAMPAIGN_PENDING] = plan.campaign_id
             st.rerun()
         return
     if ui.confirm(f"**Apply this split to {plan.campaign_id}?** Each channel's latest allocation becomes the recommended amount "
-                  "(recorded in the audit log; you can undo it below).", key="rebalance_apply", pending=CAMPAIGN_PENDING, yes="Confirm"):
-        _change(budget_apply.apply_plan, merchant_id, plan, ui.ACTOR, done=lambda done: f"Applied rebalance {done.id} to {plan.campaign_id}.")
+                  "(recorded in the audit log; you can undo it below).", action="budget.apply", key="rebalance_apply", pending=CAMPAIGN_PENDING, yes="Confirm"):
+        _change("budget.apply", budget_apply.apply_plan, merchant_id, plan, ui.actor(), done=lambda done: f"Applied rebalance {done.id} to {plan.campaign_id}.")
 
 
 def _history(merchant_id: str, history: list[dict], currency: str) -> None:
@@ -271,13 +272,13 @@ def _history(merchant_id: str, history: list[dict], currency: str) -> None:
     if latest is None:
         return
     if st.session_state.get(UNDO_PENDING) != latest["id"]:
-        if st.button(f"Undo rebalance {latest['id']}", icon=":material/undo:", key="rebalance_undo"):
+        if ui.can("budget.undo") and st.button(f"Undo rebalance {latest['id']}", icon=":material/undo:", key="rebalance_undo"):
             st.session_state[UNDO_PENDING] = latest["id"]
             st.rerun()
         return
     if ui.confirm(f"**Undo rebalance {latest['id']}?** The allocations go back to what they were before it, if none changed since.",
-                  key="rebalance_undo", pending=UNDO_PENDING, yes="Confirm undo", no="Keep it", icon=":material/undo:"):
-        _change(budget_apply.undo_rebalance, merchant_id, latest["id"], ui.ACTOR,
+                  action="budget.undo", key="rebalance_undo", pending=UNDO_PENDING, yes="Confirm undo", no="Keep it", icon=":material/undo:"):
+        _change("budget.undo", budget_apply.undo_rebalance, merchant_id, latest["id"], ui.actor(),
                 done=lambda _: f"Undone rebalance {latest['id']}.", kind="info")
 
 

@@ -372,7 +372,7 @@ def _persist(draft: dict[str, Any], merchant_id: str, step_index: int) -> bool:
     """Save the draft to the store; a problem (e.g. a name in use) is shown next to its field."""
     draft["save_errors"] = {}
     try:
-        draft["campaign_id"] = ui.write(drafts.save_draft, merchant_id, wizard.to_draft(draft), ui.ACTOR)
+        draft["campaign_id"] = ui.write("campaign.save_draft", drafts.save_draft, merchant_id, wizard.to_draft(draft), ui.actor())
     except ValueError as exc:  # DraftNotEditable, a duplicate name, a refused update
         message = str(exc)
         if "already exists" in message:

@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from campaigns.access.roles import AccessDenied
 from campaigns.audiences.segments import RuleError, describe, validate_rules
 from campaigns.content.approvals import approve_content
 from campaigns.core.enums import MARKETING_CHANNELS, CampaignStatus, CampaignType
@@ -146,6 +147,8 @@ def action_bar(row: dict[str, Any], merchant_id: str) -> None:
         return
     bar = st.container(horizontal=True, gap="small")
     for action in CAMPAIGN_ACTIONS:
+        if not ui.can(f"campaign.{action.name}"):
+            continue  # not this role's to do (write() refuses it anyway)
         reason = refusal(action.name, row)
         clicked = bar.button(
             action.label, key=f"action_{action.name}", icon=action.icon,
@@ -164,23 +167,23 @@ def action_bar(row: dict[str, Any], merchant_id: str) -> None:
         if reason:
             st.warning(f"**{BY_NAME[refused['action']].label} is not possible now:** {reason}.",
                        icon=":material/block:")
-    allowed = [a.label.lower() for a in CAMPAIGN_ACTIONS if refusal(a.name, row) is None]
+    allowed = [a.label.lower() for a in CAMPAIGN_ACTIONS if refusal(a.name, row) is None and ui.can(f"campaign.{a.name}")]
     st.caption("Available now: " + (", ".join(allowed) if allowed else "nothing; completed and cancelled campaigns are final") +
                ". Hover over a button to see why it is not.")
 
 
 def confirm(row: dict[str, Any], merchant_id: str, action_name: str) -> None:
     action = BY_NAME[action_name]
-    answer = ui.confirm(f"**{action.label} “{fmt.plain(row['name'])}”?** {action.confirm}", key="action", pending=PENDING_KEY,
+    answer = ui.confirm(f"**{action.label} “{fmt.plain(row['name'])}”?** {action.confirm}", action=f"campaign.{action_name}", key="action", pending=PENDING_KEY,
                         yes=f"Confirm {action.label.lower()}", icon=action.icon)
     if answer is None:
         return
     try:
         if action_name == "delete":
-            ui.write(campaign_service.delete_campaign, merchant_id, row["id"], ui.ACTOR)
+            ui.write("campaign.delete", campaign_service.delete_campaign, merchant_id, row["id"], ui.actor())
         else:
-            change = ui.write(campaign_status.change_status, merchant_id, row["id"], action_name, ui.ACTOR)
-    except (TransitionError, ValueError, LookupError) as exc:
+            change = ui.write(f"campaign.{action_name}", campaign_status.change_status, merchant_id, row["id"], action_name, ui.actor())
+    except (TransitionError, ValueError, LookupError, AccessDenied) as exc:
         ui.flash(f"{action.label} did not happen: {fmt.plain(exc)}", "warning")
     else:
         if action_name == "delete":
@@ -203,8 +206,8 @@ def detail(campaign_id: str, merchant_id: str, profile: dict[str, str]) -> None:
         title_col, edit_col = st.columns([5, 1], vertical_alignment="center")
         title_col.markdown(f"### {fmt.plain(row['name'])}")
         title_col.markdown(f"{fmt.status_badge(row['status'])} :gray-badge[{row['type'].title()}] :gray-badge[{fmt.plain(row['id'])}]")
-        if row["status"] == CampaignStatus.DRAFT.value and edit_col.button("Edit in builder", key="campaign_edit", icon=":material/edit_note:"):
-            saved = ui.write(drafts.load_draft, merchant_id, row["id"])
+        if row["status"] == CampaignStatus.DRAFT.value and ui.can("campaign.edit_draft") and edit_col.button("Edit in builder", key="campaign_edit", icon=":material/edit_note:"):
+            saved = ui.write("campaign.edit_draft", drafts.load_draft, merchant_id, row["id"])
             st.session_state["wizard"] = {**wizard.from_saved(saved, tz), "merchant_id": merchant_id}
             for key in [k for k in st.session_state if str(k).startswith("wiz_")]:
                 del st.session_state[key]
@@ -274,8 +277,8 @@ def content_tab(row: dict[str, Any], merchant_id: str, tz: str) -> None:
                 head, button = st.columns([5, 1], vertical_alignment="center")
                 when = f" · scheduled {fmt.moment(item['scheduled_at'], tz)}" if item["scheduled_at"] else ""
                 head.markdown(f"{fmt.status_badge(item['status'])} {fmt.plain(item['title'] or item['content_type'])}{when}")
-                if item["status"] == "DRAFT" and item["body"].strip() and button.button("Approve", key=f"approve_{item['id']}", icon=":material/verified:"):
-                    ui.write(approve_content, merchant_id, item["id"], ui.ACTOR)
+                if item["status"] == "DRAFT" and item["body"].strip() and ui.can("content.approve") and button.button("Approve", key=f"approve_{item['id']}", icon=":material/verified:"):
+                    ui.write("content.approve", approve_content, merchant_id, item["id"], ui.actor())
                     ui.flash(f"Approved the {fmt.plain(fmt.channel_label(channel))} content; it may now be scheduled.")
                     st.rerun()
                 st.text(item["body"] or "(empty)")

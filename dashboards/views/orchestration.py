@@ -75,18 +75,22 @@ OVERRIDES: dict[str, tuple[str, str]] = {  # action -> (question, icon)
 }
 
 
+ACTION_OF = {name: f"content.{name}" if name in ("approve", "reject") else f"workflow.{name}" for name in OVERRIDES}
+
+
 def override_call(merchant_id: str, campaign_id: str, pending: dict[str, Any], reason: str, drafts: list[dict[str, Any]]) -> tuple[Any, ...]:
-    """The service function and its arguments for a confirmed override."""
+    """The action's name, the service function and its arguments for a confirmed override."""
     action, note = pending["action"], reason or "from the Orchestration page"
     if action in ("pause", "resume", "cancel"):
-        return getattr(workflow, action), merchant_id, campaign_id, ui.ACTOR, note
+        return f"workflow.{action}", getattr(workflow, action), merchant_id, campaign_id, ui.actor(), note
     if action == "skip":
-        return workflow.skip_step, merchant_id, campaign_id, pending["order"], ui.ACTOR, note
+        return "workflow.skip", workflow.skip_step, merchant_id, campaign_id, pending["order"], ui.actor(), note
     if action == "retry":
-        return workflow.retry_step, merchant_id, campaign_id, pending["order"], ui.ACTOR
+        return "workflow.retry", workflow.retry_step, merchant_id, campaign_id, pending["order"], ui.actor()
     if pending["content"] not in {d["id"] for d in drafts}:
         raise LookupError(f"cc-{pending['content']} is not a draft of {campaign_id}")
-    return (execution.approve if action == "approve" else reject_campaign_content), merchant_id, pending["content"], ui.ACTOR, note
+    return (f"content.{action}", execution.approve if action == "approve" else reject_campaign_content, merchant_id, pending["content"],
+            ui.actor(), note)
 
 
 def ask(action: str, **target: Any) -> None:
@@ -99,7 +103,8 @@ def confirmation(merchant_id: str, campaign_id: str, drafts: list[dict[str, Any]
     if not pending or pending.get("campaign") != campaign_id:
         return
     question, icon = OVERRIDES[pending["action"]]
-    answer = ui.confirm(question.format(order=pending.get("order"), content=pending.get("content")), key="orch", pending=PENDING_KEY,
+    answer = ui.confirm(question.format(order=pending.get("order"), content=pending.get("content")), action=ACTION_OF[pending["action"]],
+                        key="orch", pending=PENDING_KEY,
                         yes=f"Confirm {pending['action']}", no="Back", icon=icon, reason="Reason (for the audit log)")
     if answer is None:
         return
@@ -168,16 +173,16 @@ def steps_section(merchant_id: str, campaign_id: str, data: dict[str, Any], cont
     bar = st.container(horizontal=True, gap="small")
     for action, allowed in (("pause", state == workflow.ACTIVE), ("resume", state == workflow.PAUSED),
                             ("cancel", state in (workflow.ACTIVE, workflow.PAUSED))):
-        if bar.button(action.capitalize(), key=f"orch_{action}", icon=OVERRIDES[action][1], disabled=not allowed):
+        if ui.can(ACTION_OF[action]) and bar.button(action.capitalize(), key=f"orch_{action}", icon=OVERRIDES[action][1], disabled=not allowed):
             ask(action, campaign=campaign_id)
     orders = [s["order"] for s in steps if s["order"] > 0]
     types = {s["order"]: s for s in steps}
     step_col, skip_col, retry_col = st.columns([3, 1, 1], vertical_alignment="bottom")
     order = step_col.selectbox("Step", orders, key="orch_step", format_func=lambda o: f"{o}: {types[o]['type']} ({types[o]['status']})")
     status = types[order]["status"] if order is not None else ""
-    if skip_col.button("Skip", key="orch_skip", icon=OVERRIDES["skip"][1], disabled=status not in EDITABLE_STATUSES or state == workflow.CANCELLED):
+    if ui.can("workflow.skip") and skip_col.button("Skip", key="orch_skip", icon=OVERRIDES["skip"][1], disabled=status not in EDITABLE_STATUSES or state == workflow.CANCELLED):
         ask("skip", campaign=campaign_id, order=order)
-    if retry_col.button("Retry", key="orch_retry", icon=OVERRIDES["retry"][1], disabled=status != "FAILED"):
+    if ui.can("workflow.retry") and retry_col.button("Retry", key="orch_retry", icon=OVERRIDES["retry"][1], disabled=status != "FAILED"):
         ask("retry", campaign=campaign_id, order=order)
 
     st.markdown("**Content waiting for approval**")
@@ -187,9 +192,9 @@ def steps_section(merchant_id: str, campaign_id: str, data: dict[str, Any], cont
         labels = {c["id"]: f"cc-{c['id']} · {c['channel']} · {c['text']}" for c in contents}
         pick_col, approve_col, reject_col = st.columns([4, 1, 1], vertical_alignment="bottom")
         content_id = pick_col.selectbox("Draft", list(labels), key="orch_content", format_func=labels.__getitem__)
-        if approve_col.button("Approve", key="orch_approve", icon=OVERRIDES["approve"][1], type="primary"):
+        if ui.can("content.approve") and approve_col.button("Approve", key="orch_approve", icon=OVERRIDES["approve"][1], type="primary"):
             ask("approve", campaign=campaign_id, content=content_id)
-        if reject_col.button("Reject", key="orch_reject", icon=OVERRIDES["reject"][1]):
+        if ui.can("content.reject") and reject_col.button("Reject", key="orch_reject", icon=OVERRIDES["reject"][1]):
             ask("reject", campaign=campaign_id, content=content_id)
 
 
@@ -257,7 +262,7 @@ def edit_section(merchant_id: str, campaign_id: str, steps: list[dict[str, Any]]
         if not clean:
             ui.flash("Nothing changed.", "info")
             st.rerun()
-        ui.change(execution.edit_step, merchant_id, campaign_id, order, clean, ui.ACTOR,
+        ui.change("workflow.edit_step", execution.edit_step, merchant_id, campaign_id, order, clean, ui.actor(),
                   done=f"Step {order} ({step['type']}) updated: {', '.join(sorted(clean))}.")
 
 
@@ -371,7 +376,7 @@ def create_plan(merchant_id: str, values: dict[str, Any]) -> None:
         plan = plan_campaign(request, source=source, settings=get_agent_settings(),
                              content_history=warehouse_history(queries.settings(), merchant_id))
     try:
-        campaign, _ = ui.write(execution.create_campaign_from_plan, merchant_id, plan, actor=ui.ACTOR)
+        campaign, _ = ui.write("campaign.create_from_plan", execution.create_campaign_from_plan, merchant_id, plan, actor=ui.actor())
     except (LookupError, ValueError) as exc:
         ui.flash(f"The plan was not saved: {fmt.plain(exc)}", "warning")
     else:

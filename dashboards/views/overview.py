@@ -203,11 +203,8 @@ def approvals(merchant_id: str, tz: str) -> None:
 def main() -> None:
     st.title("Overview")
     ui.show_flash()
-    merchant_id = st.session_state.get("merchant_id")
+    merchant_id = ui.current_merchant()
     source = queries.source()
-    if not merchant_id:
-        st.info(NO_DATA, icon=":material/rocket_launch:")
-        st.stop()
     profile = ui.merchant_profile(merchant_id)
     currency = profile["currency"]
     end, days = None, 30

@@ -91,14 +91,14 @@ def queue_section(queue: pl.DataFrame, merchant_id: str, tz_of: dict[int, str]) 
     status_of = dict(zip(actionable["id"].to_list(), actionable["status"].to_list(), strict=True))
     pick_col, cancel_col, review_col = st.columns([4, 1, 2], vertical_alignment="bottom")
     item_id = pick_col.selectbox("Post", list(labels), key="social_queue_pick", format_func=labels.__getitem__)
-    if cancel_col.button("Cancel", key="social_cancel", icon=":material/cancel:", help="Stops a QUEUED or NEEDS_REVIEW post; it becomes FAILED."):
-        ui.change(scheduling.cancel, merchant_id, item_id, ui.ACTOR, "cancelled in the app", done=f"Cancelled post #{item_id}.")
+    if ui.can("post.cancel") and cancel_col.button("Cancel", key="social_cancel", icon=":material/cancel:", help="Stops a QUEUED or NEEDS_REVIEW post; it becomes FAILED."):
+        ui.change("post.cancel", scheduling.cancel, merchant_id, item_id, ui.actor(), "cancelled in the app", done=f"Cancelled post #{item_id}.")
     if status_of.get(item_id) == "NEEDS_REVIEW":
         outcome = review_col.selectbox("Review outcome", ["requeue", "failed"], key="social_review_outcome",
                                        format_func={"requeue": "Not published: send again", "failed": "Drop it"}.__getitem__)
-        if review_col.button("Mark reviewed", key="social_review", icon=":material/fact_check:",
+        if ui.can("post.resolve_review") and review_col.button("Mark reviewed", key="social_review", icon=":material/fact_check:",
                              help="After checking the account: send it again, or drop it."):
-            ui.change(scheduling.resolve_review, merchant_id, item_id, actor=ui.ACTOR, outcome=outcome, note="reviewed in the app",
+            ui.change("post.resolve_review", scheduling.resolve_review, merchant_id, item_id, actor=ui.actor(), outcome=outcome, note="reviewed in the app",
                       done=f"Post #{item_id} reviewed: {outcome}.")
 
 
@@ -106,7 +106,8 @@ def publish_due() -> None:
     st.subheader("Publish due now")
     st.caption("Sends every post whose time has come **to the sandbox outbox** (`outbox/<platform>.jsonl` in the app's home): "
                "nothing leaves this machine. The scheduled worker does the same on its own schedule.")
-    if st.button("Publish due now (sandbox)", key="social_publish_due", icon=":material/send:"):
+    if ui.can("post.publish_due") and st.button("Publish due now (sandbox)", key="social_publish_due", icon=":material/send:"):
+        ui.require("post.publish_due")
         try:
             report = worker.run_worker(queries.settings(), worker_id=WORKER_ID, live=False)
         finally:
@@ -146,13 +147,14 @@ def compose(merchant_id: str, accounts: list[dict[str, Any]], account: dict[str,
         if target["status"] != social_accounts.ACTIVE:
             ui.field_error(f"This account needs re-authentication; {social_accounts.REAUTH_HINT}.")
         ready = bool(text.strip()) and not issues and target["status"] == social_accounts.ACTIVE
-        if st.button("Schedule", key="compose_schedule", type="primary", icon=":material/schedule_send:", disabled=not ready):
+        if ui.can("post.schedule_own_text") and st.button("Schedule", key="compose_schedule", type="primary", icon=":material/schedule_send:", disabled=not ready):
             try:
                 if when_kind == BEST_SLOT:
                     scheduled_at = queries.next_best_slot(queries.source(), merchant_id, account_id)
                 else:
                     scheduled_at = scheduling.schedule_time(datetime.combine(on_day, at_time), target["timezone"])
-                item = ui.write(scheduling.schedule_text, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at, author=ui.ACTOR)
+                item = ui.write("post.schedule_own_text", scheduling.schedule_text, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at,
+                                author=ui.actor())
             except (social_accounts.QueueError, LookupError, ValueError) as exc:
                 ui.flash(f"Not scheduled: {fmt.plain(exc)}", "warning")
             else:
@@ -184,7 +186,7 @@ def start_connect(merchant_id: str, platform: str) -> None:
     settings = queries.settings()
     clients = connect.clients_from_settings(settings)
     try:
-        started = ui.write(connect.start_connection, merchant_id, platform, actor=ui.ACTOR, clients=clients,
+        started = ui.write("account.connect", connect.start_connection, merchant_id, platform, actor=ui.actor(), clients=clients,
                            redirect_uri=settings.oauth_redirect_uri(platform), cipher=cipher_from_settings(settings),
                            ttl=timedelta(minutes=settings.oauth_connect_minutes))
     except (ValueError, LookupError, TokenKeyError) as exc:

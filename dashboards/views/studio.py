@@ -62,15 +62,15 @@ def variant_card(row: dict[str, Any], merchant_id: str) -> None:
             new = st.text_area(f"{field.replace('_', ' ').capitalize()}", value=current, key=f"studio_edit_{row['id']}", height=140)
             st.caption("Saving an edit voids an earlier approval: the new text needs approving again.")
             if st.button("Save edit", key=f"studio_save_{row['id']}", icon=":material/save:", disabled=new == current):
-                ui.change(edit_repurposed, merchant_id, row["id"], {field: new}, ui.ACTOR,
+                ui.change("content.edit", edit_repurposed, merchant_id, row["id"], {field: new}, ui.actor(),
                           done=f"Saved the edit of rc-{row['id']}; it is a draft again until approved.")
         approve_col, reject_col = st.columns(2)
-        if row["status"] != "APPROVED" and approve_col.button("Approve", key=f"studio_approve_{row['id']}", icon=":material/verified:",
+        if row["status"] != "APPROVED" and ui.can("content.approve") and approve_col.button("Approve", key=f"studio_approve_{row['id']}", icon=":material/verified:",
                                                               type="primary"):
-            ui.change(approve_repurposed, merchant_id, row["id"], ui.ACTOR, "approved in the content studio",
+            ui.change("content.approve", approve_repurposed, merchant_id, row["id"], ui.actor(), "approved in the content studio",
                       done=f"Approved rc-{row['id']} as it reads now.")
-        if row["status"] != "REJECTED" and reject_col.button("Reject", key=f"studio_reject_{row['id']}", icon=":material/thumb_down:"):
-            ui.change(reject_repurposed, merchant_id, row["id"], ui.ACTOR, "rejected in the content studio", done=f"Rejected rc-{row['id']}.")
+        if row["status"] != "REJECTED" and ui.can("content.reject") and reject_col.button("Reject", key=f"studio_reject_{row['id']}", icon=":material/thumb_down:"):
+            ui.change("content.reject", reject_repurposed, merchant_id, row["id"], ui.actor(), "rejected in the content studio", done=f"Rejected rc-{row['id']}.")
 
 
 def source_section(rows: list[dict[str, Any]], merchant_id: str) -> None:
@@ -100,12 +100,12 @@ def inbox(merchant_id: str) -> None:
     picked = pick_col.selectbox("Item", list(labels), key="studio_inbox_item", format_func=labels.__getitem__)
     kind, _, number = picked.partition("-")
     item_id = int(number)
-    if approve_col.button("Approve", key="studio_inbox_approve", icon=":material/verified:", type="primary"):
+    if ui.can("content.approve") and approve_col.button("Approve", key="studio_inbox_approve", icon=":material/verified:", type="primary"):
         approve = approve_campaign_content if kind == "cc" else approve_repurposed
-        ui.change(approve, merchant_id, item_id, ui.ACTOR, "approved in the approvals inbox", done=f"Approved {picked} as it reads now.")
-    if reject_col.button("Reject", key="studio_inbox_reject", icon=":material/thumb_down:"):
+        ui.change("content.approve", approve, merchant_id, item_id, ui.actor(), "approved in the approvals inbox", done=f"Approved {picked} as it reads now.")
+    if ui.can("content.reject") and reject_col.button("Reject", key="studio_inbox_reject", icon=":material/thumb_down:"):
         reject = reject_campaign_content if kind == "cc" else reject_repurposed
-        ui.change(reject, merchant_id, item_id, ui.ACTOR, "rejected in the approvals inbox", done=f"Rejected {picked}.")
+        ui.change("content.reject", reject, merchant_id, item_id, ui.actor(), "rejected in the approvals inbox", done=f"Rejected {picked}.")
 
 
 # --- page --------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from campaigns.access.roles import Permission
 from campaigns.core.crypto import cipher_from_settings
 from campaigns.core.outbox import EVENT_TYPES
 from campaigns.core.store.types import utcnow
@@ -12,7 +13,7 @@ st.title("Webhooks")
 st.caption("Tell your other systems (CRM, data platform, chat) what happens here. Messages are signed as the Standard Webhooks "
            "specification says; verify them with any of its libraries. See docs/webhooks.md.")
 ui.show_flash()
-merchant_id = ui.current_merchant()
+merchant_id = ui.current_merchant(Permission.ADMIN)  # endpoints carry the merchant's data out: owners only
 source = queries.source()
 
 # A secret is shown once, right after it was made; kept only in this browser session until dismissed.
@@ -32,7 +33,7 @@ with st.expander("Add an endpoint", expanded=not queries.webhook_endpoints(sourc
         note = st.text_input("Description", max_chars=200)
         if st.form_submit_button("Add endpoint", type="primary", icon=":material/add:"):
             try:
-                _, secret = ui.write(endpoints.add_endpoint, merchant_id, url, chosen, actor="app", cipher=cipher_from_settings(queries.settings()),
+                _, secret = ui.write("webhook.add", endpoints.add_endpoint, merchant_id, url, chosen, actor=ui.actor(), cipher=cipher_from_settings(queries.settings()),
                                      description=note)
             except (LookupError, ValueError) as exc:
                 ui.field_error(str(exc))
@@ -55,7 +56,7 @@ for row in rows:
             head.warning(f"Disabled: {row['disabled_reason']}", icon=":material/block:")
         toggle, rotate, remove = actions.columns(3)
         if toggle.button("Enable" if not row["enabled"] else "Disable", key=f"wh_toggle_{row['id']}"):
-            ui.change(endpoints.set_enabled, merchant_id, row["id"], not row["enabled"], actor="app",
+            ui.change("webhook.toggle", endpoints.set_enabled, merchant_id, row["id"], not row["enabled"], actor=ui.actor(),
                       done=f"Endpoint {row['id']} {'enabled: waiting deliveries resume' if not row['enabled'] else 'disabled'}.")
         if rotate.button("Rotate secret", key=f"wh_rotate_{row['id']}"):
             st.session_state["wh_pending"] = ("rotate", row["id"])
@@ -67,20 +68,20 @@ if pending:
     action, endpoint_id = pending
     if action == "rotate":
         answer = ui.confirm(f"Give {endpoint_id} a new signing secret? The old one keeps signing beside it for 24 hours.",
-                            key="wh_rotate", pending="wh_pending", yes="Rotate")
+                            action="webhook.rotate", key="wh_rotate", pending="wh_pending", yes="Rotate")
         if answer:
             try:
-                secret = ui.write(endpoints.rotate_secret, merchant_id, endpoint_id, actor="app", cipher=cipher_from_settings(queries.settings()))
+                secret = ui.write("webhook.rotate", endpoints.rotate_secret, merchant_id, endpoint_id, actor=ui.actor(), cipher=cipher_from_settings(queries.settings()))
             except (LookupError, ValueError) as exc:
                 ui.flash(f"The secret was not rotated: {exc}", "warning")
             else:
                 st.session_state["webhook_secret"] = {"endpoint": endpoint_id, "secret": secret.secret}
             st.rerun()
     else:
-        answer = ui.confirm(f"Remove {endpoint_id} and its delivery log? The receiver gets nothing more.", key="wh_remove", pending="wh_pending",
+        answer = ui.confirm(f"Remove {endpoint_id} and its delivery log? The receiver gets nothing more.", action="webhook.remove", key="wh_remove", pending="wh_pending",
                             yes="Remove")
         if answer:
-            ui.change(endpoints.remove_endpoint, merchant_id, endpoint_id, actor="app", done=f"Endpoint {endpoint_id} removed.")
+            ui.change("webhook.remove", endpoints.remove_endpoint, merchant_id, endpoint_id, actor=ui.actor(), done=f"Endpoint {endpoint_id} removed.")
 
 st.subheader("Delivery log")
 status = st.segmented_control("Status", ["PENDING", "DELIVERED", "FAILED"], key="wh_status")
@@ -93,5 +94,5 @@ else:
     if failed:
         replay_id = st.selectbox("Replay a failed delivery", failed, key="wh_replay_id")
         if st.button("Replay", key="wh_replay", icon=":material/replay:"):
-            ui.change(delivery.replay, merchant_id, int(replay_id), actor="app", now=utcnow(),
+            ui.change("webhook.replay", delivery.replay, merchant_id, int(replay_id), actor=ui.actor(), now=utcnow(),
                       done=f"Delivery {replay_id} will be sent on the next run (within a minute while Dagster runs).")

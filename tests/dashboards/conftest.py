@@ -9,16 +9,17 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from campaigns.core.settings import Settings
-from tests.dashboards.helpers import APP, assert_clean, copy_built_home, point_at
+from tests.dashboards.helpers import APP, assert_clean, copy_built_home, point_at, signed_in
 
 
 @pytest.fixture
 def app(monkeypatch: pytest.MonkeyPatch) -> Callable[[Settings], AppTest]:
-    """Start the app against a home; returns the AppTest after its first run."""
+    """Start the app against a home, signed in (as the demo owner, owner of every merchant); returns the AppTest after its
+    first run."""
 
     def start(settings: Settings) -> AppTest:
         point_at(monkeypatch, settings)
-        at = AppTest.from_file(APP, default_timeout=60)
+        at = signed_in(AppTest.from_file(APP, default_timeout=60), settings)
         at.run()
         assert_clean(at)
         return at

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from campaigns.access import signin, users
+from campaigns.access.roles import Role
+from campaigns.core.merchants import list_merchants
 from campaigns.core.settings import Settings, get_settings
+from campaigns.core.store.db import migrate, session_scope
+from campaigns.demo.owner import DEMO_OWNER
+from dashboards.ui import ROLE_KEY, TOKEN_KEY
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboards" / "app.py")
 PAGES = {
@@ -26,6 +32,27 @@ PAGES = {
     "Email Designer": "views/email_designer.py",
     "Webhooks": "views/webhooks.py",
 }
+ADMIN_PAGES = {"Members": "views/members.py", "Audit log": "views/audit.py"}  # in the navigation of owners only
+
+
+def session_token(settings: Settings, email: str = DEMO_OWNER, roles: dict[str, Role] | None = None) -> str:
+    """A live app session for `email` (created if missing), with `roles` per merchant (default: owner of every merchant
+    the user has no role on yet, so the demo owner keeps theirs and no audit entry is added for them)."""
+    migrate(settings.store_url)
+    with session_scope(settings.store_url) as s:
+        user = users.find_user(s, email) or users.add_user(s, email, "tests")
+        if roles is None:
+            mine = {m.merchant_id for m in users.memberships_of(s, user.id)}
+            roles = {m.id: Role.OWNER for m in list_merchants(s) if m.id not in mine}
+        for merchant_id, role in roles.items():
+            users.grant(s, email, merchant_id, role, "tests")
+        return signin.start_session(s, user, "password")
+
+
+def signed_in(at: AppTest, settings: Settings, email: str = DEMO_OWNER, roles: dict[str, Role] | None = None) -> AppTest:
+    """The AppTest with a signed-in session, as the sign-in form would leave it."""
+    at.session_state[TOKEN_KEY] = session_token(settings, email, roles)
+    return at
 
 
 def point_at(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
@@ -56,3 +83,11 @@ def copy_built_home(built: Settings, home: Path) -> Path:
         target.close()
     shutil.copytree(built.home_path / "serving", home / "serving")
     return home
+
+
+def as_member(at: AppTest, merchant_id: str, role: Role = Role.OWNER, email: str = "tester@example.com") -> AppTest:
+    """For a page or tab run on its own (AppTest.from_function): signed in with `role` on `merchant_id`, which is picked,
+    as app.py's sidebar would leave the session."""
+    signed_in(at, get_settings(), email, {merchant_id: role})
+    at.session_state["merchant_id"], at.session_state[ROLE_KEY] = merchant_id, role
+    return at

@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from campaigns.core.settings import get_settings
+from tests.dashboards.helpers import signed_in
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboards" / "app.py")
 
@@ -18,7 +19,7 @@ def _run(monkeypatch: pytest.MonkeyPatch, settings) -> AppTest:
         monkeypatch.setenv("CAMPAIGNS_DATABASE_URL", settings.database_url)
         monkeypatch.setenv("CAMPAIGNS_WAREHOUSE", "postgres")
     get_settings.cache_clear()
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = signed_in(AppTest.from_file(APP, default_timeout=60), settings)
     at.run()
     return at
 

@@ -6,17 +6,27 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from campaigns.core.settings import get_settings
-from tests.dashboards.helpers import APP
+from campaigns.access.roles import Role
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.store.db import session_scope
+from dashboards.ui import ROLE_KEY
+from tests.dashboards.helpers import APP, signed_in
 
 
-def test_an_unreachable_store_is_named_in_the_sidebar_and_pages_say_what_to_do(home, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreachable_store_is_said_in_words_and_nothing_else_shows(home, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAMPAIGNS_DATABASE_URL", "postgresql://postgres@127.0.0.1:9/not_there")  # nothing listens on port 9
     get_settings.cache_clear()
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("The operational store is not reachable" in e.value for e in at.sidebar.error)
-    assert "No merchant yet." in [c.value for c in at.sidebar.caption]
-    assert "campaigns demo-data" in at.info[0].value  # the page itself still says how to start
+    assert any("The operational store is not reachable" in e.value for e in at.error)
+    assert not at.sidebar.selectbox and not at.text_input  # no sign-in form, no merchant, no page
+
+
+def test_a_signed_in_person_without_a_role_is_told_how_to_get_one(home) -> None:
+    at = signed_in(AppTest.from_file(APP, default_timeout=60), get_settings(), "new@example.com", roles={}).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Signed in as **new@example.com** · no merchant yet" in [c.value for c in at.sidebar.caption]
+    assert "campaigns users grant YOUR-EMAIL viewer" in at.info[0].value and "campaigns demo-data" in at.info[0].value
 
 
 def _changer(outcome: str) -> None:
@@ -26,7 +36,7 @@ def _changer(outcome: str) -> None:
 
     ui.show_flash()
 
-    def service(session, value: str) -> None:
+    def service(session, merchant_id: str, value: str) -> None:
         if value == "refuse":
             raise ValueError("the campaign is ACTIVE")
         if value == "missing":
@@ -35,9 +45,9 @@ def _changer(outcome: str) -> None:
             raise RuntimeError("disk full")
 
     if st.button("Go", key="go"):
-        ui.change(service, outcome, done="Done it", refused="Could not pause")
+        ui.change("campaign.pause", service, "acme", outcome, done="Done it", refused="Could not pause")
     if st.button("Page", key="page"):
-        ui.run_page(lambda: service(None, outcome))
+        ui.run_page(lambda: service(None, "acme", outcome))
 
 
 @pytest.mark.parametrize(("outcome", "kind", "message"), [
@@ -49,7 +59,11 @@ def test_change_says_what_happened_on_the_next_run(home, outcome: str, kind: str
     from campaigns.core.store.db import migrate
 
     migrate(get_settings().store_url)
-    at = AppTest.from_function(_changer, args=(outcome,), default_timeout=30).run()
+    with session_scope(get_settings().store_url) as s:
+        ensure_merchant(s, "acme")
+    at = signed_in(AppTest.from_function(_changer, args=(outcome,), default_timeout=30), get_settings())
+    at.session_state["merchant_id"], at.session_state[ROLE_KEY] = "acme", Role.OWNER
+    at.run()
     at.button(key="go").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert [e.value for e in getattr(at, kind)] == [message]

@@ -14,6 +14,7 @@ from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.core.store.models import Contact
 from dashboards import queries
+from tests.dashboards.helpers import as_member
 
 
 def _page() -> None:
@@ -32,14 +33,14 @@ def store(home: Path) -> str:
 
 
 def test_empty_state_then_form_validation_and_results(store: str) -> None:
-    at = AppTest.from_function(_page, default_timeout=60).run()
+    at = as_member(AppTest.from_function(_page, default_timeout=60), "acme").run()
     assert not at.exception and "needs a campaign and a saved segment" in at.info[0].value
     with session_scope(store) as s:
         s.add_all([Contact(merchant_id="acme", email=f"p{i}@example.com") for i in range(10)])
         campaign_service.create_campaign(s, "acme", campaign_service.CampaignInput(name="Winter", type="CONVERSION"), actor="ana")
         save_segment(s, "acme", "Everyone", {}, actor="ana")
     queries.clear_store_caches()  # written behind the app's back: do what the TTL would do
-    at = AppTest.from_function(_page, default_timeout=60).run()
+    at = as_member(AppTest.from_function(_page, default_timeout=60), "acme").run()
     assert "No A/B test yet" in at.info[0].value
     at.text_area[0].set_value("Hello\nHello")
     at.number_input[0].set_value(3)

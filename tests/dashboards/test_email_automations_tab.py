@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.dashboards.helpers import as_member
+
 from campaigns.email import automations as auto
 from campaigns.email import automation_runner as runner
 from campaigns.email import automation_triggers as triggers
@@ -43,7 +45,7 @@ def _texts(at: AppTest) -> str:
 
 
 def test_empty_state_says_how_to_start(url: str) -> None:
-    at = AppTest.from_string(SCRIPT, default_timeout=30).run()
+    at = as_member(AppTest.from_string(SCRIPT, default_timeout=30), "acme").run()
     assert not at.exception
     assert "campaigns automations create --file" in at.info[0].value
 
@@ -54,7 +56,7 @@ def test_chart_counts_and_activate_then_pause_with_confirmation(url: str) -> Non
         a = auto.create_automation(s, "acme", FLOW, actor="ana", name="Welcome")
         automation_id = a.id
         s.add_all([Contact(merchant_id="acme", email=f"c{i}@x.io", created_at=now + timedelta(minutes=1)) for i in range(2)])
-    at = AppTest.from_string(SCRIPT, default_timeout=30).run()
+    at = as_member(AppTest.from_string(SCRIPT, default_timeout=30), "acme").run()
     assert not at.exception and not at.error
     charts = at.get("vega_lite_chart")
     assert len(charts) == 1 and '"rect"' in charts[0].proto.spec and '"text"' in charts[0].proto.spec
@@ -90,7 +92,7 @@ def test_flow_chart_draws_one_box_per_step_and_labels_branches(url: str) -> None
 
 
 def test_a_flow_is_created_from_the_editor_or_its_problems_listed(url: str) -> None:
-    at = AppTest.from_string(SCRIPT, default_timeout=30).run()
+    at = as_member(AppTest.from_string(SCRIPT, default_timeout=30), "acme").run()
     # a dangling link and a loop without a wait: every problem named by its path, nothing written
     broken = {"name": "Broken", "trigger": {"type": "signup"}, "start": "a", "steps": {
         "a": {"type": "update_field", "add_tags": ["x"], "next": "b"}, "b": {"type": "condition", "previous_email": "opened",

@@ -16,6 +16,7 @@ from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.core.store.models import Campaign, Contact, ContactEvent, EmailCampaign, EmailSend, EmailSendStatus
 from dashboards import queries
+from tests.dashboards.helpers import as_member
 
 T0 = datetime(2026, 11, 20, 9, tzinfo=UTC)  # fixed: results count the ledger, not the clock
 
@@ -51,7 +52,7 @@ def _email(url: str, subject: str, statuses: list[EmailSendStatus], created: dat
 
 def _run() -> AppTest:
     queries.clear_store_caches()  # written behind the app's back: do what the TTL would do
-    at = AppTest.from_function(_page, default_timeout=60).run()
+    at = as_member(AppTest.from_function(_page, default_timeout=60), "acme").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -6,6 +6,8 @@ import pytest
 from cryptography.fernet import Fernet
 from streamlit.testing.v1 import AppTest
 
+from tests.dashboards.helpers import as_member
+
 from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
@@ -29,7 +31,7 @@ def tab(home: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     with session_scope(url) as s:
         ensure_merchant(s, "acme", name="Acme")
         s.add(Contact(merchant_id="acme", email="zoe@example.com", first_name="Zoe"))
-    at = AppTest.from_string(SCRIPT, default_timeout=30)
+    at = as_member(AppTest.from_string(SCRIPT, default_timeout=30), "acme")
     return at.run()
 
 

@@ -17,6 +17,7 @@ from agents.source import read_post
 from campaigns.core.enums import ContentStatus, WorkflowStepStatus
 from campaigns.core.audit import entries
 from campaigns.core.merchants import ensure_merchant
+from campaigns.demo.owner import DEMO_OWNER
 from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.workflows.engine import workflow_plan
@@ -125,7 +126,7 @@ def test_overrides_ask_first_and_are_audited(home, app) -> None:
     with session_scope(url) as session:
         assert ava.status(session, "acme", campaign_id)["state"] == "paused"
         pause = next(e for e in entries(session, "acme", campaign_id) if e.action == "workflow.pause")
-        assert pause.actor == "app" and pause.details["reason"] == "legal review"
+        assert pause.actor == DEMO_OWNER and pause.details["reason"] == "legal review"
     at.button(key="orch_resume").click().run()
     _confirm(at)
     at.selectbox(key="orch_step").set_value(4).run()
@@ -163,7 +164,7 @@ def test_drafts_are_approved_or_rejected_from_the_page(home, app) -> None:
         first, second = session.get(CampaignContent, drafts[0]), session.get(CampaignContent, drafts[1])
         assert first.status is ContentStatus.APPROVED and second.status is ContentStatus.REJECTED
         assert session.scalar(select(Approval).where(Approval.content_id == first.id, Approval.content_hash == first.content_hash,
-                                                     Approval.approved_by == "app")) is not None
+                                                     Approval.approved_by == DEMO_OWNER)) is not None
     left = at.selectbox(key="orch_content").options  # the shown labels: "cc-ID · channel · text"
     assert not any(o.startswith(f"cc-{drafts[0]} ") or o.startswith(f"cc-{drafts[1]} ") for o in left) and len(left) == len(drafts) - 2
 
@@ -192,7 +193,7 @@ def test_edit_a_step_shows_errors_by_field_then_saves(home, app) -> None:
         row = session.scalar(select(CampaignWorkflow).where(CampaignWorkflow.campaign_id == campaign_id, CampaignWorkflow.step_order == 5))
         assert row.config["max_attempts"] == 5 and row.due_at == datetime(2026, 12, 12, 8, tzinfo=UTC)
         edit = next(e for e in entries(session, "acme", campaign_id) if e.action == "workflow.step_edit")
-        assert edit.actor == "app" and edit.details["after"]["due_at"] == "2026-12-12T08:00:00+00:00"
+        assert edit.actor == DEMO_OWNER and edit.details["after"]["due_at"] == "2026-12-12T08:00:00+00:00"
 
 
 def test_a_new_plan_from_the_page_saves_the_campaign_and_its_workflow(home, app) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from campaigns.core.settings import Settings
+from campaigns.demo.owner import DEMO_OWNER, SIGN_IN_FILE
 from tests.dashboards.helpers import copy_built_home
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,17 +105,45 @@ def app_url(served_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 @pytest.fixture(scope="module")
-def page(chromium: Path, app_url: str):
+def demo_password(built_home: Settings) -> str:
+    """The demo owner's password, from the file `campaigns demo-data` wrote and `campaigns serve` prints."""
+    text = (built_home.home_path / "demo" / SIGN_IN_FILE).read_text(encoding="utf-8")
+    assert f"email: {DEMO_OWNER}" in text
+    return re.search(r"^password: (.+)$", text, re.MULTILINE).group(1)
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: Path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport=VIEWPORT)
-        tab = context.new_page()
-        tab.set_default_timeout(RENDER_TIMEOUT_MS)
-        yield tab
-        context.close()
-        browser.close()
+        launched = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+def new_tab(browser):
+    tab = browser.new_context(viewport=VIEWPORT).new_page()
+    tab.set_default_timeout(RENDER_TIMEOUT_MS)
+    return tab
+
+
+def sign_in(page, email: str, password: str) -> None:
+    """Fill the sign-in form that a signed-out visitor gets."""
+    page.get_by_role("textbox", name="Email", exact=True).fill(email)
+    page.get_by_role("textbox", name="Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+@pytest.fixture(scope="module")
+def page(browser, app_url: str, demo_password: str):
+    """The demo owner's tab. The first request is a deep link, answered with the sign-in; after it, the page asked for."""
+    tab = new_tab(browser)
+    tab.goto(f"{app_url}/campaigns")
+    settled(tab)
+    sign_in(tab, DEMO_OWNER, demo_password)
+    yield tab
+    tab.context.close()
 
 
 def settled(page, heading: str | None = None) -> None:
@@ -166,8 +195,7 @@ def shoot(page, directory: Path, name: str, at=None) -> None:
 
 
 def test_every_page_of_the_navigation_renders(page, app_url: str, screenshots: Path) -> None:
-    # The server's first request is a deep link: it must get the whole app (sidebar, merchant), not the page alone.
-    page.goto(f"{app_url}/campaigns")
+    # The server's first request was a deep link: after the sign-in it must get the whole app (sidebar, merchant), not the page alone.
     settled(page, "Campaigns")
     page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]', has_text="Merchant").wait_for()
     page.get_by_role("heading", name="Campaigns", exact=True).wait_for()
@@ -175,7 +203,7 @@ def test_every_page_of_the_navigation_renders(page, app_url: str, screenshots: P
     links = page.locator('[data-testid="stSidebarNavLink"]')
     titles = [t.strip().splitlines()[-1].strip() for t in links.all_inner_texts()]  # the text after the icon
     assert titles == ["Overview", "Analytics", "Budget", "Campaigns", "Campaign builder", "Templates", "Audiences", "Social Scheduler",
-                      "Content Studio", "Orchestration", "Email Designer", "Webhooks"]
+                      "Content Studio", "Orchestration", "Email Designer", "Members", "Audit log", "Webhooks"]  # the last three: owners only
     for number, title in enumerate(titles, start=1):
         links.nth(number - 1).click()
         settled(page, title)
@@ -294,3 +322,4 @@ def test_the_guides_screenshots(page, screenshots: Path) -> None:
         open_tab(page, tab)
         assert_no_errors(page, f"the Email Designer's {tab} tab")
         shoot(page, screenshots, f"email-{number}-{tab.lower().replace('/', '').replace(' ', '-')}")
+

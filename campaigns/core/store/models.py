@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     Enum,
     ForeignKey,
@@ -735,3 +736,65 @@ class MerchantBrandVoice(Base, Timestamped):
     emoji: Mapped[bool] = mapped_column(default=False)
     hashtag_count: Mapped[int | None]
     sign_off: Mapped[str] = mapped_column(String(200), default="")
+
+
+# --- access: users, memberships, sign-in --------------------------------------------------------
+
+
+class User(Base, Timestamped):
+    """A person who signs in: by a local password (argon2id hash) or through the identity provider (no hash)."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # lower-cased; the OIDC `email` claim matches it
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+    last_sign_in_at: Mapped[datetime | None]
+
+
+class Membership(Base, TenantOwned):
+    """A user's role on one merchant; no row, no access."""
+
+    __tablename__ = "memberships"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))  # campaigns.access.roles.Role
+    granted_by: Mapped[str] = mapped_column(String(200))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("user_id", "merchant_id", name="uq_memberships_user_merchant"),)
+
+
+class LoginAttempt(Base):
+    """Every sign-in attempt, kept for the lockout and for investigation (no password, ever)."""
+
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(40), default="")
+    attempted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserSession(Base):
+    """A signed-in session of the app; only the sha256 of its token is stored."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    method: Mapped[str] = mapped_column(String(20))  # "password" or "oidc"
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class MerchantPolicy(Base):
+    """Per-merchant access rules; `four_eyes`: the author of content may not approve it."""
+
+    __tablename__ = "merchant_policies"
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True)
+    four_eyes: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -78,7 +78,7 @@ def setup_form(merchant_id: str) -> None:
     from campaigns.email.ab_tests import launch_ab_test
 
     try:
-        test_id = ui.write(launch_ab_test, merchant_id, spec, ui.ACTOR, provider=queries.settings().email_provider).id
+        test_id = ui.write("ab_test.launch", launch_ab_test, merchant_id, spec, ui.actor(), provider=queries.settings().email_provider).id
     except (ValueError, LookupError) as exc:
         ui.field_error(str(exc))
         return

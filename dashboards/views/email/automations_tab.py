@@ -8,6 +8,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
+from campaigns.access.roles import AccessDenied
 from campaigns.core import json_input
 from campaigns.email import automations as auto
 from campaigns.email.flows import FlowError
@@ -75,7 +76,7 @@ def _create(merchant_id: str, text: str) -> tuple[int | None, list[str]]:
     except json_input.JsonInputError as exc:
         return None, [str(exc)]
     try:
-        return ui.write(auto.create_automation, merchant_id, definition, ui.ACTOR).id, []
+        return ui.write("automation.create", auto.create_automation, merchant_id, definition, ui.actor()).id, []
     except FlowError as exc:
         return None, exc.problems
     except (auto.AutomationError, LookupError) as exc:
@@ -88,7 +89,7 @@ def new_automation(merchant_id: str, expanded: bool) -> None:
                    "activating it approves the emails it creates.")
         ui.seed("automation_new_json", json.dumps(STARTER_FLOW, indent=2))
         text = st.text_area("Flow", key="automation_new_json", height=320)
-        if st.button("Create automation", key="automation_create", icon=":material/account_tree:"):
+        if ui.can("automation.create") and st.button("Create automation", key="automation_create", icon=":material/account_tree:"):
             created, problems = _create(merchant_id, text)
             if problems:
                 for problem in problems:
@@ -123,19 +124,19 @@ def render(merchant_id: str) -> None:
         st.caption(f"This automation is {a['status']}; nothing to change here.")
         return
     pending_key = f"automation_confirm_{chosen}"
-    if st.button(f"{action.capitalize()} #{chosen}", key=f"automation_{action}"):
+    if ui.can(f"automation.{action}") and st.button(f"{action.capitalize()} #{chosen}", key=f"automation_{action}"):
         st.session_state[pending_key] = action
     if st.session_state.get(pending_key) != action:
         return
     what = ("start enrolling contacts and sending its emails (your activation approves emails created from its subjects)"
             if action == "activate" else "stop enrolling and running steps; enrolled contacts wait where they are")
-    answer = ui.confirm(f"{action.capitalize()} automation #{chosen} {a['name']!r}? This will {what}.", key="automation",
+    answer = ui.confirm(f"{action.capitalize()} automation #{chosen} {a['name']!r}? This will {what}.", action=f"automation.{action}", key="automation",
                         pending=pending_key, yes="Yes, " + action, icon=":material/account_tree:")
     if answer is None:
         return
     try:
-        status = ui.write(auto.activate if action == "activate" else auto.pause, merchant_id, chosen, ui.ACTOR).status
-    except (auto.AutomationError, LookupError) as exc:
+        status = ui.write(f"automation.{action}", auto.activate if action == "activate" else auto.pause, merchant_id, chosen, ui.actor()).status
+    except (auto.AutomationError, LookupError, AccessDenied) as exc:
         ui.field_error(str(exc))
         return
     ui.flash(f"Automation #{chosen} is now {status}.")

@@ -26,7 +26,7 @@ def render(merchant_id: str) -> None:
         name = st.text_input("Save as segment", placeholder="e.g. Engaged readers in Europe", key="email_aud_name")
         if st.form_submit_button("Save segment", icon=":material/save:", disabled=rules is None):
             try:
-                segment_id = ui.write(save_segment, merchant_id, name, rules or {}, ui.ACTOR).id
+                segment_id = ui.write("segment.save", save_segment, merchant_id, name, rules or {}, ui.actor()).id
             except ValueError as exc:  # RuleError and a missing or duplicate name
                 ui.field_error(str(exc))
             else:

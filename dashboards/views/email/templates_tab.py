@@ -88,7 +88,7 @@ def render(merchant_id: str) -> None:
             st.warning(f"{warning}; they are stripped when the template is saved.", icon=":material/shield:")
         if st.button("Save template", key="tpl_save", type="primary", disabled=not html.strip() or bool(problems)):
             try:
-                ui.write(service.save_template, merchant_id, st.session_state["tpl_name"], html, actor=ui.ACTOR, subject=subject,
+                ui.write("template.save", service.save_template, merchant_id, st.session_state["tpl_name"], html, actor=ui.actor(), subject=subject,
                          category=category, layout=layout)
                 ui.flash(f"Saved template “{fmt.plain(st.session_state['tpl_name'])}”.")
                 st.rerun()
@@ -119,7 +119,7 @@ def render(merchant_id: str) -> None:
         if st.button("Send test", key="tpl_test_send", disabled=not saved or not to,
                      help="Saves nothing; uses the configured provider (the sandbox outbox by default)." if saved else "Save the template first."):
             try:
-                sent = ui.write(service.send_test, settings, merchant_id, to=to, actor=ui.ACTOR, template=st.session_state["tpl_name"],
+                sent = ui.write("template.send_test", service.send_test, settings, merchant_id, to=to, actor=ui.actor(), template=st.session_state["tpl_name"],
                                 contact_id=labels[who])
                 st.success(f"Test sent to {sent.to} via {sent.provider}.")
             except (ValueError, LookupError, EmailDeliveryError) as exc:

@@ -188,3 +188,18 @@ def test_a_second_serve_of_the_same_instance_is_refused(home: Path, monkeypatch:
     assert result.exit_code == 2
     assert "another `campaigns serve` runs the Dagster instance" in " ".join(result.output.split())
     assert (home / "dagster" / "serve.pid").read_text() == str(os.getppid())
+
+
+def test_every_ui_binds_to_the_loopback_unless_told_and_the_app_hides_its_toolbar(tmp_path) -> None:
+    from campaigns.cli.serve import child_commands
+    from campaigns.core.settings import Settings
+
+    commands = child_commands(Settings(home=tmp_path), 3999, 8599, 8799)
+    assert set(commands) == {"Dagster UI", "Streamlit app", "REST API"}
+    assert commands["Dagster UI"][-4:] == ["-h", "127.0.0.1", "-p", "3999"]
+    app = " ".join(commands["Streamlit app"])
+    assert "--server.address 127.0.0.1" in app and "--client.toolbarMode viewer" in app and "--server.port 8599" in app
+    assert commands["REST API"][-5:] == ["api", "--host", "127.0.0.1", "--port", "8799"]
+    exposed = child_commands(Settings(home=tmp_path), 3999, 8599, 8799, host="10.0.0.5")
+    assert "10.0.0.5" in exposed["Dagster UI"] and "--server.address 10.0.0.5" in " ".join(exposed["Streamlit app"])
+    assert "127.0.0.1" in exposed["REST API"]  # the API stays on the loopback: it goes behind a TLS proxy

@@ -1,7 +1,7 @@
 """HTTP API: per-merchant API keys and idempotency records
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-05
 
 ``api_keys`` keeps a SHA-256 hash of each key (never the key), its role, expiry, revocation and
@@ -17,7 +17,7 @@ from alembic import op
 import campaigns.core.store.types
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
