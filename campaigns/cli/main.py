@@ -43,7 +43,7 @@ LAZY_COMMANDS = {
     "plan": Lazy("campaigns.cli.agent_commands:plan", "Plan a campaign: channels, budget split to the cent, content, schedule, contingencies, prediction."),
     "approve": Lazy("campaigns.cli.agent_commands:approve", "Approve content exactly as it is now; any later edit needs a new approval."),
     "optimize": Lazy("campaigns.cli.optimize_commands:optimize", "Allocate a budget across channels to the provable optimum of their response curves."),
-    "api": Lazy("campaigns.cli.api_commands:api", "Serve the REST API under /marketing (docs at /docs) and the public endpoints."),
+    "api": Lazy("campaigns.cli.api_commands:api", "Serve the REST API under /marketing (with /docs and /openapi.json) and the public endpoints, until interrupted."),
     "rebalance": Lazy("campaigns.cli.budget_commands:rebalance",
                       "Recommend (and with --apply, write) the revenue-optimal split of a campaign's budget across its channels."),
 }
@@ -197,14 +197,9 @@ def main(
     debug: Annotated[bool, typer.Option("--debug", envvar="CAMPAIGNS_DEBUG", help="Print the full traceback of an error.")] = False,
 ) -> None:
     """Campaign Orchestrator: plan, publish and measure marketing campaigns."""
-    ctx.meta[DEBUG_KEY] = debug
-
-
-@app.callback()
-def _private_files() -> None:
-    """Campaign Orchestrator: plan, publish and measure marketing campaigns."""
     from campaigns.core.private import restrict_umask
 
+    ctx.meta[DEBUG_KEY] = debug
     # What the commands create under CAMPAIGNS_HOME (and what `serve`'s children create) is owner-only.
     restrict_umask()
 

@@ -30,9 +30,8 @@ PAGES = {
     "Content Studio": "views/studio.py",
     "Orchestration": "views/orchestration.py",
     "Email Designer": "views/email_designer.py",
-    "Webhooks": "views/webhooks.py",
 }
-ADMIN_PAGES = {"Members": "views/members.py", "Audit log": "views/audit.py"}  # in the navigation of owners only
+ADMIN_PAGES = {"Members": "views/members.py", "Audit log": "views/audit.py", "Webhooks": "views/webhooks.py"}  # in the navigation of owners only
 
 
 def session_token(settings: Settings, email: str = DEMO_OWNER, roles: dict[str, Role] | None = None) -> str:

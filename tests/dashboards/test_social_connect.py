@@ -11,6 +11,7 @@ from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.core.store.models import OAuthConnection
 from campaigns.social.accounts import add_account, mark_needs_reauth
+from campaigns.demo.owner import DEMO_OWNER
 from tests.dashboards.helpers import assert_clean
 from tests.publishers.fake_oauth import follow_consent
 
@@ -51,7 +52,7 @@ def test_connect_button_hands_out_the_authorization_link(configured, app, monkey
     assert "oauth/callback/x" in follow_consent(url)
     with session_scope(get_settings().store_url) as s:
         [row] = s.scalars(select(OAuthConnection)).all()
-        assert row.platform == "x" and row.started_by == "app" and row.status == "PENDING"
+        assert row.platform == "x" and row.started_by == DEMO_OWNER and row.status == "PENDING"
 
 
 def test_a_platform_without_an_app_says_what_to_set(configured, app, monkeypatch) -> None:

@@ -63,7 +63,12 @@ def _tokens(command: str) -> list[str]:
         parts = shlex.split(cleaned)
     except ValueError:
         parts = cleaned.split()
-    return [p for p in parts if p != "|"]
+    parts = [p for p in parts if p != "|"]
+    # the top-level options (`campaigns --debug COMMAND`) belong to the group, not to the command
+    return [p for i, p in enumerate(parts) if not (i == 1 and p in GLOBAL_OPTIONS)]
+
+
+GLOBAL_OPTIONS = {"--debug"}
 
 
 def _problem(command: str) -> str | None:

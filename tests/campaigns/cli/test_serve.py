@@ -45,7 +45,7 @@ SERVE = textwrap.dedent("""
     from campaigns.core.settings import get_settings
     commands = json.loads(sys.argv[1])
     serve.GRACE_SECONDS = 2
-    serve.child_commands = lambda settings, dagster_port, app_port: commands
+    serve.child_commands = lambda settings, dagster_port, app_port, *rest: commands
     serve.serve_both(get_settings(), 0, 0)
 """)
 
