@@ -5,8 +5,6 @@ Kept out of the page script so they can be tested directly (AppTest cannot drive
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +25,8 @@ class UploadOutcome:
     total: int = 0  # problems in the file
 
 
-def import_upload(merchant_id: str, name: str, data: bytes, update_existing: bool = False, *,
-                  write: Callable[..., Any] | None = None, actor: str | None = None) -> UploadOutcome:
-    """Import an uploaded file (all or nothing, as `campaigns contacts import`); its problems come back as table rows.
-
-    `write` and `actor` default to the app's checked write and the signed-in person (tests outside a script run pass their own).
-    """
+def import_upload(merchant_id: str, name: str, data: bytes, update_existing: bool = False) -> UploadOutcome:
+    """Import an uploaded file (all or nothing, as `campaigns contacts import`); its problems come back as table rows."""
     safe = Path(name).name or "contacts.csv"
     if Path(safe).suffix.lower() not in SUFFIXES:
         return UploadOutcome(None, [{"Row": None, "Line": None, "Column": None, "Problem": f"{safe}: upload a .csv or .parquet file of contacts"}], 1)
@@ -40,8 +34,7 @@ def import_upload(merchant_id: str, name: str, data: bytes, update_existing: boo
         path = Path(folder) / safe  # the file's own name, so problems name it as the person knows it
         path.write_bytes(data)
         try:
-            result = (write or ui.write)("contact.import", import_contacts, merchant_id, path, update_existing=update_existing,
-                                         actor=actor or ui.actor())
+            result = ui.write("contact.import", import_contacts, merchant_id, path, update_existing=update_existing, actor=ui.actor())
         except ImportValidationError as exc:
             csv = path.suffix.lower() == ".csv"
             rows = [{"Row": p.row, "Line": p.row + 1 if csv and p.row is not None else None, "Column": p.column, "Problem": p.message}

@@ -246,6 +246,9 @@ class PostgresWarehouse(Warehouse):
         if not frame.height:
             return
         columns = ", ".join(_ident(c) for c in frame.columns)
+        # one format for every timestamp: naive ones are UTC (a zone-less column ignores the offset on the way in)
+        frame = frame.with_columns(pl.col(c).dt.replace_time_zone("UTC") for c, dtype in frame.schema.items()
+                                   if isinstance(dtype, pl.Datetime) and dtype.time_zone is None)
         buffer = io.BytesIO()
         frame.write_csv(buffer, include_header=False, null_value="\\N", datetime_format="%Y-%m-%dT%H:%M:%S%.f%z")
         with con.cursor().copy(f"copy {_ident(schema)}.{_ident(name)} ({columns}) from stdin with (format csv, null '\\N')") as copy:

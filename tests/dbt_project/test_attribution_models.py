@@ -366,7 +366,7 @@ def test_attribution_assets_and_export_on_the_built_models(duckdb_built, tmp_pat
 
     for args, message in [
         (["attribution", "--model", "mystery", "--out", str(out)], "unknown model"),
-        (["attribution", "--merchant", "nobody", "--out", str(out)], "merchants with attribution: m1, m2"),
+        (["attribution", "--merchant", "nobody", "--out", str(out)], "no attribution rows for merchant 'nobody'"),
         (["roi", "--merchant", "m1", "--out", str(tmp_path / "missing" / "roi.csv")], "does not exist"),
         (["roi", "--merchant", "m1", "--out", str(tmp_path)], "is a folder"),
     ]:

@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -78,17 +79,17 @@ def served_home(built_home: Settings, tmp_path_factory: pytest.TempPathFactory) 
     return copy_built_home(built_home, tmp_path_factory.mktemp("e2e") / "home")
 
 
-@pytest.fixture(scope="module")
-def app_url(served_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    log = tmp_path_factory.mktemp("e2e_logs") / "streamlit.log"
-    env = {**os.environ, "CAMPAIGNS_HOME": str(served_home)}
+@contextmanager
+def running_app(home: Path, log: Path, *extra: str, port: int | None = None) -> Iterator[str]:
+    """The app served by `streamlit run` on 127.0.0.1 against `home` (the store and marts there), until the block ends."""
+    port = port or _free_port()
+    env = {**os.environ, "CAMPAIGNS_HOME": str(home)}
     for key in ("CAMPAIGNS_DATABASE_URL", "CAMPAIGNS_WAREHOUSE", "CAMPAIGNS_WAREHOUSE_URL"):
         env.pop(key, None)
     with log.open("w") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "dashboards/app.py", "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *extra],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
@@ -102,6 +103,12 @@ def app_url(served_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def app_url(served_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_app(served_home, tmp_path_factory.mktemp("e2e_logs") / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,7 @@ provider vouched for, with that person's role on their merchant."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import migrate, session_scope
 from tests.e2e.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider
-from tests.e2e.test_browser import CHROMIUM_ARGS, ROOT, VIEWPORT, _free_port, _wait_healthy, chromium, settled  # noqa: F401
+from tests.e2e.test_browser import CHROMIUM_ARGS, VIEWPORT, _free_port, chromium, running_app, settled  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +27,7 @@ def provider() -> Provider:
 
 
 @pytest.fixture
-def oidc_app(tmp_path: Path, provider: Provider) -> str:
+def oidc_app(tmp_path: Path, provider: Provider) -> Iterator[str]:
     home = tmp_path / "home"
     url = Settings(home=home).store_url
     migrate(url)
@@ -45,28 +43,8 @@ def oidc_app(tmp_path: Path, provider: Provider) -> str:
         'cookie_secret = "a-long-random-cookie-secret-for-the-test-only"\n'
         f'client_id = "{CLIENT_ID}"\nclient_secret = "{CLIENT_SECRET}"\n'
         f'server_metadata_url = "{provider.issuer}/.well-known/openid-configuration"\n', encoding="utf-8")
-    env = {**os.environ, "CAMPAIGNS_HOME": str(home)}
-    for key in ("CAMPAIGNS_DATABASE_URL", "CAMPAIGNS_WAREHOUSE", "CAMPAIGNS_WAREHOUSE_URL"):
-        env.pop(key, None)
-    log = tmp_path / "streamlit.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboards/app.py", "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-             "--secrets.files", str(secrets_file)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    app_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(app_url, server, log)
+    with running_app(home, tmp_path / "streamlit.log", "--secrets.files", str(secrets_file), port=port) as app_url:
         yield app_url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=15)
 
 
 def test_sign_in_through_the_identity_provider(chromium: Path, oidc_app: str) -> None:

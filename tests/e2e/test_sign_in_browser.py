@@ -3,9 +3,7 @@ password is refused, a deep link is the page shown after signing in, and a viewe
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -19,14 +17,14 @@ from campaigns.core.settings import Settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.core.store.models import CampaignContent
 from campaigns.lifecycle import service as campaign_service
-from tests.e2e.test_browser import CHROMIUM_ARGS, ROOT, VIEWPORT, _free_port, _wait_healthy, chromium, settled  # noqa: F401
+from tests.e2e.test_browser import VIEWPORT, browser, chromium, running_app, settled, sign_in  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 PASSWORD = "the marketers' passphrase"
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("sign_in") / "home"
     url = Settings(home=home).store_url
     migrate(url)
@@ -39,38 +37,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> str:
             name="Spring", type="CONVERSION", channels=["email"], budget=Decimal("500"), start_date=datetime(2030, 3, 1, tzinfo=UTC),
             end_date=datetime(2030, 3, 31, tzinfo=UTC)), actor="owner@example.com")
         s.add(CampaignContent(merchant_id="acme", campaign_id=c.id, channel="email", body="Spring is here"))
-    port = _free_port()
-    env = {**os.environ, "CAMPAIGNS_HOME": str(home)}
-    for key in ("CAMPAIGNS_DATABASE_URL", "CAMPAIGNS_WAREHOUSE", "CAMPAIGNS_WAREHOUSE_URL"):
-        env.pop(key, None)
-    log = home.parent / "streamlit.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboards/app.py", "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    app = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(app, server, log)
+    with running_app(home, home.parent / "streamlit.log") as app:
         yield app
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=15)
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: Path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -80,12 +48,6 @@ def tab(browser):
     page.set_default_timeout(60_000)
     yield page
     context.close()
-
-
-def sign_in(page, email: str, password: str) -> None:
-    page.get_by_role("textbox", name="Email", exact=True).fill(email)
-    page.get_by_role("textbox", name="Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def test_a_signed_out_visitor_sees_only_the_sign_in(tab, app_url: str) -> None:
@@ -105,7 +67,7 @@ def test_a_deep_link_is_the_page_shown_after_signing_in(tab, app_url: str) -> No
     sign_in(tab, "owner@example.com", PASSWORD)
     settled(tab, "Campaigns")
     titles = [t.strip().splitlines()[-1].strip() for t in tab.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()]
-    assert titles[-2:] == ["Members", "Audit log"]
+    assert titles[-3:] == ["Members", "Audit log", "Webhooks"]
     assert tab.get_by_role("button", name="Launch", exact=True).count() == 1
 
 
@@ -118,4 +80,4 @@ def test_a_viewer_sees_no_launch_or_approve_button(tab, app_url: str) -> None:
     for label in ("Launch", "Schedule", "Approve", "Delete draft", "Edit in builder"):
         assert tab.get_by_role("button", name=label, exact=True).count() == 0, f"a viewer sees {label}"
     titles = [t.strip().splitlines()[-1].strip() for t in tab.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()]
-    assert "Members" not in titles and "Audit log" not in titles
+    assert not {"Members", "Audit log", "Webhooks"} & set(titles)

@@ -64,3 +64,17 @@ def test_replace_rows_and_between_use_the_same_placeholders(warehouse: Warehouse
     warehouse.replace_rows("raw", "facts", pl.DataFrame({"m": ["a"], "d": [date(2026, 1, 5)], "v": [9]}), {"m": "a"})
     warehouse.replace_between("raw", "facts", pl.DataFrame(schema=frame.schema), "d", date(2026, 1, 1), date(2026, 1, 2))
     assert warehouse.query("select m, v from raw.facts order by m").rows() == [("a", 9)]
+
+
+def test_naive_and_zoned_timestamps_are_written_and_read_back_the_same(warehouse: Warehouse) -> None:
+    """Naive timestamps (dbt's stamps, the staleness rows) are UTC; they must reach PostgreSQL's COPY as the zoned ones do."""
+    stamps = pl.DataFrame({"family": ["a"], "built_at": [datetime(2026, 5, 1, 9, 30, 15)]}, schema={"family": pl.String, "built_at": pl.Datetime("us")})
+    warehouse.replace_table("marts", "stamps_test", stamps)
+    later = stamps.with_columns(pl.lit(datetime(2026, 5, 2, 8, 0)).cast(pl.Datetime("us")).alias("built_at"))
+    warehouse.replace_rows("marts", "stamps_test", later, {"family": "a"})
+    (value,) = warehouse.query("select built_at from marts.stamps_test").row(0)
+    assert value.replace(tzinfo=None) == datetime(2026, 5, 2, 8, 0) and (value.tzinfo is None or value.utcoffset().total_seconds() == 0)
+    zoned = pl.DataFrame({"family": ["z"], "moment": [datetime(2026, 5, 1, 9, 0, tzinfo=UTC)]})
+    warehouse.replace_table("marts", "zoned_test", zoned)
+    warehouse.replace_rows("marts", "zoned_test", zoned, {"family": "z"})
+    assert warehouse.query("select moment from marts.zoned_test").row(0)[0].astimezone(UTC) == datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
