@@ -31,7 +31,10 @@ HOLDER = textwrap.dedent("""
 
 # Stands in for `campaigns build`: starts the child the way dagster-dbt does (a plain Popen, same process group).
 BUILD = textwrap.dedent("""
-    import subprocess, sys, time
+    import signal, subprocess, sys, time
+    # a fresh process's signal state, whatever the test runner's threads left blocked or ignored (a mask is inherited)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     guarded, warehouse, ready, holder = sys.argv[1] == "guarded", sys.argv[2], sys.argv[3], sys.argv[4]
     program = [sys.executable, "-c", holder, warehouse, ready]
     if guarded:
@@ -68,7 +71,7 @@ def test_killing_the_build_ends_dbt_and_frees_the_warehouse(tmp_path: Path, sig:
     with pytest.raises(duckdb.IOException, match="(?i)lock"):
         duckdb.connect(str(warehouse)).close()
     build.send_signal(sig)
-    build.wait(60)  # generous: under coverage a terminated process first saves its measurements
+    build.wait(30)
     assert _wait_for(lambda: not pid_alive(child), 30), "dbt outlived the build"
     duckdb.connect(str(warehouse)).close()  # the lock is free
 
