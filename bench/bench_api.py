@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import socket
 import statistics
@@ -22,7 +23,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import polars as pl
 
 from campaigns.access.api_keys import create_key
@@ -58,30 +58,85 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, ordered[max(0, int(len(ordered) * 0.95) - 1)] * 1000
 
 
-async def _run(base: str, key: str, clients: int, requests: int, label: str, make) -> None:  # noqa: ANN001
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {key}"}, limits=limits, timeout=30) as client:
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for i in range(requests):
-            queue.put_nowait(i)
-        samples: list[float] = []
-        errors = 0
+class _Connection:
+    """One kept-alive HTTP/1.1 connection with the least client-side work, so the server's time dominates.
 
-        async def worker() -> None:
-            nonlocal errors
-            while not queue.empty():
-                i = queue.get_nowait()
-                method, url, body = make(i)
-                start = time.perf_counter()
-                response = await client.request(method, url, json=body)
-                samples.append(time.perf_counter() - start)
-                errors += response.status_code >= 400
+    The load comes from this same 2-core machine: a full HTTP client spends more CPU per request than the
+    server's reads do and would measure itself. Responses are read by Content-Length (what uvicorn sends)."""
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        wall = time.perf_counter() - started
+    def __init__(self, host: str, port: int, key: str) -> None:
+        self.host, self.port, self.auth = host, port, f"Authorization: Bearer {key}\r\nHost: {host}:{port}\r\n"
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, url: str, body: dict | None) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        payload = json.dumps(body).encode() if body is not None else b""
+        head = f"{method} {url} HTTP/1.1\r\n{self.auth}"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + payload)
+        headers = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(headers[9:12])
+        length = 0
+        for line in headers.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+            elif name.lower() == b"connection" and value.strip().lower() == b"close":
+                self.writer = None
+        await self.reader.readexactly(length)
+        return status
+
+
+async def _run(host: str, port: int, key: str, clients: int, requests: int, label: str, make) -> dict:  # noqa: ANN001
+    """`clients` connections each sending its next request as soon as the last answered (closed loop)."""
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(requests):
+        queue.put_nowait(i)
+    samples: list[float] = []
+    errors = 0
+
+    async def worker() -> None:
+        nonlocal errors
+        connection = _Connection(host, port, key)
+        while not queue.empty():
+            i = queue.get_nowait()
+            method, url, body = make(i)
+            start = time.perf_counter()
+            status = await connection.request(method, url, body)
+            samples.append(time.perf_counter() - start)
+            errors += status >= 400
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    wall = time.perf_counter() - started
     p50, p95 = _percentiles(samples)
     print(f"{label:<18} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   {len(samples) / wall:7.0f} req/s   errors {errors}")
+    return {"endpoint": label, "p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "per_second": round(len(samples) / wall), "errors": errors}
+
+
+def _serve(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, int]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "campaigns.cli.main", "api", "--port", str(port), "--workers", str(workers)], env=env,
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while True:  # ready when a request is answered (every worker process has started by then or soon after)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+                probe.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if probe.recv(12).startswith(b"HTTP/1.1 200"):
+                    break
+        except OSError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            raise SystemExit("the API did not start")
+        time.sleep(0.2)
+    time.sleep(1.0 * workers)  # let every worker import and build its app before timing
+    return server, port
 
 
 def main() -> None:
@@ -92,6 +147,7 @@ def main() -> None:
     parser.add_argument("--campaigns", type=int, default=500)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--workers", default="1,2", help="API worker processes to compare, comma-separated (each its own server)")
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="bench-api-"))
     env = {**os.environ, "CAMPAIGNS_HOME": str(home.resolve()), "CAMPAIGNS_API_RATE_LIMIT_PER_MINUTE": "1000000"}
@@ -101,34 +157,28 @@ def main() -> None:
     ids = _seed(settings, args.merchant, args.campaigns)
     with session_scope(settings.store_url) as s:
         key = create_key(s, args.merchant, f"bench {time.time():.0f}", Role.OWNER, actor="bench").key
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "campaigns.cli.main", "api", "--port", str(port)], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the API did not start") from None
-                time.sleep(0.2)
-        base = f"http://127.0.0.1:{port}"
-        store = "PostgreSQL" if args.database_url else "SQLite"
-        print(f"{args.clients} concurrent clients, {args.requests} requests per endpoint; store {store}, {len(ids)} campaigns; {os.cpu_count()} CPUs, "
-              f"load {os.getloadavg()[0]:.1f}")
-        run = int(time.time())
-        asyncio.run(_run(base, key, args.clients, args.requests, "list campaigns", lambda i: ("GET", "/marketing/campaigns?limit=50", None)))
-        asyncio.run(_run(base, key, args.clients, args.requests, "get ROI",
-                         lambda i: ("GET", f"/marketing/analytics/campaigns/{ids[i % len(ids)]}/roi", None)))
-        asyncio.run(_run(base, key, args.clients, args.requests, "create campaign",
-                         lambda i: ("POST", "/marketing/campaigns", {"name": f"Bench run {run} #{i}", "type": "AWARENESS"})))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    store = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"{args.clients} concurrent clients, {args.requests} requests per endpoint; store {store}, {len(ids)} campaigns; "
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} before the run")
+    results = []
+    for workers in [int(w) for w in args.workers.split(",")]:
+        server, port = _serve(env, workers)
+        try:
+            print(f"-- {workers} worker process{'es' if workers > 1 else ''}")
+            run = f"{int(time.time())}-{workers}"
+            for label, make in (("list campaigns", lambda i: ("GET", "/marketing/campaigns?limit=50", None)),
+                                ("get ROI", lambda i: ("GET", f"/marketing/analytics/campaigns/{ids[i % len(ids)]}/roi", None)),
+                                ("create campaign", lambda i: ("POST", "/marketing/campaigns", {"name": f"Bench {run} #{i}", "type": "AWARENESS"}))):
+                asyncio.run(_run("127.0.0.1", port, key, min(args.clients, 10), min(args.requests, 100), label, lambda i, make=make: make(-1 - i)))  # warm-up
+                results.append({"workers": workers, "store": store, **asyncio.run(_run("127.0.0.1", port, key, args.clients, args.requests, label, make))})
+        finally:
+            os.killpg(server.pid, 15)
+            server.wait(timeout=30)
+    first = {r["endpoint"]: r for r in results if r["workers"] == results[0]["workers"]}
+    for r in results[len(first):]:
+        print(f"{r['endpoint']:<18} {r['workers']} workers vs {results[0]['workers']}: "
+              f"{r['per_second'] / max(1, first[r['endpoint']]['per_second']):.2f}x the requests per second, "
+              f"p95 {r['p95_ms'] / max(0.1, first[r['endpoint']]['p95_ms']):.2f}x")
 
 
 if __name__ == "__main__":

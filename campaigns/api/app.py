@@ -18,6 +18,7 @@ from campaigns.api.auth import RateLimiter
 from campaigns.api import limits
 from campaigns.api.problems import install as install_problems
 from campaigns.core.settings import Settings
+from campaigns.core.store.db import POOL_SIZE
 from campaigns.email.webhooks import MAX_BODY_BYTES as WEBHOOK_BODY_BYTES
 
 DESCRIPTION = """The Campaign Orchestrator API. Authenticate with a merchant's API key (`Authorization: Bearer co_...`);
@@ -31,6 +32,22 @@ def _modules(package: ModuleType) -> list[ModuleType]:
 
 def body_limit_for(path: str) -> int:
     return WEBHOOK_BODY_BYTES if path.startswith("/webhooks/") else limits.API_BODY_BYTES
+
+
+class ThreadLimit:
+    """Sync routes run in anyio's worker threads (40 by default). Python runs one of them at a time, so more
+    threads than store connections only queue for the pool: match them (`campaigns.core.store.db.POOL_SIZE`)."""
+
+    def __init__(self, app, threads: int) -> None:  # noqa: ANN001
+        self.app, self.threads, self.applied = app, threads, False
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        if not self.applied:  # the limiter belongs to the running event loop, so it is set from inside it
+            import anyio.to_thread
+
+            anyio.to_thread.current_default_thread_limiter().total_tokens = self.threads
+            self.applied = True
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings, store_url: str | None = None, *, api: bool = True) -> FastAPI:
@@ -52,4 +69,12 @@ def create_app(settings: Settings, store_url: str | None = None, *, api: bool = 
         app.add_middleware(CORSMiddleware, allow_origins=settings.api_cors_origins, allow_methods=["GET", "POST", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"], expose_headers=["ETag", "Location", "Retry-After"])
     app.add_middleware(limits.BodyLimitMiddleware, limit_for=body_limit_for, body_timeout=limits.BODY_TIMEOUT_SECONDS)
+    app.add_middleware(ThreadLimit, threads=POOL_SIZE)
     return app
+
+
+def create_from_environment() -> FastAPI:
+    """The app of one worker process when `campaigns api --workers N` serves several (the parent migrated the store)."""
+    from campaigns.core.settings import get_settings
+
+    return create_app(get_settings())

@@ -13,12 +13,14 @@ The server is asynchronous, so a slow or idle client holds one connection, never
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import re
 from typing import Any
 
 import h11
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 HEADER_TIMEOUT_SECONDS = 10.0
@@ -80,24 +82,44 @@ class HeaderTimeoutProtocol(H11Protocol):
             self.transport.close()
 
 
-def server_config(app: Any, host: str, port: int, max_concurrency: int, *, log_level: str = "info") -> uvicorn.Config:
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging set-up with the token redaction on the access handler: applied in every worker process."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact_tokens"] = {"()": RedactTokens}
+    config["handlers"]["access"]["filters"] = ["redact_tokens"]
+    return config
+
+
+def server_config(app: Any, host: str, port: int, max_concurrency: int, *, log_level: str = "info", workers: int = 1) -> uvicorn.Config:
+    """`app` is the ASGI app itself, or with workers > 1 the import string of a factory each worker process calls."""
     return uvicorn.Config(
-        app, host=host, port=port, http=HeaderTimeoutProtocol, ws="none", lifespan="off", log_level=log_level,
+        app, host=host, port=port, http=HeaderTimeoutProtocol, ws="none", lifespan="off", log_level=log_level, log_config=log_config(),
         timeout_keep_alive=KEEP_ALIVE_SECONDS, h11_max_incomplete_event_size=MAX_HEADER_BYTES, limit_concurrency=max_concurrency,
-        server_header=False, proxy_headers=False, timeout_graceful_shutdown=10,
+        server_header=False, proxy_headers=False, timeout_graceful_shutdown=10, workers=workers, factory=workers > 1,
     )
 
 
 def install_log_redaction() -> None:
+    """For a server configured without `log_config()` (tests serving in a thread)."""
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactTokens) for f in access.filters):
         access.addFilter(RedactTokens())
 
 
-def serve(app: Any, host: str, port: int, max_concurrency: int) -> None:
-    """Serve until interrupted (SIGINT / SIGTERM end it gracefully)."""
-    config = server_config(app, host, port, max_concurrency)
-    server = uvicorn.Server(config)
-    config.load()  # configures uvicorn's loggers; the redaction filter goes on after that
-    install_log_redaction()
-    server.run()
+WORKER_APP_FACTORY = "campaigns.api.app:create_from_environment"
+
+
+def serve(app: Any, host: str, port: int, max_concurrency: int, *, workers: int = 1) -> None:
+    """Serve until interrupted (SIGINT / SIGTERM end it gracefully).
+
+    With workers > 1, uvicorn's supervisor starts that many processes on one listening socket, each
+    building its app from the environment (`WORKER_APP_FACTORY`); `app` is then not used. Python
+    runs one request's code at a time per process, so reads scale with processes, not threads.
+    """
+    if workers <= 1:
+        uvicorn.Server(server_config(app, host, port, max_concurrency)).run()
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    config = server_config(WORKER_APP_FACTORY, host, port, max_concurrency, workers=workers)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()

@@ -20,6 +20,8 @@ ActorOption = Annotated[str, typer.Option("--actor", help="Who does this, for th
 def api(
     host: Annotated[str, typer.Option(help="Interface to listen on; keep 127.0.0.1 and put a TLS reverse proxy in front.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8700,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, max=64, help=(
+        "Server processes (default CAMPAIGNS_API_WORKERS, 1); about one per CPU core serves the most requests."))] = None,
 ) -> None:
     """Serve the REST API under /marketing (with /docs and /openapi.json) and the public endpoints, until interrupted."""
     from campaigns.api.app import create_app
@@ -32,8 +34,10 @@ def api(
         app_ = create_app(settings, _store())
     except WebhookConfigError as exc:
         fail(str(exc))
-    console.print(f"API on http://{host}:{port}/marketing (docs: http://{host}:{port}/docs)")
-    serve(app_, host, port, settings.api_max_concurrency)
+    workers = workers or settings.api_workers
+    console.print(f"API on http://{host}:{port}/marketing (docs: http://{host}:{port}/docs)"
+                  + (f", {workers} worker processes" if workers > 1 else ""))
+    serve(app_, host, port, settings.api_max_concurrency, workers=workers)
 
 
 @keys_app.command("create")

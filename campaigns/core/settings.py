@@ -92,8 +92,10 @@ class Settings(BaseSettings):
     curve_model: str = Field(default="markov", description="Attribution model whose revenue response curves are fitted on.")
     token_key: SecretStr | None = Field(default=None, description="Key that encrypts platform tokens at rest.")
     api_cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the HTTP API from a browser (CORS); off when empty.")
-    api_rate_limit_per_minute: int = Field(default=600, ge=1, description="Requests per minute each API key may make before 429.")
-    api_max_concurrency: int = Field(default=200, ge=1, description="Connections and requests the HTTP server handles at once before 503.")
+    api_rate_limit_per_minute: int = Field(default=600, ge=1, description="Requests per minute each API key may make before 429 (counted per API worker process).")
+    api_max_concurrency: int = Field(default=200, ge=1, description="Connections and requests the HTTP server handles at once before 503 (per worker process).")
+    api_workers: int = Field(default=1, ge=1, le=64, description=(
+        "Processes `campaigns api` serves with; the rate limit and concurrency limit apply per process."))
 
     @field_validator("default_merchant")
     @classmethod

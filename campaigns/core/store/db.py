@@ -38,16 +38,22 @@ def _private_database_files(cursor) -> None:
                 private_file(Path(filename + suffix))
 
 
+# Per process. The API serves sync routes from a pool of threads (see campaigns.api.app), so a request
+# rarely waits for a connection; PostgreSQL's default 100 connections fit a few such processes.
+POOL_SIZE, POOL_OVERFLOW = 16, 8
+
+
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
             private_dir(Path(path).parent)
-        engine = create_engine(url, connect_args={"timeout": 10})
+        # Connections are kept (a new one costs the pragmas and file checks): enough for the API's worker threads.
+        engine = create_engine(url, connect_args={"timeout": 10}, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
 
 def alembic_config(url: str) -> Config:

@@ -7,6 +7,7 @@ before any body is read, a chunked body is cut off at the limit, and the access 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -205,3 +206,35 @@ def test_a_chunked_api_body_over_the_limit_is_a_problem_413(home: Path, monkeypa
         response, _ = _exchange(live.port, b"POST /marketing/campaigns HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer co_x_y\r\n"
                                 b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
     assert _status(response) == 413 and b"application/problem+json" in response
+
+
+def test_several_worker_processes_serve_redact_and_stop_together(home: Path, tmp_path: Path) -> None:
+    """`campaigns api --workers 2`: each worker builds its app from the environment, logs through the redaction,
+    and SIGTERM to the supervisor ends them all."""
+    migrate(Settings(home=home).store_url)
+    port, log = _free_port(), tmp_path / "api.log"
+    env = {**os.environ, "CAMPAIGNS_HOME": str(home), "CAMPAIGNS_TOKEN_KEY": Fernet.generate_key().decode()}
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "campaigns.cli.main", "api", "--port", str(port), "--workers", "2"],
+                                   env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120  # two interpreters importing the app on a loaded machine
+            while log.read_text().count("Started server process") < 2:  # both workers up (each logs it once)
+                assert time.monotonic() < deadline and process.poll() is None, log.read_text()
+                time.sleep(0.2)
+            statuses = {_status(_exchange(port, b"GET /openapi.json HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")[0]) for _ in range(6)}
+            secret = "u1.eyJzZWNyZXQiOjF9.c2lnbmF0dXJl"
+            _exchange(port, f"GET /unsubscribe?token={secret} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
+            while "/unsubscribe" not in log.read_text():
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+            workers = {int(pid) for pid in re.findall(r"Started server process \[(\d+)\]", log.read_text())}
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    text = log.read_text()
+    assert statuses == {200}
+    assert "?token=[redacted]" in text and secret not in text, text
+    assert len(workers) == 2 and process.pid not in workers
+    for pid in workers:  # the supervisor waited for its workers: none is left running
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
