@@ -226,3 +226,41 @@ def test_an_unreachable_receiver_is_retried_with_growing_waits(store_url, cipher
         waits.append(row.next_attempt_at - now)
         now = row.next_attempt_at
     assert waits == sorted(waits) and waits[-1] > 4 * waits[0]
+
+
+def test_a_slow_receiver_does_not_hold_back_the_other_deliveries(store_url, cipher) -> None:
+    """Deliveries are in flight together: each receiver answers only once the other's request has arrived too,
+    which a worker posting one at a time could never satisfy (the barrier would time out and both would fail)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    import threading
+
+    both_arrived = threading.Barrier(2, timeout=10)
+
+    class Waits(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("content-length", "0")))
+            try:
+                both_arrived.wait()
+                code = 204
+            except threading.BrokenBarrierError:
+                code = 503
+            self.send_response(code)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *a) -> None:
+            pass
+
+    servers = [ThreadingHTTPServer(("127.0.0.1", 0), Waits) for _ in range(2)]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for server in servers:
+            _endpoint(f"http://127.0.0.1:{server.server_address[1]}/h", store_url, cipher)
+        _emit(store_url, "post.published", 1)
+        report = _run(store_url, cipher, T0)
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+    assert (report.delivered, report.retrying) == (2, 0)
