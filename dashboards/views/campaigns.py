@@ -23,11 +23,11 @@ from campaigns.workflows import campaign_status
 from dashboards import queries, ui, wizard
 from dashboards import formatting as fmt
 from dashboards.charts import STATUS_COLOURS, allocation_bars, channel_bars, spend_revenue_trend
-from dashboards.views.email import broadcasts_tab
 
 PICK_KEY = "campaign_pick"
 PENDING_KEY = "campaign_pending_action"
 REFUSED_KEY = "campaign_refused_action"
+EMAIL_DESIGNER_FOR_KEY = "bc_open_for"  # broadcasts_tab.OPEN_FOR_KEY, written out: importing the tab would load the email stack here
 
 
 @dataclass(frozen=True)
@@ -404,7 +404,7 @@ def emails_section(row: dict[str, Any], merchant_id: str, tz: str) -> None:
         st.caption("No broadcast email for this campaign yet.")
     if st.button("Open in the Email Designer" if items else "Write a broadcast email", key="campaign_emails_open", icon=":material/mail:",
                  help="The Broadcasts tab: create, test, schedule or send, and follow the results."):
-        st.session_state[broadcasts_tab.OPEN_FOR_KEY] = row["id"]
+        st.session_state[EMAIL_DESIGNER_FOR_KEY] = row["id"]
         st.switch_page(ui.PAGE_FILES["email"])
 
 

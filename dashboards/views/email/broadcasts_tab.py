@@ -189,35 +189,42 @@ def send_controls(merchant_id: str, item: dict[str, Any], tz: str, segments: dic
         st.rerun()
 
 
-def confirm(merchant_id: str, item: dict[str, Any], tz: str, segments: dict[int, str], pending: dict[str, Any]) -> None:
+def _audience(merchant_id: str, item: dict[str, Any], segments: dict[int, str]) -> tuple[str, str]:
+    """(who it goes to, how it is spread) in words, with the segment's live size."""
     segment = segments.get(item["segment_id"], f"#{item['segment_id']}")
     size = queries.audience_size(queries.source(), merchant_id, item["segment_id"]) if item["segment_id"] else {"reachable": 0, "total": 0}
-    left_out = size["total"] - size["reachable"]
-    spread = f", each contact at their best hour within {item['send_window_hours']} h" if item["send_window_hours"] else ""
     who = (f"the contacts of segment “{fmt.plain(segment)}” who are reachable then: **{size['reachable']:,}** right now "
-           f"({left_out:,} left out: on the suppression list, unsubscribed or not confirmed)")
+           f"({size['total'] - size['reachable']:,} left out: on the suppression list, unsubscribed or not confirmed)")
+    return who, f", each contact at their best hour within {item['send_window_hours']} h" if item["send_window_hours"] else ""
+
+
+def confirm(merchant_id: str, item: dict[str, Any], tz: str, segments: dict[int, str], pending: dict[str, Any]) -> None:
+    who, spread = _audience(merchant_id, item, segments)
+    subject = fmt.plain(item["subject"])
     if pending["action"] == "schedule":
         at = datetime.fromisoformat(pending["at"])
-        question = (f"**Schedule broadcast #{item['id']} “{fmt.plain(item['subject'])}” for {fmt.moment(at, tz)}?** It goes to {who}. "
+        question = (f"**Schedule broadcast #{item['id']} “{subject}” for {fmt.moment(at, tz)}?** It goes to {who}. "
                     f"The recipients are fixed at that moment and the email job delivers them{spread}. You can unschedule it until then.")
-        action, yes, done = "email.schedule", "Yes, schedule", f"Broadcast #{item['id']} is SCHEDULED for {fmt.moment(at, tz)}."
-    else:
-        question = (f"**Send broadcast #{item['id']} “{fmt.plain(item['subject'])}” now?** It goes to {who}. The recipients are fixed now "
-                    f"and the email job delivers them within minutes{spread}. This cannot be undone.")
-        action, yes, done = "email.send_now", "Yes, send now", ""
-    if ui.confirm(question, action=action, key="bc", pending=PENDING_KEY, yes=yes, icon=":material/send:") is None:
+        if ui.confirm(question, action="email.schedule", key="bc", pending=PENDING_KEY, yes="Yes, schedule", icon=":material/schedule_send:") is None:
+            return
+        try:
+            ui.write("email.schedule", scheduling.schedule_broadcast, merchant_id, item["id"], at, ui.actor())
+        except REFUSALS as exc:
+            ui.flash(f"Not scheduled: {fmt.plain(exc)}", "warning")
+        else:
+            ui.flash(f"Broadcast #{item['id']} is SCHEDULED for {fmt.moment(at, tz)}.")
+        st.rerun()
+    question = (f"**Send broadcast #{item['id']} “{subject}” now?** It goes to {who}. The recipients are fixed now "
+                f"and the email job delivers them within minutes{spread}. This cannot be undone.")
+    if ui.confirm(question, action="email.send_now", key="bc", pending=PENDING_KEY, yes="Yes, send now", icon=":material/send:") is None:
         return
     try:
-        if action == "email.schedule":
-            ui.write(action, scheduling.schedule_broadcast, merchant_id, item["id"], at, ui.actor())
-        else:
-            result = ui.write(action, scheduling.send_now, queries.settings(), merchant_id, item["id"], ui.actor())
-            done = (f"Broadcast #{item['id']} is SENDING: {result.counts['pending']:,} recipients queued, {result.counts['suppressed']:,} left out. "
-                    f"The email job delivers them; refresh to follow.")
+        result = ui.write("email.send_now", scheduling.send_now, queries.settings(), merchant_id, item["id"], ui.actor())
     except REFUSALS as exc:
-        ui.flash(f"Not {'scheduled' if action == 'email.schedule' else 'sent'}: {fmt.plain(exc)}", "warning")
+        ui.flash(f"Not sent: {fmt.plain(exc)}", "warning")
     else:
-        ui.flash(done)
+        ui.flash(f"Broadcast #{item['id']} is SENDING: {result.counts['pending']:,} recipients queued, {result.counts['suppressed']:,} left out. "
+                 "The email job delivers them; refresh to follow.")
     st.rerun()
 
 
