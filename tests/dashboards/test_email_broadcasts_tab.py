@@ -19,7 +19,7 @@ from campaigns.audiences.segments import save_segment
 from campaigns.core.enums import EmailCampaignStatus
 from campaigns.core.settings import get_settings
 from campaigns.core.store.db import session_scope
-from campaigns.core.store.models import Contact, EmailCampaign, EmailSend, EmailSendStatus, Merchant
+from campaigns.core.store.models import Contact, ContactEvent, EmailCampaign, EmailSend, Merchant
 from campaigns.email import broadcasts
 from campaigns.lifecycle import service as campaign_service
 from pipelines.email_sends import deliver_due_broadcasts
@@ -179,8 +179,16 @@ def test_send_now_snapshots_the_recipients_and_the_tab_shows_their_counts(store:
     with session_scope(store["url"]) as s:
         statuses = sorted(str(x.value) for x in s.scalars(select(EmailSend.status)))
     assert statuses == ["PENDING"] * 3 + ["SUPPRESSED"]
-    assert {m.label: m.value for m in at.metric}["Queued"] == "3" and at.get("vega_lite_chart")
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Queued"], metrics["Suppressed"], metrics["Opened"]) == ("3", "1", "0") and at.get("vega_lite_chart")
     assert not [b for b in at.button if b.key in ("bc_schedule", "bc_send_now")]  # sent: nothing left to schedule
+    with session_scope(store["url"]) as s:  # what tracking and the provider's webhooks report, contacts counted once
+        p0, p1 = s.scalars(select(Contact.id).where(Contact.email.in_(["p0@example.com", "p1@example.com"])).order_by(Contact.id))
+        s.add_all([ContactEvent(merchant_id="acme", contact_id=contact, kind=kind, occurred_at=T0, email_campaign_id=ec_id, event_key=f"e{n}")
+                   for n, (contact, kind) in enumerate([(p0, "opened"), (p0, "opened"), (p1, "opened"), (p0, "clicked"), (p1, "bounced")])])
+    at.button(key="bc_refresh").click().run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Opened"], metrics["Clicked"], metrics["Bounced"], metrics["Unsubscribed"]) == ("2", "1", "1", "0")
 
 
 def test_a_viewer_sees_no_action_and_a_forged_send_is_refused(store: dict) -> None:
