@@ -205,3 +205,22 @@ def response_curve(curve: pl.DataFrame, marks: pl.DataFrame, observed: tuple[flo
         )
     )
     return (band + line + points).properties(height=300)
+
+
+EMAIL_STATUS_COLOURS = {"queued": "#3D5A80", "sent": "#2E6F57", "failed": "#9B2C2C", "needs review": "#C9A227", "suppressed": "#8A8F98"}
+
+
+def email_status_bars(counts: dict[str, int]) -> alt.Chart:
+    """One email's recipients by status: a bar per status, in the statuses' own colours."""
+    frame = pl.DataFrame({"status": list(EMAIL_STATUS_COLOURS), "recipients": [int(counts.get(s, 0)) for s in EMAIL_STATUS_COLOURS]})
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            y=alt.Y("status:N", title=None, sort=list(EMAIL_STATUS_COLOURS)),
+            x=alt.X("recipients:Q", title="recipients", axis=alt.Axis(format="~s", tickMinStep=1)),
+            color=alt.Color("status:N", legend=None, scale=alt.Scale(domain=list(EMAIL_STATUS_COLOURS), range=list(EMAIL_STATUS_COLOURS.values()))),
+            tooltip=["status:N", alt.Tooltip("recipients:Q", format=",")],
+        )
+        .properties(height=AXIS_ALLOWANCE + 26 * frame.height)
+    )

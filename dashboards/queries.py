@@ -827,6 +827,44 @@ def automations(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
     return out
 
 
+# --- email broadcasts (the Email Designer's Broadcasts tab and the campaign page's Emails section) ---------
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def email_broadcasts(source_key: str, merchant_id: str, campaign_id: str | None = None) -> list[dict[str, Any]]:
+    """Broadcast emails, newest first (a campaign's own when `campaign_id` is given), with status, schedule and counts."""
+    from campaigns.email.recipients import BROADCAST  # with the email delivery stack: only pages showing emails load it
+
+    with session_scope(settings().store_url) as session:
+        results = {r.email_campaign_id: r for r in results_of(session, merchant_id, campaign_id=campaign_id) if r.kind == BROADCAST}
+        extra = {row.id: row for row in session.execute(
+            select(EmailCampaign.id, EmailCampaign.segment_id, EmailCampaign.scheduled_at, EmailCampaign.sent_at, EmailCampaign.send_window_hours)
+            .where(EmailCampaign.merchant_id == merchant_id, EmailCampaign.id.in_(list(results))))} if results else {}
+    return [{"id": ec_id, "campaign_id": r.campaign_id, "subject": r.subject, "status": r.status, "segment_id": extra[ec_id].segment_id,
+             "scheduled_at": extra[ec_id].scheduled_at, "sent_at": extra[ec_id].sent_at, "send_window_hours": extra[ec_id].send_window_hours,
+             "recipients": r.recipients, "sent": r.sent, "failed": r.failed, "waiting": r.waiting, "opened": r.opened, "clicked": r.clicked}
+            for ec_id, r in results.items()]
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def broadcast_progress(source_key: str, merchant_id: str, email_campaign_id: int) -> dict[str, int]:
+    """One email's recipients per status (queued, sent, failed, needs review, suppressed ...) and its engagement counts."""
+    from campaigns.email.broadcasts import campaign_counts  # the email stack: see email_broadcasts
+    from campaigns.email.results import engagement_counts
+
+    with session_scope(settings().store_url) as session:
+        return {**campaign_counts(session, merchant_id, email_campaign_id), **engagement_counts(session, merchant_id, email_campaign_id)}
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def audience_size(source_key: str, merchant_id: str, segment_id: int) -> dict[str, Any]:
+    """How many contacts a broadcast to the segment would reach now: the send snapshot's own rule (`recipients.audience_size`).
+    A short TTL: the number is shown as live."""
+    from campaigns.email.recipients import audience_size as size_of  # the email stack: see email_broadcasts
+
+    with session_scope(settings().store_url) as session:
+        size = size_of(session, merchant_id, segment_id)
+    return {"reachable": size.reachable, "total": size.total, "excluded": dict(size.excluded)}
+
+
 # --- the caches of the store's reads -----------------------------------------------------------
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def webhook_endpoints(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
@@ -874,7 +912,8 @@ STORE_READS = (merchants, merchant_profile, campaigns, campaign_detail, social_a
                problem_posts, awaiting_approval, awaiting_approval_count, store_campaign_totals, social_queue, account_heatmap, repurposed,
                latest_budget_allocations, budget_applies, campaign_budget, campaign_plan_vs_actual, campaign_posts_and_emails, workflow_campaigns,
                workflow_view, llm_usage, channel_audiences, email_templates, preview_contacts, merge_contact, email_results, ab_tests, ab_test_report,
-               automations, webhook_endpoints, webhook_deliveries)
+               automations, webhook_endpoints, webhook_deliveries,
+               email_broadcasts, broadcast_progress, audience_size)
 
 
 def clear_store_caches() -> None:

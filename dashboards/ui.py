@@ -58,6 +58,8 @@ ACTIONS: dict[str, Permission] = {
     "contact.import": E, "contact.edit": E, "contact.delete": E,
     "account.connect": O,  # a platform grant speaks for the merchant on that platform
     "webhook.add": O, "webhook.toggle": O, "webhook.rotate": O, "webhook.remove": O, "webhook.replay": O,
+    "email.create": E, "email.send_test": E, "email.unschedule": E,  # broadcasts (Email Designer)
+    "email.schedule": A, "email.send_now": A,  # sending to a segment needs APPROVE, like a launch
 }
 
 PAGE_FILES = {
@@ -66,6 +68,7 @@ PAGE_FILES = {
     "builder": "views/builder.py",
     "templates": "views/templates.py",
     "audiences": "views/audiences.py",
+    "email": "views/email_designer.py",
 }
 
 

@@ -1,4 +1,7 @@
-"""Broadcast email campaigns still sending: rows held back for a recipient's best hour, and sends a crash left open.
+"""Broadcast email campaigns: scheduled ones whose time has come, rows held back for a recipient's best hour, and sends a crash left open.
+
+Each run first starts the SCHEDULED broadcasts that are due (`scheduling.start_due_broadcasts`: the recipient
+snapshot, taken once), then delivers every due row.
 
 `campaigns email send` sends what is due at once; rows that send-time optimisation planned for
 later hours (or that wait for a retry) are sent by this job when their time comes. A/B test
@@ -15,7 +18,7 @@ from campaigns.core.enums import EmailCampaignStatus
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import EmailCampaign, EmailSend, EmailSendStatus
-from campaigns.email import delivery, errors
+from campaigns.email import delivery, errors, scheduling
 from pipelines.work_sensors import WorkResult, work_sensor
 
 BROADCAST = "broadcast"
@@ -37,9 +40,11 @@ def due_broadcasts(store_url: str, now: datetime) -> list[tuple[str, int]]:
 
 
 def deliver_due_broadcasts(settings: Settings, worker_id: str, now: datetime) -> WorkResult:
-    """Send the due rows of every broadcast still sending; a campaign that cannot send is a problem, the others still go."""
-    counts = {"campaigns": 0, "sent": 0, "failed": 0, "stopped": 0}
-    problems, warnings = [], []
+    """Start the due scheduled broadcasts, then send the due rows of every broadcast still sending; a campaign that cannot
+    start or send is a problem, the others still go."""
+    started = scheduling.start_due_broadcasts(settings.store_url, settings, now, worker_id)
+    counts = {"started": len(started.started), "campaigns": 0, "sent": 0, "failed": 0, "stopped": 0}
+    problems, warnings = list(started.problems), []
     for merchant_id, ec_id in due_broadcasts(settings.store_url, now):
         counts["campaigns"] += 1
         try:
@@ -57,13 +62,15 @@ def deliver_due_broadcasts(settings: Settings, worker_id: str, now: datetime) ->
 
 
 def due_broadcast_count(settings: Settings, now: datetime) -> int:
-    return len(due_broadcasts(settings.store_url, now))
+    with session_scope(settings.store_url) as session:
+        scheduled = len(scheduling.due_scheduled(session, now))
+    return scheduled + len(due_broadcasts(settings.store_url, now))
 
 
 scheduled_emails = work_sensor(
     "deliver_scheduled_emails", work=deliver_due_broadcasts, pending=due_broadcast_count, job_name="scheduled_emails_job",
     sensor_name="scheduled_emails_sensor", count_tag="campaigns/email_campaigns", key_prefix="scheduled-emails",
-    idle="no broadcast email has rows due",
-    description="Send broadcast email rows whose planned hour has come (send-time optimised or retrying).",
+    idle="no broadcast email is due",
+    description="Start scheduled broadcast emails whose time has come; send broadcast rows whose planned hour has come (send-time optimised or retrying).",
 )
 scheduled_emails_job, scheduled_emails_sensor = scheduled_emails.job, scheduled_emails.sensor

@@ -15,7 +15,7 @@ from campaigns.core.audit import record
 from campaigns.core.enums import EmailCampaignStatus
 from campaigns.core.merchants import require_merchant
 from campaigns.core.store.models import Campaign, EmailCampaign, EmailSend, EmailSendStatus, EmailTemplate, Segment
-from campaigns.email.errors import EmailCampaignNotFoundError, EmailDeliveryError
+from campaigns.email.errors import EmailCampaignNotFoundError, EmailFieldError
 from campaigns.email.rendering import render_campaign, template_body, template_html
 
 
@@ -65,26 +65,29 @@ def create_email_campaign(
     merchant = require_merchant(session, merchant_id)
     subject, preview_text = subject.strip(), preview_text.strip()
     if not subject:
-        raise EmailDeliveryError("subject: write a subject line")
+        raise EmailFieldError("subject", "subject: write a subject line")
     if send_window_hours is not None and not 1 <= send_window_hours <= 72:
-        raise EmailDeliveryError(f"send window {send_window_hours} h: use 1 to 72 hours (each contact gets the email at their best hour within it)")
-    if len(subject) > 300 or len(preview_text) > 150:
-        raise EmailDeliveryError("subject is at most 300 characters and preview text at most 150; shorten it")
+        raise EmailFieldError("send_window_hours",
+                              f"send window {send_window_hours} h: use 1 to 72 hours (each contact gets the email at their best hour within it)")
+    if len(subject) > 300:
+        raise EmailFieldError("subject", f"subject is at most 300 characters (this one has {len(subject)}); shorten it")
+    if len(preview_text) > 150:
+        raise EmailFieldError("preview_text", f"preview text is at most 150 characters (this one has {len(preview_text)}); shorten it")
     campaign = session.scalar(select(Campaign).where(Campaign.merchant_id == merchant_id, Campaign.id == campaign_id))
     if campaign is None:
-        raise EmailDeliveryError(f"no campaign {campaign_id!r} for merchant {merchant_id!r}; list them with `campaigns campaigns list`")
+        raise EmailFieldError("campaign", f"no campaign {campaign_id!r} for merchant {merchant_id!r}; list them with `campaigns campaigns list`")
     segment = session.scalar(select(Segment).where(Segment.merchant_id == merchant_id, Segment.id == segment_id))
     if segment is None:
-        raise EmailDeliveryError(f"no segment {segment_id} for merchant {merchant_id!r}; save one in the app's Audiences page first")
+        raise EmailFieldError("segment", f"no segment {segment_id} for merchant {merchant_id!r}; save one in the app's Audiences page first")
     template = None
     if template_name:
         template = session.scalar(select(EmailTemplate).where(EmailTemplate.merchant_id == merchant_id, EmailTemplate.name == template_name))
         if template is None:
             known = ", ".join(session.scalars(select(EmailTemplate.name).where(EmailTemplate.merchant_id == merchant_id).order_by(EmailTemplate.name))) or "none yet"
-            raise EmailDeliveryError(f"no email template named {template_name!r} (known: {known})")
+            raise EmailFieldError("template", f"no email template named {template_name!r} (known: {known})")
     ec = EmailCampaign(merchant_id=merchant_id, campaign_id=campaign.id, segment_id=segment.id, template_id=template.id if template else None,
                        subject=subject, preview_text=preview_text, status=EmailCampaignStatus.DRAFT, send_window_hours=send_window_hours)
-    render_campaign(subject, preview_text, template_body(template), merchant.name)
+    render_campaign(subject, preview_text, template_body(template), merchant.name)  # EmailTemplateError names the subject or template
     session.add(ec)
     session.flush()
     record(session, merchant_id, actor, "email.create", "email_campaign", str(ec.id), campaign_id=campaign.id, segment_id=segment.id,

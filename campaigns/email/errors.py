@@ -13,3 +13,12 @@ class EmailCampaignNotFoundError(LookupError):
 
 class EmailTemplateError(EmailDeliveryError):
     pass
+
+
+class EmailFieldError(EmailDeliveryError):
+    """Bad input in one field of an email campaign (`field`: campaign, segment, template, subject, preview_text,
+    send_window_hours, send_at), so a form can show the message next to that field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

@@ -49,6 +49,14 @@ class RecipientSelection(Protocol):
         ...
 
 
+def segment_contacts(session: Session, merchant_id: str, segment_id: int, now: datetime) -> Select:
+    """The query over `Contact` of a broadcast's segment (EmailDeliveryError when the segment does not exist)."""
+    segment = session.scalar(select(Segment).where(Segment.merchant_id == merchant_id, Segment.id == segment_id))
+    if segment is None:
+        raise EmailDeliveryError(f"segment {segment_id} does not exist for merchant {merchant_id!r}; pick a saved segment")
+    return segment_rules.contacts_query(merchant_id, segment.rules, now)
+
+
 class SegmentRecipients:
     """A broadcast: the contacts of the email campaign's segment, each at their best hour when it has a send window."""
 
@@ -58,10 +66,7 @@ class SegmentRecipients:
                                      "not its segment; send it from there (`campaigns email ab-...` or `campaigns automations ...`)")
         if ec.segment_id is None:
             raise EmailDeliveryError(f"email campaign {ec.id} has no segment (it was deleted?); create the email campaign again with --segment")
-        segment = session.scalar(select(Segment).where(Segment.merchant_id == ec.merchant_id, Segment.id == ec.segment_id))
-        if segment is None:
-            raise EmailDeliveryError(f"segment {ec.segment_id} of email campaign {ec.id} does not exist")
-        return segment_rules.contacts_query(ec.merchant_id, segment.rules, now)
+        return segment_contacts(session, ec.merchant_id, ec.segment_id, now)
 
     def send_times(self, session: Session, ec: EmailCampaign, contacts: list[tuple[int, str | None]], now: datetime,
                    capacity: int | None) -> dict[int, datetime]:
@@ -78,6 +83,57 @@ class PrepareResult:
     email_campaign_id: int
     added: int  # rows written by this call (0 when sending had already started)
     counts: dict[str, int]
+
+
+_SNAPSHOT_COLUMNS = (Contact.id, Contact.email, Contact.first_name, Contact.last_name, Contact.subscribed, Contact.timezone, Contact.attributes,
+                     Contact.status)
+
+
+def _classified(session: Session, merchant_id: str, query: Select) -> list[tuple[Any, str, tuple[str, str] | None]]:
+    """Each distinct mailbox of `query` once: (contact row, normalised address, None or (reason code, reason) it is not sent).
+
+    The one rule of who is reached: not on the suppression list, consent confirmed (status active), subscribed.
+    `prepare_send` snapshots it; `audience_size` counts it, so the size the app shows is the size a send would have.
+    """
+    contacts = session.execute(query.with_only_columns(*_SNAPSHOT_COLUMNS).order_by(Contact.id)).all()
+    suppressed = suppressed_emails(session, merchant_id, (c.email for c in contacts))
+    out, seen = [], set()
+    for contact in contacts:
+        address = normalise_email(contact.email)
+        if address in seen:
+            continue  # two contacts spelling one mailbox differently get one copy
+        seen.add(address)
+        excluded = None
+        if address in suppressed:
+            excluded = (suppressed[address].value.lower(), f"on the suppression list ({suppressed[address].value})")
+        elif contact.status != "active":
+            excluded = ("no_consent", "the contact has not confirmed their sign-up" if contact.status == "pending" else "the contact was erased")
+        elif not contact.subscribed:
+            excluded = ("unsubscribed", "the contact is unsubscribed")
+        out.append((contact, address, excluded))
+    return out
+
+
+@dataclass(frozen=True)
+class AudienceSize:
+    """Who a broadcast to a segment would reach if it were sent now."""
+
+    reachable: int  # distinct mailboxes that would get a copy
+    excluded: dict[str, int]  # reason code -> distinct mailboxes left out (suppressed, unsubscribed, no consent)
+
+    @property
+    def total(self) -> int:
+        return self.reachable + sum(self.excluded.values())
+
+
+def audience_size(session: Session, merchant_id: str, segment_id: int, now: datetime | None = None) -> AudienceSize:
+    """The live size of a segment as a broadcast would snapshot it now (the same rule as `prepare_send`)."""
+    snapshot = _classified(session, merchant_id, segment_contacts(session, merchant_id, segment_id, now or utcnow()))
+    excluded: dict[str, int] = {}
+    for _, _, reason in snapshot:
+        if reason is not None:
+            excluded[reason[0]] = excluded.get(reason[0], 0) + 1
+    return AudienceSize(sum(1 for *_, reason in snapshot if reason is None), excluded)
 
 
 def idempotency_key(email_campaign_id: int, email: str) -> str:
@@ -110,17 +166,11 @@ def prepare_send(session: Session, merchant_id: str, email_campaign_id: int, act
     session.refresh(ec)
     if moved != 1:
         return PrepareResult(ec.id, 0, campaign_counts(session, merchant_id, ec.id))
-    columns = (Contact.id, Contact.email, Contact.first_name, Contact.last_name, Contact.subscribed, Contact.timezone, Contact.attributes,
-               Contact.status)
-    contacts = session.execute(query.with_only_columns(*columns).order_by(Contact.id)).all()
-    send_at = recipients.send_times(session, ec, [(c.id, c.timezone) for c in contacts], now, hourly_capacity(provider or get_settings().email_provider))
-    suppressed = suppressed_emails(session, merchant_id, (c.email for c in contacts))
-    rows, seen = [], set()
-    for contact in contacts:
-        address = normalise_email(contact.email)
-        if address in seen:
-            continue  # two contacts spelling one mailbox differently get one copy
-        seen.add(address)
+    snapshot = _classified(session, merchant_id, query)
+    send_at = recipients.send_times(session, ec, [(c.id, c.timezone) for c, _, _ in snapshot], now,
+                                    hourly_capacity(provider or get_settings().email_provider))
+    rows = []
+    for contact, address, excluded in snapshot:
         row: dict[str, Any] = {
             "merchant_id": merchant_id, "email_campaign_id": ec.id, "contact_id": contact.id, "email": contact.email.strip(),
             "idempotency_key": idempotency_key(ec.id, address), "status": EmailSendStatus.PENDING, "attempts": 0,
@@ -129,15 +179,8 @@ def prepare_send(session: Session, merchant_id: str, email_campaign_id: int, act
             "reason_code": None, "reason": None, "finished_at": None, "created_at": now, "updated_at": now,
             "next_attempt_at": send_at.get(contact.id),
         }
-        if address in suppressed:
-            reason = suppressed[address]
-            row.update(status=EmailSendStatus.SUPPRESSED, reason_code=reason.value.lower(), finished_at=now,
-                       reason=f"on the suppression list ({reason.value})")
-        elif contact.status != "active":
-            row.update(status=EmailSendStatus.SUPPRESSED, reason_code="no_consent", finished_at=now,
-                       reason="the contact has not confirmed their sign-up" if contact.status == "pending" else "the contact was erased")
-        elif not contact.subscribed:
-            row.update(status=EmailSendStatus.SUPPRESSED, reason_code="unsubscribed", finished_at=now, reason="the contact is unsubscribed")
+        if excluded is not None:
+            row.update(status=EmailSendStatus.SUPPRESSED, reason_code=excluded[0], finished_at=now, reason=excluded[1])
         rows.append(row)
     added = 0
     for start in range(0, len(rows), 500):

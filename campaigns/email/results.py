@@ -114,3 +114,18 @@ def email_results(session: Session, merchant_id: str, *, campaign_id: str | None
             opened=opened, clicked=clicked, purchased=purchased, revenue=revenue.quantize(Decimal("0.01")),
         ))
     return results
+
+
+OUTCOME_KINDS = ("opened", "clicked", "bounced", "unsubscribed", "complained")
+
+
+def engagement_counts(session: Session, merchant_id: str, email_campaign_id: int) -> dict[str, int]:
+    """Distinct contacts per engagement or outcome event attributed to one email campaign (tracking and provider webhooks);
+    every kind of `OUTCOME_KINDS` is present, 0 when none arrived (or tracking and webhooks are off)."""
+    rows = session.execute(
+        select(ContactEvent.kind, func.count(distinct(ContactEvent.contact_id)))
+        .where(ContactEvent.merchant_id == merchant_id, ContactEvent.email_campaign_id == email_campaign_id, ContactEvent.kind.in_(OUTCOME_KINDS))
+        .group_by(ContactEvent.kind)
+    ).all()
+    found = {kind: int(n) for kind, n in rows}
+    return {kind: found.get(kind, 0) for kind in OUTCOME_KINDS}

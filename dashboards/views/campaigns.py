@@ -27,6 +27,7 @@ from dashboards.charts import STATUS_COLOURS, allocation_bars, channel_bars, spe
 PICK_KEY = "campaign_pick"
 PENDING_KEY = "campaign_pending_action"
 REFUSED_KEY = "campaign_refused_action"
+EMAIL_DESIGNER_FOR_KEY = "bc_open_for"  # broadcasts_tab.OPEN_FOR_KEY, written out: importing the tab would load the email stack here
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,7 @@ def detail(campaign_id: str, merchant_id: str, profile: dict[str, str]) -> None:
     summary, content, workflow, performance, budget = st.tabs(["Summary", "Content", "Workflow", "Performance", "Budget"])
     with summary:
         summary_tab(row, tz, currency)
+        emails_section(row, merchant_id, tz)
     with content:
         content_tab(row, merchant_id, tz)
     with workflow:
@@ -387,6 +389,23 @@ def posts_and_emails(row: dict[str, Any], merchant_id: str) -> None:
         st.dataframe(posts, hide_index=True, width="stretch")
     if not emails.is_empty():
         st.dataframe(emails, hide_index=True, width="stretch")
+
+
+def emails_section(row: dict[str, Any], merchant_id: str, tz: str) -> None:
+    """The campaign's broadcast emails with their status and counts, and the way to the Email Designer to write or send one."""
+    items = queries.email_broadcasts(queries.source(), merchant_id, row["id"])
+    st.markdown("**Emails**")
+    if items:
+        st.dataframe(pl.DataFrame([{"email": f"#{b['id']}", "subject": b["subject"], "status": b["status"],
+                                    "when": fmt.moment(b["sent_at"] or b["scheduled_at"], tz) if b["sent_at"] or b["scheduled_at"] else "",
+                                    "recipients": b["recipients"], "sent": b["sent"], "failed": b["failed"], "waiting": b["waiting"],
+                                    "opened": b["opened"], "clicked": b["clicked"]} for b in items]), hide_index=True, width="stretch")
+    else:
+        st.caption("No broadcast email for this campaign yet.")
+    if st.button("Open in the Email Designer" if items else "Write a broadcast email", key="campaign_emails_open", icon=":material/mail:",
+                 help="The Broadcasts tab: create, test, schedule or send, and follow the results."):
+        st.session_state[EMAIL_DESIGNER_FOR_KEY] = row["id"]
+        st.switch_page(ui.PAGE_FILES["email"])
 
 
 # --- page --------------------------------------------------------------------------------------

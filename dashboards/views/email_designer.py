@@ -1,16 +1,17 @@
-"""Email Designer: templates with a live preview, audiences, A/B tests, automation flows and results."""
+"""Email Designer: templates with a live preview, audiences, A/B tests, automation flows, results and broadcasts."""
 
 import streamlit as st
 
 from dashboards import ui
-from dashboards.views.email import ab_tab, automations_tab, results_tab, segments_tab, templates_tab
+from dashboards.views.email import ab_tab, automations_tab, broadcasts_tab, results_tab, segments_tab, templates_tab
 
 st.title("Email Designer")
-st.caption("Write and preview templates, pick who gets them, test variants, automate follow-ups and read the results.")
+st.caption("Write and preview templates, pick who gets them, test variants, automate follow-ups, read the results and send broadcasts.")
 ui.show_flash()
 merchant_id = ui.current_merchant()
 
-templates, audience, ab_tests, automations, results = st.tabs(["Templates", "Audience", "A/B tests", "Automations", "Results"])
+tabs = ["Templates", "Audience", "A/B tests", "Automations", "Results", "Broadcasts"]
+templates, audience, ab_tests, automations, results, broadcasts = st.tabs(tabs)
 with templates:
     templates_tab.render(merchant_id)
 with audience:
@@ -21,3 +22,5 @@ with automations:
     automations_tab.render(merchant_id)
 with results:
     results_tab.render(merchant_id)
+with broadcasts:
+    broadcasts_tab.render(merchant_id)

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from campaigns.core.settings import Settings
+from campaigns.core.merchants import ensure_merchant
+from campaigns.core.settings import Settings, get_settings
+from campaigns.core.store.db import migrate, session_scope
+from dashboards import queries
 from tests.dashboards.helpers import APP, assert_clean, copy_built_home, point_at, signed_in
 
 
@@ -31,3 +34,15 @@ def app(monkeypatch: pytest.MonkeyPatch) -> Callable[[Settings], AppTest]:
 def demo_copy(built_home: Settings, tmp_path: Path) -> Settings:
     """A private, writable copy of the built demo, for tests that change things."""
     return Settings(home=copy_built_home(built_home, tmp_path / "demo_copy"))
+
+
+@pytest.fixture
+def acme_store(home: Path) -> str:
+    """A migrated store in a fresh home with the merchant acme (named Acme) and the app's caches cleared: for a page's tab
+    run on its own (`run_tab`); returns the store's URL."""
+    url = get_settings().store_url
+    migrate(url)
+    with session_scope(url) as s:
+        ensure_merchant(s, "acme", name="Acme")
+    queries.clear_store_caches()
+    return url

@@ -1,9 +1,10 @@
-"""Shared by the AppTest and browser tests: the app's pages, pointing the app at a home, a copy of the built demo."""
+"""Shared by the AppTest and browser tests: the app's pages, pointing the app at a home, a copy of the built demo, running one tab."""
 
 from __future__ import annotations
 
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from campaigns.core.merchants import list_merchants
 from campaigns.core.settings import Settings, get_settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.demo.owner import DEMO_OWNER
+from dashboards import queries
 from dashboards.ui import ROLE_KEY, TOKEN_KEY
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboards" / "app.py")
@@ -89,4 +91,13 @@ def as_member(at: AppTest, merchant_id: str, role: Role = Role.OWNER, email: str
     as app.py's sidebar would leave the session."""
     signed_in(at, get_settings(), email, {merchant_id: role})
     at.session_state["merchant_id"], at.session_state[ROLE_KEY] = merchant_id, role
+    return at
+
+
+def run_tab(page: Callable[[], None], merchant_id: str = "acme", role: Role = Role.OWNER, email: str = "tester@example.com") -> AppTest:
+    """Run a page's tab on its own (`page` renders it), as `email` with `role` on `merchant_id`, after clearing the app's
+    cached reads (the test wrote the store behind the app's back: do what the TTL would do); no exception allowed."""
+    queries.clear_store_caches()
+    at = as_member(AppTest.from_function(page, default_timeout=60), merchant_id, role, email).run()
+    assert not at.exception, [e.value for e in at.exception]
     return at

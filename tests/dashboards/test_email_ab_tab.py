@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-from streamlit.testing.v1 import AppTest
-
-from campaigns.lifecycle import service as campaign_service
-from campaigns.core.merchants import ensure_merchant
 from campaigns.audiences.segments import save_segment
-from campaigns.core.settings import get_settings
-from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import Contact
-from dashboards import queries
-from tests.dashboards.helpers import as_member
+from campaigns.lifecycle import service as campaign_service
+from tests.dashboards.helpers import run_tab
 
 
 def _page() -> None:
@@ -23,24 +15,14 @@ def _page() -> None:
     ab_tab.render("acme")
 
 
-@pytest.fixture
-def store(home: Path) -> str:
-    url = get_settings().store_url
-    migrate(url)
-    with session_scope(url) as s:
-        ensure_merchant(s, "acme", name="Acme")
-    return url
-
-
-def test_empty_state_then_form_validation_and_results(store: str) -> None:
-    at = as_member(AppTest.from_function(_page, default_timeout=60), "acme").run()
-    assert not at.exception and "needs a campaign and a saved segment" in at.info[0].value
-    with session_scope(store) as s:
+def test_empty_state_then_form_validation_and_results(acme_store: str) -> None:
+    at = run_tab(_page)
+    assert "needs a campaign and a saved segment" in at.info[0].value
+    with session_scope(acme_store) as s:
         s.add_all([Contact(merchant_id="acme", email=f"p{i}@example.com") for i in range(10)])
         campaign_service.create_campaign(s, "acme", campaign_service.CampaignInput(name="Winter", type="CONVERSION"), actor="ana")
         save_segment(s, "acme", "Everyone", {}, actor="ana")
-    queries.clear_store_caches()  # written behind the app's back: do what the TTL would do
-    at = as_member(AppTest.from_function(_page, default_timeout=60), "acme").run()
+    at = run_tab(_page)
     assert "No A/B test yet" in at.info[0].value
     at.text_area[0].set_value("Hello\nHello")
     at.number_input[0].set_value(3)

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from campaigns.core.enums import CampaignType, EmailCampaignStatus
-from campaigns.core.merchants import ensure_merchant
-from campaigns.core.settings import get_settings
-from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import Campaign, Contact, ContactEvent, EmailCampaign, EmailSend, EmailSendStatus
-from dashboards import queries
-from tests.dashboards.helpers import as_member
+from tests.dashboards.helpers import run_tab
 
 T0 = datetime(2026, 11, 20, 9, tzinfo=UTC)  # fixed: results count the ledger, not the clock
 
@@ -28,14 +24,10 @@ def _page() -> None:
 
 
 @pytest.fixture
-def store(home: Path) -> str:
-    url = get_settings().store_url
-    migrate(url)
-    with session_scope(url) as s:
-        ensure_merchant(s, "acme", name="Acme")
+def store(acme_store: str) -> str:
+    with session_scope(acme_store) as s:
         s.add(Campaign(id="cmp_mail", merchant_id="acme", name="Mail", type=CampaignType.CONVERSION))
-    queries.clear_store_caches()
-    return url
+    return acme_store
 
 
 def _email(url: str, subject: str, statuses: list[EmailSendStatus], created: datetime) -> tuple[int, list[int]]:
@@ -51,10 +43,7 @@ def _email(url: str, subject: str, statuses: list[EmailSendStatus], created: dat
 
 
 def _run() -> AppTest:
-    queries.clear_store_caches()  # written behind the app's back: do what the TTL would do
-    at = as_member(AppTest.from_function(_page, default_timeout=60), "acme").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_tab(_page)
 
 
 def _chart_rows(at: AppTest) -> list[dict]:

@@ -42,7 +42,7 @@ def test_rows_wait_for_their_hour_then_go_once(home, monkeypatch) -> None:
     with dg.build_sensor_context(resources={"campaigns": resource}) as context:
         assert isinstance(scheduled_emails_sensor(context), dg.RunRequest)
     first = deliver_due_broadcasts(settings, "w1", now)
-    assert first.metadata == {"campaigns": 1, "sent": 2, "failed": 0, "stopped": 0} and first.problems == [] and first.warnings == []
+    assert first.metadata == {"started": 0, "campaigns": 1, "sent": 2, "failed": 0, "stopped": 0} and first.problems == [] and first.warnings == []
     assert due_broadcasts(settings.store_url, now) == []  # nothing else is due yet
     assert deliver_due_broadcasts(settings, "w1", now).metadata["campaigns"] == 0
     later = now + timedelta(hours=3, minutes=1)

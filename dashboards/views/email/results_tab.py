@@ -29,8 +29,8 @@ def rate_chart(frame: pl.DataFrame) -> alt.Chart:
 def render(merchant_id: str) -> None:
     frame = queries.email_results(queries.source(), merchant_id)
     if frame.is_empty():
-        ui.empty_state("No email campaigns yet. Create one with `campaigns email create --campaign ID --segment ID --subject TEXT "
-                       "--template NAME`, or start an A/B test in the A/B tests tab.")
+        ui.empty_state("No email campaigns yet. Create one in the Broadcasts tab (or with `campaigns email create --campaign ID --segment ID "
+                       "--subject TEXT --template NAME`), or start an A/B test in the A/B tests tab.")
         return
     delivered = frame.filter(pl.col("sent") > 0)
     totals = st.columns(4)
