@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from campaigns.cli.context import merchant_or_default, migrated_store
+from campaigns.cli.context import merchant_or_default, migrated_store, read_secret
 from campaigns.cli.output import console, fail
 
 users_app = typer.Typer(no_args_is_help=True, help="Users who sign in to the app, and their role on each merchant.")
@@ -36,10 +36,7 @@ def _default_actor() -> str:
 
 def _password(from_stdin: bool) -> str:
     if from_stdin:
-        line = sys.stdin.readline()
-        if not line.strip():
-            fail("--password-stdin: standard input is empty; pipe the password in, e.g. `printf %s \"$PW\" | campaigns users ...`")
-        return line.rstrip("\r\n")
+        return read_secret("password", "-", flag="--password-stdin", strip=False)
     return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 

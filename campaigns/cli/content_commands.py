@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from campaigns.cli.context import merchant_or_default as _merchant
+from campaigns.cli.context import merchant_or_default as _merchant, store_session as _session
 from campaigns.cli.output import console, fail
 from campaigns.core.settings import get_settings
 
@@ -18,13 +18,6 @@ app = typer.Typer(no_args_is_help=True)
 
 MerchantOption = Annotated[str | None, typer.Option("--merchant", help="Merchant id (default CAMPAIGNS_DEFAULT_MERCHANT).")]
 
-
-def _session():
-    from campaigns.core.store.db import migrate, session_scope
-
-    settings = get_settings()
-    migrate(settings.store_url)
-    return session_scope(settings.store_url)
 
 
 def _content_id(session, merchant_id: str, draft: str) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -20,7 +19,7 @@ from rich.table import Table
 from campaigns.cli import connect_commands
 
 from campaigns.cli.output import console, fail
-from campaigns.cli.context import merchant_or_default as _merchant
+from campaigns.cli.context import merchant_or_default as _merchant, read_secret, store_session as _session
 from campaigns.core.enums import QueueStatus
 from campaigns.core.settings import get_settings
 
@@ -28,14 +27,6 @@ accounts_app = typer.Typer(no_args_is_help=True)
 social_app = typer.Typer(no_args_is_help=True)
 
 MerchantOption = Annotated[str | None, typer.Option("--merchant", help="Merchant id (default CAMPAIGNS_DEFAULT_MERCHANT).")]
-
-
-def _session():
-    from campaigns.core.store.db import migrate, session_scope
-
-    settings = get_settings()
-    migrate(settings.store_url)
-    return session_scope(settings.store_url)
 
 
 @accounts_app.command("add")
@@ -61,8 +52,8 @@ def accounts_add(
         fail("give the access token one way: --access-token, --access-token-file or --ask-token")
     if ask_token:
         access_token = typer.prompt("Access token", hide_input=True)
-    access_token = _secret_input("access token", access_token, access_token_file)
-    refresh_token = _secret_input("refresh token", refresh_token, refresh_token_file)
+    access_token = read_secret("access token", access_token, access_token_file, flag="--access-token")
+    refresh_token = read_secret("refresh token", refresh_token, refresh_token_file, flag="--refresh-token")
     try:
         with _session() as session:
             account = add_account(session, _merchant(merchant), platform, handle, actor=actor, access_token=access_token,
@@ -70,24 +61,6 @@ def accounts_add(
             console.print(f"account {account.id}: {account.platform} {escape(account.handle)} ({account.timezone}) is {account.status}")
     except (QueueError, TokenKeyError, UnknownMerchantError) as exc:
         fail(str(exc))
-
-
-def _secret_input(what: str, value: str | None, path: Path | None) -> str | None:
-    """A token from the option, stdin ('-') or a file; surrounding whitespace (a file's newline) is dropped."""
-    if value is not None and path is not None:
-        fail(f"give the {what} one way: --{what.replace(' ', '-')} or --{what.replace(' ', '-')}-file")
-    if path is not None:
-        try:
-            value = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            fail(f"cannot read the {what} from {path}: {exc.__class__.__name__}; give a readable UTF-8 text file")
-    elif value == "-":
-        value = sys.stdin.readline()
-    if value is not None:
-        value = value.strip()
-        if not value:
-            fail(f"the {what} is empty; give the token itself")
-    return value
 
 
 @accounts_app.command("list")

@@ -7,6 +7,8 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from campaigns.api.problems import problem_response
+
 from campaigns.core.merchants import UnknownMerchantError, require_merchant
 from campaigns.core.store.db import session_scope
 from campaigns.email import signup as su
@@ -43,16 +45,14 @@ async def submit(request: Request) -> Response:
     try:
         data = json.loads(await request.body() or b"{}") if is_json else dict(await request.form())
     except ValueError:
-        return JSONResponse({"type": "about:blank", "title": "Invalid JSON", "status": 400, "detail": "send a JSON object"}, 400,
-                            media_type="application/problem+json")
+        return problem_response(400, "Invalid JSON", "send a JSON object")
     if not isinstance(data, dict):
         data = {}
     try:
         merchant_id, parsed = su.parse_request(data, settings.default_merchant)
     except su.SignupError as exc:
         if is_json:
-            return JSONResponse({"type": "about:blank", "title": "Invalid sign-up", "status": 422, "detail": str(exc), "errors": exc.problems}, 422,
-                                media_type="application/problem+json")
+            return problem_response(422, "Invalid sign-up", str(exc), [{"field": f, "message": m} for f, m in exc.problems.items()])
         name = _merchant_name(store_url, str(data.get("merchant") or settings.default_merchant)) or ""
         return _html(su.signup_page(str(data.get("merchant") or settings.default_merchant), name, values=data, problems=exc.problems), 400)
     client = request.client.host if request.client else None
@@ -61,12 +61,11 @@ async def submit(request: Request) -> Response:
             name = require_merchant(session, merchant_id).name
             su.signup(session, merchant_id, parsed, su.mailer_from_settings(settings, name), ip=client, user_agent=request.headers.get("user-agent"))
     except UnknownMerchantError:
-        return JSONResponse({"type": "about:blank", "title": "Not found", "status": 404, "detail": "unknown merchant"}, 404,
-                            media_type="application/problem+json") if is_json else _html("<!doctype html><p>Not found.</p>", 404)
+        return problem_response(404, "Not found", "unknown merchant") if is_json else _html("<!doctype html><p>Not found.</p>", 404)
     except EmailDeliveryError as exc:
         detail = f"{exc}"
-        return JSONResponse({"type": "about:blank", "title": "Unavailable", "status": 503, "detail": detail}, 503,
-                            media_type="application/problem+json", headers={"Retry-After": "300"}) if is_json else _html(su.confirm_page(detail), 503)
+        return (problem_response(503, "Unavailable", detail, headers={"Retry-After": "300"}) if is_json
+                else _html(su.confirm_page(detail), 503))
     # the same answer whatever became of the address: the form reveals nobody's status
     return JSONResponse({"status": "accepted"}, 202) if is_json else _html(su.signup_sent_page())
 

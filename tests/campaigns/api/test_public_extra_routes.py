@@ -82,7 +82,7 @@ def test_signup_form_json_and_confirmation_by_button(settings, store_url, monkey
     assert "Get email from" in client.get("/signup", params={"merchant": "acme"}).text
     assert client.get("/signup", params={"merchant": "nosuch"}).status_code == 404
     bad = client.post("/signup", json={"merchant": "acme", "email": "not-an-address", "consent": True})
-    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json" and "email" in bad.json()["errors"]
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json" and "email" in {e["field"] for e in bad.json()["errors"]}
     ok = client.post("/signup", json={"merchant": "acme", "email": "Nia@Example.com", "consent": True, "source": "footer form"})
     assert ok.status_code == 202 and ok.json() == {"status": "accepted"}
     link = re.search(r"https://shop\.example\.com/signup/confirm\?token=\S+", sent[0].text).group(0)
