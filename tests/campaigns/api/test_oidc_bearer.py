@@ -275,6 +275,10 @@ def test_a_provider_that_does_not_answer_gives_503_and_a_custom_email_claim(stor
     answer = down.client.get("/marketing/campaigns", headers=bearer(provider.sign(claims(provider))))
     assert answer.status_code == 503 and answer.headers["content-type"] == PROBLEM and answer.headers["retry-after"] == "60"
     assert "did not answer" in answer.json()["detail"]
+    slash = make_api(store_url, tmp_path / "slash", api_oidc_issuer=provider.issuer + "/", api_oidc_audience=AUDIENCE)
+    mismatch = slash.client.get("/marketing/campaigns", headers=bearer(provider.sign(claims(provider))))
+    assert mismatch.status_code == 503 and f"names the issuer {provider.issuer!r}" in mismatch.json()["detail"]
+    assert "CAMPAIGNS_API_OIDC_ISSUER" in mismatch.json()["detail"]
 
     with session_scope(store_url) as s:
         users.add_user(s, "upn@example.com", "tests")
