@@ -2,7 +2,8 @@
 
 The record is written in the same transaction as the work it answers, and (api key, idempotency
 key) is unique, so of two concurrent requests with one key only one can commit its work; the
-other finds the record and replays it. The same key with a different request is refused.
+other finds the record and replays it. The same key with a different request is refused. A person
+calling with an OIDC token (no API key) has their records by (merchant, user, idempotency key).
 """
 
 from __future__ import annotations
@@ -40,8 +41,16 @@ def check_key(key: str) -> str:
     return key
 
 
-def find(session: Session, merchant_id: str, api_key_id: int, key: str, fingerprint: str) -> StoredResponse | None:
-    row = session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.merchant_id == merchant_id, IdempotencyRecord.api_key_id == api_key_id,
+def _caller(api_key_id: int | None, user_id: int | None) -> tuple[object, ...]:
+    if (api_key_id is None) == (user_id is None):
+        raise ValueError("an idempotency record belongs to exactly one caller: an API key or a user")
+    return ((IdempotencyRecord.api_key_id == api_key_id,) if api_key_id is not None
+            else (IdempotencyRecord.user_id == user_id, IdempotencyRecord.api_key_id.is_(None)))
+
+
+def find(session: Session, merchant_id: str, api_key_id: int | None, key: str, fingerprint: str, *,
+         user_id: int | None = None) -> StoredResponse | None:
+    row = session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.merchant_id == merchant_id, *_caller(api_key_id, user_id),
                                                           IdempotencyRecord.key == key))
     if row is None:
         return None
@@ -50,7 +59,9 @@ def find(session: Session, merchant_id: str, api_key_id: int, key: str, fingerpr
     return StoredResponse(row.status_code, row.response_body)
 
 
-def remember(session: Session, merchant_id: str, api_key_id: int, key: str, fingerprint: str, status_code: int, body: str) -> None:
-    session.add(IdempotencyRecord(merchant_id=merchant_id, api_key_id=api_key_id, key=key, request_hash=fingerprint, status_code=status_code,
-                                  response_body=body))
+def remember(session: Session, merchant_id: str, api_key_id: int | None, key: str, fingerprint: str, status_code: int, body: str, *,
+             user_id: int | None = None) -> None:
+    _caller(api_key_id, user_id)
+    session.add(IdempotencyRecord(merchant_id=merchant_id, api_key_id=api_key_id, user_id=user_id, key=key, request_hash=fingerprint,
+                                  status_code=status_code, response_body=body))
     session.flush()

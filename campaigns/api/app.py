@@ -14,15 +14,17 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from campaigns.api import marketing, public
-from campaigns.api.auth import RateLimiter
+from campaigns.api.auth import MERCHANT_HEADER, RateLimiter, oidc_verifier
 from campaigns.api import limits
 from campaigns.api.problems import install as install_problems
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import POOL_SIZE
 from campaigns.email.webhooks import MAX_BODY_BYTES as WEBHOOK_BODY_BYTES
 
-DESCRIPTION = """The Campaign Orchestrator API. Authenticate with a merchant's API key (`Authorization: Bearer co_...`);
-every call acts on that key's merchant with that key's role. Errors are `application/problem+json` (RFC 9457).
+DESCRIPTION = """The Campaign Orchestrator API. Authenticate with a merchant's API key (`Authorization: Bearer co_...`):
+every call acts on that key's merchant with that key's role. Where the installation trusts an identity provider,
+a person may instead send its access token (a JWT): their membership gives merchant and role (name the merchant in
+`X-Campaigns-Merchant` when they have several). Errors are `application/problem+json` (RFC 9457).
 POSTs that create or send honour `Idempotency-Key`. Lists are paged with `limit` and `cursor`. See docs/api.md."""
 
 
@@ -53,13 +55,15 @@ class ThreadLimit:
 def create_app(settings: Settings, store_url: str | None = None, *, api: bool = True) -> FastAPI:
     """The app `campaigns api` serves; with api=False only the public endpoints (what `campaigns email serve-unsubscribe` serves).
 
-    Raises the public modules' configuration errors (a missing token key, a bad webhook key) here, at start-up.
+    Raises the public modules' configuration errors (a missing token key, a bad webhook key) and an incomplete OIDC
+    configuration here, at start-up (the identity provider itself is asked only when the first token comes).
     """
     app = FastAPI(title="Campaign Orchestrator API", version="1", description=DESCRIPTION,
                   docs_url="/docs" if api else None, redoc_url=None, openapi_url="/openapi.json" if api else None)
     app.state.settings = settings
     app.state.store_url = store_url or settings.store_url
     app.state.rate_limiter = RateLimiter(settings.api_rate_limit_per_minute)
+    app.state.oidc_verifier = oidc_verifier(settings) if api else None
     install_problems(app)
     for module in [*_modules(public), *(_modules(marketing) if api else [])]:
         if hasattr(module, "setup"):
@@ -67,7 +71,7 @@ def create_app(settings: Settings, store_url: str | None = None, *, api: bool = 
         app.include_router(module.router)
     if settings.api_cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.api_cors_origins, allow_methods=["GET", "POST", "PATCH", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"], expose_headers=["ETag", "Location", "Retry-After"])
+                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match", MERCHANT_HEADER], expose_headers=["ETag", "Location", "Retry-After"])
     app.add_middleware(limits.BodyLimitMiddleware, limit_for=body_limit_for, body_timeout=limits.BODY_TIMEOUT_SECONDS)
     app.add_middleware(ThreadLimit, threads=POOL_SIZE)
     return app

@@ -1,8 +1,10 @@
-"""Who is calling: the API key in ``Authorization: Bearer co_...``, its merchant and role, and its rate limit.
+"""Who is calling: an API key (``Authorization: Bearer co_...``) or a person with their identity provider's access
+token (a JWT, when CAMPAIGNS_API_OIDC_ISSUER is set); their merchant and role; their rate limit.
 
 Every route under /marketing takes a `Caller` and runs its service call through `run` /
-`run_idempotent`, which check the role with `require` first. The merchant always comes from
-the key, never from the request, so another merchant's ids are simply not found (404).
+`run_idempotent`, which check the role with `require` first. A key's merchant is the key's; a person's is
+the one they name in ``X-Campaigns-Merchant`` (or their only one) and only if they have a membership there.
+Either way the merchant is fixed before any route runs, so another merchant's ids are simply not found (404).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -23,13 +25,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from campaigns.access import idempotency
-from campaigns.access.api_keys import ApiKeyError, KeyIdentity, verify_key
+from campaigns.access.api_keys import KEY_PREFIX, KeyIdentity, verify_key
+from campaigns.access.oidc_tokens import OidcConfig, TokenVerifier, UserIdentity, identity_for
 from campaigns.access.roles import Permission, Role, require
 from campaigns.api.problems import ApiProblem
+from campaigns.core.identifiers import MERCHANT_ID_GRAMMAR
+from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
 
 T = TypeVar("T")
+MERCHANT_HEADER = "X-Campaigns-Merchant"
+# Two ways to say who calls, both `Authorization: Bearer ...`: OpenAPI lists them as alternatives on every operation.
 _bearer = HTTPBearer(auto_error=False, description="A merchant's API key: `Authorization: Bearer co_...` (create one with `campaigns api-keys create`).")
+_oidc = HTTPBearer(auto_error=False, scheme_name="OidcBearer", bearerFormat="JWT", description=(
+    "An access token (a JWT) from the installation's identity provider, when it sets CAMPAIGNS_API_OIDC_ISSUER and "
+    "CAMPAIGNS_API_OIDC_AUDIENCE: `Authorization: Bearer eyJ...`. The token's email names a user here; their membership gives "
+    f"the role. With several memberships, name the merchant in `{MERCHANT_HEADER}`. See docs/api.md."))
+MerchantHeader = Annotated[str | None, Header(alias=MERCHANT_HEADER, pattern=f"^{MERCHANT_ID_GRAMMAR}$", description=(
+    "The merchant this request acts for. Needed with an OIDC token when the person belongs to several merchants; "
+    "optional with one. With an API key leave it out (if sent, it must be the key's own merchant)."), examples=["acme"])]
 
 
 class RateLimiter:
@@ -37,10 +51,10 @@ class RateLimiter:
 
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.capacity, self.rate, self.clock = float(per_minute), per_minute / 60.0, clock
-        self._buckets: dict[int, tuple[float, float]] = {}
+        self._buckets: dict[Hashable, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def retry_after(self, key_id: int) -> int | None:
+    def retry_after(self, key_id: Hashable) -> int | None:
         """None when the request may go ahead (and is counted); otherwise the whole seconds to wait."""
         with self._lock:
             now = self.clock()
@@ -55,7 +69,7 @@ class RateLimiter:
 
 @dataclass(frozen=True)
 class Caller:
-    identity: KeyIdentity
+    identity: KeyIdentity | UserIdentity
     store_url: str
 
     @property
@@ -70,16 +84,55 @@ class Caller:
     def actor(self) -> str:
         return self.identity.actor
 
+    @property
+    def api_key_id(self) -> int | None:
+        return self.identity.id if isinstance(self.identity, KeyIdentity) else None
 
-def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Caller:
+    @property
+    def user_id(self) -> int | None:
+        return self.identity.id if isinstance(self.identity, UserIdentity) else None
+
+
+def oidc_verifier(settings: Settings) -> TokenVerifier | None:
+    """The verifier of OIDC bearer tokens when CAMPAIGNS_API_OIDC_ISSUER is set (it fetches nothing until a token comes);
+    ValueError naming the setting to fix when the configuration is incomplete."""
+    if not settings.api_oidc_issuer:
+        if settings.api_oidc_audience:
+            raise ValueError("CAMPAIGNS_API_OIDC_AUDIENCE is set but CAMPAIGNS_API_OIDC_ISSUER is not; set the issuer too, or unset both")
+        return None
+    if not settings.api_oidc_audience:
+        raise ValueError("CAMPAIGNS_API_OIDC_ISSUER is set but CAMPAIGNS_API_OIDC_AUDIENCE is not; set it to the audience (aud) "
+                         "the identity provider puts in access tokens for this API")
+    return TokenVerifier(OidcConfig(settings.api_oidc_issuer, settings.api_oidc_audience, settings.api_oidc_email_claim,
+                                    tuple(settings.api_oidc_algorithms), float(settings.api_oidc_cache_seconds), settings.api_oidc_timeout_seconds))
+
+
+def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+           _token: Annotated[HTTPAuthorizationCredentials | None, Depends(_oidc)], merchant: MerchantHeader = None) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise ApiKeyError("send an API key as 'Authorization: Bearer co_...'; create one with `campaigns api-keys create`")
-    store_url = request.app.state.store_url
-    with session_scope(store_url) as session:
-        identity = verify_key(session, credentials.credentials)
-    wait = request.app.state.rate_limiter.retry_after(identity.id)
+        raise ApiProblem(401, "Unauthorized", "send an API key as 'Authorization: Bearer co_...' (create one with `campaigns api-keys create`)"
+                         " or, where the identity provider is configured, its access token as 'Authorization: Bearer <JWT>'",
+                         headers={"WWW-Authenticate": "Bearer"})
+    store_url, token = request.app.state.store_url, credentials.credentials
+    verifier: TokenVerifier | None = getattr(request.app.state, "oidc_verifier", None)
+    identity: KeyIdentity | UserIdentity
+    if token.startswith(KEY_PREFIX) or verifier is None:
+        with session_scope(store_url) as session:
+            identity = verify_key(session, token)
+        if merchant is not None and merchant != identity.merchant_id:
+            raise ApiProblem(403, "Forbidden", f"an API key acts for its own merchant only; leave out {MERCHANT_HEADER} "
+                             "or use a key of the merchant you name")
+        bucket: tuple[str, int] = ("api-key", identity.id)
+    else:
+        verified = verifier.verify(token)  # before opening a store session: it may fetch the provider's keys
+        with session_scope(store_url) as session:
+            identity = identity_for(session, verified.email, merchant)
+        bucket = ("user", identity.id)
+    limiter: RateLimiter = request.app.state.rate_limiter
+    wait = limiter.retry_after(bucket)
     if wait is not None:
-        raise ApiProblem(429, "Too Many Requests", f"this key made more than {int(request.app.state.rate_limiter.capacity)} requests in a minute; "
+        who = "this key" if bucket[0] == "api-key" else "you"
+        raise ApiProblem(429, "Too Many Requests", f"{who} made more than {int(limiter.capacity)} requests in a minute; "
                          f"retry after {wait} s", headers={"Retry-After": str(wait)})
     return Caller(identity, store_url)
 
@@ -110,16 +163,16 @@ def run_idempotent(who: Caller, permission: Permission, key: str | None, fingerp
     key = idempotency.check_key(key)
     try:
         with session_scope(who.store_url) as session:
-            stored = idempotency.find(session, who.merchant_id, who.identity.id, key, fingerprint)
+            stored = idempotency.find(session, who.merchant_id, who.api_key_id, key, fingerprint, user_id=who.user_id)
             if stored is None:
                 status, payload = work(session)
                 body = jsonable_encoder(payload)
-                idempotency.remember(session, who.merchant_id, who.identity.id, key, fingerprint, status, json.dumps(body))
+                idempotency.remember(session, who.merchant_id, who.api_key_id, key, fingerprint, status, json.dumps(body), user_id=who.user_id)
                 return JSONResponse(body, status_code=status, headers=headers(body) if headers else None)
     except IntegrityError:
         # a concurrent request with the same key committed first: its work stands, ours rolled back
         with session_scope(who.store_url) as session:
-            stored = idempotency.find(session, who.merchant_id, who.identity.id, key, fingerprint)
+            stored = idempotency.find(session, who.merchant_id, who.api_key_id, key, fingerprint, user_id=who.user_id)
         if stored is None:
             raise
     replayed = json.loads(stored.body)

@@ -2,7 +2,8 @@
 
 Routes raise the contexts' own errors; the handlers here map them once for every route:
 not found (and another merchant's ids) 404, a refused transition 409, bad values 422 naming the
-field, a role that may not 403, a missing or bad key 401, a stale precondition 412.
+field, a role that may not 403, a missing or bad key or token 401, a stale precondition 412, an
+identity provider that does not answer 503.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from campaigns.access.api_keys import ApiKeyError
+from campaigns.access.oidc_tokens import NoMembership, ProviderUnavailable, TokenError
 from campaigns.access.roles import AccessDenied
 from campaigns.api.limits import BodyRefused
 from campaigns.core.merchants import UnknownMerchantError
 from campaigns.lifecycle.states import TransitionError
 
 PROBLEM = "application/problem+json"
+INVALID_TOKEN = 'Bearer error="invalid_token"'  # RFC 6750: a credential was sent and is not good (a missing one gets plain `Bearer`)
 
 
 class FieldError(BaseModel):
@@ -75,9 +78,11 @@ def _validation(errors: list[dict[str, Any]]) -> JSONResponse:
 # Problem shapes for the OpenAPI document.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": title, "content": {PROBLEM: {}}}
-    for status, title in ((401, "Missing, invalid, revoked or expired API key"), (403, "The key's role may not do this"),
+    for status, title in ((401, "Missing, invalid, revoked or expired API key or OIDC token"),
+                          (403, "The caller's role may not do this, or the person has no membership in the merchant named"),
                           (404, "No such resource for this merchant"), (409, "The resource's state does not allow this"), (413, "Body too large"), (422, "Invalid request"),
-                          (429, "Rate limit reached; retry after Retry-After seconds"))
+                          (429, "Rate limit reached; retry after Retry-After seconds"),
+                          (503, "Busy, or the identity provider did not answer; retry after Retry-After seconds"))
 }
 
 
@@ -96,7 +101,19 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiKeyError)
     async def _bad_key(_: Request, exc: ApiKeyError) -> JSONResponse:
-        return problem_response(401, "Unauthorized", str(exc), headers={"WWW-Authenticate": "Bearer"})
+        return problem_response(401, "Unauthorized", str(exc), headers={"WWW-Authenticate": INVALID_TOKEN})
+
+    @app.exception_handler(TokenError)
+    async def _bad_token(_: Request, exc: TokenError) -> JSONResponse:
+        return problem_response(401, "Unauthorized", str(exc), headers={"WWW-Authenticate": INVALID_TOKEN})
+
+    @app.exception_handler(NoMembership)
+    async def _no_membership(_: Request, exc: NoMembership) -> JSONResponse:
+        return problem_response(403, "Forbidden", str(exc))
+
+    @app.exception_handler(ProviderUnavailable)
+    async def _provider(_: Request, exc: ProviderUnavailable) -> JSONResponse:
+        return problem_response(503, "Service Unavailable", str(exc), headers={"Retry-After": "60"})
 
     @app.exception_handler(AccessDenied)
     async def _denied(_: Request, exc: AccessDenied) -> JSONResponse:

@@ -19,6 +19,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from campaigns.core.identifiers import validate_merchant_id
 from publishers.config import OAuthConfig, PublisherConfig
 
+# What the API accepts for OIDC bearer tokens: asymmetric signatures only (the provider signs with its private key, the API
+# verifies with the public one); never `none`, never a shared-secret HS* (a public key must never double as an HMAC secret).
+OIDC_SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CAMPAIGNS_", env_file=".env", extra="ignore")
@@ -96,11 +100,29 @@ class Settings(BaseSettings):
     api_max_concurrency: int = Field(default=200, ge=1, description="Connections and requests the HTTP server handles at once before 503 (per worker process).")
     api_workers: int = Field(default=1, ge=1, le=64, description=(
         "Processes `campaigns api` serves with; the rate limit and concurrency limit apply per process."))
+    # OIDC bearer tokens for the API (besides API keys): off unless the issuer is set; see docs/api.md
+    api_oidc_issuer: str | None = Field(default=None, description="Issuer whose JWT access tokens the API accepts, exactly as in its discovery document.")
+    api_oidc_audience: str | None = Field(default=None, description="The `aud` tokens for this API carry (required with the issuer).")
+    api_oidc_email_claim: str = Field(default="email", description="The claim of the token that holds the person's email address.")
+    api_oidc_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"],
+                                           description="Signature algorithms accepted (asymmetric only: never none, never HS*).")
+    api_oidc_cache_seconds: int = Field(default=3600, ge=60, description="How long the provider's discovery document and keys are kept.")
+    api_oidc_timeout_seconds: float = Field(default=5.0, gt=0, le=60, description="Timeout of each request to the identity provider.")
 
     @field_validator("default_merchant")
     @classmethod
     def _merchant_id(cls, value: str) -> str:
         return validate_merchant_id(value)  # the id names a landing-zone folder: one grammar everywhere
+
+    @field_validator("api_oidc_algorithms")
+    @classmethod
+    def _asymmetric_only(cls, value: list[str]) -> list[str]:
+        for alg in value:
+            if alg not in OIDC_SIGNING_ALGORITHMS:
+                raise ValueError(f"{alg!r} is not allowed: only asymmetric signatures ({', '.join(OIDC_SIGNING_ALGORITHMS)}); never none, never HS*")
+        if not value:
+            raise ValueError('allow at least one algorithm, e.g. ["RS256", "ES256"]')
+        return value
 
     @field_validator("database_url", "warehouse_url")
     @classmethod

@@ -1,6 +1,9 @@
-"""A small OpenID Connect provider for the browser tests: discovery, an authorization endpoint that signs in a fixed
-person at once, a token endpoint that returns an RS256-signed ID token, and the JWKS. It speaks the real wire format
-(authorization-code flow with a client secret), so Streamlit's `st.login` runs unchanged against it."""
+"""A small OpenID Connect provider for the browser and API tests: discovery, an authorization endpoint that signs in a
+fixed person at once, a token endpoint that returns an RS256-signed ID token, and the JWKS. It speaks the real wire format
+(authorization-code flow with a client secret), so Streamlit's `st.login` runs unchanged against it.
+
+For the API's bearer tokens it also signs any claims with any of its keys (`sign`), rotates its keys (`rotate`), and
+counts the requests to each path (`requests`), so tests see when the API fetched the discovery document and the JWKS."""
 
 from __future__ import annotations
 
@@ -9,11 +12,12 @@ import json
 import secrets
 import threading
 import time
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlparse
 
 from joserfc import jwt
-from joserfc.jwk import RSAKey
+from joserfc.jwk import ECKey, Key, RSAKey
 
 CLIENT_ID, CLIENT_SECRET = "campaigns-app", "provider-test-secret"
 
@@ -22,6 +26,8 @@ class Provider:
     def __init__(self, email: str) -> None:
         self.email = email
         self.key = RSAKey.generate_key(2048, parameters={"kid": "test-key", "use": "sig", "alg": "RS256"})
+        self.published: list[Key] = [self.key]  # what the JWKS serves
+        self.requests: Counter[str] = Counter()
         self.codes: dict[str, dict[str, str]] = {}
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.issuer = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -41,6 +47,22 @@ class Provider:
                   "email": self.email, "email_verified": True, "name": "Provider Person"}
         return jwt.encode({"alg": "RS256", "kid": "test-key"}, claims, self.key)
 
+    def add_ec_key(self, kid: str = "ec-key") -> ECKey:
+        key = ECKey.generate_key("P-256", parameters={"kid": kid, "use": "sig", "alg": "ES256"})
+        self.published.append(key)
+        return key
+
+    def rotate(self, kid: str) -> RSAKey:
+        """A new signing key, published beside the old ones (as providers do while tokens signed before are still valid)."""
+        self.key = RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig", "alg": "RS256"})
+        self.published.append(self.key)
+        return self.key
+
+    def sign(self, claims: dict, key: Key | None = None, **header: str) -> str:
+        key = key or self.key
+        alg = header.pop("alg", None) or str(key.get("alg") or "RS256")
+        return jwt.encode({"alg": alg, "kid": key.kid, **header}, claims, key)
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         provider = self
 
@@ -58,6 +80,7 @@ class Provider:
 
             def do_GET(self) -> None:  # noqa: N802
                 url = urlparse(self.path)
+                provider.requests[url.path] += 1
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 if url.path == "/.well-known/openid-configuration":
                     base = provider.issuer
@@ -66,7 +89,7 @@ class Provider:
                                 "id_token_signing_alg_values_supported": ["RS256"], "scopes_supported": ["openid", "email", "profile"],
                                 "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"]})
                 elif url.path == "/jwks":
-                    self._json({"keys": [provider.key.as_dict(private=False)]})
+                    self._json({"keys": [key.as_dict(private=False) for key in provider.published]})
                 elif url.path == "/authorize":
                     if query.get("client_id") != CLIENT_ID or query.get("response_type") != "code":
                         self._json({"error": "invalid_request"}, 400)

@@ -714,13 +714,15 @@ class IdempotencyRecord(Base, TenantOwned):
 
     __tablename__ = "idempotency_records"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))  # the caller: an API key,
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))  # or a person with an OIDC token
     key: Mapped[str] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))  # method, path and body
     status_code: Mapped[int]
     response_body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    __table_args__ = (UniqueConstraint("api_key_id", "key", name="uq_idempotency_records_api_key_id_key"),)
+    __table_args__ = (UniqueConstraint("api_key_id", "key", name="uq_idempotency_records_api_key_id_key"),
+                      UniqueConstraint("merchant_id", "user_id", "key", name="uq_idempotency_records_merchant_id_user_id_key"))
 
 
 # --- brand voice (Leo's copy rules per merchant) --------------------------------------------------
