@@ -103,7 +103,13 @@ class FakePlatform:
 
 
 class FakeX(FakePlatform):
-    """X API v2. One user; tokens rotate on refresh like X's (the old refresh token dies)."""
+    """X API v2. One user; tokens rotate on refresh like X's (the old refresh token dies).
+
+    Video: chunked upload (``/2/media/upload/initialize``, ``/{id}/append``, ``/{id}/finalize``,
+    ``GET /2/media/upload?command=STATUS``). The processing states after FINALIZE come from
+    `video_states` (one per STATUS check). Faults: ``append`` ``500`` (the segment is lost),
+    ``initialize`` ``500``, ``finalize`` ``processing_failed`` (processing ends in ``failed``).
+    """
 
     USER_ID = "2244994945"
 
@@ -114,6 +120,8 @@ class FakeX(FakePlatform):
         self.client_id = client_id
         self.tweets: list[dict[str, Any]] = []
         self.uploads: dict[str, dict[str, Any]] = {}  # media id -> {"data", "mime", "category", "alt_text"}
+        self.sessions: dict[str, dict[str, Any]] = {}  # chunked uploads: media id -> {"total", "segments", "mime", "category"}
+        self.video_states: list[str] = ["pending", "in_progress", "succeeded"]
         self._ids = itertools.count(1_860_000_000_000_000_001)
         self._token_n = itertools.count(2)
         self.reset_epoch = 1_900_000_000
@@ -147,6 +155,12 @@ class FakeX(FakePlatform):
             return _json({"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}, 401)
         if path == "/2/tweets" and request.method == "POST":
             return self._create(request)
+        if path == "/2/media/upload/initialize" and request.method == "POST":
+            return self._initialize(request)
+        if m := re.fullmatch(r"/2/media/upload/(\d+)/(append|finalize)", path):
+            return self._append(request, m.group(1)) if m.group(2) == "append" else self._finalize(m.group(1))
+        if path == "/2/media/upload" and request.method == "GET" and request.args.get("command") == "STATUS":
+            return self._status(request.args.get("media_id", ""))
         if path == "/2/media/upload" and request.method == "POST":
             return self._upload(request)
         if path == "/2/media/metadata" and request.method == "POST":
@@ -189,6 +203,8 @@ class FakeX(FakePlatform):
         with self.lock:
             if any(m not in self.uploads for m in media_ids):
                 return _json({"errors": [{"message": "Your media IDs are invalid."}], "title": "Invalid Request", "status": 400}, 400)
+            if any(self.uploads[m].get("state", "succeeded") != "succeeded" for m in media_ids):
+                return _json({"errors": [{"message": "Media is not ready to be used"}], "title": "Invalid Request", "status": 400}, 400)
             if any(t["text"] == text for t in self.tweets):
                 return _json({"detail": "You are not allowed to create a Tweet with duplicate content.", "type": "about:blank",
                               "title": "Forbidden", "status": 403}, 403)
@@ -215,6 +231,66 @@ class FakeX(FakePlatform):
             self.uploads[media_id] = {"data": data, "mime": request.form.get("media_type"), "category": category, "alt_text": None}
         return _json({"data": {"id": media_id, "media_key": f"3_{media_id}", "size": len(data), "expires_after_secs": 86400,
                                "image": {"image_type": request.form.get("media_type"), "w": 0, "h": 0}}})
+
+    def _initialize(self, request: Request) -> Response:
+        if self._fault("initialize") == "500":
+            return _json({"title": "Internal Server Error", "status": 500}, 500)
+        body = request.get_json(silent=True) or {}
+        total = body.get("total_bytes")
+        if body.get("media_category") not in ("tweet_video", "amplify_video") or body.get("media_type") != "video/mp4" \
+                or not isinstance(total, int) or not 0 < total <= 512 * 1024 * 1024:
+            return _json({"errors": [{"message": "media_type, media_category or total_bytes invalid"}], "title": "Invalid Request", "status": 400}, 400)
+        with self.lock:
+            media_id = str(next(self._ids))
+            self.sessions[media_id] = {"total": total, "segments": {}, "mime": body["media_type"], "category": body["media_category"]}
+        return _json({"data": {"id": media_id, "media_key": f"7_{media_id}", "expires_after_secs": 86399}})
+
+    def _append(self, request: Request, media_id: str) -> Response:
+        if self._fault("append") == "500":
+            return _json({"title": "Internal Server Error", "status": 500}, 500)
+        file, index = request.files.get("media"), request.form.get("segment_index", "")
+        with self.lock:
+            session = self.sessions.get(media_id)
+            if session is None or file is None or not index.isdigit() or int(index) > 999:
+                return _json({"errors": [{"message": "unknown media id, or media / segment_index missing"}], "title": "Invalid Request", "status": 400}, 400)
+            session["segments"][int(index)] = file.read()
+        return Response("", status=204)
+
+    def _finalize(self, media_id: str) -> Response:
+        fault = self._fault("finalize")
+        with self.lock:
+            session = self.sessions.get(media_id)
+            if session is None:
+                return _json({"errors": [{"message": "unknown media id"}], "title": "Invalid Request", "status": 400}, 400)
+            indexes = sorted(session["segments"])
+            data = b"".join(session["segments"][i] for i in indexes)
+            if indexes != list(range(len(indexes))) or len(data) != session["total"]:
+                return _json({"errors": [{"message": f"File size mismatch: got {len(data)} of {session['total']} bytes"}],
+                              "title": "Invalid Request", "status": 400}, 400)
+            states = deque(self.video_states[:-1] + ["failed"] if fault == "processing_failed" else self.video_states)
+            self.uploads[media_id] = {"data": data, "mime": session["mime"], "category": session["category"], "alt_text": None,
+                                      "state": states.popleft(), "states": states}
+            info = self._info(media_id)
+        return _json({"data": {"id": media_id, "media_key": f"7_{media_id}", "size": len(data), "expires_after_secs": 86400,
+                               **({"processing_info": info} if info else {})}})
+
+    def _info(self, media_id: str) -> dict[str, Any] | None:
+        item = self.uploads[media_id]
+        if item["state"] == "succeeded":
+            return {"state": "succeeded", "progress_percent": 100}
+        if item["state"] == "failed":
+            return {"state": "failed", "progress_percent": 40, "error": {"code": 1, "name": "InvalidMedia", "message": "Unsupported video format"}}
+        return {"state": item["state"], "check_after_secs": 1, "progress_percent": 10}
+
+    def _status(self, media_id: str) -> Response:
+        with self.lock:
+            item = self.uploads.get(media_id)
+            if item is None or "states" not in item:
+                return _json({"errors": [{"message": "unknown media id"}], "title": "Invalid Request", "status": 400}, 400)
+            if item["states"]:
+                item["state"] = item["states"].popleft()
+            info = self._info(media_id)
+        return _json({"data": {"id": media_id, "media_key": f"7_{media_id}", "processing_info": info}})
 
     def _timeline(self, request: Request, user_id: str) -> Response:
         if user_id != self.USER_ID:
