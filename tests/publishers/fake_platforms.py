@@ -485,15 +485,28 @@ class FakeGraph(FakePlatform):
 
 
 class FakeLinkedIn(FakePlatform):
-    """LinkedIn versioned REST API: /rest/posts with the version and Rest.li headers enforced."""
+    """LinkedIn versioned REST API: /rest/posts with the version and Rest.li headers enforced,
+    the Images API and the Videos API (upload URLs under /dms-uploads/, parts of `part_size` bytes).
+
+    Faults: ``upload`` ``500`` (one PUT fails), ``upload`` ``expired`` (the upload's URLs answer
+    403 from then on, as after uploadUrlsExpireAt), ``finalize`` ``processing_failed``. A video's
+    statuses after finalizeUpload come from `video_statuses` (one per GET).
+    """
 
     def __init__(self, token: str = "li-token-1") -> None:
         super().__init__()
         self.tokens = {token}
         self.posts: list[dict[str, Any]] = []
+        self.images: dict[str, dict[str, Any]] = {}  # urn -> {"owner", "data", "status"}
+        self.videos: dict[str, dict[str, Any]] = {}  # urn -> {"owner", "size", "parts", "etags", "expired", "status", "statuses"}
+        self.video_statuses: list[str] = ["PROCESSING", "AVAILABLE"]
+        self.part_size = 1024
         self._ids = itertools.count(7_100_000_000_000_000_001)
+        self._media_ids = itertools.count(1)
 
     def route(self, request: Request) -> Response:
+        if m := re.fullmatch(r"/dms-uploads/(image|video)/([^/]+)/(\d+)", request.path):
+            return self._upload(request, m.group(1), m.group(2), int(m.group(3)))
         if _bearer(request) not in self.tokens:
             return _json({"status": 401, "serviceErrorCode": 65601, "code": "REVOKED_ACCESS_TOKEN",
                           "message": "The token used in the request has been revoked by the user"}, 401)
@@ -510,6 +523,19 @@ class FakeLinkedIn(FakePlatform):
             with self.lock:
                 elements = [p for p in reversed(self.posts) if p["author"] == author]
             return _json({"elements": elements, "paging": {"start": 0, "count": len(elements), "links": []}})
+        if request.path in ("/rest/images", "/rest/videos") and request.method == "POST":
+            return self._media_action(request, request.path.removeprefix("/rest/"), request.args.get("action", ""))
+        if m := re.fullmatch(r"/rest/videos/(urn:li:video:[^/]+)", request.path):
+            with self.lock:
+                video = self.videos.get(m.group(1))
+                if video is None:
+                    return _json({"status": 404, "message": "Not Found"}, 404)
+                if video["statuses"] and video["status"] not in ("WAITING_UPLOAD",):
+                    video["status"] = video["statuses"].popleft()
+                body = {"id": m.group(1), "owner": video["owner"], "status": video["status"]}
+                if video["status"] == "PROCESSING_FAILED":
+                    body["processingFailureReason"] = "Video format not supported"
+            return _json(body)
         if m := re.fullmatch(r"/rest/socialActions/(.+)", request.path):
             return _json({"likesSummary": {"totalLikes": 9}, "commentsSummary": {"aggregatedTotalComments": 2}, "target": m.group(1)})
         return _json({"status": 404, "message": "Not Found"}, 404)
@@ -525,15 +551,110 @@ class FakeLinkedIn(FakePlatform):
         if missing:
             return _json({"status": 422, "message": f"missing fields {missing}", "code": "UNPROCESSABLE_ENTITY"}, 422)
         with self.lock:
+            if problem := self._content_problem(body):
+                return _json({"status": 422, "message": problem, "code": "UNPROCESSABLE_ENTITY"}, 422)
             if any(p["author"] == body["author"] and p["commentary"] == body["commentary"] for p in self.posts):
                 return _json({"status": 422, "code": "DUPLICATE_POST", "message": "Content is a duplicate of urn:li:share:1"}, 422)
             urn = f"urn:li:share:{next(self._ids)}"
             self.posts.append({"id": urn, "author": body["author"], "commentary": body["commentary"], "visibility": body["visibility"],
-                               "lifecycleState": body["lifecycleState"], "createdAt": int(time.time() * 1000)})
+                               "lifecycleState": body["lifecycleState"], "createdAt": int(time.time() * 1000), "content": body.get("content")})
         return Response("", status=201, headers={"x-restli-id": urn, "x-linkedin-id": urn})
 
     def shown(self, index: int = -1) -> str:
         return unescape_little_text(self.posts[index]["commentary"])
+
+    def _content_problem(self, body: dict[str, Any]) -> str | None:
+        """Why LinkedIn would refuse the post's media (unknown, not owned by the author, not uploaded or not processed)."""
+        content = body.get("content")
+        if content is None:
+            return None
+        if "media" in content:
+            items = [content["media"]]
+        elif "multiImage" in content:
+            items = content["multiImage"].get("images", [])
+            if not 2 <= len(items) <= 20 or any(not str(i.get("id", "")).startswith("urn:li:image:") for i in items):
+                return "multiImage takes 2 to 20 images"
+        else:
+            return f"unsupported content {sorted(content)}"
+        for item in items:
+            urn = str(item.get("id", ""))
+            media = self.images.get(urn) or self.videos.get(urn)
+            if media is None or media["owner"] != body["author"]:
+                return f"{urn} does not exist or belongs to another owner"
+            if media["status"] != "AVAILABLE":
+                return f"{urn} is {media['status']}, not AVAILABLE"
+        return None
+
+    def _media_action(self, request: Request, kind: str, action: str) -> Response:
+        body = (request.get_json(silent=True) or {})
+        with self.lock:
+            if action == "initializeUpload":
+                init = body.get("initializeUploadRequest") or {}
+                owner = init.get("owner", "")
+                if not str(owner).startswith("urn:li:"):
+                    return _json({"status": 422, "message": "owner must be a URN"}, 422)
+                media_id = f"D4E10AQ{next(self._media_ids):08d}"
+                expires = int(time.time() * 1000) + 86_400_000
+                if kind == "images":
+                    urn = f"urn:li:image:{media_id}"
+                    self.images[urn] = {"owner": owner, "data": None, "status": "WAITING_UPLOAD", "expired": False}
+                    return _json({"value": {"uploadUrlExpiresAt": expires, "uploadUrl": self.url(f"/dms-uploads/image/{media_id}/0?ca=vector_feedshare"),
+                                            "image": urn}})
+                size = init.get("fileSizeBytes")
+                if not isinstance(size, int) or size <= 0:
+                    return _json({"status": 422, "message": "fileSizeBytes must be a positive integer"}, 422)
+                urn = f"urn:li:video:{media_id}"
+                ranges = [(start, min(start + self.part_size, size) - 1) for start in range(0, size, self.part_size)]
+                self.videos[urn] = {"owner": owner, "size": size, "parts": {}, "etags": {}, "expired": False, "status": "WAITING_UPLOAD",
+                                    "statuses": deque(), "ranges": ranges}
+                instructions = [{"uploadUrl": self.url(f"/dms-uploads/video/{media_id}/{n}?ca=vector_feedshare&sig=abc"), "firstByte": first, "lastByte": last}
+                                for n, (first, last) in enumerate(ranges)]
+                return _json({"value": {"uploadUrlsExpireAt": expires, "video": urn, "uploadInstructions": instructions, "uploadToken": ""}})
+            if kind == "videos" and action == "finalizeUpload":
+                final = body.get("finalizeUploadRequest") or {}
+                video = self.videos.get(str(final.get("video")))
+                if video is None:
+                    return _json({"status": 404, "message": "video not found"}, 404)
+                expected = [video["etags"].get(n) for n in range(len(video["ranges"]))]
+                if None in expected or final.get("uploadedPartIds") != expected:
+                    return _json({"status": 400, "message": "uploadedPartIds do not match the uploaded parts"}, 400)
+                failed = self._fault("finalize") == "processing_failed"
+                video["statuses"] = deque(self.video_statuses[:-1] + ["PROCESSING_FAILED"] if failed else self.video_statuses)
+                video["status"] = "PROCESSING"
+                return Response("", status=200)
+        return _json({"status": 400, "message": f"unknown action {action!r}"}, 400)
+
+    def _upload(self, request: Request, kind: str, media_id: str, part: int) -> Response:
+        if request.method != "PUT":
+            return _json({"status": 405, "message": "PUT only"}, 405)
+        with self.lock:
+            store = self.images if kind == "image" else self.videos
+            item = store.get(f"urn:li:{kind}:{media_id}")
+            if item is None:
+                return _json({"status": 404, "message": "Not Found"}, 404)
+            if kind == "image" and _bearer(request) not in self.tokens:
+                return _json({"status": 401, "message": "Empty oauth2 access token"}, 401)
+            fault = self._fault("upload")
+            if fault == "expired":
+                item["expired"] = True
+            if item["expired"]:
+                return Response("<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>", status=403, content_type="application/xml")
+            if fault == "500":
+                return _json({"status": 500, "message": "Internal Server Error"}, 500)
+            data = request.get_data()
+            if kind == "image":
+                item["data"], item["status"] = data, "AVAILABLE"
+                return Response("", status=201)
+            first, last = item["ranges"][part]
+            if len(data) != last - first + 1:
+                return _json({"status": 400, "message": f"part {part} must be {last - first + 1} bytes"}, 400)
+            item["parts"][part] = data
+            item["etags"][part] = f"/ambry-video/signedId/{media_id}-{part}"
+        return Response("", status=200, headers={"ETag": item["etags"][part]})
+
+    def video_bytes(self, urn: str) -> bytes:
+        video = self.videos[urn]
+        return b"".join(video["parts"][n] for n in range(len(video["ranges"])))
 
 
 class FakeSendGrid(FakePlatform):
