@@ -195,7 +195,7 @@ def check_video(platform: str, video: VideoFacts, alt_text: str = "", where: str
 
 
 def _seconds(value: float) -> str:
-    return f"{value / 60:g} minutes" if value >= 120 else f"{value:g} seconds"
+    return f"{value / 60:g} minutes" if value >= 120 and value % 60 == 0 else f"{value:g} seconds"
 
 
 def check_media_set(platform: str, kinds: Sequence[str]) -> list[Issue]:

@@ -64,8 +64,8 @@ class LinkedInPublisher(HttpPublisher):
     def validate(self, post: SocialPost) -> list[Issue]:
         return check("linkedin", post.text, post.media)
 
-    def preview(self, post: SocialPost, *, name: str = "") -> str:
-        return previews.linkedin_preview(post.text, name=name)
+    def preview(self, post: SocialPost, *, name: str = "", durations: dict[str, float] | None = None) -> str:
+        return previews.linkedin_preview(post.text, name=name, media=previews.media_views(post, durations))
 
     def _headers(self, credentials: Credentials | None = None) -> dict[str, str]:
         headers = {"LinkedIn-Version": self.api_version, "X-Restli-Protocol-Version": "2.0.0"}

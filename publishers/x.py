@@ -49,8 +49,8 @@ class XPublisher(HttpPublisher):
     def validate(self, post: SocialPost) -> list[Issue]:
         return check("x", post.text, post.media)
 
-    def preview(self, post: SocialPost, *, name: str = "", handle: str = "") -> str:
-        return previews.x_preview(self.parts(post), name=name, handle=handle)
+    def preview(self, post: SocialPost, *, name: str = "", handle: str = "", durations: dict[str, float] | None = None) -> str:
+        return previews.x_preview(self.parts(post), name=name, handle=handle, media=previews.media_views(post, durations))
 
     def planned_requests(self, post: SocialPost) -> list[PlannedRequest]:
         requests, previous = [], (post.posted_part_ids[-1] if post.posted_part_ids else None)

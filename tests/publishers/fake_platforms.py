@@ -326,7 +326,8 @@ class FakeGraph(FakePlatform):
     """Graph API for Facebook Pages and Instagram (paths under /v21.0).
 
     Extra faults: route ``feed``/``photos``/``media``/``media_publish``: ``rate_limit`` (code 32
-    and x-business-use-case-usage), ``invalid_param`` (code 100), ``expired_token`` (code 190).
+    and x-business-use-case-usage), ``invalid_param`` (code 100), ``expired_token`` (code 190);
+    route ``video``: ``processing_error`` (the next video container ends in ERROR).
     Container statuses come from `container_statuses` (consumed one per poll).
     """
 
@@ -428,27 +429,42 @@ class FakeGraph(FakePlatform):
                 self.containers[container] = {"user": user, "caption": form.get("caption", ""), "children": children,
                                               "statuses": deque(self.container_statuses), "status": "IN_PROGRESS"}
             return _json({"id": container})
+        item = form.get("is_carousel_item") == "true"
+        if form.get("video_url"):
+            # a lone video is a reel; a carousel's video item is VIDEO (Instagram refuses the other combinations)
+            if form.get("media_type") != ("VIDEO" if item else "REELS") or form.get("image_url"):
+                return self.error("(#100) The parameter media_type must be REELS, or VIDEO for a carousel item", 100)
+            fetched = self._fetch(form["video_url"], "video/mp4", b"ftyp", 4) if self.fetch_images else b"\0\0\0\x18ftyp"
+            processing = self._fault("video") != "processing_error" and fetched
+            with self.lock:
+                container = str(next(self._ids))
+                self.containers[container] = {"user": user, "caption": form.get("caption", ""), "video_url": form["video_url"],
+                                              "media_type": form["media_type"], "carousel_item": item, "video": fetched,
+                                              "alt_text": form.get("alt_text"),
+                                              "statuses": deque(self.container_statuses) if processing else deque(["IN_PROGRESS", "ERROR"]),
+                                              "status": "IN_PROGRESS"}
+            return _json({"id": container})
         if not form.get("image_url"):
             return self.error("The parameter image_url is required", 100)
         fetched = self._fetch(form["image_url"]) if self.fetch_images else b"\xff\xd8"
         with self.lock:
             container = str(next(self._ids))
             self.containers[container] = {"user": user, "caption": form.get("caption", ""), "image_url": form["image_url"],
-                                          "alt_text": form.get("alt_text"), "carousel_item": form.get("is_carousel_item") == "true",
+                                          "alt_text": form.get("alt_text"), "carousel_item": item, "media_type": "IMAGE",
                                           "image": fetched,
                                           "statuses": deque(self.container_statuses) if fetched else deque(["ERROR"]), "status": "IN_PROGRESS"}
         return _json({"id": container})
 
     @staticmethod
-    def _fetch(url: str) -> bytes | None:
-        """What Instagram does with image_url: download it; a JPEG it can read becomes the post, anything else an ERROR container."""
+    def _fetch(url: str, mime: str = "image/jpeg", magic: bytes = b"\xff\xd8", at: int = 0) -> bytes | None:
+        """What Instagram does with image_url / video_url: download it; a file it can read becomes the post, anything else an ERROR container."""
         import httpx
 
         try:
             response = httpx.get(url, timeout=5)
         except httpx.HTTPError:
             return None
-        ok = response.status_code == 200 and response.headers.get("content-type", "").startswith("image/jpeg") and response.content[:2] == b"\xff\xd8"
+        ok = response.status_code == 200 and response.headers.get("content-type", "").startswith(mime) and response.content[at:at + len(magic)] == magic
         return response.content if ok else None
 
     def _node(self, request: Request, node: str) -> Response:
@@ -478,6 +494,7 @@ class FakeGraph(FakePlatform):
             container["status"] = "PUBLISHED"
             media_id = str(next(self._ids))
             self.media.append({"id": media_id, "user": user, "caption": container["caption"], "children": container.get("children", []),
+                               "media_type": container.get("media_type", "CAROUSEL_ALBUM"),
                                "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")})
         if self._fault("media_publish_after") == "timeout_after_create":
             return self.hang()
