@@ -32,6 +32,7 @@ class XPublisher(HttpPublisher):
         chunk_size: int = 4 * 1024 * 1024,
         chunk_attempts: int = 3,
         max_polls: int = 60,
+        max_wait: float = 300.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__(base_url, timeout=timeout, transport=transport)
@@ -40,6 +41,7 @@ class XPublisher(HttpPublisher):
         self.chunk_size = chunk_size  # video segments; X takes up to 5 MB each
         self.chunk_attempts = chunk_attempts  # tries per segment before the whole post is retried later
         self.max_polls = max_polls  # STATUS checks while X processes a video
+        self.max_wait = max_wait  # seconds of waiting for it, well inside the publishing worker's lease (10 minutes)
         self._sleep = sleep
 
     # --- content ------------------------------------------------------------------
@@ -160,6 +162,7 @@ class XPublisher(HttpPublisher):
 
     def _wait_for_processing(self, media_id: str, info: dict[str, Any] | None, credentials: Credentials) -> None:
         """Poll STATUS until processing_info says succeeded (pending -> in_progress -> succeeded | failed)."""
+        waited = 0.0
         for _ in range(self.max_polls):
             if not info or info.get("state") == "succeeded":
                 return
@@ -168,12 +171,16 @@ class XPublisher(HttpPublisher):
                 reason = error.get("message") or error.get("name") or "no reason given"
                 raise Rejected(f"X could not process the video ({reason}); export it again as MP4 (H.264 video, AAC audio) and attach it again",
                                platform="x")
-            self._sleep(float(info.get("check_after_secs") or 1))
+            pause = float(info.get("check_after_secs") or 1)
+            if waited + pause > self.max_wait:
+                break
+            self._sleep(pause)
+            waited += pause
             response = self.send("GET", "/2/media/upload", creates=False, credentials=credentials, headers=self._auth(credentials),
                                  params={"command": "STATUS", "media_id": media_id})
             raise_for_status(response, "x", creates=False, credentials=credentials)
             info = _processing_info(response)
-        raise Retryable(f"X was still processing video {media_id} after {self.max_polls} checks; the post will be tried again", platform="x")
+        raise Retryable(f"X was still processing video {media_id} after {waited:g} seconds; the post will be tried again", platform="x")
 
     def refresh(self, credentials: Credentials) -> Credentials:
         """Trade the refresh token for new tokens (X rotates the refresh token too)."""

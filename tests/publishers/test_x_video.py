@@ -94,3 +94,15 @@ def test_a_file_that_is_not_a_video_is_rejected(x, fake_x) -> None:
         with pytest.raises(Rejected, match="not a video"):
             x.publish(SocialPost(text="hello", media=(f"{base}/media/v.mp4",)), CREDS)
     assert fake_x.requests == []
+
+
+def test_the_wait_for_processing_is_bounded_in_seconds_too(fake_x, slept) -> None:
+    fake_x.video_states = ["pending"] * 20 + ["succeeded"]
+    publisher = XPublisher(fake_x.url(), timeout=2.0, max_wait=2.5, sleep=slept.append)
+    try:
+        with serving({"v.mp4": (VIDEO, "video/mp4")}) as base:
+            with pytest.raises(Retryable, match="still processing video .* after 2 seconds"):
+                publisher.publish(SocialPost(text="Slow", media=(f"{base}/media/v.mp4",)), CREDS)
+    finally:
+        publisher.close()
+    assert slept == [1.0, 1.0] and fake_x.created == 0
