@@ -23,7 +23,7 @@ from publishers.base import Credentials, Issue, Metrics, PlannedRequest, Receipt
 from publishers.errors import Ambiguous, Rejected, Retryable
 from publishers.graph import bearer, parse_time, raise_for_graph
 from publishers.http import DEFAULT_TIMEOUT, HttpPublisher
-from publishers.limits import check, media_kind
+from publishers.limits import VIDEO_RULES, check, media_kind
 
 QUOTA_RETRY_SECONDS = 3600.0  # the quota is a rolling 24 hours; look again in an hour
 
@@ -128,7 +128,9 @@ class InstagramPublisher(HttpPublisher):
             if status == "FINISHED":
                 return
             if status == "ERROR":
-                what = "video (MP4, H.264, moov atom at the front, 3 seconds to 15 minutes)" if video else "image"
+                rules = VIDEO_RULES["instagram"]
+                what = (f"video (MP4, H.264, moov atom at the front, {rules.min_seconds:g} seconds to {rules.max_seconds / 60:g} minutes)"
+                        if video else "image")
                 raise Rejected(f"Instagram could not process the media of container {container}; check that the {what} URL "
                                "is public and the file meets Instagram's rules", platform="instagram")
             if status == "EXPIRED":

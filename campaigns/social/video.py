@@ -134,6 +134,8 @@ def read_video(data: bytes, where: str) -> VideoFacts:
     if len(data) > MAX_VIDEO_BYTES:
         raise QueueError(f"{where} is {len(data) / 1024 / 1024:.0f} MB; videos of up to {MAX_VIDEO_BYTES // 1024 // 1024} MB can be attached: "
                          "shorten or compress it")
+    if data[8:12] == b"qt  ":  # QuickTime's brand: the same boxes, but not every platform takes a .mov
+        raise QueueError(f"{where} is a QuickTime (MOV) file; export it as MP4 (H.264) and attach that")
     try:
         facts = probe_mp4(data)
     except NotMp4 as exc:

@@ -67,6 +67,10 @@ def test_read_video_turns_probe_failures_into_the_fix() -> None:
         video.read_video(box(b"ftyp", b"isom\0\0\0\0") + box(b"mdat", b""), "clip.mp4")
     with pytest.raises(QueueError, match="clip.mp4 is empty"):
         video.read_video(b"", "clip.mp4")
+    quicktime = mp4()
+    quicktime = quicktime[:8] + b"qt  " + quicktime[12:]
+    with pytest.raises(QueueError, match=r"clip.mov is a QuickTime \(MOV\) file; export it as MP4"):
+        video.read_video(quicktime, "clip.mov")
 
 
 # --- storing and attaching ---------------------------------------------------------------------------
