@@ -14,7 +14,7 @@ import hashlib
 import os
 import struct
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from campaigns.core.private import private_dir, private_file
@@ -23,6 +23,7 @@ from campaigns.social.media import NAME, attach_images, public_url
 from publishers.limits import VideoFacts, check_media_set, check_video
 
 MAX_VIDEO_BYTES = 512 * 1024 * 1024  # the largest any platform here takes (X); each platform's own limit is checked too
+MAX_INDEX_BYTES = 64 * 1024 * 1024  # a short video's moov box is kilobytes to a few megabytes
 _CONTAINERS = {b"moov", b"trak", b"mdia"}
 
 
@@ -86,6 +87,35 @@ def probe_mp4(data: bytes) -> Mp4Facts:
     if size is None:
         raise NotMp4("no video track (a trak whose handler is vide with a width and height); it may be audio only")
     return Mp4Facts(duration, size[0], size[1], faststart)
+
+
+def probe_mp4_file(path: Path) -> Mp4Facts:
+    """`probe_mp4` for a stored file, reading only its `ftyp` and `moov` boxes (the media data is skipped, not read)."""
+    kept, order = [], []
+    with path.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        pos = 0
+        while pos + 8 <= size:
+            handle.seek(pos)
+            header = handle.read(16)
+            box_size, kind = struct.unpack(">I4s", header[:8])
+            header_size = 8
+            if box_size == 1 and len(header) == 16:
+                box_size, header_size = struct.unpack(">Q", header[8:16])[0], 16
+            elif box_size == 0:
+                box_size = size - pos
+            if box_size < header_size or pos + box_size > size:
+                raise NotMp4(f"the {kind.decode('latin-1')} box at byte {pos} claims {box_size} bytes; the file is truncated or not an MP4")
+            order.append(kind)
+            if kind in (b"ftyp", b"moov"):
+                if box_size > MAX_INDEX_BYTES:
+                    raise NotMp4(f"the {kind.decode('latin-1')} box is {box_size} bytes, more than a short video's index")
+                handle.seek(pos)
+                kept.append(handle.read(box_size))
+            pos += box_size
+    facts = probe_mp4(b"".join(kept))
+    faststart = b"mdat" not in order or (b"moov" in order and order.index(b"moov") < order.index(b"mdat"))
+    return replace(facts, faststart=faststart)
 
 
 def _movie_duration(data: bytes, start: int, end: int) -> float:
@@ -194,9 +224,8 @@ def video_durations(media_dir: Path, urls: Sequence[str]) -> dict[str, float]:
         name = url.rsplit("/", 1)[-1]
         if not name.endswith(".mp4") or not NAME.match(name):
             continue
-        path = media_dir / name
         try:
-            durations[url] = probe_mp4(path.read_bytes()).duration
+            durations[url] = probe_mp4_file(media_dir / name).duration
         except (OSError, NotMp4):
             continue
     return durations

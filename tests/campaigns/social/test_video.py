@@ -62,6 +62,16 @@ def test_probe_says_what_is_wrong(data: bytes, message: str) -> None:
         video.probe_mp4(data)
 
 
+@pytest.mark.parametrize("data", [mp4(7.25, 640, 480, moov_first=False, mdat_bytes=100_000), mp4(3.0, 720, 1280, version=1)])
+def test_probing_a_stored_file_agrees_with_probing_its_bytes(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(data)
+    assert video.probe_mp4_file(path) == video.probe_mp4(data)
+    path.write_bytes(data[:-10])
+    with pytest.raises(video.NotMp4, match="truncated"):
+        video.probe_mp4_file(path)
+
+
 def test_read_video_turns_probe_failures_into_the_fix() -> None:
     with pytest.raises(QueueError, match=r"clip.mp4 is not a readable MP4 video \(no moov box.*export it again as MP4"):
         video.read_video(box(b"ftyp", b"isom\0\0\0\0") + box(b"mdat", b""), "clip.mp4")
