@@ -185,3 +185,37 @@ def test_the_public_endpoint_serves_a_stored_video_with_its_type_and_ranges(tmp_
     assert whole.status_code == 200 and whole.content == clip and whole.headers["content-type"] == "video/mp4"
     part = client.get(f"/media/{stored.name}", headers={"Range": "bytes=0-7"})  # players and platforms fetch videos in ranges
     assert part.status_code == 206 and part.content == clip[:8]
+
+
+def test_a_linkedin_video_whose_upload_urls_expired_is_retried_by_the_worker_and_posted_once(tmp_path: Path) -> None:
+    from publishers.linkedin import LinkedInPublisher
+    from tests.publishers.fake_platforms import FakeLinkedIn
+
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    migrate(url)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    fake = FakeLinkedIn().start()
+    fake.part_size = 40 * 1024
+    cipher = TokenCipher(generate_key())
+    publisher = LinkedInPublisher(fake.url(), timeout=3.0, poll_interval=0, sleep=lambda _s: None)
+    clip = mp4(30.0, 1280, 720, mdat_bytes=100 * 1024)  # over LinkedIn's 75 KB minimum: three parts
+    try:
+        urls, alts = video.attach_media(tmp_path / "media", f"http://127.0.0.1:{server.server_address[1]}", "linkedin", [("clip.mp4", clip)], [])
+        now = datetime.now(UTC).replace(microsecond=0)
+        with session_scope(url) as s:
+            ensure_merchant(s, "acme")
+            account = add_account(s, "acme", "linkedin", "urn:li:organization:5515715", actor="ana", access_token="li-token-1", cipher=cipher).id
+            schedule_text(s, "acme", account_id=account, text="How the tote is made", scheduled_at=now - timedelta(minutes=1), author="ana",
+                          media=urls, media_alt=alts)
+        fake.fail_next("upload", "expired", times=2)  # the first upload's URLs and the fresh one's both expire
+        first = publish_due(url, {"linkedin": publisher}, "w1", now, cipher=cipher)
+        second = publish_due(url, {"linkedin": publisher}, "w1", now + timedelta(hours=2), cipher=cipher)
+    finally:
+        publisher.close()
+        fake.stop()
+        server.shutdown()
+        server.server_close()
+    assert first.counts() == {"QUEUED": 1} and second.counts() == {"PUBLISHED": 1}
+    (post,) = fake.posts
+    assert fake.video_bytes(post["content"]["media"]["id"]) == clip and len(fake.videos) == 3
