@@ -907,13 +907,26 @@ def audit_csv(source_key: str, merchant_id: str, where: AuditFilter) -> str:
         return audit_to_csv(audit_search(session, merchant_id, where))
 
 
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def social_post_media(source_key: str, merchant_id: str, item_id: int) -> dict[str, Any]:
+    """Text, media URLs, alt texts and video durations (read off the stored files) of one queued post, for its preview."""
+    from campaigns.social.scheduling import get_item  # the social context and its media store: only the Social page loads them
+    from campaigns.social.video import video_durations
+
+    s = settings()
+    with session_scope(s.store_url) as session:
+        item = get_item(session, merchant_id, item_id)
+        text, media, alts = item.text or "", [str(u) for u in item.media or []], [str(a) for a in item.media_alt or []]
+    return {"text": text, "media": media, "media_alt": alts, "durations": video_durations(s.media_dir, media)}
+
+
 STORE_READS = (merchants, merchant_profile, campaigns, campaign_detail, social_accounts, saved_segments, segment_size, contact_count,
                contact_list, contact_page,
                problem_posts, awaiting_approval, awaiting_approval_count, store_campaign_totals, social_queue, account_heatmap, repurposed,
                latest_budget_allocations, budget_applies, campaign_budget, campaign_plan_vs_actual, campaign_posts_and_emails, workflow_campaigns,
                workflow_view, llm_usage, channel_audiences, email_templates, preview_contacts, merge_contact, email_results, ab_tests, ab_test_report,
                automations, webhook_endpoints, webhook_deliveries,
-               email_broadcasts, broadcast_progress, audience_size)
+               email_broadcasts, broadcast_progress, audience_size, social_post_media)
 
 
 def clear_store_caches() -> None:

@@ -23,8 +23,8 @@ class FacebookPublisher(HttpPublisher):
     def validate(self, post: SocialPost) -> list[Issue]:
         return check("facebook", post.text, post.media)
 
-    def preview(self, post: SocialPost, *, name: str = "") -> str:
-        return previews.facebook_preview(post.text, name=name, link=_link(post), image=post.media[0] if post.media else None)
+    def preview(self, post: SocialPost, *, name: str = "", durations: dict[str, float] | None = None) -> str:
+        return previews.facebook_preview(post.text, name=name, link=_link(post), media=previews.media_views(post, durations))
 
     def planned_requests(self, post: SocialPost, page_id: str = "{page-id}") -> list[PlannedRequest]:
         if post.media:

@@ -117,8 +117,9 @@ def status_error(platform: str, status: int, text: str, headers: Any, *, creates
     return Rejected(f"refused ({status}): {text}", platform=platform, status_code=status, secrets=secrets)
 
 
-def fetch_media(url: str, platform: str, *, max_bytes: int, timeout: float = DEFAULT_TIMEOUT) -> tuple[bytes, str]:
-    """The bytes and MIME type of an image a post refers to, for platforms that take uploads rather than URLs.
+def fetch_media(url: str, platform: str, *, max_bytes: int, timeout: float = DEFAULT_TIMEOUT, kind: str = "image") -> tuple[bytes, str]:
+    """The bytes and MIME type of an image (or, with kind="video", a video) a post refers to, for platforms
+    that take uploads rather than URLs.
 
     Redirects are not followed and at most `max_bytes` are read. A missing or refused file is
     Rejected (the post cannot go out as approved); an unreachable host is Retryable.
@@ -126,15 +127,16 @@ def fetch_media(url: str, platform: str, *, max_bytes: int, timeout: float = DEF
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False) as client, client.stream("GET", url) as response:
             if response.status_code != 200:
-                raise Rejected(f"the image {url} answered HTTP {response.status_code}; upload it again", platform=platform)
+                raise Rejected(f"the {kind} {url} answered HTTP {response.status_code}; upload it again", platform=platform)
             mime = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            if not mime.startswith("image/"):
-                raise Rejected(f"{url} is {mime or 'of no stated type'}, not an image", platform=platform)
+            if not mime.startswith(f"{kind}/"):
+                raise Rejected(f"{url} is {mime or 'of no stated type'}, not an {kind}" if kind == "image" else
+                               f"{url} is {mime or 'of no stated type'}, not a {kind}", platform=platform)
             data = bytearray()
             for chunk in response.iter_bytes():
                 data.extend(chunk)
                 if len(data) > max_bytes:
-                    raise Rejected(f"the image {url} is over {max_bytes // (1024 * 1024)} MB, {platform}'s limit; compress it", platform=platform)
+                    raise Rejected(f"the {kind} {url} is over {max_bytes // (1024 * 1024)} MB, {platform}'s limit; compress it", platform=platform)
     except httpx.HTTPError as exc:
-        raise Retryable(f"could not fetch the image {url} ({type(exc).__name__}); nothing was sent", platform=platform) from None
+        raise Retryable(f"could not fetch the {kind} {url} ({type(exc).__name__}); nothing was sent", platform=platform) from None
     return bytes(data), mime

@@ -2,15 +2,21 @@
 
 The fragments use inline styles only, so the Streamlit app can show them with ``st.html``
 without a stylesheet; the email preview puts the message's own HTML in a sandboxed iframe.
+A post's media show as the platform lays them out: images as thumbnails (with their alt
+text), a video as a dark placeholder with a play sign and its duration when known (the
+caller passes durations it has read off the files; previews never download anything).
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
-from publishers.base import fill_placeholders
+from publishers.base import SocialPost, fill_placeholders
+from publishers.limits import media_kind
 from publishers.text import url_spans, weighted_length
 
 _TOKEN = re.compile(r"(?<![\w&#/])([#＃]\w*[^\W\d_]\w*)|(?<![\w@])([@＠]\w{1,30})")
@@ -63,12 +69,49 @@ def _avatar(size: int, label: str, background: str = "#cfd9de") -> str:
             f'display:flex;align-items:center;justify-content:center;font-weight:700">{initial}</div>')
 
 
-def _image(url: str | None, style: str) -> str:
-    src = _safe_url(url) if url else None
-    return f'<img src="{src}" alt="" style="{style}">' if src else ""
+@dataclass(frozen=True)
+class MediaView:
+    """One attachment as a preview shows it."""
+
+    url: str
+    kind: Literal["image", "video"] = "image"
+    alt: str = ""
+    duration: float | None = None  # seconds, for a video whose file was read
 
 
-def x_preview(parts: Sequence[str], *, name: str = "", handle: str = "") -> str:
+def media_views(post: SocialPost, durations: Mapping[str, float] | None = None) -> list[MediaView]:
+    durations = durations or {}
+    return [MediaView(url, media_kind(url), post.alt(n), durations.get(url)) for n, url in enumerate(post.media)]
+
+
+def duration_label(seconds: float | None) -> str:
+    if seconds is None:
+        return "Video"
+    whole = int(round(seconds))
+    return f"Video · {whole // 60}:{whole % 60:02d}"
+
+
+def _media(item: MediaView, style: str) -> str:
+    if item.kind == "video":
+        return (f'<div class="preview-video" style="{style};background:#111;color:#fff;display:flex;align-items:center;justify-content:center;'
+                f'gap:8px;font-weight:600;min-height:160px" title="{_e(duration_label(item.duration))}">'
+                f'<span style="font-size:28px">▶</span><span>{_e(duration_label(item.duration))}</span></div>')
+    src = _safe_url(item.url)
+    return f'<img src="{src}" alt="{_e(item.alt)}" style="{style}">' if src else ""
+
+
+def _gallery(media: Sequence[MediaView], radius: str = "0") -> str:
+    """X and LinkedIn: one item full width, several in a two-column grid."""
+    if not media:
+        return ""
+    if len(media) == 1:
+        return f'<div style="margin-top:8px">{_media(media[0], f"width:100%;display:block;border-radius:{radius};object-fit:cover")}</div>'
+    cells = "".join(_media(m, f"width:100%;aspect-ratio:1/1;object-fit:cover;display:block;border-radius:{radius}") for m in media[:4])
+    more = f'<div style="color:#666;font-size:12px">+{len(media) - 4} more</div>' if len(media) > 4 else ""
+    return f'<div style="display:grid;grid-template-columns:1fr 1fr;gap:2px;margin-top:8px">{cells}</div>{more}'
+
+
+def x_preview(parts: Sequence[str], *, name: str = "", handle: str = "", media: Sequence[MediaView] = ()) -> str:
     name, handle = name or "Your brand", handle.lstrip("@") or "yourbrand"
     cards = []
     for number, part in enumerate(parts, start=1):
@@ -81,16 +124,19 @@ def x_preview(parts: Sequence[str], *, name: str = "", handle: str = "") -> str:
             f'<div style="flex:1;min-width:0">'
             f'<div><b style="color:#0f1419">{_e(name)}</b> <span style="color:#536471">@{_e(handle)} · now</span></div>'
             f'<div style="color:#0f1419;font-size:15px;line-height:20px;white-space:normal;word-wrap:break-word">{_rich(part, "#1d9bf0")}</div>'
+            f'{_gallery(media, "16px") if number == 1 else ""}'
             f'<div style="color:{counter_color};font-size:12px;text-align:right">{length}/280</div>'
             f"</div></div>"
         )
     return f'<div class="preview preview-x" style="{_FONT};max-width:598px;border:1px solid #cfd9de;border-radius:16px;background:#fff">{"".join(cards)}</div>'
 
 
-def facebook_preview(text: str, *, name: str = "", link: str | None = None, image: str | None = None) -> str:
+def facebook_preview(text: str, *, name: str = "", link: str | None = None, image: str | None = None,
+                     media: Sequence[MediaView] = ()) -> str:
     name = name or "Your Page"
+    media = list(media) or ([MediaView(image)] if image else [])
     link_card = ""
-    if link and not image and (href := _safe_url(link)):
+    if link and not media and (href := _safe_url(link)):
         domain = re.sub(r"(?i)^https?://(www\.)?", "", link).split("/")[0]
         link_card = (f'<a href="{href}" style="display:block;background:#f0f2f5;padding:10px 12px;color:#65676b;text-decoration:none;'
                      f'font-size:12px;text-transform:uppercase">{_e(domain)}</a>')
@@ -99,17 +145,22 @@ def facebook_preview(text: str, *, name: str = "", link: str | None = None, imag
         f'<div style="display:flex;gap:8px;padding:12px 16px 0">{_avatar(40, name, "#1877f2")}'
         f'<div><b style="color:#050505;font-size:15px">{_e(name)}</b><div style="color:#65676b;font-size:13px">Just now · Public</div></div></div>'
         f'<div style="padding:4px 16px 16px;color:#050505;font-size:15px;line-height:1.33">{_rich(text, "#0064d1", 480, "See more")}</div>'
-        f'{_image(image, "width:100%;display:block")}{link_card}'
+        f'{_media(media[0], "width:100%;display:block") if media else ""}{link_card}'
         f'<div style="display:flex;justify-content:space-around;border-top:1px solid #ced0d4;margin:0 12px;padding:6px 0;color:#65676b;font-weight:600;font-size:15px">'
         f"<span>Like</span><span>Comment</span><span>Share</span></div></div>"
     )
 
 
-def instagram_preview(caption: str, *, handle: str = "", image: str | None = None) -> str:
+def instagram_preview(caption: str, *, handle: str = "", image: str | None = None, media: Sequence[MediaView] = ()) -> str:
     handle = handle.lstrip("@") or "yourbrand"
-    picture = _image(image, "width:100%;aspect-ratio:1/1;object-fit:cover;display:block") or (
+    media = list(media) or ([MediaView(image)] if image else [])
+    shown = _media(media[0], "width:100%;aspect-ratio:1/1;object-fit:cover;display:block") if media else ""
+    if shown and len(media) > 1:  # a carousel: the first item with a counter, as the app shows it
+        shown = (f'<div style="position:relative">{shown}<span style="position:absolute;top:8px;right:8px;background:rgba(0,0,0,.6);'
+                 f'color:#fff;border-radius:12px;padding:2px 8px;font-size:12px">1/{len(media)}</span></div>')
+    picture = shown or (
         '<div style="width:100%;aspect-ratio:1/1;background:#efefef;display:flex;align-items:center;justify-content:center;'
-        'color:#8e8e8e">Instagram needs an image</div>'
+        'color:#8e8e8e">Instagram needs an image or a video</div>'
     )
     return (
         f'<div class="preview preview-instagram" style="{_FONT};max-width:470px;background:#fff;border:1px solid #dbdbdb;border-radius:8px">'
@@ -121,7 +172,7 @@ def instagram_preview(caption: str, *, handle: str = "", image: str | None = Non
     )
 
 
-def linkedin_preview(text: str, *, name: str = "") -> str:
+def linkedin_preview(text: str, *, name: str = "", media: Sequence[MediaView] = ()) -> str:
     name = name or "Your company"
     return (
         f'<div class="preview preview-linkedin" style="{_FONT};max-width:552px;background:#fff;border:1px solid #e0dfdc;border-radius:8px">'
@@ -129,6 +180,7 @@ def linkedin_preview(text: str, *, name: str = "") -> str:
         f'<div><b style="color:rgba(0,0,0,.9);font-size:14px">{_e(name)}</b>'
         f'<div style="color:rgba(0,0,0,.6);font-size:12px">Now · Public</div></div></div>'
         f'<div style="padding:8px 16px 12px;color:rgba(0,0,0,.9);font-size:14px;line-height:20px">{_rich(text, "#0a66c2", 210, "see more")}</div>'
+        f'{_gallery(media)}'
         f'<div style="display:flex;justify-content:space-around;border-top:1px solid #e0dfdc;padding:8px 0;color:rgba(0,0,0,.6);font-weight:600;font-size:14px">'
         f"<span>Like</span><span>Comment</span><span>Repost</span><span>Send</span></div></div>"
     )

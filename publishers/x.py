@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +14,7 @@ from publishers import previews
 from publishers.base import Credentials, Issue, Metrics, PlannedRequest, Receipt, RemotePost, SocialPost
 from publishers.errors import AuthExpired, Ambiguous, Duplicate, PublishError, Rejected, Retryable
 from publishers.http import DEFAULT_TIMEOUT, HttpPublisher, error_text, fetch_media, raise_for_status
-from publishers.limits import IMAGE_RULES, check
+from publishers.limits import IMAGE_RULES, VIDEO_RULES, check, media_kind
 from publishers.text import thread_parts
 
 
@@ -27,10 +29,20 @@ class XPublisher(HttpPublisher):
         client_secret: SecretStr | str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
+        chunk_size: int = 4 * 1024 * 1024,
+        chunk_attempts: int = 3,
+        max_polls: int = 60,
+        max_wait: float = 300.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__(base_url, timeout=timeout, transport=transport)
         self.client_id = client_id
         self._client_secret = SecretStr(client_secret) if isinstance(client_secret, str) else client_secret
+        self.chunk_size = chunk_size  # video segments; X takes up to 5 MB each
+        self.chunk_attempts = chunk_attempts  # tries per segment before the whole post is retried later
+        self.max_polls = max_polls  # STATUS checks while X processes a video
+        self.max_wait = max_wait  # seconds of waiting for it, well inside the publishing worker's lease (10 minutes)
+        self._sleep = sleep
 
     # --- content ------------------------------------------------------------------
     def parts(self, post: SocialPost) -> list[str]:
@@ -39,8 +51,8 @@ class XPublisher(HttpPublisher):
     def validate(self, post: SocialPost) -> list[Issue]:
         return check("x", post.text, post.media)
 
-    def preview(self, post: SocialPost, *, name: str = "", handle: str = "") -> str:
-        return previews.x_preview(self.parts(post), name=name, handle=handle)
+    def preview(self, post: SocialPost, *, name: str = "", handle: str = "", durations: dict[str, float] | None = None) -> str:
+        return previews.x_preview(self.parts(post), name=name, handle=handle, media=previews.media_views(post, durations))
 
     def planned_requests(self, post: SocialPost) -> list[PlannedRequest]:
         requests, previous = [], (post.posted_part_ids[-1] if post.posted_part_ids else None)
@@ -50,7 +62,16 @@ class XPublisher(HttpPublisher):
             if previous is not None:
                 body["reply"] = {"in_reply_to_tweet_id": previous}
             if number == 0 and post.media:
-                requests.extend(PlannedRequest("POST", "/2/media/upload", {"media_category": "tweet_image", "media": url}) for url in post.media)
+                for n, url in enumerate(post.media, start=1):
+                    if media_kind(url) == "video":
+                        requests.extend([
+                            PlannedRequest("POST", "/2/media/upload/initialize", {"media_type": "video/mp4", "media_category": "tweet_video", "media": url}),
+                            PlannedRequest("POST", f"/2/media/upload/<media id {n}>/append", {"segment_index": "0, 1, ... (4 MB each)"}),
+                            PlannedRequest("POST", f"/2/media/upload/<media id {n}>/finalize", {}),
+                            PlannedRequest("GET", "/2/media/upload", {"command": "STATUS", "media_id": f"<media id {n}>"}),
+                        ])
+                    else:
+                        requests.append(PlannedRequest("POST", "/2/media/upload", {"media_category": "tweet_image", "media": url}))
                 body["media"] = {"media_ids": [f"<media id {n + 1}>" for n in range(len(post.media))]}
             requests.append(PlannedRequest("POST", "/2/tweets", body))
             previous = f"<id of part {number + 1}>"
@@ -72,7 +93,8 @@ class XPublisher(HttpPublisher):
         ids = list(post.posted_part_ids)
         parts = self.parts(post)
         # images go on the first part; once it is posted a retry of the rest uploads nothing
-        media_ids = [self._upload_image(url, post.alt(n), credentials) for n, url in enumerate(post.media)] if not ids else []
+        media_ids = [self._upload_video(url, credentials) if media_kind(url) == "video" else self._upload_image(url, post.alt(n), credentials)
+                     for n, url in enumerate(post.media)] if not ids else []
         for part in parts[len(ids):]:
             body: dict[str, Any] = {"text": part}
             if ids:
@@ -104,6 +126,61 @@ class XPublisher(HttpPublisher):
                                  json={"id": media_id, "metadata": {"alt_text": {"text": alt_text}}})
             raise_for_status(response, "x", creates=False, credentials=credentials)
         return media_id
+
+    def _upload_video(self, url: str, credentials: Credentials) -> str:
+        """Chunked upload (initialize, append each segment, finalize), then wait for X to process it; returns the media id.
+
+        Nothing is public until the post is created, so every failure here is safe to retry: a
+        failed segment is sent again at once, anything else makes the worker retry the post,
+        which starts a new upload (the abandoned one expires on X's side).
+        """
+        data, mime = fetch_media(url, "x", max_bytes=VIDEO_RULES["x"].max_bytes, kind="video")
+        auth = self._auth(credentials)
+        response = self.send("POST", "/2/media/upload/initialize", creates=False, credentials=credentials, headers=auth,
+                             json={"media_type": mime, "total_bytes": len(data), "media_category": "tweet_video"})
+        raise_for_status(response, "x", creates=False, credentials=credentials)
+        media_id = _media_id(response, "initialize")
+        for index, start in enumerate(range(0, len(data), self.chunk_size)):
+            self._append(media_id, index, data[start:start + self.chunk_size], credentials)
+        response = self.send("POST", f"/2/media/upload/{media_id}/finalize", creates=False, credentials=credentials, headers=auth)
+        raise_for_status(response, "x", creates=False, credentials=credentials)
+        self._wait_for_processing(media_id, _processing_info(response), credentials)
+        return media_id
+
+    def _append(self, media_id: str, index: int, chunk: bytes, credentials: Credentials) -> None:
+        for attempt in range(1, self.chunk_attempts + 1):
+            try:
+                response = self.send("POST", f"/2/media/upload/{media_id}/append", creates=False, credentials=credentials,
+                                     headers=self._auth(credentials), data={"segment_index": str(index)},
+                                     files={"media": ("segment", chunk, "application/octet-stream")})
+                raise_for_status(response, "x", creates=False, credentials=credentials)
+                return
+            except Retryable:
+                if attempt == self.chunk_attempts:
+                    raise
+                self._sleep(float(2 ** (attempt - 1)))
+
+    def _wait_for_processing(self, media_id: str, info: dict[str, Any] | None, credentials: Credentials) -> None:
+        """Poll STATUS until processing_info says succeeded (pending -> in_progress -> succeeded | failed)."""
+        waited = 0.0
+        for _ in range(self.max_polls):
+            if not info or info.get("state") == "succeeded":
+                return
+            if info.get("state") == "failed":
+                error = info.get("error") or {}
+                reason = error.get("message") or error.get("name") or "no reason given"
+                raise Rejected(f"X could not process the video ({reason}); export it again as MP4 (H.264 video, AAC audio) and attach it again",
+                               platform="x")
+            pause = float(info.get("check_after_secs") or 1)
+            if waited + pause > self.max_wait:
+                break
+            self._sleep(pause)
+            waited += pause
+            response = self.send("GET", "/2/media/upload", creates=False, credentials=credentials, headers=self._auth(credentials),
+                                 params={"command": "STATUS", "media_id": media_id})
+            raise_for_status(response, "x", creates=False, credentials=credentials)
+            info = _processing_info(response)
+        raise Retryable(f"X was still processing video {media_id} after {waited:g} seconds; the post will be tried again", platform="x")
 
     def refresh(self, credentials: Credentials) -> Credentials:
         """Trade the refresh token for new tokens (X rotates the refresh token too)."""
@@ -146,6 +223,21 @@ class XPublisher(HttpPublisher):
         raise_for_status(response, "x", creates=False, credentials=credentials)
         metrics = response.json()["data"].get("public_metrics", {})
         return Metrics("x", ref, {k: int(v) for k, v in metrics.items()})
+
+
+def _media_id(response: httpx.Response, step: str) -> str:
+    try:
+        return str(response.json()["data"]["id"])
+    except (ValueError, KeyError, TypeError):
+        raise Retryable(f"X's media {step} answered {response.status_code} without a media id; it will be uploaded again", platform="x") from None
+
+
+def _processing_info(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        info = (response.json().get("data") or {}).get("processing_info")
+    except (ValueError, AttributeError):
+        return None
+    return info if isinstance(info, dict) else None
 
 
 def _created_id(response: httpx.Response) -> str:

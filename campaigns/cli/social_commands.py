@@ -89,13 +89,14 @@ def schedule(
     best: Annotated[bool, typer.Option("--best", help="Take the next best slot from the account's engagement history.")] = False,
     campaign: Annotated[str | None, typer.Option(help="Campaign id, for UTM tags and reporting.")] = None,
     author: Annotated[str, typer.Option(help="Who wrote it; scheduling your own text counts as your approval.")] = "cli",
-    media: Annotated[list[Path] | None, typer.Option("--media", help="An image to attach (JPEG, PNG, GIF or WebP; repeatable, in order).")] = None,
-    alt: Annotated[list[str] | None, typer.Option("--alt", help="Alt text of the image at the same position (repeatable).")] = None,
+    media: Annotated[list[Path] | None, typer.Option("--media", help="An image (JPEG, PNG, GIF or WebP) or MP4 video to attach "
+                                                                     "(repeatable, in order).")] = None,
+    alt: Annotated[list[str] | None, typer.Option("--alt", help="Alt text of the image at the same position (repeatable; images only).")] = None,
     merchant: MerchantOption = None,
 ) -> None:
     """Schedule a post you wrote (your approval is recorded)."""
     from campaigns.social.accounts import QueueError, get_account
-    from campaigns.social.media import attach_images
+    from campaigns.social.video import attach_media
     from campaigns.social.scheduling import schedule_text, schedule_time
     from campaigns.social.posting_slots import best_slot
 
@@ -106,13 +107,13 @@ def schedule(
         try:
             files.append((path.name, path.read_bytes()))
         except OSError as exc:
-            fail(f"cannot read {path}: {exc.strerror}; give the path of an image file")
+            fail(f"cannot read {path}: {exc.strerror}; give the path of an image or MP4 video file")
     merchant_id = _merchant(merchant)
     settings = get_settings()
     try:
         with _session() as session:
             acct = get_account(session, merchant_id, account)
-            urls, alts = attach_images(settings.media_dir, settings.public_url, acct.platform, files, list(alt or [])) if files else ([], [])
+            urls, alts = attach_media(settings.media_dir, settings.public_url, acct.platform, files, list(alt or [])) if files else ([], [])
             if best:
                 slot, note = best_slot(get_settings(), session, merchant_id, acct, datetime.now(UTC))
                 when = slot.at

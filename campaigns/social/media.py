@@ -22,10 +22,11 @@ from campaigns.social.accounts import QueueError
 from publishers.limits import ImageFacts, check_image
 
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "GIF": ("image/gif", "gif"), "WEBP": ("image/webp", "webp")}
-MIME_OF_EXT = {ext: mime for mime, ext in FORMATS.values()}
+VIDEO_FORMATS = {"MP4": ("video/mp4", "mp4")}  # probed and stored by campaigns.social.video
+MIME_OF_EXT = {ext: mime for mime, ext in (*FORMATS.values(), *VIDEO_FORMATS.values())}
 MAX_BYTES = 15 * 1024 * 1024  # the largest any platform takes; each platform's own limit is checked too
 MAX_PIXELS = 50_000_000  # refuse decompression bombs before decoding
-NAME = re.compile(r"^[0-9a-f]{64}\.(jpg|png|gif|webp)$")
+NAME = re.compile(r"^[0-9a-f]{64}\.(jpg|png|gif|webp|mp4)$")
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def attach_images(media_dir: Path, base_url: str | None, platform: str, files: l
 
 
 def open_stored(media_dir: Path, name: str) -> tuple[Path, str] | None:
-    """(path, MIME type) of a stored image for the public endpoint, or None: only names this module wrote are served."""
+    """(path, MIME type) of a stored image or video for the public endpoint, or None: only names this module wrote are served."""
     if not NAME.match(name):
         return None
     path = media_dir / name

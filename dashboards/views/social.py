@@ -91,6 +91,7 @@ def queue_section(queue: pl.DataFrame, merchant_id: str, tz_of: dict[int, str]) 
     status_of = dict(zip(actionable["id"].to_list(), actionable["status"].to_list(), strict=True))
     pick_col, cancel_col, review_col = st.columns([4, 1, 2], vertical_alignment="bottom")
     item_id = pick_col.selectbox("Post", list(labels), key="social_queue_pick", format_func=labels.__getitem__)
+    queued_preview(merchant_id, item_id, dict(zip(actionable["id"].to_list(), actionable["platform"].to_list(), strict=True))[item_id])
     if ui.can("post.cancel") and cancel_col.button("Cancel", key="social_cancel", icon=":material/cancel:", help="Stops a QUEUED or NEEDS_REVIEW post; it becomes FAILED."):
         ui.change("post.cancel", scheduling.cancel, merchant_id, item_id, ui.actor(), "cancelled in the app", done=f"Cancelled post #{item_id}.")
     if status_of.get(item_id) == "NEEDS_REVIEW":
@@ -100,6 +101,19 @@ def queue_section(queue: pl.DataFrame, merchant_id: str, tz_of: dict[int, str]) 
                              help="After checking the account: send it again, or drop it."):
             ui.change("post.resolve_review", scheduling.resolve_review, merchant_id, item_id, actor=ui.actor(), outcome=outcome, note="reviewed in the app",
                       done=f"Post #{item_id} reviewed: {outcome}.")
+
+
+def queued_preview(merchant_id: str, item_id: int, platform: str) -> None:
+    """The picked post as the platform will show it, media included (image thumbnails, a video's duration)."""
+    with st.expander("Preview with media", icon=":material/visibility:"):
+        try:
+            post = queries.social_post_media(queries.source(), merchant_id, item_id)
+            html = ui.publishers()[platform].preview(SocialPost(text=post["text"], media=post["media"], media_alt=post["media_alt"]),
+                                                     durations=post["durations"])
+        except Exception as exc:  # a preview is a help, never a blocker
+            st.caption(f"No preview: {fmt.plain(exc)}")
+        else:
+            st.html(html)
 
 
 def publish_due() -> None:

@@ -103,7 +103,13 @@ class FakePlatform:
 
 
 class FakeX(FakePlatform):
-    """X API v2. One user; tokens rotate on refresh like X's (the old refresh token dies)."""
+    """X API v2. One user; tokens rotate on refresh like X's (the old refresh token dies).
+
+    Video: chunked upload (``/2/media/upload/initialize``, ``/{id}/append``, ``/{id}/finalize``,
+    ``GET /2/media/upload?command=STATUS``). The processing states after FINALIZE come from
+    `video_states` (one per STATUS check). Faults: ``append`` ``500`` (the segment is lost),
+    ``initialize`` ``500``, ``finalize`` ``processing_failed`` (processing ends in ``failed``).
+    """
 
     USER_ID = "2244994945"
 
@@ -114,6 +120,8 @@ class FakeX(FakePlatform):
         self.client_id = client_id
         self.tweets: list[dict[str, Any]] = []
         self.uploads: dict[str, dict[str, Any]] = {}  # media id -> {"data", "mime", "category", "alt_text"}
+        self.sessions: dict[str, dict[str, Any]] = {}  # chunked uploads: media id -> {"total", "segments", "mime", "category"}
+        self.video_states: list[str] = ["pending", "in_progress", "succeeded"]
         self._ids = itertools.count(1_860_000_000_000_000_001)
         self._token_n = itertools.count(2)
         self.reset_epoch = 1_900_000_000
@@ -147,6 +155,12 @@ class FakeX(FakePlatform):
             return _json({"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}, 401)
         if path == "/2/tweets" and request.method == "POST":
             return self._create(request)
+        if path == "/2/media/upload/initialize" and request.method == "POST":
+            return self._initialize(request)
+        if m := re.fullmatch(r"/2/media/upload/(\d+)/(append|finalize)", path):
+            return self._append(request, m.group(1)) if m.group(2) == "append" else self._finalize(m.group(1))
+        if path == "/2/media/upload" and request.method == "GET" and request.args.get("command") == "STATUS":
+            return self._status(request.args.get("media_id", ""))
         if path == "/2/media/upload" and request.method == "POST":
             return self._upload(request)
         if path == "/2/media/metadata" and request.method == "POST":
@@ -189,6 +203,8 @@ class FakeX(FakePlatform):
         with self.lock:
             if any(m not in self.uploads for m in media_ids):
                 return _json({"errors": [{"message": "Your media IDs are invalid."}], "title": "Invalid Request", "status": 400}, 400)
+            if any(self.uploads[m].get("state", "succeeded") != "succeeded" for m in media_ids):
+                return _json({"errors": [{"message": "Media is not ready to be used"}], "title": "Invalid Request", "status": 400}, 400)
             if any(t["text"] == text for t in self.tweets):
                 return _json({"detail": "You are not allowed to create a Tweet with duplicate content.", "type": "about:blank",
                               "title": "Forbidden", "status": 403}, 403)
@@ -215,6 +231,66 @@ class FakeX(FakePlatform):
             self.uploads[media_id] = {"data": data, "mime": request.form.get("media_type"), "category": category, "alt_text": None}
         return _json({"data": {"id": media_id, "media_key": f"3_{media_id}", "size": len(data), "expires_after_secs": 86400,
                                "image": {"image_type": request.form.get("media_type"), "w": 0, "h": 0}}})
+
+    def _initialize(self, request: Request) -> Response:
+        if self._fault("initialize") == "500":
+            return _json({"title": "Internal Server Error", "status": 500}, 500)
+        body = request.get_json(silent=True) or {}
+        total = body.get("total_bytes")
+        if body.get("media_category") not in ("tweet_video", "amplify_video") or body.get("media_type") != "video/mp4" \
+                or not isinstance(total, int) or not 0 < total <= 512 * 1024 * 1024:
+            return _json({"errors": [{"message": "media_type, media_category or total_bytes invalid"}], "title": "Invalid Request", "status": 400}, 400)
+        with self.lock:
+            media_id = str(next(self._ids))
+            self.sessions[media_id] = {"total": total, "segments": {}, "mime": body["media_type"], "category": body["media_category"]}
+        return _json({"data": {"id": media_id, "media_key": f"7_{media_id}", "expires_after_secs": 86399}})
+
+    def _append(self, request: Request, media_id: str) -> Response:
+        if self._fault("append") == "500":
+            return _json({"title": "Internal Server Error", "status": 500}, 500)
+        file, index = request.files.get("media"), request.form.get("segment_index", "")
+        with self.lock:
+            session = self.sessions.get(media_id)
+            if session is None or file is None or not index.isdigit() or int(index) > 999:
+                return _json({"errors": [{"message": "unknown media id, or media / segment_index missing"}], "title": "Invalid Request", "status": 400}, 400)
+            session["segments"][int(index)] = file.read()
+        return Response("", status=204)
+
+    def _finalize(self, media_id: str) -> Response:
+        fault = self._fault("finalize")
+        with self.lock:
+            session = self.sessions.get(media_id)
+            if session is None:
+                return _json({"errors": [{"message": "unknown media id"}], "title": "Invalid Request", "status": 400}, 400)
+            indexes = sorted(session["segments"])
+            data = b"".join(session["segments"][i] for i in indexes)
+            if indexes != list(range(len(indexes))) or len(data) != session["total"]:
+                return _json({"errors": [{"message": f"File size mismatch: got {len(data)} of {session['total']} bytes"}],
+                              "title": "Invalid Request", "status": 400}, 400)
+            states = deque(self.video_states[:-1] + ["failed"] if fault == "processing_failed" else self.video_states)
+            self.uploads[media_id] = {"data": data, "mime": session["mime"], "category": session["category"], "alt_text": None,
+                                      "state": states.popleft(), "states": states}
+            info = self._info(media_id)
+        return _json({"data": {"id": media_id, "media_key": f"7_{media_id}", "size": len(data), "expires_after_secs": 86400,
+                               **({"processing_info": info} if info else {})}})
+
+    def _info(self, media_id: str) -> dict[str, Any] | None:
+        item = self.uploads[media_id]
+        if item["state"] == "succeeded":
+            return {"state": "succeeded", "progress_percent": 100}
+        if item["state"] == "failed":
+            return {"state": "failed", "progress_percent": 40, "error": {"code": 1, "name": "InvalidMedia", "message": "Unsupported video format"}}
+        return {"state": item["state"], "check_after_secs": 1, "progress_percent": 10}
+
+    def _status(self, media_id: str) -> Response:
+        with self.lock:
+            item = self.uploads.get(media_id)
+            if item is None or "states" not in item:
+                return _json({"errors": [{"message": "unknown media id"}], "title": "Invalid Request", "status": 400}, 400)
+            if item["states"]:
+                item["state"] = item["states"].popleft()
+            info = self._info(media_id)
+        return _json({"data": {"id": media_id, "media_key": f"7_{media_id}", "processing_info": info}})
 
     def _timeline(self, request: Request, user_id: str) -> Response:
         if user_id != self.USER_ID:
@@ -250,7 +326,8 @@ class FakeGraph(FakePlatform):
     """Graph API for Facebook Pages and Instagram (paths under /v21.0).
 
     Extra faults: route ``feed``/``photos``/``media``/``media_publish``: ``rate_limit`` (code 32
-    and x-business-use-case-usage), ``invalid_param`` (code 100), ``expired_token`` (code 190).
+    and x-business-use-case-usage), ``invalid_param`` (code 100), ``expired_token`` (code 190);
+    route ``video``: ``processing_error`` (the next video container ends in ERROR).
     Container statuses come from `container_statuses` (consumed one per poll).
     """
 
@@ -352,27 +429,42 @@ class FakeGraph(FakePlatform):
                 self.containers[container] = {"user": user, "caption": form.get("caption", ""), "children": children,
                                               "statuses": deque(self.container_statuses), "status": "IN_PROGRESS"}
             return _json({"id": container})
+        item = form.get("is_carousel_item") == "true"
+        if form.get("video_url"):
+            # a lone video is a reel; a carousel's video item is VIDEO (Instagram refuses the other combinations)
+            if form.get("media_type") != ("VIDEO" if item else "REELS") or form.get("image_url"):
+                return self.error("(#100) The parameter media_type must be REELS, or VIDEO for a carousel item", 100)
+            fetched = self._fetch(form["video_url"], "video/mp4", b"ftyp", 4) if self.fetch_images else b"\0\0\0\x18ftyp"
+            processing = self._fault("video") != "processing_error" and fetched
+            with self.lock:
+                container = str(next(self._ids))
+                self.containers[container] = {"user": user, "caption": form.get("caption", ""), "video_url": form["video_url"],
+                                              "media_type": form["media_type"], "carousel_item": item, "video": fetched,
+                                              "alt_text": form.get("alt_text"),
+                                              "statuses": deque(self.container_statuses) if processing else deque(["IN_PROGRESS", "ERROR"]),
+                                              "status": "IN_PROGRESS"}
+            return _json({"id": container})
         if not form.get("image_url"):
             return self.error("The parameter image_url is required", 100)
         fetched = self._fetch(form["image_url"]) if self.fetch_images else b"\xff\xd8"
         with self.lock:
             container = str(next(self._ids))
             self.containers[container] = {"user": user, "caption": form.get("caption", ""), "image_url": form["image_url"],
-                                          "alt_text": form.get("alt_text"), "carousel_item": form.get("is_carousel_item") == "true",
+                                          "alt_text": form.get("alt_text"), "carousel_item": item, "media_type": "IMAGE",
                                           "image": fetched,
                                           "statuses": deque(self.container_statuses) if fetched else deque(["ERROR"]), "status": "IN_PROGRESS"}
         return _json({"id": container})
 
     @staticmethod
-    def _fetch(url: str) -> bytes | None:
-        """What Instagram does with image_url: download it; a JPEG it can read becomes the post, anything else an ERROR container."""
+    def _fetch(url: str, mime: str = "image/jpeg", magic: bytes = b"\xff\xd8", at: int = 0) -> bytes | None:
+        """What Instagram does with image_url / video_url: download it; a file it can read becomes the post, anything else an ERROR container."""
         import httpx
 
         try:
             response = httpx.get(url, timeout=5)
         except httpx.HTTPError:
             return None
-        ok = response.status_code == 200 and response.headers.get("content-type", "").startswith("image/jpeg") and response.content[:2] == b"\xff\xd8"
+        ok = response.status_code == 200 and response.headers.get("content-type", "").startswith(mime) and response.content[at:at + len(magic)] == magic
         return response.content if ok else None
 
     def _node(self, request: Request, node: str) -> Response:
@@ -402,6 +494,7 @@ class FakeGraph(FakePlatform):
             container["status"] = "PUBLISHED"
             media_id = str(next(self._ids))
             self.media.append({"id": media_id, "user": user, "caption": container["caption"], "children": container.get("children", []),
+                               "media_type": container.get("media_type", "CAROUSEL_ALBUM"),
                                "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")})
         if self._fault("media_publish_after") == "timeout_after_create":
             return self.hang()
@@ -409,15 +502,28 @@ class FakeGraph(FakePlatform):
 
 
 class FakeLinkedIn(FakePlatform):
-    """LinkedIn versioned REST API: /rest/posts with the version and Rest.li headers enforced."""
+    """LinkedIn versioned REST API: /rest/posts with the version and Rest.li headers enforced,
+    the Images API and the Videos API (upload URLs under /dms-uploads/, parts of `part_size` bytes).
+
+    Faults: ``upload`` ``500`` (one PUT fails), ``upload`` ``expired`` (the upload's URLs answer
+    403 from then on, as after uploadUrlsExpireAt), ``finalize`` ``processing_failed``. A video's
+    statuses after finalizeUpload come from `video_statuses` (one per GET).
+    """
 
     def __init__(self, token: str = "li-token-1") -> None:
         super().__init__()
         self.tokens = {token}
         self.posts: list[dict[str, Any]] = []
+        self.images: dict[str, dict[str, Any]] = {}  # urn -> {"owner", "data", "status"}
+        self.videos: dict[str, dict[str, Any]] = {}  # urn -> {"owner", "size", "parts", "etags", "expired", "status", "statuses"}
+        self.video_statuses: list[str] = ["PROCESSING", "AVAILABLE"]
+        self.part_size = 1024
         self._ids = itertools.count(7_100_000_000_000_000_001)
+        self._media_ids = itertools.count(1)
 
     def route(self, request: Request) -> Response:
+        if m := re.fullmatch(r"/dms-uploads/(image|video)/([^/]+)/(\d+)", request.path):
+            return self._upload(request, m.group(1), m.group(2), int(m.group(3)))
         if _bearer(request) not in self.tokens:
             return _json({"status": 401, "serviceErrorCode": 65601, "code": "REVOKED_ACCESS_TOKEN",
                           "message": "The token used in the request has been revoked by the user"}, 401)
@@ -434,6 +540,19 @@ class FakeLinkedIn(FakePlatform):
             with self.lock:
                 elements = [p for p in reversed(self.posts) if p["author"] == author]
             return _json({"elements": elements, "paging": {"start": 0, "count": len(elements), "links": []}})
+        if request.path in ("/rest/images", "/rest/videos") and request.method == "POST":
+            return self._media_action(request, request.path.removeprefix("/rest/"), request.args.get("action", ""))
+        if m := re.fullmatch(r"/rest/videos/(urn:li:video:[^/]+)", request.path):
+            with self.lock:
+                video = self.videos.get(m.group(1))
+                if video is None:
+                    return _json({"status": 404, "message": "Not Found"}, 404)
+                if video["statuses"] and video["status"] not in ("WAITING_UPLOAD",):
+                    video["status"] = video["statuses"].popleft()
+                body = {"id": m.group(1), "owner": video["owner"], "status": video["status"]}
+                if video["status"] == "PROCESSING_FAILED":
+                    body["processingFailureReason"] = "Video format not supported"
+            return _json(body)
         if m := re.fullmatch(r"/rest/socialActions/(.+)", request.path):
             return _json({"likesSummary": {"totalLikes": 9}, "commentsSummary": {"aggregatedTotalComments": 2}, "target": m.group(1)})
         return _json({"status": 404, "message": "Not Found"}, 404)
@@ -449,15 +568,110 @@ class FakeLinkedIn(FakePlatform):
         if missing:
             return _json({"status": 422, "message": f"missing fields {missing}", "code": "UNPROCESSABLE_ENTITY"}, 422)
         with self.lock:
+            if problem := self._content_problem(body):
+                return _json({"status": 422, "message": problem, "code": "UNPROCESSABLE_ENTITY"}, 422)
             if any(p["author"] == body["author"] and p["commentary"] == body["commentary"] for p in self.posts):
                 return _json({"status": 422, "code": "DUPLICATE_POST", "message": "Content is a duplicate of urn:li:share:1"}, 422)
             urn = f"urn:li:share:{next(self._ids)}"
             self.posts.append({"id": urn, "author": body["author"], "commentary": body["commentary"], "visibility": body["visibility"],
-                               "lifecycleState": body["lifecycleState"], "createdAt": int(time.time() * 1000)})
+                               "lifecycleState": body["lifecycleState"], "createdAt": int(time.time() * 1000), "content": body.get("content")})
         return Response("", status=201, headers={"x-restli-id": urn, "x-linkedin-id": urn})
 
     def shown(self, index: int = -1) -> str:
         return unescape_little_text(self.posts[index]["commentary"])
+
+    def _content_problem(self, body: dict[str, Any]) -> str | None:
+        """Why LinkedIn would refuse the post's media (unknown, not owned by the author, not uploaded or not processed)."""
+        content = body.get("content")
+        if content is None:
+            return None
+        if "media" in content:
+            items = [content["media"]]
+        elif "multiImage" in content:
+            items = content["multiImage"].get("images", [])
+            if not 2 <= len(items) <= 20 or any(not str(i.get("id", "")).startswith("urn:li:image:") for i in items):
+                return "multiImage takes 2 to 20 images"
+        else:
+            return f"unsupported content {sorted(content)}"
+        for item in items:
+            urn = str(item.get("id", ""))
+            media = self.images.get(urn) or self.videos.get(urn)
+            if media is None or media["owner"] != body["author"]:
+                return f"{urn} does not exist or belongs to another owner"
+            if media["status"] != "AVAILABLE":
+                return f"{urn} is {media['status']}, not AVAILABLE"
+        return None
+
+    def _media_action(self, request: Request, kind: str, action: str) -> Response:
+        body = (request.get_json(silent=True) or {})
+        with self.lock:
+            if action == "initializeUpload":
+                init = body.get("initializeUploadRequest") or {}
+                owner = init.get("owner", "")
+                if not str(owner).startswith("urn:li:"):
+                    return _json({"status": 422, "message": "owner must be a URN"}, 422)
+                media_id = f"D4E10AQ{next(self._media_ids):08d}"
+                expires = int(time.time() * 1000) + 86_400_000
+                if kind == "images":
+                    urn = f"urn:li:image:{media_id}"
+                    self.images[urn] = {"owner": owner, "data": None, "status": "WAITING_UPLOAD", "expired": False}
+                    return _json({"value": {"uploadUrlExpiresAt": expires, "uploadUrl": self.url(f"/dms-uploads/image/{media_id}/0?ca=vector_feedshare"),
+                                            "image": urn}})
+                size = init.get("fileSizeBytes")
+                if not isinstance(size, int) or size <= 0:
+                    return _json({"status": 422, "message": "fileSizeBytes must be a positive integer"}, 422)
+                urn = f"urn:li:video:{media_id}"
+                ranges = [(start, min(start + self.part_size, size) - 1) for start in range(0, size, self.part_size)]
+                self.videos[urn] = {"owner": owner, "size": size, "parts": {}, "etags": {}, "expired": False, "status": "WAITING_UPLOAD",
+                                    "statuses": deque(), "ranges": ranges}
+                instructions = [{"uploadUrl": self.url(f"/dms-uploads/video/{media_id}/{n}?ca=vector_feedshare&sig=abc"), "firstByte": first, "lastByte": last}
+                                for n, (first, last) in enumerate(ranges)]
+                return _json({"value": {"uploadUrlsExpireAt": expires, "video": urn, "uploadInstructions": instructions, "uploadToken": ""}})
+            if kind == "videos" and action == "finalizeUpload":
+                final = body.get("finalizeUploadRequest") or {}
+                video = self.videos.get(str(final.get("video")))
+                if video is None:
+                    return _json({"status": 404, "message": "video not found"}, 404)
+                expected = [video["etags"].get(n) for n in range(len(video["ranges"]))]
+                if None in expected or final.get("uploadedPartIds") != expected:
+                    return _json({"status": 400, "message": "uploadedPartIds do not match the uploaded parts"}, 400)
+                failed = self._fault("finalize") == "processing_failed"
+                video["statuses"] = deque(self.video_statuses[:-1] + ["PROCESSING_FAILED"] if failed else self.video_statuses)
+                video["status"] = "PROCESSING"
+                return Response("", status=200)
+        return _json({"status": 400, "message": f"unknown action {action!r}"}, 400)
+
+    def _upload(self, request: Request, kind: str, media_id: str, part: int) -> Response:
+        if request.method != "PUT":
+            return _json({"status": 405, "message": "PUT only"}, 405)
+        with self.lock:
+            store = self.images if kind == "image" else self.videos
+            item = store.get(f"urn:li:{kind}:{media_id}")
+            if item is None:
+                return _json({"status": 404, "message": "Not Found"}, 404)
+            if kind == "image" and _bearer(request) not in self.tokens:
+                return _json({"status": 401, "message": "Empty oauth2 access token"}, 401)
+            fault = self._fault("upload")
+            if fault == "expired":
+                item["expired"] = True
+            if item["expired"]:
+                return Response("<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>", status=403, content_type="application/xml")
+            if fault == "500":
+                return _json({"status": 500, "message": "Internal Server Error"}, 500)
+            data = request.get_data()
+            if kind == "image":
+                item["data"], item["status"] = data, "AVAILABLE"
+                return Response("", status=201)
+            first, last = item["ranges"][part]
+            if len(data) != last - first + 1:
+                return _json({"status": 400, "message": f"part {part} must be {last - first + 1} bytes"}, 400)
+            item["parts"][part] = data
+            item["etags"][part] = f"/ambry-video/signedId/{media_id}-{part}"
+        return Response("", status=200, headers={"ETag": item["etags"][part]})
+
+    def video_bytes(self, urn: str) -> bytes:
+        video = self.videos[urn]
+        return b"".join(video["parts"][n] for n in range(len(video["ranges"])))
 
 
 class FakeSendGrid(FakePlatform):
