@@ -131,12 +131,21 @@ def update(who: CallerDep, campaign_id: CampaignId, changes: Annotated[service.C
         raise ApiProblem(428, "Precondition Required", "If-Match: send the ETag from GET /marketing/campaigns/{id} so that a concurrent edit "
                          "is not overwritten silently")
 
+    stale = ApiProblem(412, "Precondition Failed", "If-Match: the campaign changed since you read it; GET it again, re-apply your change "
+                       "and send the new ETag")
+    wanted = if_match.strip().removeprefix("W/")
+
     def work(session):  # noqa: ANN001
         current = service.get_campaign(session, who.merchant_id, campaign_id)
-        if if_match.strip().removeprefix("W/") not in ("*", etag_of(_out(current))):
-            raise ApiProblem(412, "Precondition Failed", "If-Match: the campaign changed since you read it; GET it again, re-apply your change "
-                             "and send the new ETag")
-        return _out(service.update_campaign(session, who.merchant_id, campaign_id, changes, who.actor))
+        if wanted != "*" and wanted != etag_of(_out(current)):
+            raise stale
+        # the ETag names the version read here; the update writes only if it is still that version (compare-and-set),
+        # so of two PATCHes sent with the same ETag one wins and the other gets 412
+        version = None if wanted == "*" else current.updated_at
+        try:
+            return _out(service.update_campaign(session, who.merchant_id, campaign_id, changes, who.actor, if_updated_at=version))
+        except service.StaleCampaignError:
+            raise stale from None
 
     body = run(who, Permission.EDIT, work)
     response.headers["ETag"] = etag_of(body)
