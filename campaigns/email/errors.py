@@ -13,3 +13,11 @@ class EmailCampaignNotFoundError(LookupError):
 
 class EmailTemplateError(EmailDeliveryError):
     pass
+
+
+class EmailCampaignLockedError(EmailDeliveryError):
+    """Its sending started (or it ended): subject, audience and send window stay as they went out."""
+
+
+class StaleEmailCampaignError(EmailDeliveryError):
+    """The email campaign changed since the version the caller read: nothing was written."""
