@@ -122,3 +122,18 @@ def test_a_send_that_starts_between_read_and_write_wins(api: Api) -> None:
         prepare_send(s, "acme", email["id"], "test")
     with pytest.raises(EmailCampaignLockedError), session_scope(api.store_url) as s:
         update_email_campaign(s, "acme", email["id"], {"subject": "Late"}, actor="test", if_updated_at=read)
+
+
+def test_update_refuses_unknown_fields_and_emails_of_an_ab_test(api: Api) -> None:
+    import pytest
+
+    from campaigns.email.broadcasts import get_email_campaign, update_email_campaign
+    from campaigns.email.errors import EmailDeliveryError
+
+    email, _ = _draft(api)
+    with pytest.raises(EmailDeliveryError, match="cannot change template_id"), session_scope(api.store_url) as s:
+        update_email_campaign(s, "acme", email["id"], {"template_id": 1}, actor="test")
+    with session_scope(api.store_url) as s:
+        get_email_campaign(s, "acme", email["id"]).kind = "ab_variant"
+    refused = api.client.patch(f"/marketing/email/campaigns/{email['id']}", json={"subject": "B"}, headers=api.headers(**{"If-Match": "*"}))
+    assert refused.status_code == 422 and "A/B test" in refused.json()["detail"]
