@@ -137,3 +137,42 @@ def test_update_refuses_unknown_fields_and_emails_of_an_ab_test(api: Api) -> Non
         get_email_campaign(s, "acme", email["id"]).kind = "ab_variant"
     refused = api.client.patch(f"/marketing/email/campaigns/{email['id']}", json={"subject": "B"}, headers=api.headers(**{"If-Match": "*"}))
     assert refused.status_code == 422 and "A/B test" in refused.json()["detail"]
+
+
+def test_two_patches_with_one_etag_one_wins_one_gets_412(api: Api, monkeypatch) -> None:
+    """Both requests read the email (route and service) before either writes; the compare-and-set tells them apart."""
+    import threading
+
+    from campaigns.email import broadcasts
+
+    email, _ = _draft(api)
+    url = f"/marketing/email/campaigns/{email['id']}"
+    etag = api.client.get(url, headers=api.headers()).headers["etag"]
+    both_read = threading.Barrier(2, timeout=20)
+    reads = threading.local()
+    real_get = broadcasts.get_email_campaign
+
+    def get_then_wait(*args, **kwargs):  # noqa: ANN002, ANN003
+        found = real_get(*args, **kwargs)
+        reads.n = getattr(reads, "n", 0) + 1
+        if reads.n <= 3:  # the route's two reads and the service's one: all before any write
+            both_read.wait()
+        return found
+
+    monkeypatch.setattr(broadcasts, "get_email_campaign", get_then_wait)
+    results: dict[int, object] = {}
+
+    def patch(hours: int) -> None:
+        results[hours] = api.client.patch(url, json={"send_window_hours": hours}, headers=api.headers(Role.MARKETER, **{"If-Match": etag}))
+
+    threads = [threading.Thread(target=patch, args=(h,)) for h in (6, 12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    monkeypatch.setattr(broadcasts, "get_email_campaign", real_get)
+    assert sorted(r.status_code for r in results.values()) == [200, 412], [r.text for r in results.values()]
+    winner = next(h for h, r in results.items() if r.status_code == 200)
+    assert api.client.get(url, headers=api.headers()).json()["send_window_hours"] == winner
+    with session_scope(api.store_url) as s:
+        assert len([e for e in entries(s, "acme") if e.action == "email.update"]) == 1
