@@ -228,7 +228,7 @@ def publish_now(session: Session, merchant_id: str, item_id: int, *, actor: str,
         return item
     if item.status is not QueueStatus.QUEUED:
         raise PostStateError(f"post {item_id} is {item.status.value}; only a QUEUED post can be published now "
-                             f"(settle a NEEDS_REVIEW one with `campaigns social review`, schedule a failed one again)")
+                             f"(settle a NEEDS_REVIEW one with Mark reviewed on the app's Social page; schedule a failed or cancelled one again)")
     if is_held(session, item.campaign_id):
         raise PostStateError(f"post {item_id} belongs to campaign {item.campaign_id}, which is PAUSED; resume the campaign first")
     if item.scheduled_at <= now:
