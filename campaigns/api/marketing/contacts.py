@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
 
 from campaigns.access.idempotency import request_fingerprint
 from campaigns.access.roles import Permission
@@ -154,8 +155,11 @@ def create(who: CallerDep, request: Request, data: Annotated[ContactIn, Body(ope
             raise _conflict(exc) from None
 
     fingerprint = request_fingerprint("POST", request.url.path, data.model_dump_json().encode())
-    return run_idempotent(who, Permission.EDIT, idempotency_key, fingerprint, work,
-                          headers=lambda body: {"Location": f"/marketing/contacts/{body['id']}"})
+    try:
+        return run_idempotent(who, Permission.EDIT, idempotency_key, fingerprint, work,
+                              headers=lambda body: {"Location": f"/marketing/contacts/{body['id']}"})
+    except IntegrityError:  # a concurrent request added the same address first (the store's unique address per merchant)
+        raise _conflict(contacts.ContactExistsError("the merchant already has a contact with this address; edit it instead")) from None
 
 
 @router.patch("/{contact_id}", response_model=ContactOut, summary="Change a contact's names, time zone, tags, custom fields or consent")

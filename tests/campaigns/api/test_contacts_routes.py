@@ -123,3 +123,23 @@ def test_erase_is_for_owners_and_leaves_nobody_to_find(api: Api) -> None:
     assert refused.status_code == 422 and "erased at their request" in refused.json()["detail"]
     with session_scope(api.store_url) as s:
         assert "ana" not in s.get(Contact, ana["id"]).email.lower()
+
+
+def test_concurrent_adds_of_one_address_make_one_contact(api: Api) -> None:
+    import threading
+
+    barrier = threading.Barrier(3, timeout=20)
+    codes: list[int] = []
+
+    def add() -> None:
+        barrier.wait()
+        codes.append(api.client.post("/marketing/contacts", json={"email": "raced@example.com"}, headers=api.headers()).status_code)
+
+    threads = [threading.Thread(target=add) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(codes) == [201, 409, 409], codes  # never a 500, never two contacts
+    with session_scope(api.store_url) as s:
+        assert s.query(Contact).filter(Contact.merchant_id == "acme").count() == 1
