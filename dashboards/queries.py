@@ -52,7 +52,7 @@ from campaigns.core.store.models import (
 from campaigns.email.flows import FlowError, layout
 from campaigns.email.results import email_results as results_of
 from campaigns.integrations.delivery import deliveries as webhook_delivery_log
-from campaigns.integrations.endpoints import list_endpoints
+from campaigns.integrations.endpoints import endpoint_fields, list_endpoints
 from campaigns.social.posting_slots import best_slot
 from campaigns.warehouse import staleness
 from campaigns.warehouse.serving import MartsUnavailable, available_marts, query_marts
@@ -869,9 +869,8 @@ def audience_size(source_key: str, merchant_id: str, segment_id: int) -> dict[st
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def webhook_endpoints(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
     with session_scope(settings().store_url) as session:
-        return [{"id": e.id, "url": e.url, "events": ", ".join(e.events), "enabled": e.enabled, "disabled_reason": e.disabled_reason or "",
-                 "description": e.description, "rotating": e.previous_secret_expires_at is not None and e.previous_secret_expires_at > datetime.now(UTC)}
-                for e in list_endpoints(session, merchant_id)]
+        rows = [endpoint_fields(e, datetime.now(UTC)) for e in list_endpoints(session, merchant_id)]
+    return [{**row, "events": ", ".join(row["events"]), "disabled_reason": row["disabled_reason"] or ""} for row in rows]
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

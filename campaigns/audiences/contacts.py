@@ -24,6 +24,7 @@ from sqlalchemy import Text, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from campaigns.audiences.events import store_events
+from campaigns.audiences.suppression import erased_addresses, suppressed_emails
 from campaigns.core.audit import record
 from campaigns.core.merchants import require_merchant
 from campaigns.core.store.models import Contact, ContactConsent, ContactEvent
@@ -116,8 +117,10 @@ def get_contact(session: Session, merchant_id: str, ref: str | int) -> Contact:
     return contact
 
 
-def list_contacts(session: Session, merchant_id: str, search: str = "", limit: int = 50, offset: int = 0) -> tuple[list[Contact], int]:
-    """(a page of contacts by id, the total matching): `search` matches address, names and tags, case-insensitively."""
+def list_contacts(session: Session, merchant_id: str, search: str = "", limit: int = 50, offset: int = 0,
+                  after_id: int | None = None) -> tuple[list[Contact], int]:
+    """(a page of contacts by id, the total matching): `search` matches address, names and tags, case-insensitively;
+    `after_id` starts the page after that contact (a cursor that stays right while contacts are added)."""
     require_merchant(session, merchant_id)
     query = select(Contact).where(Contact.merchant_id == merchant_id, Contact.status != ERASED)
     words = search.strip().lower()
@@ -126,6 +129,8 @@ def list_contacts(session: Session, merchant_id: str, search: str = "", limit: i
         query = query.where(or_(*(func.lower(column).like(pattern, escape="\\") for column in
                                   (Contact.email, Contact.first_name, Contact.last_name, cast(Contact.tags, Text)))))
     total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    if after_id is not None:
+        query = query.where(Contact.id > after_id)
     rows = list(session.scalars(query.order_by(Contact.id).limit(limit).offset(offset)))
     return rows, total
 
@@ -164,6 +169,56 @@ def record_consent(session: Session, contact: Contact, granted: bool, consent: C
 def consent_history(session: Session, merchant_id: str, contact_id: int) -> list[ContactConsent]:
     return list(session.scalars(select(ContactConsent).where(ContactConsent.merchant_id == merchant_id, ContactConsent.contact_id == contact_id)
                                 .order_by(ContactConsent.occurred_at, ContactConsent.id)))
+
+
+# --- creating one -------------------------------------------------------------------------------
+
+
+class ContactExistsError(ContactError):
+    """The merchant already has a contact with this address."""
+
+
+@dataclass(frozen=True)
+class NewContact:
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    timezone: str = "UTC"
+    tags: list[str] | None = None
+    attributes: Mapping[str, Any] | None = None
+    subscribed: bool = False
+    consent: ConsentInput | None = None  # required when subscribed: where, when and to what the person agreed
+
+
+def create_contact(session: Session, merchant_id: str, new: NewContact, *, actor: str) -> Contact:
+    """One contact, with its consent record when subscribed (audited without the address).
+
+    Rules as for an import: an address the merchant already has is refused (edit that contact), one whose person was
+    erased is refused, and one on the suppression list is created unsubscribed whatever was asked.
+    """
+    require_merchant(session, merchant_id)
+    address = normalise_address(new.email)
+    if erased_addresses(session, merchant_id, [address]):
+        raise ContactError("this person's data was erased at their request and the address is suppressed; it cannot be added again")
+    if find_contact(session, merchant_id, address) is not None:
+        raise ContactExistsError("the merchant already has a contact with this address; edit it instead (search for it in the contact list)")
+    for field in ("first_name", "last_name"):
+        if len(getattr(new, field).strip()) > MAX_NAME:
+            raise ContactError(f"{field}: at most {MAX_NAME} characters")
+    attributes = {check_attribute_name(name): value for name, value in (new.attributes or {}).items() if value is not None}
+    if new.subscribed and (new.consent is None or not new.consent.source.strip()):
+        raise ContactError("a subscribed contact needs their consent: give consent_source (where they agreed, e.g. 'checkout opt-in') "
+                           "and consented_at, or create them unsubscribed")
+    subscribed = new.subscribed and not suppressed_emails(session, merchant_id, [address])
+    contact = Contact(merchant_id=merchant_id, email=address, first_name=new.first_name.strip(), last_name=new.last_name.strip(),
+                      timezone=check_time_zone(new.timezone), tags=check_tags(new.tags or []), attributes=attributes, subscribed=False,
+                      status=ACTIVE)
+    session.add(contact)
+    session.flush()
+    record(session, merchant_id, actor, "contact.create", "contact", str(contact.id), subscribed=subscribed, kept_suppressed=new.subscribed and not subscribed)
+    if subscribed and new.consent is not None:
+        record_consent(session, contact, True, new.consent, actor=actor)
+    return contact
 
 
 # --- edits --------------------------------------------------------------------------------------

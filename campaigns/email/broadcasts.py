@@ -7,15 +7,22 @@ version approved (`require_approved`).
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from campaigns.content.approvals import KIND_EMAIL, NotApprovedError, approval_for, approve, content_hash, record_author_approval
 from campaigns.core.audit import record
 from campaigns.core.enums import EmailCampaignStatus
 from campaigns.core.merchants import require_merchant
 from campaigns.core.store.models import Campaign, EmailCampaign, EmailSend, EmailSendStatus, EmailTemplate, Segment
-from campaigns.email.errors import EmailCampaignNotFoundError, EmailFieldError
+from campaigns.core.store.types import utcnow
+from campaigns.email.errors import (EmailCampaignLockedError, EmailCampaignNotFoundError, EmailDeliveryError, EmailFieldError,
+                                    StaleEmailCampaignError)
 from campaigns.email.rendering import render_campaign, template_body, template_html
 
 
@@ -93,6 +100,69 @@ def create_email_campaign(
     record(session, merchant_id, actor, "email.create", "email_campaign", str(ec.id), campaign_id=campaign.id, segment_id=segment.id,
            template=template_name, subject=subject)
     record_author_approval(session, merchant_id, KIND_EMAIL, ec.id, _current_hash(session, ec), actor)
+    return ec
+
+
+EDITABLE = ("segment_id", "subject", "preview_text", "send_window_hours")
+OPEN_FOR_EDITS = (EmailCampaignStatus.DRAFT, EmailCampaignStatus.SCHEDULED)
+
+
+def update_email_campaign(session: Session, merchant_id: str, email_campaign_id: int, changes: Mapping[str, Any], *, actor: str,
+                          if_updated_at: datetime | None = None) -> EmailCampaign:
+    """Change a DRAFT or SCHEDULED broadcast's audience (segment), send window, subject or preview text (audited).
+
+    Once its sending started (SENDING, SENT, ...) it is refused: what went out stays as it went out. The write is a
+    compare-and-set on the status and on `if_updated_at` (the version the caller read), so a send that starts meanwhile
+    or a concurrent edit wins and this writes nothing. A new subject or preview text counts as approved by the editor,
+    as the first version counts for its author; the previous approval no longer covers it.
+    """
+    ec = get_email_campaign(session, merchant_id, email_campaign_id)
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise EmailDeliveryError(f"cannot change {', '.join(unknown)} of an email campaign; editable: {', '.join(EDITABLE)}")
+    if ec.status not in OPEN_FOR_EDITS:
+        raise EmailCampaignLockedError(f"email campaign {ec.id} is {ec.status.value}: its sending started, so its audience, send window and "
+                                       f"subject stay as they went out; create a new email campaign to send something else")
+    if ec.kind != "broadcast":
+        raise EmailDeliveryError(f"email campaign {ec.id} is part of an {'A/B test' if ec.kind.startswith('ab_') else ec.kind}; "
+                                 "change it there, not here")
+    if if_updated_at is not None and ec.updated_at != if_updated_at:
+        raise StaleEmailCampaignError(f"email campaign {ec.id} changed since you read it; read it again and re-apply your change")
+    fields = {k: v for k, v in changes.items() if v != getattr(ec, k)}
+    if "subject" in fields or "preview_text" in fields:
+        fields.update({k: (fields.get(k, getattr(ec, k)) or "").strip() for k in ("subject", "preview_text")})
+        if not fields["subject"]:
+            raise EmailDeliveryError("subject: write a subject line")
+        if len(fields["subject"]) > 300 or len(fields["preview_text"]) > 150:
+            raise EmailDeliveryError("subject is at most 300 characters and preview text at most 150; shorten it")
+        template = session.get(EmailTemplate, ec.template_id) if ec.template_id else None
+        render_campaign(fields["subject"], fields["preview_text"], template_body(template), require_merchant(session, merchant_id).name)
+    if "segment_id" in fields:
+        if fields["segment_id"] is None or session.scalar(select(Segment.id).where(Segment.merchant_id == merchant_id,
+                                                                                     Segment.id == fields["segment_id"])) is None:
+            raise EmailDeliveryError(f"no segment {fields['segment_id']} for merchant {merchant_id!r}; save one in the app's Audiences page first")
+    if "send_window_hours" in fields and fields["send_window_hours"] is not None and not 1 <= fields["send_window_hours"] <= 72:
+        raise EmailDeliveryError(f"send window {fields['send_window_hours']} h: use 1 to 72 hours, or null to send to everyone at once")
+    if not fields:
+        return ec
+    read_version = ec.updated_at
+    version = max(utcnow(), read_version + timedelta(microseconds=1))  # strictly newer, even on a clock that stands still
+    done = session.execute(update(EmailCampaign).where(EmailCampaign.merchant_id == merchant_id, EmailCampaign.id == ec.id,
+                                                       EmailCampaign.status.in_(OPEN_FOR_EDITS), EmailCampaign.updated_at == read_version)
+                           .values(**fields, updated_at=version).execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        session.refresh(ec)
+        if ec.status not in OPEN_FOR_EDITS:
+            raise EmailCampaignLockedError(f"email campaign {ec.id} started sending meanwhile ({ec.status.value}); nothing was changed")
+        raise StaleEmailCampaignError(f"email campaign {ec.id} changed since you read it; read it again and re-apply your change")
+    before = {k: getattr(ec, k) for k in fields}
+    for key, value in {**fields, "updated_at": version}.items():
+        set_committed_value(ec, key, value)
+    record(session, merchant_id, actor, "email.update", "email_campaign", str(ec.id), before=before, after=fields)
+    if "subject" in fields or "preview_text" in fields:
+        hash_ = _current_hash(session, ec)
+        if approval_for(session, merchant_id, KIND_EMAIL, ec.id, hash_) is None:
+            record_author_approval(session, merchant_id, KIND_EMAIL, ec.id, hash_, actor)
     return ec
 
 

@@ -22,3 +22,11 @@ class EmailFieldError(EmailDeliveryError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class EmailCampaignLockedError(EmailDeliveryError):
+    """Its sending started (or it ended): subject, audience and send window stay as they went out."""
+
+
+class StaleEmailCampaignError(EmailDeliveryError):
+    """The email campaign changed since the version the caller read: nothing was written."""

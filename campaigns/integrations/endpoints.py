@@ -14,6 +14,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -111,6 +112,14 @@ def get_endpoint(session: Session, merchant_id: str, endpoint_id: str) -> Webhoo
 
 def list_endpoints(session: Session, merchant_id: str) -> list[WebhookEndpoint]:
     return list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.merchant_id == merchant_id).order_by(WebhookEndpoint.created_at)))
+
+
+def endpoint_fields(endpoint: WebhookEndpoint, now: datetime | None = None) -> dict[str, Any]:
+    """The endpoint as every shell shows it (never its secrets); `rotating` while a previous secret still signs beside the new one."""
+    now = now or utcnow()
+    return {"id": endpoint.id, "url": endpoint.url, "events": list(endpoint.events or []), "enabled": endpoint.enabled,
+            "disabled_reason": endpoint.disabled_reason, "description": endpoint.description,
+            "rotating": endpoint.previous_secret_expires_at is not None and endpoint.previous_secret_expires_at > now}
 
 
 def remove_endpoint(session: Session, merchant_id: str, endpoint_id: str, *, actor: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +18,7 @@ from campaigns.core.audit import record
 from campaigns.core.outbox import emit
 from campaigns.core.merchants import require_merchant
 from campaigns.core.store.models import Campaign
+from campaigns.core.store.types import utcnow
 
 
 class CampaignNotFoundError(LookupError):
@@ -135,8 +136,17 @@ def get_campaign(session: Session, merchant_id: str, campaign_id: str) -> Campai
     return campaign
 
 
-def update_campaign(session: Session, merchant_id: str, campaign_id: str, changes: CampaignUpdate, actor: str) -> Campaign:
+class StaleCampaignError(TransitionError):
+    """The campaign changed since the version the caller read (its `updated_at` moved on): nothing was written."""
+
+
+def update_campaign(session: Session, merchant_id: str, campaign_id: str, changes: CampaignUpdate, actor: str,
+                    *, if_updated_at: datetime | None = None) -> Campaign:
+    """Apply `changes` (audited). With `if_updated_at`, the write is a compare-and-set on that version: an edit committed
+    by someone else since it was read makes this one raise StaleCampaignError and write nothing."""
     campaign = get_campaign(session, merchant_id, campaign_id)
+    if if_updated_at is not None and campaign.updated_at != if_updated_at:
+        raise StaleCampaignError(f"campaign {campaign_id} changed since you read it; read it again and re-apply your change")
     fields = changes.model_dump(exclude_unset=True)
     refusals = [reason for key in fields if fields[key] != getattr(campaign, key)
                 and (reason := explain_edit_refusal(CampaignStatus(campaign.status), key)) is not None]
@@ -152,10 +162,19 @@ def update_campaign(session: Session, merchant_id: str, campaign_id: str, change
         fields.get(k, 1) is None for k in ("budget", "start_date", "end_date")
     ):
         raise TransitionError(f"a {campaign.status.value} campaign keeps its dates and budget; only a DRAFT (unschedule a SCHEDULED one) can have them cleared")
+    if not fields:
+        return campaign
     before = {k: getattr(campaign, k) for k in fields}
-    for key, value in fields.items():
-        setattr(campaign, key, value)
-    session.flush()
+    read_version = campaign.updated_at
+    # a new version strictly after the one read, even on a clock that stands still (a frozen test clock) or steps back
+    version = max(utcnow(), read_version + timedelta(microseconds=1))
+    done = session.execute(update(Campaign).where(Campaign.merchant_id == merchant_id, Campaign.id == campaign_id,
+                                                  Campaign.updated_at == read_version)
+                           .values(**fields, updated_at=version).execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise StaleCampaignError(f"campaign {campaign_id} changed since you read it; read it again and re-apply your change")
+    for key, value in {**fields, "updated_at": version}.items():
+        set_committed_value(campaign, key, value)
     record(session, merchant_id, actor, "campaign.update", "campaign", campaign.id, before=before, after=fields)
     return campaign
 

@@ -26,7 +26,7 @@ from campaigns.content.approvals import (
 )
 from campaigns.core.audit import record
 from campaigns.core.enums import QueueStatus
-from campaigns.core.queue import QueuedItem
+from campaigns.core.queue import QueuedItem, is_held
 from campaigns.core.store.models import Approval, SocialAccount, SocialQueueItem
 from campaigns.core.store.types import utcnow
 from campaigns.social.accounts import ACTIVE, REAUTH_HINT, QueueError, get_account, valid_timezone
@@ -208,6 +208,40 @@ def cancel(session: Session, merchant_id: str, item_id: int, actor: str, reason:
     item.status = QueueStatus.FAILED
     item.last_error = f"cancelled by {actor}" + (f": {reason}" if reason else "")
     record(session, merchant_id, actor, "social.cancel", "social_queue", str(item.id), before=before.value, reason=reason)
+    return item
+
+
+class PostStateError(QueueError):
+    """The post's state does not allow the request (it failed, was cancelled, waits for review, or its campaign is paused)."""
+
+
+def publish_now(session: Session, merchant_id: str, item_id: int, *, actor: str, now: datetime | None = None) -> SocialQueueItem:
+    """Make a QUEUED post due now, so the next worker pass publishes it (exactly once, like any due post).
+
+    Asking again changes nothing: a post already due keeps its time, and one being published or published is
+    returned as it is. A post that failed, was cancelled or waits for review is refused, as is one whose campaign
+    is paused (the queue holds its items).
+    """
+    item = get_item(session, merchant_id, item_id)
+    now = now or utcnow()
+    if item.status in (QueueStatus.PUBLISHING, QueueStatus.PUBLISHED):
+        return item
+    if item.status is not QueueStatus.QUEUED:
+        raise PostStateError(f"post {item_id} is {item.status.value}; only a QUEUED post can be published now "
+                             f"(settle a NEEDS_REVIEW one with Mark reviewed on the app's Social page; schedule a failed or cancelled one again)")
+    if is_held(session, item.campaign_id):
+        raise PostStateError(f"post {item_id} belongs to campaign {item.campaign_id}, which is PAUSED; resume the campaign first")
+    if item.scheduled_at <= now:
+        return item
+    before = item.scheduled_at
+    # compare-and-set: a worker that claimed it meanwhile (or another request) wins, and this changes nothing
+    moved = session.execute(update(SocialQueueItem).where(SocialQueueItem.merchant_id == merchant_id, SocialQueueItem.id == item_id,
+                                                          SocialQueueItem.status == QueueStatus.QUEUED, SocialQueueItem.claimed_by.is_(None),
+                                                          SocialQueueItem.scheduled_at == before)
+                            .values(scheduled_at=now).execution_options(synchronize_session=False))
+    session.refresh(item)
+    if moved.rowcount == 1:
+        record(session, merchant_id, actor, "social.publish_now", "social_queue", str(item.id), before=before.isoformat(), at=now.isoformat())
     return item
 
 

@@ -15,6 +15,8 @@ from campaigns.warehouse.serving import MartsUnavailable, available_marts, query
 ROI = "roi_by_model_all_models"
 ATTRIBUTION = "attribution_by_channel_all_models"
 PERFORMANCE = "campaign_performance_daily"
+POSTS = "social_post_performance"
+POST_COUNTERS = ("impressions", "likes", "shares", "comments", "clicks", "engagements")
 
 
 def _need(settings: Settings, mart: str) -> None:
@@ -61,3 +63,13 @@ def campaign_daily_metrics(settings: Settings, merchant_id: str, campaign_id: st
         if value is not None:
             sql, params = f"{sql} and {clause}", [*params, value]
     return _rows(settings, sql + " order by activity_date, channel, attribution_model", params)
+
+
+def post_metrics(settings: Settings, merchant_id: str, queue_item_id: int) -> dict[str, Any] | None:
+    """The counters last fetched from the platform for one published post (`social_post_performance`), or None when
+    they have not been fetched yet (the post is not published, the day's metrics have not been read, or nothing is built)."""
+    if POSTS not in available_marts(settings):
+        return None
+    rows = _rows(settings, f"select {', '.join(POST_COUNTERS)}, engagement_rate, fetched_at, sandbox from marts.{POSTS} "
+                           "where merchant_id = ? and queue_item_id = ? order by fetched_at desc limit 1", [merchant_id, queue_item_id])
+    return rows[0] if rows else None

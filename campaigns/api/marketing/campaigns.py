@@ -7,19 +7,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
 
 from campaigns.access.idempotency import request_fingerprint
 from campaigns.access.roles import Permission
 from campaigns.api.auth import CallerDep, CampaignId, IdempotencyKey, run, run_idempotent
+from campaigns.api import preconditions
+from campaigns.api.preconditions import etag_of
 from campaigns.api.problems import PROBLEM_RESPONSES, ApiProblem
 from campaigns.core.enums import CampaignStatus, CampaignType
 from campaigns.core.store.models import Campaign
@@ -62,12 +63,6 @@ CREATE_EXAMPLES = {
         "start_date": "2027-03-01T00:00:00+00:00", "end_date": "2027-03-31T00:00:00+00:00", "goals": {"revenue": 20000}}},
 }
 UPDATE_EXAMPLES = {"budget": {"summary": "Raise the budget", "value": {"budget": "3000.00"}}}
-
-
-def etag_of(campaign: dict[str, Any]) -> str:
-    """A strong ETag from the id and updated_at of a rendered campaign: any change gives a new one."""
-    digest = hashlib.sha256(f"{campaign['id']}|{campaign['updated_at']}".encode()).hexdigest()[:20]
-    return f'"{digest}"'
 
 
 def _out(campaign: Campaign) -> dict[str, Any]:
@@ -123,20 +118,23 @@ def get(who: CallerDep, campaign_id: CampaignId, response: Response) -> dict[str
 
 
 @router.patch("/{campaign_id}", response_model=CampaignOut, summary="Update a campaign; If-Match with its ETag is required",
-              responses={412: {"description": "The campaign changed since the ETag was read", "content": {"application/problem+json": {}}},
-                         428: {"description": "If-Match is missing", "content": {"application/problem+json": {}}}})
+              responses=preconditions.RESPONSES)
 def update(who: CallerDep, campaign_id: CampaignId, changes: Annotated[service.CampaignUpdate, Body(openapi_examples=UPDATE_EXAMPLES)], response: Response,
-           if_match: Annotated[str | None, Header(max_length=200, description="The ETag of the campaign as last read")] = None) -> dict[str, Any]:
-    if not if_match:
-        raise ApiProblem(428, "Precondition Required", "If-Match: send the ETag from GET /marketing/campaigns/{id} so that a concurrent edit "
-                         "is not overwritten silently")
+           if_match: preconditions.IfMatch = None) -> dict[str, Any]:
+    wanted = preconditions.required(if_match, "/marketing/campaigns/{id}")
+    stale = preconditions.stale("campaign")
 
     def work(session):  # noqa: ANN001
         current = service.get_campaign(session, who.merchant_id, campaign_id)
-        if if_match.strip().removeprefix("W/") not in ("*", etag_of(_out(current))):
-            raise ApiProblem(412, "Precondition Failed", "If-Match: the campaign changed since you read it; GET it again, re-apply your change "
-                             "and send the new ETag")
-        return _out(service.update_campaign(session, who.merchant_id, campaign_id, changes, who.actor))
+        if wanted != "*" and wanted != etag_of(_out(current)):
+            raise stale
+        # the ETag names the version read here; the update writes only if it is still that version (compare-and-set),
+        # so of two PATCHes sent with the same ETag one wins and the other gets 412
+        version = None if wanted == "*" else current.updated_at
+        try:
+            return _out(service.update_campaign(session, who.merchant_id, campaign_id, changes, who.actor, if_updated_at=version))
+        except service.StaleCampaignError:
+            raise stale from None
 
     body = run(who, Permission.EDIT, work)
     response.headers["ETag"] = etag_of(body)

@@ -1,7 +1,8 @@
-"""/marketing/social: schedule a post, the publishing queue, one queued post.
+"""/marketing/social: schedule a post, the publishing queue, one queued post, publish now, a post's fetched metrics.
 
 Scheduling text through the API counts as the key's approval of that text, exactly as
-`campaigns social schedule` does for its author; the worker publishes it when due.
+`campaigns social schedule` does for its author; the worker publishes it when due. Publishing
+now makes the post due now (`scheduling.publish_now`): the same worker publishes it, once.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from campaigns.access.idempotency import request_fingerprint
 from campaigns.access.roles import Permission
 from campaigns.api.auth import CallerDep, IdempotencyKey, run, run_idempotent
-from campaigns.api.problems import PROBLEM_RESPONSES
+from campaigns.api.problems import PROBLEM_RESPONSES, ApiProblem
 from campaigns.core.enums import QueueStatus
 from campaigns.lifecycle import service as lifecycle
 from campaigns.social import scheduling
+from campaigns.warehouse import analytics
 
 router = APIRouter(prefix="/marketing/social", tags=["social"], responses=PROBLEM_RESPONSES)
+PostId = Annotated[int, Path(ge=1, le=2**31 - 1, description="A queued or published post's id")]
 
 
 class PostIn(BaseModel):
@@ -71,5 +74,48 @@ def queue(who: CallerDep, status: QueueStatus | None = None) -> list[PostOut]:
 
 
 @router.get("/posts/{post_id}", response_model=PostOut, summary="One queued or published post, with its status and last error")
-def get(who: CallerDep, post_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> PostOut:
+def get(who: CallerDep, post_id: PostId) -> PostOut:
     return run(who, Permission.READ, lambda session: PostOut.model_validate(scheduling.get_item(session, who.merchant_id, post_id)))
+
+
+class PostMetrics(BaseModel):
+    impressions: int | None
+    likes: int | None
+    shares: int | None
+    comments: int | None
+    clicks: int | None
+    engagements: int = Field(description="likes + shares + comments + clicks (a counter the platform does not report counts as 0)")
+    engagement_rate: float | None = Field(description="engagements per impression; null without impressions")
+    fetched_at: datetime = Field(description="When the counters were read from the platform")
+    sandbox: bool = Field(description="The post went to the sandbox outbox: its counters are simulated")
+
+
+class PostAnalytics(BaseModel):
+    id: int
+    status: QueueStatus
+    platform_post_id: str | None
+    published_at: datetime | None
+    metrics: PostMetrics | None = Field(description="null until the platform's counters have been fetched (the daily post_metrics ingest)")
+
+
+@router.post("/posts/{post_id}/publish", status_code=202, response_model=PostOut,
+             summary="Publish now: the post becomes due now and the publishing worker sends it once (asking again changes nothing)",
+             responses={409: {"description": "The post failed, was cancelled, waits for review, or its campaign is paused",
+                              "content": {"application/problem+json": {}}}})
+def publish_now(who: CallerDep, request: Request, post_id: PostId, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    def work(session):  # noqa: ANN001
+        try:
+            item = scheduling.publish_now(session, who.merchant_id, post_id, actor=who.actor)
+        except scheduling.PostStateError as exc:
+            raise ApiProblem(409, "Conflict", str(exc)) from None
+        return 202, PostOut.model_validate(item).model_dump(mode="json")
+
+    return run_idempotent(who, Permission.APPROVE, idempotency_key, request_fingerprint("POST", request.url.path, b""), work)
+
+
+@router.get("/posts/{post_id}/analytics", response_model=PostAnalytics, summary="A post's counters as last fetched from its platform")
+def post_analytics(who: CallerDep, request: Request, post_id: PostId) -> PostAnalytics:
+    item = run(who, Permission.READ, lambda session: PostOut.model_validate(scheduling.get_item(session, who.merchant_id, post_id)))
+    metrics = analytics.post_metrics(request.app.state.settings, who.merchant_id, post_id)
+    return PostAnalytics(id=item.id, status=item.status, platform_post_id=item.platform_post_id, published_at=item.published_at,
+                         metrics=PostMetrics.model_validate(metrics) if metrics else None)

@@ -42,6 +42,7 @@ class EndpointOut(BaseModel):
     enabled: bool
     disabled_reason: str | None
     description: str
+    rotating: bool = Field(description="A rotated secret's predecessor still signs beside it (for 24 hours)")
 
 
 class EndpointCreated(EndpointOut):
@@ -64,10 +65,6 @@ class DeliveryOut(BaseModel):
     last_error: str | None
 
 
-def _out(e) -> dict:  # noqa: ANN001
-    return {"id": e.id, "url": e.url, "events": list(e.events), "enabled": e.enabled, "disabled_reason": e.disabled_reason, "description": e.description}
-
-
 @router.get("/events", response_model=dict[str, str], summary="The event types an endpoint can subscribe to")
 def events(who: CallerDep) -> dict[str, str]:
     return run(who, Permission.READ, lambda session: dict(EVENT_TYPES))
@@ -82,7 +79,7 @@ def create(who: CallerDep, request: Request, body: Annotated[EndpointIn, Body(op
     def work(session):  # noqa: ANN001
         endpoint, secret = endpoints.add_endpoint(session, who.merchant_id, body.url, list(body.events), actor=who.actor, cipher=cipher,
                                                   description=body.description)
-        return 201, {**_out(endpoint), "secret": secret.secret}
+        return 201, {**endpoints.endpoint_fields(endpoint), "secret": secret.secret}
 
     fingerprint = request_fingerprint("POST", request.url.path, body.model_dump_json().encode())
     return run_idempotent(who, Permission.ADMIN, idempotency_key, fingerprint, work)
@@ -90,7 +87,7 @@ def create(who: CallerDep, request: Request, body: Annotated[EndpointIn, Body(op
 
 @router.get("", response_model=list[EndpointOut], summary="The merchant's endpoints")
 def list_(who: CallerDep) -> list[dict]:
-    return run(who, Permission.ADMIN, lambda session: [_out(e) for e in endpoints.list_endpoints(session, who.merchant_id)])
+    return run(who, Permission.ADMIN, lambda session: [endpoints.endpoint_fields(e) for e in endpoints.list_endpoints(session, who.merchant_id)])
 
 
 @router.delete("/{endpoint_id}", status_code=204, summary="Remove an endpoint and its delivery log")

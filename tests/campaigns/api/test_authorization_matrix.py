@@ -87,7 +87,57 @@ ROUTES = [
           by_id=False),
     Route("POST", "/marketing/webhooks/deliveries/{delivery_id}/replay", Permission.ADMIN, lambda api, c, h: api.client.post(
         f"/marketing/webhooks/deliveries/{_delivery(api, c)}/replay", headers=h)),
+    # content (Leo), publish now and post metrics, email targeting, contacts
+    Route("POST", "/marketing/content/repurpose", Permission.EDIT, lambda api, c, h: api.client.post(
+        "/marketing/content/repurpose", json={"text": MATRIX_POST, "formats": ["x"], "variations": 1, "campaign_id": c["id"]}, headers=h)),
+    Route("POST", "/marketing/content/variations", Permission.EDIT, lambda api, c, h: api.client.post(
+        "/marketing/content/variations", json={"repurposed_id": _draft(api), "format": "x", "count": 1}, headers=h)),
+    Route("POST", "/marketing/content/preview", Permission.READ, lambda api, c, h: api.client.post(
+        "/marketing/content/preview", json={"platform": "linkedin", "text": "Matrix preview"}, headers=h), by_id=False),
+    Route("POST", "/marketing/social/posts/{post_id}/publish", Permission.APPROVE, lambda api, c, h: api.client.post(
+        f"/marketing/social/posts/{_post(api, c)}/publish", headers=h)),
+    Route("GET", "/marketing/social/posts/{post_id}/analytics", Permission.READ, lambda api, c, h: api.client.get(
+        f"/marketing/social/posts/{_post(api, c)}/analytics", headers=h)),
+    Route("PATCH", "/marketing/email/campaigns/{email_id}", Permission.EDIT, lambda api, c, h: _patch_email(api, c, h)),
+    Route("GET", "/marketing/contacts", Permission.READ, lambda api, c, h: api.client.get("/marketing/contacts", headers=h), by_id=False),
+    Route("POST", "/marketing/contacts", Permission.EDIT, lambda api, c, h: api.client.post(
+        "/marketing/contacts", json={"email": f"matrix-{time.perf_counter_ns()}@example.com"}, headers=h), by_id=False),
+    Route("GET", "/marketing/contacts/{contact_id}", Permission.READ, lambda api, c, h: api.client.get(
+        f"/marketing/contacts/{_contact(api)}", headers=h)),
+    Route("PATCH", "/marketing/contacts/{contact_id}", Permission.EDIT, lambda api, c, h: api.client.patch(
+        f"/marketing/contacts/{_contact(api)}", json={"tags": ["matrix"]}, headers=h)),
+    Route("DELETE", "/marketing/contacts/{contact_id}", Permission.EDIT, lambda api, c, h: api.client.delete(
+        f"/marketing/contacts/{_contact(api)}", headers=h)),
+    Route("POST", "/marketing/contacts/{contact_id}/erase", Permission.ADMIN, lambda api, c, h: api.client.post(
+        f"/marketing/contacts/{_contact(api)}/erase", headers=h)),
 ]
+MATRIX_POST = ("---\ntitle: The winter car kit\nurl: https://example.com/blog/winter-car-kit\n---\n\n"
+               "A breakdown on a cold evening is uncomfortable at best. Keep a warm blanket and a spare hat in the boot. "
+               "Fill the tank above half before a long drive. Carry an ice scraper and a small folding shovel.\n")
+
+
+def _draft(api: Api) -> int:
+    from agents.leo.service import repurpose_for_merchant
+    from agents.settings import AgentSettings
+    from agents.source import parse_post
+
+    with session_scope(api.store_url) as s:
+        result = repurpose_for_merchant(s, "acme", parse_post(MATRIX_POST, filename="kit.md"), ["linkedin"], 1, actor="test",
+                                        settings=AgentSettings(llm_engine="offline"))
+        return result["drafts"][0]["repurposed_id"]
+
+
+def _patch_email(api: Api, campaign: dict, headers: dict[str, str]):  # noqa: ANN202
+    email = _email(api, campaign)
+    etag = api.client.get(f"/marketing/email/campaigns/{email}", headers=api.headers()).headers["etag"]
+    return api.client.patch(f"/marketing/email/campaigns/{email}", json={"send_window_hours": 6}, headers={**headers, "If-Match": etag})
+
+
+def _contact(api: Api) -> int:
+    from campaigns.audiences.contacts import NewContact, create_contact
+
+    with session_scope(api.store_url) as s:
+        return create_contact(s, "acme", NewContact(email=f"acme-{time.perf_counter_ns()}@example.com"), actor="test").id
 
 
 def _endpoint(api: Api) -> str:

@@ -166,3 +166,60 @@ def test_openapi_and_docs(api: Api) -> None:
     assert create["requestBody"]["content"]["application/json"]["examples"]["spring"]["value"]["name"] == "Spring sale"
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
     assert api.client.get("/docs").status_code == 200
+
+
+def test_two_patches_with_one_etag_one_wins_one_gets_412(api: Api, monkeypatch) -> None:
+    """Both requests read the campaign (and match the ETag) before either writes: only the compare-and-set on
+    updated_at can tell them apart. On PostgreSQL the second UPDATE waits for the first to commit, then matches no row."""
+    from campaigns.lifecycle import service
+
+    created = api.create()
+    url = f"/marketing/campaigns/{created['id']}"
+    etag = api.client.get(url, headers=api.headers()).headers["etag"]
+    both_read = threading.Barrier(2, timeout=20)
+    real_get = service.get_campaign
+
+    def get_then_wait(*args, **kwargs):  # noqa: ANN002, ANN003
+        campaign = real_get(*args, **kwargs)
+        both_read.wait()  # each request reads twice (route, then service): both reads happen before either write
+        return campaign
+
+    monkeypatch.setattr(service, "get_campaign", get_then_wait)
+    results: dict[str, object] = {}
+
+    def patch(budget: str) -> None:
+        results[budget] = api.client.patch(url, json={"budget": budget}, headers=api.headers(Role.MARKETER, **{"If-Match": etag}))
+
+    threads = [threading.Thread(target=patch, args=(b,)) for b in ("200.00", "300.00")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    monkeypatch.setattr(service, "get_campaign", real_get)
+    codes = sorted(r.status_code for r in results.values())
+    assert codes == [200, 412], [r.text for r in results.values()]
+    winner = next(b for b, r in results.items() if r.status_code == 200)
+    loser = next(r for r in results.values() if r.status_code == 412)
+    assert loser.headers["content-type"] == PROBLEM and "changed since you read it" in loser.json()["detail"]
+    now = api.client.get(url, headers=api.headers())
+    assert now.json()["budget"] == winner and now.headers["etag"] == results[winner].headers["etag"]
+    with session_scope(api.store_url) as s:
+        assert len([e for e in entries(s, "acme") if e.action == "campaign.update" and e.entity_id == created["id"]]) == 1
+
+
+def test_update_is_a_compare_and_set_on_the_version_read(api: Api) -> None:
+    """A session that read the campaign before another committed an edit writes nothing (service level, both stores)."""
+    import pytest
+
+    from campaigns.lifecycle import service
+
+    created = api.create()
+    with session_scope(api.store_url) as first:
+        read = service.get_campaign(first, "acme", created["id"]).updated_at
+    with session_scope(api.store_url) as other:
+        service.update_campaign(other, "acme", created["id"], service.CampaignUpdate(description="theirs"), "test", if_updated_at=read)
+    with pytest.raises(service.StaleCampaignError), session_scope(api.store_url) as late:
+        service.update_campaign(late, "acme", created["id"], service.CampaignUpdate(description="mine"), "test", if_updated_at=read)
+    with session_scope(api.store_url) as s:
+        campaign = service.get_campaign(s, "acme", created["id"])
+        assert campaign.description == "theirs" and campaign.updated_at > read

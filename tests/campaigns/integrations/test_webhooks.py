@@ -264,3 +264,18 @@ def test_a_slow_receiver_does_not_hold_back_the_other_deliveries(store_url, ciph
             server.shutdown()
             server.server_close()
     assert (report.delivered, report.retrying) == (2, 0)
+
+
+def test_endpoint_fields_are_what_every_shell_shows(store_url: str, cipher: TokenCipher) -> None:
+    """One mapping for the API and the app: no secret, and `rotating` only while the previous secret still signs."""
+    endpoint_id, secret = _endpoint("https://hooks.example.com/crm", store_url, cipher, events=["post.published"])
+    with session_scope(store_url) as s:
+        endpoint = endpoints.get_endpoint(s, "acme", endpoint_id)
+        fresh = endpoints.endpoint_fields(endpoint, T0)
+        endpoints.rotate_secret(s, "acme", endpoint_id, actor="ana", cipher=cipher, now=T0)
+        during = endpoints.endpoint_fields(endpoint, T0 + timedelta(hours=1))
+        after = endpoints.endpoint_fields(endpoint, T0 + endpoints.ROTATION_OVERLAP + timedelta(seconds=1))
+    assert fresh == {"id": endpoint_id, "url": "https://hooks.example.com/crm", "events": ["post.published"], "enabled": True,
+                     "disabled_reason": None, "description": "", "rotating": False}
+    assert during["rotating"] is True and after["rotating"] is False
+    assert secret not in str(fresh) and "secret" not in " ".join(fresh)
