@@ -94,6 +94,15 @@ class Settings(BaseSettings):
     api_cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the HTTP API from a browser (CORS); off when empty.")
     api_rate_limit_per_minute: int = Field(default=600, ge=1, description="Requests per minute each API key may make before 429.")
     api_max_concurrency: int = Field(default=200, ge=1, description="Connections and requests the HTTP server handles at once before 503.")
+    # Post images in an S3-compatible bucket instead of CAMPAIGNS_HOME/media (on when the bucket is set)
+    media_s3_bucket: str | None = Field(default=None, description="Bucket of post images; unset keeps them in CAMPAIGNS_HOME/media.")
+    media_s3_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (MinIO, R2, ...); unset is AWS S3 of the region.")
+    media_s3_region: str = Field(default="us-east-1", description="Region the requests are signed for.")
+    media_s3_access_key_id: str | None = Field(default=None, description="Access key id; unset uses the default AWS credential chain.")
+    media_s3_secret_access_key: SecretStr | None = None
+    media_s3_public_url: str | None = Field(
+        default=None, description="Public base URL of the bucket's objects; unset serves them at CAMPAIGNS_PUBLIC_URL/media/ from the bucket.")
+    media_s3_addressing: Literal["path", "virtual"] = Field(default="path", description="Bucket in the path (most S3-compatibles) or the host name.")
 
     @field_validator("default_merchant")
     @classmethod
