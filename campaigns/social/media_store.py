@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -178,5 +179,11 @@ def media_store(settings: Settings) -> MediaStore:
     if bool(settings.media_s3_access_key_id) != bool(secret):
         raise MediaStoreError("set both CAMPAIGNS_MEDIA_S3_ACCESS_KEY_ID and CAMPAIGNS_MEDIA_S3_SECRET_ACCESS_KEY, or neither "
                               "(to use the default AWS credential chain)")
-    return S3MediaStore(settings.media_s3_bucket, settings.media_s3_endpoint_url, settings.media_s3_region, settings.media_s3_access_key_id,
-                        secret, settings.media_s3_public_url, settings.public_url, settings.media_s3_addressing)
+    return _s3_store(settings.media_s3_bucket, settings.media_s3_endpoint_url, settings.media_s3_region, settings.media_s3_access_key_id,
+                     secret, settings.media_s3_public_url, settings.public_url, settings.media_s3_addressing)
+
+
+@lru_cache(maxsize=8)
+def _s3_store(*config: str | None) -> S3MediaStore:
+    # one store (and one boto3 client, which is thread-safe and slow to build) per configuration, shared by requests
+    return S3MediaStore(*config)  # type: ignore[arg-type]
