@@ -34,7 +34,6 @@ class StoredImage:
     name: str  # <sha256>.<ext>
     path: Path | None  # the file in a local store; None in a bucket
     facts: ImageFacts
-    url: str | None = None  # where platforms fetch it, when the store could say
 
 
 def as_store(store: MediaStore | Path, base_url: str | None = None) -> MediaStore:
