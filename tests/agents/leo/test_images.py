@@ -197,3 +197,35 @@ def test_a_missing_image_and_an_imageless_instagram_draft_are_clear_errors(blog,
             schedule_draft(settings, s, "acme", broken.id, account, actor="ana", at=START, now=NOW, store=LocalMediaStore(tmp_path / "m"))
         with pytest.raises(QueueError, match=r"has no image and instagram requires one.*campaigns social schedule --media FILE"):
             schedule_draft(settings, s, "acme", bare.id, account, actor="ana", at=START, now=NOW)
+
+
+def test_the_chosen_image_goes_to_an_s3_bucket_once(blog, store_url, offline_settings, tmp_path) -> None:
+    from campaigns.social.media_store import media_store
+    from tests.campaigns.social.fake_s3 import FakeS3
+
+    base, _ = blog
+    s3 = FakeS3().start()
+    try:
+        settings = Settings(home=tmp_path / "home", public_url="https://shop.example.com", media_s3_bucket="media", media_s3_endpoint_url=s3.url,
+                            media_s3_access_key_id="AKIDFAKE", media_s3_secret_access_key="fake-secret-key",
+                            media_s3_public_url="https://cdn.example.com")
+        result = repurpose(_read(base), ["x"], 1, settings=offline_settings)
+        with session_scope(store_url) as s:
+            campaign = create_campaign(s, "acme", CampaignInput(name="Mugs", type="AWARENESS"), "ana")
+            (saved,) = save_result(s, "acme", result, actor="leo", campaign_id=campaign.id)
+            account = add_account(s, "acme", "x", "@juniper", actor="ana").id
+            approve_campaign_content(s, "acme", saved.content_id, "boss")
+            first, _ = schedule_draft(settings, s, "acme", saved.content_id, account, actor="ana", at=START, now=NOW, store=media_store(settings))
+        with session_scope(store_url) as s:  # another draft of the same post with the same image: no second upload
+            other = CampaignContent(merchant_id="acme", campaign_id=campaign.id, channel="x", platform="x", body="Enamel lasts for decades",
+                                    media_choice=s.get(CampaignContent, saved.content_id).media_choice)
+            s.add(other)
+            s.flush()
+            approve_campaign_content(s, "acme", other.id, "boss")
+            second, _ = schedule_draft(settings, s, "acme", other.id, account, actor="ana", at=START + timedelta(hours=3), now=NOW,
+                                       store=media_store(settings))
+    finally:
+        s3.stop()
+    (name,) = s3.buckets["media"]
+    assert first.media == second.media == [f"https://cdn.example.com/{name}"] and s3.puts() == 1
+    assert first.media_alt == [result.outputs[0].media.alt]
