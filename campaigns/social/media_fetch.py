@@ -1,7 +1,8 @@
 """An image chosen from a blog post, fetched and made fit for a platform before it is stored.
 
 The source is the image's file next to the post or its http(s) address (followed redirects stay
-on http(s)); the download is bounded in size and time. A platform that takes fewer formats or
+on http(s), never reach a link-local address such as a cloud metadata service); the download is
+bounded in size and time. A platform that takes fewer formats or
 shapes than blogs use (Instagram: JPEG only, 4:5 to 1.91:1) gets a converted and centre-cropped
 copy, so a PNG hero image of a wide banner still makes a valid post; the original is untouched.
 """
@@ -9,6 +10,8 @@ copy, so a PNG hero image of a wide banner still makes a valid post; the origina
 from __future__ import annotations
 
 import io
+import ipaddress
+import socket
 from pathlib import Path
 
 import httpx
@@ -36,9 +39,20 @@ def fetch_image(src: str, *, max_bytes: int = MAX_BYTES, timeout: float = TIMEOU
         raise QueueError(f"cannot read image {src}: {exc.strerror}; put the file back next to the post or repurpose it again") from None
 
 
+def _refuse_link_local(request: httpx.Request) -> None:
+    """Cloud metadata services live on link-local addresses: a post's image (or a redirect) never points the product there."""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(request.url.host, request.url.port or 80, proto=socket.IPPROTO_TCP)}
+    except OSError:
+        return  # the connection reports the unknown host
+    if any(ipaddress.ip_address(a.split("%")[0]).is_link_local for a in addresses):
+        raise QueueError(f"image {request.url} points at a link-local address; use the image's public address in the post")
+
+
 def _download(url: str, max_bytes: int, timeout: float) -> bytes:
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=MAX_REDIRECTS) as client:
+        with httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=MAX_REDIRECTS,
+                          event_hooks={"request": [_refuse_link_local]}) as client:
             with client.stream("GET", url, headers={"Accept": "image/*"}) as response:
                 if response.url.scheme not in ("http", "https"):
                     raise QueueError(f"image {url} redirected away from http(s); use a direct image URL in the post")

@@ -75,3 +75,10 @@ def test_instagram_gets_a_jpeg_inside_its_aspect_range_and_x_the_original(size) 
     jpeg = picture("JPEG", (1080, 1080))
     assert media_fetch.fit_image("instagram", jpeg, "ok.jpg") == jpeg
     assert isinstance(facts, ImageFacts)
+
+
+def test_a_redirect_to_a_link_local_address_is_refused(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/hop.jpg").respond_with_response(
+        Response(status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"}))
+    with pytest.raises(QueueError, match="points at a link-local address"):
+        media_fetch.fetch_image(httpserver.url_for("/hop.jpg"), timeout=2)
