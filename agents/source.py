@@ -21,11 +21,12 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from agents.blocks import Block, html_blocks, inline_markdown, markdown_blocks, text_blocks
+from agents.figures import Figure, html_figures, markdown_figures
 
 SourceFormat = Literal["markdown", "html", "text"]
 
@@ -64,6 +65,8 @@ class SourcePost:
     description: str = ""  # front matter description / subtitle / summary, or the HTML meta description
     images: tuple[str, ...] = ()  # alt texts of the post's images
     ordered_items: int = 0  # items of numbered lists (steps)
+    figures: tuple[Figure, ...] = ()  # the post's images: source as written, alt text, caption, section, hero
+    folder: str | None = None  # the folder of the post's file, for images given by a relative path
 
     @property
     def by_id(self) -> dict[str, Sentence]:
@@ -302,6 +305,7 @@ def parse_post(data: bytes | str, *, filename: str | None = None, max_bytes: int
     meta: dict[str, object] = {}
     code_blocks = ordered = 0
     images: list[str] = []
+    figures: list[Figure] = []
     # bound the work: only the head of a very long text can survive `max_chars` anyway
     # (HTML keeps more, as markup takes room)
     head_limit = max_chars * (20 if fmt == "html" else 3)
@@ -311,8 +315,10 @@ def parse_post(data: bytes | str, *, filename: str | None = None, max_bytes: int
     if fmt == "markdown":
         meta, body = parse_front_matter(text)
         blocks, code_blocks, ordered = markdown_blocks(body, images)
+        figures = markdown_figures(meta, body)
     elif fmt == "html":
         blocks, meta, code_blocks, images, ordered = html_blocks(text)
+        figures = html_figures(text)
     else:
         meta, body = parse_front_matter(text)
         blocks = text_blocks(body)
@@ -387,7 +393,7 @@ def parse_post(data: bytes | str, *, filename: str | None = None, max_bytes: int
     return SourcePost(
         title=found_title, url=found_url, tags=tags, language=language, sentences=tuple(sentences), headings=headings, format=fmt,
         source_hash=digest, code_blocks=code_blocks, truncated=truncated, flagged=flagged, notes=tuple(notes), keywords=tuple(keywords),
-        description=description, images=tuple(dict.fromkeys(images)), ordered_items=ordered,
+        description=description, images=tuple(dict.fromkeys(images)), ordered_items=ordered, figures=tuple(figures),
     )
 
 
@@ -399,5 +405,6 @@ def read_post(path: Path, *, max_bytes: int = 5_000_000, max_chars: int = 60_000
     size = path.stat().st_size
     if size > max_bytes:
         raise SourceError(f"{path.name} is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB: split it or raise CAMPAIGNS_MAX_SOURCE_BYTES")
-    return parse_post(path.read_bytes(), filename=path.name, max_bytes=max_bytes, max_chars=max_chars, url=url)
+    post = parse_post(path.read_bytes(), filename=path.name, max_bytes=max_bytes, max_chars=max_chars, url=url)
+    return replace(post, folder=str(path.resolve().parent))
 

@@ -911,12 +911,13 @@ def social_post_media(source_key: str, merchant_id: str, item_id: int) -> dict[s
     """Text, media URLs, alt texts and video durations (read off the stored files) of one queued post, for its preview."""
     from campaigns.social.scheduling import get_item  # the social context and its media store: only the Social page loads them
     from campaigns.social.video import video_durations
+    from campaigns.social.media_store import media_store
 
     s = settings()
     with session_scope(s.store_url) as session:
         item = get_item(session, merchant_id, item_id)
         text, media, alts = item.text or "", [str(u) for u in item.media or []], [str(a) for a in item.media_alt or []]
-    return {"text": text, "media": media, "media_alt": alts, "durations": video_durations(s.media_dir, media)}
+    return {"text": text, "media": media, "media_alt": alts, "durations": video_durations(media_store(s), media)}
 
 
 STORE_READS = (merchants, merchant_profile, campaigns, campaign_detail, social_accounts, saved_segments, segment_size, contact_count,

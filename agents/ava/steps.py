@@ -30,9 +30,11 @@ from campaigns.content.approvals import content_is_approved
 from campaigns.core.audit import record
 from campaigns.core.enums import CampaignType, ContentStatus, QueueStatus
 from campaigns.core.store.models import CampaignContent, CampaignMetric, CampaignWorkflow, SocialAccount, SocialQueueItem
+from campaigns.core.settings import get_settings
 from campaigns.lifecycle.service import facts_of, get_campaign, transition
 from campaigns.lifecycle.states import explain_refusal
 from campaigns.social.accounts import QueueError
+from campaigns.social.campaign_content import store_chosen_image
 from campaigns.social.scheduling import enqueue_content
 from campaigns.workflows.models import Handler, NeedsPerson, Outcome, StepContext
 
@@ -158,6 +160,8 @@ def run_schedule(ctx: StepContext) -> Outcome:
                                  "reason": f"no active {fmt} account: connect one with `campaigns accounts add`"})
                 continue
             try:
+                if content.media_choice and not content.media:  # the post's image Leo chose, approved with the draft
+                    store_chosen_image(get_settings(), ctx.session, ctx.merchant_id, content, fmt, actor="ava")
                 item = enqueue_content(ctx.session, ctx.merchant_id, content.id, account_id=account.id, scheduled_at=at, actor="ava",
                                        idempotency_key=f"wf-{ctx.campaign_id}-{content.id}"[:80])
             except QueueError as exc:

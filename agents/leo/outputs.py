@@ -9,10 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # Fields each format shows; everything else on `Output` stays out of its JSON.
 FORMAT_FIELDS: dict[str, tuple[str, ...]] = {
-    "x": ("text", "thread", "hashtags"),
-    "linkedin": ("text", "hashtags"),
-    "facebook": ("text", "hashtags"),
-    "instagram": ("text", "hashtags", "alt_text", "image_brief"),
+    "x": ("text", "thread", "hashtags", "media"),
+    "linkedin": ("text", "hashtags", "media"),
+    "facebook": ("text", "hashtags", "media"),
+    "instagram": ("text", "hashtags", "alt_text", "image_brief", "media"),
     "email": ("subject", "preview_text", "html", "text"),
     "ads": ("headlines", "descriptions", "primary_text", "final_url", "meta_final_url"),
 }
@@ -21,6 +21,16 @@ FORMAT_FIELDS: dict[str, tuple[str, ...]] = {
 class SourceRef(BaseModel):
     id: str
     text: str
+
+
+class MediaChoice(BaseModel):
+    """The post's own image chosen for a social draft (`agents.leo.images`); fetched and stored when the draft is scheduled."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    src: str  # an absolute http(s) URL or an absolute file path next to the post
+    alt: str = Field(min_length=1)
+    why: str = ""  # the rule that chose it
 
 
 class Output(BaseModel):
@@ -45,6 +55,7 @@ class Output(BaseModel):
     primary_text: str | None = None
     final_url: str | None = None
     meta_final_url: str | None = None
+    media: MediaChoice | None = None
     predicted_performance: dict[str, Any] | None = None
     prediction_note: str | None = None
     notes: list[str] = Field(default_factory=list)
@@ -57,7 +68,7 @@ class Output(BaseModel):
         for name in FORMAT_FIELDS[self.format]:
             value = getattr(self, name)
             if value is not None or name in ("text", "subject", "headlines"):
-                out[name] = value
+                out[name] = value.model_dump() if isinstance(value, BaseModel) else value
         out["predicted_performance"] = self.predicted_performance
         if self.predicted_performance is None:
             out["prediction_note"] = self.prediction_note

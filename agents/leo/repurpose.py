@@ -10,7 +10,8 @@ its ``notes``; the run never fails for want of a model.
 
 A post too short for a format (ads need three headlines and two complete sentences) leaves
 that format out with a note; a post that cannot carry as many distinct variations as asked
-gets fewer, also with a note. Both engines write in the merchant's brand voice (`voice`).
+gets fewer, also with a note. Social drafts carry the post's most relevant image with its alt
+text (`agents.leo.images`). Both engines write in the merchant's brand voice (`voice`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from agents.gateway import GatewayError, LLMGateway
 from agents.leo.checks import Check, check_distinct, check_output, source_vocabulary, visible_text, words
 from agents.leo.drafts import Draft
 from agents.leo.finish import LinkContext, campaign_slug, finish
+from agents.leo.images import attach_media
 from agents.leo.live import LiveEngine, draft_words
 from agents.leo.offline import NotEnoughMaterial, OfflineEngine
 from agents.leo.outputs import Output
@@ -163,6 +165,7 @@ def repurpose(
             engines_used.add("offline")
         if not finished:
             continue
+        attach_media(finished, source)  # social drafts take the post's most relevant image (agents.leo.images)
 
         for out in finished:
             prediction, reason = history.predict(fmt)

@@ -7,6 +7,10 @@ person approves (`Output.publishable_text`). Both rows carry the same content ha
 exactly that version of both; editing either gives a new hash that no approval covers, and
 the row goes back to DRAFT (audited as ``content.approval_voided``).
 
+A social output's chosen image (`Output.media`: its source and alt text) is part of what is
+approved: it is in the hash of both rows, and the campaign content keeps it as ``media_choice``
+until scheduling fetches and stores it.
+
 Saving the same output of the same post again returns the rows already there.
 """
 
@@ -29,6 +33,7 @@ from campaigns.content.approvals import (
     approval_for,
     approve,
     approve_content,
+    chosen_media,
     content_hash,
     get_content,
     hash_of_content,
@@ -63,7 +68,7 @@ class Saved:
 
 
 def output_hash(output: Output) -> str:
-    return content_hash(output.publishable_text(), [])
+    return content_hash(output.publishable_text(), *chosen_media(output.media.model_dump() if output.media else None))
 
 
 def _output_of(row: RepurposedContent) -> Output:
@@ -117,6 +122,7 @@ def save_outputs(session: Session, merchant_id: str, outputs: list[Output], *, s
                 platform=output.format if output.format in ("x", "linkedin", "facebook", "instagram") else None,
                 content_type=CONTENT_TYPE_OF[output.format], title=(output.subject or source_title)[:300],
                 body=output.publishable_text(), media=[], status=ContentStatus.DRAFT, content_hash=hash_,
+                media_choice=output.media.model_dump() if output.media else None,
             )
             session.add(content)
             session.flush()
@@ -206,6 +212,8 @@ def edit_repurposed(session: Session, merchant_id: str, repurposed_id: int, chan
         content = get_content(session, merchant_id, int(linked))
         content.body = edited.publishable_text()
         content.title = (edited.subject or content.title)[:300]
+        if content.media_choice:  # back to the chosen image, as the edited output has it: scheduling stores it again (same bytes, one copy)
+            content.media, content.media_alt = [], []
         session.flush()
         sync_content_status(session, merchant_id, content.id, actor)
     session.flush()

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from agents.source import SourceError, read_post
@@ -170,13 +171,15 @@ def repurpose(
 
 
 def _print_summary(result, out: Path, saved: bool) -> None:
-    table = Table("format", "variants", "engine", "checks", title=f"{result.source.title} → {out}")
+    table = Table("format", "variants", "engine", "checks", "image", title=f"{result.source.title} → {out}")
     by_format: dict[str, list] = {}
     for o in result.outputs:
         by_format.setdefault(o.format, []).append(o)
     for fmt, outs in by_format.items():
         ok = all(c.ok for key, checks in result.checks.items() if key.startswith(f"{fmt}:") for c in checks)
-        table.add_row(fmt, str(len(outs)), ", ".join(sorted({o.engine for o in outs})), "[green]pass[/]" if ok else "[red]fail[/]")
+        images = sorted({o.media.src.rsplit("/", 1)[-1] for o in outs if o.media})  # the post's image each social draft carries
+        table.add_row(fmt, str(len(outs)), ", ".join(sorted({o.engine for o in outs})), "[green]pass[/]" if ok else "[red]fail[/]",
+                      escape(", ".join(images)))
     console.print(table)
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}")

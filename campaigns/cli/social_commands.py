@@ -96,6 +96,7 @@ def schedule(
 ) -> None:
     """Schedule a post you wrote (your approval is recorded)."""
     from campaigns.social.accounts import QueueError, get_account
+    from campaigns.social.media_store import media_store
     from campaigns.social.video import attach_media
     from campaigns.social.scheduling import schedule_text, schedule_time
     from campaigns.social.posting_slots import best_slot
@@ -113,7 +114,7 @@ def schedule(
     try:
         with _session() as session:
             acct = get_account(session, merchant_id, account)
-            urls, alts = attach_media(settings.media_dir, settings.public_url, acct.platform, files, list(alt or [])) if files else ([], [])
+            urls, alts = attach_media(media_store(settings), settings.public_url, acct.platform, files, list(alt or [])) if files else ([], [])
             if best:
                 slot, note = best_slot(get_settings(), session, merchant_id, acct, datetime.now(UTC))
                 when = slot.at

@@ -61,7 +61,21 @@ def content_hash(text: str, media: Sequence[str] = (), media_alt: Sequence[str] 
 
 
 def hash_of_content(content: CampaignContent) -> str:
-    return content_hash(content.body, content.media or [])
+    return content_hash(content.body, *content_media(content))
+
+
+def chosen_media(choice: dict | None) -> tuple[list[str], list[str]]:
+    """An image chosen but not stored yet, as an approval sees it: its source and alt text (a new source or alt is a new version)."""
+    if not choice:
+        return [], []
+    return [f"chosen:{choice['src']}"], [str(choice.get("alt") or "")]
+
+
+def content_media(content: CampaignContent) -> tuple[list[str], list[str]]:
+    """The media an approval of `content` covers: the stored images and their alt texts, else the chosen image waiting to be stored."""
+    if content.media:
+        return list(content.media), list(content.media_alt or [])
+    return chosen_media(content.media_choice)
 
 
 def approval_for(session: Session, merchant_id: str, kind: str, content_id: int, current_hash: str) -> Approval | None:

@@ -108,6 +108,15 @@ class Settings(BaseSettings):
                                            description="Signature algorithms accepted (asymmetric only: never none, never HS*).")
     api_oidc_cache_seconds: int = Field(default=3600, ge=60, description="How long the provider's discovery document and keys are kept.")
     api_oidc_timeout_seconds: float = Field(default=5.0, gt=0, le=60, description="Timeout of each request to the identity provider.")
+    # Post images in an S3-compatible bucket instead of CAMPAIGNS_HOME/media (on when the bucket is set)
+    media_s3_bucket: str | None = Field(default=None, description="Bucket of post images; unset keeps them in CAMPAIGNS_HOME/media.")
+    media_s3_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (MinIO, R2, ...); unset is AWS S3 of the region.")
+    media_s3_region: str = Field(default="us-east-1", description="Region the requests are signed for.")
+    media_s3_access_key_id: str | None = Field(default=None, description="Access key id; unset uses the default AWS credential chain.")
+    media_s3_secret_access_key: SecretStr | None = None
+    media_s3_public_url: str | None = Field(
+        default=None, description="Public base URL of the bucket's objects; unset serves them at CAMPAIGNS_PUBLIC_URL/media/ from the bucket.")
+    media_s3_addressing: Literal["path", "virtual"] = Field(default="path", description="Bucket in the path (most S3-compatibles) or the host name.")
 
     @field_validator("default_merchant")
     @classmethod

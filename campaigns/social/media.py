@@ -5,20 +5,21 @@ takes an upload this product makes from the same URL. So every image is stored o
 SHA-256 (the same file attached twice is one file) and served at
 ``CAMPAIGNS_PUBLIC_URL/media/<sha256>.<ext>`` by the public endpoint. A file is read with
 Pillow before anything is stored: its real type (not its name), its pixels, and each target
-platform's rules from `publishers.limits`.
+platform's rules from `publishers.limits`. Where the bytes live (the local folder or an
+S3-compatible bucket) is the `media_store.MediaStore` the caller passes; a folder stands for the
+local store.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from campaigns.core.private import private_dir, private_file
 from campaigns.social.accounts import QueueError
+from campaigns.social.media_store import LocalMediaStore, MediaStore, product_url
 from publishers.limits import ImageFacts, check_image
 
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "GIF": ("image/gif", "gif"), "WEBP": ("image/webp", "webp")}
@@ -32,8 +33,13 @@ NAME = re.compile(r"^[0-9a-f]{64}\.(jpg|png|gif|webp|mp4)$")
 @dataclass(frozen=True)
 class StoredImage:
     name: str  # <sha256>.<ext>
-    path: Path
+    path: Path | None  # the file in a local store; None in a bucket
     facts: ImageFacts
+
+
+def as_store(store: MediaStore | Path, base_url: str | None = None) -> MediaStore:
+    """A folder stands for the local store serving at `base_url`/media/."""
+    return LocalMediaStore(store, base_url) if isinstance(store, Path) else store
 
 
 def read_image(data: bytes, where: str) -> ImageFacts:
@@ -59,40 +65,43 @@ def read_image(data: bytes, where: str) -> ImageFacts:
     return ImageFacts(FORMATS[kind][0], len(data), width, height)
 
 
-def store_image(media_dir: Path, data: bytes, where: str) -> StoredImage:
-    """Check and store one image under its content hash (idempotent: the same bytes give the same name)."""
+def store_image(store: MediaStore | Path, data: bytes, where: str) -> StoredImage:
+    """Check and store one image under its content hash (idempotent: the same bytes give the same name, stored once)."""
     facts = read_image(data, where)
     name = f"{hashlib.sha256(data).hexdigest()}.{FORMATS[next(k for k, v in FORMATS.items() if v[0] == facts.mime)][1]}"
-    private_dir(media_dir)  # owner-only like the rest of the home: only the public endpoint serves it
-    path = media_dir / name
-    if not path.exists():
-        tmp = media_dir / f".{name}.{os.getpid()}.tmp"
-        tmp.write_bytes(data)
-        private_file(tmp)
-        os.replace(tmp, path)  # readers see the whole file or none
-    return StoredImage(name, path, facts)
+    target = as_store(store)
+    target.put(name, data, facts.mime)
+    return StoredImage(name, target.path(name) if isinstance(target, LocalMediaStore) else None, facts)
 
 
 def public_url(base: str | None, name: str) -> str:
-    if not base:
-        raise QueueError("CAMPAIGNS_PUBLIC_URL is not set, so platforms cannot fetch the image; set it to the https address "
-                         "serving `campaigns api` (the public endpoint), then attach the image again")
-    return f"{base.rstrip('/')}/media/{name}"
+    return product_url(base, name)
 
 
-def attach_images(media_dir: Path, base_url: str | None, platform: str, files: list[tuple[str, bytes]],
+def attach_images(store: MediaStore | Path, base_url: str | None, platform: str, files: list[tuple[str, bytes]],
                   alts: list[str]) -> tuple[list[str], list[str]]:
-    """Store each (name, bytes) file and check it against `platform`'s rules; returns (URLs, alt texts) for the post."""
+    """Store each (name, bytes) file and check it against `platform`'s rules; returns (URLs, alt texts) for the post.
+
+    `store` is the media store (its own public URL), or a folder served at `base_url`/media/."""
     if len(alts) > len(files):
         raise QueueError(f"{len(alts)} alt texts for {len(files)} images; give at most one alt text per image, in order")
+    target = as_store(store, base_url)
     urls = []
     for number, (filename, data) in enumerate(files):
-        stored = store_image(media_dir, data, filename)
         alt = alts[number] if number < len(alts) else ""
-        if issues := check_image(platform, stored.facts, alt, where=filename):
+        facts = read_image(data, filename)
+        if issues := check_image(platform, facts, alt, where=filename):  # checked before anything is uploaded
             raise QueueError(f"cannot attach {filename} to a {platform} post: " + "; ".join(str(i) for i in issues))
-        urls.append(public_url(base_url, stored.name))
+        urls.append(target.url(store_image(target, data, filename).name))
     return urls, [alts[n] if n < len(alts) else "" for n in range(len(files))]
+
+
+def read_stored(store: MediaStore, name: str) -> tuple[bytes, str] | None:
+    """(bytes, MIME type) of a stored image for the public endpoint, or None: only names this module writes are asked for."""
+    if not NAME.match(name):
+        return None
+    data = store.open(name)
+    return None if data is None else (data, MIME_OF_EXT[name.rsplit(".", 1)[1]])
 
 
 def open_stored(media_dir: Path, name: str) -> tuple[Path, str] | None:

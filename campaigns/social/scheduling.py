@@ -132,13 +132,14 @@ def enqueue(
     media: Sequence[str] = (),
     campaign_id: str | None = None,
     idempotency_key: str | None = None,
+    media_alt: Sequence[str] = (),
 ) -> SocialQueueItem:
     """Queue approved content. `approved_as` is (kind, id) of the content whose approval covers this exact text and media."""
     account = _schedulable_account(session, merchant_id, account_id, scheduled_at)
     kind, source_id = approved_as
-    approval = require_approval(session, merchant_id, kind, source_id, content_hash(text, media))
+    approval = require_approval(session, merchant_id, kind, source_id, content_hash(text, media, media_alt))
     item, created = _add_item(session, merchant_id, account, text=text, media=media, scheduled_at=scheduled_at, campaign_id=campaign_id,
-                              content_id=source_id if kind == KIND_CONTENT else None, idempotency_key=idempotency_key)
+                              content_id=source_id if kind == KIND_CONTENT else None, idempotency_key=idempotency_key, media_alt=media_alt)
     if not created:
         return item
     if kind not in (KIND_CONTENT, KIND_QUEUE_TEXT):
@@ -180,8 +181,8 @@ def enqueue_content(session: Session, merchant_id: str, content_id: int, *, acco
     """Queue an approved campaign content as it is now."""
     content = get_content(session, merchant_id, content_id)
     return enqueue(session, merchant_id, account_id=account_id, text=content.body, media=list(content.media or ()),
-                   scheduled_at=scheduled_at, actor=actor, approved_as=(KIND_CONTENT, content.id), campaign_id=content.campaign_id,
-                   idempotency_key=idempotency_key)
+                   media_alt=list(content.media_alt or ()), scheduled_at=scheduled_at, actor=actor, approved_as=(KIND_CONTENT, content.id),
+                   campaign_id=content.campaign_id, idempotency_key=idempotency_key)
 
 
 def get_item(session: Session, merchant_id: str, item_id: int) -> SocialQueueItem:

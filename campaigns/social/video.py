@@ -17,9 +17,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from campaigns.core.private import private_dir, private_file
 from campaigns.social.accounts import QueueError
-from campaigns.social.media import NAME, attach_images, public_url
+from campaigns.social.media import NAME, as_store, attach_images
+from campaigns.social.media_store import LocalMediaStore, MediaStore
 from publishers.limits import VideoFacts, check_media_set, check_video
 
 MAX_VIDEO_BYTES = 512 * 1024 * 1024  # the largest any platform here takes (X); each platform's own limit is checked too
@@ -176,49 +176,53 @@ def read_video(data: bytes, where: str) -> VideoFacts:
 @dataclass(frozen=True)
 class StoredVideo:
     name: str  # <sha256>.mp4
-    path: Path
+    path: Path | None  # the local file; None in a bucket
     facts: VideoFacts
 
 
-def store_video(media_dir: Path, data: bytes, where: str) -> StoredVideo:
-    """Check and store one MP4 under its content hash, beside the images (the same bytes give the same name)."""
+def store_video(store: MediaStore | Path, data: bytes, where: str) -> StoredVideo:
+    """Check and store one MP4 under its content hash, beside the images (the same bytes give the same name, stored once)."""
     facts = read_video(data, where)
     name = f"{hashlib.sha256(data).hexdigest()}.mp4"
-    private_dir(media_dir)
-    path = media_dir / name
-    if not path.exists():
-        tmp = media_dir / f".{name}.{os.getpid()}.tmp"
-        tmp.write_bytes(data)
-        private_file(tmp)
-        os.replace(tmp, path)  # readers see the whole file or none
-    return StoredVideo(name, path, facts)
+    target = as_store(store)
+    target.put(name, data, "video/mp4")
+    return StoredVideo(name, target.path(name) if isinstance(target, LocalMediaStore) else None, facts)
 
 
-def attach_media(media_dir: Path, base_url: str | None, platform: str, files: list[tuple[str, bytes]],
+def attach_media(store: MediaStore | Path, base_url: str | None, platform: str, files: list[tuple[str, bytes]],
                  alts: list[str]) -> tuple[list[str], list[str]]:
-    """Store images and MP4 videos, in order, checked against `platform`'s rules; returns (URLs, alt texts) for the post."""
+    """Store images and MP4 videos, in order, checked against `platform`'s rules; returns (URLs, alt texts) for the post.
+
+    `store` is the media store, or a folder served at `base_url`/media/ (as for `attach_images`)."""
     if len(alts) > len(files):
         raise QueueError(f"{len(alts)} alt texts for {len(files)} files; give at most one alt text per file, in order")
     kinds = ["video" if looks_like_mp4(data) else "image" for _, data in files]
     if issues := check_media_set(platform, kinds):
         raise QueueError(f"cannot attach these files to a {platform} post: " + "; ".join(str(i) for i in issues))
+    target = as_store(store, base_url)
     urls, out_alts = [], []
     for number, (filename, data) in enumerate(files):
         alt = alts[number] if number < len(alts) else ""
         if kinds[number] == "image":
-            (url,), (alt,) = attach_images(media_dir, base_url, platform, [(filename, data)], [alt])
+            (url,), (alt,) = attach_images(target, base_url, platform, [(filename, data)], [alt])
         else:
-            stored = store_video(media_dir, data, filename)
-            if issues := check_video(platform, stored.facts, alt, where=filename):
+            facts = read_video(data, filename)
+            if issues := check_video(platform, facts, alt, where=filename):  # checked before anything is stored
                 raise QueueError(f"cannot attach {filename} to a {platform} post: " + "; ".join(str(i) for i in issues))
-            url = public_url(base_url, stored.name)
+            url = target.url(store_video(target, data, filename).name)
         urls.append(url)
         out_alts.append(alt)
     return urls, out_alts
 
 
-def video_durations(media_dir: Path, urls: Sequence[str]) -> dict[str, float]:
-    """Duration in seconds of each stored video among `urls` (by its content name), for previews; others are left out."""
+def video_durations(store: MediaStore | Path, urls: Sequence[str]) -> dict[str, float]:
+    """Duration in seconds of each stored video among `urls` (by its content name), for previews; others are left out.
+
+    Read off local files only: a preview never downloads a video from a bucket (it then says "Video")."""
+    target = as_store(store)
+    if not isinstance(target, LocalMediaStore):
+        return {}
+    media_dir = target.folder
     durations = {}
     for url in urls:
         name = url.rsplit("/", 1)[-1]

@@ -43,6 +43,19 @@ def why_leo_wrote_this(row: dict[str, Any]) -> None:
             st.caption(f"Note: {note}")
 
 
+def chosen_image(row: dict[str, Any]) -> None:
+    """The post's image Leo chose for this draft (a thumbnail and its alt text); it is fetched and stored when the draft is scheduled."""
+    media = row["payload"].get("media")
+    if not isinstance(media, dict) or not media.get("src"):
+        return
+    src = str(media["src"])
+    try:
+        st.image(src, width=160)  # an http(s) address is loaded by the browser; a file next to the post is read here
+    except Exception:  # a thumbnail is a help, never a blocker
+        st.caption(f"Image: {fmt.plain(src)}")
+    st.caption(f"Alt text: {fmt.plain(media.get('alt') or '')} · {fmt.plain(media.get('why') or 'chosen from the post')}")
+
+
 def variant_card(row: dict[str, Any], merchant_id: str) -> None:
     with st.container(border=True):
         st.markdown(f"**Variant {row['variant']}** {STATUS_ICONS.get(row['status'], row['status'])} {engine_badge(row['engine'])}")
@@ -53,6 +66,7 @@ def variant_card(row: dict[str, Any], merchant_id: str) -> None:
                 st.html(ui.publishers()[row["format"]].preview(SocialPost(text=row["text"])))
             except Exception as exc:  # a preview is a help, never a blocker
                 st.caption(f"No preview: {fmt.plain(exc)}")
+            chosen_image(row)
         else:
             st.text(row["text"][:1200])
         why_leo_wrote_this(row)

@@ -106,6 +106,9 @@ class CampaignContent(Base, TenantOwned, Timestamped):
     status: Mapped[ContentStatus] = mapped_column(_enum(ContentStatus), default=ContentStatus.DRAFT)
     content_hash: Mapped[str] = mapped_column(String(64), default="")
     scheduled_at: Mapped[datetime | None]
+    media_alt: Mapped[list[Any]] = mapped_column(default=list)  # alt text per image, in the order of media
+    # an image chosen from the source post ({"src", "alt", "why"}), fetched and stored when the content is scheduled
+    media_choice: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 class CampaignMetric(Base, TenantOwned):
