@@ -1,7 +1,7 @@
 """campaign content media: alt text per image, and the image Leo chose from the post (stored when the draft is scheduled)
 
-Revision ID: 0018
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-06
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0018'
-down_revision = '0014'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
