@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import String, any_, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from campaigns.audiences.contacts import (
@@ -38,6 +39,7 @@ from campaigns.audiences.suppression import erased_addresses, suppressed_emails
 from campaigns.core.audit import record
 from campaigns.core.merchants import require_merchant
 from campaigns.core.problems import ImportValidationError, Problem
+from campaigns.core.store.bulk import insert_rows
 from campaigns.core.store.models import Contact, ContactConsent
 from campaigns.core.store.types import utcnow
 
@@ -230,13 +232,20 @@ def import_contacts(session: Session, merchant_id: str, path: Path, *, update_ex
     total, done = len(rows), 0
     consents: list[dict[str, Any]] = []
     created = 0
+    postgres = session.get_bind().dialect.name == "postgresql"
     for start in range(0, len(new), BATCH):
         batch = new[start : start + BATCH]
         values = [{"merchant_id": merchant_id, "email": r.email, "first_name": r.fields.get("first_name", ""), "last_name": r.fields.get("last_name", ""),
                    "timezone": r.fields.get("timezone", "UTC"), "tags": r.fields.get("tags", []), "attributes": r.attributes,
                    "subscribed": r.subscribed and r.email.lower() not in suppressed, "status": ACTIVE, "created_at": now, "updated_at": now}
                   for r in batch]
-        ids = session.scalars(insert(Contact).returning(Contact.id, sort_by_parameter_order=True), values).all()
+        if postgres:  # COPY, then the new ids by address (unique per merchant)
+            insert_rows(session, Contact.__table__, values)
+            by_email = dict(session.execute(select(Contact.email, Contact.id).where(
+                Contact.merchant_id == merchant_id, Contact.email == any_(bindparam("emails", [r.email for r in batch], type_=ARRAY(String))))).all())
+            ids = [by_email[r.email] for r in batch]
+        else:
+            ids = session.scalars(insert(Contact).returning(Contact.id, sort_by_parameter_order=True), values).all()
         created += len(ids)
         consents += [_consent(merchant_id, contact_id, r, source_note, actor, now) for contact_id, r in zip(ids, batch, strict=True)
                      if r.subscribed and r.email.lower() not in suppressed]
@@ -253,8 +262,7 @@ def import_contacts(session: Session, merchant_id: str, path: Path, *, update_ex
     done += len(known)
     if progress:
         progress("writing", done, total)
-    for start in range(0, len(consents), BATCH):
-        session.execute(insert(ContactConsent), consents[start : start + BATCH])
+    insert_rows(session, ContactConsent.__table__, consents)
     kept = sum(1 for r in rows if r.subscribed and r.email.lower() in suppressed)
     result = ContactImport(rows=len(rows), created=created, updated=updated, unchanged=len(known) - updated, kept_suppressed=kept, consents=len(consents))
     record(session, merchant_id, actor, "contacts.import", "merchant", merchant_id, file=path.name, rows=result.rows, created=created, updated=updated,
