@@ -115,6 +115,8 @@ def save_outputs(session: Session, merchant_id: str, outputs: list[Output], *, s
         )
         session.add(row)
         session.flush()
+        # whoever asked Leo for the draft is its author: under four-eyes someone else approves it
+        record(session, merchant_id, actor, "content.create", KIND_REPURPOSED, str(row.id), via="repurpose", engine=engine)
         content_id = None
         if campaign_id is not None:
             content = CampaignContent(
@@ -127,6 +129,7 @@ def save_outputs(session: Session, merchant_id: str, outputs: list[Output], *, s
             session.add(content)
             session.flush()
             content_id = content.id
+            record(session, merchant_id, actor, "content.create", KIND_CONTENT, str(content_id), via="repurpose", engine=engine)
             row.payload = {**payload, "campaign_content_id": content_id}
         saved.append(Saved(output.format, output.variant, row.id, content_id, hash_))
     session.flush()

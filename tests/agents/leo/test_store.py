@@ -109,3 +109,20 @@ def test_rejecting_either_row_rejects_the_pair_and_is_audited(store_url, result)
             reject_campaign_content(session, "acme", saved[2].content_id, "boss")
         with pytest.raises(LookupError):
             reject_campaign_content(session, "globex", saved[3].content_id, "boss")
+
+
+def test_under_four_eyes_who_asked_leo_for_drafts_cannot_approve_them(store_url, result) -> None:
+    from campaigns.access import users
+    from campaigns.content.approvals import FourEyesError
+
+    with session_scope(store_url) as session:
+        users.set_four_eyes(session, "acme", True, "boss")
+        campaign = create_campaign(session, "acme", CampaignInput(name="Zips", type="ENGAGEMENT"), "test")
+        saved = save_result(session, "acme", result, actor="ana@example.com", campaign_id=campaign.id)
+        x = next(s for s in saved if s.format == "x")
+        with pytest.raises(FourEyesError, match="four-eyes"):
+            approve_repurposed(session, "acme", x.repurposed_id, "ana@example.com")
+        with pytest.raises(FourEyesError):
+            approve_campaign_content(session, "acme", x.content_id, "ana@example.com")
+        assert approve_repurposed(session, "acme", x.repurposed_id, "bo@example.com")["campaign_content_id"] == x.content_id
+        assert is_approved(session, "acme", KIND_CONTENT, x.content_id, session.get(CampaignContent, x.content_id).content_hash)
