@@ -16,6 +16,7 @@ from campaigns.core.enums import EmailCampaignStatus
 from campaigns.core.merchants import require_merchant
 from campaigns.core.store.models import Campaign, EmailCampaign, EmailSend, EmailSendStatus, EmailTemplate, Segment
 from campaigns.email.errors import EmailCampaignNotFoundError, EmailDeliveryError
+from campaigns.email.layout import with_content
 from campaigns.email.rendering import render_campaign, template_body, template_html
 
 
@@ -60,8 +61,15 @@ def create_email_campaign(
     template_name: str | None = None,
     preview_text: str = "",
     send_window_hours: int | None = None,
+    body_markdown: str = "",
+    source_content_id: int | None = None,
+    author_approves: bool = True,
 ) -> EmailCampaign:
-    """A DRAFT email campaign. The author's own subject and body count as approved by them (recorded as such)."""
+    """A DRAFT email campaign. The author's own subject and body count as approved by them (recorded as such),
+    unless `author_approves` is False (the campaign then waits for an approval).
+
+    `body_markdown` is what the template prints in its ``{{ content }}`` slot; `source_content_id` the draft it came from.
+    """
     merchant = require_merchant(session, merchant_id)
     subject, preview_text = subject.strip(), preview_text.strip()
     if not subject:
@@ -83,13 +91,15 @@ def create_email_campaign(
             known = ", ".join(session.scalars(select(EmailTemplate.name).where(EmailTemplate.merchant_id == merchant_id).order_by(EmailTemplate.name))) or "none yet"
             raise EmailDeliveryError(f"no email template named {template_name!r} (known: {known})")
     ec = EmailCampaign(merchant_id=merchant_id, campaign_id=campaign.id, segment_id=segment.id, template_id=template.id if template else None,
-                       subject=subject, preview_text=preview_text, status=EmailCampaignStatus.DRAFT, send_window_hours=send_window_hours)
-    render_campaign(subject, preview_text, template_body(template), merchant.name)
+                       subject=subject, preview_text=preview_text, status=EmailCampaignStatus.DRAFT, send_window_hours=send_window_hours,
+                       body_markdown=body_markdown, source_content_id=source_content_id)
+    render_campaign(subject, preview_text, with_content(template_body(template), body_markdown), merchant.name)
     session.add(ec)
     session.flush()
     record(session, merchant_id, actor, "email.create", "email_campaign", str(ec.id), campaign_id=campaign.id, segment_id=segment.id,
            template=template_name, subject=subject)
-    record_author_approval(session, merchant_id, KIND_EMAIL, ec.id, _current_hash(session, ec), actor)
+    if author_approves:
+        record_author_approval(session, merchant_id, KIND_EMAIL, ec.id, _current_hash(session, ec), actor)
     return ec
 
 
