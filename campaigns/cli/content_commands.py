@@ -70,6 +70,29 @@ def schedule(
         fail(str(exc))
 
 
+@app.command("to-email")
+def to_email(
+    draft: Annotated[str, typer.Option("--draft", help="The approved email draft: cc-ID (or rc-ID stored with a campaign).")],
+    segment: Annotated[int, typer.Option("--segment", help="Segment id: who gets it (campaigns segments list).")],
+    template: Annotated[str, typer.Option("--template", help="Email template name with a {{ content }} slot, e.g. Article.")],
+    merchant: MerchantOption = None,
+    actor: Annotated[str, typer.Option("--actor", help="Who does this, for the audit log.")] = "cli",
+) -> None:
+    """Make an approved email draft into a DRAFT email campaign of its campaign, its body in the template's content slot; once per draft."""
+    from campaigns.content.approvals import NotApprovedError
+    from campaigns.email.errors import EmailDeliveryError
+    from campaigns.email.from_draft import email_from_draft
+
+    merchant_id = _merchant(merchant)
+    try:
+        with _session() as session:
+            content_id = _content_id(session, merchant_id, draft)
+            made = email_from_draft(session, merchant_id, content_id, segment_id=segment, template_name=template, actor=actor)
+            console.print(made.note, highlight=False)
+    except (EmailDeliveryError, NotApprovedError, LookupError, ValueError) as exc:
+        fail(str(exc))
+
+
 GOOGLE_FILE, META_FILE = "google_ads_editor.csv", "meta_bulk_upload.csv"
 
 
