@@ -93,9 +93,6 @@ def to_email(
         fail(str(exc))
 
 
-GOOGLE_FILE, META_FILE = "google_ads_editor.csv", "meta_bulk_upload.csv"
-
-
 @app.command("export-ads")
 def export_ads(
     campaign: Annotated[str, typer.Option("--campaign", help="Campaign id (cmp_...) whose approved ads copy to export.")],
@@ -103,7 +100,7 @@ def export_ads(
     merchant: MerchantOption = None,
 ) -> None:
     """Write the campaign's approved ads copy as a Google Ads Editor CSV and a Meta bulk-upload CSV, to import in those tools."""
-    from agents.leo.ads_export import export_ads as build
+    from agents.leo.ads_export import export_ads as build, write_ads_files
 
     merchant_id = _merchant(merchant)
     try:
@@ -115,9 +112,5 @@ def export_ads(
         console.print(f"[yellow]skipped rc-{repurposed_id}:[/] {reason}", highlight=False)
     if not report.exported:
         fail(f"campaign {campaign} has no approved ads copy to export; repurpose a post with --campaign {campaign} --formats ads and approve it")
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in ((GOOGLE_FILE, report.google_csv), (META_FILE, report.meta_csv)):
-        partial = out / f".{name}.partial"
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(out / name)  # atomic: an importer never reads half a file
-    console.print(f"exported {len(report.exported)} ads to {out / GOOGLE_FILE} and {out / META_FILE}", highlight=False)
+    google, meta = write_ads_files(report, out)
+    console.print(f"exported {len(report.exported)} ads to {google} and {meta}", highlight=False)
