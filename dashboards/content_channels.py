@@ -4,6 +4,7 @@ whose action `ui.write` would allow (and `ui.write` checks again)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,9 +41,10 @@ def _to_email(session: Session, merchant_id: str, content_id: int, segment_id: i
     return email_from_draft(session, merchant_id, content_id, segment_id=segment_id, template_name=template, actor=actor).note
 
 
-def _run(action: str, service: Any, *args: Any) -> None:
+def _report(write: Callable[[], str]) -> None:
+    """Run one `ui.write` and say on the next run what happened, or why not."""
     try:
-        note = ui.write(action, service, *args)
+        note = write()
     except (LookupError, ValueError, PermissionError) as exc:  # domain refusals and a refused role: a warning naming the fix
         ui.flash(f"That did not happen: {fmt.plain(exc)}", "warning")
     else:
@@ -68,7 +70,7 @@ def _schedule_form(merchant_id: str, content: dict[str, Any], key: str) -> None:
         at = datetime.combine(day, clock, ZoneInfo(zone)).astimezone(UTC)
         st.caption(f"In {fmt.plain(zone)}, the account's time zone.")
     if st.button("Schedule", key=f"{key}_schedule", icon=":material/schedule_send:", type="primary"):
-        _run("content.schedule", _schedule, merchant_id, content["id"], account_id, ui.actor(), at)
+        _report(lambda: ui.write("content.schedule", _schedule, merchant_id, content["id"], account_id, ui.actor(), at))
 
 
 def _email_form(merchant_id: str, content: dict[str, Any], key: str) -> None:
@@ -85,7 +87,7 @@ def _email_form(merchant_id: str, content: dict[str, Any], key: str) -> None:
                                       format_func=fmt.plain)
     st.caption("The draft's subject, preview text and body go into the template's {{ content }} slot; once per draft.")
     if st.button("Make email campaign", key=f"{key}_email", icon=":material/forward_to_inbox:", type="primary"):
-        _run("content.to_email", _to_email, merchant_id, content["id"], segment_id, template, ui.actor())
+        _report(lambda: ui.write("content.to_email", _to_email, merchant_id, content["id"], segment_id, template, ui.actor()))
 
 
 def draft_actions(merchant_id: str, content: dict[str, Any], key: str) -> None:
