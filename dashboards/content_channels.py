@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from agents.leo.ads_export import GOOGLE_FILE, META_FILE, AdsExport, export_ads
-from campaigns.email.from_draft import email_from_draft
-from campaigns.social.campaign_content import SOCIAL_PLATFORMS, schedule_draft
 from dashboards import queries, ui
 from dashboards import formatting as fmt
+from publishers.base import SOCIAL_PLATFORMS
+
+# Start-up cost: Leo's export, the email templates and the posting-slot model take seconds to import; they load when a
+# button is pressed, so the campaign page does not pay for them on every visit.
 
 EXPORT_KEY = "content_ads_export"  # session state: {campaign id: AdsExport} of the last export asked for
 
@@ -33,11 +34,15 @@ def channel_of(content: dict[str, Any]) -> str:
 
 
 def _schedule(session: Session, merchant_id: str, content_id: int, account_id: int, actor: str, at: datetime | None) -> str:
+    from campaigns.social.campaign_content import schedule_draft  # see the start-up note above
+
     item, note = schedule_draft(queries.settings(), session, merchant_id, content_id, account_id, actor=actor, at=at)
     return f"Queued cc-{content_id} as post {item.id} for {item.scheduled_at:%Y-%m-%d %H:%M} UTC: {note}."
 
 
 def _to_email(session: Session, merchant_id: str, content_id: int, segment_id: int, template: str, actor: str) -> str:
+    from campaigns.email.from_draft import email_from_draft  # see the start-up note above
+
     return email_from_draft(session, merchant_id, content_id, segment_id=segment_id, template_name=template, actor=actor).note
 
 
@@ -110,7 +115,9 @@ def export_ads_buttons(merchant_id: str, campaign_id: str, key: str) -> None:
     """Export ads: the campaign's approved ads copy as the Google Ads Editor and Meta bulk-upload CSV files, to download."""
     if not ui.can("content.export_ads"):
         return
-    exports: dict[str, AdsExport] = st.session_state.setdefault(EXPORT_KEY, {})
+    from agents.leo.ads_export import GOOGLE_FILE, META_FILE, export_ads  # see the start-up note above
+
+    exports: dict[str, Any] = st.session_state.setdefault(EXPORT_KEY, {})  # campaign id -> AdsExport
     if st.button("Export ads", key=f"{key}_export", icon=":material/download:"):
         try:
             exports[campaign_id] = ui.write("content.export_ads", export_ads, merchant_id, campaign_id)
