@@ -58,8 +58,8 @@ ACTIONS: dict[str, Permission] = {
     "contact.import": E, "contact.edit": E, "contact.delete": E,
     "account.connect": O,  # a platform grant speaks for the merchant on that platform
     "webhook.add": O, "webhook.toggle": O, "webhook.rotate": O, "webhook.remove": O, "webhook.replay": O,
-    # approved drafts onto their channels: a queued post goes out by itself, an email campaign still needs sending, an export is copy
-    "content.schedule": A, "content.to_email": E, "content.export_ads": E,
+    # approved drafts onto their channels: marketers schedule what an approver signed off (the approval of the exact version gates it)
+    "content.schedule": E, "content.to_email": E, "content.export_ads": E,
 }
 
 PAGE_FILES = {

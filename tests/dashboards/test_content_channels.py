@@ -131,9 +131,10 @@ def test_a_viewer_sees_no_channel_actions(store, monkeypatch) -> None:
         assert_clean(at)
         keys = {getattr(w, "key", None) or "" for kind in ("button", "selectbox", "radio") for w in getattr(at, kind)}
         assert not [k for k in keys if k.endswith(("_schedule", "_email", "_export"))], keys
-    # a marketer may make the email campaign and export, but not queue a post (that needs an approver)
-    at = _app(monkeypatch, "marketer@example.com", Role.MARKETER)
-    at.switch_page(CAMPAIGNS).run()
-    keys = {w.key for w in at.button}
-    assert f"campaign_cc_{store['email_cc']}_email" in keys and f"campaign_ads_{store['campaign']}_export" in keys
-    assert f"campaign_cc_{store['x_cc']}_schedule" not in keys
+    # marketers put approved content on its channels; an approver signs off, but does not edit or schedule
+    wanted = {f"campaign_cc_{store['email_cc']}_email", f"campaign_ads_{store['campaign']}_export", f"campaign_cc_{store['x_cc']}_schedule"}
+    for role, shown in ((Role.MARKETER, wanted), (Role.APPROVER, set())):
+        at = _app(monkeypatch, f"{role.value}@example.com", role)
+        at.switch_page(CAMPAIGNS).run()
+        assert_clean(at)
+        assert {w.key for w in at.button} & wanted == shown
