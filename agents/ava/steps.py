@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from agents.ava.allocation import allocate
-from agents.leo.ads_export import export_ads, write_ads_files
 from agents.ava.models import PlanHistory
+from agents.leo.ads_export import export_ads, write_ads_files
 from agents.leo.outputs import Output
 from agents.leo.repurpose import repurpose
 from agents.leo.store import save_outputs
@@ -34,11 +34,11 @@ from campaigns.core.enums import CampaignType, ContentStatus, QueueStatus
 from campaigns.core.private import private_dir
 from campaigns.core.settings import get_settings
 from campaigns.core.store.models import CampaignContent, CampaignMetric, CampaignWorkflow, SocialAccount, SocialQueueItem
-from campaigns.lifecycle.service import facts_of, get_campaign, transition
 from campaigns.email.errors import EmailDeliveryError
 from campaigns.email.from_draft import email_from_draft
 from campaigns.email.template_engine import has_content_slot
 from campaigns.email.templates import list_templates
+from campaigns.lifecycle.service import facts_of, get_campaign, transition
 from campaigns.lifecycle.states import explain_refusal
 from campaigns.social.accounts import QueueError
 from campaigns.social.scheduling import enqueue_content
