@@ -1,5 +1,4 @@
-"""Broadcast email campaigns still sending: rows held back for a recipient's best hour, and sends a crash left open;
-and SCHEDULED broadcasts (Ava's emails) started when their time comes.
+"""Broadcast email campaigns still sending: rows held back for a recipient's best hour, and sends a crash left open.
 
 `campaigns email send` sends what is due at once; rows that send-time optimisation planned for
 later hours (or that wait for a retry) are sent by this job when their time comes. A/B test
@@ -16,8 +15,7 @@ from campaigns.core.enums import EmailCampaignStatus
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import EmailCampaign, EmailSend, EmailSendStatus
-from campaigns.content.approvals import NotApprovedError
-from campaigns.email import delivery, errors, recipients
+from campaigns.email import delivery, errors
 from pipelines.work_sensors import WorkResult, work_sensor
 
 BROADCAST = "broadcast"
@@ -38,42 +36,10 @@ def due_broadcasts(store_url: str, now: datetime) -> list[tuple[str, int]]:
     return [(merchant_id, ec_id) for merchant_id, ec_id in rows]
 
 
-def due_scheduled(store_url: str, now: datetime) -> list[tuple[str, int]]:
-    """(merchant, email campaign) of SCHEDULED broadcasts whose time has come (Ava's emails, made from approved drafts)."""
-    with session_scope(store_url) as session:
-        rows = session.execute(
-            select(EmailCampaign.merchant_id, EmailCampaign.id)
-            .where(EmailCampaign.status == EmailCampaignStatus.SCHEDULED, EmailCampaign.kind == BROADCAST,
-                   EmailCampaign.scheduled_at.is_not(None), EmailCampaign.scheduled_at <= now, queue.not_held(EmailCampaign.campaign_id))
-            .order_by(EmailCampaign.scheduled_at, EmailCampaign.id)
-        ).all()
-    return [(merchant_id, ec_id) for merchant_id, ec_id in rows]
-
-
-def start_scheduled(settings: Settings, now: datetime) -> tuple[int, list[str], list[str]]:
-    """Snapshot the recipients of each SCHEDULED broadcast that is due (it becomes SENDING, its rows then go below).
-    (started, problems, warnings): one that cannot start is a problem naming the fix (no segment, a bad template), or a
-    warning when it waits for a person's approval of its current version; the others start."""
-    started, problems, warnings = 0, [], []
-    for merchant_id, ec_id in due_scheduled(settings.store_url, now):
-        try:
-            with session_scope(settings.store_url) as session:
-                recipients.prepare_send(session, merchant_id, ec_id, "scheduler", now=now)
-            started += 1
-        except NotApprovedError as exc:
-            warnings.append(f"scheduled email campaign {ec_id} of {merchant_id} waits: {exc}")
-        except errors.EmailDeliveryError as exc:
-            problems.append(f"scheduled email campaign {ec_id} of {merchant_id} did not start: {exc}")
-    return started, problems, warnings
-
-
 def deliver_due_broadcasts(settings: Settings, worker_id: str, now: datetime) -> WorkResult:
-    """Start the SCHEDULED broadcasts that are due, then send the due rows of every broadcast still sending; a campaign that
-    cannot send is a problem, the others still go."""
+    """Send the due rows of every broadcast still sending; a campaign that cannot send is a problem, the others still go."""
     counts = {"campaigns": 0, "sent": 0, "failed": 0, "stopped": 0}
-    started, problems, warnings = start_scheduled(settings, now)
-    if started:
-        counts["started"] = started
+    problems, warnings = [], []
     for merchant_id, ec_id in due_broadcasts(settings.store_url, now):
         counts["campaigns"] += 1
         try:
@@ -91,14 +57,13 @@ def deliver_due_broadcasts(settings: Settings, worker_id: str, now: datetime) ->
 
 
 def due_broadcast_count(settings: Settings, now: datetime) -> int:
-    return len(due_broadcasts(settings.store_url, now)) + len(due_scheduled(settings.store_url, now))
+    return len(due_broadcasts(settings.store_url, now))
 
 
 scheduled_emails = work_sensor(
     "deliver_scheduled_emails", work=deliver_due_broadcasts, pending=due_broadcast_count, job_name="scheduled_emails_job",
     sensor_name="scheduled_emails_sensor", count_tag="campaigns/email_campaigns", key_prefix="scheduled-emails",
     idle="no broadcast email has rows due",
-    description="Start scheduled broadcasts whose time has come and send broadcast email rows whose planned hour has come "
-                "(send-time optimised or retrying).",
+    description="Send broadcast email rows whose planned hour has come (send-time optimised or retrying).",
 )
 scheduled_emails_job, scheduled_emails_sensor = scheduled_emails.job, scheduled_emails.sensor

@@ -55,34 +55,3 @@ def test_rows_wait_for_their_hour_then_go_once(home, monkeypatch) -> None:
         assert broadcasts.get_email_campaign(s, "acme", ec_id).status.value == "SENT"
     emails = [r["email"] for e in read_outbox(home / "outbox" / "email.jsonl") for r in e["recipients"]]
     assert sorted(emails) == [f"p{i}@example.com" for i in range(6)]
-
-
-def test_a_scheduled_broadcast_starts_at_its_time_once_and_only_when_approved(home, monkeypatch) -> None:
-    from campaigns.core.enums import EmailCampaignStatus
-    from campaigns.core.store.models import EmailCampaign
-    from pipelines.email_sends import due_scheduled
-
-    monkeypatch.setenv("CAMPAIGNS_TOKEN_KEY", Fernet.generate_key().decode())
-    get_settings.cache_clear()
-    settings = get_settings()
-    migrate(settings.store_url)
-    at = datetime(2026, 12, 2, 9, tzinfo=UTC)
-    with session_scope(settings.store_url) as s:
-        ensure_merchant(s, "acme", name="Acme")
-        s.add_all([Contact(merchant_id="acme", email=f"p{i}@example.com") for i in range(3)])
-        campaign = campaign_service.create_campaign(s, "acme", campaign_service.CampaignInput(name="Winter", type="CONVERSION"), actor="ana")
-        segment = save_segment(s, "acme", "Everyone", {}, actor="ana")
-        ids = []
-        for subject in ("Approved", "Edited"):
-            ec = broadcasts.create_email_campaign(s, "acme", campaign_id=campaign.id, segment_id=segment.id, subject=subject, actor="ana")
-            ec.status, ec.scheduled_at = EmailCampaignStatus.SCHEDULED, at
-            ids.append(ec.id)
-        s.get(EmailCampaign, ids[1]).subject = "Edited after its approval"
-    assert due_scheduled(settings.store_url, at - timedelta(minutes=1)) == []
-    first = deliver_due_broadcasts(settings, "w1", at)
-    assert first.metadata == {"campaigns": 1, "sent": 3, "failed": 0, "stopped": 0, "started": 1}
-    assert first.problems == [] and len(first.warnings) == 1  # waiting for a person is no failure
-    assert f"email campaign {ids[1]}" in first.warnings[0] and "approve the current version" in first.warnings[0]
-    assert deliver_due_broadcasts(settings, "w2", at + timedelta(minutes=5)).metadata["sent"] == 0  # nothing twice
-    with session_scope(settings.store_url) as s:
-        assert [s.get(EmailCampaign, i).status.value for i in ids] == ["SENT", "SCHEDULED"]
