@@ -535,6 +535,7 @@ def repurposed(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
                 text = str(payload.get("text") or "")
             out.append({"id": r.id, "source_title": r.source_title, "source_hash": r.source_hash, "source_url": r.source_url,
                         "format": r.format, "variant": r.variant, "engine": r.engine, "status": r.status.value, "angle": payload.get("angle", ""),
+                        "campaign_id": r.campaign_id,
                         "text": text, "content_hash": r.content_hash, "payload": payload})
         return out
 

@@ -60,6 +60,8 @@ ACTIONS: dict[str, Permission] = {
     "webhook.add": O, "webhook.toggle": O, "webhook.rotate": O, "webhook.remove": O, "webhook.replay": O,
     "email.create": E, "email.send_test": E, "email.unschedule": E,  # broadcasts (Email Designer)
     "email.schedule": A, "email.send_now": A,  # sending to a segment needs APPROVE, like a launch
+    # approved drafts onto their channels: marketers schedule what an approver signed off (the approval of the exact version gates it)
+    "content.schedule": E, "content.to_email": E, "content.export_ads": E,
 }
 
 PAGE_FILES = {

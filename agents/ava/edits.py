@@ -77,6 +77,11 @@ def check_step_changes(step_type: str, changes: dict[str, Any]) -> tuple[dict[st
                 problem = "final must be true or false"
         elif field == "slots":
             value, problem = _slots(value)
+        elif field in ("email_segment", "email_template"):
+            value = value.strip() if isinstance(value, str) else value
+            if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "" or len(str(value)) > 200:
+                what = "a segment id or name" if field == "email_segment" else "a template name, e.g. Article"
+                problem = f"{field} must be {what}"
         if problem:
             errors[field] = problem
         else:

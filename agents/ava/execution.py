@@ -9,7 +9,7 @@ Steps of a campaign (``step_order``):
     0 plan              DONE at creation; holds the plan and the workflow's state (active, paused, cancelled)
     1 generate_content  save the plan's content (or repurpose the post) as DRAFT campaign contents
     2 await_approval    wait until every draft is approved or rejected; escalate at the flight's start
-    3 schedule          queue approved posts at their slots (social scheduling), time the email, set the ad flight
+    3 schedule          queue approved posts at their slots, make approved emails email campaigns at theirs, export the ads files
     4 publish           wait until the social worker has published them; failures go to a person
     5 monitor           at mid-flight: pacing, return, KPI and failures against the contingency triggers
     6 rebalance         if a trigger fired: recommend a split of the remaining budget

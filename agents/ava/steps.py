@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from agents.ava.allocation import allocate
 from agents.ava.models import PlanHistory
+from agents.leo.ads_export import export_ads, write_ads_files
 from agents.leo.outputs import Output
 from agents.leo.repurpose import repurpose
 from agents.leo.store import save_outputs
@@ -26,11 +27,18 @@ from agents.settings import AgentSettings
 from agents.source import parse_post
 from agents.usage import persist
 from campaigns.budget.apply import write_campaign_recommendation
-from campaigns.content.approvals import content_is_approved
+from campaigns.audiences.segments import list_segments
+from campaigns.content.approvals import NotApprovedError, content_is_approved
 from campaigns.core.audit import record
 from campaigns.core.enums import CampaignType, ContentStatus, QueueStatus
+from campaigns.core.private import private_dir
+from campaigns.core.settings import get_settings
 from campaigns.core.store.models import CampaignContent, CampaignMetric, CampaignWorkflow, SocialAccount, SocialQueueItem
 from campaigns.core.settings import get_settings
+from campaigns.email.errors import EmailDeliveryError
+from campaigns.email.from_draft import email_from_draft
+from campaigns.email.template_engine import has_content_slot
+from campaigns.email.templates import list_templates
 from campaigns.lifecycle.service import facts_of, get_campaign, transition
 from campaigns.lifecycle.states import explain_refusal
 from campaigns.social.accounts import QueueError
@@ -129,8 +137,45 @@ def _next_good(at: datetime, now: datetime, end: datetime) -> datetime:
     return at if at < end else now + timedelta(minutes=15)
 
 
+def _email_target(ctx: StepContext) -> tuple[int, str]:
+    """(segment id, template name) of the campaign's emails: the step's settings, else the campaign's audience and a template
+    with a content slot (Article first). Raises EmailDeliveryError naming the fix."""
+    config = ctx.step.config or {}
+    fix = f"`campaigns workflow edit {ctx.campaign_id} {ctx.step.step_order} --set email_segment=ID`"
+    segments = list_segments(ctx.session, ctx.merchant_id)
+    wanted = config.get("email_segment")
+    if wanted is None:
+        audience = get_campaign(ctx.session, ctx.merchant_id, ctx.campaign_id).target_audience or {}
+        names = [audience.get("segment_name"), *(audience.get("segments") or []), *(ctx.plan().get("segments") or [])]
+        wanted = audience.get("segment_id") or next((n for n in names if n and any(s.name == n for s in segments)), None)
+    segment = next((s for s in segments if str(s.id) == str(wanted) or s.name == wanted), None) if wanted is not None else None
+    if segment is None:
+        what = f"segment {wanted!r} does not exist" if wanted is not None else "the campaign names no saved segment to email"
+        raise EmailDeliveryError(f"{what}: save one on the Audiences page, then set it with {fix}")
+    name = config.get("email_template")
+    if name is None:
+        fitting = sorted((t.name for t in list_templates(ctx.session, ctx.merchant_id) if has_content_slot(t.html)), key=lambda n: (n != "Article", n))
+        if not fitting:
+            raise EmailDeliveryError("no email template has a {{ content }} slot for the draft's body: `campaigns email templates install-starters` "
+                                     f"adds Article, or set one with `campaigns workflow edit {ctx.campaign_id} {ctx.step.step_order} --set email_template=NAME`")
+        name = fitting[0]
+    return segment.id, name
+
+
+def _export_ads(ctx: StepContext) -> dict[str, Any]:
+    """The campaign's approved ads copy as the two import files under the home's exports folder (rewritten on every run)."""
+    report = export_ads(ctx.session, ctx.merchant_id, ctx.campaign_id)
+    result: dict[str, Any] = {"exported": report.exported, "skipped": {str(k): v for k, v in report.skipped.items()}}
+    if report.exported:
+        folder = private_dir(get_settings().home_path / "exports" / "ads" / ctx.merchant_id / ctx.campaign_id)
+        google, meta = write_ads_files(report, folder)
+        result["files"] = [str(google), str(meta)]
+    return result
+
+
 def run_schedule(ctx: StepContext) -> Outcome:
-    """Queue every approved post at its slot; what cannot be queued yet waits for a person (the step stays WAITING)."""
+    """Queue every approved post at its slot, make each approved email an email campaign scheduled at its slot, write the approved
+    ads copy as the ad platforms' import files; what cannot go out yet waits for a person (the step stays WAITING)."""
 
     start, end = ctx.flight()
     slots = list((ctx.step.config or {}).get("slots") or [])
@@ -170,17 +215,31 @@ def run_schedule(ctx: StepContext) -> Outcome:
             content.scheduled_at = item.scheduled_at
             queued.append({"content_id": content.id, "queue_item_id": item.id, "platform": fmt, "at": item.scheduled_at.isoformat()})
         elif fmt == "email":
-            content.scheduled_at = at
-            email.append({"content_id": content.id, "at": at.isoformat(), "note": "send with the email service at this time"})
+            try:
+                segment_id, template = _email_target(ctx)
+                made = email_from_draft(ctx.session, ctx.merchant_id, content.id, segment_id=segment_id, template_name=template, actor="ava",
+                                        at=at, now=ctx.now)
+            except (EmailDeliveryError, NotApprovedError, LookupError) as exc:
+                unqueued.append({"content_id": content.id, "platform": fmt, "reason": str(exc)})
+                continue
+            ec = made.email_campaign
+            content.scheduled_at = ec.scheduled_at or at
+            email.append({"content_id": content.id, "email_campaign_id": ec.id, "status": ec.status.value,
+                          "at": (ec.scheduled_at or at).isoformat(), "note": made.note})
         else:
             content.scheduled_at = start
-            ads.append({"content_id": content.id, "flight": [start.isoformat(), end.isoformat()], "note": "load into the ad platforms for the flight"})
+            ads.append({"content_id": content.id, "flight": [start.isoformat(), end.isoformat()]})
+    ads_export = _export_ads(ctx) if ads else None
+    if ads_export is not None:
+        for row in ads:
+            row["note"] = (f"in the import files {', '.join(ads_export['files'])}: load them into Google Ads Editor and Meta Ads Manager for the flight"
+                           if ads_export.get("files") else "no approved ads copy to export yet")
     campaign = get_campaign(ctx.session, ctx.merchant_id, ctx.campaign_id)
     status_note = None
     if (queued or email or ads) and explain_refusal("schedule", facts_of(campaign)) is None:
         transition(ctx.session, ctx.merchant_id, ctx.campaign_id, "schedule", "ava")
         status_note = "campaign moved to SCHEDULED"
-    result: dict[str, Any] = {"queued": queued, "email": email, "ads": ads, "unqueued": unqueued, "campaign": status_note}
+    result: dict[str, Any] = {"queued": queued, "email": email, "ads": ads, "ads_export": ads_export, "unqueued": unqueued, "campaign": status_note}
     if not unqueued:
         return Outcome("done", result)
     if (ctx.step.result or {}).get("escalated_at"):
@@ -335,7 +394,7 @@ HANDLERS: dict[str, Handler] = {
 EDITABLE_CONFIG: dict[str, set[str]] = {
     "generate_content": {"formats", "variations"},
     "await_approval": {"escalate_after"},
-    "schedule": {"slots"},
+    "schedule": {"slots", "email_segment", "email_template"},
     "publish": set(),
     "monitor": {"final"},
     "rebalance": set(),

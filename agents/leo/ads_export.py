@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ MAX_HEADLINES, MAX_DESCRIPTIONS = 15, 4  # a responsive search ad's asset slots
 GOOGLE_COLUMNS = ["Campaign", "Ad group", "Ad type", *(f"Headline {i}" for i in range(1, MAX_HEADLINES + 1)),
                   *(f"Description {i}" for i in range(1, MAX_DESCRIPTIONS + 1)), "Final URL"]
 META_COLUMNS = ["Campaign Name", "Ad Set Name", "Ad Name", "Title", "Body", "Link"]
+GOOGLE_FILE, META_FILE = "google_ads_editor.csv", "meta_bulk_upload.csv"
 
 
 @dataclass
@@ -63,3 +65,15 @@ def export_ads(session: Session, merchant_id: str, campaign_id: str) -> AdsExpor
         report.exported.append(row.id)
     report.google_csv, report.meta_csv = _csv(GOOGLE_COLUMNS, google), _csv(META_COLUMNS, meta)
     return report
+
+
+def write_ads_files(report: AdsExport, folder: Path) -> tuple[Path, Path]:
+    """Write the export's two files into `folder` (created if missing), each atomically: an importer never reads half a file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in ((GOOGLE_FILE, report.google_csv), (META_FILE, report.meta_csv)):
+        partial = folder / f".{name}.partial"
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(folder / name)
+        paths.append(folder / name)
+    return paths[0], paths[1]

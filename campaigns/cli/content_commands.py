@@ -63,7 +63,27 @@ def schedule(
         fail(str(exc))
 
 
-GOOGLE_FILE, META_FILE = "google_ads_editor.csv", "meta_bulk_upload.csv"
+@app.command("to-email")
+def to_email(
+    draft: Annotated[str, typer.Option("--draft", help="The approved email draft: cc-ID (or rc-ID stored with a campaign).")],
+    segment: Annotated[int, typer.Option("--segment", help="Segment id: who gets it (campaigns segments list).")],
+    template: Annotated[str, typer.Option("--template", help="Email template name with a {{ content }} slot, e.g. Article.")],
+    merchant: MerchantOption = None,
+    actor: Annotated[str, typer.Option("--actor", help="Who does this, for the audit log.")] = "cli",
+) -> None:
+    """Make an approved email draft into a DRAFT email campaign of its campaign, its body in the template's content slot; once per draft."""
+    from campaigns.content.approvals import NotApprovedError
+    from campaigns.email.errors import EmailDeliveryError
+    from campaigns.email.from_draft import email_from_draft
+
+    merchant_id = _merchant(merchant)
+    try:
+        with _session() as session:
+            content_id = _content_id(session, merchant_id, draft)
+            made = email_from_draft(session, merchant_id, content_id, segment_id=segment, template_name=template, actor=actor)
+            console.print(made.note, highlight=False)
+    except (EmailDeliveryError, NotApprovedError, LookupError, ValueError) as exc:
+        fail(str(exc))
 
 
 @app.command("export-ads")
@@ -73,7 +93,7 @@ def export_ads(
     merchant: MerchantOption = None,
 ) -> None:
     """Write the campaign's approved ads copy as a Google Ads Editor CSV and a Meta bulk-upload CSV, to import in those tools."""
-    from agents.leo.ads_export import export_ads as build
+    from agents.leo.ads_export import export_ads as build, write_ads_files
 
     merchant_id = _merchant(merchant)
     try:
@@ -85,9 +105,5 @@ def export_ads(
         console.print(f"[yellow]skipped rc-{repurposed_id}:[/] {reason}", highlight=False)
     if not report.exported:
         fail(f"campaign {campaign} has no approved ads copy to export; repurpose a post with --campaign {campaign} --formats ads and approve it")
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in ((GOOGLE_FILE, report.google_csv), (META_FILE, report.meta_csv)):
-        partial = out / f".{name}.partial"
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(out / name)  # atomic: an importer never reads half a file
-    console.print(f"exported {len(report.exported)} ads to {out / GOOGLE_FILE} and {out / META_FILE}", highlight=False)
+    google, meta = write_ads_files(report, out)
+    console.print(f"exported {len(report.exported)} ads to {google} and {meta}", highlight=False)

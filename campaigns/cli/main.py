@@ -62,7 +62,7 @@ LAZY_GROUPS = {
                      "Preview, save and list audience segments (rules on fields, tags, events, RFM).", group=True),
     "webhooks": Lazy("campaigns.cli.webhook_commands:app",
                      "Outbound webhooks: subscribe URLs to events, rotate secrets, delivery log and replay.", group=True),
-    "content": Lazy("campaigns.cli.content_commands:app", "Approved drafts onto the channels: queue social posts, export ads copy for the ad platforms.", group=True),
+    "content": Lazy("campaigns.cli.content_commands:app", "Approved drafts onto the channels: queue social posts, make email campaigns, export ads copy for the ad platforms.", group=True),
     "api-keys": Lazy("campaigns.cli.api_commands:keys_app", "Per-merchant API keys: create (shown once), list, revoke.", group=True),
     "contacts": Lazy("campaigns.cli.contact_commands:contacts_app", "Contacts: import, browse, edit, export; consent, data export and erasure.", group=True),
     "users": Lazy("campaigns.cli.access_commands:users_app", "Users who sign in to the app, and their role on each merchant.", group=True),

@@ -23,6 +23,7 @@ from campaigns.core.store.models import Campaign, EmailCampaign, EmailSend, Emai
 from campaigns.core.store.types import utcnow
 from campaigns.email.errors import (EmailCampaignLockedError, EmailCampaignNotFoundError, EmailDeliveryError, EmailFieldError,
                                     StaleEmailCampaignError)
+from campaigns.email.layout import with_content
 from campaigns.email.rendering import render_campaign, template_body, template_html
 
 
@@ -67,8 +68,15 @@ def create_email_campaign(
     template_name: str | None = None,
     preview_text: str = "",
     send_window_hours: int | None = None,
+    body_markdown: str = "",
+    source_content_id: int | None = None,
+    author_approves: bool = True,
 ) -> EmailCampaign:
-    """A DRAFT email campaign. The author's own subject and body count as approved by them (recorded as such)."""
+    """A DRAFT email campaign. The author's own subject and body count as approved by them (recorded as such),
+    unless `author_approves` is False (the campaign then waits for an approval).
+
+    `body_markdown` is what the template prints in its ``{{ content }}`` slot; `source_content_id` the draft it came from.
+    """
     merchant = require_merchant(session, merchant_id)
     subject, preview_text = subject.strip(), preview_text.strip()
     if not subject:
@@ -93,13 +101,16 @@ def create_email_campaign(
             known = ", ".join(session.scalars(select(EmailTemplate.name).where(EmailTemplate.merchant_id == merchant_id).order_by(EmailTemplate.name))) or "none yet"
             raise EmailFieldError("template", f"no email template named {template_name!r} (known: {known})")
     ec = EmailCampaign(merchant_id=merchant_id, campaign_id=campaign.id, segment_id=segment.id, template_id=template.id if template else None,
-                       subject=subject, preview_text=preview_text, status=EmailCampaignStatus.DRAFT, send_window_hours=send_window_hours)
-    render_campaign(subject, preview_text, template_body(template), merchant.name)  # EmailTemplateError names the subject or template
+                       subject=subject, preview_text=preview_text, status=EmailCampaignStatus.DRAFT, send_window_hours=send_window_hours,
+                       body_markdown=body_markdown, source_content_id=source_content_id)
+    # EmailTemplateError names the subject or template
+    render_campaign(subject, preview_text, with_content(template_body(template), body_markdown), merchant.name)
     session.add(ec)
     session.flush()
     record(session, merchant_id, actor, "email.create", "email_campaign", str(ec.id), campaign_id=campaign.id, segment_id=segment.id,
            template=template_name, subject=subject)
-    record_author_approval(session, merchant_id, KIND_EMAIL, ec.id, _current_hash(session, ec), actor)
+    if author_approves:
+        record_author_approval(session, merchant_id, KIND_EMAIL, ec.id, _current_hash(session, ec), actor)
     return ec
 
 
@@ -136,7 +147,8 @@ def update_email_campaign(session: Session, merchant_id: str, email_campaign_id:
         if len(fields["subject"]) > 300 or len(fields["preview_text"]) > 150:
             raise EmailDeliveryError("subject is at most 300 characters and preview text at most 150; shorten it")
         template = session.get(EmailTemplate, ec.template_id) if ec.template_id else None
-        render_campaign(fields["subject"], fields["preview_text"], template_body(template), require_merchant(session, merchant_id).name)
+        render_campaign(fields["subject"], fields["preview_text"], with_content(template_body(template), ec.body_markdown),
+                        require_merchant(session, merchant_id).name)
     if "segment_id" in fields:
         if fields["segment_id"] is None or session.scalar(select(Segment.id).where(Segment.merchant_id == merchant_id,
                                                                                      Segment.id == fields["segment_id"])) is None:

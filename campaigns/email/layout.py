@@ -8,6 +8,10 @@ names the merchant and carries the unsubscribe link, so every ``base`` email has
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
+
 LAYOUT_BASE = "base"
 LAYOUT_NONE = "none"
 LAYOUTS = (LAYOUT_BASE, LAYOUT_NONE)
@@ -76,3 +80,28 @@ def split_layout(source: str) -> tuple[str, str]:
     if source.startswith(LAYOUT_DIRECTIVE):
         return LAYOUT_BASE, source[len(LAYOUT_DIRECTIVE):]
     return LAYOUT_NONE, source
+
+
+# An email campaign's body (campaigns.email.markdown) rides in front of its template's source the same way: a first-line
+# Jinja comment holding the body's Markdown (base64, which can hold no "#}"). Every rendering and the approval hash read
+# this one source, so a send, a preview and an approval all see the body; a campaign without a body keeps its old source.
+_CONTENT_DIRECTIVE = re.compile(r"^\{#- content: ([A-Za-z0-9_=-]*) -#\}")
+
+
+def with_content(source: str, markdown: str) -> str:
+    """`source` with the body the template prints in its ``{{ content }}`` slot."""
+    if not markdown.strip():
+        return source
+    return "{#- content: " + base64.urlsafe_b64encode(markdown.encode("utf-8")).decode("ascii") + " -#}" + source
+
+
+def split_content(source: str) -> tuple[str, str]:
+    """(body Markdown, the rest of the source) of a rendered source; an empty body when it carries none."""
+    match = _CONTENT_DIRECTIVE.match(source)
+    if match is None:
+        return "", source
+    try:
+        markdown = base64.urlsafe_b64decode(match.group(1)).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return "", source  # not ours: rendered as the template's own text (a Jinja comment)
+    return markdown, source[match.end():]

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from campaigns.core.store.models import EmailCampaign, EmailTemplate
 from campaigns.email import template_engine as email_templates
 from campaigns.email.errors import EmailTemplateError
-from campaigns.email.layout import with_layout
+from campaigns.email.layout import with_content, with_layout
 from publishers.base import fill_placeholders, placeholder_pattern
 
 MERGE_FIELDS = ("first_name", "last_name", "email")
@@ -44,9 +44,11 @@ def template_body(template: EmailTemplate | None) -> str:
 
 
 def template_html(session: Session, ec: EmailCampaign) -> str:
+    """What the email campaign is rendered (and approved) from: its template's source, carrying its body when it has one."""
     if ec.template_id is None:
-        return DEFAULT_HTML
-    return template_body(session.scalar(select(EmailTemplate).where(EmailTemplate.merchant_id == ec.merchant_id, EmailTemplate.id == ec.template_id)))
+        return with_content(DEFAULT_HTML, ec.body_markdown or "")
+    template = session.scalar(select(EmailTemplate).where(EmailTemplate.merchant_id == ec.merchant_id, EmailTemplate.id == ec.template_id))
+    return with_content(template_body(template), ec.body_markdown or "")
 
 
 # Rendering lives in campaigns.email.template_engine (static check, immutable sandbox, layout, CSS inlining, text part);

@@ -39,13 +39,14 @@ from jinja2.filters import FILTERS
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from campaigns.email.layout import BASE_LAYOUT, LAYOUT_BASE, LAYOUTS, split_layout
+from campaigns.email import markdown as body_markdown
+from campaigns.email.layout import BASE_LAYOUT, LAYOUT_BASE, LAYOUTS, split_content, split_layout
 from campaigns.email.text import html_to_text
 from publishers.base import placeholder_pattern
 
 CONTACT_FIELDS = ("first_name", "last_name", "email")
 PER_RECIPIENT = (*CONTACT_FIELDS, "unsubscribe_url")
-CAMPAIGN_FIELDS = ("merchant_name", "subject", "preview_text")
+CAMPAIGN_FIELDS = ("merchant_name", "subject", "preview_text", "content")  # content: the email campaign's body (campaigns.email.markdown)
 ATTRIBUTES = "attributes"  # custom contact fields: {{ attributes.city }}
 CATEGORIES = ("marketing", "transactional")
 MAX_SOURCE_CHARS = 200_000
@@ -429,7 +430,16 @@ def merge_snapshot(first_name: str | None, last_name: str | None, email: str, at
     return snapshot
 
 
-def _context(plan: _Plan, source: str, merchant_name: str, preview_text: str, subject: str) -> dict[str, Any]:
+def has_content_slot(source: str) -> bool:
+    """Whether a template prints ``{{ content }}``, the slot where an email campaign's body goes."""
+    try:
+        tree = HTML_ENV.parse(split_layout(split_content(source)[1])[1])
+    except TemplateSyntaxError:
+        return False
+    return any(node.name == "content" and node.ctx == "load" for node in tree.find_all(nodes.Name))
+
+
+def _context(plan: _Plan, source: str, merchant_name: str, preview_text: str, subject: str, content: str = "") -> dict[str, Any]:
     attribute_tags = {}
     for node in HTML_ENV.parse(source).find_all((nodes.Getattr, nodes.Getitem)):
         if isinstance(node.node, nodes.Name) and node.node.name == ATTRIBUTES:
@@ -437,7 +447,8 @@ def _context(plan: _Plan, source: str, merchant_name: str, preview_text: str, su
             if isinstance(key, str) and _ATTRIBUTE_NAME.match(key):
                 attribute_tags[key] = plan.tag(f"{ATTRIBUTES}.{key}")
     return {**{name: plan.tag(name) for name in CONTACT_FIELDS}, "unsubscribe_url": Markup("{{unsubscribe_url}}"),
-            ATTRIBUTES: attribute_tags, "merchant_name": merchant_name, "preview_text": preview_text, "subject": subject}
+            ATTRIBUTES: attribute_tags, "merchant_name": merchant_name, "preview_text": preview_text, "subject": subject,
+            "content": Markup(content)}  # HTML made from the escaped body (campaigns.email.markdown)
 
 
 def render_email(subject: str, preview_text: str, source: str, merchant_name: str, *, category: str = "marketing") -> RenderedEmail:
@@ -445,13 +456,14 @@ def render_email(subject: str, preview_text: str, source: str, merchant_name: st
 
     Raises TemplateProblemsError (with line numbers) when the check fails, TemplateError when rendering does.
     """
+    markdown, source = split_content(source)
     layout, body_source = split_layout(source)
     problems = check_template(body_source, category=category, subject=subject, layout=layout)
     if problems:
         raise TemplateProblemsError(problems)
     plan = _Plan()
     rendered_subject = TEXT_ENV.from_string(subject).render(_context(plan, subject, merchant_name, preview_text, "")).strip()
-    context = _context(plan, body_source, merchant_name, preview_text, rendered_subject)
+    context = _context(plan, body_source, merchant_name, preview_text, rendered_subject, body_markdown.to_html(markdown))
     body = HTML_ENV.from_string(body_source).render(context)
     if layout == LAYOUT_BASE:
         body = HTML_ENV.from_string(BASE_LAYOUT).render({**context, "body": Markup(body)})

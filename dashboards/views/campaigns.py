@@ -20,7 +20,7 @@ from campaigns.lifecycle import service as campaign_service
 from campaigns.lifecycle import templates as ct
 from campaigns.lifecycle.states import ACTIONS, CampaignFacts, TransitionError, explain_refusal
 from campaigns.workflows import campaign_status
-from dashboards import queries, ui, wizard
+from dashboards import content_channels, queries, ui, wizard
 from dashboards import formatting as fmt
 from dashboards.charts import STATUS_COLOURS, allocation_bars, channel_bars, spend_revenue_trend
 
@@ -223,6 +223,7 @@ def detail(campaign_id: str, merchant_id: str, profile: dict[str, str]) -> None:
         emails_section(row, merchant_id, tz)
     with content:
         content_tab(row, merchant_id, tz)
+        draft_channels(row, merchant_id)
     with workflow:
         workflow_tab(row, tz)
     with performance:
@@ -284,6 +285,19 @@ def content_tab(row: dict[str, Any], merchant_id: str, tz: str) -> None:
                     ui.flash(f"Approved the {fmt.plain(fmt.channel_label(channel))} content; it may now be scheduled.")
                     st.rerun()
                 st.text(item["body"] or "(empty)")
+
+
+def draft_channels(row: dict[str, Any], merchant_id: str) -> None:
+    """Approved drafts onto their channels: schedule a post, make an email campaign, export the ads copy."""
+    approved = [c for c in row["contents"] if c["status"] == "APPROVED" and content_channels.channel_of(c) != "other"]
+    if not approved:
+        return
+    st.markdown("**Send approved drafts**")
+    for item in [c for c in approved if content_channels.channel_of(c) != "ads"]:
+        st.caption(f"cc-{item['id']} · {fmt.plain(fmt.channel_label(item['channel']))} · {fmt.plain((item['title'] or item['body'])[:80])}")
+        content_channels.draft_actions(merchant_id, item, key=f"campaign_cc_{item['id']}")
+    if any(content_channels.channel_of(c) == "ads" for c in approved):
+        content_channels.export_ads_buttons(merchant_id, row["id"], key=f"campaign_ads_{row['id']}")
 
 
 def workflow_tab(row: dict[str, Any], tz: str) -> None:

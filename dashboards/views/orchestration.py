@@ -239,6 +239,12 @@ def edit_section(merchant_id: str, campaign_id: str, steps: list[dict[str, Any]]
                 ui.field_error(errors["slots"])
         if "final" in fields:
             values["final"] = st.checkbox("Final report", value=bool(config.get("final")), key=prefix + "final")
+        for name, label in (("email_segment", "Email segment (id or name; default: the campaign's)"),
+                            ("email_template", "Email template (default: Article, or another with a {{ content }} slot)")):
+            if name in fields:
+                values[name] = st.text_input(label, value=str(config.get(name) or ""), key=prefix + name)
+                if name in errors:
+                    ui.field_error(errors[name])
         submitted = st.form_submit_button("Save step", icon=":material/save:", key="orch_edit_save")
     if submitted:
         current = {"due_at": step["due_at"] or "", **{k: config.get(k) for k in fields if k != "due_at"}}
@@ -250,6 +256,8 @@ def edit_section(merchant_id: str, campaign_id: str, steps: list[dict[str, Any]]
                 except json_input.JsonInputError as exc:
                     problems["slots"] = f"{exc}; give a list of objects"
                     continue
+            if key in ("email_segment", "email_template") and value == "" and current.get(key) is None:
+                continue  # left empty: the default stays
             if value != current.get(key):
                 changes[key] = value
         clean, found = check_step_changes(step["type"], changes)

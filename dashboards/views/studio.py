@@ -11,7 +11,7 @@ import streamlit as st
 
 from agents.leo.drafts import ANGLE_HINTS
 from agents.leo.store import approve_campaign_content, approve_repurposed, edit_repurposed, reject_campaign_content, reject_repurposed
-from dashboards import queries, ui
+from dashboards import content_channels, queries, ui
 from dashboards import formatting as fmt
 from publishers.base import SOCIAL_PLATFORMS, SocialPost
 
@@ -85,6 +85,20 @@ def variant_card(row: dict[str, Any], merchant_id: str) -> None:
                       done=f"Approved rc-{row['id']} as it reads now.")
         if row["status"] != "REJECTED" and ui.can("content.reject") and reject_col.button("Reject", key=f"studio_reject_{row['id']}", icon=":material/thumb_down:"):
             ui.change("content.reject", reject_repurposed, merchant_id, row["id"], ui.actor(), "rejected in the content studio", done=f"Rejected rc-{row['id']}.")
+        channels(row, merchant_id)
+
+
+def channels(row: dict[str, Any], merchant_id: str) -> None:
+    """An approved variant stored with a campaign onto its channel: Schedule, Make email campaign, or Export ads (the campaign's)."""
+    content_id = row["payload"].get("campaign_content_id")
+    if row["status"] != "APPROVED" or not content_id or not row.get("campaign_id"):
+        return
+    if row["format"] == "ads":
+        content_channels.export_ads_buttons(merchant_id, row["campaign_id"], key=f"studio_ads_{row['id']}")
+        return
+    content = {"id": int(content_id), "status": "APPROVED", "platform": row["format"] if row["format"] != "email" else None,
+               "channel": row["format"], "content_type": "email" if row["format"] == "email" else "post"}
+    content_channels.draft_actions(merchant_id, content, key=f"studio_cc_{row['id']}")
 
 
 def source_section(rows: list[dict[str, Any]], merchant_id: str) -> None:

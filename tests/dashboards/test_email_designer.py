@@ -34,7 +34,7 @@ def test_tabs_render_and_audience_saves(demo_store: Settings, app) -> None:
         before = con.execute("select count(*) from segments where merchant_id = 'demo'").fetchone()[0]
     finally:
         con.close()
-    assert starters == 5
+    assert starters == 6
     # the Templates tab opens the first saved template, so a new user starts from a preview, not a blank editor
     assert at.text_input(key="tpl_name").value and "<" in at.text_area(key="tpl_html").value
 

@@ -266,6 +266,10 @@ class EmailCampaign(Base, TenantOwned, Timestamped):
     ab_test_id: Mapped[int | None] = mapped_column(Integer, index=True)
     # send-time optimisation: spread each recipient to their best hour within this many hours (None: send now)
     send_window_hours: Mapped[int | None]
+    # the body a template prints in its {{ content }} slot (a small Markdown subset), and the approved draft it came from
+    body_markdown: Mapped[str] = mapped_column(Text, default="")
+    source_content_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_contents.id", ondelete="SET NULL"))
+    __table_args__ = (Index("uq_email_campaigns_source_content", "merchant_id", "source_content_id", unique=True),)
 
 
 class BudgetAllocation(Base, TenantOwned, Timestamped):

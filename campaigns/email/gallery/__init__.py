@@ -1,4 +1,4 @@
-"""Starter email templates: five HTML bodies for the base layout, listed in index.json."""
+"""Starter email templates: six HTML bodies for the base layout, listed in index.json."""
 
 from __future__ import annotations
 

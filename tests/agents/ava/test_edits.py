@@ -31,3 +31,12 @@ def test_every_problem_is_named_by_its_field() -> None:
     assert "slot 1 time" in errors["slots"] and "no time zone" in errors["slots"]
     _, errors = check_step_changes("monitor", {"final": "yes", "max_attempts": True})
     assert errors == {"final": "final must be true or false", "max_attempts": "max_attempts must be a whole number from 1 to 20"}
+
+
+def test_the_schedule_step_takes_an_email_segment_and_template() -> None:
+    clean, errors = check_step_changes("schedule", {"email_segment": " Regulars ", "email_template": "Article"})
+    assert errors == {} and clean == {"email_segment": "Regulars", "email_template": "Article"}
+    assert check_step_changes("schedule", {"email_segment": 7})[0] == {"email_segment": 7}
+    _, errors = check_step_changes("schedule", {"email_segment": "", "email_template": ["Article"]})
+    assert errors == {"email_segment": "email_segment must be a segment id or name", "email_template": "email_template must be a template name, e.g. Article"}
+    assert "cannot edit email_segment" in check_step_changes("monitor", {"email_segment": 7})[1]["email_segment"]

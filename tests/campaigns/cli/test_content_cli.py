@@ -60,3 +60,41 @@ def test_schedule_an_approved_draft_at_a_time_or_its_best_slot(home: Path) -> No
                                                    "--merchant", "acme", code=2)
     assert "is not a draft id" in _run("content", "schedule", "--draft", "post-7", "--account", str(account_id), "--merchant", "acme", code=2)
     assert "not both" in _run("content", "schedule", "--draft", "cc-1", "--account", "1", "--at", "2026-12-02T10:00", "--best", code=2)
+
+
+def test_to_email_makes_one_email_campaign_from_an_approved_draft(home: Path) -> None:
+    from campaigns.audiences.segments import save_segment
+    from campaigns.core.store.models import EmailCampaign
+    from campaigns.email.templates import install_starters
+
+    url = get_settings().store_url
+    migrate(url)
+    with session_scope(url) as s:
+        ensure_merchant(s, "acme", name="Acme")
+        c = service.create_campaign(s, "acme", service.CampaignInput(name="Winter", type="AWARENESS", channels=["email"]), actor="ana")
+        body = "Subject: Winter is here\nPreview: Stay warm\n\nCold days ahead.\n\nRead more: https://acme.example/winter"
+        draft = CampaignContent(merchant_id="acme", campaign_id=c.id, channel="email", content_type="email", body=body)
+        pending = CampaignContent(merchant_id="acme", campaign_id=c.id, channel="email", content_type="email", body=body + "!")
+        other = CampaignContent(merchant_id="acme", campaign_id=c.id, channel="email", content_type="email", body=body + "?")
+        s.add_all([draft, pending, other])
+        s.flush()
+        approve_content(s, "acme", draft.id, "bo")
+        approve_content(s, "acme", other.id, "bo")
+        install_starters(s, "acme")
+        segment = save_segment(s, "acme", "Everyone", {}, actor="ana").id
+        draft_id, pending_id, other_id = draft.id, pending.id, other.id
+
+    first = _run("content", "to-email", "--draft", f"cc-{draft_id}", "--segment", str(segment), "--template", "Article", "--merchant", "acme")
+    assert f"(a DRAFT) from draft cc-{draft_id} in template 'Article'" in first and "campaigns email send --campaign" in first
+    again = _run("content", "to-email", "--draft", f"cc-{draft_id}", "--segment", str(segment), "--template", "Article", "--merchant", "acme")
+    assert "already became email campaign" in again
+    with session_scope(url) as s:
+        assert [e.source_content_id for e in s.query(EmailCampaign)] == [draft_id]
+    refused = _run("content", "to-email", "--draft", f"cc-{pending_id}", "--segment", str(segment), "--template", "Article", "--merchant", "acme", code=2)
+    assert f"campaigns approve cc-{pending_id}" in refused
+    assert "no {{ content }} slot" in _run("content", "to-email", "--draft", f"cc-{other_id}", "--segment", str(segment), "--template",
+                                           "Newsletter", "--merchant", "acme", code=2)
+    assert "no email template 'Nope'" in _run("content", "to-email", "--draft", f"cc-{other_id}", "--segment", str(segment),
+                                              "--template", "Nope", "--merchant", "acme", code=2)
+    assert "no segment 999" in _run("content", "to-email", "--draft", f"cc-{other_id}", "--segment", "999", "--template", "Article",
+                                    "--merchant", "acme", code=2)

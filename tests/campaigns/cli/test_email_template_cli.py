@@ -68,7 +68,7 @@ def test_templates_check_add_list_and_starters(store: dict, tmp_path: Path) -> N
     good.write_text(BODY, encoding="utf-8")
     assert "no problems" in _run("email", "templates", "check", "--file", str(good))
     assert "saved email template 'Mine'" in _run("email", "templates", "add", "Mine", "--file", str(good), "--subject", "Hello")
-    assert "installed 5 starter template(s)" in _run("email", "templates", "install-starters")
+    assert "installed 6 starter template(s)" in _run("email", "templates", "install-starters")
     assert "already installed" in _run("email", "templates", "install-starters")
     listing = _run("email", "templates", "list")
     assert "Mine" in listing and "Newsletter" in listing and "Bad" not in listing

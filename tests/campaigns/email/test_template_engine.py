@@ -5,7 +5,7 @@ from jinja2.exceptions import SecurityError, TemplateAssertionError, UndefinedEr
 
 from campaigns.email import template_engine as tpl
 from campaigns.email.gallery import starters
-from campaigns.email.layout import with_layout
+from campaigns.email.layout import with_content, with_layout
 from campaigns.email.text import html_to_text
 
 UNSUB = '<a href="{{ unsubscribe_url }}">Unsubscribe</a>'
@@ -136,8 +136,8 @@ def test_every_gallery_template_passes_the_check_and_renders(item) -> None:
     assert "<h1" in rendered.html and rendered.text and all(v for k, v in values.items() if k.startswith("first_name__"))
 
 
-def test_gallery_has_the_five_starters() -> None:
-    assert [s.key for s in starters()] == ["newsletter", "product_launch", "promotion", "re_engagement", "event"]
+def test_gallery_has_the_six_starters() -> None:
+    assert [s.key for s in starters()] == ["newsletter", "product_launch", "promotion", "re_engagement", "event", "article"]
 
 
 @pytest.mark.parametrize("item", starters(), ids=lambda s: s.key)
@@ -145,7 +145,10 @@ def test_call_to_action_buttons_keep_white_text_after_inlining(item) -> None:
     """`.content a` (blue links) must not win over `.button` once the CSS is inlined: that left blue text on a blue button."""
     import re
 
-    html = tpl.render_email(item.subject, "", with_layout(item.html, item.layout), "Acme", category=item.category).html
+    source = with_layout(item.html, item.layout)
+    if tpl.has_content_slot(source):  # the Article starter's button comes from the email campaign's body
+        source = with_content(source, "Our news.\n\n[Read it](https://acme.example/news)")
+    html = tpl.render_email(item.subject, "", source, "Acme", category=item.category).html
     buttons = re.findall(r'<a class="button"[^>]*style="([^"]*)"', html)
     assert buttons, "every starter has a call to action"
     for style in buttons:

@@ -61,12 +61,12 @@ def test_save_refuses_problems_and_updates_in_place(store_url: str) -> None:
 
 def test_install_starters_is_idempotent_and_scoped(store_url: str) -> None:
     with session_scope(store_url) as s:
-        assert len(service.install_starters(s, "acme", actor="ana")) == 5
+        assert len(service.install_starters(s, "acme", actor="ana")) == 6
         assert service.install_starters(s, "acme", actor="ana") == []
         names = [t.name for t in service.list_templates(s, "acme")]
-        assert names == sorted(["Newsletter", "Product launch", "Promotion", "Re-engagement", "Event invitation"])
+        assert names == sorted(["Newsletter", "Product launch", "Promotion", "Re-engagement", "Event invitation", "Article"])
         assert service.list_templates(s, "globex") == []
-        assert {t.starter for t in service.list_templates(s, "acme")} == {"newsletter", "product_launch", "promotion", "re_engagement", "event"}
+        assert {t.starter for t in service.list_templates(s, "acme")} == {"newsletter", "product_launch", "promotion", "re_engagement", "event", "article"}
 
 
 def test_preview_for_a_contact_applies_defaults_and_signs_the_link(store_url: str, tmp_path) -> None:

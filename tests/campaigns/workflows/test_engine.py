@@ -17,13 +17,16 @@ from agents.ava.planner import plan_campaign
 from agents.ava.steps import HANDLERS
 from agents.settings import AgentSettings
 from agents.source import read_post
-from campaigns.core.enums import CampaignStatus, QueueStatus, WorkflowStepStatus
+from campaigns.audiences.segments import save_segment
+from campaigns.core.enums import CampaignStatus, EmailCampaignStatus, QueueStatus, WorkflowStepStatus
+from campaigns.email.templates import install_starters
 from campaigns.core.audit import entries
 from campaigns.social.accounts import add_account
 from campaigns.social.worker import publish_due
 from campaigns.core import queue
 from campaigns.core.store.db import session_scope
-from campaigns.core.store.models import AuditLog, BudgetAllocation, Campaign, CampaignContent, CampaignMetric, CampaignWorkflow, SocialQueueItem
+from campaigns.core.store.models import (AuditLog, BudgetAllocation, Campaign, CampaignContent, CampaignMetric, CampaignWorkflow, EmailCampaign,
+                                        SocialQueueItem)
 from campaigns.workflows import engine
 from campaigns.workflows.models import Handler
 from publishers.sandbox import sandbox_publishers
@@ -33,9 +36,9 @@ START, END = date(2026, 12, 1), date(2026, 12, 21)
 SETTINGS = AgentSettings(llm_engine="offline")
 
 
-def _plan(posts_dir: Path | None, channels=("x", "facebook", "linkedin", "email", "google_ads"), budget="10000"):
+def _plan(posts_dir: Path | None, channels=("x", "facebook", "linkedin", "email", "google_ads"), budget="10000", segments=("Subscribers",)):
     request = PlanRequest(goal=Goal(type="CONVERSION", target=150), budget=Decimal(budget), start=START, end=END, timezone="Europe/Berlin",
-                          channels=list(channels), variations=2)
+                          channels=list(channels), variations=2, segments=list(segments))
     source = read_post(posts_dir / "long.md") if posts_dir else None
     return plan_campaign(request, source=source, settings=SETTINGS, now=NOW)
 
@@ -51,6 +54,13 @@ def _connect_accounts(store_url: str, platforms=("x", "facebook", "linkedin")) -
     with session_scope(store_url) as session:
         for platform in platforms:
             add_account(session, "acme", platform, handles[platform], actor="test")
+
+
+def _email_ready(store_url: str, segment: str = "Subscribers") -> int:
+    """The plan's segment saved and the starter templates (Article has a content slot) installed; the segment's id."""
+    with session_scope(store_url) as session:
+        install_starters(session, "acme")
+        return save_segment(session, "acme", segment, {}, actor="test").id
 
 
 def _run(store_url: str, when: datetime):
@@ -91,14 +101,25 @@ def test_a_plan_runs_from_drafts_to_the_final_report(store_url, posts_dir, tmp_p
 
     _approve_all(store_url, campaign_id)
     _connect_accounts(store_url)
+    segment_id = _email_ready(store_url)
     second = _run(store_url, NOW + timedelta(minutes=1))
     assert [(r.step_order, r.outcome) for r in second.runs] == [(2, "done"), (3, "done")]
     with session_scope(store_url) as session:
         assert session.get(Campaign, campaign_id).status is CampaignStatus.SCHEDULED
         items = session.scalars(select(SocialQueueItem).where(SocialQueueItem.campaign_id == campaign_id)).all()
         assert len(items) == 6 and all(START <= i.scheduled_at.date() <= END for i in items)
+        # each approved email is an email campaign of the campaign, for the plan's segment, scheduled at its slot
+        emails = session.scalars(select(EmailCampaign).where(EmailCampaign.campaign_id == campaign_id)).all()
+        assert len(emails) == 2 and {e.status for e in emails} == {EmailCampaignStatus.SCHEDULED} and {e.segment_id for e in emails} == {segment_id}
+        assert all(START <= e.scheduled_at.date() <= END and e.body_markdown and e.source_content_id for e in emails)
     schedule = _steps(store_url, campaign_id)[3].result
     assert len(schedule["email"]) == 2 and len(schedule["ads"]) == 2 and not schedule["unqueued"]
+    assert {e["email_campaign_id"] for e in schedule["email"]} == {e.id for e in emails}
+    # the ads copy is in the two import files, recorded on the step
+    assert len(schedule["ads_export"]["exported"]) == 2 and len(schedule["ads_export"]["files"]) == 2
+    google, meta = (Path(f) for f in schedule["ads_export"]["files"])
+    assert google.read_text(encoding="utf-8").startswith("Campaign,Ad group,Ad type,Headline 1") and meta.name == "meta_bulk_upload.csv"
+    assert campaign_id in schedule["ads"][0]["note"] and "Google Ads Editor" in schedule["ads"][0]["note"]
 
     # the publishing worker (a separate schedule) sends the posts when they are due
     after_flight = datetime(2026, 12, 22, 12, tzinfo=UTC)
@@ -242,6 +263,7 @@ def test_failed_posts_escalate_the_publish_step(store_url, posts_dir) -> None:
     _run(store_url, NOW)
     _approve_all(store_url, campaign_id)
     _connect_accounts(store_url, ("x",))
+    _email_ready(store_url)
     _run(store_url, NOW + timedelta(minutes=1))
     with session_scope(store_url) as session:
         item = session.scalars(select(SocialQueueItem).where(SocialQueueItem.campaign_id == campaign_id)).first()
@@ -302,3 +324,32 @@ def test_due_times_live_in_the_column(store_url, posts_dir) -> None:
     assert _run(store_url, NOW).runs == []
     with session_scope(store_url) as session:
         assert ava.status(session, "acme", campaign_id)["steps"][1]["due_at"] == "2026-11-22T09:00:00+00:00"
+
+
+def test_an_email_without_a_segment_waits_with_the_fix_and_goes_once_a_person_sets_one(store_url, posts_dir) -> None:
+    campaign_id = _create(store_url, _plan(posts_dir, channels=("email",), segments=()))
+    _run(store_url, NOW)
+    _approve_all(store_url, campaign_id)
+    with session_scope(store_url) as session:
+        install_starters(session, "acme")
+    assert [(r.step_order, r.outcome) for r in _run(store_url, NOW + timedelta(minutes=1)).runs] == [(2, "done"), (3, "waiting")]
+    unqueued = _steps(store_url, campaign_id)[3].result["unqueued"]
+    assert len(unqueued) == 2 and all(f"campaigns workflow edit {campaign_id} 3 --set email_segment=ID" in u["reason"] for u in unqueued)
+    with session_scope(store_url) as session:
+        segment = save_segment(session, "acme", "Regulars", {}, actor="test")
+        ava.edit_step(session, "acme", campaign_id, 3, {"email_segment": "Regulars"}, "boss")
+        # one email is edited after its approval: it waits for a new one, the other goes out
+        edited = session.scalars(select(CampaignContent).where(CampaignContent.campaign_id == campaign_id).order_by(CampaignContent.id)).first()
+        edited.body += " (edited)"
+        edited_id = edited.id
+    _run(store_url, NOW + timedelta(minutes=2))
+    result = _steps(store_url, campaign_id)[3].result
+    assert [u["content_id"] for u in result["unqueued"]] == [edited_id] and "campaigns approve cc-" in result["unqueued"][0]["reason"]
+    with session_scope(store_url) as session:
+        ava.approve(session, "acme", edited_id, "boss")
+    _run(store_url, NOW + timedelta(minutes=3))
+    _run(store_url, NOW + timedelta(minutes=4))  # nothing runs twice
+    assert _status(store_url, campaign_id)[3] == "DONE"
+    with session_scope(store_url) as session:
+        emails = session.scalars(select(EmailCampaign).where(EmailCampaign.campaign_id == campaign_id)).all()
+        assert len(emails) == 2 and {e.segment_id for e in emails} == {segment.id}
