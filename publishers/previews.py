@@ -63,13 +63,18 @@ def _avatar(size: int, label: str, background: str = "#cfd9de") -> str:
             f'display:flex;align-items:center;justify-content:center;font-weight:700">{initial}</div>')
 
 
+# an image not uploaded yet (the app's compose form shows it before anything is stored)
+_DATA_IMAGE = re.compile(r"^data:image/(jpeg|png|gif|webp);base64,[A-Za-z0-9+/]+={0,2}$")
+
+
 def _image(url: str | None, style: str) -> str:
-    src = _safe_url(url) if url else None
+    src = (url if _DATA_IMAGE.match(url) else _safe_url(url)) if url else None
     return f'<img src="{src}" alt="" style="{style}">' if src else ""
 
 
-def x_preview(parts: Sequence[str], *, name: str = "", handle: str = "") -> str:
+def x_preview(parts: Sequence[str], *, name: str = "", handle: str = "", images: Sequence[str] = ()) -> str:
     name, handle = name or "Your brand", handle.lstrip("@") or "yourbrand"
+    pictures = "".join(_image(url, "flex:1;min-width:0;max-height:280px;object-fit:cover;border-radius:12px") for url in images)
     cards = []
     for number, part in enumerate(parts, start=1):
         length = weighted_length(part)
@@ -81,7 +86,8 @@ def x_preview(parts: Sequence[str], *, name: str = "", handle: str = "") -> str:
             f'<div style="flex:1;min-width:0">'
             f'<div><b style="color:#0f1419">{_e(name)}</b> <span style="color:#536471">@{_e(handle)} · now</span></div>'
             f'<div style="color:#0f1419;font-size:15px;line-height:20px;white-space:normal;word-wrap:break-word">{_rich(part, "#1d9bf0")}</div>'
-            f'<div style="color:{counter_color};font-size:12px;text-align:right">{length}/280</div>'
+            + (f'<div style="display:flex;gap:4px;margin-top:8px">{pictures}</div>' if number == 1 and pictures else "")
+            + f'<div style="color:{counter_color};font-size:12px;text-align:right">{length}/280</div>'
             f"</div></div>"
         )
     return f'<div class="preview preview-x" style="{_FONT};max-width:598px;border:1px solid #cfd9de;border-radius:16px;background:#fff">{"".join(cards)}</div>'

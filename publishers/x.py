@@ -40,7 +40,7 @@ class XPublisher(HttpPublisher):
         return check("x", post.text, post.media)
 
     def preview(self, post: SocialPost, *, name: str = "", handle: str = "") -> str:
-        return previews.x_preview(self.parts(post), name=name, handle=handle)
+        return previews.x_preview(self.parts(post), name=name, handle=handle, images=post.media)
 
     def planned_requests(self, post: SocialPost) -> list[PlannedRequest]:
         requests, previous = [], (post.posted_part_ids[-1] if post.posted_part_ids else None)

@@ -14,11 +14,19 @@ import hashlib
 import io
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
+from campaigns.content.approvals import content_hash, require_approval
+from campaigns.core.audit import record
 from campaigns.core.private import private_dir, private_file
-from campaigns.social.accounts import QueueError
+from campaigns.core.store.models import SocialQueueItem
+from campaigns.social.accounts import QueueError, get_account
+from campaigns.social.scheduling import schedule_text
 from publishers.limits import ImageFacts, check_image
 
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "GIF": ("image/gif", "gif"), "WEBP": ("image/webp", "webp")}
@@ -58,10 +66,30 @@ def read_image(data: bytes, where: str) -> ImageFacts:
     return ImageFacts(FORMATS[kind][0], len(data), width, height)
 
 
-def store_image(media_dir: Path, data: bytes, where: str) -> StoredImage:
-    """Check and store one image under its content hash (idempotent: the same bytes give the same name)."""
-    facts = read_image(data, where)
-    name = f"{hashlib.sha256(data).hexdigest()}.{FORMATS[next(k for k, v in FORMATS.items() if v[0] == facts.mime)][1]}"
+class ImageProblemsError(QueueError):
+    """Images a platform would refuse: one message per file, each naming the file and the fix."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    """An image read and checked for one platform, not stored yet."""
+
+    filename: str
+    name: str  # <sha256>.<ext>, its name once stored
+    data: bytes = field(repr=False)
+    alt: str
+    facts: ImageFacts
+
+
+def _stored_name(data: bytes, facts: ImageFacts) -> str:
+    return f"{hashlib.sha256(data).hexdigest()}.{FORMATS[next(k for k, v in FORMATS.items() if v[0] == facts.mime)][1]}"
+
+
+def _write(media_dir: Path, name: str, data: bytes) -> Path:
     private_dir(media_dir)  # owner-only like the rest of the home: only the public endpoint serves it
     path = media_dir / name
     if not path.exists():
@@ -69,7 +97,14 @@ def store_image(media_dir: Path, data: bytes, where: str) -> StoredImage:
         tmp.write_bytes(data)
         private_file(tmp)
         os.replace(tmp, path)  # readers see the whole file or none
-    return StoredImage(name, path, facts)
+    return path
+
+
+def store_image(media_dir: Path, data: bytes, where: str) -> StoredImage:
+    """Check and store one image under its content hash (idempotent: the same bytes give the same name)."""
+    facts = read_image(data, where)
+    name = _stored_name(data, facts)
+    return StoredImage(name, _write(media_dir, name, data), facts)
 
 
 def public_url(base: str | None, name: str) -> str:
@@ -79,19 +114,79 @@ def public_url(base: str | None, name: str) -> str:
     return f"{base.rstrip('/')}/media/{name}"
 
 
-def attach_images(media_dir: Path, base_url: str | None, platform: str, files: list[tuple[str, bytes]],
-                  alts: list[str]) -> tuple[list[str], list[str]]:
-    """Store each (name, bytes) file and check it against `platform`'s rules; returns (URLs, alt texts) for the post."""
+def check_images(platform: str, files: Sequence[tuple[str, bytes]], alts: Sequence[str]) -> list[CheckedImage]:
+    """Read every (filename, bytes) file and check it against `platform`'s rules, storing nothing.
+
+    Every file's problems are gathered before anything is refused, so one QueueError names them all, each with its fix.
+    """
     if len(alts) > len(files):
         raise QueueError(f"{len(alts)} alt texts for {len(files)} images; give at most one alt text per image, in order")
-    urls = []
+    checked, problems = [], []
     for number, (filename, data) in enumerate(files):
-        stored = store_image(media_dir, data, filename)
         alt = alts[number] if number < len(alts) else ""
-        if issues := check_image(platform, stored.facts, alt, where=filename):
-            raise QueueError(f"cannot attach {filename} to a {platform} post: " + "; ".join(str(i) for i in issues))
-        urls.append(public_url(base_url, stored.name))
-    return urls, [alts[n] if n < len(alts) else "" for n in range(len(files))]
+        try:
+            facts = read_image(data, filename)
+        except QueueError as exc:
+            problems.append(str(exc))
+            continue
+        if issues := check_image(platform, facts, alt, where=filename):
+            problems.append(f"cannot attach {filename} to a {platform} post: " + "; ".join(str(i) for i in issues))
+            continue
+        checked.append(CheckedImage(filename, _stored_name(data, facts), data, alt, facts))
+    if problems:
+        raise ImageProblemsError(problems)
+    return checked
+
+
+def store_checked(media_dir: Path, images: Sequence[CheckedImage]) -> None:
+    for image in images:
+        _write(media_dir, image.name, image.data)
+
+
+def attach_images(media_dir: Path, base_url: str | None, platform: str, files: list[tuple[str, bytes]],
+                  alts: list[str]) -> tuple[list[str], list[str]]:
+    """Check every (name, bytes) file against `platform`'s rules, then store them; returns (URLs, alt texts) for the post.
+
+    Nothing is stored when any file is refused.
+    """
+    checked = check_images(platform, files, alts)
+    urls = [public_url(base_url, image.name) for image in checked]
+    store_checked(media_dir, checked)
+    return urls, [image.alt for image in checked]
+
+
+def schedule_with_images(session: Session, merchant_id: str, *, account_id: int, text: str, scheduled_at: datetime, author: str,
+                         images: Sequence[tuple[str, bytes]], alts: Sequence[str], media_dir: Path, base_url: str | None,
+                         campaign_id: str | None = None) -> SocialQueueItem:
+    """Queue a person's own post with images (as `scheduling.schedule_text`; their approval covers the text, images and alt texts).
+
+    The images are checked against the account's platform first and stored last, inside the caller's transaction: when the
+    images, the text or the account are refused, no file is written and nothing is queued.
+    """
+    account = get_account(session, merchant_id, account_id)
+    checked = check_images(account.platform, images, alts)
+    urls = [public_url(base_url, image.name) for image in checked]
+    item = schedule_text(session, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at, author=author, media=urls,
+                         media_alt=[image.alt for image in checked], campaign_id=campaign_id)
+    store_checked(media_dir, checked)  # a failed write raises here, and the transaction (the queued item) rolls back
+    return item
+
+
+def schedule_approved_with_images(session: Session, merchant_id: str, *, kind: str, content_id: int, text: str, account_id: int,
+                                  scheduled_at: datetime, actor: str, images: Sequence[tuple[str, bytes]], alts: Sequence[str],
+                                  media_dir: Path, base_url: str | None) -> SocialQueueItem:
+    """Queue approved text (`kind` `content_id`, approved for exactly `text`) with images added while scheduling.
+
+    The draft's approval covers its text only; the person adding the images approves the post with them as their author,
+    so the queue item's approval covers text, images and alt texts. Under the merchant's four-eyes rule that is refused
+    (FourEyesError): nobody approves images they added themselves.
+    """
+    text_approval = require_approval(session, merchant_id, kind, content_id, content_hash(text))
+    item = schedule_with_images(session, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at, author=actor,
+                                images=images, alts=alts, media_dir=media_dir, base_url=base_url)
+    record(session, merchant_id, actor, "social.schedule_with_images", "social_queue", str(item.id), text_approved_as=f"{kind}:{content_id}",
+           text_approval_id=text_approval.id, images=len(item.media or ()))
+    return item
 
 
 def open_stored(media_dir: Path, name: str) -> tuple[Path, str] | None:
