@@ -9,13 +9,20 @@ import base64
 import hashlib
 import io
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 
+from campaigns.content.approvals import KIND_REPURPOSED
 from campaigns.social.accounts import QueueError
-from campaigns.social.media import check_images
-from dashboards import ui
+from campaigns.social.media import check_images, schedule_approved_with_images
+from campaigns.social.scheduling import schedule_time
+from dashboards import queries, ui
+from dashboards.formatting import plain
+from publishers.base import SocialPost
 from publishers.limits import IMAGE_RULES, LIMITS
 
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "gif", "webp"]
@@ -85,3 +92,50 @@ def image_uploader(key: str, platform: str) -> Attachments:
     for problem in problems:
         ui.field_error(problem)
     return Attachments(files, alts, problems)
+
+
+def schedule_draft_with_images(merchant_id: str, row: dict[str, Any]) -> None:
+    """Content Studio: schedule an approved social draft (`row` of queries.repurposed) with images attached now.
+
+    The draft's approval covers its text; scheduling with images is the scheduler's approval of the post with them
+    (`campaigns.social.media.schedule_approved_with_images`), so it needs the APPROVE permission.
+    """
+    platform = row["format"]
+    accounts = [a for a in queries.social_accounts(queries.source(), merchant_id) if a["platform"] == platform]
+    with st.expander("Schedule with images", icon=":material/add_photo_alternate:"):
+        if not accounts:
+            st.caption(f"Connect a {platform} account on the Social Scheduler page first.")
+            return
+        key = f"studio_media_{row['id']}"
+        by_id = {a["id"]: a for a in accounts}
+        account_id = st.selectbox("Account", list(by_id), key=f"{key}_account",
+                                  format_func=lambda i: f"@{by_id[i]['handle'].removeprefix('@')} · {by_id[i]['timezone']}")
+        zone = by_id[account_id]["timezone"]
+        day_col, time_col = st.columns(2)
+        ui.seed(f"{key}_date", datetime.now(UTC).astimezone(ZoneInfo(zone)).date() + timedelta(days=1))
+        ui.seed(f"{key}_time", time(9, 0))
+        on_day = day_col.date_input("Date", key=f"{key}_date", format="YYYY-MM-DD")
+        at_time = time_col.time_input("Time", key=f"{key}_time", step=timedelta(minutes=15))
+        st.caption(f"In the account's time zone, {zone}.")
+        upload_round = st.session_state.setdefault(f"{key}_round", 0)
+        attached = image_uploader(f"{key}_{upload_round}", platform)
+        if attached.files:
+            try:
+                st.html(ui.publishers()[platform].preview(SocialPost(text=row["text"], media=attached.previews())))
+            except Exception as exc:  # a preview is a help, never a blocker
+                st.caption(f"No preview: {plain(exc)}")
+        ready = bool(attached.files) and attached.ok
+        if ui.can("post.schedule_with_images") and st.button("Schedule with these images", key=f"{key}_schedule", type="primary",
+                                                              icon=":material/schedule_send:", disabled=not ready):
+            settings = queries.settings()
+            try:
+                item = ui.write("post.schedule_with_images", schedule_approved_with_images, merchant_id, kind=KIND_REPURPOSED,
+                                content_id=row["id"], text=row["text"], account_id=account_id,
+                                scheduled_at=schedule_time(datetime.combine(on_day, at_time), zone), actor=ui.actor(),
+                                images=attached.files, alts=attached.alts, media_dir=settings.media_dir, base_url=settings.public_url)
+            except (LookupError, ValueError, PermissionError) as exc:
+                ui.flash(f"Not scheduled: {plain(exc)}", "warning")
+            else:
+                ui.flash(f"Scheduled rc-{row['id']} as post #{item.id} with {len(attached.files)} image(s).")
+                st.session_state[f"{key}_round"] = upload_round + 1
+            st.rerun()

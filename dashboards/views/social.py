@@ -227,7 +227,12 @@ def connect_section(merchant_id: str, accounts: list[dict[str, Any]], *, expande
             platform, url, until = pending
             st.link_button(f"Open {fmt.channel_label(platform)} to grant access", url, type="primary", icon=":material/open_in_new:")
             st.caption(f"The link works until {until}. After granting access you return to this installation's public address; "
-                       "reload this page to see the account.")
+                       "then come back here and press **Show connected accounts**.")
+            if st.button("Show connected accounts", key="connect_done", icon=":material/refresh:"):
+                # the callback wrote the account in the public server's process: read the store afresh
+                queries.clear_store_caches()
+                st.session_state.pop("connect_url", None)
+                st.rerun()
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Images in the Social Scheduler's compose form (AppTest, empty home): checked by the platform's rules with the fix and
+"""Images in the Social Scheduler's compose form and on approved Content Studio drafts (AppTest, empty home): checked by the platform's rules with the fix and
 nothing stored on a refusal; on Schedule stored under the media folder and attached, with their alt texts, to the queued
 post that the author's approval covers; the preview shows them."""
 
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, time
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -15,7 +16,7 @@ from campaigns.content.approvals import KIND_QUEUE_TEXT, content_hash
 from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
-from campaigns.core.store.models import Approval, SocialQueueItem
+from campaigns.core.store.models import Approval, AuditLog, SocialQueueItem
 from campaigns.social.accounts import add_account
 from tests.dashboards.helpers import assert_clean
 
@@ -113,3 +114,59 @@ def test_an_x_post_takes_a_png_and_two_images_get_an_alt_field_each(accounts, ap
         [item] = s.scalars(select(SocialQueueItem)).all()
         assert len(item.media) == 2 and item.media_alt == ["", ""]
     assert len(_stored()) == 2
+
+
+def _approved_x_draft() -> int:
+    from agents.leo.repurpose import repurpose
+    from agents.leo.store import approve_repurposed, save_result
+    from agents.settings import AgentSettings
+    from agents.source import read_post
+
+    post = read_post(Path(__file__).resolve().parents[1] / "agents" / "posts" / "short.md")
+    with session_scope(get_settings().store_url) as s:
+        [saved] = save_result(s, get_settings().default_merchant, repurpose(post, ["x"], 1, settings=AgentSettings(llm_engine="offline")),
+                              actor="leo@example.com")
+        approve_repurposed(s, get_settings().default_merchant, saved.repurposed_id, "approver@example.com")
+        return saved.repurposed_id
+
+
+def _studio_with_image(app, rid: int):
+    at = app(get_settings())
+    at.switch_page("views/studio.py").run()
+    assert_clean(at)
+    at.file_uploader(key=f"studio_media_{rid}_0_images").set_value(("tote.png", image("PNG", (1200, 800)), "image/png")).run()
+    [alt] = [t for t in at.text_input if t.label == "Alt text for tote.png"]
+    alt.input("A blue tote").run()
+    assert_clean(at)
+    return at
+
+
+def test_an_approved_studio_draft_is_scheduled_with_an_image_the_scheduler_approves(accounts, app) -> None:
+    rid = _approved_x_draft()
+    at = _studio_with_image(app, rid)
+    assert any("data:image/png;base64," in h.proto.body for h in at.get("html"))
+    at.button(key=f"studio_media_{rid}_schedule").click().run()
+    assert_clean(at)
+    assert any(f"Scheduled rc-{rid} as post" in s.value for s in at.success)
+    [name] = _stored()
+    with session_scope(get_settings().store_url) as s:
+        [item] = s.scalars(select(SocialQueueItem)).all()
+        assert item.media == [f"{PUBLIC}/media/{name}"] and item.media_alt == ["A blue tote"] and item.account_id == accounts["x"]
+        approval = s.scalar(select(Approval).where(Approval.content_kind == KIND_QUEUE_TEXT, Approval.content_id == item.id))
+        assert approval.content_hash == item.content_hash == content_hash(item.text, item.media, item.media_alt)
+        logged = s.scalar(select(AuditLog).where(AuditLog.action == "social.schedule_with_images"))
+        assert logged.entity_id == str(item.id) and logged.details["text_approved_as"] == f"repurposed_content:{rid}"
+
+
+def test_under_the_four_eyes_rule_the_scheduler_cannot_approve_images_they_added(accounts, app) -> None:
+    from campaigns.access.users import set_four_eyes
+
+    rid = _approved_x_draft()
+    with session_scope(get_settings().store_url) as s:
+        set_four_eyes(s, get_settings().default_merchant, True, "owner@example.com")
+    at = _studio_with_image(app, rid)
+    at.button(key=f"studio_media_{rid}_schedule").click().run()
+    assert any("Not scheduled" in w.value and "four-eyes" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert _stored() == []
+    with session_scope(get_settings().store_url) as s:
+        assert s.scalars(select(SocialQueueItem)).all() == []
