@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import time
@@ -309,9 +310,11 @@ def choose_file(tab, uploader, path: Path) -> None:
 
 
 def pick_account(tab, platform_label: str) -> None:
-    box = tab.locator('[data-testid="stSelectbox"]').filter(has_text="Account")
+    box = tab.locator('[data-testid="stSelectbox"]').filter(has=tab.get_by_text("Account", exact=True))
     box.locator("input").click()
-    tab.get_by_role("option").filter(has_text=platform_label).first.click()
+    tab.keyboard.type(f"{platform_label} @")  # filters the options to this platform's account
+    tab.get_by_role("option").filter(has_text=f"{platform_label} @").first.wait_for()
+    tab.keyboard.press("Enter")
     tab.locator('[data-testid="stMarkdownContainer"]', has_text=f"Posting as {platform_label} @").wait_for()  # the rerun has happened
     settled(tab)
 
@@ -320,11 +323,10 @@ def pick_yesterday(tab) -> None:
     """A moment already past, so the worker finds the post due (the account's zone is UTC)."""
     from datetime import UTC, datetime, timedelta
 
-    day = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
-    field = tab.get_by_label("Date", exact=True)
-    field.click()
-    field.fill(day)
-    field.press("Enter")
-    tab.keyboard.press("Escape")
+    day = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y%m%d")
+    field = tab.get_by_role("group", name="Date", exact=True)  # a date field of year, month and day segments
+    field.get_by_role("spinbutton").first.click()
+    tab.keyboard.type(day)
+    tab.keyboard.press("Tab")  # leaving the field sends the value
     settled(tab)
-    assert field.input_value() == day
+    assert re.sub(r"\D", "", field.inner_text()) == day
