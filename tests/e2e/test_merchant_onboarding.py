@@ -35,7 +35,7 @@ from werkzeug import Request, Response
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import Contact, SocialAccount, SocialQueueItem
-from tests.e2e.test_browser import ROOT, _free_port, assert_no_errors, browser, chromium, new_tab, running_app, settled, sign_in  # noqa: F401
+from tests.e2e.test_browser import ROOT, SCROLL_TO_TOP, _free_port, assert_no_errors, browser, chromium, new_tab, running_app, settled, sign_in  # noqa: F401
 from tests.publishers.fake_oauth import FakeFacebookOAuth, FakeXOAuth
 from tests.publishers.fake_platforms import FakeGraph, FakePlatform, FakeX
 
@@ -238,11 +238,10 @@ def test_a_new_merchant_imports_contacts_connects_accounts_and_publishes_posts_w
                          ("X", "Totes in ocean blue, back in stock", tote_png, "A blue canvas tote bag"))
                 for label, text, picture, alt in posts:
                     pick_account(tab, label)
-                    compose = tab.locator('[data-testid="stVerticalBlock"]').filter(has=tab.get_by_role("heading", name="Compose")).last
                     tab.get_by_label("Text", exact=True).fill(text)
                     tab.get_by_label("Text", exact=True).press("Control+Enter")
                     settled(tab)
-                    choose_file(tab, compose.locator('[data-testid="stFileUploader"]'), picture)
+                    choose_file(tab, tab.locator('[data-testid="stFileUploader"]', has_text="Images"), picture)
                     alt_field = tab.get_by_label(f"Alt text for {picture.name}")
                     alt_field.fill(alt)
                     alt_field.press("Enter")
@@ -253,7 +252,7 @@ def test_a_new_merchant_imports_contacts_connects_accounts_and_publishes_posts_w
                     preview = tab.locator('img[src^="data:image/png;base64,"]')
                     preview.first.wait_for()  # the preview shows the image before anything is stored
                     assert_no_errors(tab, f"compose for {label}")
-                    compose.first.evaluate("element => element.scrollIntoView({block: 'start'})")
+                    tab.get_by_role("heading", name="Compose", exact=True).evaluate(SCROLL_TO_TOP)
                     tab.screenshot(path=str(shots / f"06-compose-{label.lower()}.png"))
                     tab.get_by_role("button", name="Schedule", exact=True).click()
                     tab.get_by_text("with 1 image(s)").wait_for()
