@@ -156,8 +156,8 @@ def test_a_new_merchant_imports_contacts_connects_accounts_and_publishes_posts_w
     env = {**os.environ, **env}
     settings = Settings(home=home)
 
-    print(f"{time.monotonic() - started:5.1f}s 1. an empt")
     # 1. an empty store gets its merchant and owner from the CLI
+    stage(started, "1. an empty store gets its merchant and owner from the CLI")
     assert not home.exists()
     assert "merchant juniper is ready" in cli(env, "merchants", "add", MERCHANT, "--name", "Juniper & Finch")
 
@@ -176,8 +176,8 @@ def test_a_new_merchant_imports_contacts_connects_accounts_and_publishes_posts_w
             public = api.wait()
             tab = new_tab(browser)
             try:
-                print(f"{time.monotonic() - started:5.1f}s 2. sign in")
                 # 2. sign in
+                stage(started, "2. sign in")
                 tab.goto(app)
                 settled(tab)
                 sign_in(tab, OWNER, PASSWORD)
@@ -185,8 +185,8 @@ def test_a_new_merchant_imports_contacts_connects_accounts_and_publishes_posts_w
                 settled(tab)
                 tab.screenshot(path=str(shots / "01-signed-in.png"))
 
-                print(f"{time.monotonic() - started:5.1f}s 3. contact")
                 # 3. contacts: a file with a bad row is refused whole, the fixed one goes in
+                stage(started, "3. contacts")
                 open_page(tab, "Audiences")
                 tab.get_by_role("tab", name="Contacts").click()
                 uploader = tab.locator('[data-testid="stFileUploader"]', has_text="Contacts file")
@@ -205,8 +205,8 @@ def test_a_new_merchant_imports_contacts_connects_accounts_and_publishes_posts_w
                 tab.screenshot(path=str(shots / "03-contacts-imported.png"))
                 assert _count(settings, Contact) == 3
 
-                print(f"{time.monotonic() - started:5.1f}s 4. connect")
                 # 4. connect X and Instagram: the platform's authorization page sends the browser to the public callback
+                stage(started, "4. connect X and Instagram")
                 open_page(tab, "Social Scheduler")
                 for platform, label in (("x", "X"), ("instagram", "Instagram")):
                     button = tab.get_by_role("button", name=f"Connect {label}", exact=True)
@@ -232,8 +232,8 @@ def test_a_new_merchant_imports_contacts_connects_accounts_and_publishes_posts_w
                 assert_no_errors(tab, "Social Scheduler after connecting")
                 tab.screenshot(path=str(shots / "05-accounts-connected.png"))
 
-                print(f"{time.monotonic() - started:5.1f}s 5. a post ")
                 # 5. a post with an image on each account, from the compose form
+                stage(started, "5. a post with an image on each account, from the compose form")
                 posts = (("Instagram", "The new mugs are here", mug_jpeg, "A rust-red mug on an oak table"),
                          ("X", "Totes in ocean blue, back in stock", tote_png, "A blue canvas tote bag"))
                 for label, text, picture, alt in posts:
@@ -265,8 +265,8 @@ def test_a_new_merchant_imports_contacts_connects_accounts_and_publishes_posts_w
             finally:
                 tab.context.close()
 
-        print(f"{time.monotonic() - started:5.1f}s 6. the pub")
         # 6. the publishing worker sends both to the platforms (the public API serves the images meanwhile)
+        stage(started, "6. the publishing worker sends both to the platforms")
         report = cli(env, "social", "publish-due", "--live")
         assert "PUBLISHED" in report or "published" in report, report
 
@@ -293,6 +293,10 @@ def test_a_new_merchant_imports_contacts_connects_accounts_and_publishes_posts_w
     assert published["user"] == ig_user and published["caption"] == "The new mugs are here"
     order = [r["path"] for r in graph.requests if r["method"] == "POST"]
     assert order == [f"/v21.0/{ig_user}/media", f"/v21.0/{ig_user}/media_publish"]
+
+
+def stage(started: float, name: str) -> None:
+    print(f"{time.monotonic() - started:6.1f}s {name}")  # where the run's time goes, shown with -s
 
 
 def open_page(tab, title: str) -> None:
