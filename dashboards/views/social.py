@@ -215,14 +215,15 @@ def connect_section(merchant_id: str, accounts: list[dict[str, Any]], *, expande
             reason = f": {account['reauth_reason']}" if account.get("reauth_reason") else ""
             st.warning(f"{fmt.channel_label(account['platform'])} {account['handle']} needs to be reconnected{reason}. "
                        "Its queued posts stop until then; connect it again below.", icon=":material/link_off:")
-    with st.expander("Connect account", expanded=expanded or any(a["status"] != social_accounts.ACTIVE for a in accounts), icon=":material/add_link:"):
+    pending = st.session_state.get("connect_url")  # open while a started connection's link waits to be used
+    with st.expander("Connect account", expanded=expanded or bool(pending) or any(a["status"] != social_accounts.ACTIVE for a in accounts),
+                     icon=":material/add_link:"):
         st.caption("Sign in on the platform and grant access; the accounts you manage there are added here, their tokens encrypted. "
                    "LinkedIn adds the organization pages you administer, Facebook your pages, Instagram the professional accounts linked to them.")
         for column, platform in zip(st.columns(len(CONNECTABLE)), CONNECTABLE, strict=True):
             if column.button(f"Connect {fmt.channel_label(platform)}", key=f"connect_{platform}", icon=":material/link:"):
                 start_connect(merchant_id, platform)
                 st.rerun()
-        pending = st.session_state.get("connect_url")
         if pending:
             platform, url, until = pending
             st.link_button(f"Open {fmt.channel_label(platform)} to grant access", url, type="primary", icon=":material/open_in_new:")

@@ -209,13 +209,7 @@ def test_a_new_merchant_imports_contacts_connects_accounts_and_publishes_posts_w
                 stage(started, "4. connect X and Instagram")
                 open_page(tab, "Social Scheduler")
                 for platform, label in (("x", "X"), ("instagram", "Instagram")):
-                    button = tab.get_by_role("button", name=f"Connect {label}", exact=True)
-                    section = tab.locator('[data-testid="stExpander"] details', has_text="Connect account")
-                    if section.get_attribute("open") is None:  # with an account connected, the section is folded
-                        section.locator("summary").click()
-                    button.click()
-                    grant = tab.get_by_role("link", name=f"Open {label} to grant access")
-                    grant.wait_for()
+                    grant = start_connecting(tab, label)
                     assert grant.get_attribute("href").startswith((x if platform == "x" else facebook).url())
                     with tab.context.expect_page() as opened:
                         grant.click()
@@ -225,6 +219,8 @@ def test_a_new_merchant_imports_contacts_connects_accounts_and_publishes_posts_w
                     consent.screenshot(path=str(shots / f"04-{platform}-connected-callback.png"))
                     consent.close()
                     tab.get_by_role("button", name="Show connected accounts").click()
+                    tab.get_by_role("link", name=f"Open {label} to grant access").wait_for(state="detached")  # the page has rerun
+                    tab.get_by_text("Posting as", exact=False).first.wait_for()
                     settled(tab, "Social Scheduler")
                 with session_scope(settings.store_url) as s:
                     connected = {a.platform: a.external_id for a in s.scalars(select(SocialAccount).where(SocialAccount.merchant_id == MERCHANT))}
@@ -303,6 +299,17 @@ def open_page(tab, title: str) -> None:
     tab.locator('[data-testid="stSidebarNavLink"]', has_text=title).first.click()
     settled(tab, title)
     assert_no_errors(tab, title)
+
+
+def start_connecting(tab, label: str):
+    """Click "Connect <label>" in the Connect account section (unfolding it when an account is already there); the grant link."""
+    section = tab.locator('[data-testid="stExpander"]', has_text="Connect account")
+    if section.locator("details").get_attribute("open") is None:
+        section.locator("summary").click()
+    tab.get_by_role("button", name=f"Connect {label}", exact=True).click()
+    grant = tab.get_by_role("link", name=f"Open {label} to grant access")
+    grant.wait_for()
+    return grant
 
 
 def choose_file(tab, uploader, path: Path) -> None:
