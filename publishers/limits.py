@@ -127,7 +127,7 @@ def check(platform: str, text: str, media: Sequence[str] = ()) -> list[Issue]:
     if limits.max_mentions is not None and (count := len(mentions(text))) > limits.max_mentions:
         issues.append(Issue("text", f"mentions {count} accounts; {platform} allows {limits.max_mentions}"))
     if limits.media_required and not media:
-        issues.append(Issue("media", f"{platform} needs an image: attach one"))
+        issues.append(Issue("media", f"{platform} needs an image: add its public https URL"))
     if len(media) > limits.max_media:
         issues.append(Issue("media", f"has {len(media)} items; {platform} allows {limits.max_media}"))
     elif len(media) > limits.sendable_media:

@@ -44,7 +44,7 @@ def test_instagram_hashtags_mentions_and_required_image() -> None:
     people = " ".join(f"@user{n}" for n in range(limit.max_mentions + 1))
     assert _issues("instagram", tags, image) == ["text: has 31 hashtags; instagram allows 30"]
     assert _issues("instagram", people, image) == ["text: mentions 21 accounts; instagram allows 20"]
-    assert _issues("instagram", "words only") == ["media: instagram needs an image: attach one"]
+    assert _issues("instagram", "words only") == ["media: instagram needs an image: add its public https URL"]
     assert _issues("instagram", " ".join(f"#tag{n}" for n in range(30)), image) == []
 
 
