@@ -81,7 +81,7 @@ def image_uploader(key: str, platform: str) -> Attachments:
     alts = []
     for name, data in files:
         digest = hashlib.sha256(data).hexdigest()[:12]
-        alts.append(st.text_input(f"Alt text for {name}", key=f"{key}_alt_{digest}", max_chars=rules.max_alt_text,
+        alts.append(st.text_input(f"Alt text for {plain(name)}", key=f"{key}_alt_{digest}", max_chars=rules.max_alt_text,
                                   placeholder="What the image shows, for people who cannot see it"))
     problems: list[str] = []
     if files:
