@@ -195,7 +195,8 @@ def test_a_new_merchant_imports_contacts_connects_accounts_and_publishes_posts_w
                 tab.get_by_text("contacts.csv was not imported; nothing was written").wait_for()
                 tab.locator('[data-testid="stDataFrame"]').first.wait_for()
                 settled(tab)
-                tab.screenshot(path=str(shots / "02-contacts-refused.png"), full_page=True)
+                tab.get_by_role("heading", name="Import contacts", exact=True).evaluate(SCROLL_TO_TOP)
+                tab.screenshot(path=str(shots / "02-contacts-refused.png"))
                 assert _count(settings, Contact) == 0
 
                 choose_file(tab, uploader, good_csv)
@@ -253,7 +254,8 @@ def test_a_new_merchant_imports_contacts_connects_accounts_and_publishes_posts_w
                     tab.get_by_role("button", name="Schedule", exact=True).click()
                     tab.get_by_text("with 1 image(s)").wait_for()
                     settled(tab)
-                tab.screenshot(path=str(shots / "07-queued.png"), full_page=True)
+                tab.get_by_role("heading", name="Queue", exact=True).evaluate(SCROLL_TO_TOP)
+                tab.screenshot(path=str(shots / "07-queued.png"))
                 with session_scope(settings.store_url) as s:
                     queued = {i.text: (list(i.media), list(i.media_alt)) for i in s.scalars(select(SocialQueueItem))}
                 assert {text: alts for text, (_, alts) in queued.items()} == {text: [alt] for _, text, _, alt in posts}
@@ -339,4 +341,5 @@ def pick_yesterday(tab) -> None:
     tab.keyboard.type(day)
     tab.keyboard.press("Tab")  # leaving the field sends the value
     settled(tab)
+    tab.get_by_role("heading", name="Compose", exact=True).click()  # closes the calendar that opened on the way
     assert re.sub(r"\D", "", field.inner_text()) == day
