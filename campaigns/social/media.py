@@ -66,6 +66,47 @@ def read_image(data: bytes, where: str) -> ImageFacts:
     return ImageFacts(FORMATS[kind][0], len(data), width, height)
 
 
+def store_image(media_dir: Path, data: bytes, where: str) -> StoredImage:
+    """Check and store one image under its content hash (idempotent: the same bytes give the same name)."""
+    facts = read_image(data, where)
+    name = f"{hashlib.sha256(data).hexdigest()}.{FORMATS[next(k for k, v in FORMATS.items() if v[0] == facts.mime)][1]}"
+    private_dir(media_dir)  # owner-only like the rest of the home: only the public endpoint serves it
+    path = media_dir / name
+    if not path.exists():
+        tmp = media_dir / f".{name}.{os.getpid()}.tmp"
+        tmp.write_bytes(data)
+        private_file(tmp)
+        os.replace(tmp, path)  # readers see the whole file or none
+    return StoredImage(name, path, facts)
+
+
+def public_url(base: str | None, name: str) -> str:
+    if not base:
+        raise QueueError("CAMPAIGNS_PUBLIC_URL is not set, so platforms cannot fetch the image; set it to the https address "
+                         "serving `campaigns api` (the public endpoint), then attach the image again")
+    return f"{base.rstrip('/')}/media/{name}"
+
+
+def attach_images(media_dir: Path, base_url: str | None, platform: str, files: list[tuple[str, bytes]],
+                  alts: list[str]) -> tuple[list[str], list[str]]:
+    """Store each (name, bytes) file and check it against `platform`'s rules; returns (URLs, alt texts) for the post."""
+    if len(alts) > len(files):
+        raise QueueError(f"{len(alts)} alt texts for {len(files)} images; give at most one alt text per image, in order")
+    urls = []
+    for number, (filename, data) in enumerate(files):
+        stored = store_image(media_dir, data, filename)
+        alt = alts[number] if number < len(alts) else ""
+        if issues := check_image(platform, stored.facts, alt, where=filename):
+            raise QueueError(f"cannot attach {filename} to a {platform} post: " + "; ".join(str(i) for i in issues))
+        urls.append(public_url(base_url, stored.name))
+    return urls, [alts[n] if n < len(alts) else "" for n in range(len(files))]
+
+
+def stored_name(data: bytes, facts: ImageFacts) -> str:
+    """The name `store_image` gives these bytes: <sha256>.<ext>."""
+    return f"{hashlib.sha256(data).hexdigest()}.{FORMATS[next(k for k, v in FORMATS.items() if v[0] == facts.mime)][1]}"
+
+
 class ImageProblemsError(QueueError):
     """Images a platform would refuse: one message per file, each naming the file and the fix."""
 
@@ -83,35 +124,6 @@ class CheckedImage:
     data: bytes = field(repr=False)
     alt: str
     facts: ImageFacts
-
-
-def _stored_name(data: bytes, facts: ImageFacts) -> str:
-    return f"{hashlib.sha256(data).hexdigest()}.{FORMATS[next(k for k, v in FORMATS.items() if v[0] == facts.mime)][1]}"
-
-
-def _write(media_dir: Path, name: str, data: bytes) -> Path:
-    private_dir(media_dir)  # owner-only like the rest of the home: only the public endpoint serves it
-    path = media_dir / name
-    if not path.exists():
-        tmp = media_dir / f".{name}.{os.getpid()}.tmp"
-        tmp.write_bytes(data)
-        private_file(tmp)
-        os.replace(tmp, path)  # readers see the whole file or none
-    return path
-
-
-def store_image(media_dir: Path, data: bytes, where: str) -> StoredImage:
-    """Check and store one image under its content hash (idempotent: the same bytes give the same name)."""
-    facts = read_image(data, where)
-    name = _stored_name(data, facts)
-    return StoredImage(name, _write(media_dir, name, data), facts)
-
-
-def public_url(base: str | None, name: str) -> str:
-    if not base:
-        raise QueueError("CAMPAIGNS_PUBLIC_URL is not set, so platforms cannot fetch the image; set it to the https address "
-                         "serving `campaigns api` (the public endpoint), then attach the image again")
-    return f"{base.rstrip('/')}/media/{name}"
 
 
 def check_images(platform: str, files: Sequence[tuple[str, bytes]], alts: Sequence[str]) -> list[CheckedImage]:
@@ -132,7 +144,7 @@ def check_images(platform: str, files: Sequence[tuple[str, bytes]], alts: Sequen
         if issues := check_image(platform, facts, alt, where=filename):
             problems.append(f"cannot attach {filename} to a {platform} post: " + "; ".join(str(i) for i in issues))
             continue
-        checked.append(CheckedImage(filename, _stored_name(data, facts), data, alt, facts))
+        checked.append(CheckedImage(filename, stored_name(data, facts), data, alt, facts))
     if problems:
         raise ImageProblemsError(problems)
     return checked
@@ -140,19 +152,7 @@ def check_images(platform: str, files: Sequence[tuple[str, bytes]], alts: Sequen
 
 def store_checked(media_dir: Path, images: Sequence[CheckedImage]) -> None:
     for image in images:
-        _write(media_dir, image.name, image.data)
-
-
-def attach_images(media_dir: Path, base_url: str | None, platform: str, files: list[tuple[str, bytes]],
-                  alts: list[str]) -> tuple[list[str], list[str]]:
-    """Check every (name, bytes) file against `platform`'s rules, then store them; returns (URLs, alt texts) for the post.
-
-    Nothing is stored when any file is refused.
-    """
-    checked = check_images(platform, files, alts)
-    urls = [public_url(base_url, image.name) for image in checked]
-    store_checked(media_dir, checked)
-    return urls, [image.alt for image in checked]
+        store_image(media_dir, image.data, image.filename)
 
 
 def schedule_with_images(session: Session, merchant_id: str, *, account_id: int, text: str, scheduled_at: datetime, author: str,

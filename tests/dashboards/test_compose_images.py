@@ -8,6 +8,7 @@ import io
 from datetime import date, time
 from pathlib import Path
 
+import numpy  # noqa: F401  (imported before the app runs, as the Streamlit server has it; otherwise AppTest's script thread can find it half imported)
 import pytest
 from PIL import Image
 from sqlalchemy import select

@@ -120,9 +120,12 @@ def test_every_refused_file_is_named_and_nothing_is_stored(tmp_path: Path) -> No
     folder = tmp_path / "media"
     files = [("good.jpg", image()), ("wide.jpg", image("JPEG", (1500, 500))), ("notes.txt", b"not an image")]
     with pytest.raises(media.ImageProblemsError) as refused:
-        media.attach_images(folder, "https://shop.example.com", "instagram", files, [])
+        media.check_images("instagram", files, [])
     assert [p.split(" ")[0:3] for p in refused.value.problems] == [["cannot", "attach", "wide.jpg"], ["notes.txt", "is", "not"]]
-    assert not folder.exists()  # not even the good file
+    checked = media.check_images("instagram", files[:1], ["A mug"])
+    assert [(c.filename, c.alt) for c in checked] == [("good.jpg", "A mug")] and not folder.exists()
+    media.store_checked(folder, checked)
+    assert [p.name for p in folder.iterdir()] == [checked[0].name] == [media.store_image(folder, files[0][1], "again.jpg").name]
 
 
 def test_a_post_refused_for_its_text_stores_no_image(tmp_path: Path) -> None:
