@@ -91,12 +91,16 @@ def duration_label(seconds: float | None) -> str:
     return f"Video · {whole // 60}:{whole % 60:02d}"
 
 
+# an image not uploaded yet (the app's compose form shows it before anything is stored)
+_DATA_IMAGE = re.compile(r"^data:image/(jpeg|png|gif|webp);base64,[A-Za-z0-9+/]+={0,2}$")
+
+
 def _media(item: MediaView, style: str) -> str:
     if item.kind == "video":
         return (f'<div class="preview-video" style="{style};background:#111;color:#fff;display:flex;align-items:center;justify-content:center;'
                 f'gap:8px;font-weight:600;min-height:160px" title="{_e(duration_label(item.duration))}">'
                 f'<span style="font-size:28px">▶</span><span>{_e(duration_label(item.duration))}</span></div>')
-    src = _safe_url(item.url)
+    src = item.url if _DATA_IMAGE.match(item.url) else _safe_url(item.url)
     return f'<img src="{src}" alt="{_e(item.alt)}" style="{style}">' if src else ""
 
 

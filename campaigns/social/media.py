@@ -15,11 +15,19 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
-from campaigns.social.accounts import QueueError
+from sqlalchemy.orm import Session
+
+from campaigns.content.approvals import content_hash, require_approval
+from campaigns.core.audit import record
+from campaigns.core.store.models import SocialQueueItem
+from campaigns.social.accounts import QueueError, get_account
 from campaigns.social.media_store import LocalMediaStore, MediaStore, product_url
+from campaigns.social.scheduling import schedule_text
 from publishers.limits import ImageFacts, check_image
 
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "GIF": ("image/gif", "gif"), "WEBP": ("image/webp", "webp")}
@@ -102,6 +110,94 @@ def read_stored(store: MediaStore, name: str) -> tuple[bytes, str] | None:
         return None
     data = store.open(name)
     return None if data is None else (data, MIME_OF_EXT[name.rsplit(".", 1)[1]])
+
+
+def stored_name(data: bytes, facts: ImageFacts) -> str:
+    """The name `store_image` gives these bytes: <sha256>.<ext>."""
+    return f"{hashlib.sha256(data).hexdigest()}.{FORMATS[next(k for k, v in FORMATS.items() if v[0] == facts.mime)][1]}"
+
+
+class ImageProblemsError(QueueError):
+    """Images a platform would refuse: one message per file, each naming the file and the fix."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    """An image read and checked for one platform, not stored yet."""
+
+    filename: str
+    name: str  # <sha256>.<ext>, its name once stored
+    data: bytes = field(repr=False)
+    alt: str
+    facts: ImageFacts
+
+
+def check_images(platform: str, files: Sequence[tuple[str, bytes]], alts: Sequence[str]) -> list[CheckedImage]:
+    """Read every (filename, bytes) file and check it against `platform`'s rules, storing nothing.
+
+    Every file's problems are gathered before anything is refused, so one QueueError names them all, each with its fix.
+    """
+    if len(alts) > len(files):
+        raise QueueError(f"{len(alts)} alt texts for {len(files)} images; give at most one alt text per image, in order")
+    checked, problems = [], []
+    for number, (filename, data) in enumerate(files):
+        alt = alts[number] if number < len(alts) else ""
+        try:
+            facts = read_image(data, filename)
+        except QueueError as exc:
+            problems.append(str(exc))
+            continue
+        if issues := check_image(platform, facts, alt, where=filename):
+            problems.append(f"cannot attach {filename} to a {platform} post: " + "; ".join(str(i) for i in issues))
+            continue
+        checked.append(CheckedImage(filename, stored_name(data, facts), data, alt, facts))
+    if problems:
+        raise ImageProblemsError(problems)
+    return checked
+
+
+def store_checked(store: MediaStore | Path, images: Sequence[CheckedImage]) -> None:
+    for image in images:
+        store_image(store, image.data, image.filename)
+
+
+def schedule_with_images(session: Session, merchant_id: str, *, account_id: int, text: str, scheduled_at: datetime, author: str,
+                         images: Sequence[tuple[str, bytes]], alts: Sequence[str], store: MediaStore | Path, base_url: str | None,
+                         campaign_id: str | None = None) -> SocialQueueItem:
+    """Queue a person's own post with images (as `scheduling.schedule_text`; their approval covers the text, images and alt texts).
+
+    The images are checked against the account's platform first and stored last, inside the caller's transaction: when the
+    images, the text or the account are refused, no file is written and nothing is queued.
+    """
+    account = get_account(session, merchant_id, account_id)
+    checked = check_images(account.platform, images, alts)
+    target = as_store(store, base_url)
+    urls = [target.url(image.name) for image in checked]
+    item = schedule_text(session, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at, author=author, media=urls,
+                         media_alt=[image.alt for image in checked], campaign_id=campaign_id)
+    store_checked(target, checked)  # a failed write raises here, and the transaction (the queued item) rolls back
+    return item
+
+
+def schedule_approved_with_images(session: Session, merchant_id: str, *, kind: str, content_id: int, text: str, account_id: int,
+                                  scheduled_at: datetime, actor: str, images: Sequence[tuple[str, bytes]], alts: Sequence[str],
+                                  store: MediaStore | Path, base_url: str | None) -> SocialQueueItem:
+    """Queue approved text (`kind` `content_id`, approved for exactly `text`) with images added while scheduling.
+
+    The draft's approval covers its text only; the person adding the images approves the post with them as their author,
+    so the queue item's approval covers text, images and alt texts. Under the merchant's four-eyes rule that is refused
+    (FourEyesError): nobody approves images they added themselves.
+    """
+    text_approval = require_approval(session, merchant_id, kind, content_id, content_hash(text))
+    item = schedule_with_images(session, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at, author=actor,
+                                images=images, alts=alts, store=store, base_url=base_url)
+    record(session, merchant_id, actor, "social.schedule_with_images", "social_queue", str(item.id), text_approved_as=f"{kind}:{content_id}",
+           text_approval_id=text_approval.id, images=len(item.media or ()))
+    return item
 
 
 def open_stored(media_dir: Path, name: str) -> tuple[Path, str] | None:

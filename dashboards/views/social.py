@@ -11,8 +11,9 @@ import streamlit as st
 
 from campaigns.core.crypto import TokenKeyError, cipher_from_settings
 from campaigns.social import accounts as social_accounts
-from campaigns.social import connect, scheduling, worker
-from dashboards import queries, ui
+from campaigns.social import connect, media, scheduling, worker
+from campaigns.social.media_store import media_store
+from dashboards import media_ui, queries, ui
 from dashboards import formatting as fmt
 from dashboards.charts import posting_heatmap, week_calendar
 from publishers.base import SocialPost
@@ -155,25 +156,35 @@ def compose(merchant_id: str, accounts: list[dict[str, Any]], account: dict[str,
             on_day = day_col.date_input("Date", key="compose_date", format="YYYY-MM-DD")
             at_time = time_col.time_input("Time", key="compose_time", step=timedelta(minutes=15))
             st.caption(f"In the account's time zone, {target['timezone']}.")
-        issues = check(target["platform"], text) if text.strip() else []
+        upload_round = st.session_state.setdefault("compose_upload_round", 0)  # a new uploader once a post is scheduled
+        attached = media_ui.image_uploader(f"compose_{upload_round}", target["platform"])
+        issues = check(target["platform"], text, attached.counted()) if text.strip() else []
         for issue in issues:
             ui.field_error(str(issue))
         if target["status"] != social_accounts.ACTIVE:
             ui.field_error(f"This account needs re-authentication; {social_accounts.REAUTH_HINT}.")
-        ready = bool(text.strip()) and not issues and target["status"] == social_accounts.ACTIVE
+        ready = bool(text.strip()) and not issues and attached.ok and target["status"] == social_accounts.ACTIVE
         if ui.can("post.schedule_own_text") and st.button("Schedule", key="compose_schedule", type="primary", icon=":material/schedule_send:", disabled=not ready):
             try:
                 if when_kind == BEST_SLOT:
                     scheduled_at = queries.next_best_slot(queries.source(), merchant_id, account_id)
                 else:
                     scheduled_at = scheduling.schedule_time(datetime.combine(on_day, at_time), target["timezone"])
-                item = ui.write("post.schedule_own_text", scheduling.schedule_text, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at,
-                                author=ui.actor())
+                if attached.files:
+                    settings = queries.settings()
+                    item = ui.write("post.schedule_own_text", media.schedule_with_images, merchant_id, account_id=account_id, text=text,
+                                    scheduled_at=scheduled_at, author=ui.actor(), images=attached.files, alts=attached.alts,
+                                    store=media_store(settings), base_url=settings.public_url)
+                else:
+                    item = ui.write("post.schedule_own_text", scheduling.schedule_text, merchant_id, account_id=account_id, text=text,
+                                    scheduled_at=scheduled_at, author=ui.actor())
             except (social_accounts.QueueError, LookupError, ValueError) as exc:
                 ui.flash(f"Not scheduled: {fmt.plain(exc)}", "warning")
             else:
-                ui.flash(f"Scheduled post #{item.id} for {fmt.moment(item.scheduled_at, target['timezone'])}.")
+                images = f" with {len(attached.files)} image(s)" if attached.files else ""
+                ui.flash(f"Scheduled post #{item.id}{images} for {fmt.moment(item.scheduled_at, target['timezone'])}.")
                 st.session_state.pop("compose_text", None)
+                st.session_state["compose_upload_round"] = upload_round + 1
             st.rerun()
         if not text.strip():
             st.caption("Write the text to see the preview and enable **Schedule**.")
@@ -181,16 +192,16 @@ def compose(merchant_id: str, accounts: list[dict[str, Any]], account: dict[str,
         st.markdown(f"**Preview on {fmt.channel_label(target['platform'])}**")
         if text.strip():
             try:
-                st.html(preview_html(target["platform"], text))
+                st.html(preview_html(target["platform"], text, attached.previews()))
             except Exception as exc:  # a preview is a help, never a blocker
                 st.caption(f"No preview: {fmt.plain(exc)}")
         else:
             st.caption("The preview appears as you type.")
 
 
-def preview_html(platform: str, text: str) -> str:
+def preview_html(platform: str, text: str, images: list[str] | None = None) -> str:
     publishers = ui.publishers()
-    return publishers[platform].preview(SocialPost(text=text))
+    return publishers[platform].preview(SocialPost(text=text, media=images or []))
 
 
 # --- page --------------------------------------------------------------------------------------
@@ -219,19 +230,25 @@ def connect_section(merchant_id: str, accounts: list[dict[str, Any]], *, expande
             reason = f": {account['reauth_reason']}" if account.get("reauth_reason") else ""
             st.warning(f"{fmt.channel_label(account['platform'])} {account['handle']} needs to be reconnected{reason}. "
                        "Its queued posts stop until then; connect it again below.", icon=":material/link_off:")
-    with st.expander("Connect account", expanded=expanded or any(a["status"] != social_accounts.ACTIVE for a in accounts), icon=":material/add_link:"):
+    pending = st.session_state.get("connect_url")  # open while a started connection's link waits to be used
+    with st.expander("Connect account", expanded=expanded or bool(pending) or any(a["status"] != social_accounts.ACTIVE for a in accounts),
+                     icon=":material/add_link:"):
         st.caption("Sign in on the platform and grant access; the accounts you manage there are added here, their tokens encrypted. "
                    "LinkedIn adds the organization pages you administer, Facebook your pages, Instagram the professional accounts linked to them.")
         for column, platform in zip(st.columns(len(CONNECTABLE)), CONNECTABLE, strict=True):
             if column.button(f"Connect {fmt.channel_label(platform)}", key=f"connect_{platform}", icon=":material/link:"):
                 start_connect(merchant_id, platform)
                 st.rerun()
-        pending = st.session_state.get("connect_url")
         if pending:
             platform, url, until = pending
             st.link_button(f"Open {fmt.channel_label(platform)} to grant access", url, type="primary", icon=":material/open_in_new:")
             st.caption(f"The link works until {until}. After granting access you return to this installation's public address; "
-                       "reload this page to see the account.")
+                       "then come back here and press **Show connected accounts**.")
+            if st.button("Show connected accounts", key="connect_done", icon=":material/refresh:"):
+                # the callback wrote the account in the public server's process: read the store afresh
+                queries.clear_store_caches()
+                st.session_state.pop("connect_url", None)
+                st.rerun()
 
 
 def main() -> None:

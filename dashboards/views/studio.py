@@ -11,7 +11,7 @@ import streamlit as st
 
 from agents.leo.drafts import ANGLE_HINTS
 from agents.leo.store import approve_campaign_content, approve_repurposed, edit_repurposed, reject_campaign_content, reject_repurposed
-from dashboards import content_channels, queries, ui
+from dashboards import content_channels, media_ui, queries, ui
 from dashboards import formatting as fmt
 from publishers.base import SOCIAL_PLATFORMS, SocialPost
 
@@ -70,6 +70,8 @@ def variant_card(row: dict[str, Any], merchant_id: str) -> None:
         else:
             st.text(row["text"][:1200])
         why_leo_wrote_this(row)
+        if row["format"] in SOCIAL_PLATFORMS and row["status"] == "APPROVED":
+            media_ui.schedule_draft_with_images(merchant_id, row)
         field = EDIT_FIELD.get(row["format"])
         with st.expander("Edit", icon=":material/edit:"):
             current = str(row["payload"].get(field) or "")

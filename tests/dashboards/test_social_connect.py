@@ -70,3 +70,17 @@ def test_an_account_needing_reconnection_is_shown_with_its_reason(configured, ap
     at = _start(app, monkeypatch)
     assert any("needs to be reconnected: the refresh was refused (revoked)" in w.value for w in at.warning)
     assert "(reconnect needed)" in at.selectbox(key="social_account").options[0] and "@@" not in at.selectbox(key="social_account").options[0]
+
+
+def test_show_connected_accounts_reads_what_the_callback_wrote(configured, app, monkeypatch) -> None:
+    at = _start(app, monkeypatch)
+    at.button(key="connect_x").click().run()
+    assert at.get("link_button")
+    with session_scope(get_settings().store_url) as s:  # what the public server's callback writes, in its own process
+        add_account(s, get_settings().default_merchant, "x", "@juniperfinch", actor="oauth-callback")
+    at.run()
+    assert "No social accounts connected yet" in at.info[0].value  # the page's cached read still has none
+    at.button(key="connect_done").click().run()
+    assert_clean(at)
+    assert [o.split(" · ")[0] for o in at.selectbox(key="social_account").options] == ["X @juniperfinch"]
+    assert not at.get("link_button")

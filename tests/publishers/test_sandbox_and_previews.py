@@ -106,3 +106,12 @@ def test_email_preview_sandboxes_the_html_in_an_iframe() -> None:
     assert "Hi Ana &amp; Bo" in html  # subject escaped once
     # the body lives only inside srcdoc, escaped once more for the attribute
     assert 'srcdoc="&lt;p&gt;Hello Ana &amp;amp; Bo&lt;/p&gt;' in html
+
+
+def test_previews_show_an_image_not_uploaded_yet_but_no_other_data_url() -> None:
+    png = "data:image/png;base64,iVBORw0KGgo="
+    assert XPublisher("https://x.invalid").preview(SocialPost(text="Hello", media=[png, png])).count(f'<img src="{png}"') == 2
+    assert f'<img src="{png}"' in InstagramPublisher("https://ig.invalid").preview(SocialPost(text="Hello", media=[png]))
+    for hostile in ("data:text/html;base64,PHNjcmlwdD4=", 'data:image/png;base64,AA" onerror="alert(1)'):
+        shown = InstagramPublisher("https://ig.invalid").preview(SocialPost(text="Hello", media=[hostile]))
+        assert '<img src="data:' not in shown and 'onerror="' not in shown

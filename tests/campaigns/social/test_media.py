@@ -114,3 +114,33 @@ def test_a_post_with_images_publishes_to_x_with_the_uploaded_bytes_and_alt_text(
 class _Quiet(SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
+
+
+def test_every_refused_file_is_named_and_nothing_is_stored(tmp_path: Path) -> None:
+    folder = tmp_path / "media"
+    files = [("good.jpg", image()), ("wide.jpg", image("JPEG", (1500, 500))), ("notes.txt", b"not an image")]
+    with pytest.raises(media.ImageProblemsError) as refused:
+        media.check_images("instagram", files, [])
+    assert [p.split(" ")[0:3] for p in refused.value.problems] == [["cannot", "attach", "wide.jpg"], ["notes.txt", "is", "not"]]
+    checked = media.check_images("instagram", files[:1], ["A mug"])
+    assert [(c.filename, c.alt) for c in checked] == [("good.jpg", "A mug")] and not folder.exists()
+    media.store_checked(folder, checked)
+    assert [p.name for p in folder.iterdir()] == [checked[0].name] == [media.store_image(folder, files[0][1], "again.jpg").name]
+
+
+def test_a_post_refused_for_its_text_stores_no_image(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    migrate(url)
+    folder = tmp_path / "media"
+    with session_scope(url) as s:
+        ensure_merchant(s, "acme")
+        account = add_account(s, "acme", "x", "@acme", actor="ana").id
+    with pytest.raises(QueueError, match="over x's 280"), session_scope(url) as s:
+        media.schedule_with_images(s, "acme", account_id=account, text="x" * 300, scheduled_at=datetime(2030, 1, 1, tzinfo=UTC), author="ana",
+                                   images=[("a.jpg", image())], alts=["A mug"], media_dir=folder, base_url="https://shop.example.com")
+    assert not folder.exists()
+    with session_scope(url) as s:
+        item = media.schedule_with_images(s, "acme", account_id=account, text="Mugs", scheduled_at=datetime(2030, 1, 1, tzinfo=UTC), author="ana",
+                                          images=[("a.jpg", image())], alts=["A mug"], media_dir=folder, base_url="https://shop.example.com")
+        assert item.media_alt == ["A mug"] and item.media[0].endswith(".jpg")
+    assert [p.name for p in folder.iterdir()] == [item.media[0].rsplit("/", 1)[1]]
