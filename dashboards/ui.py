@@ -58,6 +58,7 @@ ACTIONS: dict[str, Permission] = {
     "contact.import": E, "contact.edit": E, "contact.delete": E,
     "account.connect": O,  # a platform grant speaks for the merchant on that platform
     "webhook.add": O, "webhook.toggle": O, "webhook.rotate": O, "webhook.remove": O, "webhook.replay": O,
+    "alert.acknowledge": E, "alert.dismiss": E,
 }
 
 PAGE_FILES = {
