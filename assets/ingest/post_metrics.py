@@ -13,6 +13,8 @@ landing row per post wins).
 
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -117,13 +119,13 @@ def read_post_metrics(context: dg.AssetExecutionContext, campaigns: CampaignsRes
                                           "seconds": round(time.perf_counter() - started, 3)})
 
 
-def history_row(item: SocialQueueItem, account: SocialAccount, ref: str, counters: dict) -> dict:
+def history_row(item: SocialQueueItem, account: SocialAccount, ref: str, counters: dict[str, Any]) -> dict[str, Any]:
     """One `raw.social_posts` row for a published post with its fetched counters."""
     return {"merchant_id": item.merchant_id, "post_id": ref, "account_id": account.id, "platform": account.platform,
             "campaign_id": item.campaign_id, "posted_at": item.published_at, **{c: counters[c] for c in ("impressions", "likes", "shares", "clicks")}}
 
 
-def land_history(landing_dir, history: list[dict]) -> int:
+def land_history(landing_dir: Path, history: list[dict[str, Any]]) -> int:
     """Write the fetched posts as one landing file per merchant of `raw.social_posts`; returns the rows written."""
     if not history:
         return 0
