@@ -144,6 +144,7 @@ def test_own_posts_and_email_events_teach_best_times_and_predictions(home: Path,
     assert posts["impressions_expected"] == 800 and posts["expected"] == 0 and "5 past x posts" in posts["basis"]
     email, _ = history.predict("email")
     assert email["expected"] == 0.25 and email["basis"] == "64 opens of past emails"
+    assert (email["best_weekday_utc"], email["best_hour_utc"]) == (1, 8)  # Tuesday 08h, from the by-hour mart
     by_hour = query_marts(settings, "select event_weekday, event_hour, opens, clicks, contacts from marts.email_engagement_by_hour "
                                     "where merchant_id = ?", ["acme"]).rows()
     assert by_hour == [(1, 8, 64, 16, 4)]
