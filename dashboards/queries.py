@@ -53,6 +53,7 @@ from campaigns.email.flows import FlowError, layout
 from campaigns.email.results import email_results as results_of
 from campaigns.integrations.delivery import deliveries as webhook_delivery_log
 from campaigns.integrations.endpoints import endpoint_fields, list_endpoints
+from campaigns.lifecycle.alerts import list_alerts
 from campaigns.social.posting_slots import best_slot
 from campaigns.warehouse import staleness
 from campaigns.warehouse.serving import MartsUnavailable, available_marts, query_marts
@@ -921,7 +922,18 @@ def social_post_media(source_key: str, merchant_id: str, item_id: int) -> dict[s
     return {"text": text, "media": media, "media_alt": alts, "durations": video_durations(media_store(s), media)}
 
 
-STORE_READS = (merchants, merchant_profile, campaigns, campaign_detail, social_accounts, saved_segments, segment_size, contact_count,
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def campaign_alerts(source_key: str, merchant_id: str, campaign_id: str | None = None) -> list[dict[str, Any]]:
+    """The monitor's open and acknowledged alerts (one campaign's with `campaign_id`), newest first, with the campaign's name."""
+    with session_scope(settings().store_url) as session:
+        names = dict(session.execute(select(Campaign.id, Campaign.name).where(Campaign.merchant_id == merchant_id)).all())
+        return [{"id": a.id, "campaign_id": a.campaign_id, "campaign": names.get(a.campaign_id, a.campaign_id), "kind": a.kind,
+                 "severity": a.severity, "status": a.status, "message": a.message, "times_raised": a.times_raised,
+                 "last_raised_at": a.last_raised_at, "acknowledged_by": a.acknowledged_by}
+                for a in list_alerts(session, merchant_id, campaign_id)]
+
+
+STORE_READS = (campaign_alerts, merchants, merchant_profile, campaigns, campaign_detail, social_accounts, saved_segments, segment_size, contact_count,
                contact_list, contact_page,
                problem_posts, awaiting_approval, awaiting_approval_count, store_campaign_totals, social_queue, account_heatmap, repurposed,
                latest_budget_allocations, budget_applies, campaign_budget, campaign_plan_vs_actual, campaign_posts_and_emails, workflow_campaigns,

@@ -39,6 +39,7 @@ from campaigns.email.errors import EmailDeliveryError
 from campaigns.email.from_draft import email_from_draft
 from campaigns.email.template_engine import has_content_slot
 from campaigns.email.templates import list_templates
+from campaigns.lifecycle.alerts import ROAS_DROP_THRESHOLD, record_monitoring, roas_drop
 from campaigns.lifecycle.service import facts_of, get_campaign, transition
 from campaigns.lifecycle.states import explain_refusal
 from campaigns.social.accounts import QueueError
@@ -47,7 +48,10 @@ from campaigns.social.scheduling import enqueue_content
 from campaigns.workflows.models import Handler, NeedsPerson, Outcome, StepContext
 
 SOCIAL = ("x", "linkedin", "facebook", "instagram")
-REBALANCE_TRIGGERS = ("under_pacing", "over_pacing", "roas_below_target", "kpi_behind")
+REBALANCE_TRIGGERS = ("under_pacing", "over_pacing", "roas_below_target", "roas_drop", "kpi_behind")
+# plans made before the ROAS-drop contingency existed get it at the monitor
+ROAS_DROP_CONTINGENCY = {"trigger": "roas_drop", "condition": {"metric": "roas_drop", "op": ">=", "threshold": ROAS_DROP_THRESHOLD, "min_spend_share": 0.1},
+                         "action": "move budget from the channels whose return fell the most; check creative fatigue and tracking", "automatic": "rebalance"}
 
 
 def _contents(ctx: StepContext) -> list[CampaignContent]:
@@ -286,6 +290,14 @@ def campaign_metrics(ctx: StepContext) -> tuple[dict[str, float], dict[str, dict
     return totals, by_channel
 
 
+def daily_return(ctx: StepContext) -> list[tuple[date, float, float]]:
+    """(day, spend, revenue) of the campaign over all channels, from campaign_metrics."""
+    rows = ctx.session.execute(select(CampaignMetric.date, func.coalesce(func.sum(CampaignMetric.spend), 0), func.coalesce(func.sum(CampaignMetric.revenue), 0))
+                               .where(CampaignMetric.merchant_id == ctx.merchant_id, CampaignMetric.campaign_id == ctx.campaign_id,
+                                      CampaignMetric.date <= ctx.now.date()).group_by(CampaignMetric.date))
+    return [(day, float(spend), float(revenue)) for day, spend, revenue in rows]
+
+
 def _compare(value: float, op: str, threshold: float) -> bool:
     return {"<": value < threshold, ">": value > threshold, ">=": value >= threshold, "<=": value <= threshold}[op]
 
@@ -308,7 +320,9 @@ def run_monitor(ctx: StepContext) -> Outcome:
         SocialQueueItem.merchant_id == ctx.merchant_id, SocialQueueItem.campaign_id == ctx.campaign_id,
         SocialQueueItem.status.in_([QueueStatus.FAILED, QueueStatus.NEEDS_REVIEW]))) or 0
     drafts = sum(1 for c in _contents(ctx) if c.status is ContentStatus.DRAFT) if ctx.now >= start else 0
+    drop = roas_drop(daily_return(ctx), ctx.now.date())
     values = {
+        "roas_drop": drop.drop if drop else None,
         "spend_vs_plan": spend / planned_spend if planned_spend > 0 else None,
         "roas": totals["revenue"] / spend if spend > 0 else None,
         "kpi_vs_plan": kpi_value / planned_kpi if planned_kpi > 0 else None,
@@ -316,7 +330,10 @@ def run_monitor(ctx: StepContext) -> Outcome:
         "unapproved_drafts_at_start": float(drafts),
     }
     triggered = []
-    for contingency in plan.get("contingencies", []):
+    contingencies = list(plan.get("contingencies", []))
+    if not any(c["trigger"] == "roas_drop" for c in contingencies):
+        contingencies.append(ROAS_DROP_CONTINGENCY)
+    for contingency in contingencies:
         condition = contingency["condition"]
         value = values.get(condition["metric"])
         if value is None or share < condition.get("after_share_of_flight", 0.0):
@@ -332,6 +349,8 @@ def run_monitor(ctx: StepContext) -> Outcome:
         if t["automatic"] == "escalate":
             record(ctx.session, ctx.merchant_id, "ava", "workflow.escalate", "campaign_workflow", ctx.campaign_id, step=ctx.step.step_order,
                    trigger=t["trigger"], reason=t["action"])
+    # alerts for the app's Overview and campaign page: one per campaign and trigger, updated by later runs, resolved when cleared
+    record_monitoring(ctx.session, ctx.merchant_id, ctx.campaign_id, triggered, ctx.now, actor="ava")
     metrics = {**totals, "share_of_flight": round(share, 4), "planned_spend": round(planned_spend, 2), "kpi": kpi, "kpi_value": kpi_value,
                "planned_kpi": round(planned_kpi, 2), **{k: (round(v, 4) if v is not None else None) for k, v in values.items()}}
     return Outcome("done", {"metrics": metrics, "by_channel": by_channel, "triggered": triggered, "final": bool((ctx.step.config or {}).get("final"))})

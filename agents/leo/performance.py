@@ -3,7 +3,8 @@
 The prediction is the middle half of what the merchant's past posts on the same platform
 earned (clicks and impressions per post: median, 25th and 75th percentile), read from the
 dbt mart ``marts.social_post_history``; for email, the click-to-open rate of past campaigns
-from ``marts.email_engagement_daily``. The marts are read as the app reads them: from the
+from ``marts.email_engagement_daily`` and the UTC weekday and hour that drew the most clicks
+from ``marts.email_engagement_by_hour``. The marts are read as the app reads them: from the
 serving snapshot on the embedded default, live on PostgreSQL. Angles and wording are not modelled, so every variant of a format
 gets the same range. Where there is no warehouse or too little history the prediction is
 null and `reason` says why; ads get null (ad performance depends on bids, not on copy alone).
@@ -48,6 +49,7 @@ class PostHistory:
 
     posts: Mapping[str, list[tuple[float, float]]] = field(default_factory=dict)
     email: tuple[int, int] | None = None  # (opened, clicked) over past campaigns
+    email_best: tuple[int, int] | None = None  # (weekday 0 = Monday, hour), UTC, with the most clicks
 
     def predict(self, fmt: str) -> tuple[dict[str, Any] | None, str | None]:
         if fmt == "ads":
@@ -56,7 +58,10 @@ class PostHistory:
             if not self.email or self.email[0] < 50:
                 return None, "fewer than 50 past email opens in the warehouse; no click-to-open estimate yet"
             opened, clicked = self.email
-            return {"metric": "click_to_open_rate", "expected": round(clicked / opened, 4), "basis": f"{opened} opens of past emails"}, None
+            out: dict[str, Any] = {"metric": "click_to_open_rate", "expected": round(clicked / opened, 4), "basis": f"{opened} opens of past emails"}
+            if self.email_best is not None:
+                out["best_weekday_utc"], out["best_hour_utc"] = self.email_best
+            return out, None
         rows = self.posts.get(fmt, [])
         if len(rows) < MIN_POSTS:
             return None, f"{len(rows)} past {fmt} posts in the warehouse; at least {MIN_POSTS} are needed"
@@ -94,4 +99,14 @@ def warehouse_history(settings: Any, merchant_id: str) -> PerformanceHistory:
         by_platform.setdefault(platform, []).append((float(impressions or 0), float(clicks or 0)))
     counts = {row[0]: int(row[1]) for row in events.iter_rows()}
     email = (counts.get("opened", 0), counts.get("clicked", 0)) if counts else None
-    return PostHistory(by_platform, email)
+    return PostHistory(by_platform, email, _best_email_hour(settings, merchant_id))
+
+
+def _best_email_hour(settings: Any, merchant_id: str) -> tuple[int, int] | None:
+    """The UTC weekday and hour whose emails drew the most clicks (then opens), from marts.email_engagement_by_hour."""
+    try:
+        best = query_marts(settings, "select event_weekday, event_hour from marts.email_engagement_by_hour where merchant_id = ? and clicks > 0 "
+                                     "order by clicks desc, opens desc, event_weekday, event_hour limit 1", [merchant_id])
+    except Exception:  # a build from before the mart existed: the estimate stands without a best hour
+        return None
+    return (int(best.row(0)[0]), int(best.row(0)[1])) if best.height else None

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import dagster as dg
 
-from campaigns.warehouse.schema import LANDED_TABLES, RAW_SCHEMA
+from campaigns.warehouse.schema import EMAIL_EVENTS, LANDED_TABLES, RAW_SCHEMA
 
-RAW_KEYS = [dg.AssetKey([RAW_SCHEMA, table.name]) for table in LANDED_TABLES]
+RAW_KEYS = [dg.AssetKey([RAW_SCHEMA, table.name]) for table in (*LANDED_TABLES, EMAIL_EVENTS)]
 
 
 def freshness_checks() -> list[dg.AssetChecksDefinition]:

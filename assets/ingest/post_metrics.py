@@ -3,10 +3,18 @@
 Each platform names its counters differently; they are mapped onto impressions, likes,
 shares, comments and clicks (a counter the platform does not report stays null). A post whose
 metrics cannot be read is logged and skipped, so one deleted post never blocks the day.
+
+The posts that reached a platform (not sandbox ones, whose counters are simulated) also land
+in the posting history: one landing file per merchant for `raw.social_posts`, the table the
+demo writer and imports fill the same way, so the best-time heatmap and Leo's predictions learn
+from the merchant's own published posts. Newer counters of a post replace older ones (newest
+landing row per post wins).
 """
 
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -18,7 +26,8 @@ from campaigns.core.enums import QueueStatus
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import SocialAccount, SocialQueueItem
 from campaigns.social.accounts import account_ref, credentials_for
-from campaigns.warehouse.schema import LOADED_AT, RAW_SCHEMA
+from campaigns.warehouse.landing import write_landing
+from campaigns.warehouse.schema import LOADED_AT, RAW_SCHEMA, SOCIAL_POSTS
 from publishers import build_publishers
 from publishers.base import Credentials
 from publishers.errors import PublishError
@@ -73,7 +82,7 @@ def read_post_metrics(context: dg.AssetExecutionContext, campaigns: CampaignsRes
     window = context.partition_time_window
     started, now = time.perf_counter(), datetime.now(UTC)
     campaigns.store_url()  # the schema, checked once per process
-    rows, failed = [], 0
+    rows, history, failed = [], [], 0
     with session_scope(settings.store_url) as session:
         published = session.execute(
             select(SocialQueueItem, SocialAccount).join(SocialAccount, SocialAccount.id == SocialQueueItem.account_id).where(
@@ -97,11 +106,30 @@ def read_post_metrics(context: dg.AssetExecutionContext, campaigns: CampaignsRes
             rows.append({"merchant_id": item.merchant_id, "queue_item_id": item.id, "platform": account.platform, "post_id": ref,
                          "published_at": item.published_at, "date": item.published_at.date(), **normalise(account.platform, metrics.values),
                          "sandbox": metrics.sandbox, "fetched_at": now})
+            if not metrics.sandbox:
+                history.append(history_row(item, account, ref, rows[-1]))
     frame = pl.DataFrame(rows, schema=SCHEMA).with_columns(pl.lit(now).cast(pl.Datetime("us", "UTC")).alias(LOADED_AT))
     warehouse = campaigns.open_warehouse()
     day = window.start.date()
     while day < window.end.date():
         warehouse.replace_rows(RAW_SCHEMA, TABLE, frame.filter(pl.col("date") == day), {"date": day})
         day += timedelta(days=1)
-    return dg.MaterializeResult(metadata={"dagster/row_count": frame.height, "failed": failed, "live": live,
+    landed = land_history(settings.landing_dir, history)
+    return dg.MaterializeResult(metadata={"dagster/row_count": frame.height, "failed": failed, "live": live, "history_rows_landed": landed,
                                           "seconds": round(time.perf_counter() - started, 3)})
+
+
+def history_row(item: SocialQueueItem, account: SocialAccount, ref: str, counters: dict[str, Any]) -> dict[str, Any]:
+    """One `raw.social_posts` row for a published post with its fetched counters."""
+    return {"merchant_id": item.merchant_id, "post_id": ref, "account_id": account.id, "platform": account.platform,
+            "campaign_id": item.campaign_id, "posted_at": item.published_at, **{c: counters[c] for c in ("impressions", "likes", "shares", "clicks")}}
+
+
+def land_history(landing_dir: Path, history: list[dict[str, Any]]) -> int:
+    """Write the fetched posts as one landing file per merchant of `raw.social_posts`; returns the rows written."""
+    if not history:
+        return 0
+    frame = pl.DataFrame(history, schema=SOCIAL_POSTS.polars_schema)
+    for (_merchant,), rows in frame.group_by(["merchant_id"], maintain_order=True):
+        write_landing(landing_dir, SOCIAL_POSTS, rows)
+    return frame.height

@@ -6,11 +6,15 @@ import time
 import dagster as dg
 
 from assets.resources import CampaignsResource
+from campaigns.audiences.events import email_events_frame
+from campaigns.core.store.db import session_scope
 from campaigns.email.stats import send_stats_frame
 from campaigns.warehouse.ingest import load_campaigns_snapshot, load_landed_table
-from campaigns.warehouse.schema import AD_SPEND, CAMPAIGNS, LANDED_TABLES, RAW_SCHEMA, RawTable
+from campaigns.warehouse.schema import AD_SPEND, CAMPAIGNS, EMAIL_EVENTS, LANDED_TABLES, LOADED_AT, RAW_SCHEMA, SOCIAL_POSTS, RawTable
 
 GROUP = "ingest"
+# the post metrics asset lands the fetched posts in the posting history: load them after it
+LANDED_AFTER = {SOCIAL_POSTS.name: [dg.AssetKey([RAW_SCHEMA, "post_metrics"])]}
 
 
 def _landed_asset(table: RawTable) -> dg.AssetsDefinition:
@@ -18,6 +22,7 @@ def _landed_asset(table: RawTable) -> dg.AssetsDefinition:
         key=[RAW_SCHEMA, table.name],
         group_name=GROUP,
         kinds={"python", "parquet"},
+        deps=LANDED_AFTER.get(table.name, []),
         description=f"raw.{table.name} rebuilt from validated landing files (newest row per {', '.join(table.key)} wins).",
     )
     def _asset(context: dg.AssetExecutionContext, campaigns: CampaignsResource) -> dg.MaterializeResult:
@@ -45,7 +50,7 @@ def raw_campaigns(campaigns: CampaignsResource) -> dg.MaterializeResult:
 
 def raw_assets() -> list[dg.AssetsDefinition]:
     # ad spend is partitioned by day: assets/ingest/ad_spend.py
-    return [*(_landed_asset(t) for t in LANDED_TABLES if t is not AD_SPEND), raw_campaigns, raw_email_send_stats]
+    return [*(_landed_asset(t) for t in LANDED_TABLES if t is not AD_SPEND), raw_campaigns, raw_email_send_stats, raw_email_events]
 
 
 @dg.asset_check(asset=dg.AssetKey([RAW_SCHEMA, "touchpoints"]), description="Touchpoints exist once any conversion exists.")
@@ -74,3 +79,22 @@ def raw_email_send_stats(campaigns: CampaignsResource) -> dg.MaterializeResult:
     frame = send_stats_frame(campaigns.store_url()).with_columns(pl.lit(datetime.now(UTC)).cast(pl.Datetime("us", "UTC")).alias("_loaded_at"))
     rows = campaigns.open_warehouse().replace_table(RAW_SCHEMA, "email_send_stats", frame)
     return dg.MaterializeResult(metadata={"dagster/row_count": rows})
+
+
+@dg.asset(
+    key=[RAW_SCHEMA, EMAIL_EVENTS.name],
+    group_name=GROUP,
+    kinds={"python", "sqlalchemy"},
+    description="Email sends, opens, clicks and email-led purchases of every merchant, from the store's contact events "
+                "(tracking, provider webhooks, imports and the demo writer all record them there).",
+)
+def raw_email_events(campaigns: CampaignsResource) -> dg.MaterializeResult:
+    from datetime import UTC, datetime
+
+    import polars as pl
+
+    with session_scope(campaigns.store_url()) as session:
+        frame = email_events_frame(session)
+    frame = frame.with_columns(pl.lit(datetime.now(UTC)).cast(pl.Datetime("us", "UTC")).alias(LOADED_AT))
+    rows = campaigns.open_warehouse().replace_table(RAW_SCHEMA, EMAIL_EVENTS.name, frame)
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "merchants": frame["merchant_id"].n_unique()})

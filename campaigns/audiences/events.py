@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,7 @@ from campaigns.core.problems import ImportValidationError, Problem, encoding_pro
 from campaigns.core.store.db import dialect_insert as _insert
 from campaigns.core.store.models import Contact, ContactEvent, EmailCampaign
 from campaigns.core.store.types import utcnow
+from campaigns.warehouse.schema import EMAIL_EVENTS
 
 EVENT_KINDS = ("sent", "delivered", "opened", "clicked", "purchased", "signed_up", "tag_added", "unsubscribed", "bounced", "complained")
 CSV_COLUMNS = ("email", "contact_id", "kind", "occurred_at", "value", "event_key", "email_campaign_id")
@@ -248,3 +250,36 @@ def anonymise_events(session: Session, merchant_id: str, contact_ids: Sequence[i
         return 0
     return session.execute(update(ContactEvent).where(ContactEvent.merchant_id == merchant_id, ContactEvent.contact_id.in_(list(contact_ids)))
                            .values(details={}).execution_options(synchronize_session=False)).rowcount
+
+
+# Kinds that belong in the warehouse's email engagement (raw.email_events); a purchase only when an email led to it.
+EMAIL_ENGAGEMENT_KINDS = ("sent", "delivered", "opened", "clicked", "bounced", "complained", "unsubscribed")
+
+
+def email_events_frame(session: Session) -> pl.DataFrame:
+    """Every merchant's email events of the store as `raw.email_events` rows (see campaigns.warehouse.schema.EMAIL_EVENTS).
+
+    The store is where opens and clicks arrive (first-party tracking, provider webhooks, imports,
+    the demo writer), so the warehouse's email engagement is a snapshot of it. `campaign_id` is
+    the marketing campaign of the event's email campaign, else the one an import or the demo
+    named in the event's details; `event_id` is the store's event id (stable across snapshots).
+    """
+    rows = session.execute(
+        select(ContactEvent.merchant_id, ContactEvent.id, ContactEvent.contact_id, EmailCampaign.campaign_id, ContactEvent.details,
+               ContactEvent.kind, ContactEvent.occurred_at, ContactEvent.email_campaign_id)
+        .outerjoin(EmailCampaign, EmailCampaign.id == ContactEvent.email_campaign_id)
+        .where(ContactEvent.kind.in_([*EMAIL_ENGAGEMENT_KINDS, "purchased"]))
+        .order_by(ContactEvent.merchant_id, ContactEvent.id)
+    )
+    out: dict[str, list] = {name: [] for name in EMAIL_EVENTS.column_names}
+    for merchant_id, event_id, contact_id, campaign_id, details, kind, occurred_at, email_campaign_id in rows:
+        details = details or {}
+        if kind == "purchased" and email_campaign_id is None and "campaign_id" not in details:
+            continue  # a web-shop order no email led to
+        out["merchant_id"].append(merchant_id)
+        out["event_id"].append(str(event_id))
+        out["contact_id"].append(contact_id)
+        out["campaign_id"].append(campaign_id or details.get("campaign_id"))
+        out["event_type"].append(kind)
+        out["occurred_at"].append(occurred_at if occurred_at.tzinfo else occurred_at.replace(tzinfo=UTC))
+    return pl.DataFrame(out, schema=EMAIL_EVENTS.polars_schema)

@@ -84,6 +84,7 @@ def write_demo(settings: Settings, data: DemoData, progress=None) -> dict[str, i
     tables = dict(data.tables)
     if SOCIAL_POSTS.name in tables:
         tables[SOCIAL_POSTS.name] = tables[SOCIAL_POSTS.name].with_columns(pl.col("account_id").replace_strict(account_ids, return_dtype=pl.Int64))
+    # the email events went into the store above (contact events); the ingest snapshots them from there like anyone's
     for table in LANDED_TABLES:
         frame = tables.get(table.name)
         if frame is None:

@@ -1,6 +1,7 @@
 """Best posting slots for an account: history from the warehouse's marts, the model from optimizers/.
 
-The history is marts.social_post_history, read as the app reads every mart: from the serving
+The history is marts.social_post_history (the merchant's own published posts with the counters
+read back from the platforms, plus imported or demo history), read as the app reads every mart: from the serving
 snapshot on the embedded default (never blocked by a running pipeline), live on PostgreSQL.
 """
 
@@ -19,7 +20,9 @@ from campaigns.warehouse.serving import MartsUnavailable, query_marts
 from optimizers.posting_times import Heatmap, Slot, engagement_heatmap, next_best_slots
 
 HISTORY_SQL = (
-    "select posted_at, impressions, likes, shares, clicks from marts.social_post_history "
+    # a counter the platform does not report (X reports no clicks) counts as 0, as in social_post_performance
+    "select posted_at, impressions, coalesce(likes, 0) as likes, coalesce(shares, 0) as shares, coalesce(clicks, 0) as clicks "
+    "from marts.social_post_history "
     "where merchant_id = ? and account_id = ? and platform = lower(?)"
 )
 

@@ -97,7 +97,8 @@ CAMPAIGNS = RawTable(
     key=("merchant_id", "campaign_id"),
 )
 
-# Engagement history of contacts (opens, clicks, purchases), for send-time optimisation and segments.
+# Email engagement of contacts (sends, opens, clicks, email-led purchases): a snapshot of the store's
+# contact events (campaigns.audiences.events.email_events_frame), the demo's included.
 EMAIL_EVENTS = RawTable(
     "email_events",
     (
@@ -111,7 +112,9 @@ EMAIL_EVENTS = RawTable(
     key=("merchant_id", "event_id"),
 )
 
-# Posting history of social accounts with the engagement each post earned.
+# Posting history of social accounts with the engagement each post earned: the product's own
+# published posts with the counters read back from the platforms (assets/ingest/post_metrics.py)
+# and the demo merchant's history, both through landing files.
 SOCIAL_POSTS = RawTable(
     "social_posts",
     (
@@ -121,10 +124,11 @@ SOCIAL_POSTS = RawTable(
         Column("platform", "varchar", pl.String()),
         Column("campaign_id", "varchar", pl.String(), nullable=True),
         Column("posted_at", "timestamp with time zone", UTC_TS),
-        Column("impressions", "bigint", pl.Int64()),
-        Column("likes", "bigint", pl.Int64()),
-        Column("shares", "bigint", pl.Int64()),
-        Column("clicks", "bigint", pl.Int64()),
+        # null where the platform does not report the counter (X reports no clicks)
+        Column("impressions", "bigint", pl.Int64(), nullable=True),
+        Column("likes", "bigint", pl.Int64(), nullable=True),
+        Column("shares", "bigint", pl.Int64(), nullable=True),
+        Column("clicks", "bigint", pl.Int64(), nullable=True),
     ),
     key=("merchant_id", "post_id"),
 )
@@ -147,5 +151,7 @@ GA4_SESSIONS = RawTable(
 
 IMPORTABLE: dict[str, RawTable] = {"touchpoints": TOUCHPOINTS, "conversions": CONVERSIONS, "spend": AD_SPEND}
 RAW_TABLES: dict[str, RawTable] = {t.name: t for t in (TOUCHPOINTS, CONVERSIONS, AD_SPEND, EMAIL_EVENTS, SOCIAL_POSTS, CAMPAIGNS)}
-LANDED_TABLES = [t for t in RAW_TABLES.values() if t is not CAMPAIGNS]
+# Snapshots of the operational store (the store is where campaigns are made and where opens and clicks arrive).
+STORE_SNAPSHOTS = (CAMPAIGNS, EMAIL_EVENTS)
+LANDED_TABLES = [t for t in RAW_TABLES.values() if t not in STORE_SNAPSHOTS]
 LOADED_AT = "_loaded_at"

@@ -291,6 +291,9 @@ def main() -> None:
     if queries.BUDGET_RECOMMENDATIONS not in queries.marts(source):
         st.info(NO_MARTS, icon=":material/rocket_launch:")
         st.stop()
+    stale = queries.data_driven_staleness(source)  # the same warning as the Analytics page: the curves may rest on old credits
+    if stale:
+        st.warning(stale, icon=":material/history:")
     recs = queries.budget_recommendations(source, merchant_id)
     if recs.is_empty():
         st.info(f"No recommendation for this merchant yet: it needs a few weeks of spend per channel. Import it with "

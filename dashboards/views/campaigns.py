@@ -22,6 +22,7 @@ from campaigns.lifecycle.states import ACTIONS, CampaignFacts, TransitionError, 
 from campaigns.workflows import campaign_status
 from dashboards import content_channels, queries, ui, wizard
 from dashboards import formatting as fmt
+from dashboards.alerts_ui import show_alerts
 from dashboards.charts import STATUS_COLOURS, allocation_bars, channel_bars, spend_revenue_trend
 
 PICK_KEY = "campaign_pick"
@@ -216,6 +217,7 @@ def detail(campaign_id: str, merchant_id: str, profile: dict[str, str]) -> None:
         if row["description"]:
             st.caption(fmt.plain(row["description"]))
         action_bar(row, merchant_id)
+    campaign_alerts(row, merchant_id, tz)
 
     summary, content, workflow, performance, budget = st.tabs(["Summary", "Content", "Workflow", "Performance", "Budget"])
     with summary:
@@ -231,6 +233,11 @@ def detail(campaign_id: str, merchant_id: str, profile: dict[str, str]) -> None:
         posts_and_emails(row, merchant_id)
     with budget:
         budget_tab(row, merchant_id, currency)
+
+
+def campaign_alerts(row: dict[str, Any], merchant_id: str, tz: str) -> None:
+    """The monitor's open alerts for this campaign (pacing, KPI behind, return), to acknowledge or dismiss."""
+    show_alerts(merchant_id, row["id"], tz)
 
 
 def summary_tab(row: dict[str, Any], tz: str, currency: str) -> None:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboards import formatting as fmt
 from dashboards import queries, ui
+from dashboards.alerts_ui import show_alerts
 from dashboards.charts import campaign_ranking, spend_revenue_trend
 
 NO_DATA = (
@@ -161,11 +162,11 @@ def roas_drops(merchant_id: str, daily: pl.DataFrame) -> list[str]:
     return out
 
 
-def alerts(merchant_id: str, currency: str, daily: pl.DataFrame) -> None:
+def alerts(merchant_id: str, currency: str, daily: pl.DataFrame, tz: str = "UTC") -> None:
     source = queries.source()
     st.subheader("Alerts")
+    found = show_alerts(merchant_id, tz=tz)  # raised by the campaign monitor (pacing, KPI, return), kept until handled
     posts = queries.problem_posts(source, merchant_id)
-    found = 0
     if posts.height:
         found += 1
         failed, review = (posts.filter(pl.col("status") == s).height for s in ("FAILED", "NEEDS_REVIEW"))
@@ -220,7 +221,7 @@ def main() -> None:
             end, days = kpis(daily, currency)
     st.divider()
     top_and_bottom(merchant_id, currency, end, days)
-    alerts(merchant_id, currency, daily)
+    alerts(merchant_id, currency, daily, profile["timezone"])
     approvals(merchant_id, profile["timezone"])
 
 

@@ -12,3 +12,21 @@
 {% macro safe_divide(numerator, denominator) -%}
     ({{ numerator }}) / nullif({{ denominator }}, 0)
 {%- endmacro %}
+
+{#- The UTC hour (0-23) and ISO weekday (0 = Monday .. 6 = Sunday, as Python's weekday()) of a timestamp
+    with time zone, whatever the session zone. Dispatched, so an adapter without isodow can override. -#}
+{% macro utc_hour(column) -%}
+    {{ return(adapter.dispatch('utc_hour')(column)) }}
+{%- endmacro %}
+
+{% macro default__utc_hour(column) -%}
+    cast(extract(hour from ({{ column }} at time zone 'UTC')) as integer)
+{%- endmacro %}
+
+{% macro utc_weekday(column) -%}
+    {{ return(adapter.dispatch('utc_weekday')(column)) }}
+{%- endmacro %}
+
+{% macro default__utc_weekday(column) -%}
+    cast(extract(isodow from ({{ column }} at time zone 'UTC')) as integer) - 1
+{%- endmacro %}

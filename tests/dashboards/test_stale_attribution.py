@@ -48,3 +48,14 @@ def test_the_analytics_page_warns_when_markov_and_shapley_are_older(served_home:
     at.switch_page("views/analytics.py").run()
     assert_clean(at)
     assert not any("Markov and Shapley" in w.value for w in at.warning)
+
+
+def test_the_budget_page_shows_the_same_warning(served_home: Path, app) -> None:
+    columns = ["merchant_id", "channel", "current_daily_spend", "recommended_daily_spend", "marginal_roas", "current_daily_revenue",
+               "predicted_daily_revenue", "budget_shadow_price", "gap", "status", "outside_observed_range"]
+    pl.DataFrame(schema={c: pl.String if c in ("merchant_id", "channel", "status") else pl.Boolean if c == "outside_observed_range" else pl.Float64
+                         for c in columns}).write_parquet(served_home / "serving" / "budget_recommendations.parquet")
+    at = app(get_settings())
+    at.switch_page("views/budget.py").run()
+    assert_clean(at)
+    assert any("Markov and Shapley (2026-03-02 01:00 UTC) are older than the rule-based marts" in w.value for w in at.warning), [w.value for w in at.warning]

@@ -12,6 +12,9 @@ cover the rate rules again inside dbt):
       s2 by account 7 on 'X' (-> x) the next day
   email events of campaign c1: contact 1 opens twice on 2026-03-01, contact 2 opens and
       clicks that day -> 3 opens by 2 contacts, 1 click by 1 contact
+  by hour (UTC; 2026-03-01 is a Sunday, weekday 6): s1 on Saturday (5) at 23h, 400 impressions,
+      5 + 1 + 6 = 12 engagements, rate 0.03; s2 on Sunday 9h, 100 impressions, 1 + 0 + 2 = 3,
+      rate 0.03; all four email events at 08:00 on Sunday -> 3 opens, 1 click, 2 contacts
 """
 
 from __future__ import annotations
@@ -78,7 +81,7 @@ def _build(settings: Settings, work: Path) -> None:
     result = subprocess.run(
         [DBT, "build", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--target-path", str(work / "target"),
          "--log-path", str(work / "logs"), "--select", "+email_performance_daily", "+social_post_performance",
-         "+social_post_history", "+email_engagement_daily"],
+         "+social_post_history", "+email_engagement_daily", "+social_engagement_by_hour", "+email_engagement_by_hour"],
         env=env, capture_output=True, text=True, timeout=600, check=False,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
@@ -124,3 +127,9 @@ def _check_posting_history_and_email_engagement(warehouse) -> None:
     engagement = warehouse.query("select event_type, event_date, events, contacts from marts.email_engagement_daily where campaign_id = ? order by event_type",
                                  ["c1"]).rows()
     assert engagement == [("clicked", date(2026, 3, 1), 1, 1), ("opened", date(2026, 3, 1), 3, 2)]
+
+    by_hour = warehouse.query("select account_id, posted_weekday, posted_hour, posts, impressions, engagements, engagement_rate "
+                              "from marts.social_engagement_by_hour order by posted_weekday").rows()
+    assert by_hour == [(7, 5, 23, 1, 400, 12, pytest.approx(0.03)), (7, 6, 9, 1, 100, 3, pytest.approx(0.03))]
+    email_by_hour = warehouse.query("select merchant_id, event_weekday, event_hour, opens, clicks, contacts from marts.email_engagement_by_hour").rows()
+    assert email_by_hour == [("m", 6, 8, 3, 1, 2)]

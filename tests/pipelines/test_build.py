@@ -11,7 +11,7 @@ import pytest
 
 from campaigns.demo.generator import generate
 from campaigns.warehouse.connection import open_warehouse
-from campaigns.warehouse.schema import AD_SPEND, CONVERSIONS, TOUCHPOINTS
+from campaigns.warehouse.schema import AD_SPEND, CONVERSIONS, EMAIL_EVENTS, TOUCHPOINTS
 from tests.conftest import AS_OF
 
 
@@ -43,6 +43,8 @@ def _check_marts(settings, frames) -> None:
     markov = warehouse.query("select sum(revenue) as revenue from marts.attribution_daily_all_models where model = ?", ["markov"])["revenue"][0]
     assert math.isclose(markov, frames[CONVERSIONS.name]["revenue"].sum(), rel_tol=1e-9)
     assert warehouse.count("marts", "social_post_history") == warehouse.count("raw", "social_posts") > 0
+    # the demo's email history reaches the warehouse as anyone's does: through the store's contact events
+    assert warehouse.count("raw", "email_events") == frames[EMAIL_EVENTS.name].height > 0
     _check_campaign_results(settings, frames)
 
 

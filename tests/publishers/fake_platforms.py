@@ -131,10 +131,12 @@ class FakeX(FakePlatform):
         with self.lock:
             return len(self.tweets)
 
-    def add_tweet(self, text: str, created_at: datetime | None = None) -> str:
+    def add_tweet(self, text: str, created_at: datetime | None = None, public_metrics: dict[str, int] | None = None) -> str:
         with self.lock:
             tweet_id = str(next(self._ids))
             self.tweets.append({"id": tweet_id, "text": text, "created_at": created_at or datetime.now(UTC), "reply_to": None})
+            if public_metrics is not None:  # what GET /2/tweets/:id answers in public_metrics (impression_count included)
+                self.tweets[-1]["public_metrics"] = public_metrics
             return tweet_id
 
     @staticmethod
@@ -181,7 +183,7 @@ class FakeX(FakePlatform):
             if tweet is None:
                 return _json({"errors": [{"message": "Could not find tweet"}], "title": "Not Found Error", "status": 404}, 404)
             return _json({"data": {"id": tweet["id"], "text": self.shown(tweet["text"]),
-                                   "public_metrics": {"retweet_count": 2, "reply_count": 1, "like_count": 7, "quote_count": 0}}})
+                                   "public_metrics": tweet.get("public_metrics") or {"retweet_count": 2, "reply_count": 1, "like_count": 7, "quote_count": 0}}})
         return _json({"title": "Not Found", "status": 404}, 404)
 
     def _create(self, request: Request) -> Response:

@@ -807,3 +807,30 @@ class MerchantPolicy(Base):
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True)
     four_eyes: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CampaignAlert(Base, TenantOwned, Timestamped):
+    """Something the campaign monitor found wrong (pacing, KPI behind, ROAS drop, ...), shown on the Overview and the campaign page.
+
+    One active alert per campaign × kind: ``open_key`` is ``<campaign_id>:<kind>`` while the alert is OPEN or
+    ACKNOWLEDGED and null once it is DISMISSED or RESOLVED, so the unique constraint allows one active alert
+    and any number of closed ones. A monitor run that finds the same problem again updates it.
+    """
+
+    __tablename__ = "campaign_alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(10))  # warning, critical
+    status: Mapped[str] = mapped_column(String(20), default="OPEN")  # OPEN, ACKNOWLEDGED, DISMISSED, RESOLVED
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)  # value, threshold, the contingency's response
+    open_key: Mapped[str | None] = mapped_column(String(120))
+    first_raised_at: Mapped[datetime]
+    last_raised_at: Mapped[datetime]
+    times_raised: Mapped[int] = mapped_column(Integer, default=1)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    acknowledged_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None]
+    __table_args__ = (UniqueConstraint("merchant_id", "open_key", name="uq_campaign_alerts_open"),)

@@ -46,3 +46,13 @@ def test_without_a_warehouse_the_prediction_is_null_with_the_reason(tmp_path: Pa
     result = repurpose(read_post(posts_dir / "short.md"), ["x"], 1, settings=offline_settings,
                        history=PostHistory({"x": [(100.0, 3.0)] * 6}))
     assert result.outputs[0].predicted_performance["expected"] == 3.0
+
+
+def test_the_email_estimate_names_the_hour_with_the_most_clicks(tmp_path: Path) -> None:
+    settings = _warehouse(tmp_path / "home")
+    cells = [("acme", 0, 9, 40, 6), ("acme", 2, 18, 30, 9), ("acme", 4, 7, 50, 9), ("other", 5, 5, 99, 99)]  # (merchant, weekday, hour, opens, clicks)
+    pl.DataFrame(cells, schema=["merchant_id", "event_weekday", "event_hour", "opens", "clicks"], orient="row").write_parquet(
+        settings.home_path / "serving" / "email_engagement_by_hour.parquet")
+    email, _ = warehouse_history(settings, "acme").predict("email")
+    # 9 clicks twice: Friday 07h has more opens (50 > 30); "other" is another merchant
+    assert (email["best_weekday_utc"], email["best_hour_utc"]) == (4, 7) and email["expected"] == 0.15

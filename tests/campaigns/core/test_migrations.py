@@ -16,6 +16,8 @@ EXPECTED_TABLES = {
     "webhook_endpoints", "outbox_events", "webhook_deliveries", "oauth_connections", "contact_consents", "privacy_salts", "api_keys", "idempotency_records", "merchant_brand_voices",
     # access
     "users", "memberships", "login_attempts", "user_sessions", "merchant_policies",
+    # campaign monitoring
+    "campaign_alerts",
 }
 # A person signs in once and may belong to several merchants: these tables are not scoped to one.
 GLOBAL_TABLES = {"merchants", "users", "login_attempts", "user_sessions"}

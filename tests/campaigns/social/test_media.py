@@ -137,10 +137,10 @@ def test_a_post_refused_for_its_text_stores_no_image(tmp_path: Path) -> None:
         account = add_account(s, "acme", "x", "@acme", actor="ana").id
     with pytest.raises(QueueError, match="over x's 280"), session_scope(url) as s:
         media.schedule_with_images(s, "acme", account_id=account, text="x" * 300, scheduled_at=datetime(2030, 1, 1, tzinfo=UTC), author="ana",
-                                   images=[("a.jpg", image())], alts=["A mug"], media_dir=folder, base_url="https://shop.example.com")
+                                   images=[("a.jpg", image())], alts=["A mug"], store=folder, base_url="https://shop.example.com")
     assert not folder.exists()
     with session_scope(url) as s:
         item = media.schedule_with_images(s, "acme", account_id=account, text="Mugs", scheduled_at=datetime(2030, 1, 1, tzinfo=UTC), author="ana",
-                                          images=[("a.jpg", image())], alts=["A mug"], media_dir=folder, base_url="https://shop.example.com")
+                                          images=[("a.jpg", image())], alts=["A mug"], store=folder, base_url="https://shop.example.com")
         assert item.media_alt == ["A mug"] and item.media[0].endswith(".jpg")
     assert [p.name for p in folder.iterdir()] == [item.media[0].rsplit("/", 1)[1]]

@@ -25,6 +25,7 @@ from campaigns.social.accounts import add_account
 from campaigns.social.worker import publish_due
 from campaigns.core import queue
 from campaigns.core.store.db import session_scope
+from campaigns.lifecycle.alerts import list_alerts
 from campaigns.core.store.models import (AuditLog, BudgetAllocation, Campaign, CampaignContent, CampaignMetric, CampaignWorkflow, EmailCampaign,
                                         SocialQueueItem)
 from campaigns.workflows import engine
@@ -141,6 +142,12 @@ def test_a_plan_runs_from_drafts_to_the_final_report(store_url, posts_dir, tmp_p
     triggers = {t["trigger"] for t in monitor["triggered"]}
     assert {"under_pacing", "roas_below_target"} <= triggers
     assert monitor["metrics"]["spend"] == 1100 and monitor["metrics"]["email_clicks"] == 70  # read from campaign_metrics
+    # the fired triggers became alerts for the app; pacing by hand: the flight is Nov 30 23:00 to Dec 21 23:00 UTC (504 h),
+    # Dec 11 12:00 is 253 h in, so the plan had spent 10000 * 253 / 504 = 5019.84 and 1100 / 5019.84 = 0.2191 of it
+    with session_scope(store_url) as session:
+        alerts = {a.kind: a for a in list_alerts(session, "acme", campaign_id)}
+        assert {"under_pacing", "roas_below_target"} <= set(alerts) and "roas_drop" not in alerts  # an even return did not drop
+        assert alerts["under_pacing"].details["value"] == 0.2191 and alerts["under_pacing"].times_raised == 1
     rebalance = _steps(store_url, campaign_id)[6].result
     assert rebalance["rebalanced"] is True
     with session_scope(store_url) as session:
@@ -154,6 +161,9 @@ def test_a_plan_runs_from_drafts_to_the_final_report(store_url, posts_dir, tmp_p
     assert (7, "done") in [(r.step_order, r.outcome) for r in final.runs]
     assert set(_status(store_url, campaign_id).values()) == {"DONE"}
     assert _steps(store_url, campaign_id)[7].result["final"] is True
+    with session_scope(store_url) as session:  # the final monitor updated the open alerts instead of adding copies
+        again = list_alerts(session, "acme", campaign_id)
+        assert len(again) == len({a.kind for a in again}) and next(a for a in again if a.kind == "roas_below_target").times_raised == 2
     # every step ran exactly once
     assert _audit_count(store_url, "workflow.step_done", campaign_id) == 7
     assert _run(store_url, datetime(2027, 1, 1, tzinfo=UTC)).runs == []
