@@ -7,12 +7,16 @@ the last build left it. `MartsUnavailable` when nothing was built yet.
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
+import polars as pl
+
 from campaigns.core.settings import Settings
-from campaigns.warehouse.serving import MartsUnavailable, available_marts, query_marts
+from campaigns.warehouse.serving import MartsUnavailable, available_marts, query_marts, serving_dir
 
 ROI = "roi_by_model_all_models"
+ROI_COLUMNS = ("model", "model_family", "channel", "spend", "conversions", "revenue", "roas", "roi")
 ATTRIBUTION = "attribution_by_channel_all_models"
 PERFORMANCE = "campaign_performance_daily"
 POSTS = "social_post_performance"
@@ -35,13 +39,31 @@ def models(settings: Settings, merchant_id: str) -> list[str]:
 
 def campaign_roi(settings: Settings, merchant_id: str, campaign_id: str, model: str | None = None) -> list[dict[str, Any]]:
     """Spend, conversions, revenue, ROAS and ROI of one campaign per channel, for one attribution model or all."""
+    if settings.warehouse != "postgres":  # the embedded snapshot: one read per published version, then lookups
+        snapshot = serving_dir(settings) / f"{ROI}.parquet"
+        try:
+            stat = snapshot.stat()
+        except FileNotFoundError:
+            raise MartsUnavailable(f"no analytics yet ({ROI} is not built): import data, then run `campaigns build`") from None
+        rows = _roi_by_campaign(str(snapshot), (stat.st_ino, stat.st_mtime_ns, stat.st_size)).get((merchant_id, campaign_id), [])
+        return [dict(r) for r in rows if model is None or r["model"] == model]
     _need(settings, ROI)
-    sql = (f"select model, model_family, channel, spend, conversions, revenue, roas, roi from marts.{ROI} "
-           "where merchant_id = ? and campaign_id = ?")
+    sql = (f"select {', '.join(ROI_COLUMNS)} from marts.{ROI} where merchant_id = ? and campaign_id = ?")
     params: list[Any] = [merchant_id, campaign_id]
     if model:
         sql, params = sql + " and model = ?", [*params, model]
     return _rows(settings, sql + " order by model, channel", params)
+
+
+@lru_cache(maxsize=2)
+def _roi_by_campaign(path: str, _version: tuple[int, int, int]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The ROI snapshot grouped by (merchant, campaign), ordered by model and channel. Keyed on the file's inode, mtime
+    and size, so a snapshot the pipeline replaces (atomic rename) is read again; a few rows per campaign, model and channel."""
+    frame = pl.read_parquet(path, columns=["merchant_id", "campaign_id", *ROI_COLUMNS]).sort(["merchant_id", "campaign_id", "model", "channel"])
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in frame.iter_rows(named=True):
+        grouped.setdefault((row.pop("merchant_id"), row.pop("campaign_id")), []).append(row)
+    return grouped
 
 
 def attribution_by_channel(settings: Settings, merchant_id: str, model: str | None = None) -> list[dict[str, Any]]:

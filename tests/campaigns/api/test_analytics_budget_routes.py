@@ -49,3 +49,28 @@ def test_allocation_recommendations_and_rebalance_refusal(api: Api) -> None:
     assert preview.status_code == 422 and "campaigns build" in preview.json()["detail"]  # no warehouse to fit curves on yet
     assert api.client.post(f"/marketing/budget/campaigns/{campaign['id']}/rebalance", json={"apply": True},
                            headers=api.headers(Role.MARKETER)).status_code == 403
+
+
+def test_roi_reads_a_replaced_snapshot_and_matches_the_marts_query(api: Api) -> None:
+    """ROI rows come from an in-process copy of the snapshot: a new build's file (replaced by rename) is read again,
+    and the rows equal what a query of the served marts returns."""
+    import os
+
+    import polars as pl
+
+    from campaigns.warehouse.serving import query_marts
+
+    campaign = api.create()
+    write_marts(api.home, "acme", campaign["id"])
+    url = f"/marketing/analytics/campaigns/{campaign['id']}/roi"
+    first = api.client.get(url, headers=api.headers()).json()
+    queried = query_marts(api.client.app.state.settings, "select model, model_family, channel, spend, conversions, revenue, roas, roi "
+                          "from marts.roi_by_model_all_models where merchant_id = ? and campaign_id = ? order by model, channel",
+                          ["acme", campaign["id"]]).to_dicts()
+    assert first == queried
+    snapshot = api.home / "serving" / "roi_by_model_all_models.parquet"
+    rebuilt = pl.read_parquet(snapshot).with_columns(pl.col("roi") * 2)
+    rebuilt.write_parquet(snapshot.with_suffix(".tmp"))
+    os.replace(snapshot.with_suffix(".tmp"), snapshot)
+    again = api.client.get(url, params={"model": "markov"}, headers=api.headers()).json()
+    assert [r["roi"] for r in again] == [4.0, 4.0]
