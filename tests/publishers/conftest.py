@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from aiosmtpd.controller import Controller
 
+from publishers.instagram import InstagramPublisher
 from tests.publishers.fake_platforms import FakeGraph, FakeLinkedIn, FakeMailgun, FakeSendGrid, FakeX
 
 
@@ -88,3 +89,13 @@ def smtp_server() -> Iterator[tuple[str, int, Inbox]]:
         yield "127.0.0.1", port, inbox
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def instagram(fake_graph: FakeGraph) -> Iterator[InstagramPublisher]:
+    """Instagram on the fake Graph API; status polls are recorded in `.polls` instead of slept."""
+    polls: list[float] = []
+    publisher = InstagramPublisher(fake_graph.base_url(), poll_interval=5.0, sleep=polls.append, timeout=2.0)
+    publisher.polls = polls  # type: ignore[attr-defined]
+    yield publisher
+    publisher.close()

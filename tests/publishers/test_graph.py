@@ -19,15 +19,6 @@ def facebook(fake_graph):
     publisher.close()
 
 
-@pytest.fixture
-def instagram(fake_graph):
-    polls: list[float] = []
-    publisher = InstagramPublisher(fake_graph.base_url(), poll_interval=5.0, sleep=polls.append, timeout=2.0)
-    publisher.polls = polls
-    yield publisher
-    publisher.close()
-
-
 def test_feed_post_sends_message_link_and_token_as_form_fields(facebook, fake_graph) -> None:
     receipt = facebook.publish(SocialPost(text="Our winter range is here: https://shop.example.com/winter"), PAGE)
     request = fake_graph.requests[-1]

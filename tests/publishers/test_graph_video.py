@@ -16,15 +16,6 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 32
 FILES = {"v.mp4": (VIDEO, "video/mp4"), "a.jpg": (JPEG, "image/jpeg"), "gone.mp4": (b"<html>", "text/html")}
 
 
-@pytest.fixture
-def instagram(fake_graph):
-    polls: list[float] = []
-    publisher = InstagramPublisher(fake_graph.base_url(), poll_interval=5.0, sleep=polls.append, timeout=2.0)
-    publisher.polls = polls
-    yield publisher
-    publisher.close()
-
-
 def test_a_lone_video_is_a_reel_fetched_by_instagram_polled_then_published_once(instagram, fake_graph) -> None:
     fake_graph.fetch_images = True  # the fake downloads video_url, as Instagram does
     with serving(FILES) as base:
