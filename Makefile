@@ -14,7 +14,7 @@ ifeq ($(UV),)
 UV := $(TOOLS)/bin/uv
 endif
 
-.PHONY: demo test setup build serve bench bench-attribution bench-attribution-maths bench-optimizer bench-publishing bench-workers bench-app bench-cli bench-contacts bench-api bench-leo screenshots clean
+.PHONY: demo test setup build serve bench bench-attribution bench-attribution-maths bench-optimizer bench-publishing bench-workers bench-app bench-cli bench-contacts bench-api bench-webhooks bench-leo screenshots clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -46,7 +46,7 @@ serve: setup
 screenshots: setup
 	CAMPAIGNS_SCREENSHOT_DIR=$(CURDIR)/docs/guides/images $(VENV)/bin/pytest tests/e2e/test_browser.py -p no:cacheprovider
 
-bench: bench-attribution bench-optimizer bench-publishing bench-app bench-cli bench-contacts bench-api bench-leo
+bench: bench-attribution bench-optimizer bench-publishing bench-app bench-cli bench-contacts bench-api bench-webhooks bench-leo
 
 # The bench extra holds the GPL peer (ChannelAttribution) and nlopt; never a runtime dependency.
 # Offline without those wheels in uv's cache the sync fails: the benches still run and print the peer legs as skipped.
@@ -70,7 +70,11 @@ bench-app: setup
 	$(VENV)/bin/python bench/bench_app.py --scale bench
 
 bench-api: setup
-	$(VENV)/bin/python bench/bench_api.py --clients 50 --requests 1000
+	$(VENV)/bin/python bench/bench_api.py --clients 50 --requests 1000 --workers 1,2
+
+# Outbound webhook delivery against plain POSTs of the same bodies (a fresh SQLite store; --database-url for PostgreSQL).
+bench-webhooks: setup
+	$(VENV)/bin/python bench/bench_webhooks.py --events 2000
 
 bench-cli: setup
 	$(VENV)/bin/python bench/bench_cli.py --runs 10
