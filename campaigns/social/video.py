@@ -225,8 +225,9 @@ def check_media(platform: str, files: Sequence[tuple[str, bytes]], alts: Sequenc
     if len(alts) > len(files):
         raise QueueError(f"{len(alts)} alt texts for {len(files)} files; give at most one alt text per file, in order")
     kinds = ["video" if is_video(filename, data) else "image" for filename, data in files]
-    problems = [f"cannot attach these files to a {platform} post: " + "; ".join(str(i) for i in issues)
-                for issues in [check_media_set(platform, kinds)] if issues]
+    problems: list[str] = []
+    if issues := check_media_set(platform, kinds):
+        problems.append(f"cannot attach these files to a {platform} post: " + "; ".join(str(i) for i in issues))
     takes_video = limits_for(platform).max_videos > 0  # otherwise the set's problem already says why and what to do
     checked: list[CheckedMedia] = []
     for number, (filename, data) in enumerate(files):
