@@ -97,7 +97,7 @@ def schedule(
     """Schedule a post you wrote (your approval is recorded)."""
     from campaigns.social.accounts import QueueError, get_account
     from campaigns.social.media_store import media_store
-    from campaigns.social.video import attach_media
+    from campaigns.social.video import schedule_with_media
     from campaigns.social.scheduling import schedule_text, schedule_time
     from campaigns.social.posting_slots import best_slot
 
@@ -114,15 +114,19 @@ def schedule(
     try:
         with _session() as session:
             acct = get_account(session, merchant_id, account)
-            urls, alts = attach_media(media_store(settings), settings.public_url, acct.platform, files, list(alt or [])) if files else ([], [])
             if best:
                 slot, note = best_slot(get_settings(), session, merchant_id, acct, datetime.now(UTC))
                 when = slot.at
                 console.print(f"best slot: {slot.local:%a %d %b %H:%M} {acct.timezone} (expected engagement {slot.rate:.2%}, {slot.confidence} confidence){note}")
             else:
                 when = schedule_time(at, acct.timezone)
-            item = schedule_text(session, merchant_id, account_id=account, text=text, scheduled_at=when, author=author, campaign_id=campaign,
-                                 media=urls, media_alt=alts)
+            if files:  # every file checked before any is stored; the files are written last, inside this transaction
+                item = schedule_with_media(session, merchant_id, account_id=account, text=text, scheduled_at=when, author=author,
+                                           files=files, alts=list(alt or []), store=media_store(settings), base_url=settings.public_url,
+                                           campaign_id=campaign)
+            else:
+                item = schedule_text(session, merchant_id, account_id=account, text=text, scheduled_at=when, author=author,
+                                     campaign_id=campaign)
             console.print(f"queued post {item.id} for {item.scheduled_at:%Y-%m-%d %H:%M} UTC on {acct.platform} ({item.status.value})")
     except (QueueError, LookupError, ValueError) as exc:
         fail(str(exc))

@@ -15,10 +15,11 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -161,20 +162,26 @@ def check_images(platform: str, files: Sequence[tuple[str, bytes]], alts: Sequen
 
 
 def store_checked(store: MediaStore | Path, images: Sequence[CheckedImage]) -> None:
+    """Write files already checked (images, or the videos of `video.check_media`) under their content names."""
+    target = as_store(store)
     for image in images:
-        store_image(store, image.data, image.filename)
+        target.put(image.name, image.data, image.facts.mime)
+
+
+Check = Callable[[str, Sequence[tuple[str, bytes]], Sequence[str]], Sequence[Any]]
 
 
 def schedule_with_images(session: Session, merchant_id: str, *, account_id: int, text: str, scheduled_at: datetime, author: str,
                          images: Sequence[tuple[str, bytes]], alts: Sequence[str], store: MediaStore | Path, base_url: str | None,
-                         campaign_id: str | None = None) -> SocialQueueItem:
+                         campaign_id: str | None = None, check: Check = check_images) -> SocialQueueItem:
     """Queue a person's own post with images (as `scheduling.schedule_text`; their approval covers the text, images and alt texts).
 
     The images are checked against the account's platform first and stored last, inside the caller's transaction: when the
-    images, the text or the account are refused, no file is written and nothing is queued.
+    images, the text or the account are refused, no file is written and nothing is queued. `check` is `check_images`, or
+    `video.check_media` for images and MP4 videos (`video.schedule_with_media`).
     """
     account = get_account(session, merchant_id, account_id)
-    checked = check_images(account.platform, images, alts)
+    checked = check(account.platform, images, alts)
     target = as_store(store, base_url)
     urls = [target.url(image.name) for image in checked]
     item = schedule_text(session, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at, author=author, media=urls,
@@ -185,7 +192,7 @@ def schedule_with_images(session: Session, merchant_id: str, *, account_id: int,
 
 def schedule_approved_with_images(session: Session, merchant_id: str, *, kind: str, content_id: int, text: str, account_id: int,
                                   scheduled_at: datetime, actor: str, images: Sequence[tuple[str, bytes]], alts: Sequence[str],
-                                  store: MediaStore | Path, base_url: str | None) -> SocialQueueItem:
+                                  store: MediaStore | Path, base_url: str | None, check: Check = check_images) -> SocialQueueItem:
     """Queue approved text (`kind` `content_id`, approved for exactly `text`) with images added while scheduling.
 
     The draft's approval covers its text only; the person adding the images approves the post with them as their author,
@@ -194,7 +201,7 @@ def schedule_approved_with_images(session: Session, merchant_id: str, *, kind: s
     """
     text_approval = require_approval(session, merchant_id, kind, content_id, content_hash(text))
     item = schedule_with_images(session, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at, author=actor,
-                                images=images, alts=alts, store=store, base_url=base_url)
+                                images=images, alts=alts, store=store, base_url=base_url, check=check)
     record(session, merchant_id, actor, "social.schedule_with_images", "social_queue", str(item.id), text_approved_as=f"{kind}:{content_id}",
            text_approval_id=text_approval.id, images=len(item.media or ()))
     return item

@@ -14,13 +14,18 @@ import hashlib
 import os
 import struct
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
+from campaigns.core.store.models import SocialQueueItem
 from campaigns.social.accounts import QueueError
-from campaigns.social.media import NAME, as_store, attach_images
+from campaigns.social.media import (NAME, CheckedImage, ImageProblemsError, as_store, check_images, schedule_approved_with_images,
+                                    schedule_with_images, store_checked)
 from campaigns.social.media_store import LocalMediaStore, MediaStore
-from publishers.limits import VideoFacts, check_media_set, check_video
+from publishers.limits import VideoFacts, check_media_set, check_video, limits_for
 
 MAX_VIDEO_BYTES = 512 * 1024 * 1024  # the largest any platform here takes (X); each platform's own limit is checked too
 MAX_INDEX_BYTES = 64 * 1024 * 1024  # a short video's moov box is kilobytes to a few megabytes
@@ -189,30 +194,93 @@ def store_video(store: MediaStore | Path, data: bytes, where: str) -> StoredVide
     return StoredVideo(name, target.path(name) if isinstance(target, LocalMediaStore) else None, facts)
 
 
-def attach_media(store: MediaStore | Path, base_url: str | None, platform: str, files: list[tuple[str, bytes]],
-                 alts: list[str]) -> tuple[list[str], list[str]]:
-    """Store images and MP4 videos, in order, checked against `platform`'s rules; returns (URLs, alt texts) for the post.
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")
 
-    `store` is the media store, or a folder served at `base_url`/media/ (as for `attach_images`)."""
+
+def is_video(filename: str, data: bytes) -> bool:
+    """A file is read as a video when its bytes are an MP4 or its name says it is one (so a broken video is named as a video)."""
+    return looks_like_mp4(data) or filename.lower().endswith(VIDEO_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class CheckedVideo:
+    """An MP4 read and checked for one platform, not stored yet (the video counterpart of `media.CheckedImage`)."""
+
+    filename: str
+    name: str  # <sha256>.mp4, its name once stored
+    data: bytes = field(repr=False)
+    alt: str  # always "": alt text is for images only
+    facts: VideoFacts
+
+
+CheckedMedia = CheckedImage | CheckedVideo
+
+
+def check_media(platform: str, files: Sequence[tuple[str, bytes]], alts: Sequence[str]) -> list[CheckedMedia]:
+    """Read every image and MP4 video and check it, and the set of them, against `platform`'s rules, storing nothing.
+
+    As `media.check_images`, every file's problems are gathered before anything is refused: one ImageProblemsError
+    names them all, each with its fix (a video on Facebook, a video beside images on X or LinkedIn, too long a clip...).
+    """
     if len(alts) > len(files):
         raise QueueError(f"{len(alts)} alt texts for {len(files)} files; give at most one alt text per file, in order")
-    kinds = ["video" if looks_like_mp4(data) else "image" for _, data in files]
+    kinds = ["video" if is_video(filename, data) else "image" for filename, data in files]
+    problems: list[str] = []
     if issues := check_media_set(platform, kinds):
-        raise QueueError(f"cannot attach these files to a {platform} post: " + "; ".join(str(i) for i in issues))
-    target = as_store(store, base_url)
-    urls, out_alts = [], []
+        problems.append(f"cannot attach these files to a {platform} post: " + "; ".join(str(i) for i in issues))
+    takes_video = limits_for(platform).max_videos > 0  # otherwise the set's problem already says why and what to do
+    checked: list[CheckedMedia] = []
     for number, (filename, data) in enumerate(files):
         alt = alts[number] if number < len(alts) else ""
         if kinds[number] == "image":
-            (url,), (alt,) = attach_images(target, base_url, platform, [(filename, data)], [alt])
-        else:
+            try:
+                [image] = check_images(platform, [(filename, data)], [alt])
+            except ImageProblemsError as exc:
+                problems.extend(exc.problems)
+            else:
+                checked.append(image)
+            continue
+        try:
             facts = read_video(data, filename)
-            if issues := check_video(platform, facts, alt, where=filename):  # checked before anything is stored
-                raise QueueError(f"cannot attach {filename} to a {platform} post: " + "; ".join(str(i) for i in issues))
-            url = target.url(store_video(target, data, filename).name)
-        urls.append(url)
-        out_alts.append(alt)
-    return urls, out_alts
+        except QueueError as exc:
+            problems.append(str(exc))
+            continue
+        if takes_video and (issues := check_video(platform, facts, alt, where=filename)):
+            problems.append(f"cannot attach {filename} to a {platform} post: " + "; ".join(str(i) for i in issues))
+            continue
+        checked.append(CheckedVideo(filename, f"{hashlib.sha256(data).hexdigest()}.mp4", data, "", facts))
+    if problems:
+        raise ImageProblemsError(problems)
+    return checked
+
+
+def attach_media(store: MediaStore | Path, base_url: str | None, platform: str, files: list[tuple[str, bytes]],
+                 alts: list[str]) -> tuple[list[str], list[str]]:
+    """Check every image and MP4 video against `platform`'s rules, then store them all; returns (URLs, alt texts) for the post.
+
+    `store` is the media store, or a folder served at `base_url`/media/ (as for `attach_images`). A refusal stores nothing.
+    Inside a transaction that queues the post, prefer `check_media`, queue, then `store_checked` (as `schedule_with_media`)."""
+    checked = check_media(platform, files, alts)
+    target = as_store(store, base_url)
+    store_checked(target, checked)
+    return [target.url(item.name) for item in checked], [item.alt for item in checked]
+
+
+def schedule_with_media(session: Session, merchant_id: str, *, account_id: int, text: str, scheduled_at: datetime, author: str,
+                        files: Sequence[tuple[str, bytes]], alts: Sequence[str], store: MediaStore | Path, base_url: str | None,
+                        campaign_id: str | None = None) -> SocialQueueItem:
+    """`media.schedule_with_images` for images and MP4 videos: all checked first, the post queued, the files stored last."""
+    return schedule_with_images(session, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at, author=author,
+                                images=files, alts=alts, store=store, base_url=base_url, campaign_id=campaign_id, check=check_media)
+
+
+def schedule_approved_with_media(session: Session, merchant_id: str, *, kind: str, content_id: int, text: str, account_id: int,
+                                 scheduled_at: datetime, actor: str, files: Sequence[tuple[str, bytes]], alts: Sequence[str],
+                                 store: MediaStore | Path, base_url: str | None) -> SocialQueueItem:
+    """`media.schedule_approved_with_images` for images and MP4 videos (the same approval and four-eyes rule)."""
+    return schedule_approved_with_images(session, merchant_id, kind=kind, content_id=content_id, text=text, account_id=account_id,
+                                         scheduled_at=scheduled_at, actor=actor, images=files, alts=alts, store=store, base_url=base_url,
+                                         check=check_media)
 
 
 def video_durations(store: MediaStore | Path, urls: Sequence[str]) -> dict[str, float]:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from campaigns.core.crypto import TokenKeyError, cipher_from_settings
 from campaigns.social import accounts as social_accounts
-from campaigns.social import connect, media, scheduling, worker
+from campaigns.social import connect, scheduling, video, worker
 from campaigns.social.media_store import media_store
 from dashboards import media_ui, queries, ui
 from dashboards import formatting as fmt
@@ -157,7 +157,7 @@ def compose(merchant_id: str, accounts: list[dict[str, Any]], account: dict[str,
             at_time = time_col.time_input("Time", key="compose_time", step=timedelta(minutes=15))
             st.caption(f"In the account's time zone, {target['timezone']}.")
         upload_round = st.session_state.setdefault("compose_upload_round", 0)  # a new uploader once a post is scheduled
-        attached = media_ui.image_uploader(f"compose_{upload_round}", target["platform"])
+        attached = media_ui.media_uploader(f"compose_{upload_round}", target["platform"])
         issues = check(target["platform"], text, attached.counted()) if text.strip() else []
         for issue in issues:
             ui.field_error(str(issue))
@@ -172,8 +172,8 @@ def compose(merchant_id: str, accounts: list[dict[str, Any]], account: dict[str,
                     scheduled_at = scheduling.schedule_time(datetime.combine(on_day, at_time), target["timezone"])
                 if attached.files:
                     settings = queries.settings()
-                    item = ui.write("post.schedule_own_text", media.schedule_with_images, merchant_id, account_id=account_id, text=text,
-                                    scheduled_at=scheduled_at, author=ui.actor(), images=attached.files, alts=attached.alts,
+                    item = ui.write("post.schedule_own_text", video.schedule_with_media, merchant_id, account_id=account_id, text=text,
+                                    scheduled_at=scheduled_at, author=ui.actor(), files=attached.files, alts=attached.alts,
                                     store=media_store(settings), base_url=settings.public_url)
                 else:
                     item = ui.write("post.schedule_own_text", scheduling.schedule_text, merchant_id, account_id=account_id, text=text,
@@ -181,7 +181,7 @@ def compose(merchant_id: str, accounts: list[dict[str, Any]], account: dict[str,
             except (social_accounts.QueueError, LookupError, ValueError) as exc:
                 ui.flash(f"Not scheduled: {fmt.plain(exc)}", "warning")
             else:
-                images = f" with {len(attached.files)} image(s)" if attached.files else ""
+                images = f" with {attached.summary()}" if attached.files else ""
                 ui.flash(f"Scheduled post #{item.id}{images} for {fmt.moment(item.scheduled_at, target['timezone'])}.")
                 st.session_state.pop("compose_text", None)
                 st.session_state["compose_upload_round"] = upload_round + 1
@@ -192,16 +192,16 @@ def compose(merchant_id: str, accounts: list[dict[str, Any]], account: dict[str,
         st.markdown(f"**Preview on {fmt.channel_label(target['platform'])}**")
         if text.strip():
             try:
-                st.html(preview_html(target["platform"], text, attached.previews()))
+                st.html(preview_html(target["platform"], text, attached.previews(), attached.durations()))
             except Exception as exc:  # a preview is a help, never a blocker
                 st.caption(f"No preview: {fmt.plain(exc)}")
         else:
             st.caption("The preview appears as you type.")
 
 
-def preview_html(platform: str, text: str, images: list[str] | None = None) -> str:
+def preview_html(platform: str, text: str, images: list[str] | None = None, durations: dict[str, float] | None = None) -> str:
     publishers = ui.publishers()
-    return publishers[platform].preview(SocialPost(text=text, media=images or []))
+    return publishers[platform].preview(SocialPost(text=text, media=images or []), durations=durations or {})
 
 
 # --- page --------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 import threading
 from datetime import UTC, datetime, timedelta
@@ -129,6 +130,51 @@ def test_the_cli_attaches_a_video_and_refuses_one_for_facebook_with_the_fix(home
     refused = runner.invoke(app, ["social", "schedule", "--merchant", "acme", "--account", "2", "--text", "Watch", "--at", "2030-01-01T10:00",
                                   "--media", str(clip)])
     assert refused.exit_code == 2 and "resumable upload" in refused.output and "Meta Business Suite" in refused.output
+
+
+def test_check_media_names_every_refused_file_and_stores_nothing(tmp_path: Path) -> None:
+    clip = mp4(12.0, 1080, 1350)
+    files = [("clip.mp4", clip), ("late.mp4", mp4(12.0, 1080, 1920, moov_first=False)), ("wide.jpg", image("JPEG", (1500, 500))),
+             ("cut.mp4", clip[:-30])]
+    with pytest.raises(media.ImageProblemsError) as refused:
+        video.check_media("instagram", files, [])
+    assert [p.split(" ")[:3] for p in refused.value.problems] == [
+        ["cannot", "attach", "late.mp4"], ["cannot", "attach", "wide.jpg"], ["cut.mp4", "is", "not"]]
+    with pytest.raises(QueueError, match="these files to a facebook post: media: has a video; Facebook Page videos") as once:
+        video.check_media("facebook", [("clip.mp4", clip)], [])
+    assert len(once.value.problems) == 1  # the platform's refusal, said once
+    checked = video.check_media("instagram", [("a.jpg", image()), ("clip.mp4", clip)], ["A mug"])
+    assert [(type(c).__name__, c.alt, c.name.rsplit(".", 1)[1]) for c in checked] == [("CheckedImage", "A mug", "jpg"), ("CheckedVideo", "", "mp4")]
+    assert not any(tmp_path.iterdir())
+    media.store_checked(tmp_path, checked)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(c.name for c in checked)
+    assert (tmp_path / checked[1].name).read_bytes() == clip
+
+
+def test_attach_media_stores_nothing_when_a_later_file_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "media"
+    with pytest.raises(QueueError, match="late.mp4 to a instagram post"):
+        video.attach_media(folder, BASE, "instagram", [("clip.mp4", mp4(12.0, 1080, 1350)), ("late.mp4", mp4(12.0, 1080, 1920, moov_first=False))], [])
+    assert not folder.exists()
+
+
+def test_the_cli_checks_every_file_before_storing_any(home: Path, monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CAMPAIGNS_PUBLIC_URL", BASE)
+    runner = CliRunner()
+    assert runner.invoke(app, ["merchants", "add", "acme"]).exit_code == 0
+    assert runner.invoke(app, ["accounts", "add", "--merchant", "acme", "--platform", "instagram", "--handle", "17841400000000001"]).exit_code == 0
+    good, late = tmp_path / "good.mp4", tmp_path / "late.mp4"
+    good.write_bytes(mp4(12.0, 1080, 1350))
+    late.write_bytes(mp4(12.0, 1080, 1920, moov_first=False))
+    command = ["social", "schedule", "--merchant", "acme", "--account", "1", "--text", "Watch", "--at", "2030-01-01T10:00", "--media", str(good)]
+    refused = runner.invoke(app, [*command, "--media", str(late)])
+    assert refused.exit_code == 2 and "late.mp4" in refused.output and "faststart" in refused.output, refused.output
+    media_dir = home / "media"
+    assert not media_dir.exists() or not any(media_dir.iterdir())  # good.mp4, first and acceptable, was not stored either
+    assert json.loads(runner.invoke(app, ["social", "queue", "--merchant", "acme", "--json"]).output) == []  # nothing queued
+    ok = runner.invoke(app, command)
+    assert ok.exit_code == 0 and "queued post 1" in ok.output, ok.output
+    assert [p.read_bytes() for p in media_dir.glob("*.mp4")] == [good.read_bytes()]
 
 
 # --- publishing ---------------------------------------------------------------------------------------
