@@ -231,7 +231,8 @@ def campaign_setup(m: Marketer, url: str, post: str) -> Stage:
     m.click_until(form.get_by_role("button", name="Plan and save"), "Planned and saved", timeout_ms=180_000)
     m.end()
     m.shot("2-planned")
-    stage.notes.append("the Orchestration page's plan form (goal, dates and time zone left at their defaults)")
+    stage.notes.append("the Orchestration page's plan form (goal, dates and time zone left at their defaults); Ava plans and Leo writes "
+                       "the drafts (offline engine) inside Plan and save, so their time is in this stage's machine time")
     return stage
 
 
