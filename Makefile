@@ -14,7 +14,7 @@ ifeq ($(UV),)
 UV := $(TOOLS)/bin/uv
 endif
 
-.PHONY: demo test setup build serve bench bench-attribution bench-attribution-maths bench-optimizer bench-publishing bench-workers bench-app bench-cli bench-contacts bench-api bench-webhooks bench-leo screenshots clean
+.PHONY: demo test setup build serve bench bench-attribution bench-attribution-maths bench-optimizer bench-publishing bench-workers bench-app bench-cli bench-contacts bench-api bench-webhooks bench-leo bench-setup screenshots clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -46,7 +46,7 @@ serve: setup
 screenshots: setup
 	CAMPAIGNS_SCREENSHOT_DIR=$(CURDIR)/docs/guides/images $(VENV)/bin/pytest tests/e2e/test_browser.py -p no:cacheprovider
 
-bench: bench-attribution bench-optimizer bench-publishing bench-app bench-cli bench-contacts bench-api bench-webhooks bench-leo
+bench: bench-attribution bench-optimizer bench-publishing bench-app bench-cli bench-contacts bench-api bench-webhooks bench-leo bench-setup
 
 # The bench extra holds the GPL peer (ChannelAttribution) and nlopt; never a runtime dependency.
 # Offline without those wheels in uv's cache the sync fails: the benches still run and print the peer legs as skipped.
@@ -84,6 +84,9 @@ bench-contacts: setup
 
 bench-leo: setup
 	$(VENV)/bin/python bench/bench_leo.py --runs 3
+
+bench-setup: setup
+	$(VENV)/bin/python bench/bench_setup_time.py --json bench/results/setup_time.json
 
 bench-optimizer: setup
 	@$(BENCH_EXTRA)
