@@ -134,10 +134,17 @@ def enqueue(
     idempotency_key: str | None = None,
     media_alt: Sequence[str] = (),
 ) -> SocialQueueItem:
-    """Queue approved content. `approved_as` is (kind, id) of the content whose approval covers this exact text and media."""
+    """Queue approved content. `approved_as` is (kind, id) of the content whose approval covers this exact text and media.
+
+    A campaign content goes out once per account: while an item of the same version is queued, publishing or published
+    there (scheduled by hand, by the CLI or by Ava's workflow, at whatever time), that item comes back instead of a second.
+    """
     account = _schedulable_account(session, merchant_id, account_id, scheduled_at)
     kind, source_id = approved_as
-    approval = require_approval(session, merchant_id, kind, source_id, content_hash(text, media, media_alt))
+    hash_ = content_hash(text, media, media_alt)
+    if kind == KIND_CONTENT and (live := live_item_for_content(session, merchant_id, source_id, account.id, hash_)) is not None:
+        return live
+    approval = require_approval(session, merchant_id, kind, source_id, hash_)
     item, created = _add_item(session, merchant_id, account, text=text, media=media, scheduled_at=scheduled_at, campaign_id=campaign_id,
                               content_id=source_id if kind == KIND_CONTENT else None, idempotency_key=idempotency_key, media_alt=media_alt)
     if not created:
@@ -149,6 +156,16 @@ def enqueue(
     record(session, merchant_id, actor, "social.schedule", "social_queue", str(item.id), account_id=account_id, platform=account.platform,
            scheduled_at=item.scheduled_at.isoformat(), content_hash=item.content_hash, approved_as=f"{kind}:{source_id}", approval_id=approval.id)
     return item
+
+
+LIVE = (QueueStatus.QUEUED, QueueStatus.PUBLISHING, QueueStatus.PUBLISHED, QueueStatus.NEEDS_REVIEW)
+
+
+def live_item_for_content(session: Session, merchant_id: str, content_id: int, account_id: int, hash_: str) -> SocialQueueItem | None:
+    """The queue item of this version of campaign content `content_id` on the account that has gone or may still go out."""
+    return session.scalar(select(SocialQueueItem).where(
+        SocialQueueItem.merchant_id == merchant_id, SocialQueueItem.content_id == content_id, SocialQueueItem.account_id == account_id,
+        SocialQueueItem.content_hash == hash_, SocialQueueItem.status.in_(LIVE)).order_by(SocialQueueItem.id).limit(1))
 
 
 def schedule_text(

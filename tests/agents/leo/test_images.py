@@ -169,7 +169,8 @@ def test_a_scheduled_draft_carries_the_approved_image_stored_once(blog, store_ur
         assert stored.format == "JPEG" and 0.8 <= stored.width / stored.height <= 1.91  # fitted for Instagram
         carried = s.scalars(select(Approval).where(Approval.content_id == item.content_id, Approval.content_kind == "campaign_content").order_by(Approval.id)).all()
         assert [a.approved_by for a in carried] == ["boss", "boss"] and "image chosen from the post" in carried[-1].note
-        again, _ = schedule_draft(settings, s, "acme", saved["instagram"].content_id, account, actor="ana", at=START + timedelta(hours=30),
+        second_account = add_account(s, "acme", "instagram", "@juniper_shop", actor="ana").id  # once per account: a second account's own post
+        again, _ = schedule_draft(settings, s, "acme", saved["instagram"].content_id, second_account, actor="ana", at=START + timedelta(hours=30),
                                   now=NOW, store=store)
         assert again.id != item.id and again.media == item.media
     assert len([h for h in server.hits if "/images/" in h]) == 1  # fetched once; the second post reuses the stored image

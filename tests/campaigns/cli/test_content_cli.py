@@ -14,6 +14,7 @@ from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.core.store.models import CampaignContent, RepurposedContent
 from campaigns.lifecycle import service
+from campaigns.social import scheduling
 from campaigns.social.accounts import add_account
 
 runner = CliRunner()
@@ -49,6 +50,12 @@ def test_schedule_an_approved_draft_at_a_time_or_its_best_slot(home: Path) -> No
 
     at = _run("content", "schedule", "--draft", f"cc-{draft_id}", "--account", str(account_id), "--at", "2026-12-02T10:00", "--merchant", "acme")
     assert f"(cc-{draft_id}) for 2026-12-02 09:00 UTC: at the time given" in at  # local Berlin time
+    # the same draft again, another way and at another time: one post per account, never a second
+    again = _run("content", "schedule", "--draft", f"rc-{linked_id}", "--account", str(account_id), "--at", "2026-12-03T10:00", "--merchant", "acme")
+    assert "already on the queue as item 1 (QUEUED, 2026-12-02 09:00 UTC)" in again
+    with session_scope(url) as s:
+        assert len(scheduling.list_queue(s, "acme")) == 1
+        scheduling.cancel(s, "acme", 1, "ana", "moved")  # cancelled, it may be scheduled again
     with time_machine.travel(datetime(2026, 11, 20, tzinfo=UTC), tick=False):
         best = _run("content", "schedule", "--draft", f"rc-{linked_id}", "--account", str(account_id), "--merchant", "acme")
     assert f"(cc-{draft_id}) for 2026-12-0" in best and "best slot" in best
