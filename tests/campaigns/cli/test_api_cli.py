@@ -46,9 +46,11 @@ def test_bad_input_exits_2_naming_the_fix(home: Path) -> None:
 
 def test_api_serves_on_localhost_port_8700_by_default(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     served: list = []
-    monkeypatch.setattr(api_server, "serve", lambda app_, host, port, concurrency: served.append((host, port, app_)))
+    monkeypatch.setattr(api_server, "serve", lambda app_, host, port, concurrency, workers: served.append((host, port, workers, app_)))
     out = _run("api")
-    assert served[0][:2] == ("127.0.0.1", 8700) and "http://127.0.0.1:8700/docs" in out
+    assert served[0][:3] == ("127.0.0.1", 8700, 1) and "http://127.0.0.1:8700/docs" in out
+    _run("api", "--workers", "2")
+    assert served[1][2] == 2 and "2 worker processes" in " ".join(_run("api", "--workers", "2").split())
 
 
 def test_api_refuses_a_bad_webhook_key(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
