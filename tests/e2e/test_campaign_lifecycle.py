@@ -29,10 +29,11 @@ it locally, fails when CI=true.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -83,7 +84,7 @@ def run_life(settings: Settings, env: dict[str, str], x: FakeX, browser, tmp_pat
     assert not settings.home_path.exists()
     fresh_merchant(settings, env, tmp_path)
 
-    with running_app(settings.home_path, tmp_path / "streamlit.log") as app:
+    with running_app(settings.home_path, tmp_path / "streamlit.log", "--client.toolbarMode", "developer") as app:
         tab = new_tab(browser)
         try:
             tab.goto(app)
@@ -153,7 +154,7 @@ def run_life(settings: Settings, env: dict[str, str], x: FakeX, browser, tmp_pat
             assert not x.tweets
             report = run_worker(settings, worker_id="test-publisher", now=slots[0], live=True)
             assert len(x.tweets) == 1, report.summary()
-            refresh(tab)
+            refresh(tab, "ACTIVE")
             tab.screenshot(path=str(shots / "06-active-first-post-published.png"))
 
             # 7. pause holds the next post: at its slot the worker leaves it queued
@@ -185,7 +186,7 @@ def run_life(settings: Settings, env: dict[str, str], x: FakeX, browser, tmp_pat
 
             # 10. the campaign page: plan vs actual, the posts and the email
             stage(started, "10. actual vs plan on the campaign page")
-            refresh(tab)
+            refresh(tab, "ACTIVE")
             show_results(tab, shots)
 
             # 11. its end: the tick completes it
@@ -195,10 +196,12 @@ def run_life(settings: Settings, env: dict[str, str], x: FakeX, browser, tmp_pat
             result = tick_campaigns(settings, "test-scheduler", end)
             assert result.metadata["completed"] == 1, result
             assert status_of(settings, campaign_id) == "COMPLETED"
-            refresh(tab)
-            tab.locator('[data-testid="stMarkdownContainer"]', has_text="COMPLETED").first.wait_for()
+            refresh(tab, "COMPLETED")
             assert_no_errors(tab, "the completed campaign")
             tab.screenshot(path=str(shots / "11-completed.png"))
+        except BaseException:
+            tab.screenshot(path=str(shots / "failed-here.png"))  # where it stopped, for whoever reads the failure
+            raise
         finally:
             tab.context.close()
     stage(started, "done")
@@ -285,6 +288,7 @@ def approve_and_schedule(tab, shots: Path, drafts: dict[str, list[tuple[int, int
     for rc, cc in drafts["x"]:
         pick_format(tab, "X")
         open_expander(tab, f"studio_cc_{rc}_schedule")
+        settled(tab)
         button(tab, f"studio_cc_{rc}_schedule").click()
         tab.get_by_text(f"Queued cc-{cc} as post").wait_for()
         settled(tab)
@@ -298,6 +302,7 @@ def approve_and_schedule(tab, shots: Path, drafts: dict[str, list[tuple[int, int
     pick_format(tab, "Email")
     open_expander(tab, f"studio_cc_{rc}_email")
     button(tab, f"studio_cc_{rc}_email").click()
+    tab.get_by_text(re.compile(r"email campaign \d+ \(a DRAFT\) from")).wait_for()
     settled(tab)
     assert_no_errors(tab, "making the email campaign")
     tab.screenshot(path=str(shots / "03-email-made.png"))
@@ -345,11 +350,25 @@ def campaign_action(tab, label: str) -> None:
     assert_no_errors(tab, f"the campaign after {label}")
 
 
-def refresh(tab) -> None:
-    """What a marketer sees on coming back: the campaign page read again (the app caches reads for a short while)."""
-    tab.reload()
+def refresh(tab, status: str) -> None:
+    """The campaign page after the scheduler changed the store outside the app, showing `status`.
+
+    The app caches its store reads for a minute (dashboards/queries.py, TTL_SECONDS): a marketer coming back later sees
+    the change. Rather than wait the minute out, the test clears the server's caches with Streamlit's own Clear caches
+    (the developer toolbar the app is started with here), which also ends the sign-in: the owner signs in again.
+    """
+    tab.get_by_test_id("stMainMenu").click()
+    tab.get_by_text("Clear cache", exact=True).click()
+    tab.get_by_role("button", name="Clear caches", exact=True).click()
+    settled(tab)
+    tab.goto(tab.url.split("/campaigns")[0])
+    settled(tab)
+    sign_in(tab, OWNER, PASSWORD)
+    tab.locator('[data-testid="stSidebar"]').get_by_text(OWNER).wait_for()
     settled(tab)
     open_campaign(tab)
+    tab.locator('[data-testid="stMarkdownContainer"]').filter(has_text=re.compile(rf"{status}\s+Conversion\s+cmp_")).first.wait_for()
+    settled(tab)
 
 
 def show_results(tab, shots: Path) -> None:
@@ -390,6 +409,7 @@ def fetch_metrics_and_results(settings: Settings, days: set[date], x: FakeX) -> 
     """
     import dagster as dg
     import polars as pl
+    import time_machine
 
     from assets.ingest.post_metrics import post_metrics_asset
     from assets.ingest.raw_tables import raw_email_events
@@ -405,8 +425,10 @@ def fetch_metrics_and_results(settings: Settings, days: set[date], x: FakeX) -> 
 
     resource = CampaignsResource(home=str(settings.home_path))
     fetch = post_metrics_asset(min(days))
-    for day in sorted(days):
-        assert dg.materialize([fetch], partition_key=day.isoformat(), resources={"campaigns": resource}).success
+    # the day after the last post: the daily partitions of the publish days exist (they end at "now")
+    with time_machine.travel(datetime.combine(max(days) + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=6), tick=False):
+        for day in sorted(days):
+            assert dg.materialize([fetch], partition_key=day.isoformat(), resources={"campaigns": resource}).success
     assert dg.materialize([raw_email_events], resources={"campaigns": resource}).success
     fetched = [r for r in x.requests if r["method"] == "GET" and r["path"].startswith("/2/tweets/")]
     assert len(fetched) == 2, x.requests  # each published post's counters were asked for
