@@ -188,6 +188,11 @@ def run_life(settings: Settings, env: dict[str, str], x: FakeX, browser, tmp_pat
             stage(started, "10. actual vs plan on the campaign page")
             refresh(tab, "ACTIVE")
             show_results(tab, shots)
+            # the grids drawn there (on a canvas) hold what the app's read layer returns for this campaign
+            plan, (shown_posts, shown_emails) = read_as_the_page(settings, campaign_id)
+            assert plan.select("channel", "allocated", "spent").rows() == [("email", 500.0, 0.0), ("x", 500.0, 0.0)], plan
+            assert shown_posts.select("status", "engagements").rows() == [("PUBLISHED", 18), ("PUBLISHED", 6)], shown_posts
+            assert shown_emails.select("status", "sent").rows() == [("SENT", 3)], shown_emails
 
             # 11. its end: the tick completes it
             stage(started, "11. the end")
@@ -372,9 +377,11 @@ def refresh(tab, status: str) -> None:
 
 
 def show_results(tab, shots: Path) -> None:
+    """Plan vs actual (Budget tab) and the posts with the engagement read back from X (Performance tab)."""
     tab.get_by_role("tab", name="Budget", exact=True).click()
     settled(tab)
     tab.get_by_text("Plan vs actual").first.wait_for()
+    tab.get_by_text("Planned $1,000 · spent $0 (0%)").wait_for()  # organic channels: nothing spent of the plan
     assert_no_errors(tab, "the Budget tab")
     tab.get_by_text("Plan vs actual").first.evaluate(SCROLL_TO_TOP)
     tab.screenshot(path=str(shots / "10-plan-vs-actual.png"))
@@ -387,6 +394,17 @@ def show_results(tab, shots: Path) -> None:
 
 
 # --- the store and the pipeline -------------------------------------------------------------------
+def read_as_the_page(settings: Settings, campaign_id: str):
+    """The campaign page's plan vs actual and its posts and emails, from the read functions the page calls."""
+    from campaigns.core.settings import get_settings
+    from dashboards import queries
+
+    get_settings.cache_clear()  # this process's settings: the test's home
+    assert queries.settings().home_path == settings.home_path
+    return (queries.campaign_plan_vs_actual(queries.source(), MERCHANT, campaign_id),
+            queries.campaign_posts_and_emails(queries.source(), MERCHANT, campaign_id))
+
+
 def status_of(settings: Settings, campaign_id: str) -> str:
     with session_scope(settings.store_url) as s:
         return s.get(Campaign, campaign_id).status.value
@@ -415,6 +433,7 @@ def fetch_metrics_and_results(settings: Settings, days: set[date], x: FakeX) -> 
     from assets.ingest.raw_tables import raw_email_events
     from assets.resources import CampaignsResource
     from assets.results.campaign_metrics import campaign_metrics
+    from assets.serving.snapshots import serving_asset
     from campaigns.warehouse.connection import open_warehouse
 
     counters = [{"impression_count": 900, "like_count": 12, "retweet_count": 3, "reply_count": 2, "quote_count": 1},
@@ -443,4 +462,5 @@ def fetch_metrics_and_results(settings: Settings, days: set[date], x: FakeX) -> 
         "merchant_id": pl.String, "campaign_id": pl.String, "channel": pl.String, "activity_date": pl.Date, "attribution_model": pl.String,
         "impressions": pl.Int64, "clicks": pl.Int64, "conversions": pl.Float64, "spend": pl.Float64, "revenue": pl.Float64}))
     assert dg.materialize([campaign_metrics], resources={"campaigns": resource}).success
+    assert dg.materialize([serving_asset([])], resources={"campaigns": resource}).success  # the marts as the app reads them
     return expected
