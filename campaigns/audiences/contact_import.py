@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import String, any_, bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from campaigns.audiences.contacts import (
@@ -233,25 +232,25 @@ def import_contacts(session: Session, merchant_id: str, path: Path, *, update_ex
     consents: list[dict[str, Any]] = []
     created = 0
     postgres = session.get_bind().dialect.name == "postgresql"
+    new_ids: dict[str, int] = {}
     for start in range(0, len(new), BATCH):
         batch = new[start : start + BATCH]
         values = [{"merchant_id": merchant_id, "email": r.email, "first_name": r.fields.get("first_name", ""), "last_name": r.fields.get("last_name", ""),
                    "timezone": r.fields.get("timezone", "UTC"), "tags": r.fields.get("tags", []), "attributes": r.attributes,
                    "subscribed": r.subscribed and r.email.lower() not in suppressed, "status": ACTIVE, "created_at": now, "updated_at": now}
                   for r in batch]
-        if postgres:  # COPY, then the new ids by address (unique per merchant)
+        if postgres:  # COPY; the new ids are read back once, below
             insert_rows(session, Contact.__table__, values)
-            by_email = dict(session.execute(select(Contact.email, Contact.id).where(
-                Contact.merchant_id == merchant_id, Contact.email == any_(bindparam("emails", [r.email for r in batch], type_=ARRAY(String))))).all())
-            ids = [by_email[r.email] for r in batch]
         else:
             ids = session.scalars(insert(Contact).returning(Contact.id, sort_by_parameter_order=True), values).all()
-        created += len(ids)
-        consents += [_consent(merchant_id, contact_id, r, source_note, actor, now) for contact_id, r in zip(ids, batch, strict=True)
-                     if r.subscribed and r.email.lower() not in suppressed]
+            new_ids.update(zip((r.email for r in batch), ids, strict=True))
         done += len(batch)
         if progress:
             progress("writing", done, total)
+    if postgres and new:  # one read of the merchant's addresses (a lookup per batch would scan the growing table each time)
+        new_ids = dict(session.execute(select(Contact.email, Contact.id).where(Contact.merchant_id == merchant_id, Contact.created_at == now)).all())
+    created = len(new)
+    consents += [_consent(merchant_id, new_ids[r.email], r, source_note, actor, now) for r in new if r.subscribed and r.email.lower() not in suppressed]
     updated = 0
     if update_existing and known:
         changes, consents_known = _updates(known, existing, suppressed, merchant_id, source_note, actor, now)
