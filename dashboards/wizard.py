@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from campaigns.audiences.segments import EVERYONE, RuleError, validate_rules
 from campaigns.core.enums import MARKETING_CHANNELS, CampaignType
@@ -294,3 +295,43 @@ def from_saved(saved: SavedDraft, timezone: str) -> dict[str, Any]:
         local = fields["end_date"].astimezone(zone)
         draft.update(end_day=local.date(), end_time=local.time().replace(tzinfo=None))
     return draft
+
+
+# Leo's format for each channel of the builder (both ad channels take the same ads copy)
+LEO_FORMAT = {"x": "x", "linkedin": "linkedin", "facebook": "facebook", "instagram": "instagram", "email": "email",
+              "google_ads": "ads", "meta_ads": "ads"}
+
+
+def drafts_from_post(session: Session, merchant_id: str, post: str, channels: list[str], actor: str) -> dict[str, str]:
+    """One draft per channel written by Leo (the configured engine, else the offline one) in the merchant's voice from `post`,
+    as the builder's fields hold them; a model's usage is recorded. Raises ValueError when the post cannot be read.
+
+    The drafts are not stored here: the builder saves them with the campaign, where they wait for approval.
+    """
+    from agents.leo.repurpose import repurpose
+    from agents.leo.voice import BrandVoice
+    from agents.settings import get_agent_settings
+    from agents.source import SourceError, parse_post
+    from agents.usage import persist
+    from campaigns.core.merchants import get_brand_voice
+
+    settings = get_agent_settings()
+    try:
+        source = parse_post(post, max_bytes=settings.max_source_bytes, max_chars=settings.max_source_chars)
+    except SourceError as exc:
+        raise ValueError(str(exc)) from exc
+    formats = sorted({LEO_FORMAT[c] for c in channels if c in LEO_FORMAT})
+    voice = BrandVoice.from_settings(settings.brand_voice, get_brand_voice(session, merchant_id))
+    result = repurpose(source, formats, 1, settings=settings, voice=voice)
+    persist(session, merchant_id, result.usage, actor=actor, purpose="repurpose", campaign_id=None, entity_id=source.source_hash[:16])
+    first = {o.format: o for o in reversed(result.outputs)}  # variant 1 of each format
+    written = {}
+    for channel in channels:
+        output = first.get(LEO_FORMAT.get(channel, ""))
+        if output is None:
+            continue
+        if output.format == "email":  # the builder's email field: "Subject: ..." first, the body after a blank line
+            written[channel] = "\n".join([f"Subject: {output.subject}", f"Preview: {output.preview_text}", "", output.text or ""])
+        else:
+            written[channel] = output.publishable_text()
+    return written

@@ -185,11 +185,12 @@ def _set_split(draft: dict[str, Any], amounts: dict[str, float]) -> None:
     st.rerun()
 
 
-def step_content(draft: dict[str, Any], slots: dict[str, Any]) -> None:
+def step_content(draft: dict[str, Any], slots: dict[str, Any], merchant_id: str) -> None:
     if not draft["channels"]:
         st.info("Choose channels in the previous step first; each channel gets its own draft here.", icon=":material/arrow_back:")
         return
     st.caption("Drafts are saved with the campaign and wait for approval before anything is published.")
+    from_blog_post(draft, merchant_id)
     for channel in draft["channels"]:
         seed(f"wiz_draft_{channel}", draft["drafts"].get(channel, ""))
         text = st.text_area(fmt.channel_label(channel), key=f"wiz_draft_{channel}", height=120,
@@ -197,6 +198,24 @@ def step_content(draft: dict[str, Any], slots: dict[str, Any]) -> None:
         draft["drafts"][channel] = text
         st.caption(_length_hint(channel, text))
         slots[f"drafts.{channel}"] = st.container()
+
+
+def from_blog_post(draft: dict[str, Any], merchant_id: str) -> None:
+    """Leo writes a draft per chosen channel from a blog post; they fill the fields below, to edit before saving."""
+    with st.expander("Start from a blog post", icon=":material/article:", expanded=not any(draft["drafts"].values())):
+        post = st.text_area("Blog post (Markdown, HTML or plain text)", key="wiz_blog_post", height=160,
+                            placeholder="# Title\n\nPaste the post here: Leo drafts the posts, the email and the ads from it.")
+        if st.button("Write drafts with Leo", key="wiz_leo", icon=":material/auto_awesome:", disabled=not post.strip()):
+            try:
+                written = ui.write("content.edit", wizard.drafts_from_post, merchant_id, post, draft["channels"], ui.actor())
+            except ValueError as exc:  # the post cannot be read (empty, too long, not text)
+                st.error(fmt.plain(str(exc)), icon=":material/error:")
+                return
+            for channel, text in written.items():
+                draft["drafts"][channel] = text
+                st.session_state[f"wiz_draft_{channel}"] = text
+            ui.flash(f"Leo wrote {len(written)} draft(s) from the post; edit them below before saving.")
+            st.rerun()
 
 
 def _length_hint(channel: str, text: str) -> str:
@@ -326,7 +345,7 @@ def main() -> None:
         elif step == "Channels and budget":
             step_channels(draft, slots, currency)
         elif step == "Content":
-            step_content(draft, slots)
+            step_content(draft, slots, merchant_id)
         elif step == "Schedule":
             step_schedule(draft, slots)
         else:

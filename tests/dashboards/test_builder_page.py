@@ -186,3 +186,46 @@ def test_save_draft_flashes_the_id_and_the_finished_screen_starts_another(builde
     at.button(key="wiz_again").click().run()
     assert_clean(at)
     assert at.session_state["wizard"]["campaign_id"] is None and "Basics" in [h.value for h in at.subheader]
+
+
+def test_leo_writes_the_content_step_from_a_blog_post_and_the_drafts_are_saved_with_the_campaign(builder: AppTest, acme: Settings) -> None:
+    from pathlib import Path
+
+    from campaigns.core.store.models import CampaignContent
+
+    post = (Path(__file__).parents[1] / "agents" / "leo" / "corpus" / "07-product-launch.md").read_text(encoding="utf-8")
+    at = builder
+    at.selectbox(key="wiz_template_pick").set_value("webinar").run()
+    at.button(key="wiz_template_apply").click().run()
+    _to_step(at, "From the blog", "Channels and budget")
+    at.number_input(key="wiz_budget").set_value(900.0).run()
+    at.button(key="wiz_split_even").click().run()
+    _next(at)
+    assert "Content" in [h.value for h in at.subheader]
+    at.text_area(key="wiz_blog_post").input(post).run()
+    at.button(key="wiz_leo").click().run()
+    assert_clean(at)
+    drafts = {c: at.text_area(key=f"wiz_draft_{c}").value for c in ("email", "linkedin", "x")}
+    assert drafts["email"].startswith("Subject: ") and "\nPreview: " in drafts["email"]
+    assert drafts["x"] and drafts["linkedin"] and drafts["x"] != drafts["linkedin"]
+    assert not any("--- html ---" in d for d in drafts.values())
+    _next(at)  # the step change saves the campaign with its drafts, waiting for approval
+    campaign = _campaign(acme.store_url, "From the blog")
+    with session_scope(acme.store_url) as s:
+        saved = {c.platform or c.channel: c.body for c in s.scalars(select(CampaignContent).where(CampaignContent.campaign_id == campaign.id))}
+    assert saved["x"] == drafts["x"] and saved["linkedin"] == drafts["linkedin"]
+
+
+def test_a_blog_post_leo_cannot_read_is_said_and_the_drafts_stay(builder: AppTest) -> None:
+    at = builder
+    at.selectbox(key="wiz_template_pick").set_value("webinar").run()
+    at.button(key="wiz_template_apply").click().run()
+    _to_step(at, "Empty post", "Channels and budget")
+    at.number_input(key="wiz_budget").set_value(900.0).run()
+    at.button(key="wiz_split_even").click().run()
+    _next(at)
+    before = {c: at.text_area(key=f"wiz_draft_{c}").value for c in ("email", "linkedin", "x")}  # the template's starting drafts
+    at.text_area(key="wiz_blog_post").input("# Only a title").run()
+    at.button(key="wiz_leo").click().run()
+    assert "no paragraphs" in at.error[0].value
+    assert {c: at.text_area(key=f"wiz_draft_{c}").value for c in ("email", "linkedin", "x")} == before
