@@ -71,7 +71,12 @@ with st.sidebar:
     else:
         st.session_state["merchant_id"], st.session_state[ui.ROLE_KEY] = None, None
         st.caption(f"Signed in as **{plain(person.email)}** · no merchant yet")
-    if st.button("Sign out", key="sign_out", icon=":material/logout:"):
+    refresh_col, out_col = st.columns(2)
+    # the store's reads are cached for a minute: what a worker or another person changed shows at once after this
+    if refresh_col.button("Refresh", key="refresh_data", icon=":material/refresh:", help="Read the store again (the page shows reads up to a minute old)."):
+        queries.clear_store_caches()
+        st.rerun()
+    if out_col.button("Sign out", key="sign_out", icon=":material/logout:"):
         auth.sign_out()
 
 admin = allows(st.session_state.get(ui.ROLE_KEY), Permission.ADMIN)

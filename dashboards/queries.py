@@ -386,18 +386,21 @@ def campaign_roi_by_model(source_key: str, merchant_id: str, campaign_id: str) -
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def campaign_plan_vs_actual(source_key: str, merchant_id: str, campaign_id: str) -> pl.DataFrame:
-    """Per channel: the allocated budget against what the campaign's results say it spent, with its return (store)."""
+    """Per channel: the allocated budget against what the campaign's results say it spent, with its return and what it
+    delivered (impressions, clicks, email sends, opens and clicks, post engagements) from `campaign_metrics` (store)."""
+    measures = {"spent": CampaignMetric.spend, "revenue": CampaignMetric.revenue, "conversions": CampaignMetric.conversions,
+                "impressions": CampaignMetric.impressions, "clicks": CampaignMetric.clicks, "email_sends": CampaignMetric.email_sends,
+                "email_opens": CampaignMetric.email_opens, "email_clicks": CampaignMetric.email_clicks,
+                "engagements": CampaignMetric.social_engagements}
     with session_scope(settings().store_url) as session:
         allocated = budget_apply.current_allocations(session, merchant_id, campaign_id)
         actual = session.execute(
-            select(CampaignMetric.channel, func.sum(CampaignMetric.spend), func.sum(CampaignMetric.revenue), func.sum(CampaignMetric.conversions))
+            select(CampaignMetric.channel, *(func.sum(column) for column in measures.values()))
             .where(CampaignMetric.merchant_id == merchant_id, CampaignMetric.campaign_id == campaign_id).group_by(CampaignMetric.channel)).all()
-    spent = {ch: (float(sp or 0), float(rev or 0), float(conv or 0)) for ch, sp, rev, conv in actual}
-    rows = [{"channel": ch, "allocated": allocated.get(ch, 0.0), "spent": spent.get(ch, (0.0, 0.0, 0.0))[0],
-             "revenue": spent.get(ch, (0.0, 0.0, 0.0))[1], "conversions": spent.get(ch, (0.0, 0.0, 0.0))[2]}
-            for ch in sorted({*allocated, *spent})]
-    return pl.DataFrame(rows, schema={"channel": pl.String, "allocated": pl.Float64, "spent": pl.Float64, "revenue": pl.Float64,
-                                      "conversions": pl.Float64})
+    totals = {row[0]: [float(v or 0) for v in row[1:]] for row in actual}
+    rows = [{"channel": ch, "allocated": allocated.get(ch, 0.0), **dict(zip(measures, totals.get(ch, [0.0] * len(measures)), strict=True))}
+            for ch in sorted({*allocated, *totals})]
+    return pl.DataFrame(rows, schema={"channel": pl.String, "allocated": pl.Float64, **{name: pl.Float64 for name in measures}})
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

@@ -389,14 +389,34 @@ def budget_tab(row: dict[str, Any], merchant_id: str, currency: str) -> None:
     shown = plan.with_columns(
         pl.when(pl.col("allocated") > 0).then(pl.col("spent") / pl.col("allocated")).alias("used"),
         pl.when(pl.col("spent") > 0).then(pl.col("revenue") / pl.col("spent")).alias("roas"))
-    st.dataframe(shown, hide_index=True, width="stretch",
+    st.dataframe(shown.select("channel", "allocated", "spent", "used", "revenue", "conversions", "roas"), hide_index=True, width="stretch",
                  column_config={"allocated": st.column_config.NumberColumn(format="%.2f"), "spent": st.column_config.NumberColumn(format="%.2f"),
                                 "revenue": st.column_config.NumberColumn(format="%.2f"), "conversions": st.column_config.NumberColumn(format="%.1f"),
                                 "used": st.column_config.NumberColumn("used of plan", format="percent"),
                                 "roas": st.column_config.NumberColumn(format="%.2fx")})
+    delivered(plan)
     recommended = [a for a in row["allocations"] if a["recommended"] is not None]
     if recommended:
         st.caption("Recommendations: " + " · ".join(f"{a['channel']}: {fmt.money(a['recommended'], currency)}" for a in recommended))
+
+
+def delivered(plan: pl.DataFrame) -> None:
+    """What the campaign's channels delivered so far (campaign_metrics): reach and clicks, email sends, opens and clicks,
+    engagements on its posts; channels that delivered nothing yet are left out."""
+    counts = ("impressions", "clicks", "email_sends", "email_opens", "email_clicks", "engagements")
+    active = plan.filter(pl.sum_horizontal(*counts) > 0).select("channel", *counts)
+    st.markdown("**Delivered so far**")
+    if active.is_empty():
+        st.caption("Nothing delivered yet: sends, opens, clicks and post engagements appear here after the daily results run.")
+        return
+    totals = active.select(pl.sum(c) for c in counts).row(0, named=True)
+    cols = st.columns(4)
+    cols[0].metric("Emails sent", f"{totals['email_sends']:,.0f}")
+    cols[1].metric("Email opens / clicks", f"{totals['email_opens']:,.0f} / {totals['email_clicks']:,.0f}")
+    cols[2].metric("Post engagements", f"{totals['engagements']:,.0f}")
+    cols[3].metric("Ad impressions / clicks", f"{totals['impressions']:,.0f} / {totals['clicks']:,.0f}")
+    st.dataframe(active, hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(c.replace("_", " "), format="%d") for c in counts})
 
 
 def posts_and_emails(row: dict[str, Any], merchant_id: str) -> None:

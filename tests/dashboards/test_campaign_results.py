@@ -26,7 +26,10 @@ def test_budget_tab_shows_allocated_against_spent_and_the_campaigns_posts_and_em
                    BudgetAllocation(merchant_id="demo", campaign_id=cid, channel="email", allocated=Decimal("500"))])
         for day, spend, revenue in ((1, "100", "300"), (2, "150", "0")):
             s.add(CampaignMetric(merchant_id="demo", campaign_id=cid, channel="google_ads", date=date(2026, 6, day), spend=Decimal(spend),
-                                 revenue=Decimal(revenue), conversions=2))
+                                 revenue=Decimal(revenue), conversions=2, impressions=1000 * day, clicks=30))
+            s.add(CampaignMetric(merchant_id="demo", campaign_id=cid, channel="email", date=date(2026, 6, day), email_sends=40 if day == 1 else 0,
+                                 email_opens=12 + day, email_clicks=day))
+            s.add(CampaignMetric(merchant_id="demo", campaign_id=cid, channel="x", date=date(2026, 6, day), social_engagements=18 if day == 1 else 6))
         account = SocialAccount(merchant_id="demo", platform="x", handle="@shop")
         s.add(account)
         s.flush()
@@ -45,3 +48,9 @@ def test_budget_tab_shows_allocated_against_spent_and_the_campaigns_posts_and_em
     emails = next(d.value for d in at.dataframe if {"subject", "suppressed"} <= set(d.value.columns))  # the results table, not the Summary's list
     assert posts["text"].to_list() == ["New arrivals"] and posts["status"].to_list() == ["PUBLISHED"]
     assert tuple(emails[["sent", "failed", "suppressed"]].iloc[0]) == (40, 1, 2)
+    # what the channels delivered, summed over the days of campaign_metrics
+    shown = {m.label: m.value for m in at.metric}
+    assert (shown["Emails sent"], shown["Email opens / clicks"], shown["Post engagements"], shown["Ad impressions / clicks"]) == (
+        "40", "27 / 3", "24", "3,000 / 60")
+    delivered = next(d.value for d in at.dataframe if "email_sends" in d.value.columns)
+    assert sorted(delivered["channel"].to_list()) == ["email", "google_ads", "x"]

@@ -1,8 +1,9 @@
 """One campaign through its whole life in Chromium, on a fresh store, with the clock under the test's control.
 
 A marketer builds the campaign in the wizard (X and email, a budget split, the wizard's default flight: tomorrow 09:00 for
-30 days in the merchant's zone, UTC), asks Leo to turn a blog post into its drafts (`campaigns repurpose --campaign`,
-the command the Content Studio points to: the wizard itself takes no blog post), approves two X drafts and the email
+30 days in the merchant's zone, UTC), asks Leo to turn a blog post into two variants per format (`campaigns repurpose --campaign`,
+the command the Content Studio points to; the wizard's Content step drafts one per channel from a post, tested in
+tests/dashboards/test_builder_page.py), approves two X drafts and the email
 draft in the Content Studio, schedules the posts at their best slots and makes the email a broadcast scheduled in the
 Email Designer, then schedules the campaign on the campaign page. Time then passes: the functions the Dagster sensors
 call run in this process with an injected `now` derived from what the store holds (the campaign's start and end, the
@@ -20,11 +21,9 @@ posts' slots), never from today:
 * the campaign page shows plan vs actual (Budget tab) and each post's engagements (Performance tab); `tick_campaigns` at
   the end completes it.
 
-What the issue names that the app does not offer, and how the test stands in: the wizard takes no blog post (Leo is asked
-from the CLI, as the Content Studio's empty state says); the campaign page's "plan vs actual" is budget allocated vs
-spent per channel (organic channels: $0 of $500 each) and does not show the email sends or post engagements that
-`campaign_metrics` holds; the app caches store reads for a minute and has no refresh, so after each scheduler step the
-test clears the server's caches (Streamlit's Clear caches) and signs in again.
+The app caches store reads for a minute: after each scheduler step the test presses the sidebar's Refresh, as a
+marketer would. The campaign page shows plan vs actual (budget per channel) and what the channels delivered (email
+sends, post engagements) from `campaign_metrics`.
 
 Clock choice: the app server keeps the real clock (the product has no test-clock hook). The browser steps never depend
 on a date the test picks: the flight is the wizard's default relative to the server's today, the post slots are the best
@@ -94,7 +93,7 @@ def run_life(settings: Settings, env: dict[str, str], x: FakeX, browser, tmp_pat
     assert not settings.home_path.exists()
     fresh_merchant(settings, env, tmp_path)
 
-    with running_app(settings.home_path, tmp_path / "streamlit.log", "--client.toolbarMode", "developer") as app:
+    with running_app(settings.home_path, tmp_path / "streamlit.log") as app:
         tab = new_tab(browser)
         try:
             tab.goto(app)
@@ -366,20 +365,9 @@ def campaign_action(tab, label: str) -> None:
 
 
 def refresh(tab, status: str) -> None:
-    """The campaign page after the scheduler changed the store outside the app, showing `status`.
-
-    The app caches its store reads for a minute (dashboards/queries.py, TTL_SECONDS): a marketer coming back later sees
-    the change. Rather than wait the minute out, the test clears the server's caches with Streamlit's own Clear caches
-    (the developer toolbar the app is started with here), which also ends the sign-in: the owner signs in again.
-    """
-    tab.get_by_test_id("stMainMenu").click()
-    tab.get_by_text("Clear cache", exact=True).click()
-    tab.get_by_role("button", name="Clear caches", exact=True).click()
-    settled(tab)
-    tab.goto(tab.url.split("/campaigns")[0])
-    settled(tab)
-    sign_in(tab, OWNER, PASSWORD)
-    tab.locator('[data-testid="stSidebar"]').get_by_text(OWNER).wait_for()
+    """The campaign page after the scheduler changed the store outside the app, showing `status`: the sidebar's Refresh
+    reads the store again (the app caches its reads for a minute)."""
+    tab.locator('[data-testid="stSidebar"]').get_by_role("button", name="Refresh", exact=True).click()
     settled(tab)
     open_campaign(tab)
     tab.locator('[data-testid="stMarkdownContainer"]').filter(has_text=re.compile(rf"{status}\s+Conversion\s+cmp_")).first.wait_for()
@@ -392,6 +380,8 @@ def show_results(tab, shots: Path) -> None:
     settled(tab)
     tab.get_by_text("Plan vs actual").first.wait_for()
     tab.get_by_text("Planned $1,000 · spent $0 (0%)").wait_for()  # organic channels: nothing spent of the plan
+    engagements = tab.locator('[data-testid="stMetric"]').filter(has_text="Post engagements")
+    engagements.locator('[data-testid="stMetricValue"]').filter(has_text=re.compile(r"^\s*24\s*$")).wait_for()  # 18 + 6 from the fake X
     assert_no_errors(tab, "the Budget tab")
     tab.get_by_text("Plan vs actual").first.evaluate(SCROLL_TO_TOP)
     tab.screenshot(path=str(shots / "10-plan-vs-actual.png"))
