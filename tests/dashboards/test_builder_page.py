@@ -188,6 +188,17 @@ def test_save_draft_flashes_the_id_and_the_finished_screen_starts_another(builde
     assert at.session_state["wizard"]["campaign_id"] is None and "Basics" in [h.value for h in at.subheader]
 
 
+def _webinar_at_content(at: AppTest, name: str) -> None:
+    """The webinar template (email, LinkedIn, X) named `name`, a budget split evenly, on the Content step."""
+    at.selectbox(key="wiz_template_pick").set_value("webinar").run()
+    at.button(key="wiz_template_apply").click().run()
+    _to_step(at, name, "Channels and budget")
+    at.number_input(key="wiz_budget").set_value(900.0).run()
+    at.button(key="wiz_split_even").click().run()
+    _next(at)
+    assert "Content" in [h.value for h in at.subheader]
+
+
 def test_leo_writes_the_content_step_from_a_blog_post_and_the_drafts_are_saved_with_the_campaign(builder: AppTest, acme: Settings) -> None:
     from pathlib import Path
 
@@ -195,13 +206,7 @@ def test_leo_writes_the_content_step_from_a_blog_post_and_the_drafts_are_saved_w
 
     post = (Path(__file__).parents[1] / "agents" / "leo" / "corpus" / "07-product-launch.md").read_text(encoding="utf-8")
     at = builder
-    at.selectbox(key="wiz_template_pick").set_value("webinar").run()
-    at.button(key="wiz_template_apply").click().run()
-    _to_step(at, "From the blog", "Channels and budget")
-    at.number_input(key="wiz_budget").set_value(900.0).run()
-    at.button(key="wiz_split_even").click().run()
-    _next(at)
-    assert "Content" in [h.value for h in at.subheader]
+    _webinar_at_content(at, "From the blog")
     at.text_area(key="wiz_blog_post").input(post).run()
     at.button(key="wiz_leo").click().run()
     assert_clean(at)
@@ -218,12 +223,7 @@ def test_leo_writes_the_content_step_from_a_blog_post_and_the_drafts_are_saved_w
 
 def test_a_blog_post_leo_cannot_read_is_said_and_the_drafts_stay(builder: AppTest) -> None:
     at = builder
-    at.selectbox(key="wiz_template_pick").set_value("webinar").run()
-    at.button(key="wiz_template_apply").click().run()
-    _to_step(at, "Empty post", "Channels and budget")
-    at.number_input(key="wiz_budget").set_value(900.0).run()
-    at.button(key="wiz_split_even").click().run()
-    _next(at)
+    _webinar_at_content(at, "Empty post")
     before = {c: at.text_area(key=f"wiz_draft_{c}").value for c in ("email", "linkedin", "x")}  # the template's starting drafts
     at.text_area(key="wiz_blog_post").input("# Only a title").run()
     at.button(key="wiz_leo").click().run()

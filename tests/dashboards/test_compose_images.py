@@ -31,16 +31,20 @@ def image(kind: str = "JPEG", size: tuple[int, int] = (1080, 1080)) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture
-def accounts(home, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+def connect_accounts(monkeypatch: pytest.MonkeyPatch, handles: dict[str, str]) -> dict[str, int]:
+    """The default merchant on a migrated store with one account per platform (`handles`); media served at PUBLIC."""
     monkeypatch.setenv("CAMPAIGNS_PUBLIC_URL", PUBLIC)
     get_settings.cache_clear()
     migrate(get_settings().store_url)
     merchant = get_settings().default_merchant
     with session_scope(get_settings().store_url) as s:
         ensure_merchant(s, merchant)
-        return {platform: add_account(s, merchant, platform, handle, actor="tests").id
-                for platform, handle in (("x", "@shop"), ("instagram", "17841400000000001"))}
+        return {platform: add_account(s, merchant, platform, handle, actor="tests").id for platform, handle in handles.items()}
+
+
+@pytest.fixture
+def accounts(home, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    return connect_accounts(monkeypatch, {"x": "@shop", "instagram": "17841400000000001"})
 
 
 def _compose(app, account_id: int):

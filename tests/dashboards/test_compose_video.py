@@ -12,30 +12,20 @@ import pytest
 from sqlalchemy import select
 
 from campaigns.content.approvals import KIND_QUEUE_TEXT, content_hash
-from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import get_settings
-from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import Approval, SocialQueueItem
-from campaigns.social.accounts import add_account
 from tests.dashboards.helpers import assert_clean
-from tests.dashboards.test_compose_images import _approved_x_draft, _errors, _stored, image
+from tests.dashboards.test_compose_images import PUBLIC, _approved_x_draft, _errors, _stored, connect_accounts, image
 from tests.publishers.mp4 import mp4
 
 SOCIAL = "views/social.py"
-PUBLIC = "https://shop.example.com"
 CLIP = mp4(72.0, 1280, 720, mdat_bytes=80 * 1024)  # 1:12, over LinkedIn's 75 KB minimum, within X's 140 seconds
 
 
 @pytest.fixture
 def accounts(home, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    monkeypatch.setenv("CAMPAIGNS_PUBLIC_URL", PUBLIC)
-    get_settings.cache_clear()
-    migrate(get_settings().store_url)
-    merchant = get_settings().default_merchant
-    with session_scope(get_settings().store_url) as s:
-        ensure_merchant(s, merchant)
-        return {platform: add_account(s, merchant, platform, handle, actor="tests").id
-                for platform, handle in (("x", "@shop"), ("linkedin", "urn:li:organization:1"), ("facebook", "1000001"))}
+    return connect_accounts(monkeypatch, {"x": "@shop", "linkedin": "urn:li:organization:1", "facebook": "1000001"})
 
 
 def _compose(app, account_id: int, text: str):
