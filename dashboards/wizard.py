@@ -10,7 +10,8 @@ Where the builder's values land in the store:
 - campaigns: name, type, description, channels, budget, start/end (UTC), and
   ``goals`` = {goal, kpi, target, cadence, template}, ``target_audience`` =
   {mode, segment_id, segment_name, rules, social_account_ids, ads_note}
-- campaign_contents: one DRAFT row per channel with its draft text (content_hash set)
+- campaign_contents: one DRAFT row per draft text (content_hash set): the channel's first draft, then its further
+  drafts (``more_drafts``: Leo's other variations, or posts written by hand), each approved and scheduled on its own
 - budget_allocations: one row per channel with the allocated amount for the flight
 """
 
@@ -74,6 +75,7 @@ def blank(timezone: str = "UTC", today: date | None = None) -> dict[str, Any]:
         "split": {},
         "cadence": {},
         "drafts": {},
+        "more_drafts": {},  # channel -> the drafts after its first (empty ones are not stored)
         "start_day": start,
         "start_time": time(9, 0),
         "end_day": start + timedelta(days=30),
@@ -202,6 +204,9 @@ def validate(draft: dict[str, Any]) -> dict[str, list[str]]:
     for channel in channels:
         for problem in content_problems(channel, draft["drafts"].get(channel, "")):
             add(f"drafts.{channel}", problem)
+        for number, text in enumerate(draft.get("more_drafts", {}).get(channel, []), start=2):
+            for problem in content_problems(channel, text):
+                add(f"drafts.{channel}.{number}", f"draft {number}: {problem}")
     if draft.get("start_day") is None:
         add("start_date", "pick a start date")
     if draft.get("end_day") is None:
@@ -254,6 +259,7 @@ def to_draft(draft: dict[str, Any]) -> Draft:
     return Draft(
         fields=data,
         contents={c: draft["drafts"].get(c, "") for c in draft["channels"]},
+        more={c: list(more) for c, more in draft.get("more_drafts", {}).items() if c in draft["channels"] and more},
         allocations={c: money(draft["split"].get(c) or 0) or Decimal(0) for c in draft["channels"]},
         campaign_id=draft.get("campaign_id"),
         step=STEPS[draft["step"]],
@@ -285,6 +291,7 @@ def from_saved(saved: SavedDraft, timezone: str) -> dict[str, Any]:
         budget=float(fields["budget"] or 0),
         split={c: float(a) for c, a in saved.allocations.items()},
         drafts=dict(saved.contents),
+        more_drafts={c: list(more) for c, more in saved.more.items()},
         saved_at=saved.saved_at,
     )
     zone = ZoneInfo(timezone)
@@ -297,16 +304,19 @@ def from_saved(saved: SavedDraft, timezone: str) -> dict[str, Any]:
     return draft
 
 
+MAX_LEO_VARIATIONS = 3  # drafts per channel Leo writes in the builder: each is approved and scheduled on its own
 # Leo's format for each channel of the builder (both ad channels take the same ads copy)
 LEO_FORMAT = {"x": "x", "linkedin": "linkedin", "facebook": "facebook", "instagram": "instagram", "email": "email",
               "google_ads": "ads", "meta_ads": "ads"}
 
 
-def drafts_from_post(session: Session, merchant_id: str, post: str, channels: list[str], actor: str) -> dict[str, str]:
-    """One draft per channel written by Leo (the configured engine, else the offline one) in the merchant's voice from `post`,
-    as the builder's fields hold them; a model's usage is recorded. Raises ValueError when the post cannot be read.
+def drafts_from_post(session: Session, merchant_id: str, post: str, channels: list[str], actor: str,
+                     variations: int = 1) -> dict[str, list[str]]:
+    """`variations` drafts per channel written by Leo (the configured engine, else the offline one) in the merchant's voice
+    from `post`, as the builder's fields hold them, variant 1 first; a model's usage is recorded. Raises ValueError when
+    the post cannot be read or `variations` is out of range.
 
-    The drafts are not stored here: the builder saves them with the campaign, where they wait for approval.
+    The drafts are not stored here: the builder saves them with the campaign, where each waits for its own approval.
     """
     from agents.leo.repurpose import repurpose
     from agents.leo.voice import BrandVoice
@@ -315,6 +325,8 @@ def drafts_from_post(session: Session, merchant_id: str, post: str, channels: li
     from agents.usage import persist
     from campaigns.core.merchants import get_brand_voice
 
+    if not 1 <= variations <= MAX_LEO_VARIATIONS:
+        raise ValueError(f"Leo writes 1 to {MAX_LEO_VARIATIONS} drafts per channel, not {variations}")
     settings = get_agent_settings()
     try:
         source = parse_post(post, max_bytes=settings.max_source_bytes, max_chars=settings.max_source_chars)
@@ -322,16 +334,20 @@ def drafts_from_post(session: Session, merchant_id: str, post: str, channels: li
         raise ValueError(str(exc)) from exc
     formats = sorted({LEO_FORMAT[c] for c in channels if c in LEO_FORMAT})
     voice = BrandVoice.from_settings(settings.brand_voice, get_brand_voice(session, merchant_id))
-    result = repurpose(source, formats, 1, settings=settings, voice=voice)
+    result = repurpose(source, formats, variations, settings=settings, voice=voice)
     persist(session, merchant_id, result.usage, actor=actor, purpose="repurpose", campaign_id=None, entity_id=source.source_hash[:16])
-    first = {o.format: o for o in reversed(result.outputs)}  # variant 1 of each format
+    by_format: dict[str, list[Any]] = {}
+    for output in sorted(result.outputs, key=lambda o: o.variant):
+        by_format.setdefault(output.format, []).append(output)
     written = {}
     for channel in channels:
-        output = first.get(LEO_FORMAT.get(channel, ""))
-        if output is None:
-            continue
-        if output.format == "email":  # the builder's email field: "Subject: ..." first, the body after a blank line
-            written[channel] = "\n".join([f"Subject: {output.subject}", f"Preview: {output.preview_text}", "", output.text or ""])
-        else:
-            written[channel] = output.publishable_text()
+        outputs = by_format.get(LEO_FORMAT.get(channel, ""))
+        if outputs:
+            written[channel] = [_builder_text(o) for o in outputs]
     return written
+
+
+def _builder_text(output: Any) -> str:
+    if output.format == "email":  # the builder's email field: "Subject: ..." first, the body after a blank line
+        return "\n".join([f"Subject: {output.subject}", f"Preview: {output.preview_text}", "", output.text or ""])
+    return output.publishable_text()

@@ -36,8 +36,9 @@ class Draft:
     """A campaign as a builder holds it, in store terms.
 
     `fields` are `CampaignInput` fields (UTC datetimes, `Decimal` budget); `contents` the draft text by
-    channel (empty texts are not stored); `allocations` the amount by channel for the flight; `step`
-    names where the builder was (kept in the audit entry).
+    channel (empty texts are not stored); `more` a channel's further drafts after that one (several posts
+    of a flight, Leo's other variations: a row each, approved and scheduled on their own); `allocations`
+    the amount by channel for the flight; `step` names where the builder was (kept in the audit entry).
     """
 
     fields: dict[str, Any]
@@ -45,17 +46,20 @@ class Draft:
     allocations: dict[str, Decimal] = field(default_factory=dict)
     campaign_id: str | None = None
     step: str = ""
+    more: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class SavedDraft:
-    """A DRAFT campaign read back: its fields, draft contents and allocations, and when it was last saved."""
+    """A DRAFT campaign read back: its fields, draft contents (a channel's first, `more` its others, in the order
+    saved) and allocations, and when it was last saved."""
 
     campaign_id: str
     fields: dict[str, Any]
     contents: dict[str, str]
     allocations: dict[str, Decimal]
     saved_at: datetime | None
+    more: dict[str, list[str]] = field(default_factory=dict)
 
 
 def save_draft(session: Session, merchant_id: str, draft: Draft, actor: str) -> str:
@@ -75,7 +79,7 @@ def save_draft(session: Session, merchant_id: str, draft: Draft, actor: str) -> 
     else:
         campaign = create_campaign(session, merchant_id, CampaignInput(**valid_part(data)), actor)
     channels = list(data.get("channels") or [])
-    _sync_contents(session, merchant_id, campaign.id, channels, draft.contents, str(data.get("name") or ""))
+    _sync_contents(session, merchant_id, campaign.id, channels, draft.contents, draft.more, str(data.get("name") or ""))
     _sync_allocations(session, merchant_id, campaign.id, channels, draft.allocations, data.get("start_date"), data.get("end_date"))
     record(session, merchant_id, actor, "campaign.draft_saved", "campaign", campaign.id, step=draft.step)
     return campaign.id
@@ -88,8 +92,11 @@ def load_draft(session: Session, merchant_id: str, campaign_id: str) -> SavedDra
         raise DraftNotEditable(f"{c.name} is {c.status.value}; only drafts open in the builder")
     contents = session.scalars(
         select(CampaignContent).where(CampaignContent.merchant_id == merchant_id, CampaignContent.campaign_id == campaign_id,
-                                      CampaignContent.status == ContentStatus.DRAFT)
+                                      CampaignContent.status == ContentStatus.DRAFT).order_by(CampaignContent.id)
     ).all()
+    by_channel: dict[str, list[str]] = {}
+    for x in contents:
+        by_channel.setdefault(x.channel, []).append(x.body)
     allocations = session.scalars(
         select(BudgetAllocation).where(BudgetAllocation.merchant_id == merchant_id, BudgetAllocation.campaign_id == campaign_id)
     ).all()
@@ -106,9 +113,10 @@ def load_draft(session: Session, merchant_id: str, campaign_id: str) -> SavedDra
             "target_audience": dict(c.target_audience or {}),
             "goals": dict(c.goals or {}),
         },
-        contents={x.channel: x.body for x in contents},
+        contents={channel: bodies[0] for channel, bodies in by_channel.items()},
         allocations={a.channel: a.allocated or Decimal(0) for a in allocations},
         saved_at=c.updated_at,
+        more={channel: bodies[1:] for channel, bodies in by_channel.items() if len(bodies) > 1},
     )
 
 
@@ -135,38 +143,48 @@ def valid_part(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sync_contents(session: Session, merchant_id: str, campaign_id: str, channels: list[str], texts: dict[str, str],
-                   name: str) -> None:
+                   more: dict[str, list[str]], name: str) -> None:
     rows = session.scalars(
         select(CampaignContent).where(CampaignContent.merchant_id == merchant_id, CampaignContent.campaign_id == campaign_id)
+        .order_by(CampaignContent.id)
     ).all()
-    by_channel = {r.channel: r for r in rows if r.status is ContentStatus.DRAFT}
+    by_channel: dict[str, list[CampaignContent]] = {}
+    for r in rows:
+        if r.status is ContentStatus.DRAFT:  # approved or scheduled content has left the builder
+            by_channel.setdefault(r.channel, []).append(r)
     for channel in channels:
-        text = texts.get(channel, "")
-        row = by_channel.pop(channel, None)
-        if row is None:
-            if not text.strip():
-                continue
-            rollup = MARKETING_CHANNELS.get(channel)
-            row = CampaignContent(
-                merchant_id=merchant_id, campaign_id=campaign_id, channel=channel,
-                platform=channel if rollup is Channel.SOCIAL else None,
-                content_type={Channel.EMAIL: "email", Channel.ADS: "ad"}.get(rollup, "post"),
-                status=ContentStatus.DRAFT,
-            )
-            session.add(row)
-        row.title = _title(name, channel, text)
-        row.body = text
-        row.content_hash = content_hash(text)
-    for row in by_channel.values():  # channels dropped from the draft
-        session.delete(row)
+        # the channel's drafts in order, paired with its DRAFT rows in the order they were made; an emptied further draft goes
+        wanted = [texts.get(channel, ""), *(t for t in more.get(channel, []) if t.strip())]
+        existing = by_channel.pop(channel, [])
+        for position, text in enumerate(wanted):
+            row = existing[position] if position < len(existing) else None
+            if row is None:
+                if not text.strip():
+                    continue
+                rollup = MARKETING_CHANNELS.get(channel)
+                row = CampaignContent(
+                    merchant_id=merchant_id, campaign_id=campaign_id, channel=channel,
+                    platform=channel if rollup is Channel.SOCIAL else None,
+                    content_type={Channel.EMAIL: "email", Channel.ADS: "ad"}.get(rollup, "post"),
+                    status=ContentStatus.DRAFT,
+                )
+                session.add(row)
+            row.title = _title(name, channel, text, position + 1)
+            row.body = text
+            row.content_hash = content_hash(text)
+        for row in existing[len(wanted):]:  # further drafts removed in the builder
+            session.delete(row)
+    for dropped in by_channel.values():  # channels dropped from the draft
+        for row in dropped:
+            session.delete(row)
     session.flush()
 
 
-def _title(name: str, channel: str, text: str) -> str:
+def _title(name: str, channel: str, text: str, number: int = 1) -> str:
     first = text.strip().splitlines()[0] if text.strip() else ""
     if first.lower().startswith("subject:"):
         return first.split(":", 1)[1].strip()[:300]
-    return f"{name} · {channel}"[:300]
+    return (f"{name} · {channel}" + (f" · {number}" if number > 1 else ""))[:300]
 
 
 def _sync_allocations(session: Session, merchant_id: str, campaign_id: str, channels: list[str], amounts: dict[str, Decimal],

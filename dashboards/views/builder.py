@@ -189,32 +189,56 @@ def step_content(draft: dict[str, Any], slots: dict[str, Any], merchant_id: str)
     if not draft["channels"]:
         st.info("Choose channels in the previous step first; each channel gets its own draft here.", icon=":material/arrow_back:")
         return
-    st.caption("Drafts are saved with the campaign and wait for approval before anything is published.")
+    st.caption("Drafts are saved with the campaign and wait for approval before anything is published: each one on its own, "
+               "so a channel may hold several posts of the flight.")
     from_blog_post(draft, merchant_id)
+    more_drafts = draft.setdefault("more_drafts", {})
     for channel in draft["channels"]:
+        label = fmt.channel_label(channel)
         seed(f"wiz_draft_{channel}", draft["drafts"].get(channel, ""))
-        text = st.text_area(fmt.channel_label(channel), key=f"wiz_draft_{channel}", height=120,
+        text = st.text_area(label, key=f"wiz_draft_{channel}", height=120,
                             placeholder="Write the post, email (start with “Subject: …”) or ad copy")
         draft["drafts"][channel] = text
         st.caption(_length_hint(channel, text))
         slots[f"drafts.{channel}"] = st.container()
+        more = more_drafts.setdefault(channel, [])
+        for number in range(2, len(more) + 2):
+            key = f"wiz_draft_{channel}_{number}"
+            seed(key, more[number - 2])
+            more[number - 2] = st.text_area(f"{label} · draft {number}", key=key, height=120,
+                                            help="Saved as its own draft, approved and scheduled on its own; empty it to drop it.")
+            st.caption(_length_hint(channel, more[number - 2]))
+            slots[f"drafts.{channel}.{number}"] = st.container()
+        if st.button(f"Another {label} draft", key=f"wiz_more_{channel}", icon=":material/add:"):
+            more.append("")
+            st.rerun()
 
 
 def from_blog_post(draft: dict[str, Any], merchant_id: str) -> None:
-    """Leo writes a draft per chosen channel from a blog post; they fill the fields below, to edit before saving."""
-    with st.expander("Start from a blog post", icon=":material/article:", expanded=not any(draft["drafts"].values())):
+    """Leo writes drafts per chosen channel from a blog post; they fill the fields below, to edit before saving."""
+    has_text = any(draft["drafts"].values()) or any(t for more in draft.get("more_drafts", {}).values() for t in more)
+    with st.expander("Start from a blog post", icon=":material/article:", expanded=not has_text):
         post = st.text_area("Blog post (Markdown, HTML or plain text)", key="wiz_blog_post", height=160,
                             placeholder="# Title\n\nPaste the post here: Leo drafts the posts, the email and the ads from it.")
+        variations = st.number_input("Drafts per channel", min_value=1, max_value=wizard.MAX_LEO_VARIATIONS, value=1, step=1,
+                                     key="wiz_leo_variations",
+                                     help="Leo's variations, each from its own angle: keep several to post more than once, or "
+                                          "pick one and empty the others.")
         if st.button("Write drafts with Leo", key="wiz_leo", icon=":material/auto_awesome:", disabled=not post.strip()):
             try:
-                written = ui.write("content.edit", wizard.drafts_from_post, merchant_id, post, draft["channels"], ui.actor())
+                written = ui.write("content.edit", wizard.drafts_from_post, merchant_id, post, draft["channels"], ui.actor(), int(variations))
             except ValueError as exc:  # the post cannot be read (empty, too long, not text)
                 st.error(fmt.plain(str(exc)), icon=":material/error:")
                 return
-            for channel, text in written.items():
-                draft["drafts"][channel] = text
-                st.session_state[f"wiz_draft_{channel}"] = text
-            ui.flash(f"Leo wrote {len(written)} draft(s) from the post; edit them below before saving.")
+            more_drafts = draft.setdefault("more_drafts", {})
+            for channel, texts in written.items():
+                draft["drafts"][channel] = texts[0]
+                st.session_state[f"wiz_draft_{channel}"] = texts[0]
+                for number in range(2, max(len(more_drafts.get(channel, [])), len(texts)) + 2):  # Leo's drafts replace the others
+                    st.session_state.pop(f"wiz_draft_{channel}_{number}", None)
+                more_drafts[channel] = texts[1:]
+            count = sum(len(texts) for texts in written.values())
+            ui.flash(f"Leo wrote {count} draft(s) from the post; edit them below before saving.")
             st.rerun()
 
 
@@ -276,7 +300,7 @@ def preview(draft: dict[str, Any], merchant_id: str, currency: str, errors: dict
             rows.append(
                 {"channel": fmt.channel_label(channel), "budget": fmt.money(draft["split"].get(channel, 0), currency, 2),
                  "cadence": fmt.per_week(cadence, unit) if cadence else ("always on" if MARKETING_CHANNELS[channel] is Channel.ADS else "–"),
-                 "draft": (draft["drafts"].get(channel) or "–")[:60]}
+                 "draft": (draft["drafts"].get(channel) or "–")[:60] + _more_note(draft, channel)}
             )
         st.dataframe(rows, hide_index=True, width="stretch")
     else:
@@ -296,6 +320,11 @@ def preview(draft: dict[str, Any], merchant_id: str, currency: str, errors: dict
     if draft.get("saved_at"):
         saved = draft["saved_at"]
         st.caption(f"Draft {draft['campaign_id']} saved {fmt.moment(saved, tz) if isinstance(saved, datetime) else saved}.")
+
+
+def _more_note(draft: dict[str, Any], channel: str) -> str:
+    more = sum(1 for t in draft.get("more_drafts", {}).get(channel, []) if t.strip())
+    return f" (+{more} more)" if more else ""
 
 
 # --- page ------------------------------------------------------------------------------------

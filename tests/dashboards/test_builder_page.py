@@ -221,6 +221,40 @@ def test_leo_writes_the_content_step_from_a_blog_post_and_the_drafts_are_saved_w
     assert saved["x"] == drafts["x"] and saved["linkedin"] == drafts["linkedin"]
 
 
+def test_leo_writes_several_drafts_per_channel_and_each_is_saved_on_its_own(builder: AppTest, acme: Settings) -> None:
+    from pathlib import Path
+
+    from campaigns.core.store.models import CampaignContent
+
+    post = (Path(__file__).parents[1] / "agents" / "leo" / "corpus" / "07-product-launch.md").read_text(encoding="utf-8")
+    at = builder
+    _webinar_at_content(at, "Two of each")
+    at.text_area(key="wiz_blog_post").input(post).run()
+    at.number_input(key="wiz_leo_variations").set_value(2).run()
+    at.button(key="wiz_leo").click().run()
+    assert_clean(at)
+    assert "Leo wrote 6 draft(s)" in at.success[0].value  # two per channel: email, LinkedIn, X
+    drafts = {c: [at.text_area(key=f"wiz_draft_{c}").value, at.text_area(key=f"wiz_draft_{c}_2").value] for c in ("email", "linkedin", "x")}
+    assert all(first and second and first != second for first, second in drafts.values()), drafts
+    assert drafts["email"][1].startswith("Subject: ")
+    # a third X post written by hand; an emptied LinkedIn variation is dropped
+    at.button(key="wiz_more_x").click().run()
+    at.text_area(key="wiz_draft_x_3").input("Our own words: the launch is on.").run()
+    at.text_area(key="wiz_draft_linkedin_2").input("").run()
+    assert at.dataframe[0].value.set_index("channel").loc["X", "draft"].endswith("(+2 more)")  # the preview counts the further drafts
+    _next(at)
+    campaign = _campaign(acme.store_url, "Two of each")
+    with session_scope(acme.store_url) as s:
+        saved: dict[str, list[str]] = {}
+        for c in s.scalars(select(CampaignContent).where(CampaignContent.campaign_id == campaign.id).order_by(CampaignContent.id)):
+            saved.setdefault(c.channel, []).append(c.body)
+    assert saved == {"email": drafts["email"], "linkedin": drafts["linkedin"][:1], "x": [*drafts["x"], "Our own words: the launch is on."]}
+    # back on the Content step (its widgets were gone on the Schedule step), the further drafts are there again
+    at.button(key="wiz_back").click().run()
+    assert at.text_area(key="wiz_draft_x_3").value == "Our own words: the launch is on."
+    assert_clean(at)
+
+
 def test_a_blog_post_leo_cannot_read_is_said_and_the_drafts_stay(builder: AppTest) -> None:
     at = builder
     _webinar_at_content(at, "Empty post")

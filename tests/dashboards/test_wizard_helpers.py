@@ -100,6 +100,12 @@ def test_step_errors_keep_the_steps_own_fields_and_review_shows_them_all() -> No
     assert wizard.step_errors(draft, "Basics") == {"name": ["give the campaign a name"]}  # validates when not given errors
 
 
+def test_a_further_draft_over_the_limit_is_flagged_with_its_number() -> None:
+    errors = wizard.validate(_draft(more_drafts={"x": ["fine", "x" * 300], "linkedin": ["x" * 300]}))  # LinkedIn is not chosen
+    assert list(wizard.step_errors(_draft(), "Content", errors)) == ["drafts.x.3"]
+    assert errors["drafts.x.3"][0].startswith("draft 3: ")
+
+
 def test_rules_json_is_canonical() -> None:
     assert wizard.rules_json({"b": 1, "a": [2]}) == wizard.rules_json({"a": [2], "b": 1}) == '{"a":[2],"b":1}'
 
@@ -120,14 +126,16 @@ def test_from_saved_round_trips_the_draft_in_the_merchants_zone() -> None:
     original = _draft(timezone="America/New_York", campaign_id="cmp_9", goal="product_launch", kpi="conversions", target=250.0,
                       cadence={"x": 3.0}, audience_mode="rules", rules={"all": [{"field": "tags", "op": "contains", "value": "vip"}]},
                       social_account_ids=["acc_1"], ads_note="lookalikes", drafts={"email": "Subject: hello", "x": "post"},
-                      start_time=time(8, 30))
+                      more_drafts={"x": ["second post", "third post"]}, start_time=time(8, 30))
     stored = wizard.to_draft(original)
+    assert stored.more == {"x": ["second post", "third post"]}
     fields = {**stored.fields, "type": CampaignType(stored.fields["type"])}  # the store gives the enum back
     saved_at = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-    saved = SavedDraft(campaign_id="cmp_9", fields=fields, contents=stored.contents, allocations=stored.allocations, saved_at=saved_at)
+    saved = SavedDraft(campaign_id="cmp_9", fields=fields, contents=stored.contents, allocations=stored.allocations, saved_at=saved_at,
+                       more=stored.more)
     back = wizard.from_saved(saved, "America/New_York")
     for key in ("campaign_id", "name", "type", "goal", "kpi", "target", "cadence", "audience_mode", "rules", "social_account_ids",
-                "ads_note", "channels", "budget", "split", "drafts", "start_day", "start_time", "end_day", "end_time", "timezone"):
+                "ads_note", "channels", "budget", "split", "drafts", "more_drafts", "start_day", "start_time", "end_day", "end_time", "timezone"):
         assert back[key] == original[key], key
     assert back["saved_at"] == saved_at
     assert back["step"] == 0  # the builder reopens at the first step

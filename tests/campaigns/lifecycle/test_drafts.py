@@ -130,3 +130,24 @@ def test_load_reads_the_draft_back_for_its_merchant_only(store_url: str) -> None
     assert saved.fields["goals"] == {"goal": "seasonal_sale", "kpi": "roas", "target": 3.0}
     assert saved.contents == {k: v for k, v in _draft().contents.items() if v}
     assert saved.allocations == _draft().allocations
+
+
+def test_a_channels_further_drafts_are_rows_of_their_own_kept_in_order(store_url: str) -> None:
+    with session_scope(store_url) as s:
+        cid = save_draft(s, "acme", _draft(more={"x": ["Second post.", "", "Third post."]}), actor="ana")
+    with session_scope(store_url) as s:
+        rows = s.scalars(select(CampaignContent).where(CampaignContent.campaign_id == cid, CampaignContent.channel == "x")
+                         .order_by(CampaignContent.id)).all()
+        assert [(r.body, r.title) for r in rows] == [("Boots, 20% off.", "Winter boots · x"), ("Second post.", "Winter boots · x · 2"),
+                                                     ("Third post.", "Winter boots · x · 3")]  # an empty one is not stored
+        first_ids = [r.id for r in rows]
+        saved = load_draft(s, "acme", cid)
+    assert saved.contents["x"] == "Boots, 20% off." and saved.more == {"x": ["Second post.", "Third post."]}
+    # edited and one removed: the rows are updated in place, the surplus deleted
+    with session_scope(store_url) as s:
+        save_draft(s, "acme", _draft(campaign_id=cid, more={"x": ["Second post, edited."]}), actor="ana")
+    with session_scope(store_url) as s:
+        rows = s.scalars(select(CampaignContent).where(CampaignContent.campaign_id == cid, CampaignContent.channel == "x")
+                         .order_by(CampaignContent.id)).all()
+        assert [(r.id, r.body) for r in rows] == [(first_ids[0], "Boots, 20% off."), (first_ids[1], "Second post, edited.")]
+        assert load_draft(s, "acme", cid).more == {"x": ["Second post, edited."]}
