@@ -1,13 +1,12 @@
 """One campaign through its whole life in Chromium, on a fresh store, with the clock under the test's control.
 
 A marketer builds the campaign in the wizard (X and email, a budget split, the wizard's default flight: tomorrow 09:00 for
-30 days in the merchant's zone, UTC), asks Leo to turn a blog post into two variants per format (`campaigns repurpose --campaign`,
-the command the Content Studio points to; the wizard's Content step drafts one per channel from a post, tested in
-tests/dashboards/test_builder_page.py), approves two X drafts and the email
-draft in the Content Studio, schedules the posts at their best slots and makes the email a broadcast scheduled in the
-Email Designer, then schedules the campaign on the campaign page. Time then passes: the functions the Dagster sensors
-call run in this process with an injected `now` derived from what the store holds (the campaign's start and end, the
-posts' slots), never from today:
+30 days in the merchant's zone, UTC) and, on its Content step, pastes a blog post and has Leo write two drafts per channel
+("Start from a blog post"; the builder saves each as its own campaign content). On the campaign page (Content tab) they
+approve both X drafts and the first email draft, schedule the posts at their best slots and make the email an email
+campaign, schedule it as a broadcast in the Email Designer, then schedule the campaign. Time then passes: the functions
+the Dagster sensors call run in this process with an injected `now` derived from what the store holds (the campaign's
+start and end, the posts' slots), never from today:
 
 * `tick_campaigns` at the start activates it; `deliver_due_broadcasts` sends the email through the sandbox provider;
   `run_worker(live=True)` publishes the first post to the fake X over HTTP;
@@ -51,7 +50,7 @@ from sqlalchemy import select
 
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
-from campaigns.core.store.models import Campaign, CampaignMetric, EmailCampaign, RepurposedContent, SocialQueueItem
+from campaigns.core.store.models import Campaign, CampaignContent, CampaignMetric, EmailCampaign, SocialQueueItem
 from tests.e2e.test_browser import ROOT, SCROLL_TO_TOP, assert_no_errors, browser, chromium, new_tab, running_app, settled, sign_in  # noqa: F401
 from tests.e2e.test_merchant_onboarding import cli, open_page, stage
 from tests.publishers.fake_platforms import FakeX
@@ -102,26 +101,22 @@ def run_life(settings: Settings, env: dict[str, str], x: FakeX, browser, tmp_pat
             tab.locator('[data-testid="stSidebar"]').get_by_text(OWNER).wait_for()
             settled(tab)
 
-            # 1. the wizard: X and email, a budget split evenly, the default flight
-            stage(started, "1. the wizard")
+            # 1-2. the wizard: X and email, a budget split evenly, Leo's drafts from the blog post (two per channel), the default flight
+            stage(started, "1. the wizard, Leo's drafts from the blog post")
             campaign_id = build_in_wizard(tab, shots)
             with session_scope(settings.store_url) as s:
                 campaign = s.get(Campaign, campaign_id)
                 assert (campaign.status.value, campaign.channels, float(campaign.budget)) == ("DRAFT", ["x", "email"], 1000.0)
                 start, end = campaign.start_date, campaign.end_date
-
-            # 2. Leo turns the blog post into the campaign's drafts
-            stage(started, "2. Leo's drafts from the blog post")
-            out = cli(env, "repurpose", str(POST), "--formats", "x,email", "--variations", "2", "--campaign", campaign_id)
-            assert "DRAFT" in out or "saved" in out, out
-
-            # 3. the Content Studio: two X drafts and one email draft approved, the posts scheduled at their best slots
-            stage(started, "3. approvals and scheduling in the Content Studio")
-            with session_scope(settings.store_url) as s:
-                drafts = {f: [(r.id, int(r.payload["campaign_content_id"])) for r in s.scalars(select(RepurposedContent).where(RepurposedContent.campaign_id == campaign_id,
-                                                                                     RepurposedContent.format == f).order_by(RepurposedContent.variant))]
-                          for f in ("x", "email")}
+                contents = s.scalars(select(CampaignContent).where(CampaignContent.campaign_id == campaign_id).order_by(CampaignContent.id)).all()
+                drafts = {f: [c.id for c in contents if c.channel == f] for f in ("x", "email")}
+                x_texts = [c.body for c in contents if c.channel == "x"]
+                assert {c.status.value for c in contents} == {"DRAFT"}, [(c.id, c.status) for c in contents]
             assert [len(ids) for ids in drafts.values()] == [2, 2], drafts
+            assert x_texts[0] != x_texts[1] and all(re.search(r"\bzips?\b", t, re.I) for t in x_texts), x_texts  # Leo's, from the post
+
+            # 3. the campaign page: two X drafts and one email draft approved, the posts scheduled at their best slots
+            stage(started, "3. approvals and scheduling on the campaign page")
             approve_and_schedule(tab, shots, drafts)
             with session_scope(settings.store_url) as s:
                 posts = s.scalars(select(SocialQueueItem).where(SocialQueueItem.campaign_id == campaign_id).order_by(SocialQueueItem.scheduled_at)).all()
@@ -250,6 +245,7 @@ def button(tab, key: str):
 
 
 def build_in_wizard(tab, shots: Path) -> str:
+    """The campaign in the builder; on the Content step Leo writes two drafts per channel from the blog post. Returns its id."""
     open_page(tab, "Campaign builder")
     name = tab.get_by_label("Campaign name")
     name.fill(NAME)
@@ -273,12 +269,15 @@ def build_in_wizard(tab, shots: Path) -> str:
     tab.get_by_text("Allocated $1,000.00 of $1,000.00").wait_for()
     settled(tab)
     tab.screenshot(path=str(shots / "01-wizard-channels-and-budget.png"))
-    for heading in ("Content", "Schedule", "Review"):
+    tab.get_by_role("button", name="Next", exact=True).click()
+    settled(tab, "Content")
+    leo_drafts_from_the_post(tab, shots)
+    for heading in ("Schedule", "Review"):
         tab.get_by_role("button", name="Next", exact=True).click()
         settled(tab, heading)
     tab.get_by_text("Ready to save").wait_for()
     assert_no_errors(tab, "the wizard's review")
-    tab.screenshot(path=str(shots / "01-wizard-review.png"))
+    tab.screenshot(path=str(shots / "02-wizard-review.png"))
     tab.get_by_role("button", name="Save campaign", exact=True).click()
     saved = tab.locator('[data-testid="stAlertContentSuccess"]', has_text=NAME)
     saved.wait_for()
@@ -286,44 +285,81 @@ def build_in_wizard(tab, shots: Path) -> str:
     return text[text.index("(cmp_") + 1:text.index(")", text.index("(cmp_"))]
 
 
-def approve_and_schedule(tab, shots: Path, drafts: dict[str, list[tuple[int, int]]]) -> None:
-    """Approve both X variants and schedule each at its best slot; approve the first email variant and make it an email
-    campaign (the Everyone segment, the first template with a content slot the form offers)."""
-    open_page(tab, "Content Studio")
-    tab.get_by_text("4 draft").first.wait_for()  # two X variants and two email variants, from the one post
-    tab.screenshot(path=str(shots / "03-leo-drafts.png"))
-    for rc, _ in drafts["x"]:
-        pick_format(tab, "X")
-        button(tab, f"studio_approve_{rc}").click()
-        tab.get_by_text(f"Approved rc-{rc} as it reads now").wait_for()
+def leo_drafts_from_the_post(tab, shots: Path) -> None:
+    """The Content step's "Start from a blog post": the post pasted, two drafts per channel, Leo writes them into the fields."""
+    post = tab.get_by_label("Blog post (Markdown, HTML or plain text)")
+    post.fill(POST.read_text(encoding="utf-8"))
+    post.press("Control+Enter")  # Streamlit takes a text area's value on Ctrl+Enter (or blur)
+    variations = tab.get_by_role("spinbutton", name="Drafts per channel", exact=True)
+    variations.fill("2")
+    variations.press("Enter")
+    write = tab.get_by_role("button", name="Write drafts with Leo", exact=True)
+    expect_enabled(write)
+    settled(tab)
+    write.click()
+    tab.get_by_text("Leo wrote 4 draft(s) from the post").wait_for()  # two X posts, two emails
+    settled(tab)
+    tab.get_by_role("textbox", name="X · draft 2", exact=True).wait_for()
+    tab.get_by_role("textbox", name="Email · draft 2", exact=True).wait_for()
+    assert_no_errors(tab, "Leo's drafts in the builder")
+    tab.get_by_text("Leo wrote 4 draft(s)").first.evaluate(SCROLL_TO_TOP)
+    tab.screenshot(path=str(shots / "02-wizard-leo-drafts.png"))
+
+
+def expect_enabled(locator) -> None:
+    from playwright.sync_api import expect
+
+    expect(locator).to_be_enabled()
+
+
+def approve_and_schedule(tab, shots: Path, drafts: dict[str, list[int]]) -> None:
+    """On the campaign page's Content tab: approve both X drafts and the first email draft; schedule each post at its best slot
+    and make the email an email campaign (the Everyone segment, the first template with a content slot the form offers)."""
+    tab.get_by_role("button", name="Open in Campaigns", exact=True).click()  # the builder's way to the saved campaign
+    settled(tab, "Campaigns")
+    tab.get_by_role("heading", name=NAME).wait_for()
+    content_tab(tab)
+    for cc in drafts["x"] + drafts["email"]:
+        button(tab, f"approve_{cc}").wait_for()  # four drafts, each to approve on its own
+    tab.screenshot(path=str(shots / "03-drafts-to-approve.png"))
+    for cc in [*drafts["x"], drafts["email"][0]]:
+        content_tab(tab)
+        button(tab, f"approve_{cc}").click()
+        # an approved draft gets its way onto its channel (in a folded expander: in the page, not visible)
+        action = "email" if cc in drafts["email"] else "schedule"
+        tab.locator(f".st-key-campaign_cc_{cc}_{action}").wait_for(state="attached")
         settled(tab)
-    pick_format(tab, "X")
-    tab.screenshot(path=str(shots / "03-x-approved.png"))
-    for rc, cc in drafts["x"]:
-        pick_format(tab, "X")
-        open_expander(tab, f"studio_cc_{rc}_schedule")
+    content_tab(tab)
+    assert button(tab, f"approve_{drafts['email'][1]}").is_visible()  # the other email variation stays a draft
+    channel_heading(tab, "X").evaluate(SCROLL_TO_TOP)
+    tab.screenshot(path=str(shots / "03-drafts-approved.png"))
+    for cc in drafts["x"]:
+        content_tab(tab)
+        open_expander(tab, f"campaign_cc_{cc}_schedule")
         settled(tab)
-        button(tab, f"studio_cc_{rc}_schedule").click()
+        button(tab, f"campaign_cc_{cc}_schedule").click()
         tab.get_by_text(f"Queued cc-{cc} as post").wait_for()
         settled(tab)
-    pick_format(tab, "X")
+    content_tab(tab)
+    channel_heading(tab, "X").evaluate(SCROLL_TO_TOP)
     tab.screenshot(path=str(shots / "03-x-scheduled.png"))
-    rc, _ = drafts["email"][0]
-    pick_format(tab, "Email")
-    button(tab, f"studio_approve_{rc}").click()
-    tab.get_by_text(f"Approved rc-{rc} as it reads now").wait_for()
-    settled(tab)
-    pick_format(tab, "Email")
-    open_expander(tab, f"studio_cc_{rc}_email")
-    button(tab, f"studio_cc_{rc}_email").click()
+    cc = drafts["email"][0]
+    content_tab(tab)
+    open_expander(tab, f"campaign_cc_{cc}_email")
+    button(tab, f"campaign_cc_{cc}_email").click()
     tab.get_by_text(re.compile(r"email campaign \d+ \(a DRAFT\) from")).wait_for()
     settled(tab)
     assert_no_errors(tab, "making the email campaign")
     tab.screenshot(path=str(shots / "03-email-made.png"))
 
 
-def pick_format(tab, label: str) -> None:
-    tab.get_by_role("tab", name=label, exact=True).click()
+def channel_heading(tab, label: str):
+    """A channel's heading in the campaign page's Content tab."""
+    return tab.locator('[data-testid="stMarkdownContainer"]').filter(has_text=re.compile(rf"^\s*{label}\s*$")).first
+
+
+def content_tab(tab) -> None:
+    tab.get_by_role("tab", name="Content", exact=True).click()
     settled(tab)
 
 
