@@ -17,6 +17,11 @@ attribution_daily_all_models, roi_by_model_all_models) are dbt views over them, 
 running once, before these assets, and the views still show their latest output. The assets
 therefore replace the rows and keep the tables (`Warehouse.replace_contents`): dropping one
 would drop the views over it on PostgreSQL.
+
+All three are partitioned by merchant (assets/merchants.py): a run reads its merchants' paths
+and journeys and replaces their rows only (`Warehouse.replace_merchants`), so a large
+merchant's Markov run never holds another merchant's; a run over every merchant (the build)
+replaces whole tables as before and alone stamps the data-driven family as built.
 """
 
 import time

@@ -258,3 +258,31 @@ def test_the_executor_follows_the_warehouse(monkeypatch) -> None:
         assert definitions.resolve_job_def(job).executor_def is dg.multiprocess_executor, job
     assert definitions.resolve_job_def("publish_due_job").executor_def is dg.in_process_executor  # one op: no process per step
     get_settings.cache_clear()
+
+
+@pytest.mark.postgres
+def test_merchant_runs_on_the_postgres_warehouse(home, instance, pg_url) -> None:
+    """The same isolation where runs go side by side: the PostgreSQL warehouse (parameters through psycopg)."""
+    from campaigns.warehouse.connection import PostgresWarehouse
+
+    campaigns = CampaignsResource(home=str(home), warehouse="postgres", warehouse_url=pg_url)
+    settings = campaigns.settings()
+    migrate(settings.store_url)
+    with session_scope(settings.store_url) as session:
+        for merchant in ("acme", "beta"):
+            ensure_merchant(session, merchant)
+    sync_merchant_partitions(instance, store_merchants(settings, settings.store_url))
+    (touchpoints,) = [a for a in raw_assets() if a.key == TOUCHPOINTS_KEY]
+    write_landing(settings.landing_dir, TOUCHPOINTS, _touches("acme", ["a1", "a2"]))
+    write_landing(settings.landing_dir, TOUCHPOINTS, _touches("beta", ["b1"]))
+    assert materialize_for([touchpoints], ["acme", "beta", "demo"], {"campaigns": campaigns}, instance=instance).success  # the build's run
+    warehouse = PostgresWarehouse(pg_url)
+    before = warehouse.query("select merchant_id, touchpoint_id, _loaded_at from raw.touchpoints order by 1, 2").rows()
+    write_landing(settings.landing_dir, TOUCHPOINTS, _touches("acme", ["a3"]))
+    assert materialize_for([touchpoints], ["beta"], {"campaigns": campaigns}, instance=instance).success
+    after = warehouse.query("select merchant_id, touchpoint_id, _loaded_at from raw.touchpoints order by 1, 2").rows()
+    assert [r for r in after if r[0] == "acme"] == [r for r in before if r[0] == "acme"]
+    assert [r[:2] for r in after if r[0] == "beta"] == [("beta", "b1")]
+    assert materialize_for([touchpoints], ["acme"], {"campaigns": campaigns}, instance=instance).success
+    assert [r[1] for r in warehouse.query("select merchant_id, touchpoint_id from raw.touchpoints where merchant_id = ? order by 2", ["acme"]).rows()] == [
+        "a1", "a2", "a3"]
