@@ -12,6 +12,7 @@ from assets.ingest.freshness import freshness_checks, freshness_sensor
 from assets.ingest.ga4 import ga4_sessions_asset
 from assets.ingest.post_metrics import post_metrics_asset
 from assets.ingest.raw_tables import raw_assets, touchpoints_present
+from assets.merchants import merchant_partitions_sensor
 from assets.optimization.budget import budget_allocation, response_curves
 from assets.results.campaign_metrics import campaign_metrics
 from assets.serving.snapshots import serving_asset
@@ -37,5 +38,5 @@ def asset_catalog() -> Catalog:
         assets=[*raw_assets(), ad_spend_asset(start), ga4_sessions_asset(start), post_metrics_asset(start), dbt_models, *attribution,
                 *optimization, repurposed_drafts, campaign_metrics, serving_asset(served)],
         checks=[touchpoints_present, *attribution_checks(), *freshness],
-        sensors=[new_blog_posts_sensor, freshness_sensor(freshness)],
+        sensors=[new_blog_posts_sensor, freshness_sensor(freshness), merchant_partitions_sensor],
     )

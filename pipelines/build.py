@@ -14,6 +14,8 @@ import dagster as dg
 
 from assets.ingest.ad_spend import LANDED_RANGE
 from assets.ingest.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
+from assets.merchants import MERCHANTS, store_merchants, sync_merchant_partitions
+from assets.resources import migrate_once
 from campaigns.core.settings import Settings
 from campaigns.warehouse.connection import open_warehouse
 from campaigns.warehouse.ingest import landed_dates, loaded_dates
@@ -123,7 +125,10 @@ def _materialize(settings, select, on_stage, on_done) -> list[StageResult]:
         started = time.perf_counter()
         outcomes = []
         for partitions_def, group in _by_partitioning(graph, keys):
-            partition_key, range_tags = _partitions_to_build(settings, graph, partitions_def, group)
+            if isinstance(partitions_def, dg.DynamicPartitionsDefinition) and partitions_def.name == MERCHANTS.name:
+                # the partition set follows the store (as the sensor does for `campaigns serve`); one run covers every merchant
+                sync_merchant_partitions(instance, store_merchants(settings, migrate_once(settings.store_url)))
+            partition_key, range_tags = _partitions_to_build(settings, graph, partitions_def, group, instance)
             outcomes.append(
                 job.execute_in_process(
                     instance=instance, asset_selection=group, raise_on_error=False, partition_key=partition_key,
@@ -148,16 +153,24 @@ def _materialize(settings, select, on_stage, on_done) -> list[StageResult]:
     return results
 
 
-def _partitions_to_build(settings: Settings, graph, partitions_def, group: list[dg.AssetKey]) -> tuple[str | None, dict[str, str]]:
+def _partitions_to_build(settings: Settings, graph, partitions_def, group: list[dg.AssetKey],
+                         instance: dg.DagsterInstance | None = None) -> tuple[str | None, dict[str, str]]:
     """(partition key, range tags) of one run.
 
-    Partitioned assets (GA4, post metrics) build their latest partition; backfills run from the
-    UI. Assets loaded from the landing zone (ad spend) build every day from the first to the
-    last landed or already loaded date in one run (single-run backfill), so the build loads
-    all imported rows and clears days whose rows are no longer landed.
+    Merchant-partitioned assets build every merchant in one run (the range from the first to
+    the last partition), which rebuilds their tables whole, as before they were partitioned.
+    Daily partitioned assets (GA4, post metrics) build their latest partition; backfills run
+    from the UI. Assets loaded from the landing zone (ad spend) build every day from the first
+    to the last landed or already loaded date in one run (single-run backfill), so the build
+    loads all imported rows and clears days whose rows are no longer landed.
     """
     if partitions_def is None:
         return None, {}
+    if isinstance(partitions_def, dg.DynamicPartitionsDefinition):
+        keys = (instance or dg.DagsterInstance.get()).get_dynamic_partitions(partitions_def.name)
+        if not keys:
+            raise ValueError(f"no {partitions_def.name} partition to build; add one (`campaigns merchants add`)")
+        return (keys[0], {}) if len(keys) == 1 else (None, {PARTITION_RANGE_START_TAG: keys[0], PARTITION_RANGE_END_TAG: keys[-1]})
     last = partitions_def.get_last_partition_key()
     landed = [graph.get(k).metadata.get(LANDED_RANGE) for k in group]
     if not any(landed):
@@ -180,9 +193,21 @@ def _partitions_to_build(settings: Settings, graph, partitions_def, group: list[
 
 
 def _by_partitioning(graph, keys: list[dg.AssetKey]) -> list[tuple[dg.PartitionsDefinition | None, list[dg.AssetKey]]]:
+    """The stage's assets in one group per partitioning, each group after the groups its assets read from.
+
+    Unpartitioned first when nothing orders them (so partitioned assets see fresh upstream
+    tables); e.g. the posting history (per merchant) loads after post metrics (per day) landed it.
+    """
     groups: dict[object, tuple[dg.PartitionsDefinition | None, list[dg.AssetKey]]] = {}
     for key in keys:
         partitions_def = graph.get(key).partitions_def
         groups.setdefault(partitions_def, (partitions_def, []))[1].append(key)
-    # unpartitioned first, so partitioned assets see fresh upstream tables
-    return sorted(groups.values(), key=lambda item: item[0] is not None)
+    remaining = sorted(groups.values(), key=lambda item: item[0] is not None)
+    group_of = {key: i for i, (_, members) in enumerate(remaining) for key in members}
+    reads = [{group_of[p] for k in members for p in graph.get(k).parent_keys if p in group_of} - {i} for i, (_, members) in enumerate(remaining)]
+    ordered: list[int] = []
+    while len(ordered) < len(remaining):
+        ready = [i for i in range(len(remaining)) if i not in ordered and reads[i] <= set(ordered)]
+        # a cycle between groups cannot be ordered: keep the default order for the rest
+        ordered += ready[:1] or [i for i in range(len(remaining)) if i not in ordered]
+    return [remaining[i] for i in ordered]

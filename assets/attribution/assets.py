@@ -17,6 +17,11 @@ attribution_daily_all_models, roi_by_model_all_models) are dbt views over them, 
 running once, before these assets, and the views still show their latest output. The assets
 therefore replace the rows and keep the tables (`Warehouse.replace_contents`): dropping one
 would drop the views over it on PostgreSQL.
+
+All three are partitioned by merchant (assets/merchants.py): a run reads its merchants' paths
+and journeys and replaces their rows only (`Warehouse.replace_merchants`), so a large
+merchant's Markov run never holds another merchant's; a run over every merchant (the build)
+replaces whole tables as before and alone stamps the data-driven family as built.
 """
 
 import time
@@ -26,6 +31,7 @@ import dagster as dg
 import polars as pl
 
 from assets.attribution import compute
+from assets.merchants import MERCHANTS, RunMerchants, run_merchants
 from campaigns.warehouse.connection import Warehouse
 from campaigns.warehouse.staleness import DATA_DRIVEN, STAMPS_TABLE, stamp
 from assets.resources import CampaignsResource
@@ -66,12 +72,16 @@ class ShapleyConfig(dg.Config):
     seed: int = 0
 
 
-def _read_paths(warehouse: Warehouse) -> pl.DataFrame:
-    return compute.conform(warehouse.query(PATHS_SQL), compute.PATHS_SCHEMA)
+def _read(warehouse: Warehouse, sql: str, schema: dict[str, pl.DataType], merchants: RunMerchants) -> pl.DataFrame:
+    where, params = merchants.sql_filter()
+    return compute.conform(warehouse.query(sql + where, params), schema)
 
 
-def _read_journeys(warehouse: Warehouse) -> pl.DataFrame:
-    return compute.conform(warehouse.query(JOURNEYS_SQL), compute.JOURNEYS_SCHEMA)
+def _replace(warehouse: Warehouse, table: str, frame: pl.DataFrame, merchants: RunMerchants) -> int:
+    """Every merchant: empty the table and write (merchants gone from the data disappear); some: replace only theirs."""
+    if merchants.every:
+        return warehouse.replace_contents(MARTS, table, frame)
+    return warehouse.replace_merchants(MARTS, table, frame, merchants.ids)
 
 
 def _write_model(
@@ -82,10 +92,11 @@ def _write_model(
     credits: pl.DataFrame,
     paths: pl.DataFrame,
     timings: dict[str, float],
+    merchants: RunMerchants,
 ) -> dg.MaterializeResult:
     started = time.perf_counter()
-    warehouse.replace_contents(MARTS, channels_table(model), channels)
-    warehouse.replace_contents(MARTS, credits_table(model), credits)
+    _replace(warehouse, channels_table(model), channels, merchants)
+    _replace(warehouse, credits_table(model), credits, merchants)
     timings["write"] = time.perf_counter() - started
     if paths["conversions"].sum() == 0:
         context.log.warning(f"no conversions in int_paths_aggregated: {model} has nothing to attribute (tables are empty)")
@@ -95,6 +106,7 @@ def _write_model(
             "dagster/row_count": credits.height,
             "channel_rows": channels.height,
             "merchants": channels["merchant_id"].n_unique(),
+            "whole_table": merchants.every,
             "unique_paths": paths.height,
             "conversions": int(paths["conversions"].sum()),
             "tables": dg.MetadataValue.json([f"{MARTS}.{channels_table(model)}", f"{MARTS}.{credits_table(model)}"]),
@@ -107,6 +119,7 @@ def _write_model(
 @dg.asset(
     key=MARKOV_KEY,
     group_name=GROUP,
+    partitions_def=MERCHANTS,
     kinds={"python", "polars"},
     deps=[PATHS_KEY, JOURNEYS_KEY],
     description=(
@@ -123,6 +136,7 @@ def markov_attribution(context: dg.AssetExecutionContext, config: MarkovConfig, 
 @dg.asset(
     key=SHAPLEY_KEY,
     group_name=GROUP,
+    partitions_def=MERCHANTS,
     kinds={"python", "polars"},
     deps=[PATHS_KEY, JOURNEYS_KEY],
     description=(
@@ -136,22 +150,25 @@ def shapley_attribution(context: dg.AssetExecutionContext, config: ShapleyConfig
 
 
 def _run_model(context: dg.AssetExecutionContext, campaigns: CampaignsResource, model: str, solve) -> dg.MaterializeResult:
-    """Read the journeys, solve `model` on the aggregated paths, spread credits to touches, write."""
+    """Read the run's merchants' journeys, solve `model` on the aggregated paths, spread credits to touches, write."""
     warehouse = campaigns.open_warehouse()
+    merchants = run_merchants(context)
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    paths, journeys = _read_paths(warehouse), _read_journeys(warehouse)
+    paths = _read(warehouse, PATHS_SQL, compute.PATHS_SCHEMA, merchants)
+    journeys = _read(warehouse, JOURNEYS_SQL, compute.JOURNEYS_SCHEMA, merchants)
     timings["read"] = time.perf_counter() - started
     started = time.perf_counter()
     channels, group_credits = solve(paths)
     credits = compute.touch_credits(model, journeys, group_credits)
     timings["compute"] = time.perf_counter() - started
-    return _write_model(context, warehouse, model, channels, credits, paths, timings)
+    return _write_model(context, warehouse, model, channels, credits, paths, timings, merchants)
 
 
 @dg.asset(
     key=DATA_DRIVEN_KEY,
     group_name=GROUP,
+    partitions_def=MERCHANTS,
     kinds={"python", "polars"},
     deps=[MARKOV_KEY, SHAPLEY_KEY, SPEND_KEY],
     description=(
@@ -160,31 +177,32 @@ def _run_model(context: dg.AssetExecutionContext, campaigns: CampaignsResource, 
         "attribution_by_campaign_data_driven and roi_by_model_data_driven, all in schema marts."
     ),
 )
-def data_driven_attribution(campaigns: CampaignsResource) -> dg.MaterializeResult:
+def data_driven_attribution(context: dg.AssetExecutionContext, campaigns: CampaignsResource) -> dg.MaterializeResult:
     started = time.perf_counter()
     warehouse = campaigns.open_warehouse()
-    credits = pl.concat(
-        [compute.conform(warehouse.query(f"select * from {MARTS}.{credits_table(m)}"), compute.CREDITS_SCHEMA) for m in compute.DATA_DRIVEN_MODELS]
-    )
-    channels = pl.concat(
-        [compute.conform(warehouse.query(f"select * from {MARTS}.{channels_table(m)}"), compute.CHANNELS_SCHEMA) for m in compute.DATA_DRIVEN_MODELS]
-    )
-    spend = compute.conform(warehouse.query(SPEND_SQL), compute.SPEND_SCHEMA)
+    merchants = run_merchants(context)
+    credits = pl.concat([_read(warehouse, f"select * from {MARTS}.{credits_table(m)}", compute.CREDITS_SCHEMA, merchants) for m in compute.DATA_DRIVEN_MODELS])
+    channels = pl.concat([_read(warehouse, f"select * from {MARTS}.{channels_table(m)}", compute.CHANNELS_SCHEMA, merchants) for m in compute.DATA_DRIVEN_MODELS])
+    spend = _read(warehouse, SPEND_SQL, compute.SPEND_SCHEMA, merchants)
     campaigns_frame = compute.by_campaign(credits)
     roi = compute.roi(campaigns_frame, spend, compute.DATA_DRIVEN_MODELS)
     by_channel = channels.select("model", "merchant_id", "channel", "conversions", "revenue", "removal_effect")
     counts = {
-        "fct_attribution_data_driven": warehouse.replace_contents(MARTS, "fct_attribution_data_driven", credits),
-        "attribution_by_channel_data_driven": warehouse.replace_contents(MARTS, "attribution_by_channel_data_driven", by_channel),
-        "attribution_by_campaign_data_driven": warehouse.replace_contents(MARTS, "attribution_by_campaign_data_driven", campaigns_frame),
-        "roi_by_model_data_driven": warehouse.replace_contents(MARTS, "roi_by_model_data_driven", roi),
+        "fct_attribution_data_driven": _replace(warehouse, "fct_attribution_data_driven", credits, merchants),
+        "attribution_by_channel_data_driven": _replace(warehouse, "attribution_by_channel_data_driven", by_channel, merchants),
+        "attribution_by_campaign_data_driven": _replace(warehouse, "attribution_by_campaign_data_driven", campaigns_frame, merchants),
+        "roi_by_model_data_driven": _replace(warehouse, "roi_by_model_data_driven", roi, merchants),
     }
-    # Last: the data-driven family is as new as the rule-based marts only once all of it is written.
-    warehouse.replace_rows(MARTS, STAMPS_TABLE, stamp(DATA_DRIVEN, datetime.now(UTC)), {"family": DATA_DRIVEN})
+    # Last: the data-driven family is as new as the rule-based marts only once all of it is written, for every
+    # merchant; a run over some merchants leaves the stamp alone (the others' rows may be older).
+    if merchants.every:
+        warehouse.replace_rows(MARTS, STAMPS_TABLE, stamp(DATA_DRIVEN, datetime.now(UTC)), {"family": DATA_DRIVEN})
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": credits.height,
             "rows": dg.MetadataValue.json(counts),
+            "merchants": len(merchants.ids),
+            "whole_table": merchants.every,
             "seconds": round(time.perf_counter() - started, 3),
             "preview": dg.MetadataValue.md(compute.markdown_table(by_channel.sort("model", "merchant_id", "conversions", descending=[False, False, True]))),
         }

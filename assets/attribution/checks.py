@@ -5,6 +5,7 @@ import dagster as dg
 import polars as pl
 
 from assets.attribution import compute
+from assets.merchants import RunMerchants, run_merchants
 from assets.attribution.assets import DATA_DRIVEN_KEY, MARKOV_KEY, MARTS, SHAPLEY_KEY, channels_table, credits_table
 from campaigns.warehouse.connection import Warehouse
 from assets.resources import CampaignsResource
@@ -12,23 +13,30 @@ from assets.resources import CampaignsResource
 RELATIVE_TOLERANCE = 1e-6
 FCT_ATTRIBUTION_KEY = dg.AssetKey(["fct_attribution"])
 
-TOTALS_SQL = "select merchant_id, count(*) as conversions, sum(revenue) as revenue from staging.stg_conversions group by merchant_id"
+TOTALS_SQL = "select merchant_id, count(*) as conversions, sum(revenue) as revenue from staging.stg_conversions{where} group by merchant_id"
+EVERY_MERCHANT = RunMerchants([], every=True)
 
 
-def _totals(warehouse: Warehouse) -> pl.DataFrame:
-    return compute.conform(warehouse.query(TOTALS_SQL), compute.TOTALS_SCHEMA)
+def _totals(warehouse: Warehouse, merchants: RunMerchants) -> pl.DataFrame:
+    where, params = merchants.sql_filter()
+    return compute.conform(warehouse.query(TOTALS_SQL.format(where=where), params), compute.TOTALS_SCHEMA)
 
 
-def conservation_result(warehouse: Warehouse, tables: dict[str, tuple[str, str, list[str]]]) -> dg.AssetCheckResult:
-    """Check `tables` (name -> (conversions column, revenue column, expected models)) in schema marts."""
-    totals = _totals(warehouse)
+def conservation_result(warehouse: Warehouse, tables: dict[str, tuple[str, str, list[str]]], merchants: RunMerchants = EVERY_MERCHANT) -> dg.AssetCheckResult:
+    """Check `tables` (name -> (conversions column, revenue column, expected models)) in schema marts, for `merchants`.
+
+    A merchant-partitioned asset's check covers the merchants of its run: another merchant's
+    rows may come from an older build and are checked by that merchant's run.
+    """
+    totals = _totals(warehouse, merchants)
+    where, params = merchants.sql_filter()
     failures: list[pl.DataFrame] = []
     rows: dict[str, int] = {}
     for table, (conversions_column, revenue_column, models) in tables.items():
         attributed = compute.conform(
             warehouse.query(
                 f"select model, merchant_id, sum({conversions_column}) as conversions, sum({revenue_column}) as revenue, count(*) as n "
-                f"from {MARTS}.{table} group by model, merchant_id"
+                f"from {MARTS}.{table}{where} group by model, merchant_id", params
             ),
             {"model": pl.String(), "merchant_id": pl.String(), "conversions": pl.Float64(), "revenue": pl.Float64(), "n": pl.Int64()},
         )
@@ -80,13 +88,14 @@ def _model_check(key: dg.AssetKey, model: str) -> dg.AssetChecksDefinition:
         name="conserves_conversions_and_revenue",
         description=f"The {model} channel split and per-conversion credits attribute each merchant's conversions and revenue in full.",
     )
-    def _check(campaigns: CampaignsResource) -> dg.AssetCheckResult:
+    def _check(context: dg.AssetCheckExecutionContext, campaigns: CampaignsResource) -> dg.AssetCheckResult:
         return conservation_result(
             campaigns.open_warehouse(),
             {
                 channels_table(model): ("conversions", "revenue", [model]),
                 credits_table(model): ("credit", "attributed_revenue", [model]),
             },
+            run_merchants(context.op_execution_context),
         )
 
     return _check
@@ -97,7 +106,7 @@ def _model_check(key: dg.AssetKey, model: str) -> dg.AssetChecksDefinition:
     name="conserves_conversions_and_revenue",
     description="The data-driven marts attribute each merchant's conversions and revenue in full, per model.",
 )
-def data_driven_conserves(campaigns: CampaignsResource) -> dg.AssetCheckResult:
+def data_driven_conserves(context: dg.AssetCheckExecutionContext, campaigns: CampaignsResource) -> dg.AssetCheckResult:
     models = list(compute.DATA_DRIVEN_MODELS)
     return conservation_result(
         campaigns.open_warehouse(),
@@ -107,6 +116,7 @@ def data_driven_conserves(campaigns: CampaignsResource) -> dg.AssetCheckResult:
             "attribution_by_campaign_data_driven": ("conversions", "revenue", models),
             "roi_by_model_data_driven": ("conversions", "revenue", models),
         },
+        run_merchants(context.op_execution_context),
     )
 
 

@@ -5,11 +5,12 @@ import time
 
 import dagster as dg
 
+from assets.merchants import MERCHANTS, run_merchants
 from assets.resources import CampaignsResource
 from campaigns.audiences.events import email_events_frame
 from campaigns.core.store.db import session_scope
 from campaigns.email.stats import send_stats_frame
-from campaigns.warehouse.ingest import load_campaigns_snapshot, load_landed_table
+from campaigns.warehouse.ingest import load_campaigns_snapshot, load_landed_merchants, load_landed_table
 from campaigns.warehouse.schema import AD_SPEND, CAMPAIGNS, EMAIL_EVENTS, LANDED_TABLES, LOADED_AT, RAW_SCHEMA, SOCIAL_POSTS, RawTable
 
 GROUP = "ingest"
@@ -23,15 +24,23 @@ def _landed_asset(table: RawTable) -> dg.AssetsDefinition:
         group_name=GROUP,
         kinds={"python", "parquet"},
         deps=LANDED_AFTER.get(table.name, []),
-        description=f"raw.{table.name} rebuilt from validated landing files (newest row per {', '.join(table.key)} wins).",
+        partitions_def=MERCHANTS,
+        description=f"raw.{table.name} from validated landing files (newest row per {', '.join(table.key)} wins), per merchant: "
+                    "a merchant's partition replaces its rows; a run over every merchant rebuilds the table.",
     )
     def _asset(context: dg.AssetExecutionContext, campaigns: CampaignsResource) -> dg.MaterializeResult:
         started = time.perf_counter()
-        rows, files = load_landed_table(campaigns.settings(), campaigns.open_warehouse(), table)
+        merchants = run_merchants(context)
+        if merchants.every:
+            rows, files = load_landed_table(campaigns.settings(), campaigns.open_warehouse(), table)
+        else:
+            rows, files = load_landed_merchants(campaigns.settings(), campaigns.open_warehouse(), table, merchants.ids)
         if files == 0:
-            context.log.warning(f"no landing files for {table.name}; raw.{table.name} is empty (run `campaigns import` or `campaigns demo-data`)")
+            context.log.warning(f"no landing files for {table.name} ({'every merchant' if merchants.every else ', '.join(merchants.ids)}); "
+                                "their rows are empty (run `campaigns import` or `campaigns demo-data`)")
         return dg.MaterializeResult(
-            metadata={"dagster/row_count": rows, "landing_files": files, "seconds": round(time.perf_counter() - started, 3)}
+            metadata={"dagster/row_count": rows, "landing_files": files, "merchants": len(merchants.ids), "whole_table": merchants.every,
+                      "seconds": round(time.perf_counter() - started, 3)}
         )
 
     return _asset

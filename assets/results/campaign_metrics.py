@@ -4,6 +4,7 @@ import time
 
 import dagster as dg
 
+from assets.merchants import MERCHANTS, run_merchants
 from assets.resources import CampaignsResource
 from campaigns.budget.apply import record_spent
 from campaigns.core.store.db import session_scope
@@ -17,20 +18,22 @@ PERFORMANCE, EMAIL, SOCIAL = "campaign_performance_daily", "email_engagement_dai
     key=["campaign_metrics"],
     group_name="results",
     kinds={"python", "sqlalchemy"},
+    partitions_def=MERCHANTS,
     deps=[dg.AssetKey(PERFORMANCE), dg.AssetKey(EMAIL), dg.AssetKey(SOCIAL)],
     description=(
         "Each campaign's results per channel and day, written to the store's campaign_metrics (the days covered are replaced, "
         "so a rerun changes nothing): spend, delivery, conversions, revenue, ROAS and CPA under the performance attribution "
         "model; email sends, opens and clicks; the engagements of the campaign's published posts. Each campaign's spent and its "
-        "allocations' spent follow. The campaign page and Ava's monitoring read it."
+        "allocations' spent follow. The campaign page and Ava's monitoring read it. Partitioned by merchant: a run writes its merchants' results."
     ),
 )
 def campaign_metrics(context: dg.AssetExecutionContext, campaigns: CampaignsResource) -> dg.MaterializeResult:
     started = time.perf_counter()
     warehouse = campaigns.open_warehouse()
-    performance = warehouse.query(f"select * from marts.{PERFORMANCE}")
-    email = warehouse.query(f"select * from marts.{EMAIL}")
-    social = warehouse.query(f"select * from marts.{SOCIAL}")
+    where, params = run_merchants(context).sql_filter()
+    performance = warehouse.query(f"select * from marts.{PERFORMANCE}{where}", params)
+    email = warehouse.query(f"select * from marts.{EMAIL}{where}", params)
+    social = warehouse.query(f"select * from marts.{SOCIAL}{where}", params)
     merchants = sorted({*performance["merchant_id"].to_list(), *email["merchant_id"].to_list(), *social["merchant_id"].to_list()})
     model = performance["attribution_model"][0] if performance.height else "linear"
     with session_scope(campaigns.store_url()) as session:

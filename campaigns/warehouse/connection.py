@@ -131,6 +131,27 @@ class Warehouse(ABC):
         """In one transaction, delete the rows with start <= column < end and insert `frame` (a partition range's rows)."""
         return self._delete_insert(schema, name, frame, f"{_ident(column)} >= {PARAM} and {_ident(column)} < {PARAM}", [start, end])
 
+    def replace_merchants(self, schema: str, name: str, frame: pl.DataFrame, merchants: Sequence[str]) -> int:
+        """In one transaction, delete the rows of `merchants` and insert `frame` (a merchant partition's rows).
+
+        The table is created from `frame` when missing; the other merchants' rows stay as they are.
+        """
+        if not merchants:
+            raise ValueError("replace_merchants needs at least one merchant id")
+        where = f"merchant_id in ({', '.join(PARAM for _ in merchants)})"
+        return self._delete_insert(schema, name, frame, where, list(merchants))
+
+    def load_raw_merchants(self, table: RawTable, files: Sequence[Path], merchants: Sequence[str]) -> int:
+        """Replace the rows of `merchants` in raw.<table> with their landing files (newest row per key wins); returns rows written."""
+        if not files:
+            frame = pl.DataFrame(schema=table.polars_schema)
+        else:
+            frame = pl.concat([pl.read_parquet(f, columns=table.column_names).with_columns(pl.lit(i).alias("_file")) for i, f in enumerate(files)])
+            frame = frame.sort("_file").unique(subset=list(table.key), keep="last", maintain_order=True).drop("_file")
+        frame = frame.select(table.column_names).cast(table.polars_schema).with_columns(  # type: ignore[arg-type]
+            pl.lit(datetime.now(UTC)).cast(pl.Datetime("us", "UTC")).alias(LOADED_AT))
+        return self.replace_merchants(RAW_SCHEMA, table.name, frame, merchants)
+
     def replace_contents(self, schema: str, name: str, frame: pl.DataFrame) -> int:
         """In one transaction, empty schema.name and insert `frame` (columns by name), keeping the
         table: its declared column types and the views over it (dbt's marts over the Python

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 import polars as pl
@@ -20,6 +21,12 @@ def load_landed_table(settings: Settings, warehouse: Warehouse, table: RawTable)
     """Rebuild raw.<table> from its landing files; returns (rows, files)."""
     files = landing_files(settings.landing_dir, table)
     return warehouse.load_raw(table, files), len(files)
+
+
+def load_landed_merchants(settings: Settings, warehouse: Warehouse, table: RawTable, merchants: Sequence[str]) -> tuple[int, int]:
+    """Replace the rows of `merchants` in raw.<table> with their landing files; returns (rows, files)."""
+    files = landing_files(settings.landing_dir, table, merchants)
+    return warehouse.load_raw_merchants(table, files, merchants), len(files)
 
 
 def landed_dates(settings: Settings, table: RawTable, column: str = "date") -> tuple[date, date] | None:

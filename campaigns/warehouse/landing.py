@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,11 +25,14 @@ from campaigns.warehouse.schema import RawTable
 UNNAMED_TMP_SECONDS = 3600
 
 
-def landing_files(landing_dir: Path, table: RawTable) -> list[Path]:
-    """Every landing file of a table, all merchants, oldest first."""
+def landing_files(landing_dir: Path, table: RawTable, merchants: Collection[str] | None = None) -> list[Path]:
+    """Every landing file of a table, all merchants (or those in `merchants`), oldest first."""
     folder = landing_dir / table.name
+    if not folder.exists():
+        return []
+    files = folder.glob("*/*.parquet") if merchants is None else (f for m in merchants for f in (folder / validate_merchant_id(m)).glob("*.parquet"))
     # Names start with a UTC timestamp, so sorting by name is sorting by import time.
-    return sorted(folder.glob("*/*.parquet"), key=lambda p: p.name) if folder.exists() else []
+    return sorted(files, key=lambda p: p.name)
 
 
 def clear_landing(landing_dir: Path, merchant_id: str) -> int:

@@ -310,6 +310,7 @@ def test_python_outputs_keep_the_views_over_them(built) -> None:
 def test_attribution_assets_and_export_on_the_built_models(duckdb_built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """DuckDB only: Markov/Shapley on the dbt output, every conservation check, the CSV export."""
     import dagster as dg
+    from tests.merchant_runs import materialize_for
     from typer.testing import CliRunner
 
     from assets.attribution import attribution_assets, attribution_checks
@@ -320,7 +321,7 @@ def test_attribution_assets_and_export_on_the_built_models(duckdb_built, tmp_pat
     settings, warehouse = duckdb_built
     resource = CampaignsResource(home=str(settings.home_path))
     fct_check, *model_checks = attribution_checks()
-    result = dg.materialize([*attribution_assets(), *model_checks], resources={"campaigns": resource})
+    result = materialize_for([*attribution_assets(), *model_checks], ["m1"], {"campaigns": resource})
     assert result.success
     assert all(e.passed for e in result.get_asset_check_evaluations())
     assert fct_check(campaigns=resource).passed

@@ -130,6 +130,26 @@ def test_one_ingest_or_build_per_merchant(coordinator) -> None:
     assert spend.is_blocked(_run(**{"dagster/sensor_name": "landed_spend_sensor"}))
 
 
+def test_merchant_runs_go_one_per_merchant_however_launched(coordinator) -> None:
+    """The per-merchant jobs' runs (tags from the job) and an asset-graph backfill's runs (the partition tag alone) share the merchant's slot."""
+    from pipelines.definitions import defs
+
+    definitions = defs()
+    limits = coordinator["tag_concurrency_limits"]
+    for name in ("merchant_ingest", "merchant_results"):
+        job = definitions.resolve_job_def(name)
+        acme = _run(**job.get_tags_for_partition_key("acme", None), **dict(job.tags))
+        assert acme.tags["campaigns/merchant"] == "acme" and acme.tags["dagster/partition"] == "acme"
+        counter = TagConcurrencyLimitsCounter(limits, [acme])
+        assert counter.is_blocked(_run(**job.get_tags_for_partition_key("acme", None)))
+        assert counter.is_blocked(_run(**{"dagster/partition": "acme"})), "an asset backfill of acme waits for acme's job run"
+        assert not counter.is_blocked(_run(**job.get_tags_for_partition_key("beta", None))), "beta does not wait for acme"
+    # a merchant's ingest and results share its slot: results wait until its ingest ends
+    ingest = definitions.resolve_job_def("merchant_ingest").get_tags_for_partition_key("acme", None)
+    results = definitions.resolve_job_def("merchant_results").get_tags_for_partition_key("acme", None)
+    assert TagConcurrencyLimitsCounter(limits, [_run(**ingest)]).is_blocked(_run(**results))
+
+
 def test_the_work_jobs_named_in_the_comments_exist() -> None:
     """The job names the file documents are the jobs the code location defines."""
     from pipelines.definitions import WORK_SENSORS

@@ -469,6 +469,7 @@ def fetch_metrics_and_results(settings: Settings, days: set[date], x: FakeX) -> 
     from assets.ingest.raw_tables import raw_email_events
     from assets.resources import CampaignsResource
     from assets.results.campaign_metrics import campaign_metrics
+    from tests.merchant_runs import materialize_for
     from assets.serving.snapshots import serving_asset
     from campaigns.warehouse.connection import open_warehouse
 
@@ -497,6 +498,6 @@ def fetch_metrics_and_results(settings: Settings, days: set[date], x: FakeX) -> 
     open_warehouse(settings).replace_table("marts", "campaign_performance_daily", pl.DataFrame(schema={
         "merchant_id": pl.String, "campaign_id": pl.String, "channel": pl.String, "activity_date": pl.Date, "attribution_model": pl.String,
         "impressions": pl.Int64, "clicks": pl.Int64, "conversions": pl.Float64, "spend": pl.Float64, "revenue": pl.Float64}))
-    assert dg.materialize([campaign_metrics], resources={"campaigns": resource}).success
+    assert materialize_for([campaign_metrics], [settings.default_merchant], {"campaigns": resource}).success
     assert dg.materialize([serving_asset([])], resources={"campaigns": resource}).success  # the marts as the app reads them
     return expected

@@ -40,6 +40,7 @@ from campaigns.warehouse.connection import DuckDBWarehouse
 from campaigns.warehouse.staleness import data_driven_staleness
 from assets.dbt_project import DBT_PROJECT_DIR
 from assets.resources import CampaignsResource
+from tests.merchant_runs import materialize_for
 
 T0 = datetime(2026, 3, 31, 12, tzinfo=UTC)
 
@@ -93,7 +94,7 @@ def materialized(tmp_path_factory: pytest.TempPathFactory) -> tuple[DuckDBWareho
     home = tmp_path_factory.mktemp("attribution_home")
     warehouse = _warehouse(home)
     checks = [c for c in attribution_checks() if c is not fct_attribution_conserves]  # fct_attribution is a dbt asset
-    result = dg.materialize([*attribution_assets(), *checks], resources={"campaigns": CampaignsResource(home=str(home))})
+    result = materialize_for([*attribution_assets(), *checks], ["m", "n", "z"], {"campaigns": CampaignsResource(home=str(home))})
     return warehouse, result
 
 
@@ -190,7 +191,7 @@ def test_conservation_check_fails_on_lost_credit(tmp_path: Path) -> None:
 def test_no_conversions_gives_empty_typed_tables_and_passing_checks(tmp_path: Path) -> None:
     warehouse = _warehouse(tmp_path, paths=PATHS.filter(pl.col("merchant_id") == "z"), journeys=JOURNEYS.clear(), conversions=CONVERSIONS.clear())
     checks = [c for c in attribution_checks() if c is not fct_attribution_conserves]
-    result = dg.materialize([*attribution_assets(), *checks], resources={"campaigns": CampaignsResource(home=str(tmp_path))})
+    result = materialize_for([*attribution_assets(), *checks], ["z"], {"campaigns": CampaignsResource(home=str(tmp_path))})
     assert result.success
     assert all(e.passed for e in result.get_asset_check_evaluations())
     credits = warehouse.query("select * from marts.fct_attribution_data_driven")

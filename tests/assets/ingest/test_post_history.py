@@ -43,6 +43,7 @@ from campaigns.warehouse.connection import DuckDBWarehouse
 from campaigns.warehouse.landing import write_landing
 from campaigns.warehouse.schema import SOCIAL_POSTS
 from campaigns.warehouse.serving import query_marts, serving_dir
+from tests.merchant_runs import materialize_for
 from tests.publishers.fake_platforms import FakeX
 
 pytestmark = pytest.mark.slow  # one dbt build
@@ -123,7 +124,7 @@ def test_own_posts_and_email_events_teach_best_times_and_predictions(home: Path,
     assert fake_x.count("GET", r"/2/tweets/\d+") == 5  # each published post's counters, read from the platform
     wanted = {dg.AssetKey(["raw", "social_posts"]), dg.AssetKey(["raw", "email_events"])}
     loaders = [a for a in raw_assets() if a.key in wanted]
-    assert dg.materialize(loaders, resources={"campaigns": resource}).success
+    assert materialize_for(loaders, ["m"], {"campaigns": resource}).success
 
     settings = get_settings()
     raw = DuckDBWarehouse(settings.duckdb_path)

@@ -17,6 +17,7 @@ from campaigns.core.store.db import migrate, session_scope
 from campaigns.core.store.models import BudgetAllocation, Campaign, CampaignMetric, SocialAccount, SocialQueueItem
 from campaigns.lifecycle import service as svc
 from campaigns.warehouse.connection import DuckDBWarehouse
+from tests.merchant_runs import materialize_for
 
 DAY = date(2026, 6, 1)
 
@@ -53,7 +54,7 @@ def test_the_asset_writes_each_campaigns_day_once(home: Path) -> None:
     warehouse.replace_table("marts", "social_post_performance", pl.DataFrame([
         {"merchant_id": "m", "queue_item_id": item_id, "platform": "x", "published_date": DAY, "engagements": 42}]))
     for _ in range(2):
-        result = dg.materialize([campaign_metrics], resources={"campaigns": resource})
+        result = materialize_for([campaign_metrics], ["m"], {"campaigns": resource})
         assert result.success
     (materialization,) = result.asset_materializations_for_node("campaign_metrics")
     assert materialization.metadata["dagster/row_count"].value == 3

@@ -52,3 +52,20 @@ def test_replace_between_touches_only_its_range(warehouse) -> None:
     # an empty range load clears those days
     warehouse.replace_between("raw", "days", incoming.clear(), "date", date(2026, 3, 1), date(2026, 3, 3))
     assert warehouse.query("select date, v from raw.days order by date").rows() == [(date(2026, 3, 3), 3)]
+
+
+def test_one_merchants_load_replaces_its_rows_alone(warehouse, tmp_path) -> None:
+    """A merchant partition: its landing files only, the newest import of a key winning; the other merchants' rows stay."""
+    write_landing(tmp_path, CONVERSIONS, _conversions("acme", [("c1", 10.0), ("c2", 1.0)]))
+    write_landing(tmp_path, CONVERSIONS, _conversions("beta", [("c1", 5.0)]))
+    warehouse.load_raw(CONVERSIONS, landing_files(tmp_path, CONVERSIONS))
+    write_landing(tmp_path, CONVERSIONS, _conversions("acme", [("c2", 2.0), ("c3", 3.0)]))
+    write_landing(tmp_path, CONVERSIONS, _conversions("beta", [("c9", 9.0)]))
+    files = landing_files(tmp_path, CONVERSIONS, ["acme"])
+    assert {f.parent.name for f in files} == {"acme"} and len(files) == 2
+    assert warehouse.load_raw_merchants(CONVERSIONS, files, ["acme"]) == 3
+    assert _loaded(warehouse) == [("acme", "c1", 10.0), ("acme", "c2", 2.0), ("acme", "c3", 3.0), ("beta", "c1", 5.0)]
+    assert warehouse.load_raw_merchants(CONVERSIONS, [], ["acme"]) == 0  # no files left: the merchant's rows go
+    assert _loaded(warehouse) == [("beta", "c1", 5.0)]
+    with pytest.raises(ValueError, match="at least one merchant"):
+        warehouse.replace_merchants("raw", "conversions", _conversions("beta", []), [])
