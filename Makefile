@@ -62,9 +62,14 @@ bench-attribution-maths: setup
 bench-publishing: setup
 	$(VENV)/bin/python bench/bench_publishing.py --posts 10000 --workers 2
 
-# Worker scaling on PostgreSQL (127.0.0.1:5432, user postgres; creates and drops its own databases).
+# Worker scaling on PostgreSQL (127.0.0.1:5432, user postgres; creates and drops its own databases):
+# due posts, then one broadcast through the email delivery engine to a local fake SendGrid.
+# The issue's full sizes: make bench-workers BENCH_POSTS=100000 BENCH_RECIPIENTS=1000000 (0 skips a leg).
+BENCH_POSTS ?= 20000
+BENCH_RECIPIENTS ?= 200000
+BENCH_WORKERS ?= 1,2,4,8
 bench-workers: setup
-	$(VENV)/bin/python bench/bench_workers.py --posts 20000 --workers 1,2,4,8
+	$(VENV)/bin/python bench/bench_workers.py --posts $(BENCH_POSTS) --recipients $(BENCH_RECIPIENTS) --workers $(BENCH_WORKERS)
 
 bench-app: setup
 	$(VENV)/bin/python bench/bench_app.py --scale bench

@@ -30,6 +30,9 @@ from campaigns.core.store.models import Approval, PublishReceipt, SocialQueueIte
 from publishers.x import XPublisher
 
 
+SEED_CHUNK = 10_000
+
+
 class FakeX(BaseHTTPRequestHandler):
     posts: list[str] = []
     lock = threading.Lock()
@@ -63,16 +66,17 @@ def seed(url: str, posts: int, cipher: TokenCipher) -> None:
     with session_scope(url) as s:
         ensure_merchant(s, "bench")
         account = add_account(s, "bench", "x", "@bench", actor="bench", access_token="bench-token", cipher=cipher)
-        rows = []
-        for i in range(posts):
-            text = f"Bench post number {i}"
-            rows.append({"merchant_id": "bench", "account_id": account.id, "text": text, "media": [], "content_hash": content_hash(text, []),
-                         "scheduled_at": now, "status": "QUEUED", "attempts": 0, "idempotency_key": f"bench-{i}", "content_kind": KIND_QUEUE_TEXT,
-                         "created_at": now, "updated_at": now})
-        s.execute(insert(SocialQueueItem), rows)
-        ids = s.execute(select(SocialQueueItem.id, SocialQueueItem.content_hash)).all()
-        s.execute(insert(Approval), [{"merchant_id": "bench", "content_kind": KIND_QUEUE_TEXT, "content_id": i, "content_hash": h,
-                                      "approved_by": "bench", "approved_at": now, "note": "bench"} for i, h in ids])
+        for start in range(0, posts, SEED_CHUNK):  # a chunk at a time, so 100k posts seed in bounded memory
+            rows = []
+            for i in range(start, min(posts, start + SEED_CHUNK)):
+                text = f"Bench post number {i}"
+                rows.append({"merchant_id": "bench", "account_id": account.id, "text": text, "media": [], "content_hash": content_hash(text, []),
+                             "scheduled_at": now, "status": "QUEUED", "attempts": 0, "idempotency_key": f"bench-{i}", "content_kind": KIND_QUEUE_TEXT,
+                             "created_at": now, "updated_at": now})
+            s.execute(insert(SocialQueueItem), rows)
+            ids = s.execute(select(SocialQueueItem.id, SocialQueueItem.content_hash).where(SocialQueueItem.idempotency_key.in_([r["idempotency_key"] for r in rows]))).all()
+            s.execute(insert(Approval), [{"merchant_id": "bench", "content_kind": KIND_QUEUE_TEXT, "content_id": i, "content_hash": h,
+                                          "approved_by": "bench", "approved_at": now, "note": "bench"} for i, h in ids])
 
 
 def drain(url: str, base_url: str, workers: int, batch: int, cipher: TokenCipher) -> float:
