@@ -212,7 +212,7 @@ def run_schedule(ctx: StepContext) -> Outcome:
                 if content.media_choice and not content.media:  # the post's image Leo chose, approved with the draft
                     store_chosen_image(get_settings(), ctx.session, ctx.merchant_id, content, fmt, actor="ava")
                 item = enqueue_content(ctx.session, ctx.merchant_id, content.id, account_id=account.id, scheduled_at=at, actor="ava",
-                                       idempotency_key=f"wf-{ctx.campaign_id}-{content.id}"[:80])
+                                       idempotency_key=f"wf-{ctx.campaign_id}-{content.id}"[:80]).item
             except QueueError as exc:
                 unqueued.append({"content_id": content.id, "platform": fmt, "reason": str(exc)})
                 continue
