@@ -135,10 +135,7 @@ def media_uploader(key: str, platform: str) -> Attachments:
     return Attachments(files, alts, problems, videos)
 
 
-image_uploader = media_uploader  # the name forms used before videos could be attached
-
-
-def schedule_draft_with_images(merchant_id: str, row: dict[str, Any]) -> None:
+def schedule_draft_with_media(merchant_id: str, row: dict[str, Any]) -> None:
     """Content Studio: schedule an approved social draft (`row` of queries.repurposed) with images or a video attached now.
 
     The draft's approval covers its text; scheduling with media is the scheduler's approval of the post with them
@@ -170,11 +167,11 @@ def schedule_draft_with_images(merchant_id: str, row: dict[str, Any]) -> None:
             except Exception as exc:  # a preview is a help, never a blocker
                 st.caption(f"No preview: {plain(exc)}")
         ready = bool(attached.files) and attached.ok
-        if ui.can("post.schedule_with_images") and st.button("Schedule with this media", key=f"{key}_schedule", type="primary",
+        if ui.can("post.schedule_with_media") and st.button("Schedule with this media", key=f"{key}_schedule", type="primary",
                                                               icon=":material/schedule_send:", disabled=not ready):
             settings = queries.settings()
             try:
-                item = ui.write("post.schedule_with_images", schedule_approved_with_media, merchant_id, kind=KIND_REPURPOSED,
+                item = ui.write("post.schedule_with_media", schedule_approved_with_media, merchant_id, kind=KIND_REPURPOSED,
                                 content_id=row["id"], text=row["text"], account_id=account_id,
                                 scheduled_at=schedule_time(datetime.combine(on_day, at_time), zone), actor=ui.actor(),
                                 files=attached.files, alts=attached.alts, store=media_store(settings), base_url=settings.public_url)

@@ -404,26 +404,20 @@ def campaign_plan_vs_actual(source_key: str, merchant_id: str, campaign_id: str)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def campaign_posts_and_emails(source_key: str, merchant_id: str, campaign_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The campaign's posts (with their latest engagement from the platforms) and its emails (with their counts)."""
+def campaign_posts(source_key: str, merchant_id: str, campaign_id: str) -> pl.DataFrame:
+    """The campaign's posts with their latest engagement from the platforms (its emails and their results: `email_broadcasts`)."""
     with session_scope(settings().store_url) as session:
         posts = [{"item": i.id, "platform": a.platform, "status": i.status.value, "published_at": i.published_at, "text": i.text[:120]}
                  for i, a in session.execute(select(SocialQueueItem, SocialAccount).join(SocialAccount, SocialAccount.id == SocialQueueItem.account_id)
                                               .where(SocialQueueItem.merchant_id == merchant_id, SocialQueueItem.campaign_id == campaign_id)
                                               .order_by(SocialQueueItem.scheduled_at))]
-        emails = [{"email": e.id, "subject": e.subject, "status": e.status.value, "sent_at": e.sent_at,
-                   **{k: int((e.stats or {}).get(k) or 0) for k in ("sent", "failed", "suppressed")}}
-                  for e in session.scalars(select(EmailCampaign).where(EmailCampaign.merchant_id == merchant_id, EmailCampaign.campaign_id == campaign_id)
-                                           .order_by(EmailCampaign.id))]
     post_frame = pl.DataFrame(posts, schema={"item": pl.Int64, "platform": pl.String, "status": pl.String, "published_at": pl.Datetime("us", "UTC"),
                                              "text": pl.String})
     if post_frame.height and SOCIAL_PERFORMANCE in marts(source_key):
         measured = _marts(f"select queue_item_id as item, impressions, engagements from marts.{SOCIAL_PERFORMANCE} where merchant_id = ?", [merchant_id])
         if measured.height:
             post_frame = post_frame.join(measured.cast({"item": pl.Int64}), on="item", how="left")
-    email_frame = pl.DataFrame(emails, schema={"email": pl.Int64, "subject": pl.String, "status": pl.String, "sent_at": pl.Datetime("us", "UTC"),
-                                               "sent": pl.Int64, "failed": pl.Int64, "suppressed": pl.Int64})
-    return post_frame, email_frame
+    return post_frame
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -834,18 +828,20 @@ def automations(source_key: str, merchant_id: str) -> list[dict[str, Any]]:
 
 # --- email broadcasts (the Email Designer's Broadcasts tab and the campaign page's Emails section) ---------
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def email_broadcasts(source_key: str, merchant_id: str, campaign_id: str | None = None) -> list[dict[str, Any]]:
-    """Broadcast emails, newest first (a campaign's own when `campaign_id` is given), with status, schedule and counts."""
+def email_broadcasts(source_key: str, merchant_id: str, campaign_id: str | None = None, every_kind: bool = False) -> list[dict[str, Any]]:
+    """Broadcast emails, newest first (a campaign's own when `campaign_id` is given), with status, schedule and counts from the send
+    ledger. The one read of emails with their results: `every_kind` adds the A/B tests' emails (for the campaign page)."""
     from campaigns.email.recipients import BROADCAST  # with the email delivery stack: only pages showing emails load it
 
     with session_scope(settings().store_url) as session:
-        results = {r.email_campaign_id: r for r in results_of(session, merchant_id, campaign_id=campaign_id) if r.kind == BROADCAST}
+        results = {r.email_campaign_id: r for r in results_of(session, merchant_id, campaign_id=campaign_id) if every_kind or r.kind == BROADCAST}
         extra = {row.id: row for row in session.execute(
             select(EmailCampaign.id, EmailCampaign.segment_id, EmailCampaign.scheduled_at, EmailCampaign.sent_at, EmailCampaign.send_window_hours)
             .where(EmailCampaign.merchant_id == merchant_id, EmailCampaign.id.in_(list(results))))} if results else {}
-    return [{"id": ec_id, "campaign_id": r.campaign_id, "subject": r.subject, "status": r.status, "segment_id": extra[ec_id].segment_id,
+    return [{"id": ec_id, "campaign_id": r.campaign_id, "subject": r.subject, "kind": r.kind, "status": r.status, "segment_id": extra[ec_id].segment_id,
              "scheduled_at": extra[ec_id].scheduled_at, "sent_at": extra[ec_id].sent_at, "send_window_hours": extra[ec_id].send_window_hours,
-             "recipients": r.recipients, "sent": r.sent, "failed": r.failed, "waiting": r.waiting, "opened": r.opened, "clicked": r.clicked}
+             "recipients": r.recipients, "sent": r.sent, "failed": r.failed, "suppressed": r.suppressed, "waiting": r.waiting, "opened": r.opened,
+             "clicked": r.clicked}
             for ec_id, r in results.items()]
 
 
@@ -939,7 +935,7 @@ def campaign_alerts(source_key: str, merchant_id: str, campaign_id: str | None =
 STORE_READS = (campaign_alerts, merchants, merchant_profile, campaigns, campaign_detail, social_accounts, saved_segments, segment_size, contact_count,
                contact_list, contact_page,
                problem_posts, awaiting_approval, awaiting_approval_count, store_campaign_totals, social_queue, account_heatmap, repurposed,
-               latest_budget_allocations, budget_applies, campaign_budget, campaign_plan_vs_actual, campaign_posts_and_emails, workflow_campaigns,
+               latest_budget_allocations, budget_applies, campaign_budget, campaign_plan_vs_actual, campaign_posts, workflow_campaigns,
                workflow_view, llm_usage, channel_audiences, email_templates, preview_contacts, merge_contact, email_results, ab_tests, ab_test_report,
                automations, webhook_endpoints, webhook_deliveries,
                email_broadcasts, broadcast_progress, audience_size, social_post_media)

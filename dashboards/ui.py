@@ -62,7 +62,7 @@ ACTIONS: dict[str, Permission] = {
     "email.schedule": A, "email.send_now": A,  # sending to a segment needs APPROVE, like a launch
     # approved drafts onto their channels: marketers schedule what an approver signed off (the approval of the exact version gates it)
     "content.schedule": E, "content.to_email": E, "content.export_ads": E,
-    "post.schedule_with_images": A,  # images added while scheduling approved text: the scheduler approves the post with them
+    "post.schedule_with_media": A,  # images or videos added while scheduling approved text: the scheduler approves the post with them
     "alert.acknowledge": E, "alert.dismiss": E,
 }
 

@@ -30,13 +30,14 @@ from campaigns.budget.apply import write_campaign_recommendation
 from campaigns.audiences.segments import list_segments
 from campaigns.content.approvals import NotApprovedError, content_is_approved
 from campaigns.core.audit import record
-from campaigns.core.enums import CampaignType, ContentStatus, QueueStatus
+from campaigns.core.enums import CampaignType, ContentStatus, EmailCampaignStatus, QueueStatus
 from campaigns.core.private import private_dir
 from campaigns.core.settings import get_settings
 from campaigns.core.store.models import CampaignContent, CampaignMetric, CampaignWorkflow, SocialAccount, SocialQueueItem
 from campaigns.core.settings import get_settings
 from campaigns.email.errors import EmailDeliveryError
 from campaigns.email.from_draft import email_from_draft
+from campaigns.email.scheduling import schedule_broadcast
 from campaigns.email.template_engine import has_content_slot
 from campaigns.email.templates import list_templates
 from campaigns.lifecycle.alerts import ROAS_DROP_THRESHOLD, record_monitoring, roas_drop
@@ -187,6 +188,8 @@ def run_schedule(ctx: StepContext) -> Outcome:
     formats = _format_map(ctx)
     contents = [c for c in _contents(ctx) if c.status not in (ContentStatus.REJECTED, ContentStatus.PUBLISHED)]
     queued, email, ads, unqueued = [], [], [], []
+    # emails this step made but has not scheduled yet, their approval pending (four-eyes): it schedules them once approved
+    held = {u["email_campaign_id"] for u in (ctx.step.result or {}).get("unqueued", []) if u.get("held")}
     for content in contents:
         fmt, variant = formats.get(content.id, (content.platform or ("ads" if content.content_type == "ad" else content.channel), 0))
         if not content_is_approved(ctx.session, ctx.merchant_id, content):
@@ -212,24 +215,34 @@ def run_schedule(ctx: StepContext) -> Outcome:
                 if content.media_choice and not content.media:  # the post's image Leo chose, approved with the draft
                     store_chosen_image(get_settings(), ctx.session, ctx.merchant_id, content, fmt, actor="ava")
                 item = enqueue_content(ctx.session, ctx.merchant_id, content.id, account_id=account.id, scheduled_at=at, actor="ava",
-                                       idempotency_key=f"wf-{ctx.campaign_id}-{content.id}"[:80])
+                                       idempotency_key=f"wf-{ctx.campaign_id}-{content.id}"[:80]).item
             except QueueError as exc:
                 unqueued.append({"content_id": content.id, "platform": fmt, "reason": str(exc)})
                 continue
             content.scheduled_at = item.scheduled_at
             queued.append({"content_id": content.id, "queue_item_id": item.id, "platform": fmt, "at": item.scheduled_at.isoformat()})
         elif fmt == "email":
+            made = None
             try:
                 segment_id, template = _email_target(ctx)
                 made = email_from_draft(ctx.session, ctx.merchant_id, content.id, segment_id=segment_id, template_name=template, actor="ava",
                                         at=at, now=ctx.now)
+                ec, note = made.email_campaign, made.note
+                if not made.created and ec.id in held and ec.status is EmailCampaignStatus.DRAFT and not made.approval_pending:
+                    schedule_broadcast(ctx.session, ctx.merchant_id, ec.id, at, "ava", now=ctx.now)  # approved since this step held it
+                    note = f"email campaign {ec.id} was approved since it was made; scheduled for {at:%Y-%m-%d %H:%M} UTC"
             except (EmailDeliveryError, NotApprovedError, LookupError) as exc:
-                unqueued.append({"content_id": content.id, "platform": fmt, "reason": str(exc)})
+                keep = {"email_campaign_id": made.email_campaign.id, "held": True} if made is not None and made.email_campaign.id in held else {}
+                unqueued.append({"content_id": content.id, "platform": fmt, "reason": str(exc), **keep})
                 continue
-            ec = made.email_campaign
+            if made.approval_pending:
+                unqueued.append({"content_id": content.id, "platform": fmt, "email_campaign_id": ec.id, "held": True,
+                                 "reason": f"email campaign {ec.id} waits for another person's approval (four-eyes rule): "
+                                           f"`campaigns email approve --campaign {ec.id}`; this step then schedules it"})
+                continue
             content.scheduled_at = ec.scheduled_at or at
             email.append({"content_id": content.id, "email_campaign_id": ec.id, "status": ec.status.value,
-                          "at": (ec.scheduled_at or at).isoformat(), "note": made.note})
+                          "at": (ec.scheduled_at or at).isoformat(), "note": note})
         else:
             content.scheduled_at = start
             ads.append({"content_id": content.id, "flight": [start.isoformat(), end.isoformat()]})

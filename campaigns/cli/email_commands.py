@@ -152,6 +152,28 @@ def _summary(report: DeliveryReport) -> None:
         console.print(f"[yellow]{report.stats['needs_review']} recipients need a person:[/] {reviews.REVIEW_HINT}")
 
 
+@app.command()
+def approve(
+    campaign: CampaignOption,
+    note: Annotated[str, typer.Option("--note", help="What you checked, for the audit log.")] = "",
+    merchant: MerchantOption = None,
+    actor: ActorOption = "cli",
+) -> None:
+    """Approve an email campaign's current subject, preview text and body (under the four-eyes rule, not your own)."""
+    from campaigns.core.store.db import session_scope
+    from campaigns.email import broadcasts
+
+    try:
+        with session_scope(_store()) as session:
+            ec = broadcasts.resolve_email_campaign(session, _merchant(merchant), campaign)
+            approval = broadcasts.approve_email_campaign(session, ec.merchant_id, ec.id, actor, note)
+            ec_id, approval_id = ec.id, approval.id
+    except expected_errors() as exc:
+        fail(str(exc))
+    console.print(f"approved email campaign {ec_id} as it is now (approval {approval_id}); schedule it in the app's Email Designer "
+                  f"or send it with [bold]campaigns email send --campaign {ec_id}[/]")
+
+
 @app.command("status")
 def status_(campaign: CampaignOption, merchant: MerchantOption = None) -> None:
     """Recipients of an email campaign per status."""

@@ -10,8 +10,8 @@ Text a person writes and schedules themselves counts as approved by that person;
 approval is recorded like any other, with a note saying so.
 
 Under the merchant's four-eyes rule (`campaigns.core.policy.four_eyes`) nobody approves content they wrote or
-edited (the audit log's authoring entries name them), and writing and scheduling one's own text no longer counts
-as an approval: someone else approves it.
+edited (the audit log's authoring entries name them; for an email campaign, who created or edited it), and writing
+and scheduling one's own text no longer counts as an approval: someone else approves it.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ KIND_REPURPOSED = "repurposed_content"
 KIND_QUEUE_TEXT = "social_queue"  # text written straight into the social queue
 KIND_EMAIL = "email_campaign"
 AUTHOR_NOTE = "written and scheduled by this person; scheduling their own text counts as their approval"
-AUTHORING_ACTIONS = ("content.create", "content.edit")
+# who wrote or edited an entity, as the audit log names them (an email campaign's author picks its subject, template and audience)
+AUTHORING_ACTIONS = ("content.create", "content.edit", "email.create", "email.update")
 
 
 class NotApprovedError(PermissionError):

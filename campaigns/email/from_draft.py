@@ -17,6 +17,10 @@ action as a link on its own, which renders as the button), and the template prin
 
 Rules: only a draft approved in its current version (the approval bound to its content hash) is made into an email;
 one email campaign per draft (a unique index on the draft's id), so running it again, or a retry, returns the first.
+A time to send it at goes through `scheduling.schedule_broadcast`, the one way a broadcast is scheduled (its time, segment,
+campaign and approval checks, its audit entry). The person (or agent) making the email is its author: under the merchant's
+four-eyes rule their own version does not count as approved, so the email is not scheduled but waits, a DRAFT with
+`approval_pending`, until another person approves it (`campaigns email approve`); then it can be scheduled.
 """
 
 from __future__ import annotations
@@ -35,9 +39,10 @@ from campaigns.core.enums import EmailCampaignStatus
 from campaigns.core.policy import four_eyes
 from campaigns.core.store.models import Campaign, CampaignContent, EmailCampaign
 from campaigns.email import template_engine
-from campaigns.email.broadcasts import create_email_campaign
+from campaigns.email.broadcasts import create_email_campaign, is_approved
 from campaigns.email.errors import EmailDeliveryError
 from campaigns.email.markdown import MAX_BODY_CHARS
+from campaigns.email.scheduling import schedule_broadcast
 from campaigns.email.templates import get_template, list_templates
 
 HTML_MARKER = "--- html ---"
@@ -56,6 +61,7 @@ class EmailFromDraft:
     email_campaign: EmailCampaign
     created: bool  # False: the draft's email campaign already existed and is returned as it is
     note: str
+    approval_pending: bool = False  # a DRAFT waiting for another person's approval (four-eyes rule): not scheduled, not sendable
 
 
 def is_email_draft(content: CampaignContent) -> bool:
@@ -105,8 +111,9 @@ def email_from_draft(session: Session, merchant_id: str, content_id: int, *, seg
                      at: datetime | None = None, now: datetime | None = None) -> EmailFromDraft:
     """The DRAFT email campaign of approved email draft cc-`content_id` for `segment_id`, rendered in `template_name`.
 
-    With `at`, the email campaign is SCHEDULED for that time (inside the campaign's dates). Running it again returns the
-    email campaign already made from the draft, unchanged.
+    With `at`, the email campaign is scheduled for that time (inside the campaign's dates) by `schedule_broadcast`, unless
+    its approval is pending (four-eyes rule): it then stays a DRAFT. Running it again returns the email campaign already made
+    from the draft, unchanged.
     """
     now = (now or datetime.now(UTC)).astimezone(UTC)
     content = get_content(session, merchant_id, content_id)
@@ -121,7 +128,7 @@ def email_from_draft(session: Session, merchant_id: str, content_id: int, *, seg
                                f"`campaigns approve cc-{content.id}`, then make the email again")
     existing = draft_email_campaign(session, merchant_id, content.id)
     if existing is not None:
-        return EmailFromDraft(existing, False, f"{where} already became email campaign {existing.id} ({existing.status.value}); returned unchanged")
+        return _already_made(session, existing, where)
     draft = parse_email_draft(content.body, where)
     template = _template_with_slot(session, merchant_id, template_name)
     campaign = session.scalar(select(Campaign).where(Campaign.merchant_id == merchant_id, Campaign.id == content.campaign_id))
@@ -137,18 +144,32 @@ def email_from_draft(session: Session, merchant_id: str, content_id: int, *, seg
             ec = create_email_campaign(session, merchant_id, campaign_id=content.campaign_id, segment_id=segment_id, subject=draft.subject,
                                        actor=actor, template_name=template.name, preview_text=draft.preview_text, body_markdown=draft.body_markdown,
                                        source_content_id=content.id, author_approves=not second_person)
-            if at is not None:
-                ec.status, ec.scheduled_at = EmailCampaignStatus.SCHEDULED, at
+            pending = not is_approved(session, ec)
             record(session, merchant_id, actor, "content.to_email", KIND_CONTENT, str(content.id), email_campaign_id=ec.id,
                    content_hash=hash_of_content(content), template=template.name, segment_id=segment_id,
-                   scheduled_at=at.isoformat() if at else None)
+                   scheduled_at=at.isoformat() if at else None, approval_pending=pending)
+            if at is not None and not pending:
+                schedule_broadcast(session, merchant_id, ec.id, at, actor, now=now)  # a refusal rolls the new email campaign back too
             session.flush()
     except IntegrityError:
         existing = draft_email_campaign(session, merchant_id, content.id)
         if existing is None:
             raise
-        return EmailFromDraft(existing, False, f"{where} already became email campaign {existing.id} ({existing.status.value}); returned unchanged")
+        return _already_made(session, existing, where)
+    if pending:
+        when = f"a DRAFT, not scheduled for {at:%Y-%m-%d %H:%M} UTC" if at is not None else "a DRAFT"
+        return EmailFromDraft(ec, True, f"email campaign {ec.id} ({when}) from {where} in template {template.name!r}; {_PENDING.format(id=ec.id)}",
+                              approval_pending=True)
     when = f"scheduled for {at:%Y-%m-%d %H:%M} UTC" if at is not None else "a DRAFT"
-    approval = ("it waits for another person's approval (four-eyes rule)" if second_person
-                else f"send it with `campaigns email send --campaign {ec.id}`")
-    return EmailFromDraft(ec, True, f"email campaign {ec.id} ({when}) from {where} in template {template.name!r}; {approval}")
+    return EmailFromDraft(ec, True, f"email campaign {ec.id} ({when}) from {where} in template {template.name!r}; "
+                                    f"send it with `campaigns email send --campaign {ec.id}`")
+
+
+_PENDING = ("approval pending: the merchant's four-eyes rule needs another person to approve it (`campaigns email approve --campaign {id}`); "
+            "then schedule or send it")
+
+
+def _already_made(session: Session, ec: EmailCampaign, where: str) -> EmailFromDraft:
+    pending = ec.status is EmailCampaignStatus.DRAFT and not is_approved(session, ec)
+    note = f"{where} already became email campaign {ec.id} ({ec.status.value}); returned unchanged"
+    return EmailFromDraft(ec, False, f"{note}; {_PENDING.format(id=ec.id)}" if pending else note, approval_pending=pending)

@@ -25,7 +25,6 @@ from campaigns.social.media import attach_images
 from campaigns.social.media_fetch import fetch_image, fit_image
 from campaigns.social.media_store import MediaStore, media_store
 from campaigns.social.posting_slots import best_slots
-from campaigns.core.enums import QueueStatus
 from campaigns.social.scheduling import enqueue_content
 from publishers.limits import LIMITS
 
@@ -71,8 +70,9 @@ def schedule_draft(settings: Settings, session: Session, merchant_id: str, conte
         note = f"best slot {slot.local:%a %d %b %H:%M} {account.timezone} (expected engagement {slot.rate:.2%}, {slot.confidence} confidence){history}"
     if content.media_choice and not content.media:
         note += store_chosen_image(settings, session, merchant_id, content, account.platform, actor=actor, store=store)
-    item = enqueue_content(session, merchant_id, content.id, account_id=account.id, scheduled_at=when, actor=actor)
-    if item.scheduled_at != when.astimezone(UTC) or item.status is not QueueStatus.QUEUED:
+    queued = enqueue_content(session, merchant_id, content.id, account_id=account.id, scheduled_at=when, actor=actor)
+    item = queued.item
+    if not queued.created:
         note = (f"already on the queue as item {item.id} ({item.status.value}, {item.scheduled_at:%Y-%m-%d %H:%M} UTC): a draft goes out "
                 "once per account; cancel that item to schedule it again")
     return item, note

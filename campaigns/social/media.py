@@ -7,7 +7,7 @@ SHA-256 (the same file attached twice is one file) and served at
 Pillow before anything is stored: its real type (not its name), its pixels, and each target
 platform's rules from `publishers.limits`. Where the bytes live (the local folder or an
 S3-compatible bucket) is the `media_store.MediaStore` the caller passes; a folder stands for the
-local store.
+local store. Scheduling a post with its images (and videos) is `video.schedule_with_media`.
 """
 
 from __future__ import annotations
@@ -15,20 +15,12 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy.orm import Session
-
-from campaigns.content.approvals import content_hash, require_approval
-from campaigns.core.audit import record
-from campaigns.core.store.models import SocialQueueItem
-from campaigns.social.accounts import QueueError, get_account
+from campaigns.social.accounts import QueueError
 from campaigns.social.media_store import LocalMediaStore, MediaStore, product_url
-from campaigns.social.scheduling import schedule_text
 from publishers.limits import ImageFacts, check_image
 
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "GIF": ("image/gif", "gif"), "WEBP": ("image/webp", "webp")}
@@ -166,45 +158,6 @@ def store_checked(store: MediaStore | Path, images: Sequence[CheckedImage]) -> N
     target = as_store(store)
     for image in images:
         target.put(image.name, image.data, image.facts.mime)
-
-
-Check = Callable[[str, Sequence[tuple[str, bytes]], Sequence[str]], Sequence[Any]]
-
-
-def schedule_with_images(session: Session, merchant_id: str, *, account_id: int, text: str, scheduled_at: datetime, author: str,
-                         images: Sequence[tuple[str, bytes]], alts: Sequence[str], store: MediaStore | Path, base_url: str | None,
-                         campaign_id: str | None = None, check: Check = check_images) -> SocialQueueItem:
-    """Queue a person's own post with images (as `scheduling.schedule_text`; their approval covers the text, images and alt texts).
-
-    The images are checked against the account's platform first and stored last, inside the caller's transaction: when the
-    images, the text or the account are refused, no file is written and nothing is queued. `check` is `check_images`, or
-    `video.check_media` for images and MP4 videos (`video.schedule_with_media`).
-    """
-    account = get_account(session, merchant_id, account_id)
-    checked = check(account.platform, images, alts)
-    target = as_store(store, base_url)
-    urls = [target.url(image.name) for image in checked]
-    item = schedule_text(session, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at, author=author, media=urls,
-                         media_alt=[image.alt for image in checked], campaign_id=campaign_id)
-    store_checked(target, checked)  # a failed write raises here, and the transaction (the queued item) rolls back
-    return item
-
-
-def schedule_approved_with_images(session: Session, merchant_id: str, *, kind: str, content_id: int, text: str, account_id: int,
-                                  scheduled_at: datetime, actor: str, images: Sequence[tuple[str, bytes]], alts: Sequence[str],
-                                  store: MediaStore | Path, base_url: str | None, check: Check = check_images) -> SocialQueueItem:
-    """Queue approved text (`kind` `content_id`, approved for exactly `text`) with images added while scheduling.
-
-    The draft's approval covers its text only; the person adding the images approves the post with them as their author,
-    so the queue item's approval covers text, images and alt texts. Under the merchant's four-eyes rule that is refused
-    (FourEyesError): nobody approves images they added themselves.
-    """
-    text_approval = require_approval(session, merchant_id, kind, content_id, content_hash(text))
-    item = schedule_with_images(session, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at, author=actor,
-                                images=images, alts=alts, store=store, base_url=base_url, check=check)
-    record(session, merchant_id, actor, "social.schedule_with_images", "social_queue", str(item.id), text_approved_as=f"{kind}:{content_id}",
-           text_approval_id=text_approval.id, images=len(item.media or ()))
-    return item
 
 
 def open_stored(media_dir: Path, name: str) -> tuple[Path, str] | None:

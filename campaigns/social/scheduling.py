@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -120,6 +121,14 @@ def _add_item(
     return item, True
 
 
+@dataclass(frozen=True)
+class Enqueued:
+    """What `enqueue` did: `created` is False when the item already on the queue for this content came back instead."""
+
+    item: SocialQueueItem
+    created: bool
+
+
 def enqueue(
     session: Session,
     merchant_id: str,
@@ -133,29 +142,30 @@ def enqueue(
     campaign_id: str | None = None,
     idempotency_key: str | None = None,
     media_alt: Sequence[str] = (),
-) -> SocialQueueItem:
+) -> Enqueued:
     """Queue approved content. `approved_as` is (kind, id) of the content whose approval covers this exact text and media.
 
     A campaign content goes out once per account: while an item of the same version is queued, publishing or published
-    there (scheduled by hand, by the CLI or by Ava's workflow, at whatever time), that item comes back instead of a second.
+    there (scheduled by hand, by the CLI or by Ava's workflow, at whatever time), that item comes back instead of a second,
+    as does the item already queued under the same idempotency key; `created` says which happened.
     """
     account = _schedulable_account(session, merchant_id, account_id, scheduled_at)
     kind, source_id = approved_as
     hash_ = content_hash(text, media, media_alt)
     if kind == KIND_CONTENT and (live := live_item_for_content(session, merchant_id, source_id, account.id, hash_)) is not None:
-        return live
+        return Enqueued(live, False)
     approval = require_approval(session, merchant_id, kind, source_id, hash_)
     item, created = _add_item(session, merchant_id, account, text=text, media=media, scheduled_at=scheduled_at, campaign_id=campaign_id,
                               content_id=source_id if kind == KIND_CONTENT else None, idempotency_key=idempotency_key, media_alt=media_alt)
     if not created:
-        return item
+        return Enqueued(item, False)
     if kind not in (KIND_CONTENT, KIND_QUEUE_TEXT):
         # the queue only knows its own items and campaign contents: carry the approval over, naming its origin
         session.add(Approval(merchant_id=merchant_id, content_kind=KIND_QUEUE_TEXT, content_id=item.id, content_hash=item.content_hash,
                              approved_by=approval.approved_by, note=f"approval {approval.id} of {kind} {source_id}"))
     record(session, merchant_id, actor, "social.schedule", "social_queue", str(item.id), account_id=account_id, platform=account.platform,
            scheduled_at=item.scheduled_at.isoformat(), content_hash=item.content_hash, approved_as=f"{kind}:{source_id}", approval_id=approval.id)
-    return item
+    return Enqueued(item, True)
 
 
 LIVE = (QueueStatus.QUEUED, QueueStatus.PUBLISHING, QueueStatus.PUBLISHED, QueueStatus.NEEDS_REVIEW)
@@ -194,8 +204,8 @@ def schedule_text(
 
 
 def enqueue_content(session: Session, merchant_id: str, content_id: int, *, account_id: int, scheduled_at: datetime, actor: str,
-                    idempotency_key: str | None = None) -> SocialQueueItem:
-    """Queue an approved campaign content as it is now."""
+                    idempotency_key: str | None = None) -> Enqueued:
+    """Queue an approved campaign content as it is now (`enqueue`: the item, and whether this call created it)."""
     content = get_content(session, merchant_id, content_id)
     return enqueue(session, merchant_id, account_id=account_id, text=content.body, media=list(content.media or ()),
                    media_alt=list(content.media_alt or ()), scheduled_at=scheduled_at, actor=actor, approved_as=(KIND_CONTENT, content.id),

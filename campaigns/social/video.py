@@ -6,6 +6,9 @@ width and height (16.16 fixed point; a 90° matrix swaps them). Nothing is decod
 ffmpeg is needed. Videos are stored beside the images (same folder, same content-addressed
 names, ``<sha256>.mp4``) and served by the same public endpoint; each platform's rules come
 from `publishers.limits.VIDEO_RULES`.
+
+A post's whole set of files (images, videos, or both where the platform allows) is checked here (`check_media`), and
+scheduling a post with files attached is `schedule_with_media` / `schedule_approved_with_media`, for images alone too.
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from campaigns.content.approvals import content_hash, require_approval
+from campaigns.core.audit import record
 from campaigns.core.store.models import SocialQueueItem
-from campaigns.social.accounts import QueueError
-from campaigns.social.media import (NAME, CheckedImage, ImageProblemsError, as_store, check_images, schedule_approved_with_images,
-                                    schedule_with_images, store_checked)
+from campaigns.social.accounts import QueueError, get_account
+from campaigns.social.media import NAME, CheckedImage, ImageProblemsError, as_store, check_images, store_checked
 from campaigns.social.media_store import LocalMediaStore, MediaStore
+from campaigns.social.scheduling import schedule_text
 from publishers.limits import VideoFacts, check_media_set, check_video, limits_for
 
 MAX_VIDEO_BYTES = 512 * 1024 * 1024  # the largest any platform here takes (X); each platform's own limit is checked too
@@ -266,21 +271,43 @@ def attach_media(store: MediaStore | Path, base_url: str | None, platform: str, 
     return [target.url(item.name) for item in checked], [item.alt for item in checked]
 
 
+# Kept as first named for compatibility: audit log rows and their readers use it, and it covers posts with videos too.
+AUDIT_SCHEDULE_APPROVED_WITH_MEDIA = "social.schedule_with_images"
+
+
 def schedule_with_media(session: Session, merchant_id: str, *, account_id: int, text: str, scheduled_at: datetime, author: str,
                         files: Sequence[tuple[str, bytes]], alts: Sequence[str], store: MediaStore | Path, base_url: str | None,
                         campaign_id: str | None = None) -> SocialQueueItem:
-    """`media.schedule_with_images` for images and MP4 videos: all checked first, the post queued, the files stored last."""
-    return schedule_with_images(session, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at, author=author,
-                                images=files, alts=alts, store=store, base_url=base_url, campaign_id=campaign_id, check=check_media)
+    """Queue a person's own post with images or MP4 videos (as `scheduling.schedule_text`; their approval covers the text, the
+    files and the alt texts). The one way a post is scheduled with files attached (the CLI and the app call it).
+
+    The files are checked against the account's platform first (`check_media`) and stored last, inside the caller's
+    transaction: when the files, the text or the account are refused, no file is written and nothing is queued.
+    """
+    account = get_account(session, merchant_id, account_id)
+    checked = check_media(account.platform, files, alts)
+    target = as_store(store, base_url)
+    item = schedule_text(session, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at, author=author,
+                         media=[target.url(c.name) for c in checked], media_alt=[c.alt for c in checked], campaign_id=campaign_id)
+    store_checked(target, checked)  # a failed write raises here, and the transaction (the queued item) rolls back
+    return item
 
 
 def schedule_approved_with_media(session: Session, merchant_id: str, *, kind: str, content_id: int, text: str, account_id: int,
                                  scheduled_at: datetime, actor: str, files: Sequence[tuple[str, bytes]], alts: Sequence[str],
                                  store: MediaStore | Path, base_url: str | None) -> SocialQueueItem:
-    """`media.schedule_approved_with_images` for images and MP4 videos (the same approval and four-eyes rule)."""
-    return schedule_approved_with_images(session, merchant_id, kind=kind, content_id=content_id, text=text, account_id=account_id,
-                                         scheduled_at=scheduled_at, actor=actor, images=files, alts=alts, store=store, base_url=base_url,
-                                         check=check_media)
+    """Queue approved text (`kind` `content_id`, approved for exactly `text`) with images or videos added while scheduling.
+
+    The draft's approval covers its text only; the person adding the files approves the post with them as their author,
+    so the queue item's approval covers text, files and alt texts. Under the merchant's four-eyes rule that is refused
+    (FourEyesError): nobody approves media they added themselves.
+    """
+    text_approval = require_approval(session, merchant_id, kind, content_id, content_hash(text))
+    item = schedule_with_media(session, merchant_id, account_id=account_id, text=text, scheduled_at=scheduled_at, author=actor,
+                               files=files, alts=alts, store=store, base_url=base_url)
+    record(session, merchant_id, actor, AUDIT_SCHEDULE_APPROVED_WITH_MEDIA, "social_queue", str(item.id), text_approved_as=f"{kind}:{content_id}",
+           text_approval_id=text_approval.id, images=len(item.media or ()))
+    return item
 
 
 def video_durations(store: MediaStore | Path, urls: Sequence[str]) -> dict[str, float]:

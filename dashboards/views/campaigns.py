@@ -230,7 +230,7 @@ def detail(campaign_id: str, merchant_id: str, profile: dict[str, str]) -> None:
         workflow_tab(row, tz)
     with performance:
         performance_tab(row, merchant_id, currency)
-        posts_and_emails(row, merchant_id)
+        posts_section(row, merchant_id)
     with budget:
         budget_tab(row, merchant_id, currency)
 
@@ -419,30 +419,29 @@ def delivered(plan: pl.DataFrame) -> None:
                  column_config={c: st.column_config.NumberColumn(c.replace("_", " "), format="%d") for c in counts})
 
 
-def posts_and_emails(row: dict[str, Any], merchant_id: str) -> None:
-    """The campaign's own posts and emails with their results."""
-    posts, emails = queries.campaign_posts_and_emails(queries.source(), merchant_id, row["id"])
-    st.markdown("**Posts and emails**")
-    if posts.is_empty() and emails.is_empty():
-        st.caption("No post or email of this campaign yet.")
+def posts_section(row: dict[str, Any], merchant_id: str) -> None:
+    """The campaign's own posts with their engagement; its emails and their results are on the Summary tab (`emails_section`)."""
+    posts = queries.campaign_posts(queries.source(), merchant_id, row["id"])
+    st.markdown("**Posts of this campaign**")
+    if posts.is_empty():
+        st.caption("No post of this campaign yet. Its emails and their results are on the Summary tab.")
         return
-    if not posts.is_empty():
-        st.dataframe(posts, hide_index=True, width="stretch")
-    if not emails.is_empty():
-        st.dataframe(emails, hide_index=True, width="stretch")
+    st.dataframe(posts, hide_index=True, width="stretch")
+    st.caption("Its emails and their results are on the Summary tab.")
 
 
 def emails_section(row: dict[str, Any], merchant_id: str, tz: str) -> None:
-    """The campaign's broadcast emails with their status and counts, and the way to the Email Designer to write or send one."""
-    items = queries.email_broadcasts(queries.source(), merchant_id, row["id"])
+    """The campaign's emails (broadcasts and A/B tests' emails) with their status and results, shown only here on the page,
+    and the way to the Email Designer to write or send one."""
+    items = queries.email_broadcasts(queries.source(), merchant_id, row["id"], every_kind=True)
     st.markdown("**Emails**")
     if items:
-        st.dataframe(pl.DataFrame([{"email": f"#{b['id']}", "subject": b["subject"], "status": b["status"],
+        st.dataframe(pl.DataFrame([{"email": f"#{b['id']}", "subject": b["subject"], "kind": b["kind"].replace("_", " "), "status": b["status"],
                                     "when": fmt.moment(b["sent_at"] or b["scheduled_at"], tz) if b["sent_at"] or b["scheduled_at"] else "",
-                                    "recipients": b["recipients"], "sent": b["sent"], "failed": b["failed"], "waiting": b["waiting"],
+                                    "recipients": b["recipients"], "sent": b["sent"], "failed": b["failed"], "suppressed": b["suppressed"], "waiting": b["waiting"],
                                     "opened": b["opened"], "clicked": b["clicked"]} for b in items]), hide_index=True, width="stretch")
     else:
-        st.caption("No broadcast email for this campaign yet.")
+        st.caption("No email for this campaign yet.")
     if st.button("Open in the Email Designer" if items else "Write a broadcast email", key="campaign_emails_open", icon=":material/mail:",
                  help="The Broadcasts tab: create, test, schedule or send, and follow the results."):
         st.session_state[EMAIL_DESIGNER_FOR_KEY] = row["id"]

@@ -71,7 +71,7 @@ def variant_card(row: dict[str, Any], merchant_id: str) -> None:
             st.text(row["text"][:1200])
         why_leo_wrote_this(row)
         if row["format"] in SOCIAL_PLATFORMS and row["status"] == "APPROVED":
-            media_ui.schedule_draft_with_images(merchant_id, row)
+            media_ui.schedule_draft_with_media(merchant_id, row)
         field = EDIT_FIELD.get(row["format"])
         with st.expander("Edit", icon=":material/edit:"):
             current = str(row["payload"].get(field) or "")

@@ -1,15 +1,16 @@
-"""The campaign page's plan vs actual and its posts and emails, on a fresh store with hand-written results."""
+"""The campaign page's plan vs actual, its posts and its emails (listed once), on a fresh store with hand-written results."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from campaigns.core.enums import QueueStatus
+from campaigns.core.enums import EmailCampaignStatus, QueueStatus
 from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
-from campaigns.core.store.models import BudgetAllocation, CampaignMetric, EmailCampaign, SocialAccount, SocialQueueItem
+from campaigns.core.store.models import (BudgetAllocation, CampaignMetric, EmailCampaign, EmailSend, EmailSendStatus, SocialAccount,
+                                        SocialQueueItem)
 from campaigns.lifecycle import service as svc
 from tests.dashboards.helpers import assert_clean
 
@@ -35,7 +36,12 @@ def test_budget_tab_shows_allocated_against_spent_and_the_campaigns_posts_and_em
         s.flush()
         s.add(SocialQueueItem(merchant_id="demo", account_id=account.id, campaign_id=cid, text="New arrivals", content_hash="0" * 64,
                               idempotency_key="k", status=QueueStatus.PUBLISHED, scheduled_at=datetime(2026, 6, 1, 9, tzinfo=UTC)))
-        s.add(EmailCampaign(merchant_id="demo", campaign_id=cid, subject="Spring is here", stats={"sent": 40, "failed": 1, "suppressed": 2}))
+        email = EmailCampaign(merchant_id="demo", campaign_id=cid, subject="Spring is here", status=EmailCampaignStatus.SENT)
+        s.add(email)
+        s.flush()
+        outcomes = [EmailSendStatus.SENT] * 40 + [EmailSendStatus.FAILED] + [EmailSendStatus.SUPPRESSED] * 2
+        s.add_all(EmailSend(merchant_id="demo", email_campaign_id=email.id, email=f"c{n}@example.com", idempotency_key=f"send-{n}", status=status)
+                  for n, status in enumerate(outcomes))
     at = app(get_settings())
     at.switch_page(PAGE).run()
     at.selectbox(key="campaign_pick").set_value(cid).run()
@@ -45,9 +51,11 @@ def test_budget_tab_shows_allocated_against_spent_and_the_campaigns_posts_and_em
     assert rows["google_ads"]["allocated"] == 1000 and rows["google_ads"]["spent"] == 250 and rows["google_ads"]["used"] == 0.25
     assert rows["google_ads"]["roas"] == 300 / 250 and rows["email"]["spent"] == 0 and rows["email"]["roas"] != rows["email"]["roas"]  # NaN: no ratio without spend
     posts = next(d.value for d in at.dataframe if "platform" in d.value.columns)
-    emails = next(d.value for d in at.dataframe if {"subject", "suppressed"} <= set(d.value.columns))  # the results table, not the Summary's list
     assert posts["text"].to_list() == ["New arrivals"] and posts["status"].to_list() == ["PUBLISHED"]
-    assert tuple(emails[["sent", "failed", "suppressed"]].iloc[0]) == (40, 1, 2)
+    # the emails are listed once on the page (the Summary's Emails), with their results from the send ledger
+    [emails] = [d.value for d in at.dataframe if "subject" in d.value.columns]
+    assert emails["subject"].to_list() == ["Spring is here"] and emails["status"].to_list() == ["SENT"]
+    assert tuple(emails[["recipients", "sent", "failed", "suppressed", "waiting"]].iloc[0]) == (43, 40, 1, 2, 0)
     # what the channels delivered, summed over the days of campaign_metrics
     shown = {m.label: m.value for m in at.metric}
     assert (shown["Emails sent"], shown["Email opens / clicks"], shown["Post engagements"], shown["Ad impressions / clicks"]) == (

@@ -77,7 +77,7 @@ def test_every_page_renders_with_the_demo(built_home, app) -> None:
     assert at.metric[0].value.startswith("$") and at.metric[0].value != "$0"
     assert "ROI by attribution model" in _texts(at)
     # plan vs actual: spent per channel comes from the campaign's results, no longer $0
-    assert "Plan vs actual" in _texts(at) and "Posts and emails" in _texts(at)
+    assert "Plan vs actual" in _texts(at) and "Posts of this campaign" in _texts(at)
     plan = next(d.value for d in at.dataframe if "used" in d.value.columns)
     assert plan["spent"].sum() > 0
 

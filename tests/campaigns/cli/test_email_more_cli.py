@@ -8,13 +8,15 @@ from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from campaigns.access.users import set_four_eyes
 from campaigns.api import server as api_server
 from campaigns.audiences.segments import save_segment
 from campaigns.cli.main import app
 from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import get_settings
 from campaigns.core.store.db import migrate, session_scope
-from campaigns.core.store.models import Contact, EmailSend, EmailSendStatus, Suppression
+from campaigns.core.store.models import Contact, EmailCampaign, EmailSend, EmailSendStatus, Suppression
+from campaigns.email.broadcasts import create_email_campaign, is_approved
 from campaigns.lifecycle import service as campaign_service
 from publishers.sandbox import read_outbox
 
@@ -118,3 +120,20 @@ def test_serve_unsubscribe_listens_where_asked_and_lists_the_endpoints(home: Pat
     assert client.get("/marketing/campaigns").status_code == client.get("/openapi.json").status_code == 404
     assert "unsubscribe endpoint on http://0.0.0.0:8611/ (links point at CAMPAIGNS_PUBLIC_URL, unset)" in out
     assert "provider webhooks: POST /webhooks/mailgun" in out and "sendgrid" not in out.split("provider webhooks:")[1].split("open and")[0]
+
+
+def test_approve_gives_a_second_persons_approval_under_the_four_eyes_rule(home: Path) -> None:
+    url = get_settings().store_url
+    migrate(url)
+    with session_scope(url) as s:
+        ensure_merchant(s, "acme", name="Acme")
+        campaign = campaign_service.create_campaign(s, "acme", campaign_service.CampaignInput(name="Winter", type="CONVERSION"), actor="ana")
+        segment = save_segment(s, "acme", "Everyone", {}, actor="ana")
+        set_four_eyes(s, "acme", True, "owner")
+        # as `campaigns content to-email` makes it under the rule: its maker's own version is not approved
+        ec_id = create_email_campaign(s, "acme", campaign_id=campaign.id, segment_id=segment.id, subject="Hello", actor="ana",
+                                      author_approves=False).id
+    assert "wrote or edited email_campaign" in _run("email", "approve", "--merchant", "acme", "--campaign", str(ec_id), "--actor", "ana", code=2)
+    assert f"approved email campaign {ec_id}" in _run("email", "approve", "--merchant", "acme", "--campaign", str(ec_id), "--actor", "bo")
+    with session_scope(url) as s:
+        assert is_approved(s, s.get(EmailCampaign, ec_id))

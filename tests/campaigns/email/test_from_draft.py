@@ -12,11 +12,11 @@ from agents.leo.finish import render_email
 from agents.leo.outputs import Output
 from campaigns.access.users import set_four_eyes
 from campaigns.audiences.segments import save_segment
-from campaigns.content.approvals import NotApprovedError, approve_content
-from campaigns.core.enums import EmailCampaignStatus
+from campaigns.content.approvals import FourEyesError, NotApprovedError, approve_content
+from campaigns.core.enums import CampaignStatus, EmailCampaignStatus
 from campaigns.core.store.db import session_scope
-from campaigns.core.store.models import CampaignContent, EmailCampaign
-from campaigns.email import broadcasts, markdown, templates
+from campaigns.core.store.models import AuditLog, Campaign, CampaignContent, EmailCampaign
+from campaigns.email import broadcasts, markdown, scheduling, templates
 from campaigns.email.errors import EmailDeliveryError
 from campaigns.email.from_draft import email_from_draft, parse_email_draft
 from campaigns.email.templates import preview
@@ -120,9 +120,56 @@ def test_under_four_eyes_the_email_waits_for_a_second_person(store_url: str) -> 
     with session_scope(store_url) as s:
         set_four_eyes(s, "acme", True, "owner")
         made = email_from_draft(s, "acme", draft_id, segment_id=segment_id, template_name="Article", actor="ana", now=NOW)
-        assert not broadcasts.is_approved(s, made.email_campaign) and "another person's approval" in made.note
+        assert not broadcasts.is_approved(s, made.email_campaign) and "another person to approve it" in made.note
         broadcasts.approve_email_campaign(s, "acme", made.email_campaign.id, "bo")
         assert broadcasts.is_approved(s, made.email_campaign)
+
+
+def test_a_time_schedules_the_email_through_the_scheduling_service(store_url: str) -> None:
+    """The broadcast's own rules apply (its audit entry, a campaign that has ended), not a status set on the side."""
+    campaign_id, draft_id, segment_id = _setup(store_url, leo_email(["Hello."]))
+    at = START + timedelta(hours=2)
+    with session_scope(store_url) as s:
+        s.get(Campaign, campaign_id).status = CampaignStatus.CANCELLED
+    with session_scope(store_url) as s, pytest.raises(EmailDeliveryError, match="CANCELLED, which is final"):
+        email_from_draft(s, "acme", draft_id, segment_id=segment_id, template_name="Article", actor="ana", at=at, now=NOW)
+    with session_scope(store_url) as s:
+        assert s.scalar(select(func.count()).select_from(EmailCampaign)) == 0  # refused whole: no email campaign left behind
+        s.get(Campaign, campaign_id).status = CampaignStatus.DRAFT
+    with session_scope(store_url) as s:
+        made = email_from_draft(s, "acme", draft_id, segment_id=segment_id, template_name="Article", actor="ana", at=at, now=NOW)
+        ec_id = made.email_campaign.id
+        assert made.created and not made.approval_pending and "scheduled for 2026-12-01 10:00 UTC" in made.note
+    with session_scope(store_url) as s:
+        ec = s.get(EmailCampaign, ec_id)
+        assert ec.status is EmailCampaignStatus.SCHEDULED and ec.scheduled_at == at
+        logged = s.scalars(select(AuditLog).where(AuditLog.entity_type == "email_campaign", AuditLog.entity_id == str(ec_id))
+                           .order_by(AuditLog.id)).all()
+        assert [(e.action, e.actor) for e in logged][-1] == ("email.schedule", "ana") and logged[-1].details["after"] == "SCHEDULED"
+
+
+def test_under_four_eyes_an_email_asked_for_a_time_waits_as_approval_pending(store_url: str) -> None:
+    """Its maker wrote it (subject, template, audience): it is not scheduled until someone else approved it, and never by them."""
+    _, draft_id, segment_id = _setup(store_url, leo_email(["Hello."]))
+    at = START + timedelta(hours=2)
+    with session_scope(store_url) as s:
+        set_four_eyes(s, "acme", True, "owner")
+        made = email_from_draft(s, "acme", draft_id, segment_id=segment_id, template_name="Article", actor="ana", at=at, now=NOW)
+        ec_id = made.email_campaign.id
+        assert made.created and made.approval_pending and made.email_campaign.status is EmailCampaignStatus.DRAFT
+        assert made.email_campaign.scheduled_at is None and "approval pending" in made.note
+        assert f"campaigns email approve --campaign {ec_id}" in made.note
+        with pytest.raises(NotApprovedError):  # nor can anyone schedule it while its approval is pending
+            scheduling.schedule_broadcast(s, "acme", ec_id, at, "bo", now=NOW)
+    with session_scope(store_url) as s:
+        again = email_from_draft(s, "acme", draft_id, segment_id=segment_id, template_name="Article", actor="ana", at=at, now=NOW)
+        assert not again.created and again.approval_pending and again.email_campaign.status is EmailCampaignStatus.DRAFT
+        with pytest.raises(FourEyesError):  # its maker cannot approve it
+            broadcasts.approve_email_campaign(s, "acme", ec_id, "ana")
+    with session_scope(store_url) as s:
+        broadcasts.approve_email_campaign(s, "acme", ec_id, "bo")
+        assert not email_from_draft(s, "acme", draft_id, segment_id=segment_id, template_name="Article", actor="ana", now=NOW).approval_pending
+        assert scheduling.schedule_broadcast(s, "acme", ec_id, at, "bo", now=NOW).status is EmailCampaignStatus.SCHEDULED
 
 
 def test_parse_and_markdown() -> None:

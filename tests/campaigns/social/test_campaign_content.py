@@ -75,10 +75,13 @@ def test_a_draft_goes_out_once_per_account_however_it_is_scheduled(store_url: st
         by_ava = scheduling.enqueue_content(s, "acme", x_draft, account_id=account, scheduled_at=START + timedelta(hours=6), actor="ava",
                                             idempotency_key=f"wf-campaign-{x_draft}")
         again, note = schedule_draft(settings, s, "acme", x_draft, account, actor="bo", now=NOW)
-        assert by_ava.id == again.id == by_hand.id and by_ava.scheduled_at == START + timedelta(hours=2)
+        assert not by_ava.created and by_ava.item.id == again.id == by_hand.id and by_ava.item.scheduled_at == START + timedelta(hours=2)
         assert note.startswith(f"already on the queue as item {by_hand.id} (QUEUED")
+        # asked again for the very time it is queued at: still the existing item, and the note says so
+        same, note = schedule_draft(settings, s, "acme", x_draft, account, actor="bo", at=START + timedelta(hours=2), now=NOW)
+        assert same.id == by_hand.id and note.startswith(f"already on the queue as item {by_hand.id} (QUEUED, 2026-12-01 10:00 UTC)")
         assert len(scheduling.list_queue(s, "acme")) == 1
         scheduling.cancel(s, "acme", by_hand.id, "ana", "not now")
     with session_scope(store_url) as s:  # a cancelled item no longer stands in the way
         later = scheduling.enqueue_content(s, "acme", x_draft, account_id=account, scheduled_at=START + timedelta(hours=6), actor="ava")
-        assert later.id != by_hand.id and len(scheduling.list_queue(s, "acme")) == 2
+        assert later.created and later.item.id != by_hand.id and len(scheduling.list_queue(s, "acme")) == 2

@@ -15,7 +15,7 @@ from PIL import Image
 from campaigns.core.crypto import TokenCipher, generate_key
 from campaigns.core.merchants import ensure_merchant
 from campaigns.core.store.db import migrate, session_scope
-from campaigns.social import media
+from campaigns.social import media, video
 from campaigns.social.accounts import QueueError, add_account
 from campaigns.social.scheduling import schedule_text
 from campaigns.social.worker import publish_due
@@ -136,11 +136,11 @@ def test_a_post_refused_for_its_text_stores_no_image(tmp_path: Path) -> None:
         ensure_merchant(s, "acme")
         account = add_account(s, "acme", "x", "@acme", actor="ana").id
     with pytest.raises(QueueError, match="over x's 280"), session_scope(url) as s:
-        media.schedule_with_images(s, "acme", account_id=account, text="x" * 300, scheduled_at=datetime(2030, 1, 1, tzinfo=UTC), author="ana",
-                                   images=[("a.jpg", image())], alts=["A mug"], store=folder, base_url="https://shop.example.com")
+        video.schedule_with_media(s, "acme", account_id=account, text="x" * 300, scheduled_at=datetime(2030, 1, 1, tzinfo=UTC), author="ana",
+                                  files=[("a.jpg", image())], alts=["A mug"], store=folder, base_url="https://shop.example.com")
     assert not folder.exists()
     with session_scope(url) as s:
-        item = media.schedule_with_images(s, "acme", account_id=account, text="Mugs", scheduled_at=datetime(2030, 1, 1, tzinfo=UTC), author="ana",
-                                          images=[("a.jpg", image())], alts=["A mug"], store=folder, base_url="https://shop.example.com")
+        item = video.schedule_with_media(s, "acme", account_id=account, text="Mugs", scheduled_at=datetime(2030, 1, 1, tzinfo=UTC), author="ana",
+                                         files=[("a.jpg", image())], alts=["A mug"], store=folder, base_url="https://shop.example.com")
         assert item.media_alt == ["A mug"] and item.media[0].endswith(".jpg")
     assert [p.name for p in folder.iterdir()] == [item.media[0].rsplit("/", 1)[1]]

@@ -169,7 +169,7 @@ def test_only_approved_content_is_queued_and_an_edit_after_scheduling_stops_it(s
             enqueue_content(s, "acme", content_id, account_id=account, scheduled_at=now, actor="ana")
     with session_scope(store_url) as s:
         approvals.approve_content(s, "acme", content_id, actor="lee")
-        item_id = enqueue_content(s, "acme", content_id, account_id=account, scheduled_at=now - timedelta(minutes=1), actor="ana").id
+        item_id = enqueue_content(s, "acme", content_id, account_id=account, scheduled_at=now - timedelta(minutes=1), actor="ana").item.id
     with session_scope(store_url) as s:
         approvals.get_content(s, "acme", content_id).body = "Approved words, then edited"
     report = publish_due(store_url, publishers, "w1", now, cipher=cipher)

@@ -17,8 +17,10 @@ from agents.ava.planner import plan_campaign
 from agents.ava.steps import HANDLERS
 from agents.settings import AgentSettings
 from agents.source import read_post
+from campaigns.access.users import set_four_eyes
 from campaigns.audiences.segments import save_segment
 from campaigns.core.enums import CampaignStatus, EmailCampaignStatus, QueueStatus, WorkflowStepStatus
+from campaigns.email import broadcasts
 from campaigns.email.templates import install_starters
 from campaigns.core.audit import entries
 from campaigns.social.accounts import add_account
@@ -363,3 +365,36 @@ def test_an_email_without_a_segment_waits_with_the_fix_and_goes_once_a_person_se
     with session_scope(store_url) as session:
         emails = session.scalars(select(EmailCampaign).where(EmailCampaign.campaign_id == campaign_id)).all()
         assert len(emails) == 2 and {e.segment_id for e in emails} == {segment.id}
+
+
+def test_under_four_eyes_ava_holds_her_emails_until_another_person_approves_them(store_url, posts_dir) -> None:
+    """Ava makes each approved email draft an email campaign; under the four-eyes rule her own version is not an approval, so she
+    schedules nothing (the step waits, naming the approval to give) until a person approved it, then schedules it at its slot."""
+    campaign_id = _create(store_url, _plan(posts_dir, channels=("email",)))
+    _run(store_url, NOW)
+    _approve_all(store_url, campaign_id)
+    _email_ready(store_url)
+    with session_scope(store_url) as session:
+        set_four_eyes(session, "acme", True, "owner")
+    assert [(r.step_order, r.outcome) for r in _run(store_url, NOW + timedelta(minutes=1)).runs] == [(2, "done"), (3, "waiting")]
+    held = _steps(store_url, campaign_id)[3].result["unqueued"]
+    with session_scope(store_url) as session:
+        emails = session.scalars(select(EmailCampaign).where(EmailCampaign.campaign_id == campaign_id).order_by(EmailCampaign.id)).all()
+        assert len(emails) == 2 and {e.status for e in emails} == {EmailCampaignStatus.DRAFT} and all(e.scheduled_at is None for e in emails)
+        assert [u["email_campaign_id"] for u in held] == [e.id for e in emails]
+        assert all(f"campaigns email approve --campaign {u['email_campaign_id']}" in u["reason"] for u in held)
+        first, second = (e.id for e in emails)
+        broadcasts.approve_email_campaign(session, "acme", first, "boss")
+    _run(store_url, NOW + timedelta(minutes=2))
+    with session_scope(store_url) as session:
+        assert session.get(EmailCampaign, first).status is EmailCampaignStatus.SCHEDULED
+        assert session.get(EmailCampaign, second).status is EmailCampaignStatus.DRAFT
+        assert [u["email_campaign_id"] for u in _steps(store_url, campaign_id)[3].result["unqueued"]] == [second]
+        broadcasts.approve_email_campaign(session, "acme", second, "boss")
+    _run(store_url, NOW + timedelta(minutes=3))
+    assert _status(store_url, campaign_id)[3] == "DONE"
+    with session_scope(store_url) as session:
+        emails = session.scalars(select(EmailCampaign).where(EmailCampaign.campaign_id == campaign_id)).all()
+        assert {e.status for e in emails} == {EmailCampaignStatus.SCHEDULED} and all(START <= e.scheduled_at.date() <= END for e in emails)
+        scheduled_by = session.scalars(select(AuditLog.actor).where(AuditLog.action == "email.schedule")).all()
+        assert scheduled_by == ["ava", "ava"]  # through the scheduling service, audited
