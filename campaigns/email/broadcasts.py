@@ -19,6 +19,7 @@ from campaigns.content.approvals import KIND_EMAIL, NotApprovedError, approval_f
 from campaigns.core.audit import record
 from campaigns.core.enums import EmailCampaignStatus
 from campaigns.core.merchants import require_merchant
+from campaigns.core.policy import four_eyes
 from campaigns.core.store.models import Campaign, EmailCampaign, EmailSend, EmailSendStatus, EmailTemplate, Segment
 from campaigns.core.store.types import utcnow
 from campaigns.email.errors import (EmailCampaignLockedError, EmailCampaignNotFoundError, EmailDeliveryError, EmailFieldError,
@@ -109,7 +110,8 @@ def create_email_campaign(
     session.flush()
     record(session, merchant_id, actor, "email.create", "email_campaign", str(ec.id), campaign_id=campaign.id, segment_id=segment.id,
            template=template_name, subject=subject)
-    if author_approves:
+    # under the four-eyes rule the maker's version waits for someone else's approval instead of refusing the create
+    if author_approves and not four_eyes(session, merchant_id):
         record_author_approval(session, merchant_id, KIND_EMAIL, ec.id, _current_hash(session, ec), actor)
     return ec
 
@@ -173,7 +175,7 @@ def update_email_campaign(session: Session, merchant_id: str, email_campaign_id:
     record(session, merchant_id, actor, "email.update", "email_campaign", str(ec.id), before=before, after=fields)
     if "subject" in fields or "preview_text" in fields:
         hash_ = _current_hash(session, ec)
-        if approval_for(session, merchant_id, KIND_EMAIL, ec.id, hash_) is None:
+        if approval_for(session, merchant_id, KIND_EMAIL, ec.id, hash_) is None and not four_eyes(session, merchant_id):
             record_author_approval(session, merchant_id, KIND_EMAIL, ec.id, hash_, actor)
     return ec
 

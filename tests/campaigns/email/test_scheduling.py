@@ -122,3 +122,23 @@ def test_a_due_broadcast_that_cannot_start_stays_scheduled_and_says_why(store_ur
     assert report.started == [] and "CAMPAIGNS_MAILGUN_API_KEY" in report.problems[0] and f"email campaign {ec_id}" in report.problems[0]
     with session_scope(store_url) as s:
         assert broadcasts.get_email_campaign(s, "acme", ec_id).status is EmailCampaignStatus.SCHEDULED
+
+
+def test_under_the_four_eyes_rule_a_new_email_waits_for_a_second_person_instead_of_being_refused(store_url: str) -> None:
+    from campaigns.access.users import set_four_eyes
+    from campaigns.content.approvals import FourEyesError
+
+    with session_scope(store_url) as s:
+        campaign_service.create_campaign(s, "acme", campaign_service.CampaignInput(name="Spring", type="CONVERSION"), actor="ana")
+        set_four_eyes(s, "acme", True, "owner")
+    ec_id = _seed(store_url)  # created by ana, who would have approved her own version without the rule
+    with session_scope(store_url) as s:
+        ec = broadcasts.get_email_campaign(s, "acme", ec_id)
+        assert not broadcasts.is_approved(s, ec)
+        broadcasts.update_email_campaign(s, "acme", ec_id, {"subject": "Hello {{ first_name }}"}, actor="ana")
+        assert not broadcasts.is_approved(s, ec)
+        with pytest.raises(FourEyesError):
+            broadcasts.approve_email_campaign(s, "acme", ec_id, actor="ana")
+    with session_scope(store_url) as s:
+        broadcasts.approve_email_campaign(s, "acme", ec_id, actor="bo")
+        assert broadcasts.is_approved(s, broadcasts.get_email_campaign(s, "acme", ec_id))
