@@ -9,6 +9,7 @@ Either way the merchant is fixed before any route runs, so another merchant's id
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
@@ -82,6 +83,7 @@ class VerifiedKeys:
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds, self.clock = seconds, clock
         self._verified: dict[bytes, tuple[KeyIdentity, float]] = {}
+        self._pending: dict[tuple[asyncio.AbstractEventLoop, bytes], asyncio.Future[KeyIdentity]] = {}  # verifications under way
 
     def get(self, key: str) -> KeyIdentity | None:
         """The identity of a key verified less than `seconds` ago and not expired since; None: verify it."""
@@ -93,13 +95,23 @@ class VerifiedKeys:
             return None  # the store says why
         return identity
 
-    def verify(self, store_url: str, key: str) -> KeyIdentity:
+    async def verify(self, store_url: str, key: str) -> KeyIdentity:
+        """Ask the store (in a worker thread); requests with the same key meanwhile wait for this answer instead of asking too."""
+        digest = hashlib.sha256(key.encode()).digest()
+        waiting = (asyncio.get_running_loop(), digest)  # a future belongs to its loop (a test client may run several)
+        pending = self._pending.get(waiting)
+        if pending is None:
+            pending = self._pending[waiting] = asyncio.ensure_future(run_in_threadpool(self._verify, store_url, key, digest))
+            pending.add_done_callback(lambda _: self._pending.pop(waiting, None))
+        return await asyncio.shield(pending)
+
+    def _verify(self, store_url: str, key: str, digest: bytes) -> KeyIdentity:
         with session_scope(store_url) as session:
             identity = verify_key(session, key)
         if self.seconds > 0:
             if len(self._verified) >= self.MAX_KEYS:
                 self._verified.clear()
-            self._verified[hashlib.sha256(key.encode()).digest()] = (identity, self.clock() + self.seconds)
+            self._verified[digest] = (identity, self.clock() + self.seconds)
         return identity
 
 
@@ -155,7 +167,7 @@ async def caller(request: Request, credentials: Annotated[HTTPAuthorizationCrede
     identity: KeyIdentity | UserIdentity
     if token.startswith(KEY_PREFIX) or verifier is None:
         keys: VerifiedKeys = request.app.state.verified_keys
-        identity = keys.get(token) or await run_in_threadpool(keys.verify, store_url, token)
+        identity = keys.get(token) or await keys.verify(store_url, token)
         if merchant is not None and merchant != identity.merchant_id:
             raise ApiProblem(403, "Forbidden", f"an API key acts for its own merchant only; leave out {MERCHANT_HEADER} "
                              "or use a key of the merchant you name")

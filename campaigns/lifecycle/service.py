@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import RowMapping, Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -125,10 +125,10 @@ def campaign_rows(
     *,
     after: tuple[datetime, str] | None = None,
     limit: int | None = None,
-) -> list[RowMapping]:
+) -> list[dict[str, Any]]:
     """`list_campaigns` as plain rows of every column (no ORM objects to build and track): for readers that only render them."""
     columns = Campaign.__table__.c
-    return list(session.execute(_listing(select(Campaign.__table__), columns, merchant_id, status, type, search, after, limit)).mappings())
+    return [dict(row) for row in session.execute(_listing(select(Campaign.__table__), columns, merchant_id, status, type, search, after, limit)).mappings()]
 
 
 def _listing(query: Select, c: Any, merchant_id: str, status: CampaignStatus | None, type: CampaignType | None,  # noqa: ANN401

@@ -73,3 +73,28 @@ def test_a_response_that_does_not_fit_its_schema_is_a_server_error() -> None:
     with pytest.raises(ResponseValidationError):  # a 500 (as FastAPI's own check gives), not a 422 that blames the request
         json_response(ROI_ROWS, [{"model": "markov", "channel": "email", "spend": "lots"}])
     assert json_response(ROI_ROWS, []).body == b"[]"
+
+
+def test_concurrent_requests_with_a_key_to_verify_ask_the_store_once(store_url: str, tmp_path) -> None:
+    import asyncio
+
+    from campaigns.api.auth import VerifiedKeys
+
+    api = make_api(store_url, tmp_path / "home")
+    keys = VerifiedKeys(1.0)
+    asked: list[str] = []
+    verify = keys._verify
+
+    def counted(*args):  # noqa: ANN002
+        asked.append(args[1])
+        return verify(*args)
+
+    keys._verify = counted
+
+    async def burst() -> list:
+        return await asyncio.gather(*(keys.verify(store_url, api.keys[Role.VIEWER]) for _ in range(5)),
+                                    keys.verify(store_url, "co_123_nope"), return_exceptions=True)
+
+    results = asyncio.run(burst())
+    assert len(asked) == 2 and {r.name for r in results[:5]} == {"viewer key"} and "not valid" in str(results[5])
+    assert keys.get(api.keys[Role.VIEWER]).role is Role.VIEWER and keys.get("co_123_nope") is None
