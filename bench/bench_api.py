@@ -149,7 +149,7 @@ def _serve(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, int]:
         port = probe.getsockname()[1]
     server = subprocess.Popen([sys.executable, "-m", "campaigns.cli.main", "api", "--port", str(port), "--workers", str(workers)], env=env,
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # worker processes import the whole app: slow on a busy machine
     while True:  # ready when a request is answered (every worker process has started by then or soon after)
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
@@ -159,6 +159,8 @@ def _serve(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, int]:
         except OSError:
             pass
         if time.monotonic() > deadline or server.poll() is not None:
+            if server.poll() is None:
+                os.killpg(server.pid, 15)
             raise SystemExit("the API did not start")
         time.sleep(0.2)
     time.sleep(1.0 * workers)  # let every worker import and build its app before timing
