@@ -90,7 +90,28 @@ class _Connection:
         return status
 
 
-async def _run(host: str, port: int, key: str, clients: int, requests: int, label: str, make) -> dict:  # noqa: ANN001
+def _server_cpu(pid: int) -> float | None:
+    """CPU seconds the server and its worker processes used so far (Linux /proc; None elsewhere). Per request it
+    depends little on the machine's load, unlike the latencies when other work shares the cores."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    try:
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(entry) == pid or int(fields[1]) == pid:  # the server, or a worker it started
+                total += (int(fields[11]) + int(fields[12])) / tick
+    except OSError:
+        return None
+    return total
+
+
+async def _run(host: str, port: int, key: str, clients: int, requests: int, label: str, make, server_pid: int | None = None) -> dict:  # noqa: ANN001
     """`clients` connections each sending its next request as soon as the last answered (closed loop)."""
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(requests):
@@ -109,12 +130,17 @@ async def _run(host: str, port: int, key: str, clients: int, requests: int, labe
             samples.append(time.perf_counter() - start)
             errors += status >= 400
 
+    cpu_before = _server_cpu(server_pid) if server_pid else None
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(clients)))
     wall = time.perf_counter() - started
+    cpu_after = _server_cpu(server_pid) if server_pid else None
+    cpu_ms = (cpu_after - cpu_before) / len(samples) * 1000 if cpu_before is not None and cpu_after is not None else None
     p50, p95 = _percentiles(samples)
-    print(f"{label:<18} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   {len(samples) / wall:7.0f} req/s   errors {errors}")
-    return {"endpoint": label, "p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "per_second": round(len(samples) / wall), "errors": errors}
+    print(f"{label:<18} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   {len(samples) / wall:7.0f} req/s   errors {errors}"
+          + (f"   server CPU {cpu_ms:.2f} ms/request" if cpu_ms is not None else ""))
+    return {"endpoint": label, "p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "per_second": round(len(samples) / wall), "errors": errors,
+            "server_cpu_ms": round(cpu_ms, 2) if cpu_ms is not None else None}
 
 
 def _serve(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, int]:
@@ -123,7 +149,7 @@ def _serve(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, int]:
         port = probe.getsockname()[1]
     server = subprocess.Popen([sys.executable, "-m", "campaigns.cli.main", "api", "--port", str(port), "--workers", str(workers)], env=env,
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # worker processes import the whole app: slow on a busy machine
     while True:  # ready when a request is answered (every worker process has started by then or soon after)
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
@@ -133,6 +159,8 @@ def _serve(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, int]:
         except OSError:
             pass
         if time.monotonic() > deadline or server.poll() is not None:
+            if server.poll() is None:
+                os.killpg(server.pid, 15)
             raise SystemExit("the API did not start")
         time.sleep(0.2)
     time.sleep(1.0 * workers)  # let every worker import and build its app before timing
@@ -159,7 +187,7 @@ def main() -> None:
         key = create_key(s, args.merchant, f"bench {time.time():.0f}", Role.OWNER, actor="bench").key
     store = "PostgreSQL" if args.database_url else "SQLite"
     print(f"{args.clients} concurrent clients, {args.requests} requests per endpoint; store {store}, {len(ids)} campaigns; "
-          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} before the run")
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} before the run (server CPU per request counts every API process)")
     results = []
     for workers in [int(w) for w in args.workers.split(",")]:
         server, port = _serve(env, workers)
@@ -170,7 +198,8 @@ def main() -> None:
                                 ("get ROI", lambda i: ("GET", f"/marketing/analytics/campaigns/{ids[i % len(ids)]}/roi", None)),
                                 ("create campaign", lambda i: ("POST", "/marketing/campaigns", {"name": f"Bench {run} #{i}", "type": "AWARENESS"}))):
                 asyncio.run(_run("127.0.0.1", port, key, min(args.clients, 10), min(args.requests, 100), label, lambda i, make=make: make(-1 - i)))  # warm-up
-                results.append({"workers": workers, "store": store, **asyncio.run(_run("127.0.0.1", port, key, args.clients, args.requests, label, make))})
+                results.append({"workers": workers, "store": store, **asyncio.run(_run("127.0.0.1", port, key, args.clients, args.requests, label, make,
+                                                                                       server.pid))})
         finally:
             os.killpg(server.pid, 15)
             server.wait(timeout=30)

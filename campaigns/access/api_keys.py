@@ -24,6 +24,7 @@ from campaigns.core.store.types import utcnow
 
 KEY_PREFIX = "co_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most once a minute per key
+EXPIRED = "the API key has expired; create a new one with `campaigns api-keys create`"
 
 
 class ApiKeyError(ValueError):
@@ -51,6 +52,7 @@ class KeyIdentity:
     merchant_id: str
     role: Role
     name: str
+    expires_at: datetime | None = None
 
     @property
     def actor(self) -> str:
@@ -106,13 +108,15 @@ def verify_key(session: Session, key: str, *, now: datetime | None = None) -> Ke
     parts = key.strip().split("_", 2) if key.startswith(KEY_PREFIX) else []
     if len(parts) != 3 or not parts[1]:
         raise ApiKeyError("the API key is malformed; send the whole key as 'Authorization: Bearer co_...'")
-    row = session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
+    keys = ApiKey.__table__.c  # a plain row, not an ORM object: this runs on every API request
+    row = session.execute(select(keys.id, keys.merchant_id, keys.role, keys.name, keys.secret_hash, keys.revoked_at, keys.expires_at,
+                                 keys.last_used_at).where(keys.prefix == parts[1])).first()
     if row is None or not hmac.compare_digest(row.secret_hash, _hash(key.strip())):
         raise ApiKeyError("the API key is not valid; create one with `campaigns api-keys create`")
     if row.revoked_at is not None:
         raise ApiKeyError("the API key was revoked; create a new one with `campaigns api-keys create`")
     if row.expires_at is not None and row.expires_at <= now:
-        raise ApiKeyError("the API key has expired; create a new one with `campaigns api-keys create`")
+        raise ApiKeyError(EXPIRED)
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
         session.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
-    return KeyIdentity(row.id, row.merchant_id, Role(row.role), row.name)
+    return KeyIdentity(row.id, row.merchant_id, Role(row.role), row.name, row.expires_at)

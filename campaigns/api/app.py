@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from campaigns.api import marketing, public
-from campaigns.api.auth import MERCHANT_HEADER, RateLimiter, oidc_verifier
+from campaigns.api.auth import MERCHANT_HEADER, RateLimiter, VerifiedKeys, oidc_verifier
 from campaigns.api import limits
 from campaigns.api.problems import install as install_problems
 from campaigns.core.settings import Settings
@@ -63,6 +63,7 @@ def create_app(settings: Settings, store_url: str | None = None, *, api: bool = 
     app.state.settings = settings
     app.state.store_url = store_url or settings.store_url
     app.state.rate_limiter = RateLimiter(settings.api_rate_limit_per_minute)
+    app.state.verified_keys = VerifiedKeys(settings.api_key_cache_seconds)
     app.state.oidc_verifier = oidc_verifier(settings) if api else None
     install_problems(app)
     for module in [*_modules(public), *(_modules(marketing) if api else [])]:

@@ -9,6 +9,8 @@ Either way the merchant is fixed before any route runs, so another merchant's id
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import math
 import threading
@@ -23,6 +25,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from campaigns.access import idempotency
 from campaigns.access.api_keys import KEY_PREFIX, KeyIdentity, verify_key
@@ -32,6 +35,7 @@ from campaigns.api.problems import ApiProblem
 from campaigns.core.identifiers import MERCHANT_ID_GRAMMAR
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
+from campaigns.core.store.types import utcnow
 
 T = TypeVar("T")
 MERCHANT_HEADER = "X-Campaigns-Merchant"
@@ -65,6 +69,50 @@ class RateLimiter:
                 return None
             self._buckets[key_id] = (tokens, now)
             return max(1, math.ceil((1 - tokens) / self.rate))
+
+
+class VerifiedKeys:
+    """API keys this process verified in the last `seconds`: the next requests with the key within that time skip the store.
+
+    A key revoked meanwhile is refused once its `seconds` are up (each process asks the store again then, and records
+    the key's use at most once a minute as before); its expiry is checked on every request. Only keys that verified are
+    kept, by their hash, so unknown keys never fill it."""
+
+    MAX_KEYS = 10_000
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds, self.clock = seconds, clock
+        self._verified: dict[bytes, tuple[KeyIdentity, float]] = {}
+        self._pending: dict[tuple[asyncio.AbstractEventLoop, bytes], asyncio.Future[KeyIdentity]] = {}  # verifications under way
+
+    def get(self, key: str) -> KeyIdentity | None:
+        """The identity of a key verified less than `seconds` ago and not expired since; None: verify it."""
+        entry = self._verified.get(hashlib.sha256(key.encode()).digest())
+        if entry is None or self.clock() >= entry[1]:
+            return None
+        identity = entry[0]
+        if identity.expires_at is not None and identity.expires_at <= utcnow():
+            return None  # the store says why
+        return identity
+
+    async def verify(self, store_url: str, key: str) -> KeyIdentity:
+        """Ask the store (in a worker thread); requests with the same key meanwhile wait for this answer instead of asking too."""
+        digest = hashlib.sha256(key.encode()).digest()
+        waiting = (asyncio.get_running_loop(), digest)  # a future belongs to its loop (a test client may run several)
+        pending = self._pending.get(waiting)
+        if pending is None:
+            pending = self._pending[waiting] = asyncio.ensure_future(run_in_threadpool(self._verify, store_url, key, digest))
+            pending.add_done_callback(lambda _: self._pending.pop(waiting, None))
+        return await asyncio.shield(pending)
+
+    def _verify(self, store_url: str, key: str, digest: bytes) -> KeyIdentity:
+        with session_scope(store_url) as session:
+            identity = verify_key(session, key)
+        if self.seconds > 0:
+            if len(self._verified) >= self.MAX_KEYS:
+                self._verified.clear()
+            self._verified[digest] = (identity, self.clock() + self.seconds)
+        return identity
 
 
 @dataclass(frozen=True)
@@ -107,8 +155,9 @@ def oidc_verifier(settings: Settings) -> TokenVerifier | None:
                                     tuple(settings.api_oidc_algorithms), float(settings.api_oidc_cache_seconds), settings.api_oidc_timeout_seconds))
 
 
-def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-           _token: Annotated[HTTPAuthorizationCredentials | None, Depends(_oidc)], merchant: MerchantHeader = None) -> Caller:
+async def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+                 _token: Annotated[HTTPAuthorizationCredentials | None, Depends(_oidc)], merchant: MerchantHeader = None) -> Caller:
+    # async, so a key verified a moment ago costs no trip to a worker thread; the store is read in one when needed
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise ApiProblem(401, "Unauthorized", "send an API key as 'Authorization: Bearer co_...' (create one with `campaigns api-keys create`)"
                          " or, where the identity provider is configured, its access token as 'Authorization: Bearer <JWT>'",
@@ -117,16 +166,14 @@ def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials
     verifier: TokenVerifier | None = getattr(request.app.state, "oidc_verifier", None)
     identity: KeyIdentity | UserIdentity
     if token.startswith(KEY_PREFIX) or verifier is None:
-        with session_scope(store_url) as session:
-            identity = verify_key(session, token)
+        keys: VerifiedKeys = request.app.state.verified_keys
+        identity = keys.get(token) or await keys.verify(store_url, token)
         if merchant is not None and merchant != identity.merchant_id:
             raise ApiProblem(403, "Forbidden", f"an API key acts for its own merchant only; leave out {MERCHANT_HEADER} "
                              "or use a key of the merchant you name")
         bucket: tuple[str, int] = ("api-key", identity.id)
     else:
-        verified = verifier.verify(token)  # before opening a store session: it may fetch the provider's keys
-        with session_scope(store_url) as session:
-            identity = identity_for(session, verified.email, merchant)
+        identity = await run_in_threadpool(_person, verifier, store_url, token, merchant)
         bucket = ("user", identity.id)
     limiter: RateLimiter = request.app.state.rate_limiter
     wait = limiter.retry_after(bucket)
@@ -135,6 +182,12 @@ def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials
         raise ApiProblem(429, "Too Many Requests", f"{who} made more than {int(limiter.capacity)} requests in a minute; "
                          f"retry after {wait} s", headers={"Retry-After": str(wait)})
     return Caller(identity, store_url)
+
+
+def _person(verifier: TokenVerifier, store_url: str, token: str, merchant: str | None) -> UserIdentity:
+    verified = verifier.verify(token)  # before opening a store session: it may fetch the provider's keys
+    with session_scope(store_url) as session:
+        return identity_for(session, verified.email, merchant)
 
 
 CallerDep = Annotated[Caller, Depends(caller)]

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     token_key: SecretStr | None = Field(default=None, description="Key that encrypts platform tokens at rest.")
     api_cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the HTTP API from a browser (CORS); off when empty.")
     api_rate_limit_per_minute: int = Field(default=600, ge=1, description="Requests per minute each API key may make before 429 (counted per API worker process).")
+    api_key_cache_seconds: float = Field(default=1.0, ge=0, le=60, description=(
+        "How long an API worker process trusts a key it verified before asking the store again (a revoked key stops within "
+        "this time); 0 checks the store on every request."))
     api_max_concurrency: int = Field(default=200, ge=1, description="Connections and requests the HTTP server handles at once before 503 (per worker process).")
     api_workers: int = Field(default=1, ge=1, le=64, description=(
         "Processes `campaigns api` serves with; the rate limit and concurrency limit apply per process."))

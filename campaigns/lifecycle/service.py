@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -113,27 +113,58 @@ def list_campaigns(
     limit: int | None = None,
 ) -> list[Campaign]:
     """Newest first (then by id). `after` (created_at, id) of the last row seen and `limit` page through them (keyset pagination)."""
-    query = select(Campaign).where(Campaign.merchant_id == merchant_id)
+    return list(session.scalars(_listing(select(Campaign), Campaign, merchant_id, status, type, search, after, limit)))
+
+
+def campaign_rows(
+    session: Session,
+    merchant_id: str,
+    status: CampaignStatus | None = None,
+    type: CampaignType | None = None,
+    search: str | None = None,
+    *,
+    after: tuple[datetime, str] | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """`list_campaigns` as plain rows of every column (no ORM objects to build and track): for readers that only render them."""
+    columns = Campaign.__table__.c
+    return [dict(row) for row in session.execute(_listing(select(Campaign.__table__), columns, merchant_id, status, type, search, after, limit)).mappings()]
+
+
+def _listing(query: Select, c: Any, merchant_id: str, status: CampaignStatus | None, type: CampaignType | None,  # noqa: ANN401
+             search: str | None, after: tuple[datetime, str] | None, limit: int | None) -> Select:
+    query = query.where(c.merchant_id == merchant_id)
     if after is not None:
         created, last_id = after
-        query = query.where(or_(Campaign.created_at < created, and_(Campaign.created_at == created, Campaign.id > last_id)))
+        query = query.where(or_(c.created_at < created, and_(c.created_at == created, c.id > last_id)))
     if limit is not None:
         query = query.limit(limit)
     if status is not None:
-        query = query.where(Campaign.status == status)
+        query = query.where(c.status == status)
     if type is not None:
-        query = query.where(Campaign.type == type)
+        query = query.where(c.type == type)
     if search:
-        query = query.where(func.lower(Campaign.name).contains(search.lower()))
-    return list(session.scalars(query.order_by(Campaign.created_at.desc(), Campaign.id)))
+        query = query.where(func.lower(c.name).contains(search.lower()))
+    return query.order_by(c.created_at.desc(), c.id)
 
 
 def get_campaign(session: Session, merchant_id: str, campaign_id: str) -> Campaign:
     campaign = session.scalar(select(Campaign).where(Campaign.merchant_id == merchant_id, Campaign.id == campaign_id))
     if campaign is None:
-        # Same message whether the id is absent or another merchant's: ids must not leak across tenants.
-        raise CampaignNotFoundError(f"no campaign {campaign_id!r} for merchant {merchant_id!r}; list them with `campaigns campaigns list`")
+        raise _not_found(merchant_id, campaign_id)
     return campaign
+
+
+def check_campaign(session: Session, merchant_id: str, campaign_id: str) -> None:
+    """CampaignNotFoundError unless the merchant has this campaign (one indexed lookup, nothing loaded)."""
+    columns = Campaign.__table__.c
+    if session.execute(select(columns.id).where(columns.merchant_id == merchant_id, columns.id == campaign_id)).first() is None:
+        raise _not_found(merchant_id, campaign_id)
+
+
+def _not_found(merchant_id: str, campaign_id: str) -> CampaignNotFoundError:
+    # Same message whether the id is absent or another merchant's: ids must not leak across tenants.
+    return CampaignNotFoundError(f"no campaign {campaign_id!r} for merchant {merchant_id!r}; list them with `campaigns campaigns list`")
 
 
 class StaleCampaignError(TransitionError):

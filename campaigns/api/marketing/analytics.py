@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, TypeAdapter
 
 from campaigns.access.roles import Permission, require
 from campaigns.api.auth import CallerDep, CampaignId, run
 from campaigns.api.problems import PROBLEM_RESPONSES
+from campaigns.api.rendering import json_response
 from campaigns.budget import apply as allocations
 from campaigns.lifecycle import service as lifecycle
 from campaigns.warehouse import analytics
@@ -68,21 +69,24 @@ class Suggestion(BaseModel):
     recommendation: str
 
 
+ROI_ROWS, METRICS_ROWS = TypeAdapter(list[RoiRow]), TypeAdapter(list[MetricsRow])
+
+
 def _campaign(who, campaign_id: CampaignId) -> None:  # noqa: ANN001
-    run(who, Permission.READ, lambda session: lifecycle.get_campaign(session, who.merchant_id, campaign_id))
+    run(who, Permission.READ, lambda session: lifecycle.check_campaign(session, who.merchant_id, campaign_id))
 
 
 @router.get("/campaigns/{campaign_id}/roi", response_model=list[RoiRow], summary="A campaign's spend, revenue, ROAS and ROI per channel and model")
-def roi(who: CallerDep, request: Request, campaign_id: CampaignId, model: ModelQuery = None) -> list[dict]:
+def roi(who: CallerDep, request: Request, campaign_id: CampaignId, model: ModelQuery = None) -> Response:
     _campaign(who, campaign_id)
-    return analytics.campaign_roi(request.app.state.settings, who.merchant_id, campaign_id, model)
+    return json_response(ROI_ROWS, analytics.campaign_roi(request.app.state.settings, who.merchant_id, campaign_id, model))
 
 
 @router.get("/campaigns/{campaign_id}/metrics", response_model=list[MetricsRow], summary="A campaign's daily performance")
 def metrics(who: CallerDep, request: Request, campaign_id: CampaignId, start: date | None = None, end: date | None = None,
-            model: ModelQuery = None) -> list[dict]:
+            model: ModelQuery = None) -> Response:
     _campaign(who, campaign_id)
-    return analytics.campaign_daily_metrics(request.app.state.settings, who.merchant_id, campaign_id, start, end, model)
+    return json_response(METRICS_ROWS, analytics.campaign_daily_metrics(request.app.state.settings, who.merchant_id, campaign_id, start, end, model))
 
 
 @router.get("/attribution", response_model=list[AttributionRow], summary="Conversions and revenue attributed to each channel, by model")
