@@ -383,6 +383,7 @@ class EmailSend(Base, TenantOwned, Timestamped):
         # idempotency_key is the one-copy guarantee for every kind of email campaign
         Index("ix_email_sends_recipient", "email_campaign_id", "contact_id"),
         Index("ix_email_sends_claim", "email_campaign_id", "status", "next_attempt_at"),
+        Index("ix_email_sends_claim_order", "email_campaign_id", "status", "id"),  # claims take the lowest PENDING ids
     )
 
 

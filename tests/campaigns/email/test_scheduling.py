@@ -142,3 +142,18 @@ def test_under_the_four_eyes_rule_a_new_email_waits_for_a_second_person_instead_
     with session_scope(store_url) as s:
         broadcasts.approve_email_campaign(s, "acme", ec_id, actor="bo")
         assert broadcasts.is_approved(s, broadcasts.get_email_campaign(s, "acme", ec_id))
+
+
+def test_a_large_snapshot_refreshes_the_send_tables_statistics_on_postgresql(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import text
+
+    if not store_url.startswith("postgresql"):
+        pytest.skip("ANALYZE after a snapshot is PostgreSQL's (SQLite plans without table statistics here)")
+    monkeypatch.setattr(recipients, "ANALYZE_AFTER", 3)
+    ec_id = _seed(store_url)
+    with session_scope(store_url) as s:
+        assert s.scalar(text("select reltuples from pg_class where relname = 'email_sends'")) < 0  # never analysed yet
+        result = recipients.prepare_send(s, "acme", ec_id, "ana", now=T0, provider="sandbox")
+    with session_scope(store_url) as s:
+        # the planner now knows the rows the workers are about to claim (the claim then walks ix_email_sends_claim_order)
+        assert s.scalar(text("select reltuples from pg_class where relname = 'email_sends'")) == result.counts["pending"] + result.counts["suppressed"]
