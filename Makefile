@@ -31,10 +31,12 @@ demo: setup
 	$(VENV)/bin/campaigns build
 	$(VENV)/bin/campaigns serve
 
-# Import layers first (seconds), then the suite with branch coverage (threshold in pyproject.toml).
+# Import layers first (seconds), then the suite with branch coverage (threshold in pyproject.toml), one pytest
+# worker per core, each test file whole on one worker (TEST_WORKERS=0 runs it in one process; docs/development.md).
+TEST_WORKERS ?= auto
 test: setup
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest --cov --cov-report=term:skip-covered
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile --cov --cov-report=term:skip-covered
 
 build: setup
 	$(VENV)/bin/campaigns build

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -161,3 +162,62 @@ def built_postgres_home(tmp_path_factory: pytest.TempPathFactory, pg_url_session
         tmp_path_factory.mktemp("built_postgres"),
         {"CAMPAIGNS_DATABASE_URL": pg_url_session, "CAMPAIGNS_WAREHOUSE": "postgres"},
     )
+
+
+
+# Both cores: `make test` runs `pytest -n auto --dist loadfile` (docs/development.md). Each test file goes to one
+# worker whole, so a module-scoped fixture (a dbt build, a served app, a browser) is set up once and a file's tests
+# keep their order. Session-scoped fixtures are per worker, except the demo builds: every file that names one of
+# SHARED_BUILDS goes to the same worker, which builds each once (a build costs minutes of CPU).
+SHARED_BUILDS = ("built_home", "built_postgres_home", "demo_copy")
+SHARED_SCOPE = "the built demo homes"
+TESTS = Path(__file__).parent
+FIRST = ("tests/e2e/", "tests/dbt_project/")  # long single tests: started early, not left for the end
+
+
+@functools.cache
+def _shares_a_build(path: str) -> bool:
+    file = TESTS.parent / path
+    return file.name.startswith("test_") and any(name in file.read_text(encoding="utf-8") for name in SHARED_BUILDS)
+
+
+def _scope_rank(path: str) -> int:
+    return 0 if _shares_a_build(path) else 1 if path.startswith(FIRST) else 2
+
+
+class _FileScheduling:
+    """xdist's `--dist loadfile`, with the shared-build files as one scope, in the workers' collection order."""
+
+    @pytest.hookimpl
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log):
+        if config.getoption("dist") != "loadfile":
+            return None
+        from xdist.scheduler import LoadFileScheduling
+
+        class SharedBuildScheduling(LoadFileScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                path = super()._split_scope(nodeid)
+                return SHARED_SCOPE if _shares_a_build(path) else path
+
+        config.option.loadscopereorder = False  # keep the order the workers' collection gives (below)
+        return SharedBuildScheduling(config, log)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_FileScheduling(), "campaigns-file-scheduling")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker: the shared-build files first, then the long end-to-end files, then the rest (stable)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: _scope_rank(item.nodeid.split("::", 1)[0]))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under xdist the controller parses the dbt project before the workers start: two workers parsing a fresh clone's
+    project at once would write the same dbt_project/target."""
+    if getattr(session.config.option, "numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
+        from assets.dbt_project import campaigns_dbt_project
+
+        campaigns_dbt_project()
