@@ -14,7 +14,7 @@ ifeq ($(UV),)
 UV := $(TOOLS)/bin/uv
 endif
 
-.PHONY: demo test setup build serve bench bench-attribution bench-attribution-maths bench-optimizer bench-publishing bench-workers bench-app bench-cli bench-contacts bench-api bench-webhooks bench-leo bench-setup screenshots clean
+.PHONY: demo test setup build serve bench bench-attribution bench-large bench-attribution-maths bench-optimizer bench-publishing bench-workers bench-app bench-cli bench-contacts bench-api bench-webhooks bench-leo bench-setup screenshots clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -54,6 +54,12 @@ BENCH_EXTRA = $(UV) sync --frozen --python $(PYTHON) --extra bench --inexact || 
 bench-attribution: setup
 	@$(BENCH_EXTRA)
 	$(VENV)/bin/python bench/bench_attribution.py --scale bench --backend both
+
+# 10x scale (about 10M users, 50M touchpoints) on DuckDB, after demo and bench for the growth table.
+# Not in `make bench`: 15-30 minutes on 2 idle cores (generation alone several), about 1 GB under /tmp, deleted after.
+bench-large: setup
+	@$(BENCH_EXTRA)
+	$(VENV)/bin/python bench/bench_attribution.py --scales demo,bench,large --backend duckdb
 
 bench-attribution-maths: setup
 	@$(BENCH_EXTRA)

@@ -229,7 +229,7 @@ def _progress() -> Progress:
 @app.command("demo-data")
 def demo_data(
     scale: Annotated[Scale, typer.Option(help="demo: ~20 campaigns, ~140k touchpoints; bench: ~1M users, ~5M touchpoints; "
-                                              "large: ~10M users, ~50M touchpoints, written in chunks (a few minutes, about 2 GB on disk).")] = Scale.demo,
+                                              "large: ~10M users, ~50M touchpoints, drawn and written in chunks (minutes; about 400 MB of landing files).")] = Scale.demo,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed and --as-of give the same data.")] = 7,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Last day of the 90-day history (YYYY-MM-DD); default today (UTC).")] = None,
 ) -> None:
