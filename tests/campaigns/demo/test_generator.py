@@ -1,5 +1,6 @@
 """Demo data: deterministic, consistent with its documented truth, valid against the import contract."""
 
+import hashlib
 from datetime import date
 
 import polars as pl
@@ -61,8 +62,6 @@ def test_bench_scale_adds_channels_without_generating() -> None:
 
 
 def _digest(frame: pl.DataFrame) -> str:
-    import hashlib
-
     return hashlib.sha256(frame.write_csv().encode()).hexdigest()[:16]
 
 
@@ -81,7 +80,5 @@ def test_demo_scale_output_is_unchanged() -> None:
         "touchpoints": (136058, "def9bc955041dfe0"),
     }
     assert _digest(data.contacts) == "600b1a2297a83c18"
-    import hashlib
-
     campaigns = "\n".join(f"{c.campaign_id}|{c.name}|{c.type}|{c.status}|{','.join(c.channels)}|{c.start}|{c.end}|{c.budget}" for c in data.campaigns)
     assert hashlib.sha256(campaigns.encode()).hexdigest()[:16] == "3fe8bad748e25dc6"
