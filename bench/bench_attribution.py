@@ -144,9 +144,9 @@ try:
     version = importlib.metadata.version("ChannelAttribution")
 except importlib.metadata.PackageNotFoundError:
     version = getattr(ca, "__version__", "?")
-import resource
+hwm = [int(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:")]
 print("PEER_JSON " + json.dumps({
-    "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "max_rss_mb": hwm[0] if hwm else None,  # own high-water mark (ru_maxrss carries the parent's RSS at fork)
     "seconds": min(walls),
     "median_seconds": sorted(walls)[len(walls) // 2],
     "runs_seconds": walls,
@@ -247,22 +247,41 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _vm_hwm_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def run_measured(cmd: list[str], **kwargs) -> tuple[int, str, str, float, float]:
     """Run `cmd`; (exit code, stdout, stderr, peak resident set of the process in MB, wall seconds).
 
-    The process's CPU time (user + system, all its threads) goes to LAST_CHILD_CPU_SECONDS: on a
+    The peak is the child's own high-water mark (VmHWM), sampled every 50 ms while it runs:
+    wait4's ru_maxrss would not do, Linux carries the parent's RSS at fork time into it. The
+    process's CPU time (user + system, all its threads) goes to LAST_CHILD_CPU_SECONDS: on a
     shared machine it says how much work the run was, whatever the wait for a CPU."""
     global LAST_CHILD_CPU_SECONDS
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, **kwargs)
-        _, status, usage = os.wait4(proc.pid, 0)  # the child's own rusage: its peak RSS
+        peak = None
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            sample = _vm_hwm_mb(proc.pid)
+            peak = sample if peak is None or (sample or 0) > peak else peak
+            time.sleep(0.05)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
         LAST_CHILD_CPU_SECONDS = usage.ru_utime + usage.ru_stime
         out.seek(0)
         err.seek(0)
-        return proc.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"), usage.ru_maxrss / 1024, wall
+        return proc.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"), (peak or usage.ru_maxrss / 1024), wall
 
 
 def paths_fingerprint(paths: pl.DataFrame) -> str:
