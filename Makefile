@@ -56,7 +56,8 @@ bench-attribution: setup
 	$(VENV)/bin/python bench/bench_attribution.py --scale bench --backend both
 
 # 10x scale (about 10M users, 50M touchpoints) on DuckDB, after demo and bench for the growth table.
-# Not in `make bench`: 15-30 minutes on 2 idle cores (generation alone several), about 1 GB under /tmp, deleted after.
+# Not in `make bench`: generating the large scale alone takes 12-20 min on the shared 2 cores (about 2.5 min of CPU);
+# about 0.4 GB of landing files and a DuckDB file of a few GB under /tmp, deleted after.
 bench-large: setup
 	@$(BENCH_EXTRA)
 	$(VENV)/bin/python bench/bench_attribution.py --scales demo,bench,large --backend duckdb
