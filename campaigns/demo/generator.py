@@ -1,18 +1,21 @@
 """Synthetic demo merchant: campaigns, spend, journeys, contacts, social history, blog posts.
 
 Deterministic for a given seed and as-of date. Vectorised with numpy so the bench scale
-(about 1M users and 5M touchpoints) takes seconds, not minutes.
+(about 1M users and 5M touchpoints) takes seconds, not minutes. The large scale (10x bench)
+is drawn in chunks by campaigns.demo.streaming instead, to keep memory bounded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import polars as pl
 
-from campaigns.demo import truth
+from campaigns.demo import streaming, truth
+from campaigns.demo.rows import JOURNEY_DAYS, touchpoint_text_columns
 from campaigns.core.enums import CampaignStatus, CampaignType
 from campaigns.warehouse.schema import AD_SPEND, CONVERSIONS, EMAIL_EVENTS, SOCIAL_POSTS, TOUCHPOINTS, RawTable
 
@@ -38,11 +41,16 @@ class Scale:
     contacts: int
     extra_channels: tuple[truth.ChannelTruth, ...] = ()
     touches_per_user: float = truth.TOUCHES_PER_USER
+    # Touchpoints and conversions drawn in chunks and written as they come (campaigns.demo.streaming),
+    # so memory does not grow with the row count; the other tables are small and made in memory.
+    streamed: bool = False
 
 
 SCALES = {
     "demo": Scale("demo", touch_multiplier=1.0, contacts=400),
     "bench": Scale("bench", touch_multiplier=40.0, contacts=20_000, extra_channels=BENCH_EXTRA_CHANNELS, touches_per_user=5.0),
+    # 10x bench: about 10M users and 50M touchpoints, too many to hold in memory as frames
+    "large": Scale("large", touch_multiplier=400.0, contacts=20_000, extra_channels=BENCH_EXTRA_CHANNELS, touches_per_user=5.0, streamed=True),
 }
 
 CAMPAIGN_NAMES = (
@@ -53,11 +61,6 @@ CAMPAIGN_NAMES = (
     "Ultralight tent drop", "Loyalty win-back", "Holiday countdown", "Year in the wild recap",
 )
 TIMEZONES = ("America/New_York", "America/Chicago", "America/Los_Angeles", "Europe/London", "Europe/Berlin", "Asia/Tokyo", "Australia/Sydney")
-SOURCE_MEDIUM = {
-    "email": ("newsletter", "email"), "x": ("x.com", "social"), "linkedin": ("linkedin.com", "social"),
-    "facebook": ("facebook.com", "social"), "instagram": ("instagram.com", "social"), "google_ads": ("google", "cpc"),
-    "meta_ads": ("facebook", "paid_social"), "bing_ads": ("bing", "cpc"), "sms": ("sms", "sms"),
-}
 
 
 @dataclass
@@ -72,6 +75,15 @@ class DemoCampaign:
     budget: float | None
 
 
+@dataclass(frozen=True)
+class StreamedTable:
+    """A landed table produced chunk by chunk: `frames()` yields `chunks` frames, to be written as they come."""
+
+    table: RawTable
+    chunks: int
+    frames: Callable[[], Iterator[pl.DataFrame]]
+
+
 @dataclass
 class DemoData:
     as_of: date
@@ -81,6 +93,7 @@ class DemoData:
     contacts: pl.DataFrame
     accounts: list[dict]
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+    streams: list[StreamedTable] = field(default_factory=list)  # in the order they must be consumed
 
     def frame(self, table: RawTable) -> pl.DataFrame:
         return self.tables[table.name]
@@ -91,6 +104,8 @@ def generate(scale: str = "demo", seed: int = 7, as_of: date | None = None) -> D
         raise ValueError(f"unknown scale {scale!r}; use one of {', '.join(SCALES)}")
     spec = SCALES[scale]
     as_of = as_of or datetime.now(UTC).date()
+    if spec.streamed:
+        return generate_streamed(spec, seed, as_of)
     rng = np.random.default_rng(seed)
     channels = truth.CHANNELS + spec.extra_channels
     first_day = as_of - timedelta(days=truth.DAYS - 1)
@@ -102,10 +117,7 @@ def generate(scale: str = "demo", seed: int = 7, as_of: date | None = None) -> D
     end_of_day = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), UTC)
     conversions = _conversions(rng, touchpoints, channels, user_count).filter(pl.col("converted_at") < end_of_day)
     contacts = _contacts(rng, spec)
-    accounts = [
-        {"id": i + 1, "platform": p, "handle": f"juniperfinch_{p}", "timezone": tz}
-        for i, (p, tz) in enumerate([("x", "America/New_York"), ("linkedin", "America/Chicago"), ("facebook", "America/New_York"), ("instagram", "America/Los_Angeles")])
-    ]
+    accounts = demo_accounts()
     data = DemoData(as_of, seed, spec, campaigns, contacts, accounts)
     data.tables = {
         TOUCHPOINTS.name: touchpoints.with_columns(pl.lit(DEMO_MERCHANT).alias("merchant_id")).select(TOUCHPOINTS.column_names),
@@ -115,6 +127,43 @@ def generate(scale: str = "demo", seed: int = 7, as_of: date | None = None) -> D
         SOCIAL_POSTS.name: _social_posts(rng, accounts, campaigns, first_day, as_of),
     }
     return data
+
+
+def generate_streamed(spec: Scale, seed: int, as_of: date, days_per_chunk: int = streaming.DAYS_PER_CHUNK,
+                      users_per_block: int = streaming.USERS_PER_BLOCK, blocks_per_chunk: int = streaming.BLOCKS_PER_CHUNK) -> DemoData:
+    """The demo merchant at a streamed scale: small tables in memory, touchpoints and conversions as streams.
+
+    Nothing big is drawn here; the streams draw their rows as they are consumed (touchpoints first)."""
+    rng = np.random.default_rng(seed)
+    channels = truth.CHANNELS + spec.extra_channels
+    first_day = as_of - timedelta(days=truth.DAYS - 1)
+    campaigns = _campaigns(rng, channels, first_day, as_of)
+    spend = _spend(rng, campaigns, channels, first_day, as_of, spec)
+    n_paid = int(spend["clicks"].sum())
+    n_direct = int(n_paid * truth.DIRECT_SHARE / (1 - truth.DIRECT_SHARE))
+    direct_per_day = rng.multinomial(n_direct, np.full(truth.DAYS, 1 / truth.DAYS))  # direct visits spread evenly over the days
+    journeys = streaming.Journeys(DEMO_MERCHANT, seed, spend, channels, first_day, as_of, direct_per_day, spec.touches_per_user,
+                                  days_per_chunk, users_per_block, blocks_per_chunk)
+    contacts = _contacts(rng, spec)
+    accounts = demo_accounts()
+    data = DemoData(as_of, seed, spec, campaigns, contacts, accounts)
+    data.tables = {
+        AD_SPEND.name: spend.with_columns(pl.lit(DEMO_MERCHANT).alias("merchant_id")).select(AD_SPEND.column_names),
+        EMAIL_EVENTS.name: _email_events(rng, contacts, campaigns, first_day),
+        SOCIAL_POSTS.name: _social_posts(rng, accounts, campaigns, first_day, as_of),
+    }
+    data.streams = [
+        StreamedTable(TOUCHPOINTS, journeys.touchpoint_chunks, journeys.touchpoints),
+        StreamedTable(CONVERSIONS, journeys.conversion_chunks, journeys.conversions),
+    ]
+    return data
+
+
+def demo_accounts() -> list[dict]:
+    return [
+        {"id": i + 1, "platform": p, "handle": f"juniperfinch_{p}", "timezone": tz}
+        for i, (p, tz) in enumerate([("x", "America/New_York"), ("linkedin", "America/Chicago"), ("facebook", "America/New_York"), ("instagram", "America/Los_Angeles")])
+    ]
 
 
 def _campaigns(rng: np.random.Generator, channels: tuple[truth.ChannelTruth, ...], first_day: date, as_of: date) -> list[DemoCampaign]:
@@ -199,20 +248,9 @@ def _touchpoints(rng, spend: pl.DataFrame, channels, first_day: date, spec: Scal
         }
     ).with_columns(pl.col("touched_at").cast(pl.Datetime("us", "UTC")))
     frame = frame.sort("touched_at", "user_n").with_row_index("n")
-    frame = frame.with_columns(
-        ("tp_" + pl.col("n").cast(pl.String).str.zfill(9)).alias("touchpoint_id"),
-        ("u_" + pl.col("user_n").cast(pl.String).str.zfill(8)).alias("user_id"),
-        pl.when(pl.col("channel").is_null()).then(pl.lit("(direct)"))
-        .otherwise(pl.col("channel").replace_strict({k: v[0] for k, v in SOURCE_MEDIUM.items()}, default=pl.col("channel")))
-        .alias("source"),
-        pl.when(pl.col("channel").is_null()).then(pl.lit("(none)"))
-        .otherwise(pl.col("channel").replace_strict({k: v[1] for k, v in SOURCE_MEDIUM.items()}, default=pl.lit("referral")))
-        .alias("medium"),
-    )
+    frame = frame.with_columns(*touchpoint_text_columns())
     return frame.select("touchpoint_id", "user_id", "touched_at", "channel", "campaign_id", "source", "medium", "user_n"), user_count
 
-
-JOURNEY_DAYS = 7  # a user's touches fall within about a week, as in real consideration cycles
 
 
 def _users_near(rng: np.random.Generator, day_index: np.ndarray, user_count: int) -> np.ndarray:

@@ -23,8 +23,15 @@ from campaigns.demo.owner import create_demo_owner
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import migrate, session_scope
 from campaigns.core.store.models import Campaign, Contact, ContactConsent, Merchant, Segment, SocialAccount
-from campaigns.warehouse.landing import clear_landing, write_landing
+from campaigns.warehouse.landing import clear_landing, write_landing, write_landing_stream
 from campaigns.warehouse.schema import LANDED_TABLES, SOCIAL_POSTS
+
+
+def _reporting(frames, name: str, chunks: int, progress):
+    for i, frame in enumerate(frames, 1):
+        yield frame  # the writer has written the chunk when it asks for the next
+        if progress:
+            progress(f"{name} ({i}/{chunks})")
 
 
 def write_demo(settings: Settings, data: DemoData, progress=None) -> dict[str, int]:
@@ -93,6 +100,10 @@ def write_demo(settings: Settings, data: DemoData, progress=None) -> dict[str, i
         counts[table.name] = frame.height
         if progress:
             progress(table.name)
+    # the large scale's big tables: drawn chunk by chunk while they are written, one file each
+    for stream in data.streams:
+        _, _, counts[stream.table.name] = write_landing_stream(settings.landing_dir, stream.table, DEMO_MERCHANT,
+                                                               _reporting(stream.frames(), stream.table.name, stream.chunks, progress))
     settings.blog_dir.mkdir(parents=True, exist_ok=True)
     for name, text in POSTS.items():
         (settings.blog_dir / name).write_text(text, encoding="utf-8")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -67,6 +67,59 @@ def write_landing(landing_dir: Path, table: RawTable, frame: pl.DataFrame) -> tu
     return target, True
 
 
+# Rows per Parquet row group of a streamed landing file: polars' default for write_parquet.
+STREAM_ROW_GROUP_ROWS = 512 * 512
+
+
+def write_landing_stream(landing_dir: Path, table: RawTable, merchant_id: str, frames: Iterable[pl.DataFrame]) -> tuple[Path, bool, int]:
+    """Write one merchant's rows, arriving as chunks, into ONE landing file; returns (path, written, rows).
+
+    Memory holds one chunk at a time. The file is named by the same digest as write_landing's
+    for the chunks concatenated, so an identical earlier file is reused the same way, and the
+    table stays one file per merchant (the ingest then has no keys to dedupe)."""
+    import pyarrow.parquet as pq
+
+    folder = private_dir(landing_dir / table.name / validate_merchant_id(merchant_id))
+    remove_abandoned_tmp(landing_dir)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    tmp = folder / f".{stamp}-stream.parquet.{os.getpid()}.tmp"
+    hasher = hashlib.sha256()
+    rows = 0
+    writer = None
+    try:
+        for frame in frames:
+            frame = frame.select(table.column_names).cast(table.polars_schema)  # type: ignore[arg-type]
+            if frame.height == 0:
+                continue
+            if frame["merchant_id"].ne(merchant_id).any():
+                raise ValueError(f"a landing file holds one merchant's rows; got rows of another merchant than {merchant_id!r}")
+            _hash_rows_into(hasher, frame)
+            rows += frame.height
+            arrow = frame.to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, arrow.schema, compression="zstd")
+            writer.write_table(arrow, row_group_size=STREAM_ROW_GROUP_ROWS)
+        if writer is None:
+            raise ValueError(f"no rows for {table.name}: a landing file holds at least one row")
+        writer.close()
+        writer = None
+        hasher.update(str(rows).encode())
+        digest = hasher.hexdigest()[:16]
+        existing = next(iter(folder.glob(f"*-{digest}.parquet")), None)
+        if existing is not None:
+            tmp.unlink()
+            return existing, False, rows
+        target = folder / f"{stamp}-{digest}.parquet"
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, target)  # readers see the whole file or none of it
+        return target, True, rows
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def remove_abandoned_tmp(landing_dir: Path) -> list[Path]:
     """Remove the temporary files of imports that were killed before their rename (their writer is gone).
 
@@ -87,7 +140,11 @@ def remove_abandoned_tmp(landing_dir: Path) -> list[Path]:
 
 def _digest(frame: pl.DataFrame) -> str:
     hasher = hashlib.sha256()
-    for value in frame.hash_rows(seed=0).to_list():
-        hasher.update(value.to_bytes(8, "little"))
+    _hash_rows_into(hasher, frame)
     hasher.update(str(frame.height).encode())
     return hasher.hexdigest()[:16]
+
+
+def _hash_rows_into(hasher, frame: pl.DataFrame) -> None:
+    # each row's 64-bit hash, little-endian, in row order: chunk by chunk gives the digest of the whole
+    hasher.update(frame.hash_rows(seed=0).to_numpy().astype("<u8", copy=False).tobytes())
