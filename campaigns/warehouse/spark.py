@@ -48,6 +48,8 @@ def spark_conf(spark_dir: Path) -> dict[str, str]:
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": "2",
+        # small data on a small machine: compiling code for every query costs more than it saves
+        "spark.sql.codegen.wholeStage": "false",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.sources.default": "parquet",
         "spark.sql.warehouse.dir": str(spark_dir / "warehouse"),
@@ -194,6 +196,9 @@ class SparkWarehouse(Warehouse):
         new_rows = incoming.selectExpr(*(
             f"cast({_ident(f.name) if f.name in present else 'null'} as {f.dataType.simpleString()}) as {_ident(f.name)}" for f in columns
         ))
+        if where == "true":  # the whole table: overwrite it in place (its schema, and the views over it, stay)
+            new_rows.write.insertInto(f"`{schema}`.`{name}`", overwrite=True)
+            return frame.height
         kept = spark.sql(f"select * from {target} where not coalesce({where}, false)", args=params or None)
         staging = f"{name}__replacing"
         partitioned = [c.name for c in spark.catalog.listColumns(f"`{schema}`.`{name}`") if c.isPartition]

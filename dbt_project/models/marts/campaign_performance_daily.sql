@@ -77,7 +77,7 @@ final as (
         revenue,
 
         -- ratios (null when the denominator is 0)
-        {{ safe_divide('cast(clicks as {{ type_double() }})', 'impressions') }} as ctr,
+        {{ safe_divide('cast(clicks as ' ~ type_double() ~ ')', 'impressions') }} as ctr,
         {{ safe_divide('conversions', 'clicks') }} as cvr,
         {{ safe_divide('spend', 'clicks') }} as cpc,
         {{ safe_divide('spend * 1000', 'impressions') }} as cpm,
