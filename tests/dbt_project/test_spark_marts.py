@@ -45,6 +45,13 @@ def fingerprint(frame: pl.DataFrame, drop: tuple[str, ...] = ()) -> pl.DataFrame
     return frame.sort(order, nulls_last=True) if frame.columns else frame
 
 
+def _assert_same(mart: str, actual: pl.DataFrame, expected: pl.DataFrame) -> None:
+    try:
+        assert_frame_equal(actual, expected, check_dtypes=False, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+    except AssertionError as exc:
+        raise AssertionError(f"marts.{mart} differs between Spark and DuckDB: {exc}") from None
+
+
 def test_spark_builds_the_marts_duckdb_builds(built_home: Settings, built_spark_home: Settings) -> None:
     duckdb_warehouse, spark_warehouse = open_warehouse(built_home), open_warehouse(built_spark_home)
     marts = _marts(duckdb_warehouse)
@@ -56,7 +63,7 @@ def test_spark_builds_the_marts_duckdb_builds(built_home: Settings, built_spark_
         expected = fingerprint(duckdb_warehouse.query(f'select * from marts."{mart}"'), drop)
         actual = fingerprint(spark_warehouse.query(f'select * from marts."{mart}"'), drop)
         assert actual.columns == expected.columns, mart
-        assert_frame_equal(actual, expected, check_dtypes=False, check_exact=False, rel_tol=1e-9, abs_tol=1e-9, obj=mart)
+        _assert_same(mart, actual, expected)
     assert sum(duckdb_warehouse.count("marts", m) for m in marts) > 1000  # the demo, not empty tables
 
 
@@ -65,5 +72,4 @@ def test_spark_serving_snapshots_match(built_home: Settings, built_spark_home: S
     duckdb_files, spark_files = snapshot_files(built_home), snapshot_files(built_spark_home)
     assert sorted(spark_files) == sorted(duckdb_files)
     for name in ("roi_by_model", "attribution_by_channel_all_models", "overview_daily"):
-        expected, actual = fingerprint(pl.read_parquet(duckdb_files[name])), fingerprint(pl.read_parquet(spark_files[name]))
-        assert_frame_equal(actual, expected, check_dtypes=False, check_exact=False, rel_tol=1e-9, abs_tol=1e-9, obj=name)
+        _assert_same(name, fingerprint(pl.read_parquet(spark_files[name])), fingerprint(pl.read_parquet(duckdb_files[name])))
