@@ -14,7 +14,7 @@ ifeq ($(UV),)
 UV := $(TOOLS)/bin/uv
 endif
 
-.PHONY: demo test setup build serve bench bench-attribution bench-large bench-attribution-maths bench-optimizer bench-publishing bench-workers bench-app bench-cli bench-contacts bench-api bench-webhooks bench-leo bench-setup screenshots clean
+.PHONY: demo test test-spark setup build serve bench bench-attribution bench-large bench-attribution-maths bench-optimizer bench-publishing bench-workers bench-app bench-cli bench-contacts bench-api bench-webhooks bench-leo bench-setup screenshots clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
@@ -37,6 +37,12 @@ TEST_WORKERS ?= auto
 test: setup
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile --cov --cov-report=term:skip-covered
+
+# The Spark leg: the spark extra (pyspark, dbt-spark; Java 17 on the machine) and the tests marked `spark`,
+# which `make test` skips at collection (no JVM there).
+test-spark: setup
+	$(UV) sync --frozen --python $(PYTHON) --extra spark --inexact
+	CAMPAIGNS_TEST_SPARK=1 $(VENV)/bin/pytest -m spark -p no:cacheprovider
 
 build: setup
 	$(VENV)/bin/campaigns build

@@ -57,7 +57,7 @@ class CampaignsResource(dg.ConfigurableResource):
 
     home: str | None = Field(default=None, description="CAMPAIGNS_HOME: folder of the embedded default (SQLite store, DuckDB warehouse).")
     database_url: str | None = Field(default=None, description="CAMPAIGNS_DATABASE_URL: the operational store; SQLite in the home when unset.")
-    warehouse: str | None = Field(default=None, description="CAMPAIGNS_WAREHOUSE: duckdb or postgres.")
+    warehouse: str | None = Field(default=None, description="CAMPAIGNS_WAREHOUSE: duckdb, postgres or spark.")
     warehouse_url: str | None = Field(default=None, description="CAMPAIGNS_WAREHOUSE_URL: the PostgreSQL warehouse; the store's URL when unset.")
 
     @classmethod
@@ -101,7 +101,8 @@ def dbt_env_mismatches(expected: Mapping[str, str], environ: Mapping[str, str]) 
     itself is passed on the command line, so it is not compared.
     """
     wrong = []
-    used = ("CAMPAIGNS_HOME",) if expected.get("CAMPAIGNS_DBT_TARGET", "dev") == "dev" else tuple(n for n in PROFILE_DEFAULTS if "_PG_" in n)
+    # the DuckDB and Spark targets keep their files under CAMPAIGNS_HOME; PostgreSQL's come from the _PG_ variables
+    used = ("CAMPAIGNS_HOME",) if expected.get("CAMPAIGNS_DBT_TARGET", "dev") in ("dev", "spark") else tuple(n for n in PROFILE_DEFAULTS if "_PG_" in n)
     for name in used:
         default = PROFILE_DEFAULTS[name]
         if name not in expected:

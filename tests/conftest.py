@@ -164,6 +164,42 @@ def built_postgres_home(tmp_path_factory: pytest.TempPathFactory, pg_url_session
     )
 
 
+# --- the Spark leg ------------------------------------------------------------------
+# Tests marked `spark` start a JVM and build on Spark: they run in `make test-spark`
+# (CAMPAIGNS_TEST_SPARK=1), and are skipped at collection elsewhere, so `make test` stays Python-only and starts no JVM.
+SPARK_LEG = os.environ.get("CAMPAIGNS_TEST_SPARK", "") == "1"
+
+
+
+def _spark_reason() -> str | None:
+    import importlib.util
+    import shutil
+
+    if importlib.util.find_spec("pyspark") is None or importlib.util.find_spec("dbt.adapters.spark") is None:
+        return "pyspark or dbt-spark is not installed (`uv sync --extra spark --inexact`, or `make test-spark`)"
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        return "no Java runtime (Spark needs Java 17)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def spark_available() -> None:
+    """Skips with the reason when PySpark or Java is missing; fails instead when CI=true (the Spark leg must run)."""
+    reason = _spark_reason()
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true requires the Spark tests to run, but {reason}")
+        pytest.skip(f"skipping Spark test: {reason}")
+
+
+@pytest.fixture(scope="session")
+def built_spark_home(tmp_path_factory: pytest.TempPathFactory, spark_available: None) -> Iterator[Settings]:
+    """The demo merchant materialized with the warehouse on a local Spark (store on SQLite)."""
+    settings = _build_home(tmp_path_factory.mktemp("built_spark"), {"CAMPAIGNS_WAREHOUSE": "spark"})
+    yield settings
+    from campaigns.warehouse.spark import stop_spark
+
+    stop_spark()
 
 # Both cores: `make test` runs `pytest -n auto --dist loadfile` (docs/development.md). Each test file goes to one
 # worker whole, so a module-scoped fixture (a dbt build, a served app, a browser) is set up once and a file's tests
@@ -209,7 +245,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On an xdist worker: the shared-build files first, then the long end-to-end files, then the rest (stable)."""
+    """The Spark tests skip outside the Spark leg; on an xdist worker: the shared-build files first, then the long
+    end-to-end files, then the rest (stable)."""
+    if not SPARK_LEG:
+        skip = pytest.mark.skip(reason="Spark leg: runs in `make test-spark` (CAMPAIGNS_TEST_SPARK=1)")
+        for item in items:
+            if "spark" in item.keywords:
+                item.add_marker(skip)
     if os.environ.get("PYTEST_XDIST_WORKER"):
         items.sort(key=lambda item: _scope_rank(item.nodeid.split("::", 1)[0]))
 

@@ -45,6 +45,7 @@ def dbt_model_assets() -> dg.AssetsDefinition:
         # One `dbt build` for the whole selection: each dbt start costs seconds here.
         # Its artifacts and log go under CAMPAIGNS_HOME (old runs' folders removed), not into the install tree.
         target_path = run_target_path(campaigns.settings().home_path, context.run_id)
+        campaigns.open_warehouse().release()  # Spark's embedded metastore admits one JVM: dbt's
         yield from dbt.cli(["build", "--target", expected["CAMPAIGNS_DBT_TARGET"]], context=context, target_path=target_path).stream()
 
     return _dbt_models

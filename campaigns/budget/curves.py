@@ -162,7 +162,7 @@ def warehouse_curves(settings: Any, merchant_id: str, campaign_id: str) -> list[
     """campaign_curves against the configured warehouse (DuckDB file or PostgreSQL)."""
     from campaigns.warehouse.connection import open_warehouse  # duckdb/psycopg load only for a command that reads the warehouse
 
-    if settings.warehouse != "postgres" and not settings.duckdb_path.exists():
+    if settings.warehouse == "duckdb" and not settings.duckdb_path.exists():
         raise RebalanceError(f"no warehouse at {settings.duckdb_path} yet: no spend data to fit; run `campaigns demo-data` "
                              "or `campaigns import spend FILE`, then `campaigns build`")
     warehouse = open_warehouse(settings)

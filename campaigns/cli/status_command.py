@@ -21,7 +21,7 @@ def status() -> None:
     from pipelines import ensure_dagster_home
 
     settings = get_settings()
-    console.print(f"store: {settings.store_url.split('@')[-1]}   warehouse: {settings.warehouse} ({settings.duckdb_path if settings.warehouse == 'duckdb' else 'postgres'})")
+    console.print(f"store: {settings.store_url.split('@')[-1]}   warehouse: {settings.warehouse} ({ {'duckdb': settings.duckdb_path, 'spark': settings.spark_dir}.get(settings.warehouse, 'postgres') })")
     ensure_dagster_home(settings)
     instance = dg.DagsterInstance.get()
     table = Table("asset", "last materialized (UTC)", "rows", title="assets")

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="Operational store URL; SQLite in CAMPAIGNS_HOME when unset."
     )
-    warehouse: Literal["duckdb", "postgres"] = "duckdb"
+    warehouse: Literal["duckdb", "postgres", "spark"] = "duckdb"
     warehouse_url: str | None = Field(
         default=None,
         description="PostgreSQL warehouse URL; defaults to CAMPAIGNS_DATABASE_URL when the warehouse is postgres.",
@@ -185,6 +185,11 @@ class Settings(BaseSettings):
         return self.home_path / "warehouse.duckdb"
 
     @property
+    def spark_dir(self) -> Path:
+        """The local Spark warehouse (Parquet tables) and its embedded metastore (CAMPAIGNS_WAREHOUSE=spark)."""
+        return self.home_path / "spark"
+
+    @property
     def media_dir(self) -> Path:
         """Images attached to posts, content-addressed (served at CAMPAIGNS_PUBLIC_URL/media/...)."""
         return self.home_path / "media"
@@ -213,7 +218,7 @@ class Settings(BaseSettings):
 
     @property
     def dbt_target(self) -> str:
-        return "prod" if self.warehouse == "postgres" else "dev"
+        return {"postgres": "prod", "spark": "spark"}.get(self.warehouse, "dev")
 
     def dbt_env(self) -> dict[str, str]:
         """Environment variables read by dbt_project/profiles.yml."""

@@ -20,6 +20,11 @@
     string_agg({{ measure }}, '{{ delimiter }}' order by {{ order_by }})
 {%- endmacro %}
 
+{#- Spark 4 spells the ordered aggregate with `within group`. -#}
+{% macro spark__attribution_string_agg(measure, delimiter, order_by) -%}
+    string_agg({{ measure }}, '{{ delimiter }}') within group (order by {{ order_by }})
+{%- endmacro %}
+
 {#- The model names as a one-column relation (`model`), so every model gets a row even
     where it credited nothing (roi_by_model keeps spend without conversions). -#}
 {% macro attribution_rule_models_relation() -%}
@@ -46,7 +51,7 @@
         converted_at,
 
         -- credit (sums to 1 per conversion) and the revenue it carries
-        cast(credit as double precision) as credit,
-        cast(credit * revenue as double precision) as attributed_revenue
+        cast(credit as {{ type_double() }}) as credit,
+        cast(credit * revenue as {{ type_double() }}) as attributed_revenue
     from {{ relation }}
 {%- endmacro %}

@@ -21,7 +21,7 @@ with
 totals as (
     select
         merchant_id,
-        cast(count(*) as double precision) as conversions,
+        cast(count(*) as {{ type_double() }}) as conversions,
         sum(revenue) as revenue
     from {{ ref('stg_conversions') }}
     group by merchant_id

@@ -9,7 +9,7 @@
             {%- if meta.get('created_before_build') -%}
                 {%- set columns = [] -%}
                 {%- for column in node.columns.values() -%}
-                    {%- do columns.append(adapter.quote(column.name) ~ ' ' ~ column.data_type) -%}
+                    {%- do columns.append(adapter.quote(column.name) ~ ' ' ~ warehouse_type(column.data_type)) -%}
                 {%- endfor -%}
                 {%- do statements.append('create schema if not exists ' ~ node.schema) -%}
                 {%- do statements.append('create table if not exists ' ~ node.schema ~ '.' ~ node.identifier ~ ' (' ~ columns | join(', ') ~ ')') -%}
@@ -34,11 +34,30 @@
             {%- endif -%}
         {%- endfor -%}
         {%- if built -%}
-            {%- set stamps = source('attribution', 'build_stamps') -%}
-            {%- do run_query("delete from " ~ stamps ~ " where family = 'rule_based'") -%}
-            {%- do run_query("insert into " ~ stamps ~ " (family, built_at) values ('rule_based', cast('"
-                              ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S') ~ "' as timestamp))") -%}
+            {%- do replace_build_stamp(source('attribution', 'build_stamps'), 'rule_based', run_started_at.strftime('%Y-%m-%d %H:%M:%S')) -%}
         {%- endif -%}
     {%- endif -%}
     select 1
+{%- endmacro %}
+
+{#- The one row of `family` in marts.build_stamps becomes `built_at` (UTC, 'YYYY-MM-DD HH:MM:SS'). -#}
+{% macro replace_build_stamp(stamps, family, built_at) -%}
+    {{ return(adapter.dispatch('replace_build_stamp')(stamps, family, built_at)) }}
+{%- endmacro %}
+
+{% macro default__replace_build_stamp(stamps, family, built_at) -%}
+    {%- do run_query("delete from " ~ stamps ~ " where family = '" ~ family ~ "'") -%}
+    {%- do run_query("insert into " ~ stamps ~ " (family, built_at) values ('" ~ family ~ "', cast('" ~ built_at ~ "' as timestamp))") -%}
+{%- endmacro %}
+
+{#- Parquet tables have no DELETE, and Spark cannot overwrite a table it reads in the same
+    statement: the other families' stamps (a row or two) are read first, then written back
+    with the new one. -#}
+{% macro spark__replace_build_stamp(stamps, family, built_at) -%}
+    {%- set others = run_query("select family, cast(built_at as string) as built_at from " ~ stamps ~ " where family <> '" ~ family ~ "'") -%}
+    {%- set rows = ["('" ~ family ~ "', cast('" ~ built_at ~ "' as timestamp))"] -%}
+    {%- for row in others.rows -%}
+        {%- do rows.append("('" ~ row[0] ~ "', cast('" ~ row[1] ~ "' as timestamp))") -%}
+    {%- endfor -%}
+    {%- do run_query("insert overwrite table " ~ stamps ~ " values " ~ rows | join(', ')) -%}
 {%- endmacro %}

@@ -8,7 +8,7 @@ conversion_touchpoints as (
 credited as (
     select
         *,
-        cast(1 as double precision) / touch_count as credit
+        cast(1 as {{ type_double() }}) / touch_count as credit
     from conversion_touchpoints
 ),
 

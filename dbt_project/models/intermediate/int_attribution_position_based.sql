@@ -13,7 +13,7 @@ credited as (
             when touch_count = 1 then 1.0
             when touch_count = 2 then 0.5
             when touch_index = 1 or touch_index = touch_count then 0.4
-            else cast(0.2 as double precision) / (touch_count - 2)
+            else cast(0.2 as {{ type_double() }}) / (touch_count - 2)
         end as credit
     from conversion_touchpoints
 ),

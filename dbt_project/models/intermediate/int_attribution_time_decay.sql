@@ -20,8 +20,8 @@ weighted as (
     select
         *,
         power(
-            cast(2 as double precision),
-            -cast({{ seconds_between('touched_at', 'last_touched_at') }} as double precision) / {{ half_life_seconds }}
+            cast(2 as {{ type_double() }}),
+            -cast({{ seconds_between('touched_at', 'last_touched_at') }} as {{ type_double() }}) / {{ half_life_seconds }}
         ) as weight
     from last_touches
 ),

@@ -47,7 +47,7 @@ final as (
         merchant_id,
         path,
         cast(sum(is_conversion) as bigint) as conversions,
-        cast(sum(revenue) as double precision) as revenue,
+        cast(sum(revenue) as {{ type_double() }}) as revenue,
         cast(sum(1 - is_conversion) as bigint) as non_conversions
     from journeys
     group by merchant_id, path

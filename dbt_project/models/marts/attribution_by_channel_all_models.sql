@@ -24,14 +24,14 @@ unioned as (
 final as (
     select
         -- keys
-        cast(model as varchar) as model,
-        cast(model_family as varchar) as model_family,
-        cast(merchant_id as varchar) as merchant_id,
-        cast(channel as varchar) as channel,
+        cast(model as {{ type_string() }}) as model,
+        cast(model_family as {{ type_string() }}) as model_family,
+        cast(merchant_id as {{ type_string() }}) as merchant_id,
+        cast(channel as {{ type_string() }}) as channel,
 
         -- measures
-        cast(conversions as double precision) as conversions,
-        cast(revenue as double precision) as revenue
+        cast(conversions as {{ type_double() }}) as conversions,
+        cast(revenue as {{ type_double() }}) as revenue
     from unioned
 )
 

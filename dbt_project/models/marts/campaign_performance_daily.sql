@@ -50,9 +50,9 @@ joined as (
         -- measures
         coalesce(s.impressions, 0) as impressions,
         coalesce(s.clicks, 0) as clicks,
-        cast(coalesce(c.conversions, 0) as double precision) as conversions,
-        cast(coalesce(s.spend, 0) as double precision) as spend,
-        cast(coalesce(c.revenue, 0) as double precision) as revenue
+        cast(coalesce(c.conversions, 0) as {{ type_double() }}) as conversions,
+        cast(coalesce(s.spend, 0) as {{ type_double() }}) as spend,
+        cast(coalesce(c.revenue, 0) as {{ type_double() }}) as revenue
     from daily_spend as s
     full outer join daily_conversions as c
         on s.merchant_id = c.merchant_id
@@ -77,7 +77,7 @@ final as (
         revenue,
 
         -- ratios (null when the denominator is 0)
-        {{ safe_divide('cast(clicks as double precision)', 'impressions') }} as ctr,
+        {{ safe_divide('cast(clicks as ' ~ type_double() ~ ')', 'impressions') }} as ctr,
         {{ safe_divide('conversions', 'clicks') }} as cvr,
         {{ safe_divide('spend', 'clicks') }} as cpc,
         {{ safe_divide('spend * 1000', 'impressions') }} as cpm,

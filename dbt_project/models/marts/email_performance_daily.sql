@@ -38,8 +38,8 @@ final as (
 
         -- rates (as doubles: PostgreSQL divides integers as integers): delivery among the
         -- attempts that reached a provider, suppression among all finished sends
-        {{ safe_divide('cast(sent as double precision)', 'sent + failed') }} as delivery_rate,
-        {{ safe_divide('cast(suppressed as double precision)', 'sent + failed + suppressed + needs_review') }} as suppression_rate
+        {{ safe_divide('cast(sent as ' ~ type_double() ~ ')', 'sent + failed') }} as delivery_rate,
+        {{ safe_divide('cast(suppressed as ' ~ type_double() ~ ')', 'sent + failed + suppressed + needs_review') }} as suppression_rate
     from daily
 )
 

@@ -48,9 +48,9 @@ joined as (
         coalesce(s.channel, a.channel) as channel,
 
         -- measures
-        cast(coalesce(s.spend, 0) as double precision) as spend,
-        cast(coalesce(a.conversions, 0) as double precision) as conversions,
-        cast(coalesce(a.revenue, 0) as double precision) as revenue
+        cast(coalesce(s.spend, 0) as {{ type_double() }}) as spend,
+        cast(coalesce(a.conversions, 0) as {{ type_double() }}) as conversions,
+        cast(coalesce(a.revenue, 0) as {{ type_double() }}) as revenue
     from model_spend as s
     full outer join attribution as a
         on s.model = a.model

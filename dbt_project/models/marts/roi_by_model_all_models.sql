@@ -25,20 +25,20 @@ unioned as (
 final as (
     select
         -- keys
-        cast(model as varchar) as model,
-        cast(model_family as varchar) as model_family,
-        cast(merchant_id as varchar) as merchant_id,
-        cast(campaign_id as varchar) as campaign_id,
-        cast(channel as varchar) as channel,
+        cast(model as {{ type_string() }}) as model,
+        cast(model_family as {{ type_string() }}) as model_family,
+        cast(merchant_id as {{ type_string() }}) as merchant_id,
+        cast(campaign_id as {{ type_string() }}) as campaign_id,
+        cast(channel as {{ type_string() }}) as channel,
 
         -- measures
-        cast(spend as double precision) as spend,
-        cast(conversions as double precision) as conversions,
-        cast(revenue as double precision) as revenue,
+        cast(spend as {{ type_double() }}) as spend,
+        cast(conversions as {{ type_double() }}) as conversions,
+        cast(revenue as {{ type_double() }}) as revenue,
 
         -- return (null without spend)
-        cast(roas as double precision) as roas,
-        cast(roi as double precision) as roi
+        cast(roas as {{ type_double() }}) as roas,
+        cast(roi as {{ type_double() }}) as roi
     from unioned
 )
 

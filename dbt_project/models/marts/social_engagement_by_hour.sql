@@ -21,7 +21,7 @@ final as (
         cast(count(*) as bigint) as posts,
         cast(sum(coalesce(impressions, 0)) as bigint) as impressions,
         cast(sum(engagements) as bigint) as engagements,
-        {{ safe_divide('cast(sum(engagements) as double precision)', 'sum(coalesce(impressions, 0))') }} as engagement_rate
+        {{ safe_divide('cast(sum(engagements) as ' ~ type_double() ~ ')', 'sum(coalesce(impressions, 0))') }} as engagement_rate
     from posts
     group by merchant_id, account_id, platform, posted_weekday, posted_hour
 )

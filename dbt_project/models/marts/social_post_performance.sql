@@ -28,7 +28,7 @@ final as (
         comments,
         clicks,
         cast(coalesce(likes, 0) + coalesce(shares, 0) + coalesce(comments, 0) + coalesce(clicks, 0) as bigint) as engagements,
-        {{ safe_divide('cast(coalesce(likes, 0) + coalesce(shares, 0) + coalesce(comments, 0) + coalesce(clicks, 0) as double precision)', 'impressions') }} as engagement_rate,
+        {{ safe_divide('cast(coalesce(likes, 0) + coalesce(shares, 0) + coalesce(comments, 0) + coalesce(clicks, 0) as ' ~ type_double() ~ ')', 'impressions') }} as engagement_rate,
 
         sandbox
     from post_metrics

@@ -10,10 +10,10 @@ renamed as (
         merchant_id,
         campaign_id,
         lower(trim(channel)) as channel,
-        cast("date" as date) as spend_date,
+        cast({{ adapter.quote('date') }} as date) as spend_date,
 
         -- measures
-        cast(spend as double precision) as spend,
+        cast(spend as {{ type_double() }}) as spend,
         impressions,
         clicks
 

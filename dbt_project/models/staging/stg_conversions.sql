@@ -13,7 +13,7 @@ renamed as (
 
         -- when and how much
         converted_at,
-        cast(revenue as double precision) as revenue
+        cast(revenue as {{ type_double() }}) as revenue
 
     from source
 )

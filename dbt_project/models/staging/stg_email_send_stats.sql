@@ -10,7 +10,7 @@ renamed as (
         merchant_id,
         nullif(trim(campaign_id), '') as campaign_id,
         cast(email_campaign_id as bigint) as email_campaign_id,
-        cast("date" as date) as send_date,
+        cast({{ adapter.quote('date') }} as date) as send_date,
 
         -- outcomes of the finished sends of that UTC day
         cast(sent as bigint) as sent,

@@ -14,7 +14,7 @@ renamed as (
 
         -- when
         published_at,
-        cast("date" as date) as published_date,
+        cast({{ adapter.quote('date') }} as date) as published_date,
         fetched_at,
 
         -- counters (null where the platform does not report one)
