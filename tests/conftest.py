@@ -14,6 +14,12 @@ import pytest
 
 from campaigns.core.settings import Settings, get_settings
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # xdist starts its workers with COLUMNS=80 and LINES=24: a console built with them keeps 80 columns and ignores the
+    # width a CLI test asks for, so the workers see the terminal size a single-process run sees (none)
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
 PG_SERVER = os.environ.get("CAMPAIGNS_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 AS_OF = date(2026, 11, 24)  # fixed, so demo data and its expected numbers never drift
 

@@ -51,7 +51,7 @@ from sqlalchemy import select
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import Campaign, CampaignContent, CampaignMetric, EmailCampaign, SocialQueueItem
-from tests.e2e.test_browser import ROOT, SCROLL_TO_TOP, assert_no_errors, browser, chromium, new_tab, running_app, settled, sign_in  # noqa: F401
+from tests.e2e.test_browser import ERRORS, ROOT, SCROLL_TO_TOP, assert_no_errors, browser, chromium, new_tab, running_app, settled, sign_in  # noqa: F401
 from tests.e2e.test_merchant_onboarding import cli, open_page, stage
 from tests.publishers.fake_platforms import FakeX
 
@@ -337,8 +337,7 @@ def approve_and_schedule(tab, shots: Path, drafts: dict[str, list[int]]) -> None
         content_tab(tab)
         open_expander(tab, f"campaign_cc_{cc}_schedule")
         settled(tab)
-        button(tab, f"campaign_cc_{cc}_schedule").click()
-        tab.get_by_text(f"Queued cc-{cc} as post").wait_for()
+        click_for(tab, button(tab, f"campaign_cc_{cc}_schedule"), tab.get_by_text(f"Queued cc-{cc} as post"))
         settled(tab)
     content_tab(tab)
     channel_heading(tab, "X").evaluate(SCROLL_TO_TOP)
@@ -346,11 +345,33 @@ def approve_and_schedule(tab, shots: Path, drafts: dict[str, list[int]]) -> None
     cc = drafts["email"][0]
     content_tab(tab)
     open_expander(tab, f"campaign_cc_{cc}_email")
-    button(tab, f"campaign_cc_{cc}_email").click()
-    tab.get_by_text(re.compile(r"email campaign \d+ \(a DRAFT\) from")).wait_for()
     settled(tab)
+    made = tab.get_by_text(re.compile(r"email campaign \d+ \(a DRAFT\) from"))
+    click_for(tab, button(tab, f"campaign_cc_{cc}_email"), made)
     assert_no_errors(tab, "making the email campaign")
+    made.wait_for()
     tab.screenshot(path=str(shots / "03-email-made.png"))
+
+
+def click_for(tab, target, outcome, tries: int = 3) -> None:
+    """Click `target` until `outcome` (or an error the app shows instead) appears.
+
+    On a machine busy with other test workers a click sometimes reaches the page while Streamlit is re-rendering and is
+    dropped (the button is there, no run follows, nothing is shown). A click that did run shows its note or an error, and
+    is never repeated: the step's own idempotence is not what this relies on.
+    """
+    for attempt in range(tries):
+        target.click()
+        try:
+            outcome.or_(tab.locator(ERRORS)).first.wait_for(timeout=20_000)
+            break
+        except Exception:  # nothing at all came of the click: settle and click again
+            if attempt == tries - 1:
+                raise
+            settled(tab)
+    settled(tab)
+    assert_no_errors(tab, "after a click on the campaign page")
+    outcome.wait_for()
 
 
 def channel_heading(tab, label: str):
