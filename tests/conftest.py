@@ -100,13 +100,17 @@ def _postgres_reason() -> str | None:
         return f"PostgreSQL at {PG_SERVER} does not answer ({str(exc).strip().splitlines()[0]})"
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> str:
-    reason = _postgres_reason()
+def _require(what: str, reason: str | None, fix: str) -> None:
+    """Skip with the reason and the fix when `what` is missing; fail instead when CI=true (those tests must run there)."""
     if reason:
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true requires the PostgreSQL tests to run, but {reason}")
-        pytest.skip(f"skipping PostgreSQL test: {reason}; start it or set CAMPAIGNS_TEST_PG")
+            pytest.fail(f"CI=true requires the {what} tests to run, but {reason}")
+        pytest.skip(f"skipping {what} test: {reason}; {fix}")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    _require("PostgreSQL", _postgres_reason(), "start it or set CAMPAIGNS_TEST_PG")
     return PG_SERVER
 
 
@@ -191,11 +195,7 @@ def _spark_reason() -> str | None:
 @pytest.fixture(scope="session")
 def spark_available() -> None:
     """Skips with the reason when PySpark or Java is missing; fails instead when CI=true (the Spark leg must run)."""
-    reason = _spark_reason()
-    if reason:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true requires the Spark tests to run, but {reason}")
-        pytest.skip(f"skipping Spark test: {reason}")
+    _require("Spark", _spark_reason(), "`make test-spark` installs what it needs")
 
 
 @pytest.fixture(scope="session")
