@@ -6,8 +6,8 @@ the last build left it. `MartsUnavailable` when nothing was built yet.
 
 from __future__ import annotations
 
+import threading
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
 import polars as pl
@@ -40,13 +40,16 @@ def models(settings: Settings, merchant_id: str) -> list[str]:
 def campaign_roi(settings: Settings, merchant_id: str, campaign_id: str, model: str | None = None) -> list[dict[str, Any]]:
     """Spend, conversions, revenue, ROAS and ROI of one campaign per channel, for one attribution model or all."""
     if settings.warehouse != "postgres":  # the embedded snapshot: one read per published version, then lookups
-        snapshot = serving_dir(settings) / f"{ROI}.parquet"
-        try:
-            stat = snapshot.stat()
-        except FileNotFoundError:
-            raise MartsUnavailable(f"no analytics yet ({ROI} is not built): import data, then run `campaigns build`") from None
-        rows = _roi_by_campaign(str(snapshot), (stat.st_ino, stat.st_mtime_ns, stat.st_size)).get((merchant_id, campaign_id), [])
-        return [dict(r) for r in rows if model is None or r["model"] == model]
+        path, version = _roi_snapshot(settings)
+        loaded = _ROI_LOADED.get(path)
+        if loaded is None or loaded[0] != version:
+            loaded = (version, _roi_by_campaign(path))
+            with _ROI_LOCK:
+                _ROI_LOADED.pop(path, None)
+                while len(_ROI_LOADED) >= 2:  # a process serves one home; tests make many
+                    _ROI_LOADED.pop(next(iter(_ROI_LOADED)))
+                _ROI_LOADED[path] = loaded
+        return _pick(loaded[1], merchant_id, campaign_id, model)
     _need(settings, ROI)
     sql = (f"select {', '.join(ROI_COLUMNS)} from marts.{ROI} where merchant_id = ? and campaign_id = ?")
     params: list[Any] = [merchant_id, campaign_id]
@@ -55,10 +58,37 @@ def campaign_roi(settings: Settings, merchant_id: str, campaign_id: str, model: 
     return _rows(settings, sql + " order by model, channel", params)
 
 
-@lru_cache(maxsize=2)
-def _roi_by_campaign(path: str, _version: tuple[int, int, int]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """The ROI snapshot grouped by (merchant, campaign), ordered by model and channel. Keyed on the file's inode, mtime
-    and size, so a snapshot the pipeline replaces (atomic rename) is read again; a few rows per campaign, model and channel."""
+def loaded_campaign_roi(settings: Settings, merchant_id: str, campaign_id: str, model: str | None = None) -> list[dict[str, Any]] | None:
+    """`campaign_roi` when it needs no reading (the embedded snapshot this process holds is the current one): a lookup,
+    cheap enough for the event loop; None when `campaign_roi` has to read (a new snapshot, or the PostgreSQL warehouse)."""
+    if settings.warehouse == "postgres":
+        return None
+    path, version = _roi_snapshot(settings)
+    loaded = _ROI_LOADED.get(path)
+    return _pick(loaded[1], merchant_id, campaign_id, model) if loaded is not None and loaded[0] == version else None
+
+
+# snapshot path -> (its version, its rows by (merchant, campaign)); a snapshot the pipeline replaces (atomic rename) is read again
+_ROI_LOADED: dict[str, tuple[tuple[int, int, int], dict[tuple[str, str], list[dict[str, Any]]]]] = {}
+_ROI_LOCK = threading.Lock()
+
+
+def _roi_snapshot(settings: Settings) -> tuple[str, tuple[int, int, int]]:
+    """The ROI snapshot's path and version (inode, mtime, size)."""
+    snapshot = serving_dir(settings) / f"{ROI}.parquet"
+    try:
+        stat = snapshot.stat()
+    except FileNotFoundError:
+        raise MartsUnavailable(f"no analytics yet ({ROI} is not built): import data, then run `campaigns build`") from None
+    return str(snapshot), (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+def _pick(grouped: dict[tuple[str, str], list[dict[str, Any]]], merchant_id: str, campaign_id: str, model: str | None) -> list[dict[str, Any]]:
+    return [dict(r) for r in grouped.get((merchant_id, campaign_id), []) if model is None or r["model"] == model]
+
+
+def _roi_by_campaign(path: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The ROI snapshot grouped by (merchant, campaign), ordered by model and channel: a few rows per campaign, model and channel."""
     frame = pl.read_parquet(path, columns=["merchant_id", "campaign_id", *ROI_COLUMNS]).sort(["merchant_id", "campaign_id", "model", "channel"])
     grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in frame.iter_rows(named=True):

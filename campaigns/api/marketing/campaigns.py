@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, PlainSerializer, TypeAdapter, WithJs
 
 from campaigns.access.idempotency import request_fingerprint
 from campaigns.access.roles import Permission
-from campaigns.api.auth import CallerDep, CampaignId, IdempotencyKey, run, run_idempotent
+from campaigns.api.auth import CallerDep, CampaignId, IdempotencyKey, read, run, run_idempotent
 from campaigns.api import preconditions
 from campaigns.api.preconditions import etag_of
 from campaigns.api.problems import PROBLEM_RESPONSES, ApiProblem
@@ -99,7 +99,7 @@ def create(who: CallerDep, request: Request, data: Annotated[service.CampaignInp
 
 
 @router.get("", response_model=CampaignPage, summary="List campaigns, newest first")
-def list_(who: CallerDep, status: CampaignStatus | None = None, type: CampaignType | None = None,
+async def list_(who: CallerDep, status: CampaignStatus | None = None, type: CampaignType | None = None,
           search: Annotated[str | None, Query(max_length=200, description="Part of the name, any case")] = None,
           limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
           cursor: Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")] = None) -> Response:
@@ -111,12 +111,12 @@ def list_(who: CallerDep, status: CampaignStatus | None = None, type: CampaignTy
         last = rows[limit - 1] if len(rows) > limit else None
         return {"items": rows[:limit], "next_cursor": _encode_cursor(last["created_at"], last["id"]) if last else None}
 
-    return json_response(PAGE, run(who, Permission.READ, work))
+    return json_response(PAGE, await read(who, Permission.READ, work))
 
 
 @router.get("/{campaign_id}", response_model=CampaignOut, summary="Get a campaign (its ETag comes in the ETag header)")
-def get(who: CallerDep, campaign_id: CampaignId, response: Response) -> dict[str, Any]:
-    body = run(who, Permission.READ, lambda session: _out(service.get_campaign(session, who.merchant_id, campaign_id)))
+async def get(who: CallerDep, campaign_id: CampaignId, response: Response) -> dict[str, Any]:
+    body = await read(who, Permission.READ, lambda session: _out(service.get_campaign(session, who.merchant_id, campaign_id)))
     response.headers["ETag"] = etag_of(body)
     return body
 

@@ -73,8 +73,7 @@ def test_serve_configures_the_limits_and_redacts_the_access_log(monkeypatch: pyt
     monkeypatch.setattr(uvicorn.Server, "run", lambda self: ran.append(self.config))
     api_server.serve(FastAPI(), "127.0.0.1", 8799, 7)
     config = ran[0]
-    assert (config.http, config.limit_concurrency, config.timeout_keep_alive, config.h11_max_incomplete_event_size) == (
-        api_server.HeaderTimeoutProtocol, 7, api_server.KEEP_ALIVE_SECONDS, api_server.MAX_HEADER_BYTES)
+    assert (config.http, config.limit_concurrency, config.timeout_keep_alive) == (api_server.LimitedHttpProtocol, 7, api_server.KEEP_ALIVE_SECONDS)
     record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
                                ("127.0.0.1:5", "GET", "/unsubscribe?token=u1.a.b", "1.1", 200), None)
     handlers = logging.getLogger("uvicorn.access").handlers  # the config's logging set-up, as in every worker process
@@ -82,7 +81,7 @@ def test_serve_configures_the_limits_and_redacts_the_access_log(monkeypatch: pyt
     assert record.getMessage() == '127.0.0.1:5 - "GET /unsubscribe?token=[redacted] HTTP/1.1" 200'
 
 
-class _QuickHeaders(api_server.HeaderTimeoutProtocol):
+class _QuickHeaders(api_server.LimitedHttpProtocol):
     header_timeout = 0.5
 
 

@@ -22,7 +22,7 @@ from fastapi import FastAPI
 
 from campaigns.api import limits
 from campaigns.api.app import create_app
-from campaigns.api.server import HeaderTimeoutProtocol, redact
+from campaigns.api.server import LimitedHttpProtocol, redact
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import migrate
 from tests.campaigns.api.live import LiveServer
@@ -155,8 +155,10 @@ def test_an_oversized_body_is_refused_before_and_while_reading(server: tuple[int
 def test_missing_content_length_means_no_body(server: tuple[int, Path]) -> None:
     port, _ = server
     # HTTP/1.1 without Content-Length or Transfer-Encoding has no body: the bytes after the headers are a (bad) next request
-    response, _ = _exchange(port, b"POST /webhooks/mailgun HTTP/1.1\r\nHost: t\r\n\r\n{\"event-data\": {}}", timeout=5)
+    response, _ = _exchange(port, b"POST /webhooks/mailgun HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", timeout=5)
     assert _status(response) == 400 and b"not JSON" in response  # an empty body, refused for what it is
+    response, _ = _exchange(port, b"POST /webhooks/mailgun HTTP/1.1\r\nHost: t\r\n\r\n{\"event-data\": {}}", timeout=5)
+    assert _status(response) == 400 and b"Invalid HTTP request" in response  # the JSON was read as a next request, not as this body
 
 
 def test_the_access_log_never_shows_tokens(server: tuple[int, Path]) -> None:
@@ -176,7 +178,7 @@ def test_redaction_keeps_what_is_not_a_token() -> None:
     assert redact("/t/c/tok?u=https://x.example&s=sig") == "/t/c/[redacted]?u=https://x.example&s=[redacted]"
 
 
-class _QuickHeaders(HeaderTimeoutProtocol):
+class _QuickHeaders(LimitedHttpProtocol):
     header_timeout = 0.5
 
 
@@ -186,6 +188,30 @@ def test_headers_that_take_too_long_close_the_connection() -> None:
         start = time.monotonic()
         assert sock.recv(1024) == b""  # closed by the server, not by our timeout
         assert time.monotonic() - start < 3
+
+
+def test_headers_over_the_limit_get_431_and_the_connection_closes() -> None:
+    app = FastAPI()
+
+    @app.get("/")
+    def root() -> dict:
+        return {}
+
+    with LiveServer(app, http=LimitedHttpProtocol) as live:
+        # just under the limit in one go, then a request whose headers grow past it a line at a time
+        fits, _ = _exchange(live.port, b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 15_000 + b"\r\nConnection: close\r\n\r\n")
+        assert _status(fits) == 200
+        with socket.create_connection(("127.0.0.1", live.port), timeout=5) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n")
+            response = b""
+            for n in range(40):
+                try:
+                    sock.sendall(b"X-Line-%d: %s\r\n" % (n, b"b" * 1000))
+                except OSError:
+                    break
+            while chunk := sock.recv(65536):
+                response += chunk
+        assert _status(response) == 431 and b"over 16384 bytes" in response
 
 
 def test_a_body_that_stops_arriving_gets_408(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
