@@ -29,7 +29,7 @@ from campaigns.access.api_keys import create_key
 from campaigns.access.roles import Role
 from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import Settings
-from campaigns.core.store.db import migrate, session_scope
+from campaigns.core.store.db import engine_for, migrate, session_scope
 from campaigns.lifecycle.service import CampaignInput, create_campaign, list_campaigns
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +43,9 @@ def _seed(settings: Settings, merchant: str, campaigns: int) -> list[str]:
         for i in range(have, campaigns):
             create_campaign(s, merchant, CampaignInput(name=f"Bench {i:05}", type="CONVERSION", channels=["email", "google_ads"]), actor="bench")
         ids = [c.id for c in list_campaigns(s, merchant)]
+    if settings.store_url.startswith("postgresql"):  # planner statistics, as autovacuum keeps them on a live store (stale ones sort every campaign)
+        with engine_for(settings.store_url).connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("ANALYZE campaigns")
     serving = settings.home_path / "serving"
     if not (serving / "roi_by_model_all_models.parquet").exists():  # a fresh home: ROI rows as the serving asset would publish them
         serving.mkdir(parents=True, exist_ok=True)
