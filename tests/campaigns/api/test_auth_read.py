@@ -1,0 +1,52 @@
+"""`campaigns.api.auth.read`: where a short read runs, and that it checks the role first, on both stores.
+
+On SQLite it runs in the event loop's own thread (sqlite3 releases the GIL per row, and from a worker thread
+every row became a hand-over with the loop); on PostgreSQL it waits on the network, so it runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from campaigns.access.api_keys import KeyIdentity
+from campaigns.access.roles import AccessDenied, Permission, Role
+from campaigns.api.auth import Caller, read
+from campaigns.core.settings import Settings
+from campaigns.core.store.db import migrate
+
+
+def _where_it_runs(store_url: str, role: Role = Role.VIEWER, permission: Permission = Permission.READ) -> tuple[bool, int]:
+    caller = Caller(KeyIdentity(1, "acme", role, "test"), store_url)
+
+    async def main() -> tuple[bool, int]:
+        loop_thread = threading.get_ident()
+        ran_in, answer = await read(caller, permission, lambda session: (threading.get_ident(), session.execute(text("select 41 + 1")).scalar_one()))
+        return ran_in == loop_thread, answer
+
+    return asyncio.run(main())
+
+
+def test_a_sqlite_read_runs_in_the_event_loop_thread(home: Path) -> None:
+    url = Settings(home=home).store_url
+    migrate(url)
+    assert _where_it_runs(url) == (True, 42)
+
+
+@pytest.mark.postgres
+def test_a_postgresql_read_runs_in_a_worker_thread(pg_url: str) -> None:
+    assert _where_it_runs(pg_url) == (False, 42)
+
+
+def test_the_role_is_checked_before_any_work(home: Path) -> None:
+    url = Settings(home=home).store_url
+    migrate(url)
+    worked: list[bool] = []
+    caller = Caller(KeyIdentity(1, "acme", Role.VIEWER, "test"), url)
+    with pytest.raises(AccessDenied):
+        asyncio.run(read(caller, Permission.EDIT, lambda session: worked.append(True)))
+    assert worked == []
