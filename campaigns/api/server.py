@@ -49,6 +49,10 @@ class RedactTokens(logging.Filter):
         return True
 
 
+class _HeadersTooLarge(Exception):
+    pass
+
+
 class LimitedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol (llhttp: several times cheaper per request than h11) with the limits on headers:
     they must be complete within `header_timeout` and at most `max_header_bytes`, or the connection closes (431 for size).
@@ -59,21 +63,43 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._in_headers, self._header_bytes = False, 0
+        self._in_headers, self._header_bytes, self._parsed_bytes, self._too_large = False, 0, 0, False
         self._header_deadline: asyncio.TimerHandle | None = self.loop.call_later(self.header_timeout, self._headers_too_slow)
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
         if self.parser is None or self.transport.is_closing():
             return
-        if self._in_headers:  # counted only while a request's headers are still arriving
+        # headers still arriving after this chunk: count its bytes (one endless header line never reaches on_header)
+        if self._in_headers:
             self._header_bytes += len(data)
             if self._header_bytes > self.max_header_bytes:
                 self._refuse_headers()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._in_headers, self._header_bytes = True, 0
+        self._in_headers, self._header_bytes, self._parsed_bytes = True, 0, 0
+
+    def on_url(self, url: bytes) -> None:
+        self._count_header_bytes(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_header_bytes(len(name) + len(value) + 4)  # 'name: value\r\n'
+        super().on_header(name, value)
+
+    def _count_header_bytes(self, size: int) -> None:
+        """Headers that came in one chunk: refused before the request starts (the parser reports the error, see below)."""
+        self._parsed_bytes += size
+        if self._parsed_bytes > self.max_header_bytes:
+            self._too_large = True
+            raise _HeadersTooLarge
+
+    def send_400_response(self, msg: str) -> None:
+        if self._too_large:  # the parser stopped on our _HeadersTooLarge: answer what it was
+            self._refuse_headers()
+            return
+        super().send_400_response(msg)
 
     def on_headers_complete(self) -> None:
         self._in_headers = False

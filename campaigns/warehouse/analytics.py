@@ -40,16 +40,17 @@ def models(settings: Settings, merchant_id: str) -> list[str]:
 def campaign_roi(settings: Settings, merchant_id: str, campaign_id: str, model: str | None = None) -> list[dict[str, Any]]:
     """Spend, conversions, revenue, ROAS and ROI of one campaign per channel, for one attribution model or all."""
     if settings.warehouse != "postgres":  # the embedded snapshot: one read per published version, then lookups
+        rows = loaded_campaign_roi(settings, merchant_id, campaign_id, model)
+        if rows is not None:
+            return rows
         path, version = _roi_snapshot(settings)
-        loaded = _ROI_LOADED.get(path)
-        if loaded is None or loaded[0] != version:
-            loaded = (version, _roi_by_campaign(path))
-            with _ROI_LOCK:
-                _ROI_LOADED.pop(path, None)
-                while len(_ROI_LOADED) >= 2:  # a process serves one home; tests make many
-                    _ROI_LOADED.pop(next(iter(_ROI_LOADED)))
-                _ROI_LOADED[path] = loaded
-        return _pick(loaded[1], merchant_id, campaign_id, model)
+        grouped = _roi_by_campaign(path)
+        with _ROI_LOCK:
+            _ROI_LOADED.pop(path, None)
+            while len(_ROI_LOADED) >= 2:  # a process serves one home; tests make many
+                _ROI_LOADED.pop(next(iter(_ROI_LOADED)))
+            _ROI_LOADED[path] = (version, grouped)
+        return _pick(grouped, merchant_id, campaign_id, model)
     _need(settings, ROI)
     sql = (f"select {', '.join(ROI_COLUMNS)} from marts.{ROI} where merchant_id = ? and campaign_id = ?")
     params: list[Any] = [merchant_id, campaign_id]

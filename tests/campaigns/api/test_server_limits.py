@@ -212,6 +212,9 @@ def test_headers_over_the_limit_get_431_and_the_connection_closes() -> None:
             while chunk := sock.recv(65536):
                 response += chunk
         assert _status(response) == 431 and b"over 16384 bytes" in response
+        # all of it in one go: refused before the app sees the request
+        at_once, _ = _exchange(live.port, b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 40_000 + b"\r\n\r\n")
+        assert _status(at_once) == 431
 
 
 def test_a_body_that_stops_arriving_gets_408(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
