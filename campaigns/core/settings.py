@@ -36,6 +36,9 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL warehouse URL; defaults to CAMPAIGNS_DATABASE_URL when the warehouse is postgres.",
     )
+    dbt_threads: int = Field(default=2, ge=1, le=64, description=(
+        "dbt threads on the embedded DuckDB warehouse (read by dbt_project/profiles.yml). 2 overlaps the many small models "
+        "of an ordinary build; 1 is faster and lighter for one large merchant, whose big models each want every core."))
     default_merchant: str = "demo"
 
     # External services: base URLs are settings so tests and proxies can redirect them.
