@@ -33,6 +33,17 @@ from publishers.x import XPublisher
 SEED_CHUNK = 10_000
 
 
+def reply(handler: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+    """A JSON answer from one of the benches' fake providers."""
+    handler.send_response(status)
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 class FakeX(BaseHTTPRequestHandler):
     posts: list[str] = []
     lock = threading.Lock()
@@ -48,12 +59,7 @@ class FakeX(BaseHTTPRequestHandler):
         self._json(200, {"data": [], "meta": {"result_count": 0}})
 
     def _json(self, status: int, payload: dict) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply(self, status, json.dumps(payload).encode())
 
     def log_message(self, *args) -> None:  # quiet
         pass

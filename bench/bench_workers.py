@@ -36,7 +36,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -265,59 +266,65 @@ def serve(handler: type) -> tuple[ThreadingHTTPServer, str]:
     return http, f"http://127.0.0.1:{http.server_address[1]}"
 
 
-def posts_leg(server: str, posts: int, counts: Sequence[int], batch: int, skip_analyze: bool) -> list[dict]:
-    http, base_url = serve(FakeX)
-    template = f"bench_workers_{os.getpid()}_posts"
-    key = generate_key()
-    results = []
+@contextmanager
+def seeded_template(server: str, template: str, label: str, seed_fn: Callable[..., None], *args: Any, skip_analyze: bool) -> Iterator[dict]:
+    """A template database seeded once (in its own process) and analyzed; dropped afterwards. Yields what the seeding reported."""
+    database(server, template, drop=False)
     try:
-        database(server, template, drop=False)
-        print(f"posts: seeding {posts:,} due posts once (template database) ...", flush=True)
-        seeded = in_process(seed_posts, Settings(database_url=db_url(server, template)).store_url, posts, key)
+        print(f"{label}: seeding once (template database) ...", flush=True)
+        seeded = in_process(seed_fn, Settings(database_url=db_url(server, template)).store_url, *args)
         print(json.dumps(seeded), flush=True)
         if not skip_analyze:
             analyze(server, template)
-        for n in counts:
-            name = f"{template}_{n}"
-            database(server, name, drop=False, template=template)
-            try:
-                url = Settings(database_url=db_url(server, name)).store_url
-                FakeX.posts.clear()
-                print(f"posts: {n} worker(s) draining {posts:,} due posts ...", flush=True)
-                drained = drain(server, name, worker, [(url, base_url, key, f"bench-{n}-{i}", batch) for i in range(n)])
-                statuses = dict(query(server, name, "SELECT status, count(*) FROM social_queue GROUP BY status"))
-            finally:
-                database(server, name, drop=True)
-            sent = Counter(FakeX.posts)
-            result = {"leg": "posts", **summary(posts, n, drained, "post"), "duplicates": sum(c - 1 for c in sent.values() if c > 1),
-                      "lost": posts - len(sent), "not_published": posts - statuses.get("PUBLISHED", 0), **seeded}
-            print(json.dumps(result), flush=True)
-            results.append(result)
+        yield seeded
     finally:
         database(server, template, drop=True)
+
+
+@contextmanager
+def copy_of(server: str, template: str, workers: int) -> Iterator[str]:
+    """A fresh copy of the template for one worker count (each count drains the same rows); dropped afterwards."""
+    name = f"{template}_{workers}"
+    database(server, name, drop=False, template=template)
+    try:
+        yield name
+    finally:
+        database(server, name, drop=True)
+
+
+def posts_leg(server: str, posts: int, counts: Sequence[int], batch: int, skip_analyze: bool) -> list[dict]:
+    http, base_url = serve(FakeX)
+    template, key, results = f"bench_workers_{os.getpid()}_posts", generate_key(), []
+    try:
+        with seeded_template(server, template, f"posts ({posts:,} due posts)", seed_posts, posts, key, skip_analyze=skip_analyze) as seeded:
+            for n in counts:
+                with copy_of(server, template, n) as name:
+                    url = Settings(database_url=db_url(server, name)).store_url
+                    FakeX.posts.clear()
+                    print(f"posts: {n} worker(s) draining {posts:,} due posts ...", flush=True)
+                    drained = drain(server, name, worker, [(url, base_url, key, f"bench-{n}-{i}", batch) for i in range(n)])
+                    statuses = dict(query(server, name, "SELECT status, count(*) FROM social_queue GROUP BY status"))
+                sent = Counter(FakeX.posts)
+                result = {"leg": "posts", **summary(posts, n, drained, "post"), "duplicates": sum(c - 1 for c in sent.values() if c > 1),
+                          "lost": posts - len(sent), "not_published": posts - statuses.get("PUBLISHED", 0), **seeded}
+                print(json.dumps(result), flush=True)
+                results.append(result)
+    finally:
         http.shutdown()
     return results
 
 
 def email_leg_run(server: str, recipients: int, counts: Sequence[int], batch: int, rate: float | None, skip_analyze: bool) -> list[dict]:
     http, base_url = serve(email_leg.FakeSendGrid)
-    template = f"bench_workers_{os.getpid()}_email"
-    key = generate_key()
-    results = []
+    template, key, results = f"bench_workers_{os.getpid()}_email", generate_key(), []
     try:
-        database(server, template, drop=False)
-        print(f"email: seeding {recipients:,} contacts, a segment and an approved broadcast once, then the snapshot (prepare_send) ...", flush=True)
-        seeded = in_process(email_leg.seed_broadcast, Settings(database_url=db_url(server, template)).store_url, recipients)
-        print(json.dumps(seeded), flush=True)
-        if seeded["pending"] != recipients:
-            raise SystemExit(f"the snapshot has {seeded['pending']} PENDING rows, expected {recipients}")
-        if not skip_analyze:
-            analyze(server, template)
-        with tempfile.TemporaryDirectory() as home:
+        with (seeded_template(server, template, f"email ({recipients:,} contacts, a segment, an approved broadcast, its snapshot)",
+                              email_leg.seed_broadcast, recipients, skip_analyze=skip_analyze) as seeded,
+              tempfile.TemporaryDirectory() as home):
+            if seeded["pending"] != recipients:
+                raise SystemExit(f"the snapshot has {seeded['pending']} PENDING rows, expected {recipients}")
             for n in counts:
-                name = f"{template}_{n}"
-                database(server, name, drop=False, template=template)
-                try:
+                with copy_of(server, template, n) as name:
                     settings = email_leg.settings_kwargs(db_url(server, name), base_url, key, home)
                     email_leg.FakeSendGrid.reset()
                     print(f"email: {n} worker(s) delivering to {recipients:,} recipients ...", flush=True)
@@ -327,15 +334,12 @@ def email_leg_run(server: str, recipients: int, counts: Sequence[int], batch: in
                     message_ids = dict(query(server, name, "SELECT provider_message_id, count(*) FROM email_sends WHERE status = 'SENT' "
                                                            "GROUP BY provider_message_id"))
                     campaign = query(server, name, "SELECT status FROM email_campaigns")[0][0]
-                finally:
-                    database(server, name, drop=True)
                 stopped = sorted({r["stopped"] for r in drained["reports"] if r["stopped"]})
                 result = {"leg": "email", **summary(recipients, n, drained, "message"), **email_leg.provider_check(statuses, message_ids, recipients),
                           "statuses": statuses, "campaign_status": campaign, "analyzed": not skip_analyze, "stopped": stopped, "batch": batch, "rate_per_worker": rate, **seeded}
                 print(json.dumps(result), flush=True)
                 results.append(result)
     finally:
-        database(server, template, drop=True)
         http.shutdown()
     return results
 

@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from bench_publishing import reply
+
 MERCHANT = "bench"
 API_KEY = "bench-sendgrid-key"
 SENDER = "Bench Outdoors <news@bench.example>"
@@ -111,13 +113,7 @@ class FakeSendGrid(BaseHTTPRequestHandler):
         self._answer(202, b"", {"X-Message-Id": message_id})
 
     def _answer(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply(self, status, data, headers)
 
     def log_message(self, *args) -> None:  # quiet
         pass

@@ -1,8 +1,8 @@
 """Request body limits enforced while reading, and a body read timeout, as plain ASGI middleware.
 
-The server (llhttp, see campaigns.api.server) already refuses a malformed or negative ``Content-Length`` with 400 before any
-body is read, and a body without ``Content-Length`` or ``Transfer-Encoding`` is no body at all in
-HTTP/1.1. What is left for this layer: a declared length over the limit is refused with 413
+The server (llhttp, see campaigns.api.server) already refuses a malformed or negative
+``Content-Length`` with 400 before any body is read, and a body without ``Content-Length`` or
+``Transfer-Encoding`` is no body at all in HTTP/1.1. What is left for this layer: a declared length over the limit is refused with 413
 before reading; a chunked body is counted as it arrives and refused with 413 at the first byte
 over the limit; a client that stops sending its body for ``body_timeout`` seconds gets 408.
 """
