@@ -19,6 +19,9 @@ from campaigns.core.store.db import migrate, session_scope
 from tests.publishers.fake_platforms import FakeX
 
 TEXTS = [f"Crash test post {i}" for i in range(4)]
+# Due on any clock: the workers are subprocesses, which keep the real clock when the tests' own is moved
+# (CAMPAIGNS_TEST_CLOCK_SHIFT_DAYS), so "five minutes ago" here could still be ahead for them.
+DUE = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 def test_killed_worker_is_reconciled_after_restart(home: Path, monkeypatch) -> None:
@@ -37,7 +40,7 @@ def test_killed_worker_is_reconciled_after_restart(home: Path, monkeypatch) -> N
             account = add_account(s, "acme", "x", FakeX.USER_ID, actor="ana", access_token="x-access-1", refresh_token="x-refresh-1",
                                     cipher=cipher_from_settings(settings))
             for n, text in enumerate(TEXTS):
-                schedule_text(s, "acme", account_id=account.id, text=text, scheduled_at=datetime.now(UTC) - timedelta(minutes=5 - n), author="ana")
+                schedule_text(s, "acme", account_id=account.id, text=text, scheduled_at=DUE + timedelta(minutes=n), author="ana")
         # the first post is created at X, then the answer never comes: the worker is killed while it waits
         fake.fail_next("create", "timeout_after_create")
         env = {**os.environ, "CAMPAIGNS_HOME": str(home)}
