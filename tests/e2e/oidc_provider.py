@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -23,8 +24,8 @@ CLIENT_ID, CLIENT_SECRET = "campaigns-app", "provider-test-secret"
 
 
 class Provider:
-    def __init__(self, email: str) -> None:
-        self.email = email
+    def __init__(self, email: str, clock: Callable[[], float] = time.time) -> None:
+        self.email, self.clock = email, clock  # `clock`: the verifier's (a subprocess keeps the machine's own)
         self.key = RSAKey.generate_key(2048, parameters={"kid": "test-key", "use": "sig", "alg": "RS256"})
         self.published: list[Key] = [self.key]  # what the JWKS serves
         self.requests: Counter[str] = Counter()
@@ -42,7 +43,7 @@ class Provider:
         self.server.server_close()
 
     def id_token(self, nonce: str) -> str:
-        now = int(time.time())
+        now = int(self.clock())
         claims = {"iss": self.issuer, "sub": "person-1", "aud": CLIENT_ID, "iat": now, "exp": now + 300, "nonce": nonce,
                   "email": self.email, "email_verified": True, "name": "Provider Person"}
         return jwt.encode({"alg": "RS256", "kid": "test-key"}, claims, self.key)

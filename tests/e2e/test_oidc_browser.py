@@ -15,6 +15,7 @@ from campaigns.core.merchants import ensure_merchant
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import migrate, session_scope
 from tests.e2e.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider
+from tests.machine_clock import machine_time
 from tests.e2e.test_browser import CHROMIUM_ARGS, VIEWPORT, _free_port, chromium, running_app, settled  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def provider() -> Provider:
-    with Provider("Ana@Example.com") as running:
+    with Provider("Ana@Example.com", clock=machine_time) as running:  # the app that checks its tokens is a subprocess
         yield running
 
 

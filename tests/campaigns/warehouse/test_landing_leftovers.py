@@ -36,10 +36,12 @@ def test_the_next_import_removes_a_killed_imports_tmp(tmp_path: Path) -> None:
     running.touch()
     old_unnamed = folder / ".20250101T000000000000-old.parquet.tmp"  # written before names carried the writer's pid
     old_unnamed.touch()
-    stale = time.time() - UNNAMED_TMP_SECONDS - 60
+    now = time.time()  # the ages are set from the clock the code reads, never the file system's own (a moved test clock)
+    stale = now - UNNAMED_TMP_SECONDS - 60
     os.utime(old_unnamed, (stale, stale))
     new_unnamed = folder / ".20260101T000000000002-new.parquet.tmp"
     new_unnamed.touch()
+    os.utime(new_unnamed, (now, now))
 
     path, written = write_landing(landing, TABLE, _rows("other"))  # an import of another merchant cleans the whole zone
     assert written and landing_files(landing, TABLE) == [path]
