@@ -1,7 +1,7 @@
 """End-to-end benchmark of attribution on the warehouse (a script, not a test).
 
     .venv/bin/python bench/bench_attribution.py [--scale bench|demo|large] [--scales demo,bench,large]
-        [--users N] [--report-growth demo,bench,large] [--backend duckdb|postgres|both] [--seed 7] [--as-of 2026-06-30] [--threads 2]
+        [--users N] [--report-growth demo,bench,large] [--backend duckdb|postgres|both|spark] [--seed 7] [--as-of 2026-06-30] [--threads 2]
         [--repeat 3] [--cold-dbt] [--peer-python PATH] [--keep]
 
 Generates the demo merchant at the chosen scale (``bench``: about 1M users, 5M
@@ -34,7 +34,10 @@ path-string frame (``'a > b'``) the peer also gets, so the split is included.
 
 PostgreSQL (127.0.0.1:5432, user postgres, trust auth) gets a throwaway database
 ``bench_<random>`` that is dropped at the end; the leg is skipped with the reason
-if the server does not answer.
+if the server does not answer.  ``--backend spark`` (the ``spark`` extra, Java 17) runs
+the same stages on a local PySpark sized by ``CAMPAIGNS_SPARK_DRIVER_MEMORY``,
+``_SHUFFLE_PARTITIONS`` and ``_CODEGEN`` (both the loader's session and dbt's); the
+JVMs are child processes, so their memory is the dbt process's or this one's children's.
 
 The peer, ``ChannelAttribution.markov_model`` (GPL, optional ``bench`` extra;
 ``install_pro()`` is never called), runs on the same aggregated paths in a
@@ -257,6 +260,31 @@ def _vm_hwm_mb(pid: int) -> float | None:
     return None
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process under `pid` (a Spark target's JVM runs under dbt's)."""
+    found, todo = [], [pid]
+    while todo:
+        try:
+            children = [int(c) for c in Path(f"/proc/{todo.pop()}/task").glob("*/children") for c in c.read_text().split()]
+        except OSError:
+            continue
+        found += children
+        todo += children
+    return found
+
+
+LAST_CHILD_DESCENDANTS_PEAK_MB: float | None = None
+
+
+def jvm_peak_mb() -> float | None:
+    """Peak resident set of this process's Spark JVM (a child process), if one runs."""
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    process = getattr(gateway, "proc", None) if gateway is not None else None
+    return _vm_hwm_mb(process.pid) if process is not None else None
+
+
 def run_measured(cmd: list[str], **kwargs) -> tuple[int, str, str, float, float]:
     """Run `cmd`; (exit code, stdout, stderr, peak resident set of the process in MB, wall seconds).
 
@@ -264,18 +292,22 @@ def run_measured(cmd: list[str], **kwargs) -> tuple[int, str, str, float, float]
     wait4's ru_maxrss would not do, Linux carries the parent's RSS at fork time into it. The
     process's CPU time (user + system, all its threads) goes to LAST_CHILD_CPU_SECONDS: on a
     shared machine it says how much work the run was, whatever the wait for a CPU."""
-    global LAST_CHILD_CPU_SECONDS
+    global LAST_CHILD_CPU_SECONDS, LAST_CHILD_DESCENDANTS_PEAK_MB
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, **kwargs)
-        peak = None
+        peak, below = None, None
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             sample = _vm_hwm_mb(proc.pid)
             peak = sample if peak is None or (sample or 0) > peak else peak
+            for child in _descendants(proc.pid):  # the largest one, e.g. the Spark target's JVM
+                sample = _vm_hwm_mb(child)
+                below = sample if below is None or (sample or 0) > below else below
             time.sleep(0.05)
+        LAST_CHILD_DESCENDANTS_PEAK_MB = below
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
         LAST_CHILD_CPU_SECONDS = usage.ru_utime + usage.ru_stime
@@ -383,6 +415,7 @@ def run_dbt(settings: Settings, home: Path, backend: str, threads: int, warm: bo
         "wall_seconds": wall,
         "cpu_seconds": dbt_cpu,  # user + system time of the dbt process, every thread
         "peak_rss_mb": dbt_rss,  # the dbt process (DuckDB runs inside it; PostgreSQL's memory is the server's)
+        "descendants_peak_rss_mb": LAST_CHILD_DESCENDANTS_PEAK_MB,  # its largest child process: Spark's JVM
         "elapsed_seconds_run_results": run_results.get("elapsed_time"),
         "node_seconds_sum": node_sum,
         "startup_overhead_seconds": wall - node_sum,  # as asked: wall - sum of node times
@@ -595,6 +628,8 @@ def print_table(r: dict) -> None:
         + f"ingest {r['ingest']['peak_rss_mb']:,.0f} MB, dbt process {dbt['peak_rss_mb']:,.0f} MB, "
         f"read + Markov + Shapley {r['models_peak_rss_mb']:,.0f} MB"
         + (f", peer {r['peer']['max_rss_mb']:,.0f} MB" if r["peer"].get("max_rss_mb") else "")
+        + (f"; Spark JVMs: ingest {r['ingest']['jvm_peak_rss_mb'] or 0:,.0f} MB, dbt's {dbt['descendants_peak_rss_mb'] or 0:,.0f} MB, "
+           f"read {r['read_jvm_peak_rss_mb'] or 0:,.0f} MB" if r["backend"] == "spark" else "")
         + ("" if r["ingest"].get("peak_rss_reset") else " (high-water mark could not be reset: process peak so far)")
     )
     m = r["markov"]
@@ -679,6 +714,9 @@ def bench_backend(backend: str, home: Path, args, pg_url: str | None, peer_pytho
     settings = settings_for(home, backend, pg_url)
     log(f"\n[{backend}] ingest ...")
     ingest = run_ingest(settings)
+    if backend == "spark":
+        ingest["jvm_peak_rss_mb"] = jvm_peak_mb()
+        open_warehouse(settings).release()  # the embedded metastore admits one JVM: dbt starts its own
     log(f"[{backend}] ingest {ingest['seconds']:.2f} s; dbt run ...")
     dbt = run_dbt(settings, home, backend, args.threads, warm=not args.cold_dbt)
     log(f"[{backend}] dbt wall {dbt['wall_seconds']:.2f} s; Markov / Shapley ...")
@@ -687,6 +725,7 @@ def bench_backend(backend: str, home: Path, args, pg_url: str | None, peer_pytho
     markov_result, markov = run_markov(paths, args.repeat)
     shapley = run_shapley(paths, args.repeat)
     models_rss = peak_rss_mb()
+    read_jvm_rss = jvm_peak_mb() if backend == "spark" else None
     fingerprint = paths_fingerprint(paths)
 
     if peer_python is None:
@@ -698,7 +737,9 @@ def bench_backend(backend: str, home: Path, args, pg_url: str | None, peer_pytho
         peer = run_peer(peer_python, paths, home, args.peer_timeout, args.repeat)
 
     lengths = paths["path"].str.split(PATH_DELIMITER).list.len()
-    users = int(open_warehouse(settings).query("select count(distinct user_id) as n from raw.touchpoints")["n"][0])  # untimed
+    warehouse = open_warehouse(settings)
+    users = int(warehouse.query("select count(distinct user_id) as n from raw.touchpoints")["n"][0])  # untimed
+    warehouse.release()
     sizes = {
         "users": users,
         "touchpoints": ingest["tables"]["touchpoints"]["rows"],
@@ -727,6 +768,7 @@ def bench_backend(backend: str, home: Path, args, pg_url: str | None, peer_pytho
         "dbt": dbt,
         "read_seconds": read_s,
         "models_peak_rss_mb": models_rss,  # this process during the read, Markov and Shapley
+        "read_jvm_peak_rss_mb": read_jvm_rss,  # Spark: this process's JVM (started by the read)
         "markov": markov,
         "shapley": shapley,
         "peer": peer,
@@ -895,7 +937,8 @@ def main() -> int:
     parser.add_argument("--scale", choices=("bench", "demo", "large"), default="bench")
     parser.add_argument("--scales", default=None, help="comma-separated scales run one after the other, then a growth table (e.g. demo,bench,large); overrides --scale")
     parser.add_argument("--users", type=int, default=None, help="large scale only: about this many users instead of 10M (an intermediate size)")
-    parser.add_argument("--backend", choices=("duckdb", "postgres", "both"), default="both")
+    parser.add_argument("--backend", choices=("duckdb", "postgres", "both", "spark"), default="both",
+                        help="both: DuckDB then PostgreSQL; spark (the spark extra, Java 17): a local PySpark sized by CAMPAIGNS_SPARK_*")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--as-of", type=date.fromisoformat, default=DEFAULT_AS_OF, help=f"YYYY-MM-DD, last day of the generated data (default {DEFAULT_AS_OF}: fixed, so runs compare)")
     parser.add_argument("--threads", type=int, default=2, help="dbt threads (default 2: the machine's cores)")

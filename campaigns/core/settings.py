@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     dbt_threads: int = Field(default=2, ge=1, le=64, description=(
         "dbt threads on the embedded DuckDB warehouse (read by dbt_project/profiles.yml). 2 overlaps the many small models "
         "of an ordinary build; 1 is faster and lighter for one large merchant, whose big models each want every core."))
+    # The local Spark session's size (CAMPAIGNS_WAREHOUSE=spark; the loader's session and dbt's `spark` target alike). The
+    # defaults suit the demo and the tests on a small machine; tens of millions of rows need more memory and partitions.
+    spark_driver_memory: str = Field(default="1g", pattern=r"^[1-9][0-9]{0,5}[mg]$", description=(
+        "Heap of the local Spark driver (which runs every task in local mode), as Spark writes it: 1g, 6g, 512m."))
+    spark_shuffle_partitions: int = Field(default=2, ge=1, le=10_000, description=(
+        "spark.sql.shuffle.partitions: 2 for small data; about 2-4 per core per GB shuffled for large data."))
+    spark_codegen: bool = Field(default=False, description=(
+        "spark.sql.codegen.wholeStage: off for small data (compiling each query costs more than it saves), on for large."))
     default_merchant: str = "demo"
 
     # External services: base URLs are settings so tests and proxies can redirect them.
@@ -223,9 +231,19 @@ class Settings(BaseSettings):
     def dbt_target(self) -> str:
         return {"postgres": "prod", "spark": "spark"}.get(self.warehouse, "dev")
 
+    def spark_env(self) -> dict[str, str]:
+        """The Spark session's size as the environment variables profiles.yml reads for the `spark` target."""
+        return {"CAMPAIGNS_SPARK_DRIVER_MEMORY": self.spark_driver_memory,
+                "CAMPAIGNS_SPARK_SHUFFLE_PARTITIONS": str(self.spark_shuffle_partitions),
+                "CAMPAIGNS_SPARK_CODEGEN": "true" if self.spark_codegen else "false"}
+
     def dbt_env(self) -> dict[str, str]:
         """Environment variables read by dbt_project/profiles.yml."""
-        env = {"CAMPAIGNS_HOME": str(self.home_path), "CAMPAIGNS_DBT_TARGET": self.dbt_target, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+        # validated values, so a setting from `.env` reaches dbt too (profiles.yml reads only the environment)
+        env = {"CAMPAIGNS_HOME": str(self.home_path), "CAMPAIGNS_DBT_TARGET": self.dbt_target, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+               "CAMPAIGNS_DBT_THREADS": str(self.dbt_threads)}
+        if self.warehouse == "spark":
+            env.update(self.spark_env())
         if self.warehouse == "postgres":
             parts = urlparse(self.postgres_warehouse_url)
             env.update(

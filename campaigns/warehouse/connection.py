@@ -243,7 +243,8 @@ def open_warehouse(settings) -> Warehouse:  # settings: campaigns.core.settings.
     if settings.warehouse == "postgres":
         return PostgresWarehouse(settings.postgres_warehouse_url)
     if settings.warehouse == "spark":
-        from campaigns.warehouse.spark import SparkWarehouse  # pyspark (the spark extra) loads only here
+        from campaigns.warehouse.spark import SparkSize, SparkWarehouse  # pyspark (the spark extra) loads only here
 
-        return SparkWarehouse(settings.spark_dir)
+        size = SparkSize(settings.spark_driver_memory, settings.spark_shuffle_partitions, settings.spark_codegen)
+        return SparkWarehouse(settings.spark_dir, size)
     return DuckDBWarehouse(settings.duckdb_path)

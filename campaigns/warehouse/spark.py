@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,20 +37,28 @@ PARTITION_COLUMN = "merchant_id"
 
 _lock = threading.Lock()
 _session: SparkSession | None = None
-_session_dir: Path | None = None
+_session_key: tuple[Path, SparkSize] | None = None
 
 
-def spark_conf(spark_dir: Path) -> dict[str, str]:
+@dataclass(frozen=True)
+class SparkSize:
+    """How big the local session is (Settings.spark_env: CAMPAIGNS_SPARK_*); the defaults suit the demo on a small machine."""
+
+    driver_memory: str = "1g"
+    shuffle_partitions: int = 2
+    codegen: bool = False  # small data: compiling code for every query costs more than it saves
+
+
+def spark_conf(spark_dir: Path, size: SparkSize = SparkSize()) -> dict[str, str]:
     """The session's settings; dbt's `spark` target sets the same (profiles.yml)."""
     return {
         "spark.master": "local[2]",
         "spark.app.name": "campaigns",
-        "spark.driver.memory": "1g",
+        "spark.driver.memory": size.driver_memory,
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
-        "spark.sql.shuffle.partitions": "2",
-        # small data on a small machine: compiling code for every query costs more than it saves
-        "spark.sql.codegen.wholeStage": "false",
+        "spark.sql.shuffle.partitions": str(size.shuffle_partitions),
+        "spark.sql.codegen.wholeStage": "true" if size.codegen else "false",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.sources.default": "parquet",
         "spark.sql.warehouse.dir": str(spark_dir / "warehouse"),
@@ -62,11 +71,11 @@ def spark_conf(spark_dir: Path) -> dict[str, str]:
     }
 
 
-def spark_session(spark_dir: Path) -> SparkSession:
-    """The process-wide session on `spark_dir`, started on first use."""
-    global _session, _session_dir
+def spark_session(spark_dir: Path, size: SparkSize = SparkSize()) -> SparkSession:
+    """The process-wide session on `spark_dir` of this size, started on first use (a JVM's memory is fixed at its start)."""
+    global _session, _session_key
     with _lock:
-        if _session is not None and _session_dir == spark_dir:
+        if _session is not None and _session_key == (spark_dir, size):
             return _session
         if _session is not None:
             _stop_locked()
@@ -74,9 +83,9 @@ def spark_session(spark_dir: Path) -> SparkSession:
 
         spark_dir.mkdir(parents=True, exist_ok=True)
         builder = SparkSession.builder.enableHiveSupport()
-        for key, value in spark_conf(spark_dir).items():
+        for key, value in spark_conf(spark_dir, size).items():
             builder = builder.config(key, value)
-        _session, _session_dir = builder.getOrCreate(), spark_dir
+        _session, _session_key = builder.getOrCreate(), (spark_dir, size)
         return _session
 
 
@@ -87,7 +96,7 @@ def stop_spark() -> None:
 
 
 def _stop_locked() -> None:
-    global _session, _session_dir
+    global _session, _session_key
     if _session is None:
         return
     from pyspark import SparkContext
@@ -107,7 +116,7 @@ def _stop_locked() -> None:
                 process.wait()
     SparkContext._gateway = None
     SparkContext._jvm = None
-    _session, _session_dir = None, None
+    _session, _session_key = None, None
 
 
 def _spark_type(dtype: pl.DataType) -> str:
@@ -137,12 +146,12 @@ def _for_spark(frame: pl.DataFrame) -> pl.DataFrame:
 class SparkWarehouse(Warehouse):
     dialect = "spark"
 
-    def __init__(self, spark_dir: Path):
-        self.spark_dir = spark_dir
+    def __init__(self, spark_dir: Path, size: SparkSize = SparkSize()):
+        self.spark_dir, self.size = spark_dir, size
 
     @property
     def spark(self) -> SparkSession:
-        return spark_session(self.spark_dir)
+        return spark_session(self.spark_dir, self.size)
 
     def release(self) -> None:
         stop_spark()
@@ -167,11 +176,12 @@ class SparkWarehouse(Warehouse):
         from pyspark.sql import functions as F
         from pyspark.sql.window import Window
 
+        spark = self.spark  # started first: a column expression (F.lit) needs a running session
         loaded_at = F.lit(datetime.now(UTC)).cast("timestamp").alias(LOADED_AT)
         if not files:
             data = self._frame(pl.DataFrame(schema={**table.polars_schema, LOADED_AT: pl.Datetime("us", "UTC")}))
         else:
-            data = self.spark.read.parquet(*(str(f) for f in files))
+            data = spark.read.parquet(*(str(f) for f in files))
             if len({f.parent for f in files}) != len(files):
                 # several files of one merchant: the newest file's row of a key wins (as on DuckDB)
                 newest = Window.partitionBy(*table.key).orderBy(F.col("_metadata.file_path").desc())
