@@ -161,6 +161,16 @@ def test_sparse_direct_solver_matches_reference():
         assert res.removal_effects()[ch] == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
 
+def test_a_chain_too_large_to_count_densely_matches_reference():
+    # order 3 over 14 channels: more than 2,000 states, so the counts are accumulated sparsely, not in a dense table
+    rows = _random_rows(9, n_channels=14, n_paths=1500, max_len=8)
+    _base, effects = reference_markov(rows, order=3)
+    res = markov_attribution(rows_as_pc(rows), order=3)
+    assert len(res.states) > 2_050  # (n + 2) * n cells > 2**22
+    for ch, expected in effects.items():
+        assert res.removal_effects()[ch] == pytest.approx(expected, rel=1e-6, abs=1e-12)
+
+
 def rows_as_pc(rows):
     return [PathCount(*r) for r in rows]
 
