@@ -37,7 +37,8 @@ PostgreSQL (127.0.0.1:5432, user postgres, trust auth) gets a throwaway database
 if the server does not answer.  ``--backend spark`` (the ``spark`` extra, Java 17) runs
 the same stages on a local PySpark sized by ``CAMPAIGNS_SPARK_DRIVER_MEMORY``,
 ``_SHUFFLE_PARTITIONS`` and ``_CODEGEN`` (both the loader's session and dbt's); the
-JVMs are child processes, so their memory is the dbt process's or this one's children's.
+JVMs are child processes, and their peaks are sampled on their own (this process's JVM
+for the ingest and the read, the one under dbt for the models).
 
 The peer, ``ChannelAttribution.markov_model`` (GPL, optional ``bench`` extra;
 ``install_pro()`` is never called), runs on the same aggregated paths in a
@@ -265,7 +266,7 @@ def _descendants(pid: int) -> list[int]:
     found, todo = [], [pid]
     while todo:
         try:
-            children = [int(c) for c in Path(f"/proc/{todo.pop()}/task").glob("*/children") for c in c.read_text().split()]
+            children = [int(pid) for listing in Path(f"/proc/{todo.pop()}/task").glob("*/children") for pid in listing.read_text().split()]
         except OSError:
             continue
         found += children
