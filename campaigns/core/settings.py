@@ -7,6 +7,7 @@ and ``CAMPAIGNS_WAREHOUSE=postgres`` moves store and warehouse to PostgreSQL.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -41,7 +42,7 @@ class Settings(BaseSettings):
         "of an ordinary build; 1 is faster and lighter for one large merchant, whose big models each want every core."))
     # The local Spark session's size (CAMPAIGNS_WAREHOUSE=spark; the loader's session and dbt's `spark` target alike). The
     # defaults suit the demo and the tests on a small machine; tens of millions of rows need more memory and partitions.
-    spark_driver_memory: str = Field(default="1g", pattern=r"^[1-9][0-9]{0,5}[mg]$", description=(
+    spark_driver_memory: str = Field(default="1g", description=(
         "Heap of the local Spark driver (which runs every task in local mode), as Spark writes it: 1g, 6g, 512m."))
     spark_shuffle_partitions: int = Field(default=2, ge=1, le=10_000, description=(
         "spark.sql.shuffle.partitions: 2 for small data; about 2-4 per core per GB shuffled for large data."))
@@ -146,6 +147,17 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError('allow at least one algorithm, e.g. ["RS256", "ES256"]')
         return value
+
+    @field_validator("spark_driver_memory")
+    @classmethod
+    def _spark_heap(cls, value: str) -> str:
+        size = re.fullmatch(r"\s*([0-9]{1,7})\s*(m|mb|g|gb)\s*", value, re.IGNORECASE)
+        if size is None:
+            raise ValueError(f"{value!r} is not a heap size: write megabytes or gigabytes as Spark does, e.g. 512m or 6g")
+        amount, unit = int(size[1]), size[2][0].lower()
+        if amount * (1024 if unit == "g" else 1) < 512:
+            raise ValueError(f"{value!r} is too small: Spark's driver needs at least 512m")
+        return f"{amount}{unit}"  # the spelling both the JVM and profiles.yml take
 
     @field_validator("database_url", "warehouse_url")
     @classmethod

@@ -245,6 +245,5 @@ def open_warehouse(settings) -> Warehouse:  # settings: campaigns.core.settings.
     if settings.warehouse == "spark":
         from campaigns.warehouse.spark import SparkSize, SparkWarehouse  # pyspark (the spark extra) loads only here
 
-        size = SparkSize(settings.spark_driver_memory, settings.spark_shuffle_partitions, settings.spark_codegen)
-        return SparkWarehouse(settings.spark_dir, size)
+        return SparkWarehouse(settings.spark_dir, SparkSize.of(settings))
     return DuckDBWarehouse(settings.duckdb_path)

@@ -48,6 +48,10 @@ class SparkSize:
     shuffle_partitions: int = 2
     codegen: bool = False  # small data: compiling code for every query costs more than it saves
 
+    @classmethod
+    def of(cls, settings: Any) -> SparkSize:  # settings: campaigns.core.settings.Settings (CAMPAIGNS_SPARK_*)
+        return cls(settings.spark_driver_memory, settings.spark_shuffle_partitions, settings.spark_codegen)
+
 
 def spark_conf(spark_dir: Path, size: SparkSize = SparkSize()) -> dict[str, str]:
     """The session's settings; dbt's `spark` target sets the same (profiles.yml)."""

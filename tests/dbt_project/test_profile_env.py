@@ -75,12 +75,13 @@ def test_the_spark_target_is_sized_as_the_loader_session(monkeypatch: pytest.Mon
     defaults = _spark_parameters(monkeypatch, {})
     assert [defaults[k] for k in keys] == ["1g", "2", "false"]
     assert [spark_conf(tmp_path)[k] for k in keys] == ["1g", "2", "false"]  # the loader's session: the same defaults
+    assert SparkSize.of(Settings(_env_file=None, home=tmp_path)) == SparkSize()  # and the settings' own
 
     settings = Settings(home=tmp_path, warehouse="spark", spark_driver_memory="6g", spark_shuffle_partitions=48, spark_codegen=True)
     env = settings.dbt_env()
     assert env["CAMPAIGNS_DBT_TARGET"] == "spark"
     dbt_side = _spark_parameters(monkeypatch, env)
-    loader_side = spark_conf(tmp_path, SparkSize(settings.spark_driver_memory, settings.spark_shuffle_partitions, settings.spark_codegen))
+    loader_side = spark_conf(tmp_path, SparkSize.of(settings))
     assert [dbt_side[k] for k in keys] == [loader_side[k] for k in keys] == ["6g", "48", "true"]
 
 
@@ -88,9 +89,19 @@ def test_only_the_spark_warehouse_exports_the_spark_size(tmp_path: Path) -> None
     assert not any(name.startswith("CAMPAIGNS_SPARK_") for name in Settings(home=tmp_path).dbt_env())
 
 
-@pytest.mark.parametrize(("variable", "value"), [("CAMPAIGNS_SPARK_DRIVER_MEMORY", "6GB"), ("CAMPAIGNS_SPARK_DRIVER_MEMORY", "0g"),
-                                                 ("CAMPAIGNS_SPARK_SHUFFLE_PARTITIONS", "0"), ("CAMPAIGNS_SPARK_CODEGEN", "maybe")])
-def test_settings_refuse_a_spark_size_spark_could_not_use(monkeypatch: pytest.MonkeyPatch, home: Path, variable: str, value: str) -> None:
+@pytest.mark.parametrize(("variable", "value", "fix"), [
+    ("CAMPAIGNS_SPARK_DRIVER_MEMORY", "6 terabytes", "e.g. 512m or 6g"), ("CAMPAIGNS_SPARK_DRIVER_MEMORY", "0g", "at least 512m"),
+    ("CAMPAIGNS_SPARK_DRIVER_MEMORY", "100m", "at least 512m"), ("CAMPAIGNS_SPARK_SHUFFLE_PARTITIONS", "0", "greater than or equal to 1"),
+    ("CAMPAIGNS_SPARK_CODEGEN", "maybe", "valid boolean")])
+def test_settings_refuse_a_spark_size_spark_could_not_use(monkeypatch: pytest.MonkeyPatch, home: Path, variable: str, value: str,
+                                                          fix: str) -> None:
     monkeypatch.setenv(variable, value)
-    with pytest.raises(ValidationError, match=variable.removeprefix("CAMPAIGNS_").lower()):
+    with pytest.raises(ValidationError, match=variable.removeprefix("CAMPAIGNS_").lower()) as refused:
         Settings()
+    assert fix in str(refused.value)
+
+
+@pytest.mark.parametrize(("value", "written"), [("6g", "6g"), ("6GB", "6g"), (" 1536 MB ", "1536m")])
+def test_a_heap_size_is_written_as_spark_and_the_jvm_take_it(monkeypatch: pytest.MonkeyPatch, home: Path, value: str, written: str) -> None:
+    monkeypatch.setenv("CAMPAIGNS_SPARK_DRIVER_MEMORY", value)
+    assert Settings().spark_driver_memory == written
