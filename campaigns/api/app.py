@@ -80,6 +80,9 @@ def create_app(settings: Settings, store_url: str | None = None, *, api: bool = 
 
 def create_from_environment() -> FastAPI:
     """The app of one worker process when `campaigns api --workers N` serves several (the parent migrated the store)."""
+    from campaigns.api.server import freeze_startup_heap
     from campaigns.core.settings import get_settings
 
-    return create_app(get_settings())
+    app = create_app(get_settings())
+    freeze_startup_heap()
+    return app

@@ -23,7 +23,7 @@ from fastapi import Depends, Header, Path, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -34,7 +34,7 @@ from campaigns.access.roles import Permission, Role, require
 from campaigns.api.problems import ApiProblem
 from campaigns.core.identifiers import MERCHANT_ID_GRAMMAR
 from campaigns.core.settings import Settings
-from campaigns.core.store.db import session_scope
+from campaigns.core.store.db import read_scope, session_scope
 from campaigns.core.store.types import utcnow
 
 T = TypeVar("T")
@@ -210,10 +210,27 @@ async def read(who: Caller, permission: Permission, work: Callable[[Session], T]
     Python's sqlite3 lets go of the GIL for every row it steps; from a worker thread each row then became a hand-over
     with the event loop's thread, and those hand-overs cost more CPU than the query (17 ms instead of 3 ms per page of
     50 campaigns at 50 clients, docs/benchmarks.md). A read under WAL does not wait for writers, so it holds the loop
-    for about a millisecond. A PostgreSQL query waits on the network, so it goes to a thread."""
+    for about a millisecond. A PostgreSQL query waits on the network, so it goes to a thread, and runs in autocommit:
+    `work` must read with one statement."""
     if who.store_url.startswith("sqlite"):
         return run(who, permission, work)
-    return await run_in_threadpool(run, who, permission, work)
+    return await run_in_threadpool(_read_once_more_if_dropped, who, permission, work)
+
+
+def _read_once_more_if_dropped(who: Caller, permission: Permission, work: Callable[[Session], T]) -> T:
+    """One read statement in autocommit (`read_scope`), repeated once on a connection the database dropped.
+
+    The read pool skips the ping before each checkout (a round trip per request); a read is safe to repeat,
+    and the engine has by then thrown away every connection older than the drop."""
+    require(who.role, permission)
+    try:
+        with read_scope(who.store_url) as session:
+            return work(session)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    with read_scope(who.store_url) as session:
+        return work(session)
 
 
 def run_idempotent(who: Caller, permission: Permission, key: str | None, fingerprint: str,

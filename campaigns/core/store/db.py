@@ -77,6 +77,33 @@ def _sessions_for(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+@lru_cache(maxsize=8)
+def _read_engine_for(url: str) -> Engine:
+    # Autocommit and no pre-ping: a one-statement read is one round trip instead of four (ping, BEGIN, query, COMMIT).
+    # Each trip is a hand-over of the GIL, which costs most under many concurrent requests (docs/benchmarks.md).
+    # A connection dropped by a restart fails that one read, which `read_scope`'s caller may simply repeat.
+    return create_engine(url, isolation_level="AUTOCOMMIT", pool_size=READ_POOL_SIZE, max_overflow=POOL_OVERFLOW)
+
+
+READ_POOL_SIZE = 8
+
+
+@contextmanager
+def read_scope(url: str) -> Iterator[Session]:
+    """A session for one read statement: on PostgreSQL in autocommit (no transaction to open or end), elsewhere `session_scope`.
+
+    Only for work that reads one statement: several statements in autocommit would each see a different moment."""
+    if not url.startswith("postgresql"):
+        with session_scope(url) as session:
+            yield session
+        return
+    session = _sessions_for(_read_engine_for(url))()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
 @contextmanager
 def session_scope(url: str) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error."""

@@ -10,6 +10,7 @@ import asyncio
 import threading
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import text
 
@@ -50,3 +51,29 @@ def test_the_role_is_checked_before_any_work(home: Path) -> None:
     with pytest.raises(AccessDenied):
         asyncio.run(read(caller, Permission.EDIT, lambda session: worked.append(True)))
     assert worked == []
+
+
+@pytest.mark.postgres
+def test_a_postgresql_read_opens_no_transaction(pg_url: str) -> None:
+    """Autocommit: the read is one round trip, with no BEGIN before it nor COMMIT after it."""
+    caller = Caller(KeyIdentity(1, "acme", Role.VIEWER, "test"), pg_url)
+
+    def work(session):  # noqa: ANN001, ANN202
+        session.execute(text("select 1")).scalar_one()
+        return session.connection().connection.driver_connection.info.transaction_status
+
+    assert asyncio.run(read(caller, Permission.READ, work)) == psycopg.pq.TransactionStatus.IDLE
+
+
+@pytest.mark.postgres
+def test_a_postgresql_read_survives_a_dropped_connection(pg_url: str) -> None:
+    """The read pool pings nothing before a checkout; a connection the server dropped is replaced and the read repeated."""
+    caller = Caller(KeyIdentity(1, "acme", Role.VIEWER, "test"), pg_url)
+    one = lambda session: session.execute(text("select pg_backend_pid()")).scalar_one()  # noqa: E731
+    first = asyncio.run(read(caller, Permission.READ, one))  # the connection now waits in the pool
+    server, name = pg_url.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:  # what a restart or an idle timeout does to it
+        assert admin.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = %s and pid = %s",
+                             (name, first)).fetchall() == [(True,)]
+    second = asyncio.run(read(caller, Permission.READ, one))
+    assert second != first
