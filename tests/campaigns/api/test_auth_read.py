@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from campaigns.access.api_keys import KeyIdentity
 from campaigns.access.roles import AccessDenied, Permission, Role
-from campaigns.api.auth import Caller, read
+from campaigns.api.auth import READ_THREADS, Caller, read
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import migrate
 
@@ -77,3 +77,24 @@ def test_a_postgresql_read_survives_a_dropped_connection(pg_url: str) -> None:
                              (name, first)).fetchall() == [(True,)]
     second = asyncio.run(read(caller, Permission.READ, one))
     assert second != first
+
+
+@pytest.mark.postgres
+def test_postgresql_reads_run_in_at_most_read_threads_at_once(pg_url: str) -> None:
+    """More threads waiting on the GIL after each trip to the database made every read slower (docs/benchmarks.md)."""
+    caller = Caller(KeyIdentity(1, "acme", Role.VIEWER, "test"), pg_url)
+    lock, running, most = threading.Lock(), [0], [0]
+
+    def work(session):  # noqa: ANN001, ANN202
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        session.execute(text("select pg_sleep(0.05)")).all()
+        with lock:
+            running[0] -= 1
+
+    async def main() -> None:
+        await asyncio.gather(*(read(caller, Permission.READ, work) for _ in range(3 * READ_THREADS)))
+
+    asyncio.run(main())
+    assert most[0] == READ_THREADS
