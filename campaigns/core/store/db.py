@@ -77,16 +77,16 @@ def _sessions_for(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+# The API runs these reads in 4 threads per process (campaigns.api.auth.READ_THREADS); the overflow is for other callers.
+READ_POOL_SIZE = 4
+
+
 @lru_cache(maxsize=8)
 def _read_engine_for(url: str) -> Engine:
     # Autocommit and no pre-ping: a one-statement read is one round trip instead of four (ping, BEGIN, query, COMMIT).
     # Each trip is a hand-over of the GIL, which costs most under many concurrent requests (docs/benchmarks.md).
     # A connection dropped by a restart fails that one read, which `read_scope`'s caller may simply repeat.
     return create_engine(url, isolation_level="AUTOCOMMIT", pool_size=READ_POOL_SIZE, max_overflow=READ_POOL_SIZE)
-
-
-# The API runs these reads in 4 threads per process (campaigns.api.auth.READ_THREADS); the overflow is for other callers.
-READ_POOL_SIZE = 4
 
 
 @contextmanager
