@@ -13,6 +13,7 @@ The server is asynchronous, so a slow or idle client holds one connection, never
 from __future__ import annotations
 
 import asyncio
+import atexit
 import copy
 import gc
 import logging
@@ -165,9 +166,11 @@ def freeze_startup_heap() -> None:
     Every full collection walked those objects again, and it stops the process: every request in flight on it
     waited. At 50 clients on PostgreSQL that pause was most of the list's p95 (232 / 178 ms without, 106 / 95 ms
     with; docs/benchmarks.md). Called once per serving process, after the app is built; what start-up left
-    as garbage is collected first, so nothing frozen is garbage."""
+    as garbage is collected first, so nothing frozen is garbage. At exit they are handed back, so the final
+    collection frees them (DuckDB's bindings report every object of theirs still alive then as a leak)."""
     gc.collect()
     gc.freeze()
+    atexit.register(gc.unfreeze)
 
 
 def serve(app: Any, host: str, port: int, max_concurrency: int, *, workers: int = 1) -> None:

@@ -71,7 +71,10 @@ def test_other_scopes_pass_through() -> None:
 def test_serve_configures_the_limits_and_redacts_the_access_log(monkeypatch: pytest.MonkeyPatch) -> None:
     ran: list[uvicorn.Config] = []
     monkeypatch.setattr(uvicorn.Server, "run", lambda self: ran.append(self.config))
+    frozen: list[bool] = []  # the heap is frozen before serving, but not this test process's
+    monkeypatch.setattr(api_server, "freeze_startup_heap", lambda: frozen.append(not ran))
     api_server.serve(FastAPI(), "127.0.0.1", 8799, 7)
+    assert frozen == [True]
     config = ran[0]
     assert (config.http, config.limit_concurrency, config.timeout_keep_alive) == (api_server.LimitedHttpProtocol, 7, api_server.KEEP_ALIVE_SECONDS)
     record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
