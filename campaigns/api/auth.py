@@ -15,13 +15,13 @@ import json
 import math
 import threading
 import time
-import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
+from anyio.lowlevel import RunVar
 from fastapi import Depends, Header, Path, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
@@ -225,15 +225,14 @@ async def read(who: Caller, permission: Permission, work: Callable[[Session], T]
 # at 50 clients, 4 threads served 1,053-1,194 lists/s with p95 59-94 ms where 16 served 759-832/s with p95
 # 118-121 ms (docs/benchmarks.md). The requests beyond them wait in the event loop, where waiting costs nothing.
 READ_THREADS = 4
-_read_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
+_read_limiter: RunVar[anyio.CapacityLimiter] = RunVar("campaigns_read_limiter")  # one per event loop, as anyio keeps its own
 
 
 def _read_threads() -> anyio.CapacityLimiter:
-    """The read limiter of the running event loop (a limiter belongs to the loop it was made in)."""
-    loop = asyncio.get_running_loop()
-    limiter = _read_limiters.get(loop)
+    limiter = _read_limiter.get(None)
     if limiter is None:
-        limiter = _read_limiters[loop] = anyio.CapacityLimiter(READ_THREADS)
+        limiter = anyio.CapacityLimiter(READ_THREADS)
+        _read_limiter.set(limiter)
     return limiter
 
 
