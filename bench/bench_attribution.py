@@ -12,7 +12,7 @@ backend times:
 
 1. ingest        landing Parquet -> ``raw.*`` (every landed table + the campaigns snapshot);
 2. journeys      dbt ``int_conversion_touchpoints``, ``int_nonconverting_touchpoints``;
-3. rule-based    dbt ``int_attribution_*``, ``fct_attribution``, ``attribution_by_channel``,
+3. rule-based    dbt ``int_attribution_credits``, ``fct_attribution`` (a view), ``attribution_by_channel``,
                  ``attribution_by_campaign``;
 4. paths         dbt ``int_paths_aggregated``;
 5. Markov        ``markov_attribution`` (order 1) on the aggregated paths read from the

@@ -273,39 +273,39 @@ def aggregate_paths(data: PathsInput) -> AggregatedPaths:
     if null_elems.any():
         raise ValueError(f"column 'path' has null channel names in {int(null_elems.sum())} row(s)")
 
-    df = pl.DataFrame(
-        {
-            "path": df["path"],
-            "conversions": conv,
-            "revenue": rev,
-            "non_conversions": nonc,
-        }
-    ).filter((pl.col("conversions") + pl.col("non_conversions")) > 0)
+    journeys = conv + nonc
+    df = pl.DataFrame({"path": df["path"], "conversions": conv, "revenue": rev, "non_conversions": nonc})
+    if not journeys.all():  # filtering copies every list: only when a row has no journeys
+        df = df.filter(pl.Series(journeys > 0))
     if df.height == 0:
         raise ValueError(
             "no journeys: every row has conversions + non_conversions == 0"
         )
-    df = df.with_columns(
-        pl.when(pl.col("path").list.len().fill_null(0) == 0)
-        .then(pl.lit([DIRECT], dtype=pl.List(pl.String)))
-        .otherwise(pl.col("path"))
-        .alias("path")
-    )
+    if df["path"].null_count() or df["path"].list.len().min() == 0:  # rewriting copies every list
+        df = df.with_columns(
+            pl.when(pl.col("path").list.len().fill_null(0) == 0)
+            .then(pl.lit([DIRECT], dtype=pl.List(pl.String)))
+            .otherwise(pl.col("path"))
+            .alias("path")
+        )
+    channels = tuple(sorted(df["path"].explode().unique().to_list()))
+    # An enum over the sorted names maps each name to its id without a Python dict lookup; the
+    # encoded lists also hash faster than the names.
+    channel_ids = pl.List(pl.Enum(list(channels)))
+    encoded = df["path"].cast(channel_ids)
     # Paths from the warehouse are unique already; counting distinct path hashes costs far
     # less than grouping, so only merge when there may be something to merge (a hash
     # collision between different paths only sends us down the exact, slower branch).
-    if df["path"].hash().n_unique() < df.height:
+    if encoded.hash().n_unique() < df.height:
         df = df.group_by("path", maintain_order=True).agg(
             pl.col("conversions").sum(), pl.col("revenue").sum(), pl.col("non_conversions").sum()
         )
+        encoded = df["path"].cast(channel_ids)
 
-    lengths = df["path"].list.len().to_numpy().astype(np.int64)
+    lengths = encoded.list.len().to_numpy().astype(np.int64)
     offsets = np.zeros(lengths.size + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    touches = df["path"].explode()
-    channels = tuple(sorted(touches.unique().to_list()))
-    # An enum over the sorted names maps each name to its id without a Python dict lookup.
-    flat = touches.cast(pl.Enum(list(channels))).to_physical().to_numpy()
+    flat = encoded.explode().to_physical().to_numpy()
     return AggregatedPaths(
         channels=channels,
         flat=np.ascontiguousarray(flat, dtype=np.int32),

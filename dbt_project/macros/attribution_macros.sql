@@ -1,6 +1,8 @@
-{#- Attribution helpers: the rule-based model names, the path delimiter, ordered string_agg. -#}
+{#- Attribution helpers: the rule-based model names, the path delimiter, ordered string_agg (the
+    PostgreSQL and Spark spelling of the paths, macros/attribution_paths.sql). -#}
 
-{#- The rule-based models fct_attribution unions, in display order. -#}
+{#- The rule-based models, in display order: int_attribution_credits has a `credit_<name>` column for
+    each, and fct_attribution unpivots them. -#}
 {% macro attribution_rule_models() -%}
     {{ return(['first_touch', 'last_touch', 'last_non_direct', 'linear', 'time_decay', 'position_based']) }}
 {%- endmacro %}
@@ -20,12 +22,6 @@
     string_agg({{ measure }}, '{{ delimiter }}' order by {{ order_by }})
 {%- endmacro %}
 
-{#- DuckDB: the ordered list joined afterwards, 7-10 % faster than its ordered string_agg over the 47M touches
-    of the 10x benchmark (26-27 s against 28-30 s for int_paths_aggregated; same paths). NULLs are skipped by both. -#}
-{% macro duckdb__attribution_string_agg(measure, delimiter, order_by) -%}
-    array_to_string(list({{ measure }} order by {{ order_by }}), '{{ delimiter }}')
-{%- endmacro %}
-
 {#- Spark 4 spells the ordered aggregate with `within group`. -#}
 {% macro spark__attribution_string_agg(measure, delimiter, order_by) -%}
     string_agg({{ measure }}, '{{ delimiter }}') within group (order by {{ order_by }})
@@ -37,27 +33,4 @@
     {%- for name in attribution_rule_models() %}
     select '{{ name }}' as model{% if not loop.last %} union all{% endif %}
     {%- endfor %}
-{%- endmacro %}
-
-{#- The common output of every rule-based model: one row per conversion x touchpoint with
-    its credit (summing to 1 per conversion) and the revenue that credit carries. -#}
-{% macro attribution_credit_rows(model_name, relation) -%}
-    select
-        -- keys
-        '{{ model_name }}' as model,
-        merchant_id,
-        conversion_id,
-        touchpoint_id,
-        touch_index,
-
-        -- the touch
-        channel,
-        campaign_id,
-        touched_at,
-        converted_at,
-
-        -- credit (sums to 1 per conversion) and the revenue it carries
-        cast(credit as {{ type_double() }}) as credit,
-        cast(credit * revenue as {{ type_double() }}) as attributed_revenue
-    from {{ relation }}
 {%- endmacro %}

@@ -45,6 +45,13 @@ def test_empty_and_null_paths_become_direct_and_duplicates_merge():
     assert ap.revenue.tolist() == [3.0, 3.0]
 
 
+def test_a_null_path_becomes_direct_without_an_empty_one():
+    # the rewrite runs only when a path is null or empty: a null alone must trigger it
+    ap = aggregate_paths(_frame([(None, 1, 1.0, 0), (("a",), 0, 0.0, 1)]))
+    assert ap.paths() == [(DIRECT,), ("a",)]
+    assert ap.channels == tuple(sorted(("a", DIRECT)))
+
+
 def test_rows_without_journeys_are_dropped():
     ap = aggregate_paths([PathCount(("a",), 1, 1.0, 0), PathCount(("z",), 0, 0.0, 0)])
     assert ap.channels == ("a",)
