@@ -98,7 +98,7 @@ conversion_touchpoints as (
 ),
 
 -- read three times (channels, key origin, open touches): scanned each time rather than held in
--- memory, which would cost 3 GB at 10x for no gain in time
+-- memory, which cost 2.5 GB at 10x for no gain in time
 touchpoints as not materialized (
     select * from {{ touchpoints }}
 ),
