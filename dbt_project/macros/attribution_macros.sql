@@ -7,6 +7,27 @@
     {{ return(['first_touch', 'last_touch', 'last_non_direct', 'linear', 'time_decay', 'position_based']) }}
 {%- endmacro %}
 
+{#- The touches of a user's open journey: those strictly after the user's last conversion, every
+    touch of a user who never converted (`touchpoints` and `conversions` are relations or CTE names
+    with staging's columns). The one home of this rule: int_nonconverting_touchpoints and DuckDB's
+    paths (macros/attribution_paths.sql) both select from it and apply the lookback after it. -#}
+{% macro touches_after_last_conversion(touchpoints, conversions) -%}
+    select t.*
+    from {{ touchpoints }} as t
+    left join (
+        select
+            merchant_id,
+            user_id,
+            max(converted_at) as last_converted_at
+        from {{ conversions }}
+        group by merchant_id, user_id
+    ) as lc
+        on lc.merchant_id = t.merchant_id
+        and lc.user_id = t.user_id
+    where lc.last_converted_at is null
+        or t.touched_at > lc.last_converted_at
+{%- endmacro %}
+
 {#- Separator of channels in int_paths_aggregated.path; the Python assets split on it. -#}
 {% macro attribution_path_delimiter() -%}
     {{ return(' > ') }}

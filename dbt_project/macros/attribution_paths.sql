@@ -85,9 +85,9 @@ select * from final
     time and simultaneous ones by channel name. A journey's keys are gathered unordered and sorted
     as a list (`list_sort` of integers is cheap), the lookback is a bound on the keys (no window
     over the open touches), and paths are grouped as lists of codes before they become text.
-    The open journeys follow int_nonconverting_touchpoints (touches strictly after the user's last
-    conversion, within lookback_days before the journey's last touch), read from staging because
-    that view's window is what this avoids. Keys overflow (a clear error from DuckDB) only past
+    The open journeys are int_nonconverting_touchpoints' (touches_after_last_conversion, within
+    lookback_days before the journey's last touch), read from staging because that view's window is
+    what this avoids. Keys overflow (a clear error from DuckDB) only past
     about 29,000 channels over ten years of touches. -#}
 {% macro duckdb__attribution_paths_aggregated(conversion_touchpoints, nonconverting_touchpoints, touchpoints, conversions) -%}
 {%- set lookback_microseconds = (var('lookback_days') | float * 86400 * 1000000) | round | int %}
@@ -145,29 +145,15 @@ conversion_journeys as (
     group by ct.merchant_id, ct.conversion_id
 ),
 
-last_conversions as (
-    select
-        merchant_id,
-        user_id,
-        max(converted_at) as last_converted_at
-    from conversions
-    group by merchant_id, user_id
-),
-
--- touches after the user's last conversion
+-- touches after the user's last conversion (macros/attribution_macros.sql), as keys
 open_touches as (
     select
-        t.merchant_id,
-        t.user_id,
-        (epoch_us(t.touched_at) - ks.origin) * ks.n_channels + ch.code as key
-    from touchpoints as t
-    inner join channels as ch on ch.channel = t.channel
+        ot.merchant_id,
+        ot.user_id,
+        (epoch_us(ot.touched_at) - ks.origin) * ks.n_channels + ch.code as key
+    from ({{ touches_after_last_conversion('touchpoints', 'conversions') }}) as ot
+    inner join channels as ch on ch.channel = ot.channel
     cross join key_scale as ks
-    left join last_conversions as lc
-        on lc.merchant_id = t.merchant_id
-        and lc.user_id = t.user_id
-    where lc.last_converted_at is null
-        or t.touched_at > lc.last_converted_at
 ),
 
 -- one row per open journey: its keys, sorted

@@ -12,30 +12,9 @@ conversions as (
     select * from {{ ref('stg_conversions') }}
 ),
 
-last_conversions as (
-    select
-        merchant_id,
-        user_id,
-        max(converted_at) as last_converted_at
-    from conversions
-    group by merchant_id, user_id
-),
-
--- touches after the user's last conversion
+-- touches after the user's last conversion (macros/attribution_macros.sql)
 open_touches as (
-    select
-        t.merchant_id,
-        t.user_id,
-        t.touchpoint_id,
-        t.channel,
-        t.campaign_id,
-        t.touched_at
-    from touchpoints as t
-    left join last_conversions as lc
-        on lc.merchant_id = t.merchant_id
-        and lc.user_id = t.user_id
-    where lc.last_converted_at is null
-        or t.touched_at > lc.last_converted_at
+    {{ touches_after_last_conversion('touchpoints', 'conversions') }}
 ),
 
 with_last_touch as (
