@@ -66,9 +66,10 @@ bench-attribution: setup
 # 10x scale (about 10M users, 50M touchpoints) on DuckDB, after demo and bench for the growth table.
 # Not in `make bench`: generating the large scale alone takes 12-20 min on the shared 2 cores (about 2.5 min of CPU);
 # about 0.4 GB of landing files and a DuckDB file of a few GB under /tmp, deleted after.
+# One dbt thread: at 10x the two big nodes side by side share the 2 cores and finish later (docs/benchmarks.md).
 bench-large: setup
 	@$(BENCH_EXTRA)
-	$(VENV)/bin/python bench/bench_attribution.py --scales demo,bench,large --backend duckdb
+	$(VENV)/bin/python bench/bench_attribution.py --scales demo,bench,large --backend duckdb --threads 1
 
 bench-attribution-maths: setup
 	@$(BENCH_EXTRA)
