@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -100,6 +101,17 @@ def test_the_guard_works_in_a_child() -> None:
     code = "from assets.dbt_guard import die_with_parent; print(die_with_parent())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "True"
+
+
+def test_the_guarded_program_keeps_the_environment_but_not_the_coverage_variables() -> None:
+    code = "import sys; from assets.dbt_guard import exec_guarded; exec_guarded(sys.argv[1:])"
+    show = "import json, os; print(json.dumps({k: os.environ.get(k) for k in ('CAMPAIGNS_HOME', 'COVERAGE_PROCESS_CONFIG', 'COVERAGE_PROCESS_START')}))"
+    env = {**os.environ, "CAMPAIGNS_HOME": "/srv/campaigns", "COVERAGE_PROCESS_CONFIG": "x", "COVERAGE_PROCESS_START": "x"}
+    # -S: the guard's own interpreter skips site, so coverage's start-up hook does not read the stand-in values
+    out = subprocess.run([sys.executable, "-S", "-c", code, sys.executable, "-c", show], env=env, capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"CAMPAIGNS_HOME": "/srv/campaigns", "COVERAGE_PROCESS_CONFIG": None,
+                                                               "COVERAGE_PROCESS_START": None}
 
 
 def test_dbt_run_folders_go_under_the_home_and_old_ones_are_removed(tmp_path: Path) -> None:

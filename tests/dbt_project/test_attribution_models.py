@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -32,6 +31,7 @@ import polars as pl
 import psycopg
 import pytest
 
+from assets.dbt_project import dbt_executable
 from campaigns.core.settings import Settings
 from campaigns.warehouse.connection import Warehouse, open_warehouse
 from campaigns.warehouse.schema import AD_SPEND, CONVERSIONS, LOADED_AT, TOUCHPOINTS, RawTable
@@ -39,7 +39,7 @@ from campaigns.warehouse.schema import AD_SPEND, CONVERSIONS, LOADED_AT, TOUCHPO
 pytestmark = pytest.mark.slow
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-DBT = str(Path(sys.executable).with_name("dbt"))
+DBT = dbt_executable()  # as the product runs it: dbt behind campaigns-dbt (assets/dbt_guard.py)
 SELECT = ["+campaign_performance_daily", "+roi_by_model", "+attribution_by_channel", "+int_paths_aggregated",
           "+attribution_by_channel_all_models", "+attribution_daily_all_models", "+roi_by_model_all_models"]
 ALL_MODEL_MARTS = ("attribution_by_channel_all_models", "attribution_daily_all_models", "roi_by_model_all_models")

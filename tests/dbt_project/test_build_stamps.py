@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ import polars as pl
 import psycopg
 import pytest
 
+from assets.dbt_project import dbt_executable
 from campaigns.core.settings import Settings
 from campaigns.warehouse.connection import open_warehouse
 from campaigns.warehouse.schema import LOADED_AT, SOCIAL_POSTS
@@ -21,7 +21,7 @@ from campaigns.warehouse.staleness import data_driven_staleness
 pytestmark = pytest.mark.slow
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-DBT = str(Path(sys.executable).with_name("dbt"))
+DBT = dbt_executable()  # as the product runs it: dbt behind campaigns-dbt (assets/dbt_guard.py)
 
 
 def _dbt_build(settings: Settings, work: Path, select: str) -> None:

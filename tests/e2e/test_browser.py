@@ -296,9 +296,16 @@ def open_page(page, title: str, heading: str | None = None) -> None:
     assert_no_errors(page, title)
 
 
-def open_tab(page, name: str) -> None:
-    page.get_by_role("tab", name=name).first.click()
-    settled(page)
+def open_tab(page, name: str, *, exact: bool = False) -> None:
+    """Select a tab and wait until it is the selected one. A click that lands while a rerun re-renders the tabs can
+    leave the first tab selected (seen once in CI, the wanted tab's content hidden): click again then."""
+    tab = page.get_by_role("tab", name=name, exact=exact).first
+    for _ in range(3):
+        tab.click()
+        settled(page)
+        if tab.get_attribute("aria-selected") == "true":
+            return
+    raise AssertionError(f"the {name} tab stays unselected after three clicks")
 
 
 def test_the_guides_screenshots(page, screenshots: Path) -> None:

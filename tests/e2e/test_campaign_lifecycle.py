@@ -39,7 +39,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -48,10 +47,11 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
+from assets.dbt_project import dbt_executable
 from campaigns.core.settings import Settings
 from campaigns.core.store.db import session_scope
 from campaigns.core.store.models import Campaign, CampaignContent, CampaignMetric, EmailCampaign, SocialQueueItem
-from tests.e2e.test_browser import ERRORS, ROOT, SCROLL_TO_TOP, assert_no_errors, browser, chromium, new_tab, running_app, settled, sign_in  # noqa: F401
+from tests.e2e.test_browser import ERRORS, ROOT, SCROLL_TO_TOP, assert_no_errors, browser, chromium, new_tab, open_tab, running_app, settled, sign_in  # noqa: F401
 from tests.e2e.test_merchant_onboarding import cli, open_page, stage
 from tests.publishers.fake_platforms import FakeX
 
@@ -60,7 +60,7 @@ pytestmark = pytest.mark.slow
 MERCHANT, OWNER, PASSWORD = "larch", "owner@larch.example", "the owner's long passphrase"
 NAME = "Trail shoes relaunch"
 DBT_DIR = ROOT / "dbt_project"
-DBT = str(Path(sys.executable).with_name("dbt"))
+DBT = dbt_executable()  # as the product runs it: dbt behind campaigns-dbt (assets/dbt_guard.py)
 POST = ROOT / "tests" / "agents" / "posts" / "short.md"
 CONTACTS = "email,first_name,consent_source\nana@example.com,Ana,website form\nbo@example.com,Bo,website form\ncy@example.com,Cy,checkout\n"
 
@@ -380,8 +380,7 @@ def channel_heading(tab, label: str):
 
 
 def content_tab(tab) -> None:
-    tab.get_by_role("tab", name="Content", exact=True).click()
-    settled(tab)
+    open_tab(tab, "Content", exact=True)
 
 
 def open_expander(tab, key: str) -> None:
@@ -433,8 +432,7 @@ def refresh(tab, status: str) -> None:
 
 def show_results(tab, shots: Path) -> None:
     """Plan vs actual (Budget tab) and the posts with the engagement read back from X (Performance tab)."""
-    tab.get_by_role("tab", name="Budget", exact=True).click()
-    settled(tab)
+    open_tab(tab, "Budget", exact=True)
     tab.get_by_text("Plan vs actual").first.wait_for()
     tab.get_by_text("Planned $1,000 · spent $0 (0%)").wait_for()  # organic channels: nothing spent of the plan
     engagements = tab.locator('[data-testid="stMetric"]').filter(has_text="Post engagements")
@@ -442,8 +440,7 @@ def show_results(tab, shots: Path) -> None:
     assert_no_errors(tab, "the Budget tab")
     tab.get_by_text("Plan vs actual").first.evaluate(SCROLL_TO_TOP)
     tab.screenshot(path=str(shots / "10-plan-vs-actual.png"))
-    tab.get_by_role("tab", name="Performance", exact=True).click()
-    settled(tab)
+    open_tab(tab, "Performance", exact=True)
     tab.get_by_text("Posts of this campaign").first.wait_for()
     assert_no_errors(tab, "the Performance tab")
     tab.get_by_text("Posts of this campaign").first.evaluate(SCROLL_TO_TOP)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import pytest
 from sqlalchemy import select
 
 from agents.leo.performance import warehouse_history
+from assets.dbt_project import dbt_executable
 from assets.ingest.post_metrics import post_metrics_asset
 from assets.ingest.raw_tables import raw_assets
 from assets.resources import CampaignsResource
@@ -102,7 +102,7 @@ def _dbt_build(home: Path) -> None:
     settings = get_settings()
     env = {**os.environ, **settings.dbt_env()}
     result = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+        [dbt_executable(), "build", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
          "--target-path", str(home / "dbt_target"), "--log-path", str(home / "dbt_logs"),
          "--select", "+social_post_history", "+social_engagement_by_hour", "+email_engagement_daily", "+email_engagement_by_hour"],
         env=env, capture_output=True, text=True, timeout=600, check=False,
